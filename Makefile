@@ -1,0 +1,47 @@
+# The newcomer's contract: `make demo` runs the hub, `make test` tests it.
+# Both create .venv and install on first use (and again when pyproject.toml changes).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install lint format bench-graphql bench-seed clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hub demo
+
+test: $(STAMP)
+	@if [ -z "$$HUB_TEST_DATABASE_URL" ]; then \
+	  echo "HUB_TEST_DATABASE_URL is not set: testing on SQLite (CI tests on PostgreSQL)."; \
+	else \
+	  echo "Testing on $$HUB_TEST_DATABASE_URL"; \
+	fi
+	$(BIN)/ruff check hub tests bench
+	$(BIN)/hub schema --check
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check hub tests bench
+	$(BIN)/ruff format --check hub tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format hub tests bench
+	$(BIN)/ruff check --fix hub tests bench
+
+bench-graphql: $(STAMP)
+	$(BIN)/python bench/graphql_page.py
+
+bench-seed: $(STAMP)
+	$(BIN)/python bench/seed_province.py
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3*

@@ -1,0 +1,1 @@
+"""Adapters for every external system, one folder each, with its simulator."""

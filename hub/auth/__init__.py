@@ -1,0 +1,1 @@
+"""Machine clients, their OAuth2 access tokens, and the one authorisation layer."""

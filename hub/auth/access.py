@@ -1,0 +1,159 @@
+"""Who may read and write what: the hub's single authorisation layer.
+
+An API client's organisation scope (the whole department, some district offices,
+or some schools) becomes a set of school ids when its token is checked; every
+query of every resolver passes through :func:`restrict`, which turns that set into
+SQL, in the manner of Ed-Fi's relationship-based authorisation. A row outside the
+caller's schools is simply not there for it: asking for another school's student
+returns nothing rather than an error that would leak the student's existence.
+
+OAuth2 scopes decide which kinds of record a client may touch at all
+(:func:`read_scope_for`); organisation decides which rows.
+"""
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, exists, false, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from hub.db.models import (
+    AccessLog,
+    District,
+    Enrolment,
+    Guardian,
+    GuardianLink,
+    School,
+    SchoolClass,
+    SchoolYear,
+    SigningCertificate,
+    Staff,
+    StaffAssignment,
+    Student,
+    Subject,
+    Tombstone,
+)
+from hub.domain.enums import OrgLevel
+from hub.domain.problems import Code, HubError
+
+S = TypeVar("S", bound=Select[Any])
+
+SCOPES = {
+    "students:read": "đọc hồ sơ học sinh và cha mẹ học sinh",
+    "students:write": "ghi hồ sơ học sinh và cha mẹ học sinh",
+    "staff:read": "đọc hồ sơ cán bộ, giáo viên",
+    "staff:write": "ghi hồ sơ cán bộ, giáo viên",
+    "certificates:read": "đọc chứng thư số",
+    "reports:read": "xem báo cáo tổng hợp",
+    "changes:read": "đọc nguồn thay đổi để đồng bộ",
+    "personal-ids:read": "xem đầy đủ mã định danh cá nhân",
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated client behind a request, with its reach resolved to schools."""
+
+    client_id: str
+    scopes: frozenset[str]
+    org_level: OrgLevel
+    school_ids: frozenset[int] | None  # None: the whole department
+
+    @property
+    def department_wide(self) -> bool:
+        return self.school_ids is None
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise HubError(Code.FORBIDDEN, scope=scope)
+
+    def may_write_school(self, school_id: int) -> bool:
+        """Whether this caller may write rows belonging to ``school_id``."""
+        return self.school_ids is None or school_id in self.school_ids
+
+
+def read_scope_for(model: type) -> str | None:
+    """The OAuth2 scope needed to read rows of ``model`` (None: any client)."""
+    if model in (Student, Enrolment, Guardian, GuardianLink):
+        return "students:read"
+    if model in (Staff, StaffAssignment):
+        return "staff:read"
+    if model is SigningCertificate:
+        return "certificates:read"
+    if model is Tombstone:
+        return "changes:read"
+    return None
+
+
+def _schools(caller: Caller) -> Any:
+    assert caller.school_ids is not None
+    return sorted(caller.school_ids)
+
+
+def visible(model: type, caller: Caller) -> ColumnElement[bool] | None:
+    """The SQL condition under which ``caller`` may see a row of ``model``.
+
+    None means no condition (department-wide callers, or reference data).
+    """
+    if caller.school_ids is None or model in (SchoolYear, Subject):
+        return None
+    if not caller.school_ids:
+        return false()
+    ids = _schools(caller)
+    if model is School:
+        return School.id.in_(ids)
+    if model is District:
+        return District.id.in_(select(School.district_id).where(School.id.in_(ids)))
+    if model is SchoolClass:
+        return SchoolClass.school_id.in_(ids)
+    if model is Student:
+        return Student.school_id.in_(ids)
+    if model is Enrolment:
+        return Enrolment.class_id.in_(select(SchoolClass.id).where(SchoolClass.school_id.in_(ids)))
+    if model is StaffAssignment:
+        return StaffAssignment.school_id.in_(ids)
+    if model is Staff:
+        return exists().where(
+            StaffAssignment.staff_id == Staff.id, StaffAssignment.school_id.in_(ids)
+        )
+    if model is GuardianLink:
+        return exists().where(Student.id == GuardianLink.student_id, Student.school_id.in_(ids))
+    if model is Guardian:
+        return exists().where(
+            GuardianLink.guardian_id == Guardian.id,
+            Student.id == GuardianLink.student_id,
+            Student.school_id.in_(ids),
+        )
+    if model is SigningCertificate:
+        return or_(
+            SigningCertificate.school_id.in_(ids),
+            exists().where(
+                StaffAssignment.staff_id == SigningCertificate.staff_id,
+                StaffAssignment.school_id.in_(ids),
+            ),
+        )
+    if model is Tombstone:
+        return Tombstone.school_id.in_(ids)
+    if model is AccessLog:
+        return false()
+    raise TypeError(f"no authorisation rule for {model.__name__}")
+
+
+def restrict(statement: S, model: type, caller: Caller) -> S:
+    """Limit ``statement`` over ``model`` to the rows ``caller`` may read.
+
+    Raises FORBIDDEN when the caller lacks the scope for that kind of record.
+    """
+    scope = read_scope_for(model)
+    if scope is not None:
+        caller.require(scope)
+    condition = visible(model, caller)
+    return statement if condition is None else statement.where(condition)
+
+
+def may_see_personal_id(caller: Caller) -> bool:
+    """RULES.md §1: show the full number only to callers whose purpose needs it."""
+    return caller.has("personal-ids:read")

@@ -1,0 +1,92 @@
+"""JWT access tokens for the OAuth2 client-credentials grant (RFC 9068 profile)."""
+
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
+
+from hub.config import Mode, Settings
+
+ALGORITHM = "RS256"
+TOKEN_TYPE = "at+jwt"
+AUDIENCE = "hub-graphql"
+
+
+class InvalidToken(Exception):
+    """The bearer token is missing, malformed, expired or not ours."""
+
+
+def load_signing_key(settings: Settings) -> RSAKey:
+    """The issuer's RSA key; in demo mode it is created on first use."""
+    path: Path = settings.token_key_file
+    if path.exists():
+        return RSAKey.import_key(path.read_bytes())
+    if settings.mode is Mode.PRODUCTION:
+        raise RuntimeError(f"token signing key not found at {path} (HUB_TOKEN_KEY_FILE)")
+    key = RSAKey.generate_key(2048)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(key.as_pem(private=True))
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    client_id: str
+    scopes: frozenset[str]
+    expires_at: int
+
+
+class TokenIssuer:
+    """Issues and checks the hub's access tokens."""
+
+    def __init__(self, key: RSAKey, *, issuer: str, lifetime_seconds: int) -> None:
+        self.key = key
+        self.issuer = issuer
+        self.lifetime_seconds = lifetime_seconds
+        self.kid = key.thumbprint()
+
+    def issue(self, client_id: str, scopes: frozenset[str]) -> tuple[str, int]:
+        """A signed token for ``client_id`` and its lifetime in seconds."""
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "sub": client_id,
+            "aud": AUDIENCE,
+            "client_id": client_id,
+            "iat": now,
+            "exp": now + self.lifetime_seconds,
+            "jti": secrets.token_urlsafe(16),
+            "scope": " ".join(sorted(scopes)),
+        }
+        header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": self.kid}
+        return jwt.encode(header, claims, self.key), self.lifetime_seconds
+
+    def verify(self, token: str) -> TokenClaims:
+        try:
+            decoded = jwt.decode(token, self.key, algorithms=[ALGORITHM])
+            if decoded.header.get("typ", "").lower() != TOKEN_TYPE:
+                raise InvalidToken("not an access token")
+            jwt.JWTClaimsRegistry(
+                iss={"essential": True, "value": self.issuer},
+                aud={"essential": True, "value": AUDIENCE},
+                exp={"essential": True},
+                client_id={"essential": True},
+            ).validate(decoded.claims)
+        except (JoseError, ValueError) as error:
+            raise InvalidToken(str(error)) from error
+        claims: dict[str, Any] = decoded.claims
+        return TokenClaims(
+            client_id=claims["client_id"],
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            expires_at=int(claims["exp"]),
+        )
+
+    def jwks(self) -> dict[str, Any]:
+        public = self.key.as_dict(private=False)
+        return {"keys": [public | {"kid": self.kid, "use": "sig", "alg": ALGORITHM}]}

@@ -1,0 +1,335 @@
+"""The ``hub`` command line (typer + rich)."""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import delete, func, select
+
+from hub.config import Settings, get_settings
+
+app = typer.Typer(help="The provincial education data hub (học bạ số).", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+clients_app = typer.Typer(
+    help="API clients (vendor apps, admission services, staff tools).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(clients_app, name="clients")
+console = Console()
+SCHEMA_FILE = Path("schema.graphql")
+
+DEMO_QUERIES = {
+    "Students of a class, with guardians and the homeroom teacher's certificates": """\
+{ students(first: 5, filter: {grade: 6}) { totalCount nodes {
+    fullName personalId birthDate identityStatus
+    currentClass { name homeroomTeacher { fullName hasValidCertificate
+      certificates { provider status validTo } } }
+    school { name district { name } }
+    guardians { relation verified guardian { fullName phone } } } } }""",
+    "Diacritic-insensitive search": """\
+{ students(filter: {name: "nguyen van an"}) { totalCount nodes { fullName school { name } } } }""",
+    "Signature coverage like the Hà Nội table (seed 003)": """\
+{ certificateCoverage(groupBy: [LEVEL, OWNERSHIP]) {
+    rows { level ownership staffTotal withValidCertificate ratio }
+    total { staffTotal withValidCertificate ratio } } }""",
+}
+
+
+def _run(coroutine):  # type: ignore[no-untyped-def]
+    return asyncio.run(coroutine)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the migrations (creates the database from empty)."""
+    from hub.db.engine import Database
+    from hub.db.migrate import upgrade
+
+    settings = get_settings()
+
+    async def go() -> None:
+        _ensure_var(settings)
+        db = Database(settings.database_url)
+        await upgrade(db.engine, revision)
+        await db.dispose()
+
+    _run(go())
+    console.print(f"[green]Schema at {revision}[/] on {_safe_url(settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _ensure_var(settings: Settings) -> None:
+    if settings.is_sqlite:
+        Path("var").mkdir(exist_ok=True)
+
+
+async def _seed(settings: Settings, size: str, seed: int) -> None:
+    from hub.db.engine import Database
+    from hub.seed.load import seed as load_seed
+
+    db = Database(settings.database_url)
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            tasks: dict[str, int] = {}
+
+            def report(table: str, done: int) -> None:
+                if table not in tasks:
+                    tasks[table] = progress.add_task(table, total=None)
+                progress.update(tasks[table], completed=done)
+
+            result = await load_seed(db, size=size, seed=seed, progress=report)
+    finally:
+        await db.dispose()
+    console.print(
+        f"[green]Seeded[/] {result.total_rows:,} rows in {result.seconds:.1f} s "
+        f"({result.rows_per_second:,.0f} rows/s)"
+    )
+
+
+@app.command()
+def seed(
+    size: Annotated[str, typer.Option(help="school | demo | district | province")] = "demo",
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same province")] = 2025,
+) -> None:
+    """Fill an empty database with a realistic demo province."""
+    settings = get_settings()
+    _run(_seed(settings, size, seed))
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option(help="Who the client is, e.g. 'vnEdu – THCS Gia Thụy'")],
+    kind: Annotated[str, typer.Option(help="VENDOR | ADMISSION | DEPARTMENT_TOOL")] = "VENDOR",
+    scope: Annotated[list[str], typer.Option(help="OAuth2 scope; repeat for several")] = [],  # noqa: B006
+    org: Annotated[str, typer.Option(help="DEPARTMENT | DISTRICT | SCHOOL")] = "SCHOOL",
+    district: Annotated[list[str], typer.Option(help="District code; repeat")] = [],  # noqa: B006
+    school: Annotated[list[str], typer.Option(help="School ministry code; repeat")] = [],  # noqa: B006
+    as_json: Annotated[bool, typer.Option("--json", help="Print id and secret as JSON")] = False,
+) -> None:
+    """Register an API client; its secret is shown once."""
+    from hub.auth.clients import ClientError, create_client
+    from hub.db.engine import Database
+    from hub.domain.enums import ClientKind, OrgLevel
+
+    settings = get_settings()
+
+    async def go():  # type: ignore[no-untyped-def]
+        db = Database(settings.database_url)
+        try:
+            async with db.unit_of_work() as session:
+                return await create_client(
+                    session,
+                    name=name,
+                    kind=ClientKind(kind.upper()),
+                    scopes=scope,
+                    org_level=OrgLevel(org.upper()),
+                    district_codes=district,
+                    school_codes=school,
+                )
+        finally:
+            await db.dispose()
+
+    try:
+        client = _run(go())
+    except (ClientError, ValueError) as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from error
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "client_id": client.client_id,
+                    "client_secret": client.client_secret,
+                    "scopes": client.scopes,
+                    "org_level": client.org_level.value,
+                }
+            )
+        )
+        return
+    console.print(
+        Panel.fit(
+            f"client_id:     {client.client_id}\nclient_secret: {client.client_secret}\n"
+            f"scopes:        {' '.join(client.scopes)}\norganisation:  {client.org_level.value}",
+            title=client.name,
+        )
+    )
+    console.print("[yellow]The secret is not stored in clear: keep it now.[/]")
+
+
+@app.command("schema")
+def schema_command(
+    write: Annotated[bool, typer.Option("--write", help="Write schema.graphql")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Fail if schema.graphql is stale")] = False,
+) -> None:
+    """Print, write or check the GraphQL SDL (schema.graphql)."""
+    from hub.schema.api import schema
+
+    sdl = str(schema) + "\n"
+    if write:
+        SCHEMA_FILE.write_text(sdl, encoding="utf-8")
+        console.print(f"[green]Wrote {SCHEMA_FILE}[/]")
+    elif check:
+        current = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.exists() else ""
+        if current != sdl:
+            console.print("[red]schema.graphql differs from the code: run `hub schema --write`[/]")
+            raise typer.Exit(1)
+        console.print("[green]schema.graphql matches the code[/]")
+    else:
+        typer.echo(sdl, nl=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve the API (GraphQL at /graphql)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "hub.web.main:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+async def _prepare_demo(settings: Settings) -> dict[str, str]:
+    """Migrate, seed if empty, and register fresh demo clients; their tokens."""
+    from hub.auth.clients import create_client
+    from hub.auth.tokens import TokenIssuer, load_signing_key
+    from hub.db.engine import Database
+    from hub.db.migrate import upgrade
+    from hub.db.models import ApiClient, School
+    from hub.domain.enums import ClientKind, OrgLevel
+
+    _ensure_var(settings)
+    db = Database(settings.database_url)
+    try:
+        await upgrade(db.engine)
+        async with db.sessions() as session:
+            schools = await session.scalar(select(func.count()).select_from(School))
+        if not schools:
+            await _seed(settings, "demo", 2025)
+        async with db.unit_of_work() as session:
+            await session.execute(delete(ApiClient).where(ApiClient.name.like("Demo:%")))
+            vendor_school = await session.scalar(
+                select(School.moet_code)
+                .where(School.level == "LOWER_SECONDARY")
+                .order_by(School.id)
+            )
+            department = await create_client(
+                session,
+                name="Demo: công cụ của Sở",
+                kind=ClientKind.DEPARTMENT_TOOL,
+                scopes=[
+                    "students:read",
+                    "students:write",
+                    "staff:read",
+                    "staff:write",
+                    "certificates:read",
+                    "reports:read",
+                    "changes:read",
+                    "personal-ids:read",
+                ],
+                org_level=OrgLevel.DEPARTMENT,
+            )
+            vendor = await create_client(
+                session,
+                name=f"Demo: phần mềm của trường {vendor_school}",
+                kind=ClientKind.VENDOR,
+                scopes=[
+                    "students:read",
+                    "students:write",
+                    "staff:read",
+                    "staff:write",
+                    "certificates:read",
+                    "changes:read",
+                    "personal-ids:read",
+                ],
+                org_level=OrgLevel.SCHOOL,
+                school_codes=[vendor_school or ""],
+            )
+    finally:
+        await db.dispose()
+    issuer = TokenIssuer(
+        load_signing_key(settings), issuer=settings.issuer, lifetime_seconds=8 * 3600
+    )
+    return {
+        "department_token": issuer.issue(department.client_id, frozenset(department.scopes))[0],
+        "vendor_token": issuer.issue(vendor.client_id, frozenset(vendor.scopes))[0],
+        "vendor_id": vendor.client_id,
+        "vendor_secret": vendor.client_secret,
+        "vendor_school": vendor_school or "",
+    }
+
+
+@app.command()
+def demo(
+    port: Annotated[int | None, typer.Option()] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare and print only")] = False,
+) -> None:
+    """Migrate, seed a demo province, print tokens and example queries, and serve."""
+    settings = get_settings()
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    info = _run(_prepare_demo(settings))
+    base = settings.issuer
+    console.rule("[bold]hub — demo province (Sở GDĐT Hà Nội, dữ liệu mẫu)")
+    console.print(
+        f"GraphiQL:  [link]{base}/graphql[/]   health: {base}/health   metrics: {base}/metrics"
+    )
+    console.print("In GraphiQL, open Headers and paste one of these:")
+    console.print(
+        Panel(
+            f'{{"Authorization": "Bearer {info["department_token"]}"}}',
+            title="department-wide client (whole Sở)",
+            expand=False,
+        )
+    )
+    console.print(
+        Panel(
+            f'{{"Authorization": "Bearer {info["vendor_token"]}"}}',
+            title=f"vendor app of one school ({info['vendor_school']})",
+            expand=False,
+        )
+    )
+    console.print("A vendor app gets its own token with client credentials:")
+    console.print(
+        f"  curl -s -u {info['vendor_id']}:{info['vendor_secret']} "
+        f"-d grant_type=client_credentials {base}/oauth/token"
+    )
+    table = Table(title="Try these queries", show_lines=True)
+    table.add_column("what")
+    table.add_column("query")
+    for title, query in DEMO_QUERIES.items():
+        table.add_row(title, query)
+    console.print(table)
+    if not no_serve:
+        serve(host=settings.host, port=settings.port, workers=1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,49 @@
+"""Configuration from the environment (``HUB_`` prefix) with pydantic-settings."""
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Mode(StrEnum):
+    DEMO = "demo"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Defaults give the embedded demo."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
+
+    mode: Mode = Mode.DEMO
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{VAR_DIR / 'hub.sqlite3'}",
+        description="SQLAlchemy URL; postgresql+psycopg://… in production.",
+    )
+    redis_url: str | None = Field(default=None, description="Unset: jobs run in-process.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(default=None, description="Base URL clients see; issuer.")
+    token_key_file: Path = VAR_DIR / "token-signing-key.pem"
+    token_lifetime_seconds: int = 900
+    page_size_default: int = 50
+    page_size_max: int = 500
+    sql_echo: bool = False
+
+    @property
+    def issuer(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

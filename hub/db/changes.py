@@ -1,0 +1,124 @@
+"""Change versions for the change feed (the lesson of Ed-Fi's change queries).
+
+Every insert or update of a tracked row (students, staff, guardian links,
+certificates) takes the next value of one monotonic counter; every delete leaves
+a tombstone with the row's natural key. Downstream systems ask for "everything
+after version N".
+
+The counter is a single row updated inside the writing transaction, not a
+database sequence: a sequence hands out numbers in call order, so a reader could
+see version 11 committed while 10 is still in flight and skip 10 forever. The
+row lock makes versions follow commit order, at the cost of serialising writers
+for the short moment between their flush and their commit.
+"""
+
+import json
+from typing import Any
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from hub.db.models import (
+    ChangeCounter,
+    Guardian,
+    GuardianLink,
+    SigningCertificate,
+    Staff,
+    StaffAssignment,
+    Student,
+    Tombstone,
+    Tracked,
+)
+
+
+def reserve_versions(session: Session, count: int) -> int:
+    """Reserve ``count`` change versions; return the first one."""
+    last = session.execute(
+        update(ChangeCounter)
+        .where(ChangeCounter.id == 1)
+        .values(value=ChangeCounter.value + count)
+        .returning(ChangeCounter.value)
+    ).scalar_one()
+    return last - count + 1
+
+
+def student_key(row: Student) -> dict[str, Any]:
+    return {"personalId": row.personal_id, "ministryCode": row.moet_code}
+
+
+def staff_key(row: Staff) -> dict[str, Any]:
+    return {"personalId": row.personal_id}
+
+
+def guardian_link_key(student: Student | None, guardian: Guardian | None) -> dict[str, Any]:
+    return {
+        "studentPersonalId": student.personal_id if student else None,
+        "guardianPersonalId": guardian.personal_id if guardian else None,
+        "guardianPhone": guardian.phone if guardian else None,
+    }
+
+
+def certificate_key(row: SigningCertificate) -> dict[str, Any]:
+    return {"issuer": row.issuer_dn, "serialNumber": row.serial_number}
+
+
+def _tombstone_of(row: Any, session: Session) -> tuple[str, dict[str, Any], list[int | None]]:
+    """The entity name, natural key and owning schools of a deleted tracked row."""
+    if isinstance(row, Student):
+        return "student", student_key(row), [row.school_id]
+    if isinstance(row, Staff):
+        return "staff", staff_key(row), sorted({a.school_id for a in row.assignments}) or [None]
+    if isinstance(row, GuardianLink):
+        student = session.get(Student, row.student_id)
+        guardian = session.get(Guardian, row.guardian_id)
+        return (
+            "guardianLink",
+            guardian_link_key(student, guardian),
+            [student.school_id if student else None],
+        )
+    if isinstance(row, SigningCertificate):
+        schools: list[int | None] = [row.school_id]
+        if row.staff_id is not None:
+            schools = list(
+                session.scalars(
+                    select(StaffAssignment.school_id)
+                    .where(StaffAssignment.staff_id == row.staff_id)
+                    .distinct()
+                )
+            ) or [None]
+        return "certificate", certificate_key(row), schools
+    raise TypeError(f"not a tracked row: {row!r}")
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_change_versions(session: Session, _context: Any, _instances: Any) -> None:
+    changed: list[Tracked] = [row for row in session.new if isinstance(row, Tracked)]
+    changed += [
+        row for row in session.dirty if isinstance(row, Tracked) and session.is_modified(row)
+    ]
+    # A staff member's assignments are part of what downstream systems see of them.
+    for row in (*session.new, *session.deleted):
+        if (
+            isinstance(row, StaffAssignment)
+            and row.staff is not None
+            and row.staff not in changed
+            and row.staff not in session.deleted
+        ):
+            changed.append(row.staff)
+    deleted = [row for row in session.deleted if isinstance(row, Tracked)]
+    if not changed and not deleted:
+        return
+    version = reserve_versions(session, len(changed) + len(deleted))
+    for row in changed:
+        row.change_version = version
+        version += 1
+    for row in deleted:
+        entity, key, schools = _tombstone_of(row, session)
+        encoded = json.dumps(key, ensure_ascii=False, sort_keys=True)
+        for school_id in schools:
+            session.add(
+                Tombstone(
+                    change_version=version, entity=entity, natural_key=encoded, school_id=school_id
+                )
+            )
+        version += 1

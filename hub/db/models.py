@@ -1,0 +1,333 @@
+"""The hub's tables as SQLAlchemy 2 declarative models.
+
+Natural keys (personal ID, ministry codes) are unique columns; surrogate integer
+keys are what foreign keys and global IDs use. Rows that downstream systems sync
+(students, staff, guardian links, certificates) carry ``change_version``, set from
+one monotonic counter by :mod:`hub.db.changes`.
+"""
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from hub.domain.enums import (
+    CertificateStatus,
+    ClientKind,
+    GuardianRelation,
+    IdentityStatus,
+    OrgLevel,
+    Ownership,
+    SchoolLevel,
+    Sex,
+    SigningProvider,
+    StaffRole,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _enum(cls: type, name: str) -> Enum:
+    """Enums are stored as checked strings so SQLite and PostgreSQL agree."""
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=24)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
+
+
+class Tracked:
+    """Mixin for rows the change feed publishes."""
+
+    change_version: Mapped[int] = mapped_column(BigInteger, index=True, default=0)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class Department(Base):
+    """Sở GDĐT: the hub's owner, one per province."""
+
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class District(Base):
+    """Phòng GDĐT: a district office managing primary and lower-secondary schools."""
+
+    __tablename__ = "districts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class School(Base):
+    """Trường / cơ sở giáo dục."""
+
+    __tablename__ = "schools"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    moet_code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    level: Mapped[SchoolLevel] = mapped_column(_enum(SchoolLevel, "school_level"))
+    ownership: Mapped[Ownership] = mapped_column(_enum(Ownership, "ownership"))
+    directly_managed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SchoolYear(Base):
+    """Năm học, e.g. 2025-2026."""
+
+    __tablename__ = "school_years"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(9), unique=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Staff(Tracked, Base):
+    """Cán bộ, giáo viên, nhân viên: keyed by personal ID."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    personal_id: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    search_name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[Sex | None] = mapped_column(_enum(Sex, "sex"))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    assignments: Mapped[list["StaffAssignment"]] = relationship(
+        back_populates="staff", cascade="all, delete-orphan"
+    )
+
+
+class StaffAssignment(Base):
+    """A staff member's role at a school (one row per school × role)."""
+
+    __tablename__ = "staff_assignments"
+    __table_args__ = (UniqueConstraint("staff_id", "school_id", "role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "staff_role"))
+
+    staff: Mapped[Staff] = relationship(back_populates="assignments")
+
+
+class SchoolClass(Base):
+    """Lớp học of one school year, with its homeroom teacher (GVCN)."""
+
+    __tablename__ = "classes"
+    __table_args__ = (UniqueConstraint("school_id", "school_year_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    school_year_id: Mapped[int] = mapped_column(ForeignKey("school_years.id"))
+    name: Mapped[str] = mapped_column(String(32))
+    grade: Mapped[int] = mapped_column(SmallInteger)
+    homeroom_teacher_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+
+
+class Student(Tracked, Base):
+    """Học sinh, keyed by personal ID; ``school_id`` is the school they attend now."""
+
+    __tablename__ = "students"
+    __table_args__ = (Index("ix_students_school_id_id", "school_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    personal_id: Mapped[str | None] = mapped_column(String(12), unique=True)
+    moet_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    search_name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[Sex | None] = mapped_column(_enum(Sex, "sex"))
+    ethnicity: Mapped[str | None] = mapped_column(String(50))
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    identity_status: Mapped[IdentityStatus] = mapped_column(
+        _enum(IdentityStatus, "identity_status"), default=IdentityStatus.UNVERIFIED
+    )
+    identity_verified_at: Mapped[datetime | None]
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Enrolment(Base):
+    """A student's class in a school year (one per student per year)."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (UniqueConstraint("student_id", "school_year_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), index=True)
+    school_year_id: Mapped[int] = mapped_column(ForeignKey("school_years.id"))
+
+    student: Mapped[Student] = relationship(lazy="raise")
+
+
+class Guardian(Base):
+    """Cha mẹ học sinh / người giám hộ."""
+
+    __tablename__ = "guardians"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    personal_id: Mapped[str | None] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+
+
+class GuardianLink(Tracked, Base):
+    """Who is a student's legal representative, and whether that was verified."""
+
+    __tablename__ = "guardian_links"
+    __table_args__ = (UniqueConstraint("student_id", "guardian_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
+    relation: Mapped[GuardianRelation] = mapped_column(_enum(GuardianRelation, "relation"))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    guardian: Mapped[Guardian] = relationship(lazy="raise")
+    student: Mapped[Student] = relationship(lazy="raise")
+
+
+class Subject(Base):
+    """Môn học / hoạt động giáo dục in the subject catalogue."""
+
+    __tablename__ = "subjects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    comment_only: Mapped[bool] = mapped_column(Boolean)
+
+
+class SubjectPeriods(Base):
+    """How many periods a subject has per year in a grade (decides ĐĐGtx count)."""
+
+    __tablename__ = "subject_periods"
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+    grade: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    periods_per_year: Mapped[int] = mapped_column(Integer)
+
+
+class SigningCertificate(Tracked, Base):
+    """Chứng thư số: a staff member's personal certificate or a school's seal."""
+
+    __tablename__ = "signing_certificates"
+    __table_args__ = (
+        UniqueConstraint("issuer_dn", "serial_number"),
+        CheckConstraint("(staff_id IS NULL) <> (school_id IS NULL)", name="one_owner"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), index=True
+    )
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    provider: Mapped[SigningProvider] = mapped_column(_enum(SigningProvider, "provider"))
+    credential_id: Mapped[str] = mapped_column(String(128))
+    serial_number: Mapped[str] = mapped_column(String(64))
+    subject_dn: Mapped[str] = mapped_column(String(500))
+    issuer_dn: Mapped[str] = mapped_column(String(500))
+    valid_from: Mapped[datetime]
+    valid_to: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[CertificateStatus] = mapped_column(
+        _enum(CertificateStatus, "certificate_status")
+    )
+
+
+class ApiClient(Base):
+    """A machine client (vendor app, admission service, department tool)."""
+
+    __tablename__ = "api_clients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[ClientKind] = mapped_column(_enum(ClientKind, "client_kind"))
+    secret_hash: Mapped[str] = mapped_column(String(256))
+    scopes: Mapped[str] = mapped_column(Text, doc="space-separated OAuth2 scopes")
+    org_level: Mapped[OrgLevel] = mapped_column(_enum(OrgLevel, "org_level"))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    grants: Mapped[list["ApiClientGrant"]] = relationship(cascade="all, delete-orphan")
+
+
+class ApiClientGrant(Base):
+    """One district or school inside an API client's organisation scope."""
+
+    __tablename__ = "api_client_grants"
+    __table_args__ = (
+        CheckConstraint("(district_id IS NULL) <> (school_id IS NULL)", name="one_org"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_client_id: Mapped[int] = mapped_column(
+        ForeignKey("api_clients.id", ondelete="CASCADE"), index=True
+    )
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+
+
+class ChangeCounter(Base):
+    """The single row holding the last change version handed out."""
+
+    __tablename__ = "change_counter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Tombstone(Base):
+    """A deleted tracked row, kept so downstream systems learn of the deletion.
+
+    One row per school the deleted record belonged to, so the change feed can be
+    authorised like any other read.
+    """
+
+    __tablename__ = "tombstones"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change_version: Mapped[int] = mapped_column(BigInteger, index=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    natural_key: Mapped[str] = mapped_column(Text, doc="JSON object of the natural key")
+    school_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    deleted_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class AccessLog(Base):
+    """Who read or wrote a student's personal data, through which client, for what."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_entity", "entity", "entity_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(server_default=func.now())
+    client_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str | None] = mapped_column(String(200))

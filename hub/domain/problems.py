@@ -1,0 +1,96 @@
+"""Stable problem codes with the Vietnamese message a teacher or vendor reads.
+
+Vendor apps translate and act on ``code``; people read ``message``. A code, once
+published, never changes meaning.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    PERSONAL_ID_FORMAT = "PERSONAL_ID_FORMAT"
+    PERSONAL_ID_PROVINCE_UNKNOWN = "PERSONAL_ID_PROVINCE_UNKNOWN"
+    PERSONAL_ID_BIRTH_YEAR_MISMATCH = "PERSONAL_ID_BIRTH_YEAR_MISMATCH"
+    PERSONAL_ID_SEX_MISMATCH = "PERSONAL_ID_SEX_MISMATCH"
+    PERSONAL_ID_TAKEN = "PERSONAL_ID_TAKEN"
+    MINISTRY_CODE_TAKEN = "MINISTRY_CODE_TAKEN"
+    NATURAL_KEY_MISSING = "NATURAL_KEY_MISSING"
+    DUPLICATE_IN_BATCH = "DUPLICATE_IN_BATCH"
+    SCHOOL_NOT_FOUND = "SCHOOL_NOT_FOUND"
+    CLASS_NOT_FOUND = "CLASS_NOT_FOUND"
+    STUDENT_NOT_FOUND = "STUDENT_NOT_FOUND"
+    STUDENT_ENROLLED_ELSEWHERE = "STUDENT_ENROLLED_ELSEWHERE"
+    WRITE_CONFLICT = "WRITE_CONFLICT"
+    NAME_REQUIRED = "NAME_REQUIRED"
+    BIRTH_DATE_INVALID = "BIRTH_DATE_INVALID"
+    ROLE_REQUIRED = "ROLE_REQUIRED"
+    GUARDIAN_IDENTITY_REQUIRED = "GUARDIAN_IDENTITY_REQUIRED"
+    BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
+    FORBIDDEN = "FORBIDDEN"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+
+
+MESSAGES: dict[Code, str] = {
+    Code.PERSONAL_ID_FORMAT: "Mã định danh cá nhân phải gồm đúng 12 chữ số.",
+    Code.PERSONAL_ID_PROVINCE_UNKNOWN: (
+        "Ba số đầu của mã định danh ({prefix}) không phải mã tỉnh/thành đã biết; "
+        "vui lòng kiểm tra lại."
+    ),
+    Code.PERSONAL_ID_BIRTH_YEAR_MISMATCH: (
+        "Năm sinh {birth_year} không khớp với mã định danh (mã cho năm {id_year}); "
+        "bản ghi không được lưu, vui lòng đối chiếu với căn cước."
+    ),
+    Code.PERSONAL_ID_SEX_MISMATCH: (
+        "Giới tính không khớp với mã định danh; bản ghi được lưu và đánh dấu cần rà soát."
+    ),
+    Code.PERSONAL_ID_TAKEN: "Mã định danh này đã thuộc về một người khác trong hệ thống.",
+    Code.MINISTRY_CODE_TAKEN: "Mã học sinh (Bộ GDĐT) {value} đã thuộc về một học sinh khác.",
+    Code.NATURAL_KEY_MISSING: "Cần có mã định danh cá nhân hoặc mã học sinh của Bộ GDĐT.",
+    Code.DUPLICATE_IN_BATCH: "Bản ghi bị lặp trong cùng một lần gửi (dòng {first}).",
+    Code.SCHOOL_NOT_FOUND: "Không tìm thấy trường có mã {value} trong phạm vi được phép.",
+    Code.CLASS_NOT_FOUND: "Không tìm thấy lớp {name} của trường {school} trong năm học hiện tại.",
+    Code.STUDENT_NOT_FOUND: (
+        "Không tìm thấy học sinh có mã định danh {key} trong phạm vi được phép."
+    ),
+    Code.STUDENT_ENROLLED_ELSEWHERE: (
+        "Học sinh có mã định danh này đang học tại trường khác; việc chuyển trường "
+        "cần được thực hiện qua thủ tục chuyển trường."
+    ),
+    Code.WRITE_CONFLICT: (
+        "Dòng này xung đột với dữ liệu vừa được ghi đồng thời; vui lòng gửi lại dòng này."
+    ),
+    Code.NAME_REQUIRED: "Họ và tên không được để trống.",
+    Code.BIRTH_DATE_INVALID: "Ngày sinh không hợp lệ (sau hôm nay hoặc trước năm 1900).",
+    Code.ROLE_REQUIRED: "Cần ít nhất một vai trò cho mỗi trường được phân công.",
+    Code.GUARDIAN_IDENTITY_REQUIRED: (
+        "Cần mã định danh hoặc số điện thoại của cha mẹ/người giám hộ."
+    ),
+    Code.BATCH_TOO_LARGE: "Mỗi lần gửi tối đa {limit} bản ghi (đã gửi {count}).",
+    Code.FORBIDDEN: "Ứng dụng không có quyền thực hiện thao tác này ({scope}).",
+    Code.UNAUTHENTICATED: "Thiếu hoặc sai mã truy cập (access token).",
+    Code.INVALID_ARGUMENT: "Tham số không hợp lệ: {detail}.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input, in a form both a program and a person can use."""
+
+    code: Code
+    message: str
+    field: str | None = None
+
+
+def problem(code: Code, field: str | None = None, **details: object) -> Problem:
+    """Build the problem for ``code`` with its Vietnamese message filled in."""
+    return Problem(code=code, message=MESSAGES[code].format(**details), field=field)
+
+
+class HubError(Exception):
+    """A request the hub refuses as a whole, carrying a stable code."""
+
+    def __init__(self, code: Code, **details: object) -> None:
+        self.problem = problem(code, **details)
+        super().__init__(self.problem.message)

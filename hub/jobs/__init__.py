@@ -1,0 +1,1 @@
+"""Dramatiq actors for bulk work (signing batches, national sync, migrations)."""

@@ -1,0 +1,1 @@
+"""Queries, mutations and the per-request data loaders behind the GraphQL schema."""

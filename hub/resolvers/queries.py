@@ -1,0 +1,182 @@
+"""The SQL behind each list query's filters (authorisation is added by ``paginate``)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, or_, select
+from strawberry import relay
+
+from hub.db import models
+from hub.db.queries import certificate_valid_at
+from hub.domain.problems import Code, HubError
+from hub.domain.text import fold
+from hub.schema.filters import (
+    CertificateFilter,
+    ClassFilter,
+    SchoolFilter,
+    StaffFilter,
+    StudentFilter,
+)
+
+
+def node_key(global_id: relay.GlobalID, type_name: str) -> int:
+    """The database id inside a global ID of the expected type."""
+    if global_id.type_name != type_name or not global_id.node_id.isdigit():
+        raise HubError(Code.INVALID_ARGUMENT, detail=f"cần ID của {type_name}")
+    return int(global_id.node_id)
+
+
+def name_matches(column: Any, text: str) -> Any:
+    """Every word of ``text`` starts a word of the folded name (diacritic-insensitive).
+
+    "nguyen van an" finds "Nguyễn Văn An" and "Nguyễn Văn Anh", not "Nguyễn Văn Giang".
+    """
+    return and_(
+        *(
+            or_(
+                column.startswith(word, autoescape=True),
+                column.contains(f" {word}", autoescape=True),
+            )
+            for word in fold(text).split()
+        )
+    )
+
+
+def schools(where: SchoolFilter | None) -> Select[Any]:
+    statement = select(models.School)
+    if where is None:
+        return statement
+    if where.district_id is not None:
+        statement = statement.where(
+            models.School.district_id == node_key(where.district_id, "District")
+        )
+    if where.level is not None:
+        statement = statement.where(models.School.level == where.level)
+    if where.ownership is not None:
+        statement = statement.where(models.School.ownership == where.ownership)
+    if where.directly_managed is not None:
+        statement = statement.where(models.School.directly_managed == where.directly_managed)
+    if where.name:
+        statement = statement.where(
+            *(models.School.name.ilike(f"%{w}%") for w in where.name.split())
+        )
+    return statement
+
+
+def classes(where: ClassFilter | None) -> Select[Any]:
+    statement = select(models.SchoolClass).join(
+        models.SchoolYear, models.SchoolYear.id == models.SchoolClass.school_year_id
+    )
+    if where is not None and where.school_year:
+        statement = statement.where(models.SchoolYear.code == where.school_year)
+    else:
+        statement = statement.where(models.SchoolYear.is_current)
+    if where is None:
+        return statement
+    if where.school_id is not None:
+        statement = statement.where(
+            models.SchoolClass.school_id == node_key(where.school_id, "School")
+        )
+    if where.grade is not None:
+        statement = statement.where(models.SchoolClass.grade == where.grade)
+    return statement
+
+
+def _current_enrolments() -> Select[Any]:
+    return (
+        select(models.Enrolment.student_id)
+        .join(models.SchoolClass, models.SchoolClass.id == models.Enrolment.class_id)
+        .join(models.SchoolYear, models.SchoolYear.id == models.Enrolment.school_year_id)
+        .where(models.SchoolYear.is_current)
+    )
+
+
+def students(where: StudentFilter | None) -> Select[Any]:
+    statement = select(models.Student)
+    if where is None:
+        return statement
+    student = models.Student
+    if where.school_id is not None:
+        statement = statement.where(student.school_id == node_key(where.school_id, "School"))
+    if where.class_id is not None:
+        class_id = node_key(where.class_id, "SchoolClass")
+        statement = statement.where(
+            student.id.in_(
+                select(models.Enrolment.student_id).where(models.Enrolment.class_id == class_id)
+            )
+        )
+    if where.grade is not None:
+        statement = statement.where(
+            student.id.in_(_current_enrolments().where(models.SchoolClass.grade == where.grade))
+        )
+    if where.identity_status is not None:
+        statement = statement.where(student.identity_status == where.identity_status)
+    if where.name:
+        statement = statement.where(name_matches(student.search_name, where.name))
+    if where.has_personal_id is not None:
+        statement = statement.where(
+            student.personal_id.is_not(None)
+            if where.has_personal_id
+            else student.personal_id.is_(None)
+        )
+    return statement
+
+
+def _has_valid_certificate(at: datetime) -> Any:
+    return exists().where(
+        models.SigningCertificate.staff_id == models.Staff.id, certificate_valid_at(at)
+    )
+
+
+def staff(where: StaffFilter | None) -> Select[Any]:
+    statement = select(models.Staff)
+    if where is None:
+        return statement
+    if where.school_id is not None or where.role is not None:
+        assignment = select(models.StaffAssignment.staff_id)
+        if where.school_id is not None:
+            assignment = assignment.where(
+                models.StaffAssignment.school_id == node_key(where.school_id, "School")
+            )
+        if where.role is not None:
+            assignment = assignment.where(models.StaffAssignment.role == where.role)
+        statement = statement.where(models.Staff.id.in_(assignment))
+    if where.has_valid_certificate is not None:
+        valid = _has_valid_certificate(datetime.now(UTC))
+        statement = statement.where(valid if where.has_valid_certificate else ~valid)
+    if where.name:
+        statement = statement.where(name_matches(models.Staff.search_name, where.name))
+    return statement
+
+
+def certificates(where: CertificateFilter | None) -> Select[Any]:
+    certificate = models.SigningCertificate
+    statement = select(certificate)
+    if where is None:
+        return statement
+    if where.provider is not None:
+        statement = statement.where(certificate.provider == where.provider)
+    if where.status is not None:
+        statement = statement.where(certificate.status == where.status)
+    if where.expiring_before is not None:
+        statement = statement.where(
+            certificate.valid_to < where.expiring_before.astimezone(UTC),
+            certificate.valid_to >= datetime.now(UTC),
+        )
+    if where.is_seal is not None:
+        statement = statement.where(
+            certificate.school_id.is_not(None)
+            if where.is_seal
+            else certificate.staff_id.is_not(None)
+        )
+    if where.school_id is not None:
+        school_id = node_key(where.school_id, "School")
+        statement = statement.where(
+            (certificate.school_id == school_id)
+            | certificate.staff_id.in_(
+                select(models.StaffAssignment.staff_id).where(
+                    models.StaffAssignment.school_id == school_id
+                )
+            )
+        )
+    return statement

@@ -1,0 +1,473 @@
+"""The vendor write API: idempotent bulk upserts with a verdict per row.
+
+A batch is validated row by row, then every natural key and reference it uses is
+looked up in a handful of queries, then the good rows are written in one flush.
+A bad row is reported with a stable code and never blocks the good ones. If a
+concurrent writer makes that single flush fail, the caller retries the batch in
+careful mode, where each row is written in its own savepoint.
+"""
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from hub.auth.access import Caller, restrict
+from hub.db import models
+from hub.domain.enums import GuardianRelation, Sex, StaffRole
+from hub.domain.personal_id import check_against_record, is_well_formed
+from hub.domain.problems import Code, HubError, Problem, problem
+from hub.domain.text import fold, normalise_name
+from hub.schema.writes import GuardianLinkInput, RowStatus, StaffInput, StudentInput
+
+MAX_ROWS = 1000
+
+
+@dataclass
+class RowOutcome:
+    """What happened to one input row."""
+
+    index: int
+    key: str | None
+    type_name: str
+    status: RowStatus = RowStatus.REJECTED
+    entity_id: int | None = None
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+#: The shape of every upsert: (session, caller, rows, careful=…) → per-row outcomes.
+Upsert = Callable[..., Awaitable[list[RowOutcome]]]
+
+
+def check_batch_size(rows: Sequence[Any]) -> None:
+    if len(rows) > MAX_ROWS:
+        raise HubError(Code.BATCH_TOO_LARGE, limit=MAX_ROWS, count=len(rows))
+
+
+def _check_birth_date(value: date | None, outcome: RowOutcome) -> None:
+    if value is not None and not date(1900, 1, 1) <= value <= date.today():
+        outcome.errors.append(problem(Code.BIRTH_DATE_INVALID, field="birthDate"))
+
+
+def _mark_duplicates(outcomes: list[RowOutcome], keys: Iterable[str | None], name: str) -> None:
+    first_seen: dict[str, int] = {}
+    for outcome, key in zip(outcomes, keys, strict=True):
+        if key is None:
+            continue
+        if key in first_seen:
+            outcome.errors.append(
+                problem(Code.DUPLICATE_IN_BATCH, field=name, first=first_seen[key])
+            )
+        else:
+            first_seen[key] = outcome.index
+
+
+def _assign(row: Any, values: dict[str, Any]) -> bool:
+    """Set ``values`` on ``row``; whether anything changed."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+async def _writable_schools(
+    session: AsyncSession, caller: Caller, codes: Iterable[str]
+) -> dict[str, models.School]:
+    """Schools by ministry code, only those the caller may write."""
+    rows = await session.scalars(
+        restrict(
+            select(models.School).where(models.School.moet_code.in_(set(codes))),
+            models.School,
+            caller,
+        )
+    )
+    return {school.moet_code: school for school in rows if caller.may_write_school(school.id)}
+
+
+async def _write(
+    session: AsyncSession,
+    outcomes: list[RowOutcome],
+    apply: Any,
+    *,
+    careful: bool,
+) -> None:
+    """Apply each good row; in careful mode, each in its own savepoint."""
+    applied: list[tuple[RowOutcome, Any]] = []
+    for outcome in outcomes:
+        if not outcome.ok:
+            continue
+        if not careful:
+            applied.append((outcome, apply(outcome)))
+            continue
+        try:
+            async with session.begin_nested():
+                entity = apply(outcome)
+                await session.flush()
+            applied.append((outcome, entity))
+        except IntegrityError:
+            outcome.errors.append(problem(Code.WRITE_CONFLICT))
+            outcome.status = RowStatus.REJECTED
+    await session.flush()
+    for outcome, entity in applied:
+        if entity is not None:
+            outcome.entity_id = entity.id
+
+
+async def upsert_students(
+    session: AsyncSession, caller: Caller, rows: list[StudentInput], *, careful: bool = False
+) -> list[RowOutcome]:
+    caller.require("students:write")
+    check_batch_size(rows)
+    outcomes = [
+        RowOutcome(index=i, key=row.personal_id or row.ministry_code, type_name="Student")
+        for i, row in enumerate(rows)
+    ]
+    names = [normalise_name(row.full_name) for row in rows]
+    for row, name, outcome in zip(rows, names, outcomes, strict=True):
+        if not name:
+            outcome.errors.append(problem(Code.NAME_REQUIRED, field="fullName"))
+        if not row.personal_id and not row.ministry_code:
+            outcome.errors.append(problem(Code.NATURAL_KEY_MISSING, field="personalId"))
+        _check_birth_date(row.birth_date, outcome)
+        if row.personal_id:
+            check = check_against_record(
+                row.personal_id, birth_date=row.birth_date, sex=Sex(row.sex)
+            )
+            outcome.errors += check.errors
+            outcome.warnings += check.warnings
+    _mark_duplicates(outcomes, (row.personal_id or None for row in rows), "personalId")
+    _mark_duplicates(outcomes, (row.ministry_code or None for row in rows), "ministryCode")
+
+    schools = await _writable_schools(session, caller, (row.school_code for row in rows))
+    personal_ids = {row.personal_id for row in rows if row.personal_id}
+    ministry_codes = {row.ministry_code for row in rows if row.ministry_code}
+    by_personal_id = {
+        s.personal_id: s
+        for s in await session.scalars(
+            select(models.Student).where(models.Student.personal_id.in_(personal_ids))
+        )
+    }
+    by_ministry_code = {
+        s.moet_code: s
+        for s in await session.scalars(
+            select(models.Student).where(models.Student.moet_code.in_(ministry_codes))
+        )
+    }
+    current_year = await session.scalar(
+        select(models.SchoolYear).where(models.SchoolYear.is_current)
+    )
+    wanted_classes = {
+        (schools[row.school_code].id, row.class_name)
+        for row in rows
+        if row.class_name and row.school_code in schools
+    }
+    classes: dict[tuple[int, str], models.SchoolClass] = {}
+    if wanted_classes and current_year is not None:
+        for school_class in await session.scalars(
+            select(models.SchoolClass).where(
+                models.SchoolClass.school_year_id == current_year.id,
+                models.SchoolClass.school_id.in_({school_id for school_id, _ in wanted_classes}),
+            )
+        ):
+            classes[(school_class.school_id, school_class.name)] = school_class
+    known_ids = [s.id for s in (*by_personal_id.values(), *by_ministry_code.values())]
+    enrolments: dict[int, models.Enrolment] = {}
+    if known_ids and current_year is not None:
+        for enrolment in await session.scalars(
+            select(models.Enrolment).where(
+                models.Enrolment.student_id.in_(known_ids),
+                models.Enrolment.school_year_id == current_year.id,
+            )
+        ):
+            enrolments[enrolment.student_id] = enrolment
+
+    targets: dict[int, tuple[models.Student | None, models.School, models.SchoolClass | None]] = {}
+    for row, outcome in zip(rows, outcomes, strict=True):
+        if not outcome.ok:
+            continue
+        school = schools.get(row.school_code)
+        if school is None:
+            outcome.errors.append(
+                problem(Code.SCHOOL_NOT_FOUND, field="schoolCode", value=row.school_code)
+            )
+            continue
+        school_class = None
+        if row.class_name:
+            school_class = classes.get((school.id, row.class_name))
+            if school_class is None:
+                outcome.errors.append(
+                    problem(
+                        Code.CLASS_NOT_FOUND,
+                        field="className",
+                        name=row.class_name,
+                        school=row.school_code,
+                    )
+                )
+                continue
+        student = by_personal_id.get(row.personal_id) if row.personal_id else None
+        holder = by_ministry_code.get(row.ministry_code) if row.ministry_code else None
+        if student is None and holder is not None and holder.personal_id in (None, row.personal_id):
+            student = holder  # a record first sent without a personal ID now gets one
+        elif holder is not None and holder is not student:
+            outcome.errors.append(
+                problem(Code.MINISTRY_CODE_TAKEN, field="ministryCode", value=row.ministry_code)
+            )
+            continue
+        if student is not None and not caller.may_write_school(student.school_id):
+            outcome.errors.append(problem(Code.STUDENT_ENROLLED_ELSEWHERE, field="schoolCode"))
+            continue
+        targets[outcome.index] = (student, school, school_class)
+
+    def apply(outcome: RowOutcome) -> models.Student:
+        row = rows[outcome.index]
+        student, school, school_class = targets[outcome.index]
+        values = {
+            "personal_id": row.personal_id or (student.personal_id if student else None),
+            "moet_code": row.ministry_code or (student.moet_code if student else None),
+            "full_name": names[outcome.index],
+            "search_name": fold(names[outcome.index]),
+            "birth_date": row.birth_date,
+            "sex": Sex(row.sex),
+            "ethnicity": row.ethnicity,
+            "school_id": school.id,
+            "needs_review": bool(outcome.warnings),
+        }
+        if student is None:
+            student = models.Student(**values)
+            session.add(student)
+            outcome.status = RowStatus.CREATED
+        else:
+            outcome.status = RowStatus.UPDATED if _assign(student, values) else RowStatus.UNCHANGED
+        if school_class is not None and current_year is not None:
+            enrolment = enrolments.get(student.id) if student.id else None
+            if enrolment is None:
+                session.add(
+                    models.Enrolment(
+                        student=student, class_id=school_class.id, school_year_id=current_year.id
+                    )
+                )
+                if outcome.status is RowStatus.UNCHANGED:
+                    outcome.status = RowStatus.UPDATED
+            elif enrolment.class_id != school_class.id:
+                enrolment.class_id = school_class.id
+                if outcome.status is RowStatus.UNCHANGED:
+                    outcome.status = RowStatus.UPDATED
+        return student
+
+    await _write(session, [o for o in outcomes if o.index in targets], apply, careful=careful)
+    return outcomes
+
+
+async def upsert_staff(
+    session: AsyncSession, caller: Caller, rows: list[StaffInput], *, careful: bool = False
+) -> list[RowOutcome]:
+    caller.require("staff:write")
+    check_batch_size(rows)
+    outcomes = [
+        RowOutcome(index=i, key=row.personal_id, type_name="Staff") for i, row in enumerate(rows)
+    ]
+    names = [normalise_name(row.full_name) for row in rows]
+    schools = await _writable_schools(
+        session, caller, (a.school_code for row in rows for a in row.assignments)
+    )
+    for row, name, outcome in zip(rows, names, outcomes, strict=True):
+        if not name:
+            outcome.errors.append(problem(Code.NAME_REQUIRED, field="fullName"))
+        _check_birth_date(row.birth_date, outcome)
+        check = check_against_record(
+            row.personal_id,
+            birth_date=row.birth_date,
+            sex=None if row.sex is None else Sex(row.sex),
+        )
+        outcome.errors += check.errors
+        outcome.warnings += check.warnings
+        if not row.assignments or any(not a.roles for a in row.assignments):
+            outcome.errors.append(problem(Code.ROLE_REQUIRED, field="assignments"))
+        for assignment in row.assignments:
+            if assignment.school_code not in schools:
+                outcome.errors.append(
+                    problem(
+                        Code.SCHOOL_NOT_FOUND, field="assignments", value=assignment.school_code
+                    )
+                )
+    _mark_duplicates(outcomes, (row.personal_id for row in rows), "personalId")
+    existing = {
+        s.personal_id: s
+        for s in await session.scalars(
+            select(models.Staff)
+            .where(models.Staff.personal_id.in_({row.personal_id for row in rows}))
+            .options(selectinload(models.Staff.assignments))
+        )
+    }
+
+    def apply(outcome: RowOutcome) -> models.Staff:
+        row = rows[outcome.index]
+        values = {
+            "full_name": names[outcome.index],
+            "search_name": fold(names[outcome.index]),
+            "birth_date": row.birth_date,
+            "sex": None if row.sex is None else Sex(row.sex),
+            "email": row.email,
+            "phone": row.phone,
+            "needs_review": bool(outcome.warnings),
+        }
+        member = existing.get(row.personal_id)
+        if member is None:
+            member = models.Staff(personal_id=row.personal_id, assignments=[], **values)
+            session.add(member)
+            outcome.status = RowStatus.CREATED
+            changed = True
+        else:
+            changed = _assign(member, values)
+        wanted = {
+            (schools[a.school_code].id, StaffRole(role))
+            for a in row.assignments
+            for role in a.roles
+        }
+        touched_schools = {school_id for school_id, _ in wanted}
+        for assignment in list(member.assignments):
+            key = (assignment.school_id, assignment.role)
+            if assignment.school_id in touched_schools and key not in wanted:
+                member.assignments.remove(assignment)
+                changed = True
+        have = {(a.school_id, a.role) for a in member.assignments}
+        for school_id, role in sorted(wanted - have):
+            member.assignments.append(models.StaffAssignment(school_id=school_id, role=role))
+            changed = True
+        if outcome.status is not RowStatus.CREATED:
+            outcome.status = RowStatus.UPDATED if changed else RowStatus.UNCHANGED
+        return member
+
+    await _write(session, outcomes, apply, careful=careful)
+    return outcomes
+
+
+async def upsert_guardian_links(
+    session: AsyncSession, caller: Caller, rows: list[GuardianLinkInput], *, careful: bool = False
+) -> list[RowOutcome]:
+    caller.require("students:write")
+    check_batch_size(rows)
+    outcomes = [
+        RowOutcome(index=i, key=row.student_personal_id, type_name="Student")
+        for i, row in enumerate(rows)
+    ]
+    guardian_names = [normalise_name(row.guardian.full_name) for row in rows]
+    for row, name, outcome in zip(rows, guardian_names, outcomes, strict=True):
+        if not is_well_formed(row.student_personal_id):
+            outcome.errors.append(problem(Code.PERSONAL_ID_FORMAT, field="studentPersonalId"))
+        if not name:
+            outcome.errors.append(problem(Code.NAME_REQUIRED, field="guardian.fullName"))
+        if row.guardian.personal_id:
+            check = check_against_record(
+                row.guardian.personal_id,
+                birth_date=None,
+                sex=None,
+                field_name="guardian.personalId",
+            )
+            outcome.errors += check.errors
+            outcome.warnings += check.warnings
+        elif not row.guardian.phone:
+            outcome.errors.append(problem(Code.GUARDIAN_IDENTITY_REQUIRED, field="guardian"))
+    students = {
+        s.personal_id: s
+        for s in await session.scalars(
+            restrict(
+                select(models.Student).where(
+                    models.Student.personal_id.in_({row.student_personal_id for row in rows})
+                ),
+                models.Student,
+                caller,
+            )
+        )
+        if caller.may_write_school(s.school_id)
+    }
+    guardian_ids = {row.guardian.personal_id for row in rows if row.guardian.personal_id}
+    phones = {row.guardian.phone for row in rows if not row.guardian.personal_id}
+    guardians_by_id = {
+        g.personal_id: g
+        for g in await session.scalars(
+            select(models.Guardian).where(models.Guardian.personal_id.in_(guardian_ids))
+        )
+    }
+    guardians_by_phone = {
+        (g.phone, fold(g.full_name)): g
+        for g in await session.scalars(
+            select(models.Guardian).where(
+                models.Guardian.phone.in_(phones), models.Guardian.personal_id.is_(None)
+            )
+        )
+    }
+    links = {
+        (link.student_id, link.guardian_id): link
+        for link in await session.scalars(
+            select(models.GuardianLink).where(
+                models.GuardianLink.student_id.in_([s.id for s in students.values()])
+            )
+        )
+    }
+    for row, outcome in zip(rows, outcomes, strict=True):
+        if outcome.ok and row.student_personal_id not in students:
+            outcome.errors.append(
+                problem(
+                    Code.STUDENT_NOT_FOUND, field="studentPersonalId", key=row.student_personal_id
+                )
+            )
+
+    def find_guardian(index: int) -> models.Guardian:
+        row = rows[index]
+        name = guardian_names[index]
+        if row.guardian.personal_id:
+            guardian = guardians_by_id.get(row.guardian.personal_id)
+        else:
+            guardian = guardians_by_phone.get((row.guardian.phone, fold(name)))
+        if guardian is None:
+            guardian = models.Guardian(
+                personal_id=row.guardian.personal_id, full_name=name, phone=row.guardian.phone
+            )
+            session.add(guardian)
+            if row.guardian.personal_id:
+                guardians_by_id[row.guardian.personal_id] = guardian
+            else:
+                guardians_by_phone[(row.guardian.phone, fold(name))] = guardian
+        else:
+            _assign(guardian, {"full_name": name, "phone": row.guardian.phone or guardian.phone})
+        return guardian
+
+    def apply(outcome: RowOutcome) -> models.Student:
+        row = rows[outcome.index]
+        student = students[row.student_personal_id]
+        guardian = find_guardian(outcome.index)
+        link = links.get((student.id, guardian.id)) if guardian.id else None
+        if row.remove:
+            if link is None:
+                outcome.status = RowStatus.UNCHANGED
+            else:
+                session.sync_session.delete(link)
+                links.pop((student.id, guardian.id))
+                outcome.status = RowStatus.DELETED
+            return student
+        values = {"relation": GuardianRelation(row.relation), "verified": row.verified}
+        if link is None:
+            link = models.GuardianLink(student_id=student.id, guardian=guardian, **values)
+            session.add(link)
+            if guardian.id:
+                links[(student.id, guardian.id)] = link
+            outcome.status = RowStatus.CREATED
+        else:
+            outcome.status = RowStatus.UPDATED if _assign(link, values) else RowStatus.UNCHANGED
+        return student
+
+    await _write(session, outcomes, apply, careful=careful)
+    return outcomes

@@ -1,0 +1,1 @@
+"""The GraphQL schema: strawberry types, assembled into :data:`hub.schema.api.schema`."""

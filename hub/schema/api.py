@@ -1,0 +1,424 @@
+"""The hub's GraphQL schema: queries, mutations and the execution extensions."""
+
+from collections.abc import AsyncIterator, Iterator
+from enum import StrEnum
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from strawberry import relay
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from hub.db import models
+from hub.domain.problems import HubError
+from hub.resolvers import queries, upserts
+from hub.resolvers.changes import changes_since
+from hub.resolvers.context import Context
+from hub.resolvers.reports import DIRECTLY_MANAGED, CoverageDimension, certificate_coverage
+from hub.schema.filters import (
+    CertificateFilter,
+    ClassFilter,
+    SchoolFilter,
+    StaffFilter,
+    StudentFilter,
+)
+from hub.schema.nodes import (
+    NODE_TYPES,
+    Certificate,
+    District,
+    OwnershipType,
+    School,
+    SchoolClass,
+    SchoolYear,
+    Staff,
+    Student,
+    Subject,
+)
+from hub.schema.pagination import Connection, page_size, paginate
+from hub.schema.writes import (
+    GuardianLinkInput,
+    Problem,
+    RowResult,
+    StaffInput,
+    StudentInput,
+    UpsertResult,
+)
+
+CoverageDimensionType = strawberry.enum(
+    CoverageDimension, name="CoverageDimension", description="Chiều tổng hợp báo cáo"
+)
+First = Annotated[int | None, strawberry.argument(description="Số bản ghi mỗi trang (≤ 500)")]
+
+
+def _ctx(info: Info) -> Context:
+    return info.context  # type: ignore[no-any-return]
+
+
+@strawberry.enum(description="Loại thay đổi")
+class ChangeOperation(StrEnum):
+    UPSERT = "UPSERT"
+    DELETE = "DELETE"
+
+
+@strawberry.type(description="Một thay đổi trong nguồn thay đổi")
+class Change:
+    version: int = strawberry.field(description="Phiên bản thay đổi (tăng dần)")
+    entity: str = strawberry.field(description="student | staff | guardianLink | certificate")
+    operation: ChangeOperation
+    natural_key: JSON = strawberry.field(description="Khóa tự nhiên (dùng được cả khi đã xóa)")
+    node: relay.Node | None = strawberry.field(
+        description="Bản ghi hiện tại (với guardianLink: học sinh); null nếu đã xóa"
+    )
+
+
+@strawberry.type(description="Một trang của nguồn thay đổi")
+class ChangeFeed:
+    changes: list[Change]
+    next_since: int = strawberry.field(description="Gửi lại giá trị này làm `since` lần sau")
+    has_more: bool
+
+
+@strawberry.type(description="Độ phủ chữ ký số của một nhóm trường")
+class CoverageRow:
+    level: str | None = strawberry.field(
+        description=f"Cấp học, hoặc {DIRECTLY_MANAGED} cho các đơn vị trực thuộc Sở"
+    )
+    ownership: OwnershipType | None
+    district_id: strawberry.Private[int | None]
+    staff_total: int = strawberry.field(description="Tổng số CBGVNV")
+    with_valid_certificate: int = strawberry.field(description="Số người có chữ ký số hiệu lực")
+    ratio: float = strawberry.field(description="Tỷ lệ (0–1)")
+
+    @strawberry.field
+    async def district(self, info: Info) -> District | None:
+        if self.district_id is None:
+            return None
+        row = await _ctx(info).loaders.by_id(models.District).load(self.district_id)
+        return None if row is None else District.from_row(row)
+
+
+@strawberry.type(description="Báo cáo độ phủ chữ ký số")
+class CoverageReport:
+    rows: list[CoverageRow]
+    total: CoverageRow
+
+
+@strawberry.type(description="Ứng dụng đang gọi API")
+class Me:
+    client_id: str
+    scopes: list[str]
+    org_level: str
+    school_count: int | None = strawberry.field(description="null: toàn Sở")
+
+
+def _problems(items: list) -> list[Problem]:
+    return [Problem(code=p.code, message=p.message, field=p.field) for p in items]
+
+
+def _result(outcomes: list[upserts.RowOutcome]) -> UpsertResult:
+    rows = [
+        RowResult(
+            index=o.index,
+            key=o.key,
+            status=o.status,
+            id=None if o.entity_id is None else relay.GlobalID(o.type_name, str(o.entity_id)),
+            errors=_problems(o.errors),
+            warnings=_problems(o.warnings),
+        )
+        for o in outcomes
+    ]
+    counts = {status: 0 for status in upserts.RowStatus}
+    for outcome in outcomes:
+        counts[outcome.status] += 1
+    return UpsertResult(
+        created=counts[upserts.RowStatus.CREATED],
+        updated=counts[upserts.RowStatus.UPDATED],
+        unchanged=counts[upserts.RowStatus.UNCHANGED],
+        deleted=counts[upserts.RowStatus.DELETED],
+        rejected=counts[upserts.RowStatus.REJECTED],
+        rows=rows,
+    )
+
+
+async def _upsert(info: Info, write: upserts.Upsert, rows: list) -> UpsertResult:
+    ctx = _ctx(info)
+    try:
+        async with ctx.db.unit_of_work() as session:
+            outcomes = await write(session, ctx.caller, rows)
+    except IntegrityError:
+        async with ctx.db.unit_of_work() as session:
+            outcomes = await write(session, ctx.caller, rows, careful=True)
+    return _result(outcomes)
+
+
+@strawberry.type
+class Query:
+    node: relay.Node | None = relay.node(description="Bản ghi bất kỳ theo ID toàn cục")
+
+    @strawberry.field(description="Ứng dụng đang gọi: phạm vi và quyền")
+    def me(self, info: Info) -> Me:
+        caller = _ctx(info).caller
+        return Me(
+            client_id=caller.client_id,
+            scopes=sorted(caller.scopes),
+            org_level=caller.org_level.value,
+            school_count=None if caller.school_ids is None else len(caller.school_ids),
+        )
+
+    @strawberry.field(description="Phòng GDĐT")
+    async def districts(
+        self, info: Info, first: First = None, after: str | None = None
+    ) -> Connection[District]:
+        return await paginate(
+            _ctx(info),
+            model=models.District,
+            statement=select(models.District),
+            build=District.from_row,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(description="Trường học")
+    async def schools(
+        self,
+        info: Info,
+        filter: SchoolFilter | None = None,
+        first: First = None,
+        after: str | None = None,
+    ) -> Connection[School]:
+        return await paginate(
+            _ctx(info),
+            model=models.School,
+            statement=queries.schools(filter),
+            build=School.from_row,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(description="Lớp học")
+    async def classes(
+        self,
+        info: Info,
+        filter: ClassFilter | None = None,
+        first: First = None,
+        after: str | None = None,
+    ) -> Connection[SchoolClass]:
+        return await paginate(
+            _ctx(info),
+            model=models.SchoolClass,
+            statement=queries.classes(filter),
+            build=SchoolClass.from_row,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(description="Học sinh")
+    async def students(
+        self,
+        info: Info,
+        filter: StudentFilter | None = None,
+        first: First = None,
+        after: str | None = None,
+    ) -> Connection[Student]:
+        return await paginate(
+            _ctx(info),
+            model=models.Student,
+            statement=queries.students(filter),
+            build=Student.from_row,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(description="Cán bộ, giáo viên, nhân viên")
+    async def staff(
+        self,
+        info: Info,
+        filter: StaffFilter | None = None,
+        first: First = None,
+        after: str | None = None,
+    ) -> Connection[Staff]:
+        return await paginate(
+            _ctx(info),
+            model=models.Staff,
+            statement=queries.staff(filter),
+            build=Staff.from_row,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(description="Chứng thư số")
+    async def certificates(
+        self,
+        info: Info,
+        filter: CertificateFilter | None = None,
+        first: First = None,
+        after: str | None = None,
+    ) -> Connection[Certificate]:
+        return await paginate(
+            _ctx(info),
+            model=models.SigningCertificate,
+            statement=queries.certificates(filter),
+            build=Certificate.from_row,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(description="Năm học")
+    async def school_years(self, info: Info) -> list[SchoolYear]:
+        _ctx(info).caller  # noqa: B018  (any authenticated client)
+        rows = await _ctx(info).reader.scalars(
+            select(models.SchoolYear).order_by(models.SchoolYear.starts_on)
+        )
+        return [SchoolYear.from_row(row) for row in rows]
+
+    @strawberry.field(description="Danh mục môn học")
+    async def subjects(self, info: Info) -> list[Subject]:
+        _ctx(info).caller  # noqa: B018  (any authenticated client)
+        rows = await _ctx(info).reader.scalars(select(models.Subject).order_by(models.Subject.code))
+        return [Subject(code=r.code, name=r.name, comment_only=r.comment_only) for r in rows]
+
+    @strawberry.field(description="Nguồn thay đổi để đồng bộ: mọi thay đổi sau phiên bản `since`")
+    async def changes(self, info: Info, since: int = 0, first: First = None) -> ChangeFeed:
+        ctx = _ctx(info)
+        size = page_size(ctx, first)
+        records = await changes_since(ctx, since=since, first=size + 1)
+        has_more = len(records) > size
+        records = records[:size]
+        return ChangeFeed(
+            changes=[
+                Change(
+                    version=r.version,
+                    entity=r.entity,
+                    operation=ChangeOperation.DELETE if r.deleted else ChangeOperation.UPSERT,
+                    natural_key=r.natural_key,
+                    node=None if r.row is None else NODE_TYPES[type(r.row)].from_row(r.row),
+                )
+                for r in records
+            ],
+            next_since=records[-1].version if records else since,
+            has_more=has_more,
+        )
+
+    @strawberry.field(description="Độ phủ chữ ký số theo cấp học / loại hình / phòng GDĐT")
+    async def certificate_coverage(
+        self, info: Info, group_by: list[CoverageDimensionType]
+    ) -> CoverageReport:
+        figures = await certificate_coverage(_ctx(info), [CoverageDimension(d) for d in group_by])
+
+        def row(f: object) -> CoverageRow:
+            return CoverageRow(
+                level=f.level,
+                ownership=f.ownership,
+                district_id=f.district_id,  # type: ignore[attr-defined]
+                staff_total=f.staff_total,
+                with_valid_certificate=f.with_valid_certificate,  # type: ignore[attr-defined]
+                ratio=round(f.ratio, 4),  # type: ignore[attr-defined]
+            )
+
+        staff_total = sum(f.staff_total for f in figures)
+        valid = sum(f.with_valid_certificate for f in figures)
+        total = CoverageRow(
+            level=None,
+            ownership=None,
+            district_id=None,
+            staff_total=staff_total,
+            with_valid_certificate=valid,
+            ratio=round(valid / staff_total, 4) if staff_total else 0.0,
+        )
+        return CoverageReport(rows=[row(f) for f in figures], total=total)
+
+    @strawberry.field(description="Cán bộ của một trường chưa có chữ ký số hiệu lực")
+    async def staff_without_valid_certificate(
+        self, info: Info, school_id: relay.GlobalID, first: First = None, after: str | None = None
+    ) -> Connection[Staff]:
+        _ctx(info).caller.require("reports:read")
+        statement = queries.staff(StaffFilter(school_id=school_id, has_valid_certificate=False))
+        return await paginate(
+            _ctx(info),
+            model=models.Staff,
+            statement=statement,
+            build=Staff.from_row,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(description="Học sinh của một trường chưa có mã định danh cá nhân")
+    async def students_without_personal_id(
+        self, info: Info, school_id: relay.GlobalID, first: First = None, after: str | None = None
+    ) -> Connection[Student]:
+        _ctx(info).caller.require("reports:read")
+        statement = queries.students(StudentFilter(school_id=school_id, has_personal_id=False))
+        return await paginate(
+            _ctx(info),
+            model=models.Student,
+            statement=statement,
+            build=Student.from_row,
+            first=first,
+            after=after,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Ghi tối đa 1.000 học sinh; khóa: mã định danh cá nhân")
+    async def upsert_students(self, info: Info, rows: list[StudentInput]) -> UpsertResult:
+        return await _upsert(info, upserts.upsert_students, rows)
+
+    @strawberry.mutation(description="Ghi tối đa 1.000 cán bộ; khóa: mã định danh cá nhân")
+    async def upsert_staff(self, info: Info, rows: list[StaffInput]) -> UpsertResult:
+        return await _upsert(info, upserts.upsert_staff, rows)
+
+    @strawberry.mutation(description="Ghi tối đa 1.000 liên kết cha mẹ/người giám hộ ↔ học sinh")
+    async def upsert_guardian_links(
+        self, info: Info, rows: list[GuardianLinkInput]
+    ) -> UpsertResult:
+        return await _upsert(info, upserts.upsert_guardian_links, rows)
+
+
+class RequestLifecycle(SchemaExtension):
+    """Close the request's read session and write its access log when it ends."""
+
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        ctx: Context = self.execution_context.context
+        try:
+            yield
+        finally:
+            await ctx.reader.close()
+            if ctx.caller_or_none is not None:
+                await ctx.audit.flush(
+                    ctx.db,
+                    client_id=ctx.caller_or_none.client_id,
+                    purpose=self.execution_context.operation_name,
+                )
+
+
+class HubErrors(SchemaExtension):
+    """Give refused requests their stable code in ``extensions.code``."""
+
+    def on_execute(self) -> Iterator[None]:  # type: ignore[override]
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        for error in result.errors:
+            original = error.original_error
+            if isinstance(original, HubError):
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "code": original.problem.code.value,
+                }
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        RequestLifecycle,
+        HubErrors,
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ],
+)

@@ -1,0 +1,93 @@
+"""Cursor connections with total counts, paged by key (not by offset).
+
+Keyset paging keeps page 1,000 of 2.3 million students as cheap as page 1; the
+cursor is the last row's id, opaque to clients.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from sqlalchemy import Select, func, select
+from strawberry import relay
+from strawberry.relay.utils import from_base64, to_base64
+
+from hub.auth.access import restrict
+from hub.domain.problems import Code, HubError
+from hub.resolvers.context import Context
+from hub.resolvers.loaders import fetch, record_reads
+
+NodeType = TypeVar("NodeType")
+_CURSOR_PREFIX = "after"
+
+
+@strawberry.type(description="Một trang kết quả (Relay connection)")
+class Connection(relay.Connection[NodeType], Generic[NodeType]):
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="Tổng số bản ghi khớp bộ lọc (mọi trang)")
+    async def total_count(self) -> int:
+        return await self.count()
+
+    @strawberry.field(description="Các bản ghi của trang (không kèm cursor)")
+    def nodes(self) -> list[NodeType]:
+        return [edge.node for edge in self.edges]
+
+
+def page_size(ctx: Context, first: int | None) -> int:
+    """The requested page size, refusing what the hub will not serve."""
+    size = ctx.settings.page_size_default if first is None else first
+    if not 1 <= size <= ctx.settings.page_size_max:
+        raise HubError(
+            Code.INVALID_ARGUMENT,
+            detail=f"first phải nằm trong khoảng 1–{ctx.settings.page_size_max}",
+        )
+    return size
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        prefix, value = from_base64(cursor)
+        if prefix != _CURSOR_PREFIX:
+            raise ValueError(prefix)
+        return int(value)
+    except ValueError as error:
+        raise HubError(Code.INVALID_ARGUMENT, detail="cursor không hợp lệ") from error
+
+
+async def paginate(
+    ctx: Context,
+    *,
+    model: type,
+    statement: Select[Any],
+    build: Callable[[Any], Any],
+    first: int | None,
+    after: str | None,
+) -> Connection[Any]:
+    """One page of ``statement`` (already filtered) as ``build(row)`` nodes."""
+    size = page_size(ctx, first)
+    key = model.id  # type: ignore[attr-defined]
+    paged = statement
+    if after is not None:
+        paged = paged.where(key > decode_cursor(after))
+    rows = await fetch(ctx, model, paged.order_by(key).limit(size + 1), log_reads=False)
+    has_next = len(rows) > size
+    rows = rows[:size]
+    record_reads(ctx, model, rows)
+    edges = [relay.Edge(cursor=to_base64(_CURSOR_PREFIX, row.id), node=build(row)) for row in rows]
+
+    async def count() -> int:
+        counted = restrict(statement, model, ctx.caller).order_by(None)
+        total = await ctx.reader.scalar(select(func.count()).select_from(counted.subquery()))
+        return int(total or 0)
+
+    return Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        count=count,
+    )

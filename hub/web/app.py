@@ -1,0 +1,159 @@
+"""The Starlette application."""
+
+import base64
+import binascii
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import unquote
+
+import structlog
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from hub.auth.clients import CallerCache, authenticate
+from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
+from hub.config import Settings
+from hub.db.engine import Database
+from hub.resolvers.context import Context, Reader
+from hub.resolvers.loaders import Loaders
+from hub.schema.api import schema
+from hub.web.metrics import MetricsMiddleware, metrics
+
+log = structlog.get_logger()
+
+
+class HubGraphQL(GraphQL):
+    """Strawberry's ASGI app with the hub's per-request context."""
+
+    def __init__(self, hub: "HubServices") -> None:
+        super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
+        self.hub = hub
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        reader = Reader(self.hub.db.sessions)
+        caller = None
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            try:
+                claims = self.hub.tokens.verify(header[7:].strip())
+            except InvalidToken:
+                claims = None
+            if claims is not None:
+                caller = await self.hub.callers.get(reader.session, claims.client_id, claims.scopes)
+        ctx = Context(
+            db=self.hub.db, settings=self.hub.settings, reader=reader, caller_or_none=caller
+        )
+        ctx.loaders = Loaders(ctx)
+        return ctx
+
+
+class HubServices:
+    """The long-lived parts every request uses."""
+
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+        self.settings = settings
+        self.db = db or Database(settings.database_url, echo=settings.sql_echo)
+        self.tokens = TokenIssuer(
+            load_signing_key(settings),
+            issuer=settings.issuer,
+            lifetime_seconds=settings.token_lifetime_seconds,
+        )
+        self.callers = CallerCache()
+
+
+def _oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Basic realm="hub"'} if status == 401 else None
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _client_credentials(request: Request, form: Any) -> tuple[str, str] | None:
+    """client_secret_basic (RFC 6749 §2.3.1) or client_secret_post."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header[6:].strip()).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        client_id, _, secret = decoded.partition(":")
+        return unquote(client_id), unquote(secret)
+    if form.get("client_id") and form.get("client_secret"):
+        return str(form["client_id"]), str(form["client_secret"])
+    return None
+
+
+def create_app(settings: Settings, db: Database | None = None) -> Starlette:
+    """The hub as an ASGI app; ``db`` may be shared with the caller (tests, demo)."""
+    hub = HubServices(settings, db)
+
+    async def token(request: Request) -> Response:
+        """OAuth2 client-credentials grant (RFC 6749 §4.4), JWT access tokens (RFC 9068)."""
+        form = await request.form()
+        if form.get("grant_type") != "client_credentials":
+            return _oauth_error("unsupported_grant_type", "only client_credentials is supported")
+        credentials = _client_credentials(request, form)
+        if credentials is None:
+            return _oauth_error("invalid_client", "client authentication required", 401)
+        async with hub.db.unit_of_work() as session:
+            client = await authenticate(session, *credentials)
+        if client is None:
+            log.info("token.refused", client_id=credentials[0])
+            return _oauth_error("invalid_client", "unknown client or wrong secret", 401)
+        granted = frozenset(client.scopes.split())
+        asked = frozenset(str(form.get("scope", "")).split()) or granted
+        if not asked <= granted:
+            return _oauth_error(
+                "invalid_scope", f"not granted: {' '.join(sorted(asked - granted))}"
+            )
+        access_token, lifetime = hub.tokens.issue(client.client_id, asked)
+        log.info("token.issued", client_id=client.client_id, scope=" ".join(sorted(asked)))
+        return JSONResponse(
+            {
+                "access_token": access_token,
+                "token_type": "Bearer",
+                "expires_in": lifetime,
+                "scope": " ".join(sorted(asked)),
+            },
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
+
+    async def health(_: Request) -> Response:
+        try:
+            async with hub.db.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:
+            return JSONResponse({"status": "unavailable", "database": str(error)}, 503)
+        return JSONResponse({"status": "ok", "database": hub.db.dialect})
+
+    async def jwks(_: Request) -> Response:
+        return JSONResponse(hub.tokens.jwks())
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        if db is None:
+            await hub.db.dispose()
+
+    graphql = HubGraphQL(hub)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/oauth/token", token, methods=["POST"]),
+            Route("/health", health),
+            Route("/metrics", metrics),
+            Route("/.well-known/jwks.json", jwks),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(MetricsMiddleware)
+    app.state.hub = hub
+    return app

@@ -1,0 +1,84 @@
+"""Test fixtures shared by the integration and end-to-end tests.
+
+The database comes from ``HUB_TEST_DATABASE_URL`` (CI points it at PostgreSQL);
+without it the tests use a SQLite file. On PostgreSQL each test session works in
+a database of its own, created here and dropped afterwards.
+"""
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hub.config import Settings
+from hub.db.engine import Database
+from hub.db.migrate import upgrade
+from hub.web.app import create_app
+from tests.world import World, build_world
+
+
+def _database_urls(tmp: Path) -> tuple[str, str | None, str | None]:
+    """(url to use, maintenance url, database name to drop afterwards)."""
+    base = os.environ.get("HUB_TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite+aiosqlite:///{tmp / 'hub-test.sqlite3'}", None, None
+    url = make_url(base)
+    name = f"hub_test_{secrets.token_hex(4)}"
+    return url.set(database=name).render_as_string(False), base, name
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    tmp = tmp_path_factory.mktemp("hub")
+    url, maintenance, name = _database_urls(tmp)
+    yield Settings(database_url=url, token_key_file=tmp / "key.pem", public_url="http://hub.test")
+    if maintenance and name:
+        import asyncio
+
+        asyncio.run(_drop_database(maintenance, name))
+
+
+async def _run_admin(maintenance: str, statement: str) -> None:
+    engine = create_async_engine(maintenance, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(statement))
+    await engine.dispose()
+
+
+async def _drop_database(maintenance: str, name: str) -> None:
+    await _run_admin(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "postgresql":
+        maintenance = os.environ["HUB_TEST_DATABASE_URL"]
+        await _run_admin(maintenance, f'CREATE DATABASE "{url.database}"')
+    database = Database(settings.database_url)
+    await upgrade(database.engine)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def world(db: Database) -> World:
+    return await build_world(db)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, db: Database):  # type: ignore[no-untyped-def]
+    return create_app(settings, db)
+
+
+@pytest.fixture(scope="session")
+async def http(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield client
