@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, exists, false, or_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from hub.db.models import (
@@ -115,30 +116,33 @@ def visible(model: type, caller: Caller) -> ColumnElement[bool] | None:
         return Enrolment.class_id.in_(select(SchoolClass.id).where(SchoolClass.school_id.in_(ids)))
     if model is StaffAssignment:
         return StaffAssignment.school_id.in_(ids)
+    if model is Tombstone:
+        return Tombstone.school_id.in_(ids)
+    if model is AccessLog:
+        return false()
+    # Subqueries use aliases so they never correlate with the same table joined
+    # into the statement being restricted.
+    assignment = aliased(StaffAssignment)
+    student = aliased(Student)
+    link = aliased(GuardianLink)
     if model is Staff:
-        return exists().where(
-            StaffAssignment.staff_id == Staff.id, StaffAssignment.school_id.in_(ids)
-        )
+        return exists().where(assignment.staff_id == Staff.id, assignment.school_id.in_(ids))
     if model is GuardianLink:
-        return exists().where(Student.id == GuardianLink.student_id, Student.school_id.in_(ids))
+        return exists().where(student.id == GuardianLink.student_id, student.school_id.in_(ids))
     if model is Guardian:
         return exists().where(
-            GuardianLink.guardian_id == Guardian.id,
-            Student.id == GuardianLink.student_id,
-            Student.school_id.in_(ids),
+            link.guardian_id == Guardian.id,
+            student.id == link.student_id,
+            student.school_id.in_(ids),
         )
     if model is SigningCertificate:
         return or_(
             SigningCertificate.school_id.in_(ids),
             exists().where(
-                StaffAssignment.staff_id == SigningCertificate.staff_id,
-                StaffAssignment.school_id.in_(ids),
+                assignment.staff_id == SigningCertificate.staff_id,
+                assignment.school_id.in_(ids),
             ),
         )
-    if model is Tombstone:
-        return Tombstone.school_id.in_(ids)
-    if model is AccessLog:
-        return false()
     raise TypeError(f"no authorisation rule for {model.__name__}")
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from hub.auth.access import SCOPES, Caller
 from hub.auth.secrets import hash_secret, new_secret, verify_secret
+from hub.db.engine import Database
 from hub.db.models import ApiClient, ApiClientGrant, District, School
 from hub.domain.enums import ClientKind, OrgLevel
 
@@ -134,15 +135,14 @@ class CallerCache:
         self.ttl = ttl
         self._entries: dict[tuple[str, frozenset[str]], tuple[float, Caller | None]] = {}
 
-    async def get(
-        self, session: AsyncSession, client_id: str, scopes: frozenset[str]
-    ) -> Caller | None:
+    async def get(self, db: Database, client_id: str, scopes: frozenset[str]) -> Caller | None:
         key = (client_id, scopes)
         now = time.monotonic()
         hit = self._entries.get(key)
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
-        caller = await load_caller(session, client_id, scopes)
+        async with db.sessions() as session:
+            caller = await load_caller(session, client_id, scopes)
         self._entries[key] = (now, caller)
         return caller
 

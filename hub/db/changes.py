@@ -50,11 +50,13 @@ def staff_key(row: Staff) -> dict[str, Any]:
     return {"personalId": row.personal_id}
 
 
-def guardian_link_key(student: Student | None, guardian: Guardian | None) -> dict[str, Any]:
+def guardian_link_key(
+    student_personal_id: str | None, guardian_personal_id: str | None, guardian_phone: str | None
+) -> dict[str, Any]:
     return {
-        "studentPersonalId": student.personal_id if student else None,
-        "guardianPersonalId": guardian.personal_id if guardian else None,
-        "guardianPhone": guardian.phone if guardian else None,
+        "studentPersonalId": student_personal_id,
+        "guardianPersonalId": guardian_personal_id,
+        "guardianPhone": guardian_phone,
     }
 
 
@@ -71,11 +73,12 @@ def _tombstone_of(row: Any, session: Session) -> tuple[str, dict[str, Any], list
     if isinstance(row, GuardianLink):
         student = session.get(Student, row.student_id)
         guardian = session.get(Guardian, row.guardian_id)
-        return (
-            "guardianLink",
-            guardian_link_key(student, guardian),
-            [student.school_id if student else None],
+        key = guardian_link_key(
+            student.personal_id if student else None,
+            guardian.personal_id if guardian else None,
+            guardian.phone if guardian else None,
         )
+        return "guardianLink", key, [student.school_id if student else None]
     if isinstance(row, SigningCertificate):
         schools: list[int | None] = [row.school_id]
         if row.staff_id is not None:

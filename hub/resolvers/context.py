@@ -3,10 +3,11 @@
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Executable, insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Executable, insert, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.auth.access import Caller
 from hub.config import Settings
@@ -16,40 +17,46 @@ from hub.domain.problems import Code, HubError
 
 
 class Reader:
-    """The request's read-only session.
+    """The request's read connection (Core, no ORM session: reads need rows only).
 
-    Strawberry resolves sibling fields concurrently, and an AsyncSession allows
-    one operation at a time; the lock serialises them (they would share one
-    connection anyway).
+    Strawberry resolves sibling fields concurrently, and a connection serves one
+    statement at a time; the lock serialises them. The connection is opened on
+    first use and also carries the request's access-log write at the end.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-        self._session: AsyncSession | None = None
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
         self._lock = asyncio.Lock()
 
-    @property
-    def session(self) -> AsyncSession:
-        if self._session is None:
-            self._session = self._sessions()
-        return self._session
-
-    async def scalars(self, statement: Executable) -> list[Any]:
-        async with self._lock:
-            return list((await self.session.scalars(statement)).all())
+    async def _open(self) -> AsyncConnection:
+        if self._connection is None:
+            self._connection = await self._engine.connect()
+        return self._connection
 
     async def rows(self, statement: Executable) -> Sequence[Any]:
         async with self._lock:
-            return (await self.session.execute(statement)).all()
+            return (await (await self._open()).execute(statement)).all()
 
     async def scalar(self, statement: Executable) -> Any:
         async with self._lock:
-            return await self.session.scalar(statement)
+            return (await (await self._open()).execute(statement)).scalar()
+
+    async def write(self, statement: Executable, parameters: Any) -> None:
+        """Execute a write on the request's connection and commit it."""
+        async with self._lock:
+            connection = await self._open()
+            await connection.execute(statement, parameters)
+            await connection.commit()
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
 
 
 @dataclass
@@ -66,8 +73,18 @@ class AccessRecorder:
         for entity_id in ids:
             self.reads[(entity, entity_id)] = None
 
-    async def flush(self, db: Database, *, client_id: str, purpose: str | None) -> None:
+    async def flush(self, reader: Reader, *, client_id: str, purpose: str | None) -> None:
         if not self.reads:
+            return
+        entities = [entity for entity, _ in self.reads]
+        ids = [entity_id for _, entity_id in self.reads]
+        self.reads.clear()
+        if reader.dialect == "postgresql":
+            # One statement of constant text (so prepared once) whatever the row count.
+            await reader.write(
+                _UNNEST_ACCESS_LOG,
+                {"client_id": client_id, "purpose": purpose, "entities": entities, "ids": ids},
+            )
             return
         rows = [
             {
@@ -77,11 +94,16 @@ class AccessRecorder:
                 "entity_id": entity_id,
                 "purpose": purpose,
             }
-            for entity, entity_id in self.reads
+            for entity, entity_id in zip(entities, ids, strict=True)
         ]
-        self.reads.clear()
-        async with db.unit_of_work() as session:
-            await session.execute(insert(AccessLog), rows)
+        await reader.write(insert(AccessLog), rows)
+
+
+_UNNEST_ACCESS_LOG = text(
+    "INSERT INTO access_log (client_id, action, entity, entity_id, purpose) "
+    "SELECT :client_id, 'read', entity, entity_id, :purpose "
+    "FROM unnest(CAST(:entities AS varchar[]), CAST(:ids AS integer[])) AS t(entity, entity_id)"
+)
 
 
 @dataclass
@@ -94,6 +116,8 @@ class Context:
     caller_or_none: Caller | None
     audit: AccessRecorder = field(default_factory=AccessRecorder)
     loaders: Any = None
+    purpose: str | None = None  # what the client says it reads for (X-Hub-Purpose)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))  # one "now" per request
 
     @property
     def caller(self) -> Caller:

@@ -17,7 +17,14 @@ from hub.domain.problems import HubError
 from hub.resolvers import queries, upserts
 from hub.resolvers.changes import changes_since
 from hub.resolvers.context import Context
-from hub.resolvers.reports import DIRECTLY_MANAGED, CoverageDimension, certificate_coverage
+from hub.resolvers.loaders import columns_of
+from hub.resolvers.lookahead import NOT_LOADED, merge_fields
+from hub.resolvers.reports import (
+    DIRECTLY_MANAGED,
+    CoverageDimension,
+    CoverageFigures,
+    certificate_coverage,
+)
 from hub.schema.filters import (
     CertificateFilter,
     ClassFilter,
@@ -27,6 +34,7 @@ from hub.schema.filters import (
 )
 from hub.schema.nodes import (
     NODE_TYPES,
+    RELATIONS,
     Certificate,
     District,
     OwnershipType,
@@ -36,6 +44,8 @@ from hub.schema.nodes import (
     Staff,
     Student,
     Subject,
+    shape,
+    to_one,
 )
 from hub.schema.pagination import Connection, page_size, paginate
 from hub.schema.writes import (
@@ -91,13 +101,10 @@ class CoverageRow:
     staff_total: int = strawberry.field(description="Tổng số CBGVNV")
     with_valid_certificate: int = strawberry.field(description="Số người có chữ ký số hiệu lực")
     ratio: float = strawberry.field(description="Tỷ lệ (0–1)")
+    district: District | None = strawberry.field(default=NOT_LOADED)
 
-    @strawberry.field
-    async def district(self, info: Info) -> District | None:
-        if self.district_id is None:
-            return None
-        row = await _ctx(info).loaders.by_id(models.District).load(self.district_id)
-        return None if row is None else District.from_row(row)
+
+RELATIONS[CoverageRow] = [to_one(models.District, "district_id", District.from_row, "district")]
 
 
 @strawberry.type(description="Báo cáo độ phủ chữ ký số")
@@ -173,7 +180,7 @@ class Query:
         self, info: Info, first: First = None, after: str | None = None
     ) -> Connection[District]:
         return await paginate(
-            _ctx(info),
+            info,
             model=models.District,
             statement=select(models.District),
             build=District.from_row,
@@ -190,7 +197,7 @@ class Query:
         after: str | None = None,
     ) -> Connection[School]:
         return await paginate(
-            _ctx(info),
+            info,
             model=models.School,
             statement=queries.schools(filter),
             build=School.from_row,
@@ -207,7 +214,7 @@ class Query:
         after: str | None = None,
     ) -> Connection[SchoolClass]:
         return await paginate(
-            _ctx(info),
+            info,
             model=models.SchoolClass,
             statement=queries.classes(filter),
             build=SchoolClass.from_row,
@@ -224,7 +231,7 @@ class Query:
         after: str | None = None,
     ) -> Connection[Student]:
         return await paginate(
-            _ctx(info),
+            info,
             model=models.Student,
             statement=queries.students(filter),
             build=Student.from_row,
@@ -241,7 +248,7 @@ class Query:
         after: str | None = None,
     ) -> Connection[Staff]:
         return await paginate(
-            _ctx(info),
+            info,
             model=models.Staff,
             statement=queries.staff(filter),
             build=Staff.from_row,
@@ -258,7 +265,7 @@ class Query:
         after: str | None = None,
     ) -> Connection[Certificate]:
         return await paginate(
-            _ctx(info),
+            info,
             model=models.SigningCertificate,
             statement=queries.certificates(filter),
             build=Certificate.from_row,
@@ -269,15 +276,17 @@ class Query:
     @strawberry.field(description="Năm học")
     async def school_years(self, info: Info) -> list[SchoolYear]:
         _ctx(info).caller  # noqa: B018  (any authenticated client)
-        rows = await _ctx(info).reader.scalars(
-            select(models.SchoolYear).order_by(models.SchoolYear.starts_on)
+        rows = await _ctx(info).reader.rows(
+            select(*columns_of(models.SchoolYear)).order_by(models.SchoolYear.starts_on)
         )
         return [SchoolYear.from_row(row) for row in rows]
 
     @strawberry.field(description="Danh mục môn học")
     async def subjects(self, info: Info) -> list[Subject]:
         _ctx(info).caller  # noqa: B018  (any authenticated client)
-        rows = await _ctx(info).reader.scalars(select(models.Subject).order_by(models.Subject.code))
+        rows = await _ctx(info).reader.rows(
+            select(*columns_of(models.Subject)).order_by(models.Subject.code)
+        )
         return [Subject(code=r.code, name=r.name, comment_only=r.comment_only) for r in rows]
 
     @strawberry.field(description="Nguồn thay đổi để đồng bộ: mọi thay đổi sau phiên bản `since`")
@@ -287,6 +296,12 @@ class Query:
         records = await changes_since(ctx, since=since, first=size + 1)
         has_more = len(records) > size
         records = records[:size]
+        nodes = [
+            None if r.model is None else NODE_TYPES[r.model].from_row(r.row, ctx) for r in records
+        ]
+        feed = merge_fields([s for f in info.selected_fields for s in f.selections], "ChangeFeed")
+        changes = merge_fields(feed.get("changes", []), "Change")
+        await shape(ctx, nodes, changes.get("node", []))
         return ChangeFeed(
             changes=[
                 Change(
@@ -294,9 +309,9 @@ class Query:
                     entity=r.entity,
                     operation=ChangeOperation.DELETE if r.deleted else ChangeOperation.UPSERT,
                     natural_key=r.natural_key,
-                    node=None if r.row is None else NODE_TYPES[type(r.row)].from_row(r.row),
+                    node=node,
                 )
-                for r in records
+                for r, node in zip(records, nodes, strict=True)
             ],
             next_since=records[-1].version if records else since,
             has_more=has_more,
@@ -308,14 +323,14 @@ class Query:
     ) -> CoverageReport:
         figures = await certificate_coverage(_ctx(info), [CoverageDimension(d) for d in group_by])
 
-        def row(f: object) -> CoverageRow:
+        def row(f: CoverageFigures) -> CoverageRow:
             return CoverageRow(
                 level=f.level,
-                ownership=f.ownership,
-                district_id=f.district_id,  # type: ignore[attr-defined]
+                ownership=f.ownership,  # type: ignore[arg-type]
+                district_id=f.district_id,
                 staff_total=f.staff_total,
-                with_valid_certificate=f.with_valid_certificate,  # type: ignore[attr-defined]
-                ratio=round(f.ratio, 4),  # type: ignore[attr-defined]
+                with_valid_certificate=f.with_valid_certificate,
+                ratio=round(f.ratio, 4),
             )
 
         staff_total = sum(f.staff_total for f in figures)
@@ -328,7 +343,11 @@ class Query:
             with_valid_certificate=valid,
             ratio=round(valid / staff_total, 4) if staff_total else 0.0,
         )
-        return CoverageReport(rows=[row(f) for f in figures], total=total)
+        rows = [row(f) for f in figures]
+        report = merge_fields([s for f in info.selected_fields for s in f.selections], "")
+        for name, shaped in (("rows", rows), ("total", [total])):
+            await shape(_ctx(info), shaped, report.get(name, []))
+        return CoverageReport(rows=rows, total=total)
 
     @strawberry.field(description="Cán bộ của một trường chưa có chữ ký số hiệu lực")
     async def staff_without_valid_certificate(
@@ -337,7 +356,7 @@ class Query:
         _ctx(info).caller.require("reports:read")
         statement = queries.staff(StaffFilter(school_id=school_id, has_valid_certificate=False))
         return await paginate(
-            _ctx(info),
+            info,
             model=models.Staff,
             statement=statement,
             build=Staff.from_row,
@@ -352,7 +371,7 @@ class Query:
         _ctx(info).caller.require("reports:read")
         statement = queries.students(StudentFilter(school_id=school_id, has_personal_id=False))
         return await paginate(
-            _ctx(info),
+            info,
             model=models.Student,
             statement=statement,
             build=Student.from_row,
@@ -385,14 +404,14 @@ class RequestLifecycle(SchemaExtension):
         ctx: Context = self.execution_context.context
         try:
             yield
-        finally:
-            await ctx.reader.close()
             if ctx.caller_or_none is not None:
                 await ctx.audit.flush(
-                    ctx.db,
+                    ctx.reader,
                     client_id=ctx.caller_or_none.client_id,
-                    purpose=self.execution_context.operation_name,
+                    purpose=(ctx.purpose or self.execution_context.operation_name or "")[:200],
                 )
+        finally:
+            await ctx.reader.close()
 
 
 class HubErrors(SchemaExtension):

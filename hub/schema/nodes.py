@@ -1,17 +1,19 @@
 """The province's records as Relay nodes.
 
-Each type is built from its database row by ``from_row``; related records are
-fetched through the request's data loaders, so a page of any size costs the same
-few SQL statements.
+Nodes are built from Core rows by ``from_row(row, ctx)``; their relation fields
+are plain attributes that :func:`hub.resolvers.lookahead.prefetch` fills for a
+whole page at once (see :data:`RELATIONS`), so GraphQL only reads attributes and
+a page of any size costs the same few SQL statements.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
+from strawberry.types.nodes import Selection
 
 from hub.auth.access import may_see_personal_id
 from hub.db import models
@@ -28,6 +30,7 @@ from hub.domain.enums import (
 )
 from hub.domain.personal_id import mask
 from hub.resolvers.context import Context
+from hub.resolvers.lookahead import NOT_LOADED, Relation, prefetch
 
 SchoolLevelType = strawberry.enum(SchoolLevel, description="Cấp học")
 OwnershipType = strawberry.enum(Ownership, description="Loại hình: công lập / tư thục")
@@ -41,12 +44,8 @@ SigningProviderType = strawberry.enum(SigningProvider, description="Nhà cung c�
 CertificateStatusType = strawberry.enum(CertificateStatus, description="Trạng thái chứng thư số")
 
 
-def _ctx(info: Info) -> Context:
-    return info.context  # type: ignore[no-any-return]
-
-
-def _personal_id(info: Info, number: str | None) -> str | None:
-    if number is None or may_see_personal_id(_ctx(info).caller):
+def _personal_id(ctx: Context, number: str | None) -> str | None:
+    if number is None or may_see_personal_id(ctx.caller):
         return number
     return mask(number)
 
@@ -57,17 +56,20 @@ class HubNode(relay.Node):
     model: ClassVar[type]
 
     @classmethod
-    def from_row(cls, row: Any) -> Self:
+    def from_row(cls, row: Any, ctx: Context) -> Self:
         raise NotImplementedError
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        loader = _ctx(info).loaders.by_id(cls.model)
+        ctx: Context = info.context
         keys = [int(i) if str(i).isdigit() else -1 for i in node_ids]
-        rows = await loader.load_many(keys)
-        return [None if row is None else cls.from_row(row) for row in rows]
+        rows = await ctx.loaders.by_id(cls.model).load_many(keys)
+        nodes = [None if row is None else cls.from_row(row, ctx) for row in rows]
+        selections = [s for field in info.selected_fields for s in field.selections]
+        await shape(ctx, nodes, selections)
+        return nodes
 
 
 @strawberry.type(description="Phòng Giáo dục và Đào tạo (district office)")
@@ -78,7 +80,7 @@ class District(HubNode):
     name: str
 
     @classmethod
-    def from_row(cls, row: models.District) -> Self:
+    def from_row(cls, row: Any, ctx: Context) -> Self:
         return cls(id=row.id, code=row.code, name=row.name)
 
 
@@ -92,9 +94,13 @@ class School(HubNode):
     ownership: OwnershipType
     directly_managed: bool = strawberry.field(description="Trực thuộc Sở")
     district_id: strawberry.Private[int]
+    district: District | None = strawberry.field(default=NOT_LOADED)
+    seal_certificates: list["Certificate"] = strawberry.field(
+        default=NOT_LOADED, description="Chứng thư số tổ chức (con dấu) của trường"
+    )
 
     @classmethod
-    def from_row(cls, row: models.School) -> Self:
+    def from_row(cls, row: Any, ctx: Context) -> Self:
         return cls(
             id=row.id,
             moet_code=row.moet_code,
@@ -105,17 +111,6 @@ class School(HubNode):
             district_id=row.district_id,
         )
 
-    @strawberry.field
-    async def district(self, info: Info) -> District | None:
-        row = await _ctx(info).loaders.by_id(models.District).load(self.district_id)
-        return None if row is None else District.from_row(row)
-
-    @strawberry.field(description="Chứng thư số tổ chức (con dấu) của trường")
-    async def seal_certificates(self, info: Info) -> list["Certificate"]:
-        _ctx(info).caller.require("certificates:read")
-        rows = await _ctx(info).loaders.seals_of_school.load(self.id)
-        return [Certificate.from_row(row) for row in rows]
-
 
 @strawberry.type(description="Năm học")
 class SchoolYear:
@@ -125,7 +120,7 @@ class SchoolYear:
     is_current: bool
 
     @classmethod
-    def from_row(cls, row: models.SchoolYear) -> Self:
+    def from_row(cls, row: Any) -> Self:
         return cls(
             code=row.code, starts_on=row.starts_on, ends_on=row.ends_on, is_current=row.is_current
         )
@@ -139,9 +134,13 @@ class SchoolClass(HubNode):
     grade: int
     school_id: strawberry.Private[int]
     homeroom_teacher_id: strawberry.Private[int | None]
+    school: School | None = strawberry.field(default=NOT_LOADED)
+    homeroom_teacher: "Staff | None" = strawberry.field(
+        default=NOT_LOADED, description="Giáo viên chủ nhiệm (GVCN)"
+    )
 
     @classmethod
-    def from_row(cls, row: models.SchoolClass) -> Self:
+    def from_row(cls, row: Any, ctx: Context) -> Self:
         return cls(
             id=row.id,
             name=row.name,
@@ -150,28 +149,14 @@ class SchoolClass(HubNode):
             homeroom_teacher_id=row.homeroom_teacher_id,
         )
 
-    @strawberry.field
-    async def school(self, info: Info) -> School | None:
-        row = await _ctx(info).loaders.by_id(models.School).load(self.school_id)
-        return None if row is None else School.from_row(row)
-
-    @strawberry.field(description="Giáo viên chủ nhiệm (GVCN)")
-    async def homeroom_teacher(self, info: Info) -> "Staff | None":
-        if self.homeroom_teacher_id is None:
-            return None
-        row = await _ctx(info).loaders.by_id(models.Staff).load(self.homeroom_teacher_id)
-        return None if row is None else Staff.from_row(row)
-
 
 @strawberry.type(description="Cha mẹ học sinh / người giám hộ")
 class Guardian:
     full_name: str
     phone: str | None
-    personal_id_number: strawberry.Private[str | None]
-
-    @strawberry.field(description="Mã định danh cá nhân (che trừ 4 số cuối nếu không cần)")
-    def personal_id(self, info: Info) -> str | None:
-        return _personal_id(info, self.personal_id_number)
+    personal_id: str | None = strawberry.field(
+        description="Mã định danh cá nhân (che trừ 4 số cuối nếu không cần)"
+    )
 
 
 @strawberry.type(description="Quan hệ cha mẹ/người giám hộ ↔ học sinh")
@@ -181,14 +166,15 @@ class GuardianLink:
     guardian: Guardian
 
     @classmethod
-    def from_row(cls, row: models.GuardianLink) -> Self:
+    def from_row(cls, row: Any, ctx: Context) -> Self:
+        """From a row of the guardian-links loader (link columns + ``guardian_*``)."""
         return cls(
             relation=row.relation,
             verified=row.verified,
             guardian=Guardian(
-                full_name=row.guardian.full_name,
-                phone=row.guardian.phone,
-                personal_id_number=row.guardian.personal_id,
+                full_name=row.guardian_full_name,
+                phone=row.guardian_phone,
+                personal_id=_personal_id(ctx, row.guardian_personal_id),
             ),
         )
 
@@ -197,6 +183,7 @@ class GuardianLink:
 class Student(HubNode):
     model = models.Student
     id: relay.NodeID[int]
+    personal_id: str | None = strawberry.field(description="Mã định danh cá nhân (12 số)")
     ministry_code: str | None = strawberry.field(description="Mã học sinh (Bộ GDĐT)")
     full_name: str
     birth_date: date | None
@@ -207,14 +194,19 @@ class Student(HubNode):
     needs_review: bool = strawberry.field(
         description="Dữ liệu khác với mã định danh (ví dụ giới tính): cần rà soát"
     )
-    personal_id_number: strawberry.Private[str | None]
     school_id: strawberry.Private[int]
+    school: School | None = strawberry.field(default=NOT_LOADED)
+    current_class: SchoolClass | None = strawberry.field(
+        default=NOT_LOADED, description="Lớp của năm học hiện tại"
+    )
+    guardians: list[GuardianLink] = strawberry.field(default=NOT_LOADED)
 
     @classmethod
-    def from_row(cls, row: models.Student) -> Self:
+    def from_row(cls, row: Any, ctx: Context) -> Self:
         verified_at = row.identity_verified_at
         return cls(
             id=row.id,
+            personal_id=_personal_id(ctx, row.personal_id),
             ministry_code=row.moet_code,
             full_name=row.full_name,
             birth_date=row.birth_date,
@@ -223,83 +215,54 @@ class Student(HubNode):
             identity_status=row.identity_status,
             identity_verified_at=None if verified_at is None else as_utc(verified_at),
             needs_review=row.needs_review,
-            personal_id_number=row.personal_id,
             school_id=row.school_id,
         )
-
-    @strawberry.field(description="Mã định danh cá nhân (12 số)")
-    def personal_id(self, info: Info) -> str | None:
-        return _personal_id(info, self.personal_id_number)
-
-    @strawberry.field
-    async def school(self, info: Info) -> School | None:
-        row = await _ctx(info).loaders.by_id(models.School).load(self.school_id)
-        return None if row is None else School.from_row(row)
-
-    @strawberry.field(description="Lớp của năm học hiện tại")
-    async def current_class(self, info: Info) -> SchoolClass | None:
-        row = await _ctx(info).loaders.current_class_of_student.load(self.id)
-        return None if row is None else SchoolClass.from_row(row)
-
-    @strawberry.field
-    async def guardians(self, info: Info) -> list[GuardianLink]:
-        rows = await _ctx(info).loaders.guardian_links_of_student.load(self.id)
-        return [GuardianLink.from_row(row) for row in rows]
 
 
 @strawberry.type(description="Phân công: vai trò của cán bộ tại một trường")
 class StaffAssignment:
     role: StaffRoleType
     school_id: strawberry.Private[int]
+    school: School | None = strawberry.field(default=NOT_LOADED)
 
-    @strawberry.field
-    async def school(self, info: Info) -> School | None:
-        row = await _ctx(info).loaders.by_id(models.School).load(self.school_id)
-        return None if row is None else School.from_row(row)
+    @classmethod
+    def from_row(cls, row: Any, ctx: Context) -> Self:
+        return cls(role=row.role, school_id=row.school_id)
+
+
+def _has_valid(rows: Sequence[Any], ctx: Context) -> bool:
+    return any(is_valid_at(r.status, r.valid_from, r.valid_to, ctx.now) for r in rows)
 
 
 @strawberry.type(description="Cán bộ, giáo viên, nhân viên")
 class Staff(HubNode):
     model = models.Staff
     id: relay.NodeID[int]
+    personal_id: str | None = strawberry.field(description="Mã định danh cá nhân (12 số)")
     full_name: str
     birth_date: date | None
     sex: SexType | None
     email: str | None
     phone: str | None
-    personal_id_number: strawberry.Private[str]
+    assignments: list[StaffAssignment] = strawberry.field(default=NOT_LOADED)
+    certificates: list["Certificate"] = strawberry.field(
+        default=NOT_LOADED, description="Chứng thư số cá nhân, mới nhất trước"
+    )
+    has_valid_certificate: bool = strawberry.field(
+        default=NOT_LOADED, description="Có ít nhất một chứng thư số đang hiệu lực"
+    )
 
     @classmethod
-    def from_row(cls, row: models.Staff) -> Self:
+    def from_row(cls, row: Any, ctx: Context) -> Self:
         return cls(
             id=row.id,
+            personal_id=_personal_id(ctx, row.personal_id),
             full_name=row.full_name,
             birth_date=row.birth_date,
             sex=row.sex,
             email=row.email,
             phone=row.phone,
-            personal_id_number=row.personal_id,
         )
-
-    @strawberry.field(description="Mã định danh cá nhân (12 số)")
-    def personal_id(self, info: Info) -> str | None:
-        return _personal_id(info, self.personal_id_number)
-
-    @strawberry.field
-    async def assignments(self, info: Info) -> list[StaffAssignment]:
-        rows = await _ctx(info).loaders.assignments_of_staff.load(self.id)
-        return [StaffAssignment(role=row.role, school_id=row.school_id) for row in rows]
-
-    @strawberry.field(description="Chứng thư số cá nhân, mới nhất trước")
-    async def certificates(self, info: Info) -> list["Certificate"]:
-        rows = await _ctx(info).loaders.certificates_of_staff.load(self.id)
-        return [Certificate.from_row(row) for row in rows]
-
-    @strawberry.field(description="Có ít nhất một chứng thư số đang hiệu lực")
-    async def has_valid_certificate(self, info: Info) -> bool:
-        rows = await _ctx(info).loaders.certificates_of_staff.load(self.id)
-        now = datetime.now().astimezone()
-        return any(is_valid_at(r.status, r.valid_from, r.valid_to, now) for r in rows)
 
 
 @strawberry.type(description="Chứng thư số: của một cán bộ hoặc con dấu của trường")
@@ -314,11 +277,18 @@ class Certificate(HubNode):
     valid_from: datetime
     valid_to: datetime
     status: CertificateStatusType
+    is_valid: bool = strawberry.field(description="Đang hiệu lực vào lúc truy vấn")
+    expires_soon: bool = strawberry.field(description="Hết hạn trong vòng 30 ngày tới")
     staff_id: strawberry.Private[int | None]
     school_id: strawberry.Private[int | None]
+    staff: Staff | None = strawberry.field(default=NOT_LOADED, description="Chủ sở hữu: cán bộ")
+    school: School | None = strawberry.field(
+        default=NOT_LOADED, description="Trường sở hữu khi là con dấu"
+    )
 
     @classmethod
-    def from_row(cls, row: models.SigningCertificate) -> Self:
+    def from_row(cls, row: Any, ctx: Context) -> Self:
+        now = ctx.now
         return cls(
             id=row.id,
             provider=row.provider,
@@ -329,32 +299,11 @@ class Certificate(HubNode):
             valid_from=as_utc(row.valid_from),
             valid_to=as_utc(row.valid_to),
             status=row.status,
+            is_valid=is_valid_at(row.status, row.valid_from, row.valid_to, now),
+            expires_soon=expires_soon(row.valid_to, now),
             staff_id=row.staff_id,
             school_id=row.school_id,
         )
-
-    @strawberry.field(description="Đang hiệu lực vào lúc truy vấn")
-    def is_valid(self) -> bool:
-        now = datetime.now().astimezone()
-        return is_valid_at(self.status, self.valid_from, self.valid_to, now)
-
-    @strawberry.field(description="Hết hạn trong vòng 30 ngày tới")
-    def expires_soon(self) -> bool:
-        return expires_soon(self.valid_to, datetime.now().astimezone())
-
-    @strawberry.field(description="Chủ sở hữu khi là cán bộ")
-    async def staff(self, info: Info) -> Staff | None:
-        if self.staff_id is None:
-            return None
-        row = await _ctx(info).loaders.by_id(models.Staff).load(self.staff_id)
-        return None if row is None else Staff.from_row(row)
-
-    @strawberry.field(description="Trường sở hữu khi là con dấu")
-    async def school(self, info: Info) -> School | None:
-        if self.school_id is None:
-            return None
-        row = await _ctx(info).loaders.by_id(models.School).load(self.school_id)
-        return None if row is None else School.from_row(row)
 
 
 @strawberry.type(description="Môn học / hoạt động giáo dục")
@@ -372,3 +321,75 @@ NODE_TYPES: dict[type, type[HubNode]] = {
     models.Staff: Staff,
     models.SigningCertificate: Certificate,
 }
+
+
+def to_one(model: type, key: str, build: Any, field: str, attribute: str | None = None) -> Relation:
+    return Relation(
+        field=field,
+        attribute=attribute or key.removesuffix("_id"),
+        loader=lambda loaders: loaders.by_id(model),
+        key=lambda node: getattr(node, key),
+        build=build,
+    )
+
+
+#: Every relation field of every node type, and how prefetching fills it.
+RELATIONS: dict[type, list[Relation]] = {
+    School: [
+        to_one(models.District, "district_id", District.from_row, "district"),
+        Relation(
+            field="sealCertificates", attribute="seal_certificates",
+            loader=lambda loaders: loaders.seals_of_school, key=lambda node: node.id,
+            build=Certificate.from_row, many=True, scope="certificates:read",
+        ),
+    ],
+    SchoolClass: [
+        to_one(models.School, "school_id", School.from_row, "school"),
+        to_one(models.Staff, "homeroom_teacher_id", Staff.from_row, "homeroomTeacher",
+             "homeroom_teacher"),
+    ],
+    Student: [
+        to_one(models.School, "school_id", School.from_row, "school"),
+        Relation(
+            field="currentClass", attribute="current_class",
+            loader=lambda loaders: loaders.current_class_of_student, key=lambda node: node.id,
+            build=SchoolClass.from_row,
+        ),
+        Relation(
+            field="guardians", attribute="guardians",
+            loader=lambda loaders: loaders.guardian_links_of_student, key=lambda node: node.id,
+            build=GuardianLink.from_row, many=True,
+        ),
+    ],
+    StaffAssignment: [to_one(models.School, "school_id", School.from_row, "school")],
+    Staff: [
+        Relation(
+            field="assignments", attribute="assignments",
+            loader=lambda loaders: loaders.assignments_of_staff, key=lambda node: node.id,
+            build=StaffAssignment.from_row, many=True,
+        ),
+        Relation(
+            field="certificates", attribute="certificates",
+            loader=lambda loaders: loaders.certificates_of_staff, key=lambda node: node.id,
+            build=Certificate.from_row, many=True, scope="certificates:read",
+        ),
+        Relation(
+            field="hasValidCertificate", attribute="has_valid_certificate",
+            loader=lambda loaders: loaders.certificates_of_staff, key=lambda node: node.id,
+            summary=_has_valid, scope="certificates:read",
+        ),
+    ],
+    Certificate: [
+        to_one(models.Staff, "staff_id", Staff.from_row, "staff"),
+        to_one(models.School, "school_id", School.from_row, "school"),
+    ],
+}  # fmt: skip
+
+
+def relations_of(node_type: type) -> list[Relation]:
+    return RELATIONS.get(node_type, [])
+
+
+async def shape(ctx: Context, nodes: Sequence[Any], selections: Sequence[Selection]) -> None:
+    """Prefetch what ``selections`` ask of ``nodes`` (any mix of node types)."""
+    await prefetch(ctx, nodes, selections, relations_of)

@@ -11,11 +11,14 @@ import strawberry
 from sqlalchemy import Select, func, select
 from strawberry import relay
 from strawberry.relay.utils import from_base64, to_base64
+from strawberry.types import Info
 
 from hub.auth.access import restrict
 from hub.domain.problems import Code, HubError
 from hub.resolvers.context import Context
 from hub.resolvers.loaders import fetch, record_reads
+from hub.resolvers.lookahead import connection_nodes
+from hub.schema.nodes import shape
 
 NodeType = TypeVar("NodeType")
 _CURSOR_PREFIX = "after"
@@ -56,15 +59,20 @@ def decode_cursor(cursor: str) -> int:
 
 
 async def paginate(
-    ctx: Context,
+    info: Info,
     *,
     model: type,
     statement: Select[Any],
-    build: Callable[[Any], Any],
+    build: Callable[[Any, Context], Any],
     first: int | None,
     after: str | None,
 ) -> Connection[Any]:
-    """One page of ``statement`` (already filtered) as ``build(row)`` nodes."""
+    """One page of ``statement`` (already filtered) as ``build(row, ctx)`` nodes.
+
+    The nodes come back shaped: every relation the query selects on them is
+    prefetched (see :mod:`hub.resolvers.lookahead`).
+    """
+    ctx: Context = info.context
     size = page_size(ctx, first)
     key = model.id  # type: ignore[attr-defined]
     paged = statement
@@ -74,7 +82,14 @@ async def paginate(
     has_next = len(rows) > size
     rows = rows[:size]
     record_reads(ctx, model, rows)
-    edges = [relay.Edge(cursor=to_base64(_CURSOR_PREFIX, row.id), node=build(row)) for row in rows]
+    nodes = [build(row, ctx) for row in rows]
+    if nodes:
+        selections = [s for field in info.selected_fields for s in field.selections]
+        await shape(ctx, nodes, connection_nodes(selections, type(nodes[0]).__name__))
+    edges = [
+        relay.Edge(cursor=to_base64(_CURSOR_PREFIX, row.id), node=node)
+        for row, node in zip(rows, nodes, strict=True)
+    ]
 
     async def count() -> int:
         counted = restrict(statement, model, ctx.caller).order_by(None)

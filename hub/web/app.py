@@ -36,7 +36,7 @@ class HubGraphQL(GraphQL):
         self.hub = hub
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        reader = Reader(self.hub.db.sessions)
+        reader = Reader(self.hub.db.engine)
         caller = None
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
@@ -45,9 +45,14 @@ class HubGraphQL(GraphQL):
             except InvalidToken:
                 claims = None
             if claims is not None:
-                caller = await self.hub.callers.get(reader.session, claims.client_id, claims.scopes)
+                caller = await self.hub.callers.get(self.hub.db, claims.client_id, claims.scopes)
         ctx = Context(
-            db=self.hub.db, settings=self.hub.settings, reader=reader, caller_or_none=caller
+            db=self.hub.db,
+            settings=self.hub.settings,
+            reader=reader,
+            caller_or_none=caller,
+            # Header values are ASCII: Vietnamese purposes arrive percent-encoded.
+            purpose=unquote(request.headers.get("x-hub-purpose", "")) or None,
         )
         ctx.loaders = Loaders(ctx)
         return ctx

@@ -94,3 +94,59 @@ def test_schema_check_fails_on_a_stale_file(tmp_path):
         timeout=120,
     )
     assert result.returncode == 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_hub_serve_answers_over_real_http(settings, db, world):
+    """End to end: `hub serve` in its own process, a client over loopback HTTP."""
+    import asyncio
+
+    import httpx
+
+    from hub.domain.enums import OrgLevel
+    from tests.helpers import register
+
+    client_id, secret = await register(db, org=OrgLevel.SCHOOL, schools=[world.schools["B"].code])
+    port = _free_port()
+    env = os.environ | {
+        "HUB_DATABASE_URL": settings.database_url,
+        "HUB_TOKEN_KEY_FILE": str(settings.token_key_file),
+        "HUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)], env=env, cwd=ROOT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            for _ in range(100):
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            token = (
+                await client.post(
+                    "/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(client_id, secret),
+                )
+            ).json()["access_token"]
+            answer = await client.post(
+                "/graphql",
+                json={"query": "{ students { totalCount } }"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert answer.json() == {
+            "data": {"students": {"totalCount": len(world.schools["B"].students)}}
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

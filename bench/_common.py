@@ -1,0 +1,88 @@
+"""What the benchmarks share: a prepared database, a token, a server process."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from strawberry.relay import GlobalID
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hub.auth.clients import create_client  # noqa: E402
+from hub.auth.tokens import TokenIssuer, load_signing_key  # noqa: E402
+from hub.config import Settings  # noqa: E402
+from hub.db.engine import Database  # noqa: E402
+from hub.db.migrate import upgrade  # noqa: E402
+from hub.db.models import School, Student  # noqa: E402
+from hub.domain.enums import ClientKind, OrgLevel  # noqa: E402
+
+ISSUER = "http://bench.hub"
+
+
+def hub_env(database_url: str, key_file: Path) -> dict[str, str]:
+    return os.environ | {
+        "HUB_DATABASE_URL": database_url,
+        "HUB_TOKEN_KEY_FILE": str(key_file),
+        "HUB_PUBLIC_URL": ISSUER,
+        "HUB_MODE": "demo",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+async def prepare(url: str, size: str, key_file: Path) -> tuple[str, str]:
+    """Database ready and seeded; a department token and the busiest school's global id."""
+    parsed = make_url(url)
+    admin = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        exists = await connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}
+        )
+        if not exists:
+            await connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    await admin.dispose()
+    db = Database(url)
+    await upgrade(db.engine)
+    async with db.sessions() as session:
+        seeded = await session.scalar(select(func.count()).select_from(School))
+    if not seeded:
+        from hub.seed.load import seed
+
+        report = await seed(db, size=size, seed=2025)
+        print(f"seeded {report.total_rows:,} rows ({report.rows_per_second:,.0f} rows/s)")
+    async with db.unit_of_work() as session:
+        client = await create_client(
+            session,
+            name="bench",
+            kind=ClientKind.DEPARTMENT_TOOL,
+            org_level=OrgLevel.DEPARTMENT,
+            scopes=["students:read", "staff:read", "certificates:read", "personal-ids:read"],
+        )
+        school_id = await session.scalar(
+            select(Student.school_id).group_by(Student.school_id).order_by(func.count().desc())
+        )
+    await db.dispose()
+    settings = Settings(database_url=url, token_key_file=key_file, public_url=ISSUER)
+    issuer = TokenIssuer(load_signing_key(settings), issuer=ISSUER, lifetime_seconds=3600)
+    return issuer.issue(client.client_id, frozenset(client.scopes))[0], str(
+        GlobalID("School", str(school_id))
+    )
+
+
+def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+            return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server on port {port} did not start")
