@@ -235,11 +235,14 @@ async def _prepare_demo(settings: Settings) -> dict[str, str]:
             await _seed(settings, "demo", 2025)
         async with db.unit_of_work() as session:
             await session.execute(delete(ApiClient).where(ApiClient.name.like("Demo:%")))
-            vendor_school = await session.scalar(
-                select(School.moet_code)
-                .where(School.level == "LOWER_SECONDARY")
-                .order_by(School.id)
-            )
+            vendor_school, vendor_school_name = (
+                await session.execute(
+                    select(School.moet_code, School.name)
+                    .where(School.level == "LOWER_SECONDARY")
+                    .order_by(School.id)
+                    .limit(1)
+                )
+            ).one()
             department = await create_client(
                 session,
                 name="Demo: công cụ của Sở",
@@ -270,7 +273,7 @@ async def _prepare_demo(settings: Settings) -> dict[str, str]:
                     "personal-ids:read",
                 ],
                 org_level=OrgLevel.SCHOOL,
-                school_codes=[vendor_school or ""],
+                school_codes=[vendor_school],
             )
     finally:
         await db.dispose()
@@ -282,7 +285,7 @@ async def _prepare_demo(settings: Settings) -> dict[str, str]:
         "vendor_token": issuer.issue(vendor.client_id, frozenset(vendor.scopes))[0],
         "vendor_id": vendor.client_id,
         "vendor_secret": vendor.client_secret,
-        "vendor_school": vendor_school or "",
+        "vendor_school": f"{vendor_school} – {vendor_school_name}",
     }
 
 
@@ -301,21 +304,11 @@ def demo(
     console.print(
         f"GraphiQL:  [link]{base}/graphql[/]   health: {base}/health   metrics: {base}/metrics"
     )
-    console.print("In GraphiQL, open Headers and paste one of these:")
-    console.print(
-        Panel(
-            f'{{"Authorization": "Bearer {info["department_token"]}"}}',
-            title="department-wide client (whole Sở)",
-            expand=False,
-        )
-    )
-    console.print(
-        Panel(
-            f'{{"Authorization": "Bearer {info["vendor_token"]}"}}',
-            title=f"vendor app of one school ({info['vendor_school']})",
-            expand=False,
-        )
-    )
+    console.print("In GraphiQL, open [bold]Headers[/] and paste one of these (valid 8 hours):")
+    console.print("[bold]Department-wide client (whole Sở):[/]")
+    typer.echo(f'{{"Authorization": "Bearer {info["department_token"]}"}}')
+    console.print(f"[bold]Vendor app of one school ({info['vendor_school']}):[/]")
+    typer.echo(f'{{"Authorization": "Bearer {info["vendor_token"]}"}}')
     console.print("A vendor app gets its own token with client credentials:")
     console.print(
         f"  curl -s -u {info['vendor_id']}:{info['vendor_secret']} "

@@ -120,8 +120,8 @@ async def test_hub_serve_answers_over_real_http(settings, db, world):
         "HUB_TOKEN_KEY_FILE": str(settings.token_key_file),
         "HUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)], env=env, cwd=ROOT
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub.cli", "serve", "--port", str(port), env=env, cwd=ROOT
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -149,4 +149,21 @@ async def test_hub_serve_answers_over_real_http(settings, db, world):
         }
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        await asyncio.wait_for(server.wait(), timeout=10)
+
+
+def test_demo_prepares_a_province_and_prints_tokens_and_queries(tmp_path):
+    env = os.environ | {
+        "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}",
+        "HUB_TOKEN_KEY_FILE": str(tmp_path / "key.pem"),
+        "COLUMNS": "200",
+    }
+    result = _hub("demo", "--no-serve", env=env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "http://127.0.0.1:8000/graphql" in out
+    assert out.count("Bearer ey") == 2
+    assert "grant_type=client_credentials" in out
+    assert "nguyen van an" in out
+    again = _hub("demo", "--no-serve", env=env)  # a second run reuses the seeded province
+    assert again.returncode == 0, again.stderr
