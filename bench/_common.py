@@ -62,7 +62,13 @@ async def prepare(url: str, size: str, key_file: Path) -> tuple[str, str]:
             name="bench",
             kind=ClientKind.DEPARTMENT_TOOL,
             org_level=OrgLevel.DEPARTMENT,
-            scopes=["students:read", "staff:read", "certificates:read", "personal-ids:read"],
+            scopes=[
+                "students:read",
+                "staff:read",
+                "certificates:read",
+                "personal-ids:read",
+                "reports:read",
+            ],
         )
         school_id = await session.scalar(
             select(Student.school_id).group_by(Student.school_id).order_by(func.count().desc())

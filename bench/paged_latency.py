@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -56,7 +57,15 @@ SHAPES = {
         "{ nodes { serialNumber validTo staff { fullName } } } }"
     ),
 }
-NAMES = ["nguyen van an", "tran thi", "le minh", "pham ngoc anh", "hoang duc", "vu thu ha"]
+NAMES = [
+    "nguyen van an",
+    "tran thi",
+    "le minh",
+    "pham ngoc anh",
+    "hoang duc",
+    "vu thu ha",
+    "nguyen thi h",
+]
 
 
 async def samples(url: str) -> dict[str, list[int]]:
@@ -105,7 +114,7 @@ def main() -> None:
     pool = asyncio.run(samples(args.database_url))
     server = start(
         [
-            "python",
+            sys.executable,
             "-m",
             "uvicorn",
             "--log-level",

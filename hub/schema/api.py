@@ -233,7 +233,7 @@ class Query:
         return await paginate(
             info,
             model=models.Student,
-            statement=queries.students(filter),
+            statement=queries.students(filter, _ctx(info).reader.dialect),
             build=Student.from_row,
             first=first,
             after=after,
@@ -250,7 +250,7 @@ class Query:
         return await paginate(
             info,
             model=models.Staff,
-            statement=queries.staff(filter),
+            statement=queries.staff(filter, _ctx(info).reader.dialect),
             build=Staff.from_row,
             first=first,
             after=after,
@@ -354,7 +354,9 @@ class Query:
         self, info: Info, school_id: relay.GlobalID, first: First = None, after: str | None = None
     ) -> Connection[Staff]:
         _ctx(info).caller.require("reports:read")
-        statement = queries.staff(StaffFilter(school_id=school_id, has_valid_certificate=False))
+        statement = queries.staff(
+            StaffFilter(school_id=school_id, has_valid_certificate=False), _ctx(info).reader.dialect
+        )
         return await paginate(
             info,
             model=models.Staff,
@@ -369,7 +371,9 @@ class Query:
         self, info: Info, school_id: relay.GlobalID, first: First = None, after: str | None = None
     ) -> Connection[Student]:
         _ctx(info).caller.require("reports:read")
-        statement = queries.students(StudentFilter(school_id=school_id, has_personal_id=False))
+        statement = queries.students(
+            StudentFilter(school_id=school_id, has_personal_id=False), _ctx(info).reader.dialect
+        )
         return await paginate(
             info,
             model=models.Student,

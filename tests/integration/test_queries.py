@@ -86,6 +86,24 @@ async def test_name_search_ignores_diacritics(http, world, department):
     assert upper >= len(found)
 
 
+async def test_name_search_matches_whole_words_and_a_last_unfinished_word(http, world, department):
+    async def count(name: str) -> int:
+        result = await gql(
+            http,
+            department,
+            "query($n: String!) { students(filter: {name: $n}) { totalCount } }",
+            {"n": name},
+        )
+        return data(result)["students"]["totalCount"]
+
+    full = await count("nguyen van an")
+    assert full > 0
+    assert await count("Nguyễn Văn A") >= full  # still typing the given name
+    assert await count("van an") >= full  # words from the middle
+    assert await count("guyen van an") == 0  # not the start of a word
+    assert await count("nguye van an") == 0  # only the last word may be unfinished
+
+
 async def test_student_filters(http, world, department):
     school = str(GlobalID("School", str(world.schools["A"].id)))
     klass = str(GlobalID("SchoolClass", str(world.schools["A"].classes[1])))

@@ -146,4 +146,4 @@ async def test_index_rebuild_restores_every_index_and_constraint(db: Database) -
     async with db.engine.connect() as conn:
         after = (await conn.execute(catalogue)).scalars().all()
     assert after == before
-    assert any("search_name_trgm" in line for line in after)
+    assert any("search_words" in line for line in after)
