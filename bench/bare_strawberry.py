@@ -1,23 +1,31 @@
 """The floor the hub is measured against: a bare strawberry app serving a page from memory.
 
-Same strawberry, same uvicorn, same parser and validation caches, same response
-shape as the hub's students page — only no database, no authorisation, no audit.
+Same strawberry, same uvicorn, same parser and validation caches, and the same
+GraphQL types for the same 100 items — Relay global IDs, enums, dates — so the
+JSON it returns is byte-for-byte the hub's. Only the hub's own work is missing:
+no database, no authorisation, no access log.
 """
 
 import json
 import os
+from datetime import date, datetime
 from pathlib import Path
 
 import strawberry
+from strawberry import relay
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, ValidationCache
+
+from hub.domain.enums import CertificateStatus
+
+Status = strawberry.enum(CertificateStatus)
 
 
 @strawberry.type
 class Certificate:
     serial_number: str
-    valid_to: str
-    status: str
+    valid_to: datetime
+    status: Status
 
 
 @strawberry.type
@@ -40,11 +48,11 @@ class School:
 
 
 @strawberry.type
-class Student:
-    id: strawberry.ID
+class Student(relay.Node):
+    id: relay.NodeID[int]
     full_name: str
     personal_id: str | None
-    birth_date: str | None
+    birth_date: date | None
     school: School
     current_class: SchoolClass | None
 
@@ -54,29 +62,35 @@ class StudentPage:
     nodes: list[Student]
 
 
+def _teacher(teacher: dict | None) -> Teacher | None:  # type: ignore[type-arg]
+    if teacher is None:
+        return None
+    return Teacher(
+        full_name=teacher["fullName"],
+        certificates=[
+            Certificate(
+                serial_number=c["serialNumber"],
+                valid_to=datetime.fromisoformat(c["validTo"]),
+                status=CertificateStatus(c["status"]),
+            )
+            for c in teacher["certificates"]
+        ],
+    )
+
+
 def _student(node: dict) -> Student:  # type: ignore[type-arg]
     klass = node["currentClass"]
-    teacher = klass and klass["homeroomTeacher"]
     return Student(
-        id=node["id"],
+        id=int(relay.GlobalID.from_id(node["id"]).node_id),
         full_name=node["fullName"],
         personal_id=node["personalId"],
-        birth_date=node["birthDate"],
+        birth_date=node["birthDate"] and date.fromisoformat(node["birthDate"]),
         school=School(name=node["school"]["name"], moet_code=node["school"]["moetCode"]),
         current_class=klass
         and SchoolClass(
             name=klass["name"],
             grade=klass["grade"],
-            homeroom_teacher=teacher
-            and Teacher(
-                full_name=teacher["fullName"],
-                certificates=[
-                    Certificate(
-                        serial_number=c["serialNumber"], valid_to=c["validTo"], status=c["status"]
-                    )
-                    for c in teacher["certificates"]
-                ],
-            ),
+            homeroom_teacher=_teacher(klass["homeroomTeacher"]),
         ),
     )
 

@@ -89,21 +89,26 @@ def read_scope_for(model: type) -> str | None:
     return None
 
 
-def _schools(caller: Caller) -> Any:
-    assert caller.school_ids is not None
-    return sorted(caller.school_ids)
-
-
 def visible(model: type, caller: Caller) -> ColumnElement[bool] | None:
     """The SQL condition under which ``caller`` may see a row of ``model``.
 
     None means no condition (department-wide callers, or reference data).
     """
-    if caller.school_ids is None or model in (SchoolYear, Subject):
+    return visible_in(model, caller.school_ids)
+
+
+def visible_in(model: type, school_ids: frozenset[int] | None) -> ColumnElement[bool] | None:
+    """The SQL condition for a row of ``model`` to belong to one of ``school_ids``.
+
+    ``None`` for ``school_ids`` is the whole department. Depends on nothing but
+    the school set, so statements built with it can be reused for every caller
+    with the same reach.
+    """
+    if school_ids is None or model in (SchoolYear, Subject):
         return None
-    if not caller.school_ids:
+    if not school_ids:
         return false()
-    ids = _schools(caller)
+    ids = sorted(school_ids)
     if model is School:
         return School.id.in_(ids)
     if model is District:
@@ -146,16 +151,26 @@ def visible(model: type, caller: Caller) -> ColumnElement[bool] | None:
     raise TypeError(f"no authorisation rule for {model.__name__}")
 
 
+def require_read(model: type, caller: Caller) -> None:
+    """Raise FORBIDDEN when ``caller`` lacks the scope to read rows of ``model``."""
+    scope = read_scope_for(model)
+    if scope is not None:
+        caller.require(scope)
+
+
+def restrict_to(statement: S, model: type, school_ids: frozenset[int] | None) -> S:
+    """Limit ``statement`` over ``model`` to rows of ``school_ids`` (no scope check)."""
+    condition = visible_in(model, school_ids)
+    return statement if condition is None else statement.where(condition)
+
+
 def restrict(statement: S, model: type, caller: Caller) -> S:
     """Limit ``statement`` over ``model`` to the rows ``caller`` may read.
 
     Raises FORBIDDEN when the caller lacks the scope for that kind of record.
     """
-    scope = read_scope_for(model)
-    if scope is not None:
-        caller.require(scope)
-    condition = visible(model, caller)
-    return statement if condition is None else statement.where(condition)
+    require_read(model, caller)
+    return restrict_to(statement, model, caller.school_ids)
 
 
 def may_see_personal_id(caller: Caller) -> bool:

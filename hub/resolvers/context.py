@@ -34,9 +34,9 @@ class Reader:
             self._connection = await self._engine.connect()
         return self._connection
 
-    async def rows(self, statement: Executable) -> Sequence[Any]:
+    async def rows(self, statement: Executable, parameters: Any = None) -> Sequence[Any]:
         async with self._lock:
-            return (await (await self._open()).execute(statement)).all()
+            return (await (await self._open()).execute(statement, parameters)).all()
 
     async def scalar(self, statement: Executable) -> Any:
         async with self._lock:

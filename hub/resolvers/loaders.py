@@ -2,24 +2,27 @@
 
 Reads return plain SQLAlchemy Core rows, not ORM objects: a page only needs
 column values, and skipping the identity map makes a 100-row page several times
-cheaper. All rows are read through :func:`fetch`, so the authorisation layer and
-the access log see every read.
+cheaper. Every read passes the authorisation layer and personal reads are
+logged.
 
 The loaders are called with all the keys of a level at once by
 :mod:`hub.resolvers.lookahead`, so they need no event-loop batching of single
 loads (as a DataLoader does) — only one query per call and a memory of what the
-request already loaded.
+request already loaded. Their statements are built once per organisation reach
+and dialect and reused with the keys as a parameter, so a request pays neither
+for building nor for cache-keying them (and PostgreSQL keeps one plan each).
 """
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, any_, literal, select
+from sqlalchemy import Integer, Row, Select, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
-from hub.auth.access import restrict
+from hub.auth.access import require_read, restrict, restrict_to
 from hub.db.models import (
     Enrolment,
     Guardian,
@@ -65,11 +68,82 @@ def record_reads(ctx: Context, model: type, rows: Sequence[Any]) -> None:
         ctx.audit.read(entity, [row.id for row in rows])
 
 
-def key_in(column: Any, keys: Sequence[int], dialect: str) -> ColumnElement[bool]:
-    """``column IN keys``; on PostgreSQL as ``= ANY(array)``: one parameter, one plan."""
+def keys_match(column: Any, dialect: str) -> ColumnElement[bool]:
+    """``column`` among the ``:keys`` parameter; on PostgreSQL ``= ANY(array)``."""
     if dialect == "postgresql":
-        return column == any_(literal(list(keys), ARRAY(Integer)))
-    return column.in_(keys)
+        return column == any_(bindparam("keys", type_=ARRAY(Integer)))
+    return column.in_(bindparam("keys", expanding=True))
+
+
+def _by_id(model: type, reach: frozenset[int] | None, dialect: str) -> Select[Any]:
+    key = model.id  # type: ignore[attr-defined]
+    return restrict_to(select(*columns_of(model)).where(keys_match(key, dialect)), model, reach)
+
+
+def _current_classes(reach: frozenset[int] | None, dialect: str) -> Select[Any]:
+    statement = (
+        select(Enrolment.student_id, *columns_of(SchoolClass))
+        .join(SchoolClass, SchoolClass.id == Enrolment.class_id)
+        .join(SchoolYear, SchoolYear.id == Enrolment.school_year_id)
+        .where(SchoolYear.is_current, keys_match(Enrolment.student_id, dialect))
+    )
+    return restrict_to(statement, SchoolClass, reach)
+
+
+def _guardian_links(reach: frozenset[int] | None, dialect: str) -> Select[Any]:
+    statement = (
+        select(
+            GuardianLink.student_id,
+            GuardianLink.relation,
+            GuardianLink.verified,
+            Guardian.id.label("guardian_id"),
+            Guardian.full_name.label("guardian_full_name"),
+            Guardian.phone.label("guardian_phone"),
+            Guardian.personal_id.label("guardian_personal_id"),
+        )
+        .join(Guardian, Guardian.id == GuardianLink.guardian_id)
+        .where(keys_match(GuardianLink.student_id, dialect))
+        .order_by(GuardianLink.id)
+    )
+    return restrict_to(statement, GuardianLink, reach)
+
+
+def _certificates(owner: Any) -> Callable[[frozenset[int] | None, str], Select[Any]]:
+    def build(reach: frozenset[int] | None, dialect: str) -> Select[Any]:
+        statement = (
+            select(*columns_of(SigningCertificate))
+            .where(keys_match(owner, dialect))
+            .order_by(SigningCertificate.valid_to.desc())
+        )
+        return restrict_to(statement, SigningCertificate, reach)
+
+    return build
+
+
+def _assignments(reach: frozenset[int] | None, dialect: str) -> Select[Any]:
+    statement = (
+        select(*columns_of(StaffAssignment))
+        .where(keys_match(StaffAssignment.staff_id, dialect))
+        .order_by(StaffAssignment.school_id, StaffAssignment.role)
+    )
+    return restrict_to(statement, StaffAssignment, reach)
+
+
+STATEMENTS: dict[str, Callable[[frozenset[int] | None, str], Select[Any]]] = {
+    "current_classes": _current_classes,
+    "guardian_links": _guardian_links,
+    "certificates_of_staff": _certificates(SigningCertificate.staff_id),
+    "seals_of_school": _certificates(SigningCertificate.school_id),
+    "assignments_of_staff": _assignments,
+}
+
+
+@lru_cache(maxsize=4096)
+def prepared(name: str, model: type | None, reach: frozenset[int] | None, dialect: str) -> Any:
+    """The loader statement ``name`` (or by-id of ``model``) for one reach and dialect."""
+    if model is not None:
+        return _by_id(model, reach, dialect)
+    return STATEMENTS[name](reach, dialect)
 
 
 class BatchLoader:
@@ -94,19 +168,30 @@ def _grouped(keys: Sequence[int], pairs: list[tuple[int, Any]]) -> list[list[Any
 
 
 class Loaders:
-    """The data loaders of one request (never shared between requests)."""
+    """The batch loaders of one request (never shared between requests)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._by_id: dict[type, BatchLoader] = {}
         self.current_class_of_student = BatchLoader(self._current_classes)
         self.guardian_links_of_student = BatchLoader(self._guardian_links)
-        self.certificates_of_staff = BatchLoader(self._certificates_of_staff)
-        self.seals_of_school = BatchLoader(self._seals_of_school)
-        self.assignments_of_staff = BatchLoader(self._assignments_of_staff)
+        self.certificates_of_staff = self._lists_of(
+            SigningCertificate, "certificates_of_staff", owner="staff_id"
+        )
+        self.seals_of_school = self._lists_of(
+            SigningCertificate, "seals_of_school", owner="school_id"
+        )
+        self.assignments_of_staff = self._lists_of(
+            StaffAssignment, "assignments_of_staff", owner="staff_id"
+        )
 
-    def _in(self, column: Any, keys: Sequence[int]) -> ColumnElement[bool]:
-        return key_in(column, keys, self.ctx.reader.dialect)
+    async def _run(self, model: type, name: str, keys: list[int], *, by_id: bool = False) -> Any:
+        """Authorise, then run the prepared statement ``name`` for ``keys``."""
+        require_read(model, self.ctx.caller)
+        statement = prepared(
+            name, model if by_id else None, self.ctx.caller.school_ids, self.ctx.reader.dialect
+        )
+        return await self.ctx.reader.rows(statement, {"keys": keys})
 
     def by_id(self, model: type) -> BatchLoader:
         """Rows of ``model`` by primary key; None where missing or not visible."""
@@ -114,8 +199,8 @@ class Loaders:
         if loader is None:
 
             async def load(ids: list[int]) -> list[Any]:
-                key = model.id  # type: ignore[attr-defined]
-                rows = await fetch(self.ctx, model, select(model).where(self._in(key, ids)))
+                rows = await self._run(model, "by_id", ids, by_id=True)
+                record_reads(self.ctx, model, rows)
                 found = {row.id: row for row in rows}
                 return [found.get(i) for i in ids]
 
@@ -123,64 +208,20 @@ class Loaders:
         return loader
 
     async def _current_classes(self, student_ids: list[int]) -> list[Any]:
-        statement = restrict(
-            select(Enrolment.student_id, *columns_of(SchoolClass))
-            .join(SchoolClass, SchoolClass.id == Enrolment.class_id)
-            .join(SchoolYear, SchoolYear.id == Enrolment.school_year_id)
-            .where(SchoolYear.is_current, self._in(Enrolment.student_id, student_ids)),
-            SchoolClass,
-            self.ctx.caller,
-        )
-        found = {row.student_id: row for row in await self.ctx.reader.rows(statement)}
+        rows = await self._run(SchoolClass, "current_classes", student_ids)
+        found = {row.student_id: row for row in rows}
         return [found.get(i) for i in student_ids]
 
     async def _guardian_links(self, student_ids: list[int]) -> list[list[Any]]:
-        statement = restrict(
-            select(
-                GuardianLink.student_id,
-                GuardianLink.relation,
-                GuardianLink.verified,
-                Guardian.id.label("guardian_id"),
-                Guardian.full_name.label("guardian_full_name"),
-                Guardian.phone.label("guardian_phone"),
-                Guardian.personal_id.label("guardian_personal_id"),
-            )
-            .join(Guardian, Guardian.id == GuardianLink.guardian_id)
-            .where(self._in(GuardianLink.student_id, student_ids))
-            .order_by(GuardianLink.id),
-            GuardianLink,
-            self.ctx.caller,
-        )
-        links = await self.ctx.reader.rows(statement)
+        links = await self._run(GuardianLink, "guardian_links", student_ids)
         self.ctx.audit.read("guardian", [link.guardian_id for link in links])
         return _grouped(student_ids, [(link.student_id, link) for link in links])
 
-    async def _certificates_of_staff(self, staff_ids: list[int]) -> list[list[Any]]:
-        rows = await fetch(
-            self.ctx,
-            SigningCertificate,
-            select(SigningCertificate)
-            .where(self._in(SigningCertificate.staff_id, staff_ids))
-            .order_by(SigningCertificate.valid_to.desc()),
-        )
-        return _grouped(staff_ids, [(row.staff_id, row) for row in rows])
+    def _lists_of(self, model: type, name: str, *, owner: str) -> BatchLoader:
+        """A loader of the ``model`` rows each key owns (through column ``owner``)."""
 
-    async def _seals_of_school(self, school_ids: list[int]) -> list[list[Any]]:
-        rows = await fetch(
-            self.ctx,
-            SigningCertificate,
-            select(SigningCertificate)
-            .where(self._in(SigningCertificate.school_id, school_ids))
-            .order_by(SigningCertificate.valid_to.desc()),
-        )
-        return _grouped(school_ids, [(row.school_id, row) for row in rows])
+        async def load(keys: list[int]) -> list[list[Any]]:
+            rows = await self._run(model, name, keys)
+            return _grouped(keys, [(getattr(row, owner), row) for row in rows])
 
-    async def _assignments_of_staff(self, staff_ids: list[int]) -> list[list[Any]]:
-        rows = await fetch(
-            self.ctx,
-            StaffAssignment,
-            select(StaffAssignment)
-            .where(self._in(StaffAssignment.staff_id, staff_ids))
-            .order_by(StaffAssignment.school_id, StaffAssignment.role),
-        )
-        return _grouped(staff_ids, [(row.staff_id, row) for row in rows])
+        return BatchLoader(load)

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
 import structlog
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -34,6 +35,13 @@ class HubGraphQL(GraphQL):
     def __init__(self, hub: "HubServices") -> None:
         super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
         self.hub = hub
+
+    def encode_json(self, data: object) -> bytes:
+        """orjson: a page of 100 students serialises several times faster than with json."""
+        return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         reader = Reader(self.hub.db.engine)
