@@ -48,6 +48,7 @@ SCOPES = {
     "reports:read": "xem báo cáo tổng hợp",
     "changes:read": "đọc nguồn thay đổi để đồng bộ",
     "personal-ids:read": "xem đầy đủ mã định danh cá nhân",
+    "audit:read": "xem nhật ký truy cập hồ sơ học sinh",
 }
 
 
@@ -86,6 +87,8 @@ def read_scope_for(model: type) -> str | None:
         return "certificates:read"
     if model is Tombstone:
         return "changes:read"
+    if model is AccessLog:
+        return "audit:read"
     return None
 
 
@@ -124,7 +127,9 @@ def visible_in(model: type, school_ids: frozenset[int] | None) -> ColumnElement[
     if model is Tombstone:
         return Tombstone.school_id.in_(ids)
     if model is AccessLog:
-        return false()
+        return AccessLog.entity_id.in_(select(Student.id).where(Student.school_id.in_(ids))) & (
+            AccessLog.entity == "student"
+        )
     # Subqueries use aliases so they never correlate with the same table joined
     # into the statement being restricted.
     assignment = aliased(StaffAssignment)

@@ -1,18 +1,22 @@
 """The hub's GraphQL schema: queries, mutations and the execution extensions."""
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+import structlog
+from graphql import GraphQLError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from strawberry import relay
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.scalars import JSON
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from hub.db import models
+from hub.domain.certificates import as_utc
 from hub.domain.problems import HubError
 from hub.resolvers import queries, upserts
 from hub.resolvers.changes import changes_since
@@ -56,6 +60,8 @@ from hub.schema.writes import (
     StudentInput,
     UpsertResult,
 )
+
+log = structlog.get_logger()
 
 CoverageDimensionType = strawberry.enum(
     CoverageDimension, name="CoverageDimension", description="Chiều tổng hợp báo cáo"
@@ -111,6 +117,20 @@ RELATIONS[CoverageRow] = [to_one(models.District, "district_id", District.from_r
 class CoverageReport:
     rows: list[CoverageRow]
     total: CoverageRow
+
+
+@strawberry.type(description="Một lần đọc/ghi hồ sơ cá nhân (nhật ký truy cập)")
+class AccessLogEntry:
+    at: datetime
+    client_id: str = strawberry.field(description="Ứng dụng đã truy cập")
+    action: str
+    purpose: str | None = strawberry.field(description="Mục đích khai báo")
+
+    @classmethod
+    def from_row(cls, row: Any, ctx: Context) -> "AccessLogEntry":
+        return cls(
+            at=as_utc(row.at), client_id=row.client_id, action=row.action, purpose=row.purpose
+        )
 
 
 @strawberry.type(description="Ứng dụng đang gọi API")
@@ -366,6 +386,25 @@ class Query:
             after=after,
         )
 
+    @strawberry.field(
+        description="Ai đã truy cập hồ sơ của một học sinh (RULES §6), theo thứ tự thời gian"
+    )
+    async def student_access_log(
+        self, info: Info, student_id: relay.GlobalID, first: First = None, after: str | None = None
+    ) -> Connection[AccessLogEntry]:
+        statement = select(models.AccessLog).where(
+            models.AccessLog.entity == "student",
+            models.AccessLog.entity_id == queries.node_key(student_id, "Student"),
+        )
+        return await paginate(
+            info,
+            model=models.AccessLog,
+            statement=statement,
+            build=AccessLogEntry.from_row,
+            first=first,
+            after=after,
+        )
+
     @strawberry.field(description="Học sinh của một trường chưa có mã định danh cá nhân")
     async def students_without_personal_id(
         self, info: Info, school_id: relay.GlobalID, first: First = None, after: str | None = None
@@ -435,7 +474,24 @@ class HubErrors(SchemaExtension):
                 }
 
 
-schema = strawberry.Schema(
+class HubSchema(strawberry.Schema):
+    """Refusals the hub means (stable codes) are logged as events, not as crashes."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = []
+        for error in errors:
+            if isinstance(error.original_error, HubError):
+                log.info(
+                    "request.refused", code=error.original_error.problem.code.value, path=error.path
+                )
+            else:
+                unexpected.append(error)
+        super().process_errors(unexpected, execution_context)
+
+
+schema = HubSchema(
     query=Query,
     mutation=Mutation,
     extensions=[

@@ -144,3 +144,27 @@ async def test_every_student_read_is_logged(db, http, world):
         )
         logged = sorted(tuple(row) for row in rows)
     assert logged == [("student", "Roster", 4), ("student", "tuyển sinh lớp 6", 1)]
+
+
+async def test_who_read_a_students_record_is_visible_with_audit_read(db, http, world):
+    reader_id, reader_secret = await register(
+        db, org=OrgLevel.SCHOOL, schools=[world.schools["B"].code], scopes=["students:read"]
+    )
+    reader = await token_for(http, reader_id, reader_secret)
+    student = str(GlobalID("Student", str(world.schools["B"].students[0])))
+    query = "query($id: ID!) { node(id: $id) { ... on Student { fullName } } }"
+    data(await gql(http, reader, query, {"id": student}))
+    auditor = await client_token(
+        db, http, org=OrgLevel.SCHOOL, schools=[world.schools["B"].code], scopes=["audit:read"]
+    )
+    log = """query($id: ID!) { studentAccessLog(studentId: $id, first: 500) {
+        nodes { clientId action purpose at } } }"""
+    entries = data(await gql(http, auditor, log, {"id": student}))["studentAccessLog"]["nodes"]
+    assert {"clientId": reader_id, "action": "read"}.items() <= next(
+        e for e in entries if e["clientId"] == reader_id
+    ).items()
+    other_school = str(GlobalID("Student", str(world.schools["C"].students[0])))
+    hidden = data(await gql(http, auditor, log, {"id": other_school}))["studentAccessLog"]
+    assert hidden["nodes"] == []
+    refused = await gql(http, reader, log, {"id": student})
+    assert error_codes(refused) == ["FORBIDDEN"]
