@@ -54,7 +54,6 @@ def db_upgrade(revision: str = "head") -> None:
     settings = get_settings()
 
     async def go() -> None:
-        _ensure_var(settings)
         db = Database(settings.database_url)
         await upgrade(db.engine, revision)
         await db.dispose()
@@ -67,11 +66,6 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
-
-
-def _ensure_var(settings: Settings) -> None:
-    if settings.is_sqlite:
-        Path("var").mkdir(exist_ok=True)
 
 
 async def _seed(settings: Settings, size: str, seed: int) -> None:
@@ -225,7 +219,6 @@ async def _prepare_demo(settings: Settings) -> dict[str, str]:
     from hub.db.models import ApiClient, School
     from hub.domain.enums import ClientKind, OrgLevel
 
-    _ensure_var(settings)
     db = Database(settings.database_url)
     try:
         await upgrade(db.engine)

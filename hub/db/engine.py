@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -52,6 +53,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs |= {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     return engine

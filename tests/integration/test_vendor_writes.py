@@ -176,3 +176,39 @@ async def test_guardian_links_create_update_and_remove(http, world, vendor_w):
     }
     refused = data(await gql(http, vendor_w, UPSERT_LINKS, {"rows": [bad]}))["upsertGuardianLinks"]
     assert refused["rows"][0]["errors"] == [{"code": "GUARDIAN_IDENTITY_REQUIRED"}]
+
+
+async def test_concurrent_batches_with_the_same_new_student_never_duplicate_it(
+    db, http, world, vendor_w
+):
+    """Two apps send the same new pupil at once: one creates, the other finds it.
+
+    Whichever flush loses the race hits the unique personal ID; the batch is
+    retried row by row in savepoints, so its other rows still land.
+    """
+    import asyncio
+
+    shared = student(70, world)
+    first = [shared, student(71, world)]
+    second = [shared, student(72, world)]
+    results = await asyncio.gather(
+        gql(http, vendor_w, UPSERT_STUDENTS, {"rows": first}),
+        gql(http, vendor_w, UPSERT_STUDENTS, {"rows": second}),
+    )
+    outcomes = [data(result)["upsertStudents"] for result in results]
+    assert all(o["rejected"] == 0 for o in outcomes)
+    assert sorted(o["rows"][0]["status"] for o in outcomes) in (
+        ["CREATED", "UNCHANGED"],
+        ["CREATED", "UPDATED"],
+    )
+    async with db.sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(models.Student)
+            .where(
+                models.Student.personal_id.in_(
+                    [shared["personalId"], first[1]["personalId"], second[1]["personalId"]]
+                )
+            )
+        )
+    assert count == 3
