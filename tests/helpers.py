@@ -17,6 +17,8 @@ ALL_SCOPES = [
     "reports:read",
     "changes:read",
     "personal-ids:read",
+    "assessments:read",
+    "assessments:write",
 ]
 
 

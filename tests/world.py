@@ -23,6 +23,7 @@ from hub.domain.enums import (
 )
 from hub.domain.personal_id import compose
 from hub.domain.text import fold
+from hub.seed.catalogue import CATALOGUE
 
 NOW = datetime.now(UTC)
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi"]
@@ -69,6 +70,16 @@ async def build_world(db: Database) -> World:
             code="2025-2026", starts_on=date(2025, 9, 5), ends_on=date(2026, 5, 31), is_current=True
         )
         session.add(year)
+        for entry in CATALOGUE:
+            subject = models.Subject(
+                code=entry.code, name=entry.name, comment_only=entry.comment_only
+            )
+            session.add(subject)
+            await session.flush()
+            session.add_all(
+                models.SubjectPeriods(subject_id=subject.id, grade=grade, periods_per_year=periods)
+                for grade, periods in entry.periods.items()
+            )
         specs = [
             (
                 "A",

@@ -49,6 +49,8 @@ SCOPES = {
     "changes:read": "đọc nguồn thay đổi để đồng bộ",
     "personal-ids:read": "xem đầy đủ mã định danh cá nhân",
     "audit:read": "xem nhật ký truy cập hồ sơ học sinh",
+    "assessments:read": "đọc điểm số, đánh giá của học sinh",
+    "assessments:write": "ghi điểm số, đánh giá của học sinh",
 }
 
 

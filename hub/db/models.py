@@ -331,3 +331,87 @@ class AccessLog(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int] = mapped_column(Integer)
     purpose: Mapped[str | None] = mapped_column(String(200))
+
+
+class SubjectAssessment(Base):
+    """One secondary student's assessments in one subject and semester (Circular 22/2021).
+
+    Scores are stored as integer tenths (6.5 → 65) so both databases keep them
+    exact. A scored subject fills the ``*_tenths`` columns, a comment-only one the
+    ``*_rating`` columns (PASS / FAIL).
+    """
+
+    __tablename__ = "subject_assessments"
+    __table_args__ = (
+        UniqueConstraint("student_id", "school_year_id", "subject_id", "semester"),
+        CheckConstraint("semester IN (1, 2)", name="semester"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    school_year_id: Mapped[int] = mapped_column(ForeignKey("school_years.id"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    semester: Mapped[int] = mapped_column(SmallInteger)
+    regular_tenths: Mapped[list[int] | None] = mapped_column(JSON)
+    midterm_tenths: Mapped[int | None] = mapped_column(SmallInteger)
+    final_tenths: Mapped[int | None] = mapped_column(SmallInteger)
+    regular_ratings: Mapped[list[str] | None] = mapped_column(JSON)
+    midterm_rating: Mapped[str | None] = mapped_column(String(8))
+    final_rating: Mapped[str | None] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class SubjectRetest(Base):
+    """A secondary student's summer re-test result in one subject (kiểm tra lại)."""
+
+    __tablename__ = "subject_retests"
+    __table_args__ = (UniqueConstraint("student_id", "school_year_id", "subject_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    school_year_id: Mapped[int] = mapped_column(ForeignKey("school_years.id"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    score_tenths: Mapped[int | None] = mapped_column(SmallInteger)
+    rating: Mapped[str | None] = mapped_column(String(8))
+
+
+class StudentYearRecord(Base):
+    """What a student's year holds besides subjects: conduct, absences, comments."""
+
+    __tablename__ = "student_year_records"
+    __table_args__ = (UniqueConstraint("student_id", "school_year_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    school_year_id: Mapped[int] = mapped_column(ForeignKey("school_years.id"))
+    conduct_first: Mapped[str | None] = mapped_column(String(8), doc="rèn luyện học kì I")
+    conduct_second: Mapped[str | None] = mapped_column(String(8), doc="rèn luyện học kì II")
+    summer_training: Mapped[str | None] = mapped_column(String(8), doc="rèn luyện trong hè")
+    half_days_absent: Mapped[int | None] = mapped_column(SmallInteger)
+    homeroom_comment: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class PrimarySubjectAssessment(Base):
+    """A primary pupil's level and test score in one subject at one period (Circular 27/2020)."""
+
+    __tablename__ = "primary_subject_assessments"
+    __table_args__ = (UniqueConstraint("student_id", "school_year_id", "subject_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    school_year_id: Mapped[int] = mapped_column(ForeignKey("school_years.id"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    period: Mapped[str] = mapped_column(String(12), doc="MID_1, END_1, MID_2 or END_YEAR")
+    completion: Mapped[str | None] = mapped_column(String(12), doc="WELL / DONE / NOT_DONE")
+    test_score: Mapped[int | None] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class PrimaryTraitAssessment(Base):
+    """A primary pupil's level in one quality or competency at one period."""
+
+    __tablename__ = "primary_trait_assessments"
+    __table_args__ = (UniqueConstraint("student_id", "school_year_id", "trait", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    school_year_id: Mapped[int] = mapped_column(ForeignKey("school_years.id"))
+    trait: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(12), doc="END_1 or END_YEAR")
+    level: Mapped[str] = mapped_column(String(16), doc="GOOD / PASS / NEEDS_EFFORT")

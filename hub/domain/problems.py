@@ -27,6 +27,19 @@ class Code(StrEnum):
     ROLE_REQUIRED = "ROLE_REQUIRED"
     GUARDIAN_IDENTITY_REQUIRED = "GUARDIAN_IDENTITY_REQUIRED"
     BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
+    SCORE_OUT_OF_RANGE = "SCORE_OUT_OF_RANGE"
+    SCORE_PRECISION = "SCORE_PRECISION"
+    TEST_SCORE_INVALID = "TEST_SCORE_INVALID"
+    REGULAR_COUNT_MISMATCH = "REGULAR_COUNT_MISMATCH"
+    ASSESSMENT_KIND_MISMATCH = "ASSESSMENT_KIND_MISMATCH"
+    ASSESSMENT_INCOMPLETE = "ASSESSMENT_INCOMPLETE"
+    SUBJECT_NOT_FOUND = "SUBJECT_NOT_FOUND"
+    SUBJECT_NOT_IN_CLASS = "SUBJECT_NOT_IN_CLASS"
+    SUBJECT_NOT_TESTED = "SUBJECT_NOT_TESTED"
+    TRAIT_NOT_FOUND = "TRAIT_NOT_FOUND"
+    SCHOOL_YEAR_NOT_FOUND = "SCHOOL_YEAR_NOT_FOUND"
+    NOT_ENROLLED = "NOT_ENROLLED"
+    LEVEL_MISMATCH = "LEVEL_MISMATCH"
     FORBIDDEN = "FORBIDDEN"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
@@ -68,6 +81,26 @@ MESSAGES: dict[Code, str] = {
         "Cần mã định danh hoặc số điện thoại của cha mẹ/người giám hộ."
     ),
     Code.BATCH_TOO_LARGE: "Mỗi lần gửi tối đa {limit} bản ghi (đã gửi {count}).",
+    Code.SCORE_OUT_OF_RANGE: "Điểm {value} nằm ngoài thang điểm 0–10.",
+    Code.SCORE_PRECISION: "Điểm {value} chỉ được là số nguyên hoặc có một chữ số thập phân.",
+    Code.TEST_SCORE_INVALID: (
+        "Điểm bài kiểm tra định kì ở tiểu học là số nguyên từ 0 đến 10 (đã gửi {value})."
+    ),
+    Code.REGULAR_COUNT_MISMATCH: (
+        "Môn {subject} có {periods} tiết/năm nên mỗi học kì cần đúng {expected} điểm "
+        "đánh giá thường xuyên (đã gửi {count})."
+    ),
+    Code.ASSESSMENT_KIND_MISMATCH: (
+        "Môn {subject} được đánh giá bằng {expected}, không nhận {given}."
+    ),
+    Code.ASSESSMENT_INCOMPLETE: "Thiếu {what} của môn {subject}.",
+    Code.SUBJECT_NOT_FOUND: "Không có môn học mã {value} trong danh mục.",
+    Code.SUBJECT_NOT_IN_CLASS: "Lớp {class_name} (khối {grade}) không học môn {subject}.",
+    Code.SUBJECT_NOT_TESTED: "Môn {subject} không có bài kiểm tra định kì ở khối {grade}.",
+    Code.TRAIT_NOT_FOUND: "Không có phẩm chất/năng lực mã {value}.",
+    Code.SCHOOL_YEAR_NOT_FOUND: "Không có năm học {value}.",
+    Code.NOT_ENROLLED: "Học sinh chưa được xếp lớp trong năm học {year}.",
+    Code.LEVEL_MISMATCH: ("Học sinh học khối {grade}: {expected}."),
     Code.FORBIDDEN: "Ứng dụng không có quyền thực hiện thao tác này ({scope}).",
     Code.UNAUTHENTICATED: "Thiếu hoặc sai mã truy cập (access token).",
     Code.INVALID_ARGUMENT: "Tham số không hợp lệ: {detail}.",

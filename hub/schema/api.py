@@ -18,7 +18,7 @@ from strawberry.types import ExecutionContext, Info
 from hub.db import models
 from hub.domain.certificates import as_utc
 from hub.domain.problems import HubError
-from hub.resolvers import queries, upserts
+from hub.resolvers import assessments, queries, upserts
 from hub.resolvers.changes import changes_since
 from hub.resolvers.context import Context
 from hub.resolvers.loaders import columns_of
@@ -28,6 +28,13 @@ from hub.resolvers.reports import (
     CoverageDimension,
     CoverageFigures,
     certificate_coverage,
+)
+from hub.schema.assessments import (
+    PrimaryAssessmentInput,
+    PrimaryTraitInput,
+    RetestInput,
+    SecondaryAssessmentInput,
+    YearRecordInput,
 )
 from hub.schema.filters import (
     CertificateFilter,
@@ -425,6 +432,34 @@ class Query:
 
 @strawberry.type
 class Mutation:
+    @strawberry.mutation(
+        description="Ghi điểm/đánh giá môn học theo học kì (THCS, THPT), tối đa 1.000 dòng"
+    )
+    async def upsert_secondary_assessments(
+        self, info: Info, rows: list[SecondaryAssessmentInput]
+    ) -> UpsertResult:
+        return await _upsert(info, assessments.upsert_secondary_assessments, rows)
+
+    @strawberry.mutation(description="Ghi rèn luyện, số buổi nghỉ, nhận xét cả năm")
+    async def upsert_year_records(self, info: Info, rows: list[YearRecordInput]) -> UpsertResult:
+        return await _upsert(info, assessments.upsert_year_records, rows)
+
+    @strawberry.mutation(description="Ghi kết quả kiểm tra lại (THCS, THPT)")
+    async def upsert_retests(self, info: Info, rows: list[RetestInput]) -> UpsertResult:
+        return await _upsert(info, assessments.upsert_retests, rows)
+
+    @strawberry.mutation(description="Ghi mức đạt được và điểm kiểm tra định kì (tiểu học)")
+    async def upsert_primary_assessments(
+        self, info: Info, rows: list[PrimaryAssessmentInput]
+    ) -> UpsertResult:
+        return await _upsert(info, assessments.upsert_primary_assessments, rows)
+
+    @strawberry.mutation(description="Ghi đánh giá phẩm chất, năng lực (tiểu học)")
+    async def upsert_primary_traits(
+        self, info: Info, rows: list[PrimaryTraitInput]
+    ) -> UpsertResult:
+        return await _upsert(info, assessments.upsert_primary_traits, rows)
+
     @strawberry.mutation(description="Ghi tối đa 1.000 học sinh; khóa: mã định danh cá nhân")
     async def upsert_students(self, info: Info, rows: list[StudentInput]) -> UpsertResult:
         return await _upsert(info, upserts.upsert_students, rows)
