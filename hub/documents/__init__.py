@@ -1,0 +1,1 @@
+"""The transcript as documents: its content model, the XML (with its XSD) and the PDF."""
