@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint format bench-graphql bench-seed clean
+.PHONY: demo test install system-deps lint format bench-graphql bench-seed bench-documents clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,19 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/hub demo
 
-test: $(STAMP)
+# Debian tools the tests use as independent readers of the hub's documents.
+SYSTEM_TOOLS := pdftotext:poppler-utils
+
+system-deps:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing$$missing"; apt-get update -qq && apt-get install -y -qq$$missing >/dev/null; \
+	  else echo "Please install:$$missing (Debian/Ubuntu packages)"; exit 1; fi; \
+	fi
+
+test: $(STAMP) system-deps
 	@if [ -z "$$HUB_TEST_DATABASE_URL" ]; then \
 	  echo "HUB_TEST_DATABASE_URL is not set: testing on SQLite (CI tests on PostgreSQL)."; \
 	else \
@@ -42,6 +54,9 @@ bench-graphql: $(STAMP)
 
 bench-seed: $(STAMP)
 	$(BIN)/python bench/seed_province.py
+
+bench-documents: $(STAMP)
+	taskset -c 0 $(BIN)/python bench/documents.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3*

@@ -1,0 +1,391 @@
+"""The page of a paper học bạ: fonts, type styles, geometry and the drawn pieces.
+
+This module knows how things look; :mod:`hub.documents.pdf.render` knows what a
+transcript says and where it goes. The pieces that are more than text — the
+signature row with its empty signature fields, the verification QR code and the
+attached XML — are written with reportlab's low-level PDF objects so the whole
+document is produced in one pass, as one revision, with bytes that depend on the
+content only.
+"""
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFDictionary,
+    PDFName,
+    PDFStream,
+    PDFString,
+    PDFZCompress,
+)
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable
+
+FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
+
+#: Registered names of the shipped faces. DejaVu Serif Condensed covers every
+#: Vietnamese precomposed letter (Latin Extended Additional) and is narrow enough
+#: for a subject table on one A4 page; it is loaded from the package, never from
+#: the system, so every machine renders the same glyphs.
+REGULAR = "HubSerif"
+BOLD = "HubSerif-Bold"
+ITALIC = "HubSerif-Italic"
+_FACES = {
+    REGULAR: "DejaVuSerifCondensed.ttf",
+    BOLD: "DejaVuSerifCondensed-Bold.ttf",
+    ITALIC: "DejaVuSerifCondensed-Italic.ttf",
+}
+
+PAGE_SIZE = A4
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN_LEFT = MARGIN_RIGHT = 18 * mm
+MARGIN_TOP = 12 * mm
+#: Room kept at the foot of every page for the verification block.
+FOOTER_HEIGHT = 21 * mm
+MARGIN_BOTTOM = 7 * mm + FOOTER_HEIGHT
+CONTENT_WIDTH = PAGE_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+
+GRID = colors.Color(0.25, 0.25, 0.25)
+HEADER_FILL = colors.Color(0.92, 0.92, 0.92)
+FIELD_OUTLINE = colors.Color(0.6, 0.6, 0.6)
+
+#: Name of the attachment holding the XML rendering of the same content.
+ATTACHMENT_NAME = "transcript.xml"
+ATTACHMENT_MIME_TYPE = "application/xml"
+
+#: Form XObject name of the QR code; tests and verifiers find the code by it.
+QR_FORM_NAME = "VerificationQR"
+
+
+@cache
+def register_fonts() -> None:
+    """Register the shipped faces with reportlab once per process.
+
+    reportlab keeps registered fonts in a process-wide table and parses each TTF
+    file once, so repeated renders pay only for subsetting.
+    """
+    for name, filename in _FACES.items():
+        pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / filename)))
+    # No bold italic is shipped (nothing prints it); <b><i> falls back to bold.
+    pdfmetrics.registerFontFamily(
+        REGULAR, normal=REGULAR, bold=BOLD, italic=ITALIC, boldItalic=BOLD
+    )
+
+
+def text(value: object | None) -> str:
+    """Printable text in NFC.
+
+    reportlab draws one glyph per code point without shaping, so a decomposed
+    "ự" (u + horn + dot below, as some keyboards and databases store it) would
+    print its marks as separate, misplaced glyphs; composing first prints the one
+    precomposed glyph the font has.
+    """
+    return "" if value is None else unicodedata.normalize("NFC", str(value))
+
+
+def vietnamese_date(day: date) -> str:
+    """The date of an administrative document: "ngày 05 tháng 01 năm 2026",
+    "ngày 31 tháng 5 năm 2026". Days below 10 and the months 1 and 2 take a leading
+    zero, other months none (Decree 30/2020/NĐ-CP on clerical work, Appendix I)."""
+    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+def pdf_date(day: date) -> str:
+    """A PDF date string for midnight of ``day`` in Vietnam (UTC+7).
+
+    The content carries a date, not a time; a fixed time of day keeps the
+    metadata a function of the content.
+    """
+    return f"D:{day:%Y%m%d}000000+07'00'"
+
+
+def short_date(day: date | None) -> str:
+    return "" if day is None else f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def place_name(province: str) -> str:
+    """The place in "Hà Nội, ngày …": the province without "Tỉnh"/"Thành phố"."""
+    for prefix in ("Thành phố ", "Tỉnh ", "TP. ", "TP "):
+        if province.startswith(prefix):
+            return province.removeprefix(prefix)
+    return province
+
+
+def _style(name: str, **overrides: object) -> ParagraphStyle:
+    base: dict[str, object] = {"fontName": REGULAR, "fontSize": 9.5, "leading": 11.5}
+    return ParagraphStyle(name, **(base | overrides))
+
+
+class Styles:
+    """The paragraph styles of the page, from body text to the title (a namespace)."""
+
+    body = _style("body")
+    note = _style("note", fontName=ITALIC, fontSize=7.5, leading=9.5)
+    cell = _style("cell", fontSize=9, leading=10.5)
+    cell_head = _style("cell_head", fontName=BOLD, fontSize=8.5, leading=10, alignment=TA_CENTER)
+    state = _style("state", fontName=BOLD, fontSize=10, leading=12.5, alignment=TA_CENTER)
+    authority = _style("authority", fontSize=10, leading=12.5, alignment=TA_CENTER)
+    school = _style("school", fontName=BOLD, fontSize=10, leading=12.5, alignment=TA_CENTER)
+    title = _style("title", fontName=BOLD, fontSize=20, leading=23, alignment=TA_CENTER)
+    subtitle = _style("subtitle", fontName=BOLD, fontSize=12, leading=15, alignment=TA_CENTER)
+    centered = _style("centered", fontSize=10, leading=13, alignment=TA_CENTER)
+    section = _style(
+        "section", fontName=BOLD, fontSize=9.5, leading=12, spaceBefore=6, spaceAfter=2
+    )
+    dateline = _style("dateline", fontName=ITALIC, fontSize=9.5, leading=12, alignment=TA_RIGHT)
+    notice = _style("notice", fontSize=9, leading=11.5, alignment=TA_LEFT)
+
+
+STYLES = Styles()
+
+
+class SignatureRow(Flowable):
+    """The row where the transcript is signed: one column per signer, in signing order.
+
+    Each column prints the signer's role above an empty PDF signature field and
+    the signer's name below it, as the paper book has "HIỆU TRƯỞNG / (ký) / name".
+    The fields are AcroForm ``/Sig`` widgets named by the signing role, so the
+    signing engine can sign each by ``field_name`` in its own incremental
+    revision; they carry an empty appearance that the signature's stamp replaces.
+    """
+
+    FIELD_WIDTH = 50 * mm
+    FIELD_HEIGHT = 15 * mm
+
+    def __init__(self, signers: Sequence[tuple[str, str, str]]) -> None:
+        """``signers``: (field name, role label, name printed under the field)."""
+        super().__init__()
+        self.signers = tuple(signers)
+        self.hAlign = "CENTER"
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width = available_width
+        self.height = 14 + self.FIELD_HEIGHT + 14
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas: Canvas = self.canv
+        column = self.width / len(self.signers)
+        for index, (field_name, role_label, signer_name) in enumerate(self.signers):
+            middle = column * (index + 0.5)
+            top = self.height
+            canvas.setFont(BOLD, 9.5)
+            canvas.drawCentredString(middle, top - 10, text(role_label).upper())
+            field_top = top - 14
+            left = middle - self.FIELD_WIDTH / 2
+            bottom = field_top - self.FIELD_HEIGHT
+            canvas.saveState()
+            canvas.setStrokeColor(FIELD_OUTLINE)
+            canvas.setLineWidth(0.4)
+            canvas.setDash(2, 2)
+            canvas.rect(left, bottom, self.FIELD_WIDTH, self.FIELD_HEIGHT, stroke=1, fill=0)
+            canvas.restoreState()
+            x0, y0 = canvas.absolutePosition(left, bottom)
+            x1, y1 = canvas.absolutePosition(left + self.FIELD_WIDTH, field_top)
+            add_signature_field(canvas, field_name, role_label, (x0, y0, x1, y1))
+            canvas.setFont(BOLD, 9.5)
+            canvas.drawCentredString(middle, bottom - 12, text(signer_name))
+
+
+def add_signature_field(
+    canvas: Canvas, name: str, role_label: str, rect: tuple[float, float, float, float]
+) -> None:
+    """An empty signature field (``/FT /Sig``, no ``/V``) on the current page.
+
+    reportlab's AcroForm has no signature field, so the merged field/widget
+    dictionary is written the way its own text fields are: as an annotation of
+    the current page, listed in the document's ``/AcroForm /Fields``. ``/F 4``
+    prints the widget; the empty ``/N`` appearance keeps strict readers (PDF 2.0,
+    PDF/A) satisfied until the signer's stamp replaces it.
+    """
+    document = canvas._doc
+    width, height = rect[2] - rect[0], rect[3] - rect[1]
+    appearance = PDFStream(
+        PDFDictionary(
+            {
+                "Type": PDFName("XObject"),
+                "Subtype": PDFName("Form"),
+                "BBox": PDFArray([0, 0, _number(width), _number(height)]),
+            }
+        ),
+        content="",
+    )
+    widget = PDFDictionary(
+        {
+            "Type": PDFName("Annot"),
+            "Subtype": PDFName("Widget"),
+            "FT": PDFName("Sig"),
+            "T": PDFString(name),
+            "TU": PDFString(f"Chữ ký số của {text(role_label).lower()}"),
+            "F": 4,
+            "Rect": PDFArray([_number(value) for value in rect]),
+            "P": document.thisPageRef(),
+            "AP": PDFDictionary({"N": document.Reference(appearance)}),
+        }
+    )
+    form = canvas.acroForm
+    canvas._addAnnotation(widget)
+    form.fields.append(form.getRef(widget))
+
+
+def _number(value: float) -> float:
+    """Coordinates rounded to 1/100 pt, so they print the same on every platform."""
+    return round(value, 2)
+
+
+def attach_xml(canvas: Canvas, xml: bytes, *, description: str, modified: date) -> None:
+    """Attach ``xml`` as ``transcript.xml`` the way PDF/A-3 and e-invoices do.
+
+    The file is listed in the ``/EmbeddedFiles`` name tree (what viewers show as
+    attachments) and in the catalog's ``/AF`` (associated files) with
+    ``/AFRelationship /Alternative``: the XML is the same transcript in machine
+    form, not the source the page was typeset from — both are rendered from one
+    :class:`~hub.documents.content.TranscriptContent`.
+    """
+    document = canvas._doc
+    stream = PDFStream(
+        PDFDictionary(
+            {
+                "Type": PDFName("EmbeddedFile"),
+                # A MIME type is a name with its "/" written as #2F; reportlab's
+                # PDFName leaves "/" as is, which ends the name early.
+                "Subtype": "/" + ATTACHMENT_MIME_TYPE.replace("/", "#2F"),
+                "Params": PDFDictionary(
+                    {
+                        "Size": len(xml),
+                        "ModDate": PDFString(pdf_date(modified)),
+                    }
+                ),
+            }
+        ),
+        content=xml,
+        filters=[PDFZCompress],
+    )
+    stream_ref = document.Reference(stream)
+    filespec = PDFDictionary(
+        {
+            "Type": PDFName("Filespec"),
+            "F": PDFString(ATTACHMENT_NAME),
+            "UF": PDFString(ATTACHMENT_NAME),
+            "Desc": PDFString(description),
+            "AFRelationship": PDFName("Alternative"),
+            "EF": PDFDictionary({"F": stream_ref, "UF": stream_ref}),
+        }
+    )
+    filespec_ref = document.Reference(filespec)
+    catalog = document.Catalog
+    catalog.Names = PDFDictionary(
+        {
+            "EmbeddedFiles": PDFDictionary(
+                {"Names": PDFArray([PDFString(ATTACHMENT_NAME), filespec_ref])}
+            )
+        }
+    )
+    # reportlab's catalog writes only the keys it knows; /AF (PDF 2.0, PDF/A-3)
+    # is added to this one catalog's list of optional keys.
+    catalog.__NoDefault__ = [*type(catalog).__NoDefault__, "AF"]
+    catalog.AF = PDFArray([filespec_ref])
+
+
+def qr_modules(value: str) -> list[list[bool]]:
+    """The QR code's module matrix, dark = True, error correction M.
+
+    M (15 % recoverable) survives a photocopied or creased page while a
+    ~70-character URL still fits version 5 (37 × 37 modules).
+    """
+    code = QRCode(None, QRErrorCorrectLevel.M)
+    code.addData(value)
+    code.make()
+    return [[bool(module) for module in row] for row in code.modules]
+
+
+def define_qr_form(canvas: Canvas, value: str, size: float) -> None:
+    """Draw the QR code once, as a form XObject every page places with ``doForm``.
+
+    Each row's runs of dark modules are one rectangle of a single filled path: a
+    tenth of the operators of one rectangle per module and no hairline seams
+    between neighbours when a viewer rasterises it.
+    """
+    modules = qr_modules(value)
+    count = len(modules)
+    quiet = 2
+    step = size / (count + 2 * quiet)
+    canvas.beginForm(QR_FORM_NAME, 0, 0, size, size)
+    canvas.setFillColor(colors.black)
+    path = canvas.beginPath()
+    for row_index, row in enumerate(modules):
+        y = size - (row_index + quiet + 1) * step
+        column = 0
+        while column < count:
+            if not row[column]:
+                column += 1
+                continue
+            start = column
+            while column < count and row[column]:
+                column += 1
+            path.rect(
+                _number((start + quiet) * step),
+                _number(y),
+                _number((column - start) * step),
+                _number(step),
+            )
+    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.endForm()
+
+
+#: Side of the printed QR code: about 0.46 mm a module at version 5 with its
+#: quiet zone, which phone cameras read from a printed page.
+QR_SIZE = 19 * mm
+
+
+@dataclass(frozen=True)
+class PageFurniture:
+    """What every page carries besides the story: at the foot, how to verify this
+    very document; on continuation pages, whose transcript the page belongs to."""
+
+    verification_url: str
+    lines: tuple[str, ...]  # printed beside the QR code, after the URL
+    running_head: str  # printed at the top of pages 2, 3, …
+
+    def draw(self, canvas: Canvas, page_number: int) -> None:
+        """The rule, the QR code, the verification text and the page number."""
+        bottom = 7 * mm
+        top = bottom + FOOTER_HEIGHT - 1 * mm
+        canvas.saveState()
+        if page_number > 1:
+            canvas.setFont(ITALIC, 8)
+            canvas.drawString(MARGIN_LEFT, PAGE_HEIGHT - 8 * mm, text(self.running_head))
+        canvas.setStrokeColor(GRID)
+        canvas.setLineWidth(0.5)
+        canvas.line(MARGIN_LEFT, top, PAGE_WIDTH - MARGIN_RIGHT, top)
+        canvas.saveState()
+        canvas.translate(MARGIN_LEFT - 2, bottom)
+        canvas.doForm(QR_FORM_NAME)
+        canvas.restoreState()
+        x = MARGIN_LEFT + QR_SIZE + 2 * mm
+        y = bottom + QR_SIZE - 8
+        canvas.setFillColor(colors.black)
+        canvas.setFont(BOLD, 8)
+        canvas.drawString(x, y, "Xác thực học bạ số: quét mã QR hoặc truy cập")
+        y -= 10
+        canvas.setFont(REGULAR, 8)
+        canvas.drawString(x, y, text(self.verification_url))
+        for line in self.lines:
+            y -= 10
+            canvas.drawString(x, y, text(line))
+        canvas.drawRightString(PAGE_WIDTH - MARGIN_RIGHT, bottom + 2, f"Trang {page_number}")
+        canvas.restoreState()
