@@ -19,6 +19,8 @@ ALL_SCOPES = [
     "personal-ids:read",
     "assessments:read",
     "assessments:write",
+    "transcripts:read",
+    "transcripts:write",
 ]
 
 

@@ -33,6 +33,8 @@ from hub.db.models import (
     Student,
     Subject,
     Tombstone,
+    Transcript,
+    TranscriptEvent,
 )
 from hub.domain.enums import OrgLevel
 from hub.domain.problems import Code, HubError
@@ -51,6 +53,8 @@ SCOPES = {
     "audit:read": "xem nhật ký truy cập hồ sơ học sinh",
     "assessments:read": "đọc điểm số, đánh giá của học sinh",
     "assessments:write": "ghi điểm số, đánh giá của học sinh",
+    "transcripts:read": "xem, tải học bạ",
+    "transcripts:write": "lập, khoá điểm, điều chỉnh học bạ",
 }
 
 
@@ -91,6 +95,8 @@ def read_scope_for(model: type) -> str | None:
         return "changes:read"
     if model is AccessLog:
         return "audit:read"
+    if model in (Transcript, TranscriptEvent):
+        return "transcripts:read"
     return None
 
 
@@ -128,6 +134,12 @@ def visible_in(model: type, school_ids: frozenset[int] | None) -> ColumnElement[
         return StaffAssignment.school_id.in_(ids)
     if model is Tombstone:
         return Tombstone.school_id.in_(ids)
+    if model is Transcript:
+        return Transcript.school_id.in_(ids)
+    if model is TranscriptEvent:
+        return TranscriptEvent.transcript_id.in_(
+            select(Transcript.id).where(Transcript.school_id.in_(ids))
+        )
     if model is AccessLog:
         return AccessLog.entity_id.in_(select(Student.id).where(Student.school_id.in_(ids))) & (
             AccessLog.entity == "student"

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -415,3 +416,52 @@ class PrimaryTraitAssessment(Base):
     trait: Mapped[str] = mapped_column(String(32))
     period: Mapped[str] = mapped_column(String(12), doc="END_1 or END_YEAR")
     level: Mapped[str] = mapped_column(String(16), doc="GOOD / PASS / NEEDS_EFFORT")
+
+
+class Transcript(Base):
+    """One version of one student's transcript for one school year (học bạ).
+
+    The rendered documents are stored as generated (and, later, as signed): what
+    was signed is what is kept. ``is_current`` marks the newest version; a
+    correction adds a version that ``replaces`` the one before.
+    """
+
+    __tablename__ = "transcripts"
+    __table_args__ = (
+        UniqueConstraint("student_id", "school_year_id", "version"),
+        Index("ix_transcripts_school_year_state", "school_id", "school_year_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(36), unique=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"))
+    school_year_id: Mapped[int] = mapped_column(ForeignKey("school_years.id"))
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), index=True)
+    version: Mapped[int] = mapped_column(SmallInteger, default=1)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("transcripts.id"))
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str] = mapped_column(String(24), default="DRAFT")
+    learning_result: Mapped[str | None] = mapped_column(String(16))
+    conduct_result: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    award: Mapped[str | None] = mapped_column(String(16))
+    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    xml_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class TranscriptEvent(Base):
+    """What happened to a transcript: generated, locked, signed, corrected, issued a copy…"""
+
+    __tablename__ = "transcript_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(server_default=func.now())
+    client_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)

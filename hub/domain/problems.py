@@ -40,6 +40,12 @@ class Code(StrEnum):
     SCHOOL_YEAR_NOT_FOUND = "SCHOOL_YEAR_NOT_FOUND"
     NOT_ENROLLED = "NOT_ENROLLED"
     LEVEL_MISMATCH = "LEVEL_MISMATCH"
+    TRANSCRIPT_STATE = "TRANSCRIPT_STATE"
+    TRANSCRIPT_LOCKED = "TRANSCRIPT_LOCKED"
+    TRANSCRIPT_NOT_FOUND = "TRANSCRIPT_NOT_FOUND"
+    PERSONAL_ID_MISSING = "PERSONAL_ID_MISSING"
+    SIGNING_ORDER = "SIGNING_ORDER"
+    CORRECTION_REASON_REQUIRED = "CORRECTION_REASON_REQUIRED"
     FORBIDDEN = "FORBIDDEN"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
@@ -101,6 +107,17 @@ MESSAGES: dict[Code, str] = {
     Code.SCHOOL_YEAR_NOT_FOUND: "Không có năm học {value}.",
     Code.NOT_ENROLLED: "Học sinh chưa được xếp lớp trong năm học {year}.",
     Code.LEVEL_MISMATCH: ("Học sinh học khối {grade}: {expected}."),
+    Code.TRANSCRIPT_STATE: "Học bạ đang ở trạng thái “{state}”, không thể {action}.",
+    Code.TRANSCRIPT_LOCKED: (
+        "Học bạ năm học {year} đã khoá hoặc đã ký; muốn thay đổi điểm cần lập bản điều chỉnh."
+    ),
+    Code.TRANSCRIPT_NOT_FOUND: "Không tìm thấy học bạ trong phạm vi được phép.",
+    Code.PERSONAL_ID_MISSING: (
+        "Học sinh chưa có mã định danh cá nhân nên học bạ không thể khoá điểm và ký số; "
+        "cần cập nhật mã định danh trước."
+    ),
+    Code.SIGNING_ORDER: "{role} chưa thể ký: học bạ đang chờ {expected} ký.",
+    Code.CORRECTION_REASON_REQUIRED: "Bản điều chỉnh học bạ phải ghi rõ lý do điều chỉnh.",
     Code.FORBIDDEN: "Ứng dụng không có quyền thực hiện thao tác này ({scope}).",
     Code.UNAUTHENTICATED: "Thiếu hoặc sai mã truy cập (access token).",
     Code.INVALID_ARGUMENT: "Tham số không hợp lệ: {detail}.",

@@ -25,6 +25,7 @@ from hub.domain.grading.inputs import (
     secondary_score_problem,
     to_tenths,
 )
+from hub.domain.lifecycle import TranscriptState
 from hub.domain.problems import Code, problem
 from hub.domain.traits import TRAITS
 from hub.resolvers.upserts import RowOutcome, RowStatus, _write, check_batch_size
@@ -54,6 +55,7 @@ class Batch:
         self.classes: dict[tuple[int, int], models.SchoolClass] = {}
         self.subjects: dict[str, models.Subject] = {}
         self.periods: dict[tuple[int, int], int] = {}
+        self.locked: set[tuple[int, int]] = set()
 
     async def load(
         self,
@@ -93,6 +95,20 @@ class Batch:
             )
         )
         self.classes = {(student, year): klass for student, year, klass in rows}
+        # The gradebook of a year whose transcript is locked or signed is frozen: a
+        # change then goes through a correction (hub.transcripts.service.correct).
+        self.locked = set(
+            (
+                await self.session.execute(
+                    select(models.Transcript.student_id, models.Transcript.school_year_id).where(
+                        models.Transcript.student_id.in_(student_ids),
+                        models.Transcript.school_year_id.in_(year_ids),
+                        models.Transcript.is_current,
+                        models.Transcript.state != TranscriptState.DRAFT.value,
+                    )
+                )
+            ).all()
+        )
         wanted = set(subject_codes)
         if wanted:
             self.subjects = {
@@ -127,6 +143,9 @@ class Batch:
                     Code.SCHOOL_YEAR_NOT_FOUND, field="schoolYear", value=year_code or "hiện tại"
                 )
             )
+            return None
+        if (student.id, year.id) in self.locked:
+            outcome.errors.append(problem(Code.TRANSCRIPT_LOCKED, year=year.code))
             return None
         school_class = self.classes.get((student.id, year.id))
         if school_class is None:

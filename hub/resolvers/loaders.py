@@ -32,11 +32,12 @@ from hub.db.models import (
     SigningCertificate,
     StaffAssignment,
     Student,
+    Transcript,
 )
 from hub.resolvers.context import Context
 
 #: Personal records whose every read is logged (RULES.md §6), by entity name.
-AUDITED: dict[type, str] = {Student: "student", Guardian: "guardian"}
+AUDITED: dict[type, str] = {Student: "student", Guardian: "guardian", Transcript: "transcript"}
 
 
 def columns_of(model: type) -> list[Any]:

@@ -189,3 +189,28 @@ def certificates(where: CertificateFilter | None) -> Select[Any]:
             )
         )
     return statement
+
+
+def transcripts(where: Any) -> Select[Any]:
+    """Transcripts by school, class, student, year (default: current) and state."""
+    transcript = models.Transcript
+    statement = select(transcript).join(
+        models.SchoolYear, models.SchoolYear.id == transcript.school_year_id
+    )
+    year = where.school_year if where is not None else None
+    statement = statement.where(
+        models.SchoolYear.code == year if year else models.SchoolYear.is_current
+    )
+    if where is None or where.current_only:
+        statement = statement.where(transcript.is_current)
+    if where is None:
+        return statement
+    if where.school_id is not None:
+        statement = statement.where(transcript.school_id == node_key(where.school_id, "School"))
+    if where.class_id is not None:
+        statement = statement.where(transcript.class_id == node_key(where.class_id, "SchoolClass"))
+    if where.student_id is not None:
+        statement = statement.where(transcript.student_id == node_key(where.student_id, "Student"))
+    if where.state is not None:
+        statement = statement.where(transcript.state == where.state.value)
+    return statement

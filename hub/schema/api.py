@@ -15,9 +15,10 @@ from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.scalars import JSON
 from strawberry.types import ExecutionContext, Info
 
+from hub.auth.access import restrict
 from hub.db import models
 from hub.domain.certificates import as_utc
-from hub.domain.problems import HubError
+from hub.domain.problems import Code, HubError
 from hub.resolvers import assessments, queries, upserts
 from hub.resolvers.changes import changes_since
 from hub.resolvers.context import Context
@@ -59,6 +60,12 @@ from hub.schema.nodes import (
     to_one,
 )
 from hub.schema.pagination import Connection, page_size, paginate
+from hub.schema.transcripts import (
+    GenerationResult,
+    SkippedStudent,
+    Transcript,
+    TranscriptFilter,
+)
 from hub.schema.writes import (
     GuardianLinkInput,
     Problem,
@@ -67,6 +74,7 @@ from hub.schema.writes import (
     StudentInput,
     UpsertResult,
 )
+from hub.transcripts import service as transcript_service
 
 log = structlog.get_logger()
 
@@ -300,6 +308,23 @@ class Query:
             after=after,
         )
 
+    @strawberry.field(description="Học bạ số")
+    async def transcripts(
+        self,
+        info: Info,
+        filter: TranscriptFilter | None = None,
+        first: First = None,
+        after: str | None = None,
+    ) -> Connection[Transcript]:
+        return await paginate(
+            info,
+            model=models.Transcript,
+            statement=queries.transcripts(filter),
+            build=Transcript.from_row,
+            first=first,
+            after=after,
+        )
+
     @strawberry.field(description="Năm học")
     async def school_years(self, info: Info) -> list[SchoolYear]:
         _ctx(info).caller  # noqa: B018  (any authenticated client)
@@ -430,8 +455,169 @@ class Query:
         )
 
 
+async def _transcript(info: Info, transcript: models.Transcript) -> Transcript:
+    ctx = _ctx(info)
+    node = Transcript.from_row(transcript, ctx)
+    await shape(ctx, [node], [s for f in info.selected_fields for s in f.selections])
+    return node
+
+
+async def _school_year(session: Any, code: str | None) -> models.SchoolYear:
+    year = await session.scalar(
+        select(models.SchoolYear).where(
+            models.SchoolYear.code == code if code else models.SchoolYear.is_current
+        )
+    )
+    if year is None:
+        raise HubError(Code.SCHOOL_YEAR_NOT_FOUND, value=code or "hiện tại")
+    return year
+
+
+@strawberry.type(description="Kết quả lập bản điều chỉnh học bạ")
+class CorrectionResult:
+    transcript: Transcript = strawberry.field(description="Phiên bản mới (bản nháp)")
+    changes: UpsertResult | None = strawberry.field(description="Kết quả ghi các thay đổi điểm")
+
+
 @strawberry.type
 class Mutation:
+    @strawberry.mutation(
+        description="Lập (hoặc cập nhật bản nháp) học bạ của một lớp hoặc cả trường theo sổ điểm"
+    )
+    async def generate_transcripts(
+        self,
+        info: Info,
+        class_id: relay.GlobalID | None = None,
+        school_id: relay.GlobalID | None = None,
+        school_year: str | None = None,
+    ) -> GenerationResult:
+        ctx = _ctx(info)
+        if (class_id is None) == (school_id is None):
+            raise HubError(Code.INVALID_ARGUMENT, detail="cần đúng một trong classId, schoolId")
+        async with ctx.db.unit_of_work() as session:
+            year = await _school_year(session, school_year)
+            classes = select(models.SchoolClass).where(models.SchoolClass.school_year_id == year.id)
+            if class_id is not None:
+                classes = classes.where(
+                    models.SchoolClass.id == queries.node_key(class_id, "SchoolClass")
+                )
+            else:
+                classes = classes.where(
+                    models.SchoolClass.school_id == queries.node_key(school_id, "School")  # type: ignore[arg-type]
+                )
+            class_ids = [
+                c.id
+                for c in await session.scalars(restrict(classes, models.SchoolClass, ctx.caller))
+                if ctx.caller.may_write_school(c.school_id)
+            ]
+            report = await transcript_service.generate(
+                session,
+                caller=ctx.caller,
+                school_year=year,
+                class_ids=class_ids,
+                base_url=ctx.settings.issuer,
+                today=ctx.now.date(),
+            )
+            await session.flush()
+            rows = await session.execute(
+                select(*models.Transcript.__table__.c)
+                .where(models.Transcript.id.in_([t.id for t in report.transcripts]))
+                .order_by(models.Transcript.id)
+            )
+            nodes = [Transcript.from_row(row, ctx) for row in rows]
+            skipped = [
+                SkippedStudent(
+                    student=Student.from_row(s.student, ctx),
+                    code=s.problem.code.value,
+                    message=s.problem.message,
+                )
+                for s in report.skipped
+            ]
+        result = merge_fields([s for f in info.selected_fields for s in f.selections], "")
+        await shape(ctx, nodes, result.get("transcripts", []))
+        await shape(
+            ctx,
+            [s.student for s in skipped],
+            merge_fields(result.get("skipped", []), "").get("student", []),
+        )
+        return GenerationResult(
+            generated=report.generated,
+            regenerated=report.regenerated,
+            unchanged=report.unchanged,
+            skipped=skipped,
+            transcripts=nodes,
+        )
+
+    @strawberry.mutation(description="Khoá điểm: học bạ sẵn sàng để ký")
+    async def mark_transcript_ready(self, info: Info, id: relay.GlobalID) -> Transcript:
+        ctx = _ctx(info)
+        async with ctx.db.unit_of_work() as session:
+            transcript = await transcript_service.mark_ready(
+                session, caller=ctx.caller, transcript_id=queries.node_key(id, "Transcript")
+            )
+            await session.flush()
+            await session.refresh(transcript)
+        return await _transcript(info, transcript)
+
+    @strawberry.mutation(description="Mở khoá học bạ chưa ký để sửa điểm")
+    async def reopen_transcript(self, info: Info, id: relay.GlobalID) -> Transcript:
+        ctx = _ctx(info)
+        async with ctx.db.unit_of_work() as session:
+            transcript = await transcript_service.reopen(
+                session, caller=ctx.caller, transcript_id=queries.node_key(id, "Transcript")
+            )
+            await session.flush()
+            await session.refresh(transcript)
+        return await _transcript(info, transcript)
+
+    @strawberry.mutation(
+        description="Lập bản điều chỉnh của học bạ đã ký: phiên bản mới có lý do, "
+        "ghi các thay đổi điểm kèm theo và lập lại bản nháp; phải ký lại theo thứ tự"
+    )
+    async def correct_transcript(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        reason: str,
+        secondary_assessments: list[SecondaryAssessmentInput] | None = None,
+        year_records: list[YearRecordInput] | None = None,
+        primary_assessments: list[PrimaryAssessmentInput] | None = None,
+        primary_traits: list[PrimaryTraitInput] | None = None,
+    ) -> CorrectionResult:
+        ctx = _ctx(info)
+        outcomes: list[upserts.RowOutcome] = []
+        async with ctx.db.unit_of_work() as session:
+            new = await transcript_service.correct(
+                session,
+                caller=ctx.caller,
+                transcript_id=queries.node_key(id, "Transcript"),
+                reason=reason,
+            )
+            await session.flush()
+            for write, rows in (
+                (assessments.upsert_secondary_assessments, secondary_assessments),
+                (assessments.upsert_year_records, year_records),
+                (assessments.upsert_primary_assessments, primary_assessments),
+                (assessments.upsert_primary_traits, primary_traits),
+            ):
+                if rows:
+                    offset = len(outcomes)
+                    for outcome in await write(session, ctx.caller, rows, careful=True):
+                        outcome.index += offset
+                        outcomes.append(outcome)
+            await transcript_service.regenerate_one(
+                session,
+                caller=ctx.caller,
+                transcript=new,
+                base_url=ctx.settings.issuer,
+                today=ctx.now.date(),
+            )
+            await session.refresh(new)
+        return CorrectionResult(
+            transcript=await _transcript(info, new),
+            changes=_result(outcomes) if outcomes else None,
+        )
+
     @strawberry.mutation(
         description="Ghi điểm/đánh giá môn học theo học kì (THCS, THPT), tối đa 1.000 dòng"
     )

@@ -17,13 +17,16 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from hub.auth.access import Caller
 from hub.auth.clients import CallerCache, authenticate
 from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
 from hub.config import Settings
 from hub.db.engine import Database
+from hub.domain.problems import MESSAGES, Code, HubError
 from hub.resolvers.context import Context, Reader
 from hub.resolvers.loaders import Loaders
 from hub.schema.api import schema
+from hub.transcripts import service as transcript_service
 from hub.web.metrics import MetricsMiddleware, metrics
 
 log = structlog.get_logger()
@@ -104,6 +107,12 @@ def _client_credentials(request: Request, form: Any) -> tuple[str, str] | None:
     return None
 
 
+def _problem(code: Code, status: int, message: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"code": code.value, "message": message or MESSAGES[code]}, status_code=status
+    )
+
+
 def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     """The hub as an ASGI app; ``db`` may be shared with the caller (tests, demo)."""
     hub = HubServices(settings, db)
@@ -139,6 +148,47 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
+    async def bearer_caller(request: Request) -> Caller | None:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            return None
+        try:
+            claims = hub.tokens.verify(header[7:].strip())
+        except InvalidToken:
+            return None
+        return await hub.callers.get(hub.db, claims.client_id, claims.scopes)
+
+    async def transcript_document(request: Request) -> Response:
+        """A transcript's XML or PDF for an authorised client; every copy is logged."""
+        caller = await bearer_caller(request)
+        if caller is None:
+            return _problem(Code.UNAUTHENTICATED, 401)
+        kind = request.path_params["kind"]
+        if kind not in ("xml", "pdf"):
+            return _problem(Code.TRANSCRIPT_NOT_FOUND, 404)
+        try:
+            async with hub.db.unit_of_work() as session:
+                transcript = await transcript_service.issue_copy(
+                    session,
+                    caller=caller,
+                    document_id=request.path_params["document_id"],
+                    kind=kind,
+                )
+                body = transcript.xml if kind == "xml" else transcript.pdf
+        except HubError as error:
+            status = 403 if error.problem.code is Code.FORBIDDEN else 404
+            return _problem(error.problem.code, status, error.problem.message)
+        media = "application/xml" if kind == "xml" else "application/pdf"
+        filename = f"hoc-ba-{transcript.document_id}-v{transcript.version}.{kind}"
+        return Response(
+            body,
+            media_type=media,
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
     async def health(_: Request) -> Response:
         try:
             async with hub.db.engine.connect() as connection:
@@ -164,6 +214,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             Route("/health", health),
             Route("/metrics", metrics),
             Route("/.well-known/jwks.json", jwks),
+            Route("/transcripts/{document_id}.{kind:str}", transcript_document),
         ],
         lifespan=lifespan,
     )

@@ -35,9 +35,10 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from hub.documents import samples
-from hub.documents.content import SIGNING_ORDER, SignerRole, TranscriptContent
+from hub.documents.content import TranscriptContent
 from hub.documents.pdf import ATTACHMENT_NAME, QR_FORM_NAME, layout, render_pdf
 from hub.domain.grading.secondary import Level, PromotionOutcome
+from hub.domain.signers import SIGNING_ORDER, SignerRole
 
 XML = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -36,11 +36,9 @@ from reportlab.platypus import (
 )
 
 from hub.documents.content import (
-    SIGNING_ORDER,
     PrimaryResults,
     SchoolStage,
     SecondaryResults,
-    SignerRole,
     TranscriptContent,
 )
 from hub.documents.pdf import layout
@@ -48,6 +46,7 @@ from hub.documents.pdf.layout import CONTENT_WIDTH, STYLES, text
 from hub.domain.enums import Sex
 from hub.domain.grading.primary import Completion, Quality
 from hub.domain.grading.secondary import Level, Rating
+from hub.domain.signers import SIGNING_ORDER, SignerRole
 
 _SEX_LABELS = {Sex.MALE: "Nam", Sex.FEMALE: "Nữ"}
 

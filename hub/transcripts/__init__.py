@@ -1,0 +1,1 @@
+"""Transcripts as records: assembled from the gradebook, rendered, moved through their lifecycle."""

@@ -1,0 +1,393 @@
+"""The transcript service: generate, lock, reopen, sign, correct and issue copies.
+
+Every state change goes through :mod:`hub.domain.lifecycle` and leaves a
+:class:`~hub.db.models.TranscriptEvent`; every issued copy (download) is logged
+the same way.
+"""
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.access import Caller, restrict
+from hub.db import models
+from hub.documents.content import TranscriptContent
+from hub.documents.pdf import render_pdf
+from hub.documents.xml.transcript import build_xml, parse_xml
+from hub.domain import lifecycle
+from hub.domain.lifecycle import TranscriptState
+from hub.domain.problems import Code, HubError, Problem, problem
+from hub.domain.signers import SignerRole
+from hub.transcripts.assemble import Enrolled, Gradebook, build_content, enrolled, gradebook
+
+
+class Event:
+    """The names of transcript events (stable: they are kept in the history)."""
+
+    GENERATED = "GENERATED"
+    REGENERATED = "REGENERATED"
+    READY = "READY"
+    REOPENED = "REOPENED"
+    SIGNED = "SIGNED"
+    PUBLISHED = "PUBLISHED"
+    CORRECTED = "CORRECTED"
+    ISSUED = "ISSUED"  # a copy or extract was downloaded
+
+
+@dataclass
+class Skipped:
+    student: models.Student
+    problem: Problem
+
+
+@dataclass
+class GenerationReport:
+    generated: int = 0
+    regenerated: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    transcripts: list[models.Transcript] = field(default_factory=list)
+
+
+def _event(
+    session: AsyncSession,
+    transcript: models.Transcript,
+    caller: Caller,
+    name: str,
+    detail: str | None = None,
+) -> None:
+    session.add(
+        models.TranscriptEvent(
+            transcript_id=transcript.id, client_id=caller.client_id, event=name, detail=detail
+        )
+    )
+
+
+async def render(content: TranscriptContent) -> tuple[bytes, bytes]:
+    """The XML and the PDF (carrying the XML) of ``content``, off the event loop."""
+
+    def both() -> tuple[bytes, bytes]:
+        xml = build_xml(content)
+        return xml, render_pdf(content, xml=xml)
+
+    return await asyncio.to_thread(both)
+
+
+def _summary(content: TranscriptContent) -> dict[str, str | None]:
+    """The headline results kept as columns, for lists and reports."""
+    if content.secondary is not None:
+        results = content.secondary
+        learning = results.learning_after_retest or results.learning_year
+        conduct = results.conduct_after_training or results.conduct_year
+        return {
+            "learning_result": learning and learning.value,
+            "conduct_result": conduct and conduct.value,
+            "outcome": results.outcome and results.outcome.value,
+            "award": results.award and results.award.value,
+        }
+    assert content.primary is not None
+    year = content.primary.year_result
+    promoted = content.primary.promoted
+    return {
+        "learning_result": year and year.value,
+        "conduct_result": None,
+        "outcome": None if promoted is None else ("PROMOTED" if promoted else "RETAINED"),
+        "award": None,
+    }
+
+
+async def current_transcripts(
+    session: AsyncSession, *, school_year_id: int, student_ids: list[int]
+) -> dict[int, models.Transcript]:
+    rows = await session.scalars(
+        select(models.Transcript).where(
+            models.Transcript.school_year_id == school_year_id,
+            models.Transcript.student_id.in_(student_ids),
+            models.Transcript.is_current,
+        )
+    )
+    return {t.student_id: t for t in rows}
+
+
+async def _write_version(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    place: Enrolled,
+    book: Gradebook,
+    school_year: models.SchoolYear,
+    current: models.Transcript | None,
+    base_url: str,
+    today: date,
+    report: GenerationReport,
+) -> None:
+    """Create or refresh the draft of one student; a locked transcript is left alone."""
+    student = place.student
+    if student.personal_id is None:
+        report.skipped.append(Skipped(student, problem(Code.PERSONAL_ID_MISSING)))
+        return
+    if current is not None and not lifecycle.may_regenerate(TranscriptState(current.state)):
+        report.skipped.append(
+            Skipped(student, problem(Code.TRANSCRIPT_LOCKED, year=school_year.code))
+        )
+        return
+    replaces = None
+    if current is not None and current.replaces_id is not None:
+        replaced = await session.get(models.Transcript, current.replaces_id)
+        replaces = replaced.document_id if replaced else None
+    content = build_content(
+        place,
+        book,
+        school_year=school_year,
+        document_id=current.document_id if current else str(uuid.uuid4()),
+        version=current.version if current else 1,
+        replaces=replaces,
+        correction_reason=current.correction_reason if current else None,
+        base_url=base_url,
+        generated_on=today,
+    )
+    if current is not None:
+        stored = parse_xml(current.xml)
+        if replace(content, generated_on=stored.generated_on) == stored:
+            report.unchanged += 1
+            report.transcripts.append(current)
+            return
+    xml, pdf = await render(content)
+    values = {
+        "xml": xml,
+        "pdf": pdf,
+        "xml_sha256": hashlib.sha256(xml).hexdigest(),
+        "class_id": place.school_class.id,
+        "school_id": place.school.id,
+        **_summary(content),
+    }
+    if current is None:
+        current = models.Transcript(
+            document_id=content.document_id,
+            student_id=student.id,
+            school_year_id=school_year.id,
+            version=1,
+            state=TranscriptState.DRAFT.value,
+            is_current=True,
+            **values,
+        )
+        session.add(current)
+        await session.flush()
+        _event(session, current, caller, Event.GENERATED)
+        report.generated += 1
+    else:
+        for name, value in values.items():
+            setattr(current, name, value)
+        _event(session, current, caller, Event.REGENERATED)
+        report.regenerated += 1
+    report.transcripts.append(current)
+
+
+async def generate(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    school_year: models.SchoolYear,
+    class_ids: list[int],
+    base_url: str,
+    today: date,
+    progress: Callable[[int, int], None] | None = None,
+) -> GenerationReport:
+    """Draft (or refresh) the transcripts of every student of ``class_ids`` in ``school_year``."""
+    caller.require("transcripts:write")
+    places = await enrolled(session, school_year=school_year, class_ids=class_ids)
+    book = await gradebook(session, school_year=school_year, students=places)
+    current = await current_transcripts(
+        session, school_year_id=school_year.id, student_ids=[p.student.id for p in places]
+    )
+    report = GenerationReport()
+    for done, place in enumerate(places, start=1):
+        await _write_version(
+            session,
+            caller=caller,
+            place=place,
+            book=book,
+            school_year=school_year,
+            current=current.get(place.student.id),
+            base_url=base_url,
+            today=today,
+            report=report,
+        )
+        if progress is not None:
+            progress(done, len(places))
+    await session.flush()
+    return report
+
+
+async def load(session: AsyncSession, *, caller: Caller, transcript_id: int) -> models.Transcript:
+    """A transcript the caller may act on, or TRANSCRIPT_NOT_FOUND (not FORBIDDEN)."""
+    found = await session.scalar(
+        restrict(
+            select(models.Transcript).where(models.Transcript.id == transcript_id),
+            models.Transcript,
+            caller,
+        )
+    )
+    if found is None or not caller.may_write_school(found.school_id):
+        raise HubError(Code.TRANSCRIPT_NOT_FOUND)
+    return found
+
+
+async def mark_ready(
+    session: AsyncSession, *, caller: Caller, transcript_id: int
+) -> models.Transcript:
+    """Lock the scores of a draft; refused for a student without a personal ID."""
+    caller.require("transcripts:write")
+    transcript = await load(session, caller=caller, transcript_id=transcript_id)
+    student = await session.get(models.Student, transcript.student_id)
+    state = lifecycle.mark_ready(
+        TranscriptState(transcript.state),
+        has_personal_id=student is not None and student.personal_id is not None,
+    )
+    transcript.state = state.value
+    _event(session, transcript, caller, Event.READY)
+    return transcript
+
+
+async def reopen(session: AsyncSession, *, caller: Caller, transcript_id: int) -> models.Transcript:
+    caller.require("transcripts:write")
+    transcript = await load(session, caller=caller, transcript_id=transcript_id)
+    transcript.state = lifecycle.reopen(TranscriptState(transcript.state)).value
+    _event(session, transcript, caller, Event.REOPENED)
+    return transcript
+
+
+async def record_signature(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    transcript: models.Transcript,
+    role: SignerRole,
+    signed_xml: bytes,
+    signed_pdf: bytes,
+    signer: str,
+) -> None:
+    """Keep the documents as ``role`` signed them and move the transcript on.
+
+    Called by the signing engine once a provider returned the signature; the
+    order homeroom teacher → principal → seal is enforced here.
+    """
+    transcript.state = lifecycle.sign(TranscriptState(transcript.state), role).value
+    transcript.xml, transcript.pdf = signed_xml, signed_pdf
+    transcript.xml_sha256 = hashlib.sha256(signed_xml).hexdigest()
+    _event(session, transcript, caller, Event.SIGNED, f"{role.value}: {signer}")
+
+
+async def correct(
+    session: AsyncSession, *, caller: Caller, transcript_id: int, reason: str
+) -> models.Transcript:
+    """Open a correction: a new draft version replacing a signed transcript.
+
+    The signed version is kept as it is (immutable) and stays verifiable; the
+    gradebook of that student and year is writable again until the new version
+    is locked, and the new version must be signed again in the same order.
+    """
+    caller.require("transcripts:write")
+    if not reason.strip():
+        raise HubError(Code.CORRECTION_REASON_REQUIRED)
+    old = await load(session, caller=caller, transcript_id=transcript_id)
+    if not old.is_current:
+        raise HubError(Code.TRANSCRIPT_STATE, state="đã có bản thay thế", action="điều chỉnh lại")
+    if not lifecycle.may_correct(TranscriptState(old.state)):
+        raise HubError(
+            Code.TRANSCRIPT_STATE,
+            state=TranscriptState(old.state).label,
+            action="lập bản điều chỉnh (bản chưa ký thì sửa trực tiếp)",
+        )
+    old.is_current = False
+    new = models.Transcript(
+        document_id=str(uuid.uuid4()),
+        student_id=old.student_id,
+        school_year_id=old.school_year_id,
+        school_id=old.school_id,
+        class_id=old.class_id,
+        version=old.version + 1,
+        replaces_id=old.id,
+        correction_reason=reason.strip(),
+        is_current=True,
+        state=TranscriptState.DRAFT.value,
+        xml=old.xml,
+        pdf=old.pdf,
+        xml_sha256=old.xml_sha256,
+        learning_result=old.learning_result,
+        conduct_result=old.conduct_result,
+        outcome=old.outcome,
+        award=old.award,
+    )
+    session.add(new)
+    await session.flush()
+    _event(session, old, caller, Event.CORRECTED, f"thay bằng phiên bản {new.version}: {reason}")
+    _event(session, new, caller, Event.CORRECTED, f"thay thế phiên bản {old.version}: {reason}")
+    return new
+
+
+async def regenerate_one(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    transcript: models.Transcript,
+    base_url: str,
+    today: date,
+) -> GenerationReport:
+    """Rebuild one student's current draft from the gradebook (after a correction)."""
+    year = await session.get(models.SchoolYear, transcript.school_year_id)
+    assert year is not None
+    places = [
+        p
+        for p in await enrolled(session, school_year=year, class_ids=[transcript.class_id])
+        if p.student.id == transcript.student_id
+    ]
+    book = await gradebook(session, school_year=year, students=places)
+    report = GenerationReport()
+    for place in places:
+        await _write_version(
+            session,
+            caller=caller,
+            place=place,
+            book=book,
+            school_year=year,
+            current=transcript,
+            base_url=base_url,
+            today=today,
+            report=report,
+        )
+    await session.flush()
+    return report
+
+
+async def issue_copy(
+    session: AsyncSession, *, caller: Caller, document_id: str, kind: str
+) -> models.Transcript:
+    """A transcript's document for download, the copy logged (RULES.md §4)."""
+    caller.require("transcripts:read")
+    transcript = await session.scalar(
+        restrict(
+            select(models.Transcript).where(models.Transcript.document_id == document_id),
+            models.Transcript,
+            caller,
+        )
+    )
+    if transcript is None:
+        raise HubError(Code.TRANSCRIPT_NOT_FOUND)
+    _event(session, transcript, caller, Event.ISSUED, kind)
+    session.add(
+        models.AccessLog(
+            client_id=caller.client_id,
+            action=f"issue-{kind}",
+            entity="student",
+            entity_id=transcript.student_id,
+            purpose="bản sao học bạ",
+        )
+    )
+    return transcript
