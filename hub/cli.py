@@ -21,6 +21,8 @@ clients_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(clients_app, name="clients")
+transcripts_app = typer.Typer(help="Transcripts (học bạ).", no_args_is_help=True)
+app.add_typer(transcripts_app, name="transcripts")
 console = Console()
 SCHEMA_FILE = Path("schema.graphql")
 
@@ -166,6 +168,78 @@ def clients_create(
         )
     )
     console.print("[yellow]The secret is not stored in clear: keep it now.[/]")
+
+
+@transcripts_app.command("generate")
+def transcripts_generate(
+    school: Annotated[str, typer.Option(help="School ministry code")],
+    year: Annotated[str | None, typer.Option(help="School year, e.g. 2025-2026")] = None,
+    class_name: Annotated[str | None, typer.Option("--class", help="Only this class")] = None,
+) -> None:
+    """Draft (or refresh the drafts of) a school's transcripts from its gradebook."""
+    from datetime import date
+
+    from hub.auth.access import Caller
+    from hub.db.engine import Database
+    from hub.db.models import School, SchoolClass, SchoolYear
+    from hub.domain.enums import OrgLevel
+    from hub.transcripts.service import generate
+
+    settings = get_settings()
+    operator = Caller(
+        client_id="cli",
+        scopes=frozenset({"transcripts:write"}),
+        org_level=OrgLevel.DEPARTMENT,
+        school_ids=None,
+    )
+
+    async def go():  # type: ignore[no-untyped-def]
+        db = Database(settings.database_url)
+        try:
+            async with db.unit_of_work() as session:
+                found = await session.scalar(select(School).where(School.moet_code == school))
+                school_year = await session.scalar(
+                    select(SchoolYear).where(
+                        SchoolYear.code == year if year else SchoolYear.is_current
+                    )
+                )
+                if found is None or school_year is None:
+                    raise typer.BadParameter(f"no school {school} or school year {year}")
+                classes = select(SchoolClass.id).where(
+                    SchoolClass.school_id == found.id, SchoolClass.school_year_id == school_year.id
+                )
+                if class_name:
+                    classes = classes.where(SchoolClass.name == class_name)
+                class_ids = list(await session.scalars(classes))
+                with Progress(
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(),
+                    console=console,
+                ) as progress:
+                    task = progress.add_task(f"{found.name} {school_year.code}", total=None)
+                    return await generate(
+                        session,
+                        caller=operator,
+                        school_year=school_year,
+                        class_ids=class_ids,
+                        base_url=settings.issuer,
+                        today=date.today(),
+                        progress=lambda done, total: progress.update(
+                            task, completed=done, total=total
+                        ),
+                    )
+        finally:
+            await db.dispose()
+
+    report = _run(go())
+    console.print(
+        f"[green]{report.generated} generated, {report.regenerated} refreshed, "
+        f"{report.unchanged} unchanged[/], {len(report.skipped)} skipped"
+    )
+    for skipped in report.skipped:
+        console.print(f"  {skipped.student.full_name}: {skipped.problem.message}")
 
 
 @app.command("schema")

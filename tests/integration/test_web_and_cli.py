@@ -167,3 +167,26 @@ def test_demo_prepares_a_province_and_prints_tokens_and_queries(tmp_path):
     assert "nguyen van an" in out
     again = _hub("demo", "--no-serve", env=env)  # a second run reuses the seeded province
     assert again.returncode == 0, again.stderr
+
+
+def test_transcripts_generate_cli_reports_progress_and_skips(tmp_path):
+    env = os.environ | {
+        "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}",
+        "HUB_TOKEN_KEY_FILE": str(tmp_path / "key.pem"),
+        "COLUMNS": "200",
+    }
+    assert _hub("db", "upgrade", env=env).returncode == 0
+    assert _hub("seed", "--size", "school", env=env).returncode == 0
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "cli.sqlite3") as connection:
+        code = connection.execute("SELECT moet_code FROM schools ORDER BY id LIMIT 1").fetchone()[0]
+        pupils = connection.execute(
+            "SELECT count(*) FROM students WHERE school_id = (SELECT min(id) FROM schools) "
+            "AND personal_id IS NOT NULL"
+        ).fetchone()[0]
+    first = _hub("transcripts", "generate", "--school", code, env=env)
+    assert first.returncode == 0, first.stderr
+    assert f"{pupils} generated" in first.stdout
+    again = _hub("transcripts", "generate", "--school", code, env=env)
+    assert f"{pupils} unchanged" in again.stdout
