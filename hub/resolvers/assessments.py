@@ -8,7 +8,7 @@ student's class before anything is written; a bad row gets a stable code and a
 Vietnamese message and never blocks the good ones.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -31,6 +31,8 @@ from hub.domain.traits import TRAITS
 from hub.resolvers.upserts import RowOutcome, RowStatus, _write, check_batch_size
 
 SECONDARY_GRADES = range(6, 13)
+#: Checks one input row: the values to store, or None with the problems on the outcome.
+Check = Callable[["Batch", Any, RowOutcome], dict[str, Any] | None]
 PRIMARY_GRADES = range(1, 6)
 
 
@@ -258,7 +260,7 @@ async def _run(
     model: type,
     keys: Sequence[str],
     subject_codes: Callable[[Any], str | None],
-    check: Callable[[Batch, Any, RowOutcome], dict[str, Any] | None],
+    check: Check,
     careful: bool,
 ) -> list[RowOutcome]:
     """The shape of every assessment upsert: look up, check each row, write the good ones."""
@@ -487,76 +489,55 @@ def _check_trait(batch: Batch, row: Any, outcome: RowOutcome) -> dict[str, Any] 
     }
 
 
-async def upsert_secondary_assessments(
-    session: AsyncSession, caller: Caller, rows: list[Any], *, careful: bool = False
-) -> list[RowOutcome]:
-    return await _run(
-        session,
-        caller,
-        rows,
-        model=models.SubjectAssessment,
-        keys=("student_id", "school_year_id", "subject_id", "semester"),
-        subject_codes=lambda row: row.subject_code,
-        check=_check_secondary,
-        careful=careful,
-    )
+def _assessment_upsert(
+    model: type, keys: Sequence[str], check: Check, *, by_subject: bool
+) -> Callable[..., Awaitable[list[RowOutcome]]]:
+    """The upsert of one kind of assessment row, keyed by ``keys``."""
+
+    async def upsert(
+        session: AsyncSession, caller: Caller, rows: list[Any], *, careful: bool = False
+    ) -> list[RowOutcome]:
+        return await _run(
+            session,
+            caller,
+            rows,
+            model=model,
+            keys=keys,
+            check=check,
+            careful=careful,
+            subject_codes=(lambda row: row.subject_code) if by_subject else (lambda _: None),
+        )
+
+    return upsert
 
 
-async def upsert_year_records(
-    session: AsyncSession, caller: Caller, rows: list[Any], *, careful: bool = False
-) -> list[RowOutcome]:
-    return await _run(
-        session,
-        caller,
-        rows,
-        model=models.StudentYearRecord,
-        keys=("student_id", "school_year_id"),
-        subject_codes=lambda row: None,
-        check=_check_year_record,
-        careful=careful,
-    )
-
-
-async def upsert_retests(
-    session: AsyncSession, caller: Caller, rows: list[Any], *, careful: bool = False
-) -> list[RowOutcome]:
-    return await _run(
-        session,
-        caller,
-        rows,
-        model=models.SubjectRetest,
-        keys=("student_id", "school_year_id", "subject_id"),
-        subject_codes=lambda row: row.subject_code,
-        check=_check_retest,
-        careful=careful,
-    )
-
-
-async def upsert_primary_assessments(
-    session: AsyncSession, caller: Caller, rows: list[Any], *, careful: bool = False
-) -> list[RowOutcome]:
-    return await _run(
-        session,
-        caller,
-        rows,
-        model=models.PrimarySubjectAssessment,
-        keys=("student_id", "school_year_id", "subject_id", "period"),
-        subject_codes=lambda row: row.subject_code,
-        check=_check_primary,
-        careful=careful,
-    )
-
-
-async def upsert_primary_traits(
-    session: AsyncSession, caller: Caller, rows: list[Any], *, careful: bool = False
-) -> list[RowOutcome]:
-    return await _run(
-        session,
-        caller,
-        rows,
-        model=models.PrimaryTraitAssessment,
-        keys=("student_id", "school_year_id", "trait", "period"),
-        subject_codes=lambda row: None,
-        check=_check_trait,
-        careful=careful,
-    )
+upsert_secondary_assessments = _assessment_upsert(
+    models.SubjectAssessment,
+    ("student_id", "school_year_id", "subject_id", "semester"),
+    _check_secondary,
+    by_subject=True,
+)
+upsert_year_records = _assessment_upsert(
+    models.StudentYearRecord,
+    ("student_id", "school_year_id"),
+    _check_year_record,
+    by_subject=False,
+)
+upsert_retests = _assessment_upsert(
+    models.SubjectRetest,
+    ("student_id", "school_year_id", "subject_id"),
+    _check_retest,
+    by_subject=True,
+)
+upsert_primary_assessments = _assessment_upsert(
+    models.PrimarySubjectAssessment,
+    ("student_id", "school_year_id", "subject_id", "period"),
+    _check_primary,
+    by_subject=True,
+)
+upsert_primary_traits = _assessment_upsert(
+    models.PrimaryTraitAssessment,
+    ("student_id", "school_year_id", "trait", "period"),
+    _check_trait,
+    by_subject=False,
+)
