@@ -387,6 +387,7 @@ class StudentYearRecord(Base):
     summer_training: Mapped[str | None] = mapped_column(String(8), doc="rèn luyện trong hè")
     half_days_absent: Mapped[int | None] = mapped_column(SmallInteger)
     homeroom_comment: Mapped[str | None] = mapped_column(Text)
+    principal_approval: Mapped[str | None] = mapped_column(Text, doc="phê duyệt của hiệu trưởng")
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 

@@ -397,6 +397,7 @@ def _check_year_record(batch: Batch, row: Any, outcome: RowOutcome) -> dict[str,
         "summer_training": None if row.summer_training is None else str(row.summer_training),
         "half_days_absent": row.half_days_absent,
         "homeroom_comment": row.homeroom_comment,
+        "principal_approval": row.principal_approval,
     }
 
 

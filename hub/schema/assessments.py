@@ -58,6 +58,9 @@ class YearRecordInput:
     homeroom_comment: str | None = strawberry.field(
         default=None, description="Nhận xét của giáo viên chủ nhiệm"
     )
+    principal_approval: str | None = strawberry.field(
+        default=None, description="Phê duyệt của hiệu trưởng in trong học bạ"
+    )
 
 
 @strawberry.input(description="Kết quả kiểm tra lại một môn (THCS/THPT)")

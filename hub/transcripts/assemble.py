@@ -397,7 +397,7 @@ def build_content(
         homeroom_teacher=book.teachers.get(klass.homeroom_teacher_id or 0),
         homeroom_comment=record.homeroom_comment if record else None,
         principal=book.principals.get(place.school.id),
-        principal_approval=None,
+        principal_approval=record.principal_approval if record else None,
         verification_url=verification_url(base_url, document_id),
         generated_on=generated_on,
     )

@@ -81,6 +81,7 @@ async def eighth_grade(db, world, http, office):
             "conductSecond": "GOOD",
             "halfDaysAbsent": 2,
             "homeroomComment": "Chăm ngoan, học tốt.",
+            "principalApproval": "Đồng ý với nhận xét của giáo viên chủ nhiệm.",
         }
     ]
     assert data(await gql(http, office, YEAR, {"rows": year}))["upsertYearRecords"]["rejected"] == 0
@@ -108,6 +109,9 @@ async def test_generation_computes_results_and_documents(db, http, office, eight
     validate_xml(stored.xml)
     content = parse_xml(stored.xml)
     assert content.student.personal_id == pupil and content.grade == 8
+    assert content.homeroom_comment == "Chăm ngoan, học tốt."
+    assert content.principal_approval == "Đồng ý với nhận xét của giáo viên chủ nhiệm."
+    assert content.homeroom_teacher and content.principal
     toan = next(s for s in content.secondary.subjects if s.code == "TOAN")
     assert str(toan.year) == "8.5"
     assert stored.pdf.startswith(b"%PDF")
