@@ -181,9 +181,10 @@ def transcripts_generate(
 
     from hub.auth.access import Caller
     from hub.db.engine import Database
-    from hub.db.models import School, SchoolClass, SchoolYear
+    from hub.db.models import School, SchoolClass
     from hub.domain.enums import OrgLevel
     from hub.transcripts.service import generate
+    from hub.transcripts.service import school_year as find_school_year
 
     settings = get_settings()
     operator = Caller(
@@ -198,13 +199,9 @@ def transcripts_generate(
         try:
             async with db.unit_of_work() as session:
                 found = await session.scalar(select(School).where(School.moet_code == school))
-                school_year = await session.scalar(
-                    select(SchoolYear).where(
-                        SchoolYear.code == year if year else SchoolYear.is_current
-                    )
-                )
-                if found is None or school_year is None:
-                    raise typer.BadParameter(f"no school {school} or school year {year}")
+                if found is None:
+                    raise typer.BadParameter(f"no school with ministry code {school}")
+                school_year = await find_school_year(session, code=year)
                 classes = select(SchoolClass.id).where(
                     SchoolClass.school_id == found.id, SchoolClass.school_year_id == school_year.id
                 )

@@ -28,7 +28,7 @@ from hub.domain.grading.inputs import (
 from hub.domain.lifecycle import TranscriptState
 from hub.domain.problems import Code, problem
 from hub.domain.traits import TRAITS
-from hub.resolvers.upserts import RowOutcome, RowStatus, _write, check_batch_size
+from hub.resolvers.upserts import RowOutcome, RowStatus, check_batch_size, write_rows
 
 SECONDARY_GRADES = range(6, 13)
 #: Checks one input row: the values to store, or None with the problems on the outcome.
@@ -179,6 +179,17 @@ class Batch:
         return subject, periods
 
 
+def _place_in_subject(
+    batch: Batch, row: Any, grades: range, outcome: RowOutcome
+) -> tuple[Placement, models.Subject, int] | None:
+    """Where the row's student sits, and the row's subject as their class takes it."""
+    placement = batch.place(row.student_personal_id, row.school_year, outcome)
+    if placement is None or not _require_grades(placement, grades, outcome):
+        return None
+    found = batch.subject_in_class(row.subject_code, placement, outcome)
+    return None if found is None else (placement, *found)
+
+
 def _require_grades(placement: Placement, grades: range, outcome: RowOutcome) -> bool:
     grade = placement.school_class.grade
     if grade in grades:
@@ -288,7 +299,7 @@ async def _run(
         _upsert_by_key(session, model, existing, keys, planned[outcome.index], outcome)
         return batch.students[rows[outcome.index].student_personal_id]
 
-    await _write(session, [o for o in outcomes if o.index in planned], apply, careful=careful)
+    await write_rows(session, [o for o in outcomes if o.index in planned], apply, careful=careful)
     return outcomes
 
 
@@ -306,13 +317,10 @@ def _reject_repeated_keys(
 
 
 def _check_secondary(batch: Batch, row: Any, outcome: RowOutcome) -> dict[str, Any] | None:
-    placement = batch.place(row.student_personal_id, row.school_year, outcome)
-    if placement is None or not _require_grades(placement, SECONDARY_GRADES, outcome):
+    placed = _place_in_subject(batch, row, SECONDARY_GRADES, outcome)
+    if placed is None:
         return None
-    found = batch.subject_in_class(row.subject_code, placement, outcome)
-    if found is None:
-        return None
-    subject, periods = found
+    placement, subject, periods = placed
     scores_given = row.regular is not None or row.midterm is not None or row.final is not None
     ratings_given = (
         row.regular_ratings is not None
@@ -402,13 +410,10 @@ def _check_year_record(batch: Batch, row: Any, outcome: RowOutcome) -> dict[str,
 
 
 def _check_retest(batch: Batch, row: Any, outcome: RowOutcome) -> dict[str, Any] | None:
-    placement = batch.place(row.student_personal_id, row.school_year, outcome)
-    if placement is None or not _require_grades(placement, SECONDARY_GRADES, outcome):
+    placed = _place_in_subject(batch, row, SECONDARY_GRADES, outcome)
+    if placed is None:
         return None
-    found = batch.subject_in_class(row.subject_code, placement, outcome)
-    if found is None:
-        return None
-    subject, _ = found
+    placement, subject, _ = placed
     if subject.comment_only != (row.rating is not None) or (row.score is None) == (
         row.rating is None
     ):
@@ -435,13 +440,10 @@ def _check_retest(batch: Batch, row: Any, outcome: RowOutcome) -> dict[str, Any]
 
 
 def _check_primary(batch: Batch, row: Any, outcome: RowOutcome) -> dict[str, Any] | None:
-    placement = batch.place(row.student_personal_id, row.school_year, outcome)
-    if placement is None or not _require_grades(placement, PRIMARY_GRADES, outcome):
+    placed = _place_in_subject(batch, row, PRIMARY_GRADES, outcome)
+    if placed is None:
         return None
-    found = batch.subject_in_class(row.subject_code, placement, outcome)
-    if found is None:
-        return None
-    subject, _ = found
+    placement, subject, _ = placed
     grade = placement.school_class.grade
     if row.test_score is not None:
         if (bad := primary_test_score_problem(row.test_score, "testScore")) is not None:

@@ -96,7 +96,7 @@ async def _writable_schools(
     return {school.moet_code: school for school in rows if caller.may_write_school(school.id)}
 
 
-async def _write(
+async def write_rows(
     session: AsyncSession,
     outcomes: list[RowOutcome],
     apply: Any,
@@ -266,7 +266,7 @@ async def upsert_students(
                     outcome.status = RowStatus.UPDATED
         return student
 
-    await _write(session, [o for o in outcomes if o.index in targets], apply, careful=careful)
+    await write_rows(session, [o for o in outcomes if o.index in targets], apply, careful=careful)
     return outcomes
 
 
@@ -350,7 +350,7 @@ async def upsert_staff(
             outcome.status = RowStatus.UPDATED if changed else RowStatus.UNCHANGED
         return member
 
-    await _write(session, outcomes, apply, careful=careful)
+    await write_rows(session, outcomes, apply, careful=careful)
     return outcomes
 
 
@@ -469,5 +469,5 @@ async def upsert_guardian_links(
             outcome.status = RowStatus.UPDATED if _assign(link, values) else RowStatus.UNCHANGED
         return student
 
-    await _write(session, outcomes, apply, careful=careful)
+    await write_rows(session, outcomes, apply, careful=careful)
     return outcomes

@@ -462,17 +462,6 @@ async def _transcript(info: Info, transcript: models.Transcript) -> Transcript:
     return node
 
 
-async def _school_year(session: Any, code: str | None) -> models.SchoolYear:
-    year = await session.scalar(
-        select(models.SchoolYear).where(
-            models.SchoolYear.code == code if code else models.SchoolYear.is_current
-        )
-    )
-    if year is None:
-        raise HubError(Code.SCHOOL_YEAR_NOT_FOUND, value=code or "hiện tại")
-    return year
-
-
 @strawberry.type(description="Kết quả lập bản điều chỉnh học bạ")
 class CorrectionResult:
     transcript: Transcript = strawberry.field(description="Phiên bản mới (bản nháp)")
@@ -495,7 +484,7 @@ class Mutation:
         if (class_id is None) == (school_id is None):
             raise HubError(Code.INVALID_ARGUMENT, detail="cần đúng một trong classId, schoolId")
         async with ctx.db.unit_of_work() as session:
-            year = await _school_year(session, school_year)
+            year = await transcript_service.school_year(session, code=school_year)
             classes = select(models.SchoolClass).where(models.SchoolClass.school_year_id == year.id)
             if class_id is not None:
                 classes = classes.where(

@@ -24,9 +24,8 @@ from hub.domain.enums import StaffRole
 from hub.domain.grading import primary, secondary
 from hub.domain.grading.assumptions import replace_with_retest
 from hub.domain.grading.inputs import PrimaryPeriod, from_tenths
+from hub.domain.personal_id import PROVINCES
 from hub.domain.traits import QUALITIES, TRAITS
-
-PROVINCES_BY_DEPARTMENT_CODE = {"001": "Thành phố Hà Nội"}
 
 
 @dataclass(frozen=True)
@@ -377,7 +376,7 @@ def build_content(
             moet_code=place.school.moet_code,
             name=place.school.name,
             district=place.district.name,
-            province=PROVINCES_BY_DEPARTMENT_CODE.get(place.department.code, place.department.name),
+            province=PROVINCES.get(place.department.code, place.department.name),
             department=place.department.name,
         ),
         student=doc.Student(

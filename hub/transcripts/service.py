@@ -102,6 +102,18 @@ def _summary(content: TranscriptContent) -> dict[str, str | None]:
     }
 
 
+async def school_year(session: AsyncSession, *, code: str | None) -> models.SchoolYear:
+    """The school year ``code`` (e.g. 2025-2026), or the current one."""
+    found = await session.scalar(
+        select(models.SchoolYear).where(
+            models.SchoolYear.code == code if code else models.SchoolYear.is_current
+        )
+    )
+    if found is None:
+        raise HubError(Code.SCHOOL_YEAR_NOT_FOUND, value=code or "hiện tại")
+    return found
+
+
 async def current_transcripts(
     session: AsyncSession, *, school_year_id: int, student_ids: list[int]
 ) -> dict[int, models.Transcript]:

@@ -47,21 +47,11 @@ class HubGraphQL(GraphQL):
         return orjson.loads(data)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        reader = Reader(self.hub.db.engine)
-        caller = None
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            try:
-                claims = self.hub.tokens.verify(header[7:].strip())
-            except InvalidToken:
-                claims = None
-            if claims is not None:
-                caller = await self.hub.callers.get(self.hub.db, claims.client_id, claims.scopes)
         ctx = Context(
             db=self.hub.db,
             settings=self.hub.settings,
-            reader=reader,
-            caller_or_none=caller,
+            reader=Reader(self.hub.db.engine),
+            caller_or_none=await self.hub.caller_for(request),
             # Header values are ASCII: Vietnamese purposes arrive percent-encoded.
             purpose=unquote(request.headers.get("x-hub-purpose", "")) or None,
         )
@@ -81,6 +71,17 @@ class HubServices:
             lifetime_seconds=settings.token_lifetime_seconds,
         )
         self.callers = CallerCache()
+
+    async def caller_for(self, request: Request | WebSocket) -> Caller | None:
+        """The client behind a request's bearer token; None without a valid one."""
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            return None
+        try:
+            claims = self.tokens.verify(header[7:].strip())
+        except InvalidToken:
+            return None
+        return await self.callers.get(self.db, claims.client_id, claims.scopes)
 
 
 def _oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
@@ -148,19 +149,9 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
-    async def bearer_caller(request: Request) -> Caller | None:
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("bearer "):
-            return None
-        try:
-            claims = hub.tokens.verify(header[7:].strip())
-        except InvalidToken:
-            return None
-        return await hub.callers.get(hub.db, claims.client_id, claims.scopes)
-
     async def transcript_document(request: Request) -> Response:
         """A transcript's XML or PDF for an authorised client; every copy is logged."""
-        caller = await bearer_caller(request)
+        caller = await hub.caller_for(request)
         if caller is None:
             return _problem(Code.UNAUTHENTICATED, 401)
         kind = request.path_params["kind"]
