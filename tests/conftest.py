@@ -16,6 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hub.adapters.signing.pki import DemoPKI
+from hub.adapters.signing.simulator import SimulatorServer, free_port
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.db.migrate import upgrade
@@ -82,3 +84,12 @@ async def http(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-unty
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def pki() -> Iterator[DemoPKI]:
+    """The demo PKI, its CRL/OCSP/TSA served over real HTTP on loopback."""
+    port = free_port("127.0.0.1")
+    demo_pki = DemoPKI.create(f"http://127.0.0.1:{port}")
+    with SimulatorServer(demo_pki.app(), port=port):
+        yield demo_pki

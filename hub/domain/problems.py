@@ -49,6 +49,18 @@ class Code(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    # Signing providers (RULES.md §4, PROVIDERS.md): what went wrong and what to do.
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
+    PROVIDER_FAILURE = "PROVIDER_FAILURE"
+    SIGNER_NOT_CONFIRMED = "SIGNER_NOT_CONFIRMED"
+    SIGNER_REJECTED = "SIGNER_REJECTED"
+    CERTIFICATE_EXPIRED = "CERTIFICATE_EXPIRED"
+    CERTIFICATE_REVOKED = "CERTIFICATE_REVOKED"
+    QUOTA_EXHAUSTED = "QUOTA_EXHAUSTED"
+    PROVIDER_BAD_CREDENTIALS = "PROVIDER_BAD_CREDENTIALS"
+    PROVIDER_USER_UNKNOWN = "PROVIDER_USER_UNKNOWN"
+    CREDENTIAL_NOT_FOUND = "CREDENTIAL_NOT_FOUND"
+    SIGNING_FAILED = "SIGNING_FAILED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -121,6 +133,43 @@ MESSAGES: dict[Code, str] = {
     Code.FORBIDDEN: "Ứng dụng không có quyền thực hiện thao tác này ({scope}).",
     Code.UNAUTHENTICATED: "Thiếu hoặc sai mã truy cập (access token).",
     Code.INVALID_ARGUMENT: "Tham số không hợp lệ: {detail}.",
+    Code.PROVIDER_UNAVAILABLE: (
+        "Không kết nối được máy chủ ký số {provider}; chưa có gì được ký. Vui lòng thử lại "
+        "sau ít phút, hoặc báo bộ phận kỹ thuật nếu lỗi kéo dài."
+    ),
+    Code.PROVIDER_FAILURE: (
+        "Máy chủ ký số {provider} báo lỗi nội bộ ({detail}); chưa có gì được ký. "
+        "Vui lòng thử lại sau."
+    ),
+    Code.SIGNER_NOT_CONFIRMED: (
+        "Yêu cầu ký chưa được xác nhận trên ứng dụng {provider} trong thời gian cho phép; "
+        "vui lòng ký lại và xác nhận trên điện thoại."
+    ),
+    Code.SIGNER_REJECTED: (
+        "Người ký đã từ chối yêu cầu ký trên ứng dụng {provider}; học bạ chưa được ký."
+    ),
+    Code.CERTIFICATE_EXPIRED: (
+        "Chứng thư số {provider} của người ký đã hết hạn; cần gia hạn chứng thư số rồi ký lại."
+    ),
+    Code.CERTIFICATE_REVOKED: (
+        "Chứng thư số {provider} của người ký đã bị thu hồi hoặc tạm dừng; cần liên hệ "
+        "nhà cung cấp để cấp lại."
+    ),
+    Code.QUOTA_EXHAUSTED: (
+        "Gói dịch vụ ký số {provider} đã hết lượt ký; cần gia hạn gói dịch vụ rồi ký lại."
+    ),
+    Code.PROVIDER_BAD_CREDENTIALS: (
+        "Thông tin kết nối của hệ thống với {provider} không đúng hoặc đã hết hạn; "
+        "báo quản trị hệ thống của Sở kiểm tra cấu hình."
+    ),
+    Code.PROVIDER_USER_UNKNOWN: (
+        "Tài khoản ký số {user} không tồn tại ở {provider}; kiểm tra lại tên đăng nhập "
+        "hoặc đăng ký dịch vụ ký số."
+    ),
+    Code.CREDENTIAL_NOT_FOUND: (
+        "Không tìm thấy chứng thư số {credential} của người ký ở {provider}."
+    ),
+    Code.SIGNING_FAILED: "Ký số không thành công ở {provider}: {detail}.",
 }
 
 

@@ -1,0 +1,1 @@
+"""Signing providers: one interface (``base``), one folder per provider with its simulator."""

@@ -1,0 +1,472 @@
+"""What every signing-provider simulator shares: subscribers, the phone, faults, a server.
+
+Each provider folder builds its protocol (its own routes and JSON shapes) on top
+of :class:`SimulatedProvider`, which plays the provider's back office: it keeps
+subscribers and their keys (issued by the :class:`~hub.adapters.signing.pki.DemoPKI`,
+never handed out), opens signing transactions, and simulates the signer's phone —
+by default it approves ``confirm_delay`` seconds after the request; the control
+routes under ``/_sim`` approve, reject or expire a transaction by hand and inject
+faults. :class:`SimulatorServer` runs any simulator as a real HTTP service on
+loopback; stopping it is the "server down" fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hub.adapters.signing.pki import DemoPKI, Issued
+
+
+class SimFault(StrEnum):
+    """What a simulator can be told to get wrong (besides being down)."""
+
+    SERVER_ERROR = "SERVER_ERROR"  # every protocol call answers 5xx
+    SLOW = "SLOW"  # every protocol call waits ``slow_seconds`` first
+    CERTIFICATE_REVOKED = "CERTIFICATE_REVOKED"
+    CERTIFICATE_EXPIRED = "CERTIFICATE_EXPIRED"
+    QUOTA_EXHAUSTED = "QUOTA_EXHAUSTED"
+
+
+class PhoneAnswer(StrEnum):
+    """What the simulated signer does with a request when nobody intervenes."""
+
+    APPROVE = "APPROVE"  # after ``confirm_delay`` seconds
+    REJECT = "REJECT"  # after ``confirm_delay`` seconds
+    IGNORE = "IGNORE"  # never answers: the request expires
+
+
+class SimState(StrEnum):
+    PENDING = "PENDING"
+    SIGNED = "SIGNED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+
+
+@dataclass
+class Faults:
+    server_error: int | None = None  # HTTP status to answer with, e.g. 500 or 503
+    slow_seconds: float = 0.0
+    certificate_revoked: bool = False
+    certificate_expired: bool = False
+    quota_exhausted: bool = False
+
+
+@dataclass
+class Phone:
+    answer: PhoneAnswer = PhoneAnswer.APPROVE
+    confirm_delay: float = 1.0
+    #: How long a request waits for the signer before it expires (SmartCA: ~5 min).
+    expires_after: float = 300.0
+
+
+@dataclass
+class SimCredential:
+    credential_id: str
+    user_id: str
+    issued: Issued
+    #: PIN/password for authorize-style flows (BCY, CSC).
+    pin: str = "123456"
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self.issued.certificate
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        return self.issued.chain
+
+
+@dataclass
+class Subscriber:
+    user_id: str
+    full_name: str
+    personal_id: str | None
+    password: str = "demo"
+    credentials: list[SimCredential] = field(default_factory=list)
+
+
+@dataclass
+class SimTransaction:
+    transaction_id: str
+    credential: SimCredential
+    digests: list[bytes]
+    descriptions: list[str]
+    created: float
+    expires: float
+    state: SimState = SimState.PENDING
+    signatures: list[bytes] = field(default_factory=list)
+    error: str | None = None
+    #: Extra protocol data a simulator wants to keep (e.g. SmartCA's tran_code).
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class SimError(Exception):
+    """A refusal the protocol layer turns into its provider's own error shape."""
+
+    def __init__(self, fault: str, message: str = "") -> None:
+        self.fault = fault
+        super().__init__(message or fault)
+
+
+def sign_digest(key: rsa.RSAPrivateKey, digest: bytes) -> bytes:
+    """RSA PKCS#1 v1.5 over DigestInfo(SHA-256, digest): what every provider returns."""
+    return key.sign(digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+
+
+class SimulatedProvider:
+    """A provider's back office: subscribers, keys, transactions and the phone."""
+
+    def __init__(self, name: str, pki: DemoPKI, issuing_ca: str, *, max_batch: int = 50) -> None:
+        self.name = name
+        self.pki = pki
+        self.issuing_ca = issuing_ca
+        self.max_batch = max_batch
+        self.faults = Faults()
+        self.phone = Phone()
+        self.subscribers: dict[str, Subscriber] = {}
+        self.transactions: dict[str, SimTransaction] = {}
+        self.signatures_made = 0
+
+    # --- subscribers ------------------------------------------------------------------------
+
+    def enrol(
+        self,
+        user_id: str,
+        *,
+        full_name: str,
+        personal_id: str | None = None,
+        organisation: str = "",
+        seal_of_school: str | None = None,
+        credential_id: str | None = None,
+        password: str = "demo",
+        valid_from: datetime | None = None,
+        valid_to: datetime | None = None,
+    ) -> SimCredential:
+        """Give ``user_id`` a key and certificate (a person's, or a school seal's)."""
+        if seal_of_school is not None:
+            issued = self.pki.issue_seal(
+                self.issuing_ca,
+                school_name=full_name,
+                school_code=seal_of_school,
+                valid_from=valid_from,
+                valid_to=valid_to,
+            )
+        else:
+            issued = self.pki.issue_person(
+                self.issuing_ca,
+                full_name=full_name,
+                personal_id=personal_id or user_id,
+                organisation=organisation or self.name,
+                valid_from=valid_from,
+                valid_to=valid_to,
+            )
+        subscriber = self.subscribers.setdefault(
+            user_id, Subscriber(user_id, full_name, personal_id, password)
+        )
+        credential = SimCredential(credential_id or uuid.uuid4().hex, user_id, issued)
+        subscriber.credentials.append(credential)
+        return credential
+
+    def subscriber(self, user_id: str) -> Subscriber:
+        subscriber = self.subscribers.get(user_id)
+        if subscriber is None:
+            raise SimError("USER_UNKNOWN", f"unknown user {user_id}")
+        return subscriber
+
+    def credential(self, credential_id: str, user_id: str | None = None) -> SimCredential:
+        for subscriber in self.subscribers.values():
+            if user_id is not None and subscriber.user_id != user_id:
+                continue
+            for credential in subscriber.credentials:
+                if credential.credential_id == credential_id:
+                    return credential
+        raise SimError("CREDENTIAL_UNKNOWN", f"unknown credential {credential_id}")
+
+    def credential_status(self, credential: SimCredential) -> str:
+        """ACTIVE, REVOKED or EXPIRED, the faults included."""
+        if self.faults.certificate_revoked or self.pki.revoked_at(credential.certificate):
+            return "REVOKED"
+        if (
+            self.faults.certificate_expired
+            or credential.certificate.not_valid_after_utc < datetime.now(UTC)
+        ):
+            return "EXPIRED"
+        return "ACTIVE"
+
+    # --- transactions -----------------------------------------------------------------------
+
+    def open_transaction(
+        self,
+        credential: SimCredential,
+        digests: Sequence[bytes],
+        descriptions: Sequence[str] = (),
+        *,
+        transaction_id: str | None = None,
+    ) -> SimTransaction:
+        """Queue ``digests`` for the signer's confirmation, or refuse outright."""
+        status = self.credential_status(credential)
+        if status != "ACTIVE":
+            raise SimError(f"CERTIFICATE_{status}")
+        if self.faults.quota_exhausted:
+            raise SimError("QUOTA_EXHAUSTED")
+        if not digests or len(digests) > self.max_batch:
+            raise SimError("BAD_REQUEST", f"between 1 and {self.max_batch} hashes per request")
+        if any(len(d) != 32 for d in digests):
+            raise SimError("BAD_REQUEST", "hashes must be SHA-256 digests (32 bytes)")
+        now = time.monotonic()
+        transaction = SimTransaction(
+            transaction_id=transaction_id or uuid.uuid4().hex,
+            credential=credential,
+            digests=list(digests),
+            descriptions=list(descriptions),
+            created=now,
+            expires=now + self.phone.expires_after,
+        )
+        self.transactions[transaction.transaction_id] = transaction
+        return transaction
+
+    def sign_now(self, credential: SimCredential, digests: Sequence[bytes]) -> list[bytes]:
+        """Sign without a phone (authorize-then-sign flows: the SAD was the consent)."""
+        status = self.credential_status(credential)
+        if status != "ACTIVE":
+            raise SimError(f"CERTIFICATE_{status}")
+        if self.faults.quota_exhausted:
+            raise SimError("QUOTA_EXHAUSTED")
+        self.signatures_made += len(digests)
+        return [sign_digest(credential.issued.key, d) for d in digests]
+
+    def transaction(self, transaction_id: str) -> SimTransaction:
+        """The transaction as it stands now, the phone's default answer applied."""
+        transaction = self.transactions.get(transaction_id)
+        if transaction is None:
+            for candidate in self.transactions.values():
+                if transaction_id in candidate.extra.values():
+                    transaction = candidate
+                    break
+        if transaction is None:
+            raise SimError("TRANSACTION_UNKNOWN", f"unknown transaction {transaction_id}")
+        if transaction.state is SimState.PENDING:
+            now = time.monotonic()
+            if now >= transaction.expires:
+                transaction.state = SimState.EXPIRED
+            elif now >= transaction.created + self.phone.confirm_delay:
+                if self.phone.answer is PhoneAnswer.APPROVE:
+                    self.approve(transaction.transaction_id)
+                elif self.phone.answer is PhoneAnswer.REJECT:
+                    transaction.state = SimState.REJECTED
+        return transaction
+
+    def approve(self, transaction_id: str) -> SimTransaction:
+        transaction = self.transactions[transaction_id]
+        if transaction.state is SimState.PENDING:
+            try:
+                transaction.signatures = self.sign_now(transaction.credential, transaction.digests)
+                transaction.state = SimState.SIGNED
+            except SimError as error:
+                transaction.state = SimState.FAILED
+                transaction.error = error.fault
+        return transaction
+
+    def reject(self, transaction_id: str) -> SimTransaction:
+        transaction = self.transactions[transaction_id]
+        if transaction.state is SimState.PENDING:
+            transaction.state = SimState.REJECTED
+        return transaction
+
+    def expire(self, transaction_id: str) -> SimTransaction:
+        transaction = self.transactions[transaction_id]
+        if transaction.state is SimState.PENDING:
+            transaction.state = SimState.EXPIRED
+        return transaction
+
+    # --- the HTTP control face: /_sim/… -------------------------------------------------------
+
+    def control_routes(self) -> list[BaseRoute]:
+        """Routes to enrol users, steer the phone and inject faults (not part of any protocol)."""
+
+        async def enrol(request: Request) -> Response:
+            body = await request.json()
+            credential = self.enrol(
+                body["user_id"],
+                full_name=body["full_name"],
+                personal_id=body.get("personal_id"),
+                organisation=body.get("organisation", ""),
+                seal_of_school=body.get("seal_of_school"),
+                credential_id=body.get("credential_id"),
+                password=body.get("password", "demo"),
+            )
+            return JSONResponse(
+                {
+                    "credential_id": credential.credential_id,
+                    "serial_number": format(credential.certificate.serial_number, "x"),
+                }
+            )
+
+        async def faults(request: Request) -> Response:
+            if request.method == "POST":
+                body = await request.json()
+                self.faults = Faults(**body)
+            return JSONResponse(asdict(self.faults))
+
+        async def phone(request: Request) -> Response:
+            if request.method == "POST":
+                body = await request.json()
+                self.phone = Phone(
+                    answer=PhoneAnswer(body.get("answer", self.phone.answer)),
+                    confirm_delay=float(body.get("confirm_delay", self.phone.confirm_delay)),
+                    expires_after=float(body.get("expires_after", self.phone.expires_after)),
+                )
+            return JSONResponse(asdict(self.phone))
+
+        async def steer(request: Request) -> Response:
+            action = {"approve": self.approve, "reject": self.reject, "expire": self.expire}
+            verb = request.path_params["action"]
+            transaction_id = request.path_params["transaction_id"]
+            if verb not in action or transaction_id not in self.transactions:
+                return JSONResponse({"error": "not found"}, status_code=404)
+            return JSONResponse({"state": action[verb](transaction_id).state.value})
+
+        async def pending(request: Request) -> Response:
+            return JSONResponse(
+                [
+                    {
+                        "transaction_id": t.transaction_id,
+                        "user_id": t.credential.user_id,
+                        "count": len(t.digests),
+                        "state": self.transaction(t.transaction_id).state.value,
+                    }
+                    for t in list(self.transactions.values())
+                ]
+            )
+
+        return [
+            Mount(
+                "/_sim",
+                routes=[
+                    Route("/users", enrol, methods=["POST"]),
+                    Route("/faults", faults, methods=["GET", "POST"]),
+                    Route("/phone", phone, methods=["GET", "POST"]),
+                    Route("/transactions", pending),
+                    Route("/transactions/{transaction_id}/{action}", steer, methods=["POST"]),
+                ],
+            )
+        ]
+
+    def app(self, protocol_routes: list[BaseRoute]) -> Starlette:
+        """A Starlette app: the protocol's routes (subject to faults) plus ``/_sim``."""
+        app = Starlette(routes=[*self.control_routes(), *protocol_routes])
+        app.add_middleware(_FaultMiddleware, provider=self)
+        return app
+
+
+class _FaultMiddleware:
+    """Make protocol calls slow or fail with 5xx, as told; ``/_sim`` is never affected."""
+
+    def __init__(self, app: ASGIApp, provider: SimulatedProvider) -> None:
+        self.app = app
+        self.provider = provider
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_sim"):
+            await self.app(scope, receive, send)
+            return
+        faults = self.provider.faults
+        if faults.slow_seconds:
+            await asyncio.sleep(faults.slow_seconds)
+        if faults.server_error:
+            response = JSONResponse(
+                {"error": "internal", "message": "simulated server error"},
+                status_code=faults.server_error,
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class SimulatorServer:
+    """Serve an ASGI app on 127.0.0.1 from a background thread, like a remote service.
+
+    The port is chosen at construction and kept across :meth:`stop`/:meth:`start`,
+    so a stopped server is exactly a provider that refuses connections.
+    """
+
+    def __init__(self, app: ASGIApp, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.app = app
+        self.host = host
+        self.port = port or free_port(host)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> SimulatorServer:
+        if self._server is not None:
+            return self
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name=f"simulator:{self.port}", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"simulator on port {self.port} did not start")
+            time.sleep(0.01)
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def free_port(host: str) -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def expiry_after(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
