@@ -239,6 +239,90 @@ def transcripts_generate(
         console.print(f"  {skipped.student.full_name}: {skipped.problem.message}")
 
 
+#: ``hub verify`` exit codes (2 is click's own for a usage error).
+EXIT_VALID, EXIT_INVALID, EXIT_INDETERMINATE = 0, 1, 3
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="XML or PDF")],
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option("--trust", help="PEM file of trusted roots (repeatable)"),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not ask OCSP/CRL (revocation unknown)")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable result")] = False,
+) -> None:
+    """Verify a signed transcript; exit 0 valid, 1 invalid, 3 indeterminate."""
+    from hub.signing.setup import trust_store
+    from hub.signing.verdict import Verdict
+    from hub.signing.verify import verify_document
+
+    store = trust_store(get_settings(), extra=trust or [], fetch_revocation=not offline)
+    if not store.roots:
+        console.print("[red]Không có chứng thư gốc tin cậy nào: dùng --trust FILE.pem[/]")
+        raise typer.Exit(EXIT_INDETERMINATE)
+    result = _run(verify_document(file.read_bytes(), trust=store))
+    if as_json:
+        typer.echo(json.dumps(_verification_json(result), ensure_ascii=False, indent=1))
+    else:
+        _print_verification(result)
+    raise typer.Exit(
+        {Verdict.VALID: EXIT_VALID, Verdict.INVALID: EXIT_INVALID}.get(
+            result.verdict, EXIT_INDETERMINATE
+        )
+    )
+
+
+def _verification_json(result) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    def reasons(items) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+        return [
+            {"code": r.code.value, "message": r.message, "message_en": r.message_en} for r in items
+        ]
+
+    return {
+        "kind": result.kind,
+        "verdict": result.verdict.value,
+        "signatures": [
+            {
+                "index": s.index,
+                "role": s.role.value if s.role else None,
+                "signer": s.signer_name,
+                "certificate_serial": s.certificate_serial,
+                "issuer": s.issuer,
+                "claimed_time": s.claimed_time.isoformat() if s.claimed_time else None,
+                "timestamp_time": s.timestamp_time.isoformat() if s.timestamp_time else None,
+                "verdict": s.verdict.value,
+                "reasons": reasons(s.reasons),
+            }
+            for s in result.signatures
+        ],
+        "reasons": reasons(result.reasons),
+    }
+
+
+def _print_verification(result) -> None:  # type: ignore[no-untyped-def]
+    colour = {"VALID": "green", "INVALID": "red", "INDETERMINATE": "yellow"}[result.verdict.value]
+    console.print(f"[bold {colour}]{result.verdict.value}[/] ({result.kind.upper()})")
+    table = Table(show_lines=True)
+    for column in ("#", "vai trò", "người ký", "thời điểm (dấu thời gian)", "kết luận"):
+        table.add_column(column)
+    for s in result.signatures:
+        when = s.timestamp_time or s.claimed_time
+        table.add_row(
+            str(s.index + 1),
+            s.role.label if s.role else "?",
+            f"{s.signer_name or '?'}\n{s.issuer or ''}",
+            when.strftime("%d/%m/%Y %H:%M:%S") if when else "?",
+            s.verdict.value,
+        )
+    console.print(table)
+    for r in result.reasons:
+        console.print(f"• [bold]{r.code.value}[/]: {r.message}\n  [dim]{r.message_en}[/]")
+
+
 @app.command("schema")
 def schema_command(
     write: Annotated[bool, typer.Option("--write", help="Write schema.graphql")] = False,

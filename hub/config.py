@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     page_size_default: int = 50
     page_size_max: int = 500
     sql_echo: bool = False
+    trust_roots: list[Path] = Field(
+        default_factory=list,
+        description="PEM files of the trusted root CAs for verification (the Government CA "
+        "root, the national root); in demo mode the demo roots are added.",
+    )
+    demo_pki_dir: Path = VAR_DIR / "demo-pki"
+    tsa_url: str | None = Field(default=None, description="RFC 3161 timestamp authority.")
+    signing_providers_file: Path | None = Field(
+        default=None, description="TOML file with each signing provider's URL and credentials."
+    )
 
     @property
     def issuer(self) -> str:

@@ -21,6 +21,7 @@ ALL_SCOPES = [
     "assessments:write",
     "transcripts:read",
     "transcripts:write",
+    "transcripts:sign",
 ]
 
 

@@ -55,6 +55,7 @@ SCOPES = {
     "assessments:write": "ghi điểm số, đánh giá của học sinh",
     "transcripts:read": "xem, tải học bạ",
     "transcripts:write": "lập, khoá điểm, điều chỉnh học bạ",
+    "transcripts:sign": "gửi yêu cầu ký số học bạ cho người ký",
 }
 
 

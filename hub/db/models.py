@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -466,3 +467,61 @@ class TranscriptEvent(Base):
     client_id: Mapped[str] = mapped_column(String(64))
     event: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SigningRequest(Base):
+    """One request to a signer's provider: one phone confirmation for several transcripts.
+
+    The provider transaction (``transaction``, plain JSON) is kept so the request
+    can be polled and finished after a restart; what each transcript needs to be
+    finished is in its :class:`SigningRequestItem`.
+    """
+
+    __tablename__ = "signing_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36), unique=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    role: Mapped[str] = mapped_column(String(24))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("signing_certificates.id"))
+    provider: Mapped[SigningProvider] = mapped_column(_enum(SigningProvider, "provider"))
+    transaction: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="PENDING")
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    client_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    finished_at: Mapped[datetime | None]
+
+
+class SigningRequestItem(Base):
+    """One transcript in a signing request, with its documents prepared for the signature.
+
+    At most one pending item per transcript and role (a partial unique index), so
+    nothing can be sent to two phones at once and signed twice.
+    """
+
+    __tablename__ = "signing_request_items"
+    __table_args__ = (
+        Index(
+            "uq_signing_items_pending",
+            "transcript_id",
+            "role",
+            unique=True,
+            postgresql_where=text("state = 'PENDING'"),
+            sqlite_where=text("state = 'PENDING'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("signing_requests.id", ondelete="CASCADE"), index=True
+    )
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id"), index=True)
+    role: Mapped[str] = mapped_column(String(24))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    #: The transcript XML the signature was prepared over; a changed transcript is not signed.
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    prepared_xml: Mapped[bytes] = mapped_column(LargeBinary)
+    prepared_pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16), default="PENDING")
+    error_code: Mapped[str | None] = mapped_column(String(40))

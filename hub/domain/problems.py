@@ -61,6 +61,7 @@ class Code(StrEnum):
     PROVIDER_USER_UNKNOWN = "PROVIDER_USER_UNKNOWN"
     CREDENTIAL_NOT_FOUND = "CREDENTIAL_NOT_FOUND"
     SIGNING_FAILED = "SIGNING_FAILED"
+    SIGNER_NOT_ROLE_HOLDER = "SIGNER_NOT_ROLE_HOLDER"
 
 
 MESSAGES: dict[Code, str] = {
@@ -170,6 +171,10 @@ MESSAGES: dict[Code, str] = {
         "Không tìm thấy chứng thư số {credential} của người ký ở {provider}."
     ),
     Code.SIGNING_FAILED: "Ký số không thành công ở {provider}: {detail}.",
+    Code.SIGNER_NOT_ROLE_HOLDER: (
+        "Người có mã định danh {person} không phải là {role} của các học bạ này "
+        "theo hồ sơ của trường."
+    ),
 }
 
 

@@ -118,6 +118,8 @@ class Context:
     loaders: Any = None
     purpose: str | None = None  # what the client says it reads for (X-Hub-Purpose)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))  # one "now" per request
+    #: Signing providers and trust store; None where signing is not configured.
+    signing: Any = None
 
     @property
     def caller(self) -> Caller:

@@ -60,6 +60,7 @@ from hub.schema.nodes import (
     to_one,
 )
 from hub.schema.pagination import Connection, page_size, paginate
+from hub.schema.signing import SigningMutations, SigningQueries
 from hub.schema.transcripts import (
     GenerationResult,
     SkippedStudent,
@@ -197,7 +198,7 @@ async def _upsert(info: Info, write: upserts.Upsert, rows: list) -> UpsertResult
 
 
 @strawberry.type
-class Query:
+class Query(SigningQueries):
     node: relay.Node | None = relay.node(description="Bản ghi bất kỳ theo ID toàn cục")
 
     @strawberry.field(description="Ứng dụng đang gọi: phạm vi và quyền")
@@ -469,7 +470,7 @@ class CorrectionResult:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(SigningMutations):
     @strawberry.mutation(
         description="Lập (hoặc cập nhật bản nháp) học bạ của một lớp hoặc cả trường theo sổ điểm"
     )

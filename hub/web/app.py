@@ -1,5 +1,6 @@
 """The Starlette application."""
 
+import asyncio
 import base64
 import binascii
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from hub.domain.problems import MESSAGES, Code, HubError
 from hub.resolvers.context import Context, Reader
 from hub.resolvers.loaders import Loaders
 from hub.schema.api import schema
+from hub.signing.service import SigningServices
 from hub.transcripts import service as transcript_service
 from hub.web.metrics import MetricsMiddleware, metrics
 
@@ -54,6 +56,7 @@ class HubGraphQL(GraphQL):
             caller_or_none=await self.hub.caller_for(request),
             # Header values are ASCII: Vietnamese purposes arrive percent-encoded.
             purpose=unquote(request.headers.get("x-hub-purpose", "")) or None,
+            signing=self.hub.signing,
         )
         ctx.loaders = Loaders(ctx)
         return ctx
@@ -62,9 +65,15 @@ class HubGraphQL(GraphQL):
 class HubServices:
     """The long-lived parts every request uses."""
 
-    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database | None = None,
+        signing: SigningServices | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db or Database(settings.database_url, echo=settings.sql_echo)
+        self.signing = signing
         self.tokens = TokenIssuer(
             load_signing_key(settings),
             issuer=settings.issuer,
@@ -114,9 +123,15 @@ def _problem(code: Code, status: int, message: str | None = None) -> JSONRespons
     )
 
 
-def create_app(settings: Settings, db: Database | None = None) -> Starlette:
-    """The hub as an ASGI app; ``db`` may be shared with the caller (tests, demo)."""
-    hub = HubServices(settings, db)
+def create_app(
+    settings: Settings, db: Database | None = None, signing: SigningServices | None = None
+) -> Starlette:
+    """The hub as an ASGI app; ``db`` may be shared with the caller (tests, demo).
+
+    ``signing`` connects the signing providers and the trust store; without it,
+    signing and verification answer PROVIDER_UNAVAILABLE.
+    """
+    hub = HubServices(settings, db, signing)
 
     async def token(request: Request) -> Response:
         """OAuth2 client-credentials grant (RFC 6749 §4.4), JWT access tokens (RFC 9068)."""
@@ -193,7 +208,10 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        watcher = asyncio.create_task(signing.providers.watch()) if signing else None
         yield
+        if watcher is not None:
+            watcher.cancel()
         if db is None:
             await hub.db.dispose()
 

@@ -1,0 +1,288 @@
+"""The hub's client for any Cloud Signature Consortium server, v1 or v2.
+
+Flow: ``auth/login`` (HTTP Basic, the hub's account) gives a bearer token;
+``credentials/list`` and ``credentials/info`` (``certificates: chain``) give the
+signer's keys; ``credentials/authorize`` with the credential's PIN and the hashes
+gives a SAD bound to them; ``signatures/signHash`` signs them all under it, up to
+the credential's ``multisign``.
+
+With ``operation_mode="S"`` (v1, and v2's default) the PIN is the consent and the
+signatures come back at once, so :meth:`CscAdapter.sign_hashes` returns a
+transaction that is already signed: the signatures travel in its ``data``.
+With v2's ``operation_mode="A"`` the server asks the signer to confirm and answers
+with a ``responseID``, which :meth:`CscAdapter.poll` asks ``signatures/signPolling``
+about. Either way everything a poll needs is in the :class:`Transaction`, so a job
+may poll from another process with a new adapter.
+
+``Transaction.data``: ``operation_mode`` (``S``/``A``), ``user_id``, and for ``S``
+``signatures`` (the raw values, base64, space-separated, in digest order). For
+``A`` the ``transaction_id`` is the server's ``responseID``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from hub.adapters.signing.base import (
+    Credential,
+    Health,
+    SigningAdapter,
+    SigningError,
+    Transaction,
+    TransactionResult,
+    TransactionState,
+    raw_signature,
+    utcnow,
+)
+from hub.adapters.signing.csc.protocol import (
+    RSA_OID,
+    SHA256_OID,
+    AuthData,
+    AuthorizeRequestV1,
+    AuthorizeRequestV2,
+    AuthorizeResponse,
+    CredentialsInfoRequest,
+    CredentialsInfoResponse,
+    CredentialsListRequest,
+    CredentialsListResponse,
+    InfoRequest,
+    InfoResponse,
+    LoginRequest,
+    LoginResponse,
+    OperationMode,
+    SignHashRequestV1,
+    SignHashRequestV2,
+    SignHashResponse,
+    SignPollingRequest,
+    SignPollingResponse,
+    Version,
+    b64,
+)
+from hub.adapters.signing.csc.session import (
+    CONFIRMATION_WINDOW,
+    ProtocolSession,
+    check_request,
+    credential_from_info,
+    outcome_of,
+    parse,
+    phone_text,
+    probe,
+    signatures_of,
+)
+from hub.adapters.signing.http import DEFAULT_TIMEOUT, ProviderHttp
+from hub.domain.enums import SigningProvider
+from hub.domain.problems import Code
+
+#: Where a credential's PIN comes from: a mapping by credential ID, or a function of it.
+#: ``None`` (or a missing key) sends no PIN, for credentials authorised otherwise.
+PinSource = Mapping[str, str] | Callable[[str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class CscAccount:
+    """The account the hub logs in with: a service account, or the signer's own."""
+
+    username: str
+    password: str
+
+
+class CscAdapter(SigningAdapter):
+    """Signs through a CSC server; ``base_url`` ends at the version, e.g. ``…/csc/v2``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        account: CscAccount,
+        pins: PinSource,
+        version: Version = "v2",
+        operation_mode: OperationMode = "S",
+        provider: SigningProvider = SigningProvider.CSC,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if version == "v1" and operation_mode != "S":
+            raise ValueError("CSC v1 has no asynchronous signHash")
+        self.provider = provider
+        self.version = version
+        self.operation_mode = operation_mode
+        self.account = account
+        self._pins = pins
+        self._http = ProviderHttp(provider, base_url, timeout=timeout, transport=transport)
+        self._session = ProtocolSession(self._http, self._login)
+
+    async def _login(self) -> str:
+        response = await self._http.post(
+            "auth/login",
+            json=LoginRequest().body(),
+            auth=httpx.BasicAuth(self.account.username, self.account.password),
+        )
+        answer = parse(
+            self.provider, response, LoginResponse, user_id=self.account.username, login=True
+        )
+        return answer.access_token
+
+    async def list_credentials(self, user_id: str) -> list[Credential]:
+        credential_ids: list[str] = []
+        page: str | None = None
+        while True:
+            answer = await self._session.call(
+                "credentials/list",
+                CredentialsListRequest(userID=user_id, pageToken=page),
+                CredentialsListResponse,
+                user_id=user_id,
+            )
+            credential_ids += answer.credentialIDs
+            page = answer.nextPageToken
+            if not page:
+                break
+        return [await self.credential(user_id, c) for c in credential_ids]
+
+    async def credential(self, user_id: str, credential_id: str) -> Credential:
+        info = await self._session.call(
+            "credentials/info",
+            CredentialsInfoRequest(
+                credentialID=credential_id, certificates="chain", certInfo=True, authInfo=True
+            ),
+            CredentialsInfoResponse,
+            user_id=user_id,
+            credential_id=credential_id,
+        )
+        return credential_from_info(self.provider, user_id, credential_id, info)
+
+    async def sign_hashes(
+        self, credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
+    ) -> Transaction:
+        check_request(credential, digests, descriptions)
+        hashes = [b64(digest) for digest in digests]
+        sad = await self._authorize(credential, hashes, phone_text(descriptions))
+        request: SignHashRequestV1 | SignHashRequestV2
+        if self.version == "v1":
+            request = SignHashRequestV1(
+                credentialID=credential.credential_id,
+                SAD=sad,
+                hash=hashes,
+                hashAlgo=SHA256_OID,
+                signAlgo=RSA_OID,
+            )
+        else:
+            request = SignHashRequestV2(
+                credentialID=credential.credential_id,
+                SAD=sad,
+                hashes=hashes,
+                hashAlgorithmOID=SHA256_OID,
+                signAlgo=RSA_OID,
+                operationMode=self.operation_mode,
+            )
+        answer = await self._session.call(
+            "signatures/signHash",
+            request,
+            SignHashResponse,
+            user_id=credential.user_id,
+            credential_id=credential.credential_id,
+        )
+        if self.operation_mode == "A":
+            if not answer.responseID:
+                raise SigningError(
+                    Code.PROVIDER_FAILURE,
+                    self.provider,
+                    "asynchronous signHash answered without a responseID",
+                    credential=credential.credential_id,
+                )
+            return Transaction(
+                provider=self.provider,
+                transaction_id=answer.responseID,
+                credential_id=credential.credential_id,
+                count=len(digests),
+                expires_at=utcnow() + CONFIRMATION_WINDOW,
+                data={"operation_mode": "A", "user_id": credential.user_id},
+            )
+        signatures = signatures_of(
+            self.provider, answer.signatures, len(digests), credential.credential_id
+        )
+        return Transaction(
+            provider=self.provider,
+            transaction_id=uuid.uuid4().hex,
+            credential_id=credential.credential_id,
+            count=len(digests),
+            expires_at=utcnow(),
+            data={
+                "operation_mode": "S",
+                "user_id": credential.user_id,
+                "signatures": " ".join(b64(signature) for signature in signatures),
+            },
+        )
+
+    async def _authorize(self, credential: Credential, hashes: list[str], description: str) -> str:
+        """The SAD for ``hashes``: the PIN is the signer's consent to exactly these."""
+        pin = self._pin(credential.credential_id)
+        request: AuthorizeRequestV1 | AuthorizeRequestV2
+        if self.version == "v1":
+            request = AuthorizeRequestV1(
+                credentialID=credential.credential_id,
+                numSignatures=len(hashes),
+                hash=hashes,
+                PIN=pin,
+                description=description or None,
+            )
+        else:
+            request = AuthorizeRequestV2(
+                credentialID=credential.credential_id,
+                numSignatures=len(hashes),
+                hashes=hashes,
+                hashAlgorithmOID=SHA256_OID,
+                authData=[AuthData(id="PIN", value=pin)] if pin is not None else None,
+                description=description or None,
+            )
+        answer = await self._session.call(
+            "credentials/authorize",
+            request,
+            AuthorizeResponse,
+            user_id=credential.user_id,
+            credential_id=credential.credential_id,
+        )
+        return answer.SAD
+
+    def _pin(self, credential_id: str) -> str | None:
+        if isinstance(self._pins, Mapping):
+            return self._pins.get(credential_id)
+        return self._pins(credential_id)
+
+    async def poll(self, transaction: Transaction) -> TransactionResult:
+        if transaction.data["operation_mode"] == "S":
+            signatures = transaction.data["signatures"].split()
+            return TransactionResult(
+                TransactionState.SIGNED, tuple(raw_signature(s) for s in signatures)
+            )
+        try:
+            answer = await self._session.call(
+                "signatures/signPolling",
+                SignPollingRequest(responseID=transaction.transaction_id),
+                SignPollingResponse,
+                user_id=transaction.data["user_id"],
+                credential_id=transaction.credential_id,
+            )
+        except SigningError as error:
+            return outcome_of(error)
+        if not answer.signatures:
+            return TransactionResult(TransactionState.PENDING)
+        return TransactionResult(
+            TransactionState.SIGNED,
+            signatures_of(
+                self.provider, answer.signatures, transaction.count, transaction.credential_id
+            ),
+        )
+
+    async def health(self) -> Health:
+        async def info() -> InfoResponse:
+            response = await self._http.post("info", json=InfoRequest().body())
+            return parse(self.provider, response, InfoResponse)
+
+        return await probe(self.provider, info)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

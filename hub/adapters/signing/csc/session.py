@@ -1,0 +1,299 @@
+"""The client side of any CSC-shaped API: token, error mapping, credentials, health.
+
+Both the generic CSC adapter and Ban Cơ yếu's (an RSSP profile of the same API)
+talk bearer-token JSON to ``credentials/*`` and ``signatures/*`` and get errors as
+``{error, error_description}``; only how they log in differs, so that is the one
+thing :class:`ProtocolSession` is given.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import TypeVar
+
+import httpx
+from cryptography import x509
+from pydantic import ValidationError
+
+from hub.adapters.signing.base import (
+    Credential,
+    Health,
+    HealthStatus,
+    SigningError,
+    Stopwatch,
+    TransactionResult,
+    TransactionState,
+    raw_signature,
+    utcnow,
+)
+from hub.adapters.signing.csc.protocol import (
+    DESCRIPTION_LIMIT,
+    CredentialsInfoResponse,
+    ErrorResponse,
+    Wire,
+    WireError,
+)
+from hub.adapters.signing.http import ProviderHttp
+from hub.domain.enums import SigningProvider
+from hub.domain.problems import Code
+
+W = TypeVar("W", bound=Wire)
+
+#: How long a signer has to confirm when the provider does not say (PROVIDERS.md: ~5 min).
+CONFIRMATION_WINDOW = timedelta(minutes=5)
+
+#: Slower than this and a provider that answers is still reported DEGRADED.
+SLOW_MS = 2000.0
+
+#: What each ``error`` code means for the hub.
+ERROR_CODES: dict[str, Code] = {
+    WireError.INVALID_PIN: Code.PROVIDER_BAD_CREDENTIALS,
+    WireError.INVALID_OTP: Code.PROVIDER_BAD_CREDENTIALS,
+    WireError.INVALID_GRANT: Code.PROVIDER_BAD_CREDENTIALS,
+    WireError.INVALID_CLIENT: Code.PROVIDER_BAD_CREDENTIALS,
+    WireError.UNAUTHORIZED_CLIENT: Code.PROVIDER_BAD_CREDENTIALS,
+    WireError.INVALID_TOKEN: Code.PROVIDER_BAD_CREDENTIALS,
+    WireError.INVALID_USER: Code.PROVIDER_USER_UNKNOWN,
+    WireError.INVALID_CREDENTIAL: Code.CREDENTIAL_NOT_FOUND,
+    WireError.CERTIFICATE_EXPIRED: Code.CERTIFICATE_EXPIRED,
+    WireError.CERTIFICATE_REVOKED: Code.CERTIFICATE_REVOKED,
+    WireError.QUOTA_EXCEEDED: Code.QUOTA_EXHAUSTED,
+    WireError.ACCESS_DENIED: Code.SIGNER_REJECTED,
+    WireError.EXPIRED_TOKEN: Code.SIGNER_NOT_CONFIRMED,
+}
+
+#: Other CSC servers say most things as ``invalid_request`` with a sentence
+#: ("Invalid parameter credentialID", "The certificate is revoked"); these words in
+#: it decide, first match wins.
+DESCRIPTION_HINTS: tuple[tuple[tuple[str, ...], Code], ...] = (
+    (("userid",), Code.PROVIDER_USER_UNKNOWN),
+    (("unknown user",), Code.PROVIDER_USER_UNKNOWN),
+    (("credentialid",), Code.CREDENTIAL_NOT_FOUND),
+    (("revoked",), Code.CERTIFICATE_REVOKED),
+    (("suspended",), Code.CERTIFICATE_REVOKED),
+    (("expired", "certificate"), Code.CERTIFICATE_EXPIRED),
+    (("quota",), Code.QUOTA_EXHAUSTED),
+)
+
+#: A poll that meets these has learnt nothing about the transaction: try again later.
+TRANSIENT = frozenset({Code.PROVIDER_UNAVAILABLE, Code.PROVIDER_FAILURE})
+
+
+def code_for(error: str, description: str) -> Code | None:
+    """The hub's code for a provider's ``error``/``error_description``, if it names one."""
+    if error in ERROR_CODES:
+        return ERROR_CODES[error]
+    text = description.lower()
+    for words, code in DESCRIPTION_HINTS:
+        if all(word in text for word in words):
+            return code
+    return None
+
+
+def signing_error(
+    provider: SigningProvider,
+    response: httpx.Response,
+    *,
+    user_id: str = "",
+    credential_id: str = "",
+    login: bool = False,
+) -> SigningError:
+    """The :class:`SigningError` for a 4xx answer.
+
+    At login every refusal but an unknown user is the hub's configuration (account
+    password, relying-party key), whatever word the server chose for it.
+    """
+    try:
+        answer = ErrorResponse.model_validate_json(response.content)
+        error, description = answer.error, answer.error_description
+    except ValidationError:
+        error, description = "", response.text[:200]
+    code = code_for(error, description)
+    if login and code is not Code.PROVIDER_USER_UNKNOWN:
+        code = Code.PROVIDER_BAD_CREDENTIALS
+    elif code is None:
+        unauthorised = response.status_code in (401, 403)
+        code = Code.PROVIDER_BAD_CREDENTIALS if unauthorised else Code.SIGNING_FAILED
+    detail = f"HTTP {response.status_code}"
+    detail += f" {error}" if error else ""
+    detail += f": {description}" if description else ""
+    return SigningError(code, provider, detail, user=user_id, credential=credential_id)
+
+
+def parse(
+    provider: SigningProvider,
+    response: httpx.Response,
+    answer: type[W],
+    *,
+    user_id: str = "",
+    credential_id: str = "",
+    login: bool = False,
+) -> W:
+    """The answer as ``answer``, or the provider's refusal raised as a :class:`SigningError`."""
+    if response.status_code >= 400:
+        raise signing_error(
+            provider, response, user_id=user_id, credential_id=credential_id, login=login
+        )
+    try:
+        return answer.model_validate_json(response.content)
+    except ValidationError as error:
+        raise SigningError(
+            Code.PROVIDER_FAILURE,
+            provider,
+            f"unexpected answer to {response.request.url.path}: {error.errors()[0]['msg']}",
+            user=user_id,
+            credential=credential_id,
+        ) from error
+
+
+class ProtocolSession:
+    """Bearer-token calls: log in on first use, and once more when the token is refused."""
+
+    def __init__(self, http: ProviderHttp, login: Callable[[], Awaitable[str]]) -> None:
+        self.http = http
+        self.provider = http.provider
+        self._login = login
+        self._token: str | None = None
+
+    async def call(
+        self,
+        path: str,
+        request: Wire,
+        answer: type[W],
+        *,
+        user_id: str = "",
+        credential_id: str = "",
+    ) -> W:
+        response = await self._post(path, request)
+        if response.status_code == 401:
+            # Tokens expire (an hour, typically) and a poll may come from a new
+            # process; a fresh login is the cure, and a second 401 is real.
+            self._token = None
+            response = await self._post(path, request)
+        return parse(self.provider, response, answer, user_id=user_id, credential_id=credential_id)
+
+    async def _post(self, path: str, request: Wire) -> httpx.Response:
+        if self._token is None:
+            self._token = await self._login()
+        headers = {"Authorization": f"Bearer {self._token}"}
+        return await self.http.post(path, json=request.body(), headers=headers)
+
+
+def credential_from_info(
+    provider: SigningProvider, user_id: str, credential_id: str, info: CredentialsInfoResponse
+) -> Credential:
+    """A :class:`Credential` from ``credentials/info`` asked with ``certificates: chain``."""
+    try:
+        certificates = [
+            x509.load_der_x509_certificate(base64.b64decode(c)) for c in info.cert.certificates
+        ]
+    except (ValueError, binascii.Error) as error:
+        raise SigningError(
+            Code.PROVIDER_FAILURE,
+            provider,
+            f"unreadable certificate: {error}",
+            user=user_id,
+            credential=credential_id,
+        ) from error
+    if not certificates:
+        raise SigningError(
+            Code.PROVIDER_FAILURE,
+            provider,
+            "credentials/info returned no certificate",
+            user=user_id,
+            credential=credential_id,
+        )
+    if info.key.status == "disabled":
+        status = "DISABLED"
+    elif info.cert.status in (None, "valid"):
+        status = "ACTIVE"
+    else:
+        status = info.cert.status.upper()
+    return Credential(
+        provider=provider,
+        credential_id=credential_id,
+        user_id=user_id,
+        certificate=certificates[0],
+        chain=tuple(certificates[1:]),
+        max_batch=max(info.multisign, 1),
+        status=status,
+    )
+
+
+def check_request(
+    credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
+) -> None:
+    """Refuse a request no provider could honour; these are the caller's mistakes."""
+    if not digests:
+        raise ValueError("nothing to sign")
+    if len(digests) > credential.max_batch:
+        raise ValueError(
+            f"{len(digests)} digests but credential {credential.credential_id} "
+            f"allows {credential.max_batch} per authorisation"
+        )
+    if any(len(digest) != 32 for digest in digests):
+        raise ValueError("digests must be SHA-256 (32 bytes)")
+    if descriptions and len(descriptions) != len(digests):
+        raise ValueError("one description per digest")
+
+
+def phone_text(descriptions: Sequence[str]) -> str:
+    """What the signer's phone shows for the whole batch."""
+    return "; ".join(descriptions)[:DESCRIPTION_LIMIT]
+
+
+def outcome_of(error: SigningError) -> TransactionResult:
+    """A poll's refusal as the transaction's final state.
+
+    A provider that is down or failing has said nothing about the transaction, so
+    those errors are raised again for the job to poll later.
+    """
+    code = error.problem.code
+    if code in TRANSIENT:
+        raise error
+    state = {
+        Code.SIGNER_REJECTED: TransactionState.REJECTED,
+        Code.SIGNER_NOT_CONFIRMED: TransactionState.EXPIRED,
+    }.get(code, TransactionState.FAILED)
+    return TransactionResult(state, error=error)
+
+
+async def probe(provider: SigningProvider, call: Callable[[], Awaitable[object]]) -> Health:
+    """Time ``call``: DOWN if unreachable, DEGRADED if slow or erring, UP otherwise."""
+    watch = Stopwatch()
+    try:
+        await call()
+    except SigningError as error:
+        down = error.problem.code is Code.PROVIDER_UNAVAILABLE
+        return Health(
+            provider,
+            HealthStatus.DOWN if down else HealthStatus.DEGRADED,
+            None if down else watch.ms,
+            error.detail,
+            utcnow(),
+        )
+    except Exception as error:  # health answers, whatever the provider sent
+        return Health(provider, HealthStatus.DEGRADED, watch.ms, repr(error), utcnow())
+    latency = watch.ms
+    if latency > SLOW_MS:
+        return Health(
+            provider, HealthStatus.DEGRADED, latency, f"slow answer: {latency} ms", utcnow()
+        )
+    return Health(provider, HealthStatus.UP, latency, None, utcnow())
+
+
+def signatures_of(
+    provider: SigningProvider, values: Sequence[str] | None, count: int, credential_id: str
+) -> tuple[bytes, ...]:
+    """The raw signature values of an answer, checked to be one per digest sent."""
+    if values is None or len(values) != count:
+        raise SigningError(
+            Code.PROVIDER_FAILURE,
+            provider,
+            f"{len(values or ())} signatures for {count} hashes",
+            credential=credential_id,
+        )
+    return tuple(raw_signature(value) for value in values)

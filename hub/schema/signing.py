@@ -1,0 +1,301 @@
+"""Signing and verification in the GraphQL schema.
+
+- ``signingProviders``: each provider's health (status, latency, last error).
+- ``requestTranscriptSignatures`` / ``completeTranscriptSignatures`` /
+  ``signingRequest``: sign transcripts with one phone confirmation.
+- ``verifyTranscript(id)`` and ``verifyDocument(file)`` (multipart upload): the
+  verdict, each signature, and reasons in Vietnamese and English.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import strawberry
+from sqlalchemy import func, select
+from strawberry import relay
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from hub.adapters.signing.base import HealthStatus
+from hub.db import models
+from hub.domain.enums import SigningProvider
+from hub.domain.personal_id import mask
+from hub.domain.problems import Code, HubError
+from hub.domain.signers import SignerRole
+from hub.resolvers import queries
+from hub.resolvers.context import Context
+from hub.schema.transcripts import SignerRoleType
+from hub.signing import service as signing_service
+from hub.signing import verification
+from hub.signing.verdict import Reason, ReasonCode, SignatureReport, Verdict, VerificationResult
+
+VerdictType = strawberry.enum(Verdict, name="Verdict", description="Kết luận xác thực")
+ReasonCodeType = strawberry.enum(ReasonCode, name="VerificationReasonCode")
+HealthStatusType = strawberry.enum(HealthStatus, name="ProviderStatus")
+ProviderType = strawberry.enum(SigningProvider, name="SigningProviderName")
+
+#: Largest file ``verifyDocument`` reads (a transcript PDF is well under 1 MB).
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
+def _ctx(info: Info) -> Context:
+    return info.context  # type: ignore[no-any-return]
+
+
+def _signing(info: Info) -> signing_service.SigningServices:
+    services = _ctx(info).signing
+    if services is None:
+        raise HubError(
+            Code.PROVIDER_UNAVAILABLE, provider="ký số", detail="signing is not configured"
+        )
+    return services
+
+
+@strawberry.type(description="Tình trạng một nhà cung cấp dịch vụ ký số")
+class SigningProviderHealth:
+    name: ProviderType
+    status: HealthStatusType
+    latency_ms: float | None
+    last_error: str | None
+    checked_at: datetime
+
+
+@strawberry.type(description="Một lý do của kết luận xác thực")
+class VerificationReason:
+    code: ReasonCodeType
+    message: str = strawberry.field(description="Tiếng Việt")
+    message_en: str
+    signature: int | None = strawberry.field(description="Chữ ký thứ mấy (từ 0), nếu có")
+
+    @classmethod
+    def of(cls, reason: Reason) -> VerificationReason:
+        return cls(
+            code=reason.code,
+            message=reason.message,
+            message_en=reason.message_en,
+            signature=reason.signature,
+        )
+
+
+@strawberry.type(description="Kết quả xác thực một chữ ký")
+class SignatureCheck:
+    index: int
+    role: SignerRoleType | None
+    signer_name: str | None
+    personal_id: str | None = strawberry.field(description="Mã định danh trong chứng thư số")
+    school_code: str | None
+    certificate_serial: str | None
+    issuer: str | None
+    claimed_time: datetime | None = strawberry.field(description="Thời điểm ký người ký khai")
+    timestamp_time: datetime | None = strawberry.field(
+        description="Thời điểm ký theo dấu thời gian"
+    )
+    verdict: VerdictType
+    reasons: list[VerificationReason]
+
+    @classmethod
+    def of(cls, report: SignatureReport, show_personal_id: bool) -> SignatureCheck:
+        personal_id = report.personal_id
+        if personal_id and not show_personal_id:
+            personal_id = mask(personal_id)
+        return cls(
+            index=report.index,
+            role=report.role,
+            signer_name=report.signer_name,
+            personal_id=personal_id,
+            school_code=report.school_code,
+            certificate_serial=report.certificate_serial,
+            issuer=report.issuer,
+            claimed_time=report.claimed_time,
+            timestamp_time=report.timestamp_time,
+            verdict=report.verdict,
+            reasons=[VerificationReason.of(r) for r in report.reasons],
+        )
+
+
+@strawberry.type(description="Kết quả xác thực một tệp học bạ (XML hoặc PDF)")
+class DocumentVerification:
+    kind: str
+    verdict: VerdictType
+    document_id: str | None
+    signatures: list[SignatureCheck]
+    reasons: list[VerificationReason]
+
+    @classmethod
+    def of(cls, result: VerificationResult, show_personal_id: bool) -> DocumentVerification:
+        return cls(
+            kind=result.kind,
+            verdict=result.verdict,
+            document_id=result.document_id,
+            signatures=[SignatureCheck.of(s, show_personal_id) for s in result.signatures],
+            reasons=[VerificationReason.of(r) for r in result.reasons],
+        )
+
+
+@strawberry.type(description="Kết quả xác thực học bạ: cả bản XML và bản PDF")
+class TranscriptVerification:
+    verdict: VerdictType
+    xml: DocumentVerification
+    pdf: DocumentVerification
+
+
+@strawberry.enum(description="Trạng thái yêu cầu ký")
+class SigningRequestState(StrEnum):
+    PENDING = "PENDING"
+    SIGNED = "SIGNED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+
+
+@strawberry.type(description="Một yêu cầu ký gửi tới ứng dụng ký số của người ký")
+class SigningRequest:
+    request_id: str
+    role: SignerRoleType
+    provider: ProviderType
+    state: SigningRequestState
+    transcripts: int = strawberry.field(description="Số học bạ trong yêu cầu")
+    signed: int
+    transaction_id: str
+    expires_at: datetime = strawberry.field(description="Hạn xác nhận trên điện thoại")
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+async def _request_node(info: Info, request: models.SigningRequest) -> SigningRequest:
+    async with _ctx(info).db.unit_of_work() as session:
+        rows = dict(
+            (
+                await session.execute(
+                    select(models.SigningRequestItem.state, func.count())
+                    .where(models.SigningRequestItem.request_id == request.id)
+                    .group_by(models.SigningRequestItem.state)
+                )
+            ).all()
+        )
+    return SigningRequest(
+        request_id=request.request_id,
+        role=SignerRole(request.role),
+        provider=request.provider,
+        state=SigningRequestState(request.state),
+        transcripts=sum(rows.values()),
+        signed=rows.get(signing_service.SIGNED, 0),
+        transaction_id=request.transaction["transaction_id"],
+        expires_at=datetime.fromisoformat(request.transaction["expires_at"]),
+        error_code=request.error_code,
+        error_message=request.error_message,
+        created_at=request.created_at,
+        finished_at=request.finished_at,
+    )
+
+
+@strawberry.type
+class SigningQueries:
+    @strawberry.field(description="Tình trạng các nhà cung cấp dịch vụ ký số (kiểm tra định kỳ)")
+    async def signing_providers(
+        self, info: Info, refresh: bool = False
+    ) -> list[SigningProviderHealth]:
+        _ctx(info).caller  # noqa: B018 - any authenticated client may look
+        providers = _signing(info).providers
+        if refresh or not providers.health:
+            await providers.check()
+        return [
+            SigningProviderHealth(
+                name=h.provider,
+                status=h.status,
+                latency_ms=h.latency_ms,
+                last_error=h.last_error,
+                checked_at=h.checked_at,
+            )
+            for h in (providers.health[p] for p in providers.adapters if p in providers.health)
+        ]
+
+    @strawberry.field(
+        description="Xác thực chữ ký số của học bạ (bản XML và PDF): toàn vẹn, chuỗi chứng thư, "
+        "hiệu lực và thu hồi tại thời điểm ký, dấu thời gian, đúng người ký, đúng thứ tự, đủ chữ ký"
+    )
+    async def verify_transcript(self, info: Info, id: relay.GlobalID) -> TranscriptVerification:
+        ctx = _ctx(info)
+        async with ctx.db.unit_of_work() as session:
+            xml, pdf = await verification.verify_transcript(
+                session,
+                caller=ctx.caller,
+                trust=_signing(info).trust,
+                transcript_id=queries.node_key(id, "Transcript"),
+            )
+        show = ctx.caller.has("personal-ids:read")
+        worst = max((xml.verdict, pdf.verdict), key=_severity)
+        return TranscriptVerification(
+            verdict=worst,
+            xml=DocumentVerification.of(xml, show),
+            pdf=DocumentVerification.of(pdf, show),
+        )
+
+    @strawberry.field(description="Xem một yêu cầu ký và tiến độ của nó")
+    async def signing_request(self, info: Info, request_id: str) -> SigningRequest:
+        ctx = _ctx(info)
+        async with ctx.db.unit_of_work() as session:
+            request = await signing_service.load_request(
+                session, caller=ctx.caller, request_id=request_id
+            )
+        return await _request_node(info, request)
+
+
+@strawberry.type
+class SigningMutations:
+    @strawberry.mutation(
+        description="Xác thực một tệp học bạ tải lên (XML hoặc PDF, tải lên dạng multipart)"
+    )
+    async def verify_document(self, info: Info, file: Upload) -> DocumentVerification:
+        ctx = _ctx(info)
+        caller = ctx.caller
+        data = await file.read(MAX_UPLOAD + 1)  # type: ignore[attr-defined]
+        if len(data) > MAX_UPLOAD:
+            raise HubError(Code.INVALID_ARGUMENT, detail="tệp lớn hơn 10 MB")
+        async with ctx.db.unit_of_work() as session:
+            result = await verification.verify_upload(
+                session, caller=caller, trust=_signing(info).trust, document=data
+            )
+        return DocumentVerification.of(result, caller.has("personal-ids:read"))
+
+    @strawberry.mutation(
+        description="Gửi yêu cầu ký các học bạ tới ứng dụng ký số của người ký: một lần xác nhận "
+        "trên điện thoại cho cả nhóm"
+    )
+    async def request_transcript_signatures(
+        self,
+        info: Info,
+        transcript_ids: list[relay.GlobalID],
+        role: SignerRoleType,
+        signer_personal_id: str | None = None,
+    ) -> SigningRequest:
+        ctx = _ctx(info)
+        async with ctx.db.unit_of_work() as session:
+            request = await signing_service.request_signatures(
+                session,
+                caller=ctx.caller,
+                signing=_signing(info),
+                transcript_ids=[queries.node_key(i, "Transcript") for i in transcript_ids],
+                role=role,
+                signer_personal_id=signer_personal_id,
+            )
+        return await _request_node(info, request)
+
+    @strawberry.mutation(
+        description="Hỏi kết quả yêu cầu ký; khi người ký đã xác nhận, hoàn tất chữ ký trên học bạ"
+    )
+    async def complete_transcript_signatures(self, info: Info, request_id: str) -> SigningRequest:
+        ctx = _ctx(info)
+        async with ctx.db.unit_of_work() as session:
+            request = await signing_service.complete_signatures(
+                session, caller=ctx.caller, signing=_signing(info), request_id=request_id
+            )
+        return await _request_node(info, request)
+
+
+def _severity(verdict: Verdict) -> int:
+    return {Verdict.VALID: 0, Verdict.INDETERMINATE: 1, Verdict.INVALID: 2}[verdict]

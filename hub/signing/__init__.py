@@ -1,0 +1,1 @@
+"""The signing engine: XAdES and PAdES from raw provider signatures, and verification."""

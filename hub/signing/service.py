@@ -1,0 +1,477 @@
+"""Signing transcripts through a signer's provider, wired to the transcript lifecycle.
+
+Two calls, because a person confirms on a phone in between:
+
+1. :func:`request_signatures` checks that the signer holds the role for every
+   transcript (homeroom teacher of the class, principal of the school, or the
+   school's seal), that each transcript waits for that role, prepares the XML
+   (XAdES) and PDF (PAdES) signatures, and sends all their digests to the
+   signer's provider as ONE transaction — one confirmation on the phone. The
+   prepared documents and the provider transaction are stored, so nothing waits
+   in memory.
+2. :func:`complete_signatures` polls the provider once; when the signer has
+   confirmed, it finishes every document with its raw signature (and a
+   timestamp: PAdES/XAdES B-T) and records the signature in the lifecycle. When
+   the signer rejected or did not confirm in time, the items are closed with
+   that reason and the transcripts stay waiting for the same role.
+
+Bulk signing (issue #5) runs these two steps from jobs.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import typing
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.sign.timestamps import TimeStamper
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.adapters.signing.base import (
+    Credential,
+    SigningError,
+    Transaction,
+    TransactionResult,
+    TransactionState,
+)
+from hub.adapters.signing.registry import SigningProviders
+from hub.auth.access import Caller, restrict
+from hub.db import models
+from hub.domain.enums import CertificateStatus, SigningProvider, StaffRole
+from hub.domain.lifecycle import TranscriptState, next_signer
+from hub.domain.problems import Code, HubError
+from hub.domain.signers import SignerRole
+from hub.signing.pades import PreparedPdf, finish_pdf, prepare_pdf
+from hub.signing.trust import TrustStore
+from hub.signing.xades import PreparedXml, finish_xml, prepare_xml
+from hub.transcripts import service as transcripts
+
+T = TypeVar("T")
+_DER = Encoding.DER
+
+#: What a signing request and its items can be.
+PENDING, SIGNED, REJECTED, EXPIRED, FAILED = "PENDING", "SIGNED", "REJECTED", "EXPIRED", "FAILED"
+
+
+@dataclass
+class SigningServices:
+    """What signing and verification need at run time, built once per process."""
+
+    providers: SigningProviders
+    trust: TrustStore
+    #: RFC 3161 timestamps for B-T signatures; None signs B-B.
+    timestamper: TimeStamper | None
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signs: a staff member (or the school, for the seal) and their certificate."""
+
+    staff: models.Staff | None
+    school: models.School
+    certificate: models.SigningCertificate
+
+    @property
+    def user_id(self) -> str:
+        """How the provider knows the signer: their personal ID, or the school's code."""
+        return self.staff.personal_id if self.staff else self.school.moet_code
+
+    @property
+    def name(self) -> str:
+        return self.staff.full_name if self.staff else self.school.name
+
+
+async def request_signatures(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    signing: SigningServices,
+    transcript_ids: Sequence[int],
+    role: SignerRole,
+    signer_personal_id: str | None = None,
+) -> models.SigningRequest:
+    """Send the transcripts' digests to the signer's provider as one confirmation."""
+    caller.require("transcripts:sign")
+    if not transcript_ids:
+        raise HubError(Code.INVALID_ARGUMENT, detail="cần ít nhất một học bạ")
+    found = await _transcripts(session, caller, transcript_ids)
+    school_ids = {t.school_id for t in found}
+    if len(school_ids) != 1:
+        raise HubError(Code.INVALID_ARGUMENT, detail="mỗi lần ký chỉ gồm học bạ của một trường")
+    for transcript in found:
+        if next_signer(TranscriptState(transcript.state)) is not role:
+            expected = next_signer(TranscriptState(transcript.state))
+            raise HubError(
+                Code.SIGNING_ORDER,
+                role=role.label,
+                expected=expected.label if expected else "không ai (không ở trạng thái chờ ký)",
+            )
+    signer = await _signer(session, found, role, signer_personal_id)
+    try:
+        adapter = signing.providers.adapter(signer.certificate.provider)
+        credential = await adapter.credential(signer.user_id, signer.certificate.credential_id)
+    except SigningError as error:
+        signing.providers.note_failure(error)
+        raise
+    _check_credential(credential, signer.certificate)
+    if 2 * len(found) > credential.max_batch:
+        raise HubError(Code.BATCH_TOO_LARGE, limit=credential.max_batch // 2, count=len(found))
+
+    signing_time = datetime.now(UTC)
+    items: list[models.SigningRequestItem] = []
+    digests: list[bytes] = []
+    descriptions: list[str] = []
+    for position, transcript in enumerate(found):
+        xml = prepare_xml(
+            transcript.xml,
+            role=role,
+            certificate=credential.certificate,
+            chain=credential.chain,
+            signing_time=signing_time,
+        )
+        pdf = await prepare_pdf(
+            transcript.pdf,
+            role=role,
+            certificate=credential.certificate,
+            chain=credential.chain,
+            signing_time=signing_time,
+        )
+        digests += [xml.digest, pdf.digest]
+        label = f"Hoc ba {transcript.document_id[:8]}"
+        descriptions += [f"{label} (XML)", f"{label} (PDF)"]
+        items.append(
+            models.SigningRequestItem(
+                transcript_id=transcript.id,
+                role=role.value,
+                position=position,
+                source_sha256=transcript.xml_sha256,
+                prepared_xml=pack(xml),
+                prepared_pdf=pack(pdf),
+                state=PENDING,
+            )
+        )
+    try:
+        transaction = await adapter.sign_hashes(credential, digests, descriptions)
+    except SigningError as error:
+        signing.providers.note_failure(error)
+        raise
+    request = models.SigningRequest(
+        request_id=str(uuid.uuid4()),
+        school_id=signer.school.id,
+        role=role.value,
+        staff_id=signer.staff.id if signer.staff else None,
+        certificate_id=signer.certificate.id,
+        provider=signer.certificate.provider,
+        transaction=_transaction_json(transaction),
+        state=PENDING,
+        client_id=caller.client_id,
+    )
+    session.add(request)
+    await session.flush()
+    for item in items:
+        item.request_id = request.id
+    session.add_all(items)
+    await session.flush()
+    return request
+
+
+async def complete_signatures(
+    session: AsyncSession, *, caller: Caller, signing: SigningServices, request_id: str
+) -> models.SigningRequest:
+    """Poll the provider once and, if the signer confirmed, finish and record every item."""
+    request = await load_request(session, caller=caller, request_id=request_id)
+    if request.state != PENDING:
+        return request
+    transaction = _transaction_from(request.transaction)
+    try:
+        result = await signing.providers.adapter(request.provider).poll(transaction)
+    except SigningError as error:
+        signing.providers.note_failure(error)
+        raise
+    if result.state is TransactionState.PENDING:
+        return request
+    items = list(
+        await session.scalars(
+            select(models.SigningRequestItem)
+            .where(models.SigningRequestItem.request_id == request.id)
+            .order_by(models.SigningRequestItem.position)
+        )
+    )
+    if result.state is TransactionState.SIGNED:
+        await _finish(session, caller, signing, request, items, result)
+    else:
+        _close(request, items, result)
+    request.finished_at = datetime.now(UTC)
+    await session.flush()
+    return request
+
+
+async def _finish(
+    session: AsyncSession,
+    caller: Caller,
+    signing: SigningServices,
+    request: models.SigningRequest,
+    items: list[models.SigningRequestItem],
+    result: TransactionResult,
+) -> None:
+    if len(result.signatures) != 2 * len(items):
+        _fail(
+            request, items, Code.SIGNING_FAILED, "provider returned the wrong number of signatures"
+        )
+        return
+    role = SignerRole(request.role)
+    signer = await session.get(models.Staff, request.staff_id) if request.staff_id else None
+    signer_name = signer.full_name if signer else "con dấu của trường"
+    for item in items:
+        transcript = await session.get(models.Transcript, item.transcript_id, with_for_update=True)
+        assert transcript is not None
+        if (
+            transcript.xml_sha256 != item.source_sha256
+            or next_signer(TranscriptState(transcript.state)) is not role
+        ):
+            item.state, item.error_code = FAILED, Code.TRANSCRIPT_STATE.value
+            continue
+        xml_signature = result.signatures[2 * item.position]
+        pdf_signature = result.signatures[2 * item.position + 1]
+        signed_xml = await finish_xml(
+            unpack(PreparedXml, item.prepared_xml), xml_signature, timestamper=signing.timestamper
+        )
+        signed_pdf = await finish_pdf(
+            unpack(PreparedPdf, item.prepared_pdf), pdf_signature, timestamper=signing.timestamper
+        )
+        await transcripts.record_signature(
+            session,
+            caller=caller,
+            transcript=transcript,
+            role=role,
+            signed_xml=signed_xml,
+            signed_pdf=signed_pdf,
+            signer=signer_name,
+        )
+        item.state = SIGNED
+    request.state = SIGNED
+
+
+def _close(
+    request: models.SigningRequest,
+    items: list[models.SigningRequestItem],
+    result: TransactionResult,
+) -> None:
+    state = {TransactionState.REJECTED: REJECTED, TransactionState.EXPIRED: EXPIRED}.get(
+        result.state, FAILED
+    )
+    code = result.error.problem.code if result.error else Code.SIGNING_FAILED
+    message = result.error.problem.message if result.error else None
+    request.state, request.error_code, request.error_message = state, code.value, message
+    for item in items:
+        item.state, item.error_code = state, code.value
+
+
+def _fail(
+    request: models.SigningRequest,
+    items: list[models.SigningRequestItem],
+    code: Code,
+    detail: str,
+) -> None:
+    request.state, request.error_code = FAILED, code.value
+    request.error_message = f"{detail}"
+    for item in items:
+        item.state, item.error_code = FAILED, code.value
+
+
+async def load_request(
+    session: AsyncSession, *, caller: Caller, request_id: str
+) -> models.SigningRequest:
+    caller.require("transcripts:sign")
+    request = await session.scalar(
+        select(models.SigningRequest).where(models.SigningRequest.request_id == request_id)
+    )
+    if request is None or not caller.may_write_school(request.school_id):
+        raise HubError(Code.INVALID_ARGUMENT, detail=f"không có yêu cầu ký {request_id}")
+    return request
+
+
+async def _transcripts(
+    session: AsyncSession, caller: Caller, transcript_ids: Sequence[int]
+) -> list[models.Transcript]:
+    rows = list(
+        await session.scalars(
+            restrict(
+                select(models.Transcript)
+                .where(models.Transcript.id.in_(set(transcript_ids)))
+                .order_by(models.Transcript.id),
+                models.Transcript,
+                caller,
+            )
+        )
+    )
+    if len(rows) != len(set(transcript_ids)) or not all(
+        caller.may_write_school(t.school_id) for t in rows
+    ):
+        raise HubError(Code.TRANSCRIPT_NOT_FOUND)
+    return rows
+
+
+async def _signer(
+    session: AsyncSession,
+    found: list[models.Transcript],
+    role: SignerRole,
+    signer_personal_id: str | None,
+) -> Signer:
+    """The role holder for these transcripts, with their active certificate (RULES.md §4)."""
+    school = await session.get(models.School, found[0].school_id)
+    assert school is not None
+    if role is SignerRole.SCHOOL_SEAL:
+        certificate = await _active_certificate(
+            session, models.SigningCertificate.school_id, school.id
+        )
+        if certificate is None:
+            raise HubError(Code.CREDENTIAL_NOT_FOUND, provider="", credential="con dấu của trường")
+        return Signer(None, school, certificate)
+    if not signer_personal_id:
+        raise HubError(Code.INVALID_ARGUMENT, detail="cần mã định danh của người ký")
+    staff = await session.scalar(
+        select(models.Staff).where(models.Staff.personal_id == signer_personal_id)
+    )
+    if staff is None or not await _holds_role(session, staff, role, found, school):
+        raise HubError(Code.SIGNER_NOT_ROLE_HOLDER, role=role.label, person=signer_personal_id)
+    certificate = await _active_certificate(session, models.SigningCertificate.staff_id, staff.id)
+    if certificate is None:
+        raise HubError(Code.CREDENTIAL_NOT_FOUND, provider="", credential=staff.full_name)
+    return Signer(staff, school, certificate)
+
+
+async def _holds_role(
+    session: AsyncSession,
+    staff: models.Staff,
+    role: SignerRole,
+    found: list[models.Transcript],
+    school: models.School,
+) -> bool:
+    if role is SignerRole.HOMEROOM_TEACHER:
+        class_ids = {t.class_id for t in found}
+        teachers = set(
+            await session.scalars(
+                select(models.SchoolClass.homeroom_teacher_id).where(
+                    models.SchoolClass.id.in_(class_ids)
+                )
+            )
+        )
+        return teachers == {staff.id}
+    assignment = await session.scalar(
+        select(models.StaffAssignment.id).where(
+            models.StaffAssignment.staff_id == staff.id,
+            models.StaffAssignment.school_id == school.id,
+            models.StaffAssignment.role == StaffRole.PRINCIPAL,
+        )
+    )
+    return assignment is not None
+
+
+async def _active_certificate(
+    session: AsyncSession, owner: Any, owner_id: int
+) -> models.SigningCertificate | None:
+    now = datetime.now(UTC)
+    return await session.scalar(
+        select(models.SigningCertificate)
+        .where(
+            owner == owner_id,
+            models.SigningCertificate.status == CertificateStatus.ACTIVE,
+            models.SigningCertificate.valid_to > now,
+        )
+        .order_by(models.SigningCertificate.valid_to.desc())
+        .limit(1)
+    )
+
+
+def _check_credential(credential: Credential, registered: models.SigningCertificate) -> None:
+    """The provider's certificate must be the one the hub has on record for the signer."""
+    if format(credential.certificate.serial_number, "x") != registered.serial_number.lower():
+        raise HubError(
+            Code.CREDENTIAL_NOT_FOUND,
+            provider=credential.provider.value,
+            credential=registered.credential_id,
+        )
+    now = datetime.now(UTC)
+    if credential.certificate.not_valid_after_utc <= now or credential.status == "EXPIRED":
+        raise SigningError(Code.CERTIFICATE_EXPIRED, credential.provider)
+    if credential.status == "REVOKED":
+        raise SigningError(Code.CERTIFICATE_REVOKED, credential.provider)
+
+
+def _transaction_json(transaction: Transaction) -> dict[str, Any]:
+    return {
+        "provider": transaction.provider.value,
+        "transaction_id": transaction.transaction_id,
+        "credential_id": transaction.credential_id,
+        "count": transaction.count,
+        "expires_at": transaction.expires_at.isoformat(),
+        "data": dict(transaction.data),
+    }
+
+
+def _transaction_from(data: dict[str, Any]) -> Transaction:
+    return Transaction(
+        provider=SigningProvider(data["provider"]),
+        transaction_id=data["transaction_id"],
+        credential_id=data["credential_id"],
+        count=int(data["count"]),
+        expires_at=datetime.fromisoformat(data["expires_at"]),
+        data=dict(data["data"]),
+    )
+
+
+# --- storing prepared documents ---------------------------------------------------------------
+
+
+def pack(prepared: Any) -> bytes:
+    """A prepared signature (a dataclass of bytes/str/int/datetime/enum fields) as JSON bytes."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, bytes):
+            return {"b64": base64.b64encode(value).decode()}
+        if isinstance(value, datetime):
+            return {"at": value.isoformat()}
+        if isinstance(value, x509.Certificate):
+            return {"cert": base64.b64encode(value.public_bytes(_DER)).decode()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, enum.Enum):
+            return value.value
+        return value
+
+    return orjson.dumps(
+        {f.name: plain(getattr(prepared, f.name)) for f in dataclasses.fields(prepared)}
+    )
+
+
+def unpack(kind: type[T], data: bytes) -> T:
+    """The dataclass :func:`pack` stored."""
+
+    def restore(value: Any, hint: Any) -> Any:
+        if isinstance(value, dict) and "b64" in value:
+            return base64.b64decode(value["b64"])
+        if isinstance(value, dict) and "at" in value:
+            return datetime.fromisoformat(value["at"])
+        if isinstance(value, dict) and "cert" in value:
+            return x509.load_der_x509_certificate(base64.b64decode(value["cert"]))
+        if isinstance(value, list):
+            args = typing.get_args(hint)
+            return tuple(restore(v, args[0] if args else None) for v in value)
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            return hint(value)
+        return value
+
+    hints = typing.get_type_hints(kind)
+    fields = orjson.loads(data)
+    return kind(**{name: restore(value, hints.get(name)) for name, value in fields.items()})

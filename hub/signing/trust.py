@@ -1,0 +1,260 @@
+"""Does a signer's certificate count at the moment it signed (RULES.md §5)?
+
+Three questions, answered separately so each answer can be cached:
+
+1. **Path**: does the certificate chain to a root in the trust store (signatures
+   on the chain, CA constraints, key usage)? pyhanko-certvalidator builds and
+   checks the path; the answer does not depend on the signing time, so it is kept
+   per certificate.
+2. **Validity**: was every certificate on the path inside its validity period at
+   the signing time? A comparison of dates, done per signature.
+3. **Revocation**: was the certificate revoked before the signing time? Asked of
+   the issuer's OCSP responder (falling back to its CRL) named in the
+   certificate, signed by the issuer, and kept for :data:`REVOCATION_TTL`; the
+   revocation *time* is kept, so "revoked after it signed" still counts as good.
+
+The trust store is the demo roots in demo mode and a configured list of real
+roots (PEM files) otherwise. Revocation of intermediate CAs is taken from the
+trust list (an intermediate that is no longer trusted is removed from it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509 import ocsp
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
+
+#: How long a revocation answer is reused before asking again.
+REVOCATION_TTL = timedelta(minutes=5)
+_FETCH_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+
+
+@dataclass(frozen=True, slots=True)
+class PathResult:
+    trusted: bool
+    #: The validated path, end-entity first, root last (empty when not trusted).
+    path: tuple[x509.Certificate, ...]
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationResult:
+    #: None: could not find out (``problem`` says why).
+    checked: bool
+    revoked_at: datetime | None = None
+    problem: str | None = None
+
+
+class TrustStore:
+    """Trusted roots, with cached path and revocation answers."""
+
+    def __init__(self, roots: Iterable[x509.Certificate], *, fetch_revocation: bool = True) -> None:
+        self.roots = list(roots)
+        self.fetch_revocation = fetch_revocation
+        self._asn1_roots = [_asn1(root) for root in self.roots]
+        self._paths: dict[tuple[bytes, ...], PathResult] = {}
+        self._revocations: dict[bytes, tuple[float, RevocationResult]] = {}
+        self._locks: dict[bytes, asyncio.Lock] = {}
+
+    @classmethod
+    def from_pem_files(cls, files: Iterable[Path], **options: bool) -> TrustStore:
+        roots: list[x509.Certificate] = []
+        for file in files:
+            roots.extend(x509.load_pem_x509_certificates(Path(file).read_bytes()))
+        return cls(roots, **options)
+
+    # --- 1. path ----------------------------------------------------------------------------
+
+    async def path(
+        self, certificate: x509.Certificate, others: Sequence[x509.Certificate] = ()
+    ) -> PathResult:
+        key = (_fingerprint(certificate), *sorted(_fingerprint(c) for c in others))
+        cached = self._paths.get(key)
+        if cached is None:
+            cached = await self._build_path(certificate, others)
+            self._paths[key] = cached
+        return cached
+
+    async def _build_path(
+        self, certificate: x509.Certificate, others: Sequence[x509.Certificate]
+    ) -> PathResult:
+        # Checked at a moment inside the certificate's life: whether it was valid
+        # when it signed is question 2, asked per signature.
+        moment = certificate.not_valid_before_utc + timedelta(seconds=1)
+        context = ValidationContext(
+            trust_roots=self._asn1_roots,
+            other_certs=[_asn1(c) for c in others],
+            moment=moment,
+            allow_fetching=False,
+            revocation_mode="soft-fail",
+        )
+        validator = CertificateValidator(_asn1(certificate), validation_context=context)
+        try:
+            path = await validator.async_validate_usage(set())
+        except PathBuildingError as error:
+            return PathResult(False, (), f"no path to a trusted root: {error}")
+        except (PathValidationError, ValidationError) as error:
+            return PathResult(False, (), f"path does not validate: {error}")
+        chain = [
+            x509.load_der_x509_certificate(c.dump()) for c in path.iter_certs(include_root=True)
+        ]
+        return PathResult(True, tuple(reversed(chain)))
+
+    # --- 3. revocation ----------------------------------------------------------------------
+
+    async def revocation(
+        self, certificate: x509.Certificate, issuer: x509.Certificate
+    ) -> RevocationResult:
+        key = _fingerprint(certificate)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            cached = self._revocations.get(key)
+            if cached and time.monotonic() - cached[0] < REVOCATION_TTL.total_seconds():
+                return cached[1]
+            result = await self._ask_revocation(certificate, issuer)
+            if result.checked:
+                self._revocations[key] = (time.monotonic(), result)
+            return result
+
+    async def _ask_revocation(
+        self, certificate: x509.Certificate, issuer: x509.Certificate
+    ) -> RevocationResult:
+        if not self.fetch_revocation:
+            return RevocationResult(False, problem="revocation checking is switched off")
+        problems: list[str] = []
+        async with httpx.AsyncClient(timeout=_FETCH_TIMEOUT) as client:
+            for url in _ocsp_urls(certificate):
+                try:
+                    return await _ask_ocsp(client, url, certificate, issuer)
+                except (httpx.HTTPError, ValueError, InvalidSignature) as error:
+                    problems.append(f"OCSP {url}: {error!r}")
+            for url in _crl_urls(certificate):
+                try:
+                    return await _ask_crl(client, url, certificate, issuer)
+                except (httpx.HTTPError, ValueError, InvalidSignature) as error:
+                    problems.append(f"CRL {url}: {error!r}")
+        if not problems:
+            problems.append("the certificate names no OCSP responder and no CRL")
+        return RevocationResult(False, problem="; ".join(problems))
+
+
+async def _ask_ocsp(
+    client: httpx.AsyncClient, url: str, certificate: x509.Certificate, issuer: x509.Certificate
+) -> RevocationResult:
+    request = (
+        ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA256()).build()
+    )
+    answer = await client.post(
+        url,
+        content=request.public_bytes(serialization.Encoding.DER),
+        headers={"Content-Type": "application/ocsp-request"},
+    )
+    answer.raise_for_status()
+    response = ocsp.load_der_ocsp_response(answer.content)
+    if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
+        raise ValueError(f"OCSP status {response.response_status.name}")
+    if response.serial_number != certificate.serial_number:
+        raise ValueError("OCSP answered for another certificate")
+    signer = _ocsp_signer(response, issuer)
+    _verify(
+        signer.public_key(),
+        response.signature,
+        response.tbs_response_bytes,
+        response.signature_hash_algorithm,
+    )
+    if response.certificate_status is ocsp.OCSPCertStatus.REVOKED:
+        return RevocationResult(True, revoked_at=response.revocation_time_utc)
+    if response.certificate_status is ocsp.OCSPCertStatus.UNKNOWN:
+        raise ValueError("OCSP responder does not know the certificate")
+    return RevocationResult(True)
+
+
+def _ocsp_signer(response: ocsp.OCSPResponse, issuer: x509.Certificate) -> x509.Certificate:
+    """The issuer itself, or a delegated responder certificate the issuer signed."""
+    if response.responder_name == issuer.subject or response.responder_key_hash == _key_id(issuer):
+        return issuer
+    for candidate in response.certificates:
+        if candidate.issuer == issuer.subject:
+            _verify(
+                issuer.public_key(),
+                candidate.signature,
+                candidate.tbs_certificate_bytes,
+                candidate.signature_hash_algorithm,
+            )
+            usage = candidate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+            if x509.oid.ExtendedKeyUsageOID.OCSP_SIGNING in usage:
+                return candidate
+    raise ValueError("OCSP response is not signed by the issuer or its responder")
+
+
+async def _ask_crl(
+    client: httpx.AsyncClient, url: str, certificate: x509.Certificate, issuer: x509.Certificate
+) -> RevocationResult:
+    answer = await client.get(url)
+    answer.raise_for_status()
+    crl = x509.load_der_x509_crl(answer.content)
+    if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+        raise ValueError("CRL is not signed by the certificate's issuer")
+    entry = crl.get_revoked_certificate_by_serial_number(certificate.serial_number)
+    return RevocationResult(True, revoked_at=entry.revocation_date_utc if entry else None)
+
+
+def _verify(public_key: object, signature: bytes, data: bytes, algorithm: object) -> None:
+    if not isinstance(public_key, rsa.RSAPublicKey) or not isinstance(
+        algorithm, hashes.HashAlgorithm
+    ):
+        raise ValueError("only RSA signatures are supported")
+    public_key.verify(signature, data, padding.PKCS1v15(), algorithm)
+
+
+def _ocsp_urls(certificate: x509.Certificate) -> list[str]:
+    try:
+        access = certificate.extensions.get_extension_for_class(
+            x509.AuthorityInformationAccess
+        ).value
+    except x509.ExtensionNotFound:
+        return []
+    return [
+        str(d.access_location.value)
+        for d in access
+        if d.access_method == x509.AuthorityInformationAccessOID.OCSP
+    ]
+
+
+def _crl_urls(certificate: x509.Certificate) -> list[str]:
+    try:
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return []
+    return [str(name.value) for point in points for name in point.full_name or ()]
+
+
+def _key_id(certificate: x509.Certificate) -> bytes:
+    digest = hashes.Hash(hashes.SHA1())
+    digest.update(
+        certificate.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.PKCS1
+        )
+    )
+    return digest.finalize()
+
+
+def _fingerprint(certificate: x509.Certificate) -> bytes:
+    return certificate.fingerprint(hashes.SHA256())
+
+
+def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))

@@ -1,0 +1,231 @@
+"""What a verification says: an overall verdict, each signature, and the reasons.
+
+The format readers (XML: :mod:`hub.signing.verify_xml`, PDF:
+:mod:`hub.signing.verify_pdf`) only take a document apart: for each signature
+they report an :class:`ExtractedSignature` — who claims to have signed, in which
+role, whether the bytes are intact and what the timestamp says. The rules of
+RULES.md §5 (chain to a trusted root, validity and revocation at signing time)
+and §4 (the right people, in the right order, all three) are then applied the
+same way to both formats by :func:`hub.signing.verify.assess`.
+
+Every reason has a stable code and a message in Vietnamese (for the teacher or
+admission officer) and English (for foreign admission offices and logs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from cryptography import x509
+
+from hub.domain.signers import SignerRole
+
+
+class Verdict(StrEnum):
+    VALID = "VALID"  # every check passed
+    INVALID = "INVALID"  # something is proven wrong (changed, untrusted, revoked, …)
+    INDETERMINATE = "INDETERMINATE"  # nothing proven wrong, but something could not be checked
+
+
+class ReasonCode(StrEnum):
+    NOT_SIGNED = "NOT_SIGNED"
+    FORMAT_INVALID = "FORMAT_INVALID"
+    DOCUMENT_MODIFIED = "DOCUMENT_MODIFIED"
+    SIGNATURE_INVALID = "SIGNATURE_INVALID"
+    CHANGED_AFTER_SIGNING = "CHANGED_AFTER_SIGNING"
+    CHAIN_UNTRUSTED = "CHAIN_UNTRUSTED"
+    CERTIFICATE_EXPIRED = "CERTIFICATE_EXPIRED"
+    CERTIFICATE_NOT_YET_VALID = "CERTIFICATE_NOT_YET_VALID"
+    CERTIFICATE_REVOKED = "CERTIFICATE_REVOKED"
+    REVOCATION_UNKNOWN = "REVOCATION_UNKNOWN"
+    TIMESTAMP_MISSING = "TIMESTAMP_MISSING"
+    TIMESTAMP_INVALID = "TIMESTAMP_INVALID"
+    ROLE_MISSING = "ROLE_MISSING"
+    SIGNER_MISMATCH = "SIGNER_MISMATCH"
+    ORDER_WRONG = "ORDER_WRONG"
+    SIGNATURES_MISSING = "SIGNATURES_MISSING"
+
+
+#: code → (Vietnamese, English, what the code makes of the verdict)
+REASONS: dict[ReasonCode, tuple[str, str, Verdict]] = {
+    ReasonCode.NOT_SIGNED: (
+        "Tài liệu không có chữ ký số nào.",
+        "The document carries no digital signature.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.FORMAT_INVALID: (
+        "Tệp không phải học bạ số hợp lệ (XML hoặc PDF): {detail}.",
+        "The file is not a valid digital transcript (XML or PDF): {detail}.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.DOCUMENT_MODIFIED: (
+        "Nội dung học bạ đã bị thay đổi sau khi {signer} ký.",
+        "The transcript was changed after {signer} signed it.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.SIGNATURE_INVALID: (
+        "Chữ ký của {signer} không khớp với chứng thư số đi kèm.",
+        "The signature of {signer} does not verify with its certificate.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.CHANGED_AFTER_SIGNING: (
+        "Tệp có thay đổi sau chữ ký cuối cùng không phải là chữ ký hợp lệ: {detail}.",
+        "The file was modified after the last signature by something other than a signature: "
+        "{detail}.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.CHAIN_UNTRUSTED: (
+        "Chứng thư số của {signer} không được cấp bởi tổ chức chứng thực được tin cậy.",
+        "The certificate of {signer} does not chain to a trusted root.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.CERTIFICATE_EXPIRED: (
+        "Chứng thư số của {signer} đã hết hạn vào thời điểm ký ({when}).",
+        "The certificate of {signer} had expired when it signed ({when}).",
+        Verdict.INVALID,
+    ),
+    ReasonCode.CERTIFICATE_NOT_YET_VALID: (
+        "Chứng thư số của {signer} chưa có hiệu lực vào thời điểm ký ({when}).",
+        "The certificate of {signer} was not yet valid when it signed ({when}).",
+        Verdict.INVALID,
+    ),
+    ReasonCode.CERTIFICATE_REVOKED: (
+        "Chứng thư số của {signer} đã bị thu hồi trước thời điểm ký ({when}).",
+        "The certificate of {signer} was revoked before it signed ({when}).",
+        Verdict.INVALID,
+    ),
+    ReasonCode.REVOCATION_UNKNOWN: (
+        "Không kiểm tra được tình trạng thu hồi chứng thư số của {signer}: {detail}.",
+        "Could not check whether the certificate of {signer} was revoked: {detail}.",
+        Verdict.INDETERMINATE,
+    ),
+    ReasonCode.TIMESTAMP_MISSING: (
+        "Chữ ký của {signer} không có dấu thời gian; thời điểm ký chỉ do người ký khai.",
+        "The signature of {signer} has no timestamp; its time is only claimed by the signer.",
+        Verdict.INDETERMINATE,
+    ),
+    ReasonCode.TIMESTAMP_INVALID: (
+        "Dấu thời gian trên chữ ký của {signer} không hợp lệ: {detail}.",
+        "The timestamp on the signature of {signer} is not valid: {detail}.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.ROLE_MISSING: (
+        "Chữ ký của {signer} không ghi vai trò người ký.",
+        "The signature of {signer} does not state the signer's role.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.SIGNER_MISMATCH: (
+        "{signer} không phải là {role} của học bạ này theo hồ sơ của trường.",
+        "{signer} is not the {role_en} of this transcript according to school records.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.ORDER_WRONG: (
+        "Thứ tự ký sai: {role} ký khi chưa có chữ ký của {expected}.",
+        "Wrong signing order: the {role_en} signed before the {expected_en}.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.SIGNATURES_MISSING: (
+        "Học bạ chưa đủ chữ ký: còn thiếu chữ ký của {missing}.",
+        "The transcript is not fully signed: missing {missing_en}.",
+        Verdict.INVALID,
+    ),
+}
+
+ROLE_ENGLISH: dict[SignerRole, str] = {
+    SignerRole.HOMEROOM_TEACHER: "homeroom teacher",
+    SignerRole.PRINCIPAL: "principal",
+    SignerRole.SCHOOL_SEAL: "school seal",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: ReasonCode
+    message: str  # Vietnamese
+    message_en: str
+    #: Which signature it is about (0-based, signing order), or None for the document.
+    signature: int | None = None
+
+    @property
+    def weight(self) -> Verdict:
+        return REASONS[self.code][2]
+
+
+def reason(code: ReasonCode, signature: int | None = None, **details: str) -> Reason:
+    vietnamese, english, _ = REASONS[code]
+    details.setdefault("signer", "người ký")
+    details.setdefault("detail", "")
+    return Reason(code, vietnamese.format(**details), english.format(**details), signature)
+
+
+@dataclass
+class ExtractedSignature:
+    """One signature as a format reader found it, before any trust decision.
+
+    ``covers_previous`` is False when this signature does not protect what came
+    before it (XML: it does not reference the content and every earlier
+    signature; PDF: an earlier revision was changed by something other than
+    adding this signature).
+    """
+
+    index: int
+    role: SignerRole | None
+    certificate: x509.Certificate | None
+    #: Other certificates carried with the signature (intermediates, maybe the root).
+    other_certificates: list[x509.Certificate] = field(default_factory=list)
+    #: The signing time the signer claims (XAdES SigningTime, CMS signingTime).
+    claimed_time: datetime | None = None
+    #: The time proven by a valid RFC 3161 timestamp over the signature value.
+    timestamp_time: datetime | None = None
+    #: None: no timestamp; False: a timestamp that does not verify.
+    timestamp_valid: bool | None = None
+    #: The TSA certificate and the certificates its token carried, for its chain check.
+    timestamp_certificate: x509.Certificate | None = None
+    timestamp_other_certificates: list[x509.Certificate] = field(default_factory=list)
+    #: Digests and signature value verify.
+    intact: bool = False
+    covers_previous: bool = True
+    #: Technical detail when something does not verify (for logs and support).
+    problem: str | None = None
+
+    @property
+    def signing_time(self) -> datetime | None:
+        """The time to judge the certificate at: the timestamp's, else the claimed one."""
+        return self.timestamp_time or self.claimed_time
+
+
+@dataclass
+class SignatureReport:
+    index: int
+    role: SignerRole | None
+    signer_name: str | None
+    personal_id: str | None
+    school_code: str | None
+    certificate_serial: str | None
+    issuer: str | None
+    claimed_time: datetime | None
+    timestamp_time: datetime | None
+    verdict: Verdict
+    reasons: list[Reason]
+
+
+@dataclass
+class VerificationResult:
+    kind: str  # "xml" or "pdf"
+    verdict: Verdict
+    signatures: list[SignatureReport]
+    #: Every reason, the document's and the signatures', in order.
+    reasons: list[Reason]
+    document_id: str | None = None
+
+
+def overall(reasons: list[Reason]) -> Verdict:
+    """INVALID if any reason proves a fault, else INDETERMINATE if any is unsure, else VALID."""
+    weights = {r.weight for r in reasons}
+    if Verdict.INVALID in weights:
+        return Verdict.INVALID
+    if Verdict.INDETERMINATE in weights:
+        return Verdict.INDETERMINATE
+    return Verdict.VALID

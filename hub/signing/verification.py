@@ -1,0 +1,156 @@
+"""Verification against the hub's records: who should have signed this transcript.
+
+:mod:`hub.signing.verify` checks a document on its own; here the expected
+signers come from the school's records (the class's homeroom teacher, the
+school's principal, the school's seal) and from the hub's own signing requests
+(who actually signed, even if the class has a new homeroom teacher since), and
+the signatures a transcript needs follow its state.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.access import Caller, restrict
+from hub.db import models
+from hub.domain.enums import StaffRole
+from hub.domain.lifecycle import TranscriptState
+from hub.domain.problems import Code, HubError
+from hub.domain.signers import SIGNING_ORDER, SignerRole
+from hub.signing.trust import TrustStore
+from hub.signing.verdict import VerificationResult
+from hub.signing.verify import ExpectedSigners, document_kind, verify_document
+
+#: The signatures a transcript in each state carries.
+SIGNED_IN_STATE: dict[TranscriptState, tuple[SignerRole, ...]] = {
+    TranscriptState.SIGNED_BY_HOMEROOM: SIGNING_ORDER[:1],
+    TranscriptState.SIGNED_BY_PRINCIPAL: SIGNING_ORDER[:2],
+    TranscriptState.SEALED: SIGNING_ORDER,
+    TranscriptState.PUBLISHED: SIGNING_ORDER,
+}
+
+
+async def verify_transcript(
+    session: AsyncSession, *, caller: Caller, trust: TrustStore, transcript_id: int
+) -> tuple[VerificationResult, VerificationResult]:
+    """Verify the stored XML and PDF of a transcript the caller may read."""
+    caller.require("transcripts:read")
+    transcript = await session.scalar(
+        restrict(
+            select(models.Transcript).where(models.Transcript.id == transcript_id),
+            models.Transcript,
+            caller,
+        )
+    )
+    if transcript is None:
+        raise HubError(Code.TRANSCRIPT_NOT_FOUND)
+    expected = await expected_signers(session, transcript)
+    required = SIGNED_IN_STATE.get(TranscriptState(transcript.state), SIGNING_ORDER)
+    results = []
+    for document in (transcript.xml, transcript.pdf):
+        results.append(
+            await verify_document(
+                document,
+                trust=trust,
+                expected=expected,
+                required=required,
+                document_id=transcript.document_id,
+            )
+        )
+    return results[0], results[1]
+
+
+async def verify_upload(
+    session: AsyncSession, *, caller: Caller, trust: TrustStore, document: bytes
+) -> VerificationResult:
+    """Verify a file someone holds; if the hub knows the transcript, check its signers too."""
+    document_id = document_id_of(document)
+    expected = None
+    if document_id is not None and caller.has("transcripts:read"):
+        transcript = await session.scalar(
+            restrict(
+                select(models.Transcript).where(models.Transcript.document_id == document_id),
+                models.Transcript,
+                caller,
+            )
+        )
+        if transcript is not None:
+            expected = await expected_signers(session, transcript)
+    return await verify_document(document, trust=trust, expected=expected, document_id=document_id)
+
+
+async def expected_signers(session: AsyncSession, transcript: models.Transcript) -> ExpectedSigners:
+    homeroom = set(
+        await session.scalars(
+            select(models.Staff.personal_id)
+            .join(models.SchoolClass, models.SchoolClass.homeroom_teacher_id == models.Staff.id)
+            .where(models.SchoolClass.id == transcript.class_id)
+        )
+    )
+    principals = set(
+        await session.scalars(
+            select(models.Staff.personal_id)
+            .join(models.StaffAssignment)
+            .where(
+                models.StaffAssignment.school_id == transcript.school_id,
+                models.StaffAssignment.role == StaffRole.PRINCIPAL,
+            )
+        )
+    )
+    signed = await session.execute(
+        select(models.SigningRequestItem.role, models.Staff.personal_id)
+        .join(
+            models.SigningRequest, models.SigningRequest.id == models.SigningRequestItem.request_id
+        )
+        .join(models.Staff, models.Staff.id == models.SigningRequest.staff_id)
+        .where(
+            models.SigningRequestItem.transcript_id == transcript.id,
+            models.SigningRequestItem.state == "SIGNED",
+        )
+    )
+    for role, personal_id in signed:
+        (homeroom if role == SignerRole.HOMEROOM_TEACHER else principals).add(personal_id)
+    school = await session.get(models.School, transcript.school_id)
+    return ExpectedSigners(
+        personal_ids={
+            SignerRole.HOMEROOM_TEACHER: frozenset(homeroom),
+            SignerRole.PRINCIPAL: frozenset(principals),
+        },
+        school_code=school.moet_code if school else None,
+    )
+
+
+def document_id_of(document: bytes) -> str | None:
+    """The transcript's document id, from the XML root or the XML attached to the PDF."""
+    from lxml import etree
+
+    xml = document
+    if document_kind(document) == "pdf":
+        xml = _attached_xml(document) or b""
+    if not xml:
+        return None
+    try:
+        root = etree.fromstring(
+            xml, parser=etree.XMLParser(resolve_entities=False, no_network=True)
+        )
+    except etree.XMLSyntaxError:
+        return None
+    return root.get("documentId")
+
+
+def _attached_xml(pdf: bytes) -> bytes | None:
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+        for position in range(0, len(names), 2):
+            if str(names[position]) == "transcript.xml":
+                spec = names[position + 1].get_object()
+                return bytes(spec["/EF"]["/F"].get_object().data)
+    except Exception:  # a damaged PDF simply has no readable attachment
+        return None
+    return None

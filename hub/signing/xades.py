@@ -1,0 +1,400 @@
+"""Enveloped XAdES signatures on the transcript XML, made around a remote signer.
+
+RULES.md §4: the XML transcript carries one ``ds:Signature`` per signer (homeroom
+teacher, principal, school seal), appended after ``<content>`` in signing order.
+The signer's key never reaches the hub: a provider signs a SHA-256 digest after the
+signer confirms on a phone, which takes minutes and may finish in another process.
+So signing is two steps, with plain bytes in between that a job can store:
+
+- :func:`prepare_xml` adds the whole ``ds:Signature`` except its value and returns
+  the digest the provider must sign (:class:`PreparedXml`);
+- :func:`finish_xml` checks the provider's answer against the certificate, puts it in
+  place and, for XAdES B-T, adds an RFC 3161 timestamp over it.
+
+signxml cannot sign in two steps (it wants the key), so the signature is built here
+with lxml, in the shape this module fixes once (and :mod:`hub.signing.verify_xml`
+accepts, nothing looser):
+
+- ``Id="signature-N"`` (N = 1, 2, 3 in document order), exclusive C14N everywhere,
+  RSA-SHA256, SHA-256 digests;
+- references to ``#content``, to **every earlier signature by its Id**, and to this
+  signature's ``xades:SignedProperties``. Covering the earlier signatures protects
+  them (and their timestamps) against being swapped or stripped; ``URI=""`` with the
+  enveloped transform would instead make each signature cover the later ones' absence
+  and break as soon as the next signer signs;
+- ``SignedProperties`` (XAdES 1.3.2 namespace, which also holds the EN 319 132 "V2"
+  elements): SigningTime, SigningCertificateV2 (SHA-256 + IssuerSerialV2),
+  SignerRoleV2/ClaimedRoles/ClaimedRole = the :class:`SignerRole` value, and a
+  DataObjectFormat per signed object;
+- ``KeyInfo`` carries the signer's certificate first, then its chain.
+
+Nothing already in the document is re-serialised in a way that matters: lxml keeps
+every text node, so whitespace ``build_xml`` wrote stays, and what the earlier
+signatures cover is their canonical form, which a parse-and-write round trip keeps.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from asn1crypto import cms as asn1_cms
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
+from pyhanko.sign.timestamps import TimeStamper
+
+from hub.documents.xml.transcript import (
+    CONTENT_ID,
+    MAX_SIGNATURES,
+    NAMESPACE,
+    SIGNATURE_NAMESPACE,
+)
+from hub.domain.signers import SignerRole
+
+#: XAdES 1.3.2; EN 319 132-1 put SigningCertificateV2 and SignerRoleV2 in it too, so
+#: B-B and B-T need no 1.4.1 element.
+XADES_NAMESPACE = "http://uri.etsi.org/01903/v1.3.2#"
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
+
+#: ``#content`` is what the transcript says; the MIME type is the whole document's.
+_CONTENT_DESCRIPTION = "Nội dung học bạ số"
+_SIGNATURE_DESCRIPTION = "Chữ ký số có trước trên học bạ"
+_MIME_TYPE = "text/xml"
+
+TRANSCRIPT = f"{{{NAMESPACE}}}transcript"
+CONTENT = f"{{{NAMESPACE}}}content"
+
+Element = etree._Element
+
+
+def ds(tag: str) -> str:
+    """Clark name of an XML-DSig element."""
+    return f"{{{SIGNATURE_NAMESPACE}}}{tag}"
+
+
+def xades(tag: str) -> str:
+    """Clark name of a XAdES 1.3.2 element."""
+    return f"{{{XADES_NAMESPACE}}}{tag}"
+
+
+def signature_id(number: int) -> str:
+    """The ``Id`` of the ``number``-th signature (1-based, document order)."""
+    return f"signature-{number}"
+
+
+def signed_properties_id(number: int) -> str:
+    return f"{signature_id(number)}-signed-properties"
+
+
+class XadesError(ValueError):
+    """The document cannot be signed as asked (not a transcript, already fully signed,
+    a prepared document that does not match its digest…)."""
+
+
+class SignatureValueMismatchError(XadesError):
+    """The provider's signature value does not verify with the signer's certificate.
+
+    The provider signed with another key or over another digest; finishing would
+    store a document whose signature is broken, so nothing is written. Usually the
+    credential chosen at the provider is not the certificate the hub prepared for.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedXml:
+    """A signature waiting for its value: plain bytes a job can store and finish later.
+
+    ``digest`` is SHA-256 over the canonical ``ds:SignedInfo``, what the provider signs
+    (RSA PKCS#1 v1.5 over DigestInfo). ``document`` is the transcript with the new
+    ``ds:Signature`` in place and an empty ``ds:SignatureValue``.
+    """
+
+    digest: bytes
+    document: bytes
+
+
+# --- Parsing and canonicalisation, shared with the reader (verify_xml) ----------
+
+
+class _PerThread(threading.local):
+    """lxml parsers must not be shared between threads; one each, made once."""
+
+    parser: etree.XMLParser | None = None
+
+
+_per_thread = _PerThread()
+
+
+def parse_document(document: bytes) -> Element:
+    """The root of ``document``, parsed as untrusted input.
+
+    No entity expansion, DTD or network; a DOCTYPE is refused outright, as a
+    transcript never has one and refusing it rules out entity tricks. Comments are
+    kept: exclusive C14N leaves them out of every digest anyway. Raises
+    :class:`etree.XMLSyntaxError` or :class:`XadesError`.
+    """
+    if _per_thread.parser is None:
+        _per_thread.parser = etree.XMLParser(
+            resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False
+        )
+    root = etree.fromstring(document, _per_thread.parser)
+    if root.getroottree().docinfo.doctype:
+        raise XadesError("a transcript must not have a DOCTYPE declaration")
+    return root
+
+
+def canonical(element: Element, prefixes: Sequence[str] | None = None) -> bytes:
+    """Exclusive C14N (without comments) of ``element`` where it stands in its document.
+
+    Exclusive C14N renders only the namespaces a subtree uses, so an element has the
+    same canonical form wherever it sits: the signature built here, the same element
+    after a parse-and-write round trip, and xmlsec1's view of it agree.
+    """
+    return etree.tostring(
+        element, method="c14n", exclusive=True, with_comments=False, inclusive_ns_prefixes=prefixes
+    )
+
+
+def serialise(root: Element) -> bytes:
+    """The document as bytes, shaped as :func:`build_xml` writes it: declaration first,
+    a newline at the end (outside the root element, so no signature covers it)."""
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8") + b"\n"
+
+
+@lru_cache(maxsize=1024)
+def certificate_from_base64(text: str) -> x509.Certificate:
+    """A certificate from ``ds:X509Certificate`` text, parsed once per distinct text:
+    the same teachers, principals, seals and CAs sign thousands of documents."""
+    return x509.load_der_x509_certificate(base64.b64decode(text))
+
+
+# --- Preparing ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _CertificateFacts:
+    """What a signature says about a certificate, computed once per certificate."""
+
+    base64: str
+    sha256: str  # base64 of SHA-256 over the DER, for SigningCertificateV2
+    issuer_serial: str  # base64 of the DER RFC 5035 IssuerSerial, for IssuerSerialV2
+    is_rsa: bool
+
+
+@lru_cache(maxsize=1024)
+def _facts(certificate: x509.Certificate) -> _CertificateFacts:
+    der = certificate.public_bytes(Encoding.DER)
+    issuer = asn1_x509.Name.load(certificate.issuer.public_bytes())
+    issuer_serial = asn1_cms.IssuerSerial(
+        {
+            "issuer": [asn1_x509.GeneralName(name="directory_name", value=issuer)],
+            "serial": certificate.serial_number,
+        }
+    )
+    return _CertificateFacts(
+        base64=base64.b64encode(der).decode(),
+        sha256=base64.b64encode(hashlib.sha256(der).digest()).decode(),
+        issuer_serial=base64.b64encode(issuer_serial.dump()).decode(),
+        is_rsa=isinstance(certificate.public_key(), rsa.RSAPublicKey),
+    )
+
+
+def _sub(parent: Element, tag: str, text: str | None = None, **attributes: str) -> Element:
+    element = etree.SubElement(parent, tag, attributes)
+    element.text = text
+    return element
+
+
+def _reference(
+    signed_info: Element, uri: str, reference_id: str | None = None, type_: str | None = None
+) -> Element:
+    """A ``ds:Reference`` with one exclusive C14N transform; returns its DigestValue."""
+    reference = _sub(signed_info, ds("Reference"))
+    if reference_id is not None:
+        reference.set("Id", reference_id)
+    if type_ is not None:
+        reference.set("Type", type_)
+    reference.set("URI", uri)
+    _sub(_sub(reference, ds("Transforms")), ds("Transform"), Algorithm=EXC_C14N)
+    _sub(reference, ds("DigestMethod"), Algorithm=SHA256)
+    return _sub(reference, ds("DigestValue"))
+
+
+def _digest(element: Element) -> str:
+    return base64.b64encode(hashlib.sha256(canonical(element)).digest()).decode()
+
+
+def _xsd_datetime(moment: datetime) -> str:
+    """xs:dateTime in UTC with a ``Z``, to the second (what people read)."""
+    if moment.tzinfo is None:
+        raise XadesError("the signing time must carry a time zone")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def prepare_xml(
+    xml: bytes,
+    *,
+    role: SignerRole,
+    certificate: x509.Certificate,
+    chain: Sequence[x509.Certificate],
+    signing_time: datetime | None = None,
+) -> PreparedXml:
+    """Append ``role``'s ``ds:Signature`` (without its value) to a transcript.
+
+    ``xml`` is a valid transcript (run ``validate_xml`` once before the first
+    signature) with zero, one or two finished signatures; ``chain`` runs from the
+    issuing CA up. The signing order is the workflow's to keep and
+    ``hub.signing.verify`` checks it; this only refuses what would make a broken or
+    invalid document: a fourth signature, an unfinished earlier one, a non-RSA key.
+    """
+    facts = _facts(certificate)
+    if not facts.is_rsa:
+        raise XadesError("only RSA certificates are supported (RSA-SHA256 signatures)")
+    claimed = _xsd_datetime(signing_time or datetime.now(UTC))
+    try:
+        root = parse_document(xml)
+    except etree.XMLSyntaxError as error:
+        raise XadesError(f"not a well-formed XML document: {error}") from None
+    content = root.find(CONTENT)
+    if root.tag != TRANSCRIPT or content is None or content.get("Id") != CONTENT_ID:
+        raise XadesError("not a transcript: no <transcript> with <content Id='content'>")
+    earlier = root.findall(ds("Signature"))
+    if len(earlier) >= MAX_SIGNATURES:
+        raise XadesError(f"the transcript already has {MAX_SIGNATURES} signatures")
+    for element in earlier:
+        if not element.findtext(ds("SignatureValue")):
+            raise XadesError(f"signature {element.get('Id')} is not finished yet")
+    number = len(earlier) + 1
+    own_id = signature_id(number)
+    properties_id = signed_properties_id(number)
+    taken = set(root.xpath("//@Id"))
+    if own_id in taken or properties_id in taken:
+        raise XadesError(f"the Id {own_id} is already used in the document")
+
+    signature = etree.SubElement(
+        root, ds("Signature"), {"Id": own_id}, nsmap={"ds": SIGNATURE_NAMESPACE}
+    )
+    signature.tail = "\n"
+    signed_info = _sub(signature, ds("SignedInfo"))
+    _sub(signed_info, ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
+    _sub(signed_info, ds("SignatureMethod"), Algorithm=RSA_SHA256)
+    covered: list[tuple[Element, str, str]] = [
+        (content, f"{own_id}-reference-content", _CONTENT_DESCRIPTION)
+    ]
+    covered += [
+        (element, f"{own_id}-reference-{element.get('Id')}", _SIGNATURE_DESCRIPTION)
+        for element in earlier
+    ]
+    for element, reference_id, _ in covered:
+        _reference(signed_info, f"#{element.get('Id')}", reference_id).text = _digest(element)
+    properties_digest = _reference(signed_info, f"#{properties_id}", type_=SIGNED_PROPERTIES_TYPE)
+    _sub(signature, ds("SignatureValue"))
+    x509_data = _sub(_sub(signature, ds("KeyInfo")), ds("X509Data"))
+    for member in (certificate, *chain):
+        _sub(x509_data, ds("X509Certificate"), _facts(member).base64)
+
+    qualifying = etree.SubElement(
+        _sub(signature, ds("Object")),
+        xades("QualifyingProperties"),
+        {"Target": f"#{own_id}"},
+        nsmap={"xades": XADES_NAMESPACE},
+    )
+    properties = _sub(qualifying, xades("SignedProperties"), Id=properties_id)
+    signature_properties = _sub(properties, xades("SignedSignatureProperties"))
+    _sub(signature_properties, xades("SigningTime"), claimed)
+    cert = _sub(_sub(signature_properties, xades("SigningCertificateV2")), xades("Cert"))
+    cert_digest = _sub(cert, xades("CertDigest"))
+    _sub(cert_digest, ds("DigestMethod"), Algorithm=SHA256)
+    _sub(cert_digest, ds("DigestValue"), facts.sha256)
+    _sub(cert, xades("IssuerSerialV2"), facts.issuer_serial)
+    roles = _sub(_sub(signature_properties, xades("SignerRoleV2")), xades("ClaimedRoles"))
+    _sub(roles, xades("ClaimedRole"), role.value)
+    object_properties = _sub(properties, xades("SignedDataObjectProperties"))
+    for _, reference_id, description in covered:
+        object_format = _sub(
+            object_properties, xades("DataObjectFormat"), ObjectReference=f"#{reference_id}"
+        )
+        _sub(object_format, xades("Description"), description)
+        _sub(object_format, xades("MimeType"), _MIME_TYPE)
+    properties_digest.text = _digest(properties)
+
+    return PreparedXml(
+        digest=hashlib.sha256(canonical(signed_info)).digest(), document=serialise(root)
+    )
+
+
+# --- Finishing ------------------------------------------------------------------
+
+
+async def finish_xml(
+    prepared: PreparedXml, signature: bytes, *, timestamper: TimeStamper | None = None
+) -> bytes:
+    """The signed transcript: ``prepared`` with the provider's raw ``signature`` in place.
+
+    The value is verified against the certificate in the prepared signature first, so
+    a provider answering with the wrong key raises :class:`SignatureValueMismatchError`
+    instead of producing a broken document. With a ``timestamper`` the signature
+    becomes XAdES B-T: an RFC 3161 token over the canonical ``ds:SignatureValue`` in
+    ``xades:SignatureTimeStamp``, which proves the signature existed at that time
+    (RULES.md §5 judges the certificate then); without one it stays B-B. A failing
+    TSA raises what the timestamper raises (``TimestampRequestError``, ``OSError``)
+    and nothing is returned: whether to retry or settle for B-B is the caller's call.
+    """
+    root = parse_document(prepared.document)
+    signatures = root.findall(ds("Signature"))
+    element = signatures[-1] if signatures else None
+    value = element.find(ds("SignatureValue")) if element is not None else None
+    signed_info = element.find(ds("SignedInfo")) if element is not None else None
+    if element is None or value is None or value.text or signed_info is None:
+        raise XadesError("the prepared document has no signature waiting for its value")
+    if hashlib.sha256(canonical(signed_info)).digest() != prepared.digest:
+        raise XadesError("the prepared document does not match the digest sent for signing")
+    certificate = certificate_from_base64(
+        element.findtext(f"{ds('KeyInfo')}/{ds('X509Data')}/{ds('X509Certificate')}") or ""
+    )
+    public_key = certificate.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)  # prepare_xml accepts RSA only
+    try:
+        public_key.verify(
+            signature, prepared.digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256())
+        )
+    except InvalidSignature:
+        raise SignatureValueMismatchError(
+            "the signature value does not verify with the certificate of "
+            f"{certificate.subject.rfc4514_string()}: the provider signed with another key "
+            "or over another digest"
+        ) from None
+    value.text = base64.b64encode(signature).decode()
+    if timestamper is not None:
+        await _add_timestamp(element, value, timestamper)
+    return serialise(root)
+
+
+async def _add_timestamp(signature: Element, value: Element, timestamper: TimeStamper) -> None:
+    """Add ``xades:SignatureTimeStamp`` over the canonical ``ds:SignatureValue``."""
+    imprint = hashlib.sha256(canonical(value)).digest()
+    token = await timestamper.async_timestamp(imprint, "sha256")
+    tst_info = token["content"]["encap_content_info"]["content"].parsed
+    if tst_info["message_imprint"]["hashed_message"].native != imprint:
+        raise XadesError("the timestamp authority answered for another message imprint")
+    qualifying = signature.find(f"{ds('Object')}/{xades('QualifyingProperties')}")
+    assert qualifying is not None  # prepare_xml wrote it
+    unsigned = _sub(
+        _sub(qualifying, xades("UnsignedProperties")), xades("UnsignedSignatureProperties")
+    )
+    stamp = _sub(unsigned, xades("SignatureTimeStamp"), Id=f"{signature.get('Id')}-timestamp")
+    _sub(stamp, ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
+    _sub(stamp, xades("EncapsulatedTimeStamp"), base64.b64encode(token.dump()).decode())

@@ -1,0 +1,358 @@
+"""PAdES on the transcript PDF: three signers in order, B-B and B-T, read back by the
+hub's reader and by poppler's ``pdfsig`` — an independent verifier built on NSS — so
+the hub's signatures are not only consistent with its own reader."""
+
+import dataclasses
+import io
+import shutil
+import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+
+from hub.adapters.signing.pki import GOV, DemoPKI, Issued
+from hub.adapters.signing.simulator import sign_digest
+from hub.documents import samples
+from hub.documents.pdf import render_pdf
+from hub.documents.xml.transcript import build_xml
+from hub.domain.signers import SIGNING_ORDER, SignerRole
+from hub.signing.pades import (
+    PadesError,
+    PreparedPdf,
+    SignatureValueMismatchError,
+    finish_pdf,
+    prepare_pdf,
+)
+from hub.signing.verify_pdf import read_pdf_signatures
+
+SIGNED_AT = datetime(2026, 5, 31, 9, 30, tzinfo=UTC)
+TEACHER, PRINCIPAL = "Nguyễn Thị Lan", "Trần Văn Minh"
+
+
+@pytest.fixture(scope="module")
+def signers(pki: DemoPKI) -> list[Issued]:
+    """Homeroom teacher, principal and school seal of the sample school, in signing order."""
+    school = samples.SCHOOL
+    return [
+        pki.issue_person(
+            GOV, full_name=TEACHER, personal_id="001085012345", organisation=school.name
+        ),
+        pki.issue_person(
+            GOV, full_name=PRINCIPAL, personal_id="001075012345", organisation=school.name
+        ),
+        pki.issue_seal(GOV, school_name=school.name, school_code=school.moet_code),
+    ]
+
+
+@pytest.fixture(scope="module")
+def unsigned() -> bytes:
+    content = samples.secondary(7)
+    return render_pdf(content, xml=build_xml(content))
+
+
+async def sign(
+    pdf: bytes, role: SignerRole, who: Issued, timestamper: TimeStamper | None = None
+) -> bytes:
+    prepared = await prepare_pdf(
+        pdf,
+        role=role,
+        certificate=who.certificate,
+        chain=who.chain,
+        signing_time=SIGNED_AT + timedelta(minutes=SIGNING_ORDER.index(role)),
+    )
+    return await finish_pdf(
+        prepared, sign_digest(who.key, prepared.digest), timestamper=timestamper
+    )
+
+
+async def sign_all(
+    pdf: bytes, signers: list[Issued], timestamper: TimeStamper | None = None
+) -> bytes:
+    for role, who in zip(SIGNING_ORDER, signers, strict=True):
+        pdf = await sign(pdf, role, who, timestamper)
+    return pdf
+
+
+@pytest.fixture(scope="module")
+async def basic(unsigned: bytes, signers: list[Issued]) -> bytes:
+    """B-B: no timestamps."""
+    return await sign_all(unsigned, signers)
+
+
+@pytest.fixture(scope="module")
+async def timestamped(unsigned: bytes, signers: list[Issued], pki: DemoPKI) -> bytes:
+    """B-T with the PKI's in-process TSA."""
+    return await sign_all(unsigned, signers, pki.timestamper)
+
+
+def revise(pdf: bytes, change: Callable[[IncrementalPdfFileWriter], None]) -> bytes:
+    """``pdf`` with one incremental update made by ``change``."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    change(writer)
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
+
+
+def overwrite_page(writer: IncrementalPdfFileWriter) -> None:
+    """Paint a white box over the first page's grades, as a forger would."""
+    page_ref = writer.root["/Pages"]["/Kids"][0]
+    page = page_ref.get_object()
+    patch = writer.add_object(generic.StreamObject(stream_data=b"q 1 1 1 rg 100 400 200 40 re f Q"))
+    contents = page.raw_get("/Contents")
+    existing = list(contents) if isinstance(contents, generic.ArrayObject) else [contents]
+    page["/Contents"] = generic.ArrayObject([*existing, patch])
+    writer.update_container(page)
+
+
+# --- Reading back ------------------------------------------------------------------------
+
+
+async def test_three_intact_signatures_in_order(basic: bytes, signers: list[Issued]) -> None:
+    signatures, problems = await read_pdf_signatures(basic)
+    assert problems == []
+    assert [s.role for s in signatures] == list(SIGNING_ORDER)
+    for number, (signature, who) in enumerate(zip(signatures, signers, strict=True)):
+        assert signature.index == number
+        assert signature.intact, signature.problem
+        assert signature.covers_previous
+        assert signature.problem is None
+        assert signature.certificate == who.certificate
+        assert set(who.chain) <= set(signature.other_certificates)
+        assert signature.claimed_time == SIGNED_AT + timedelta(minutes=number)
+        assert signature.timestamp_valid is None
+        assert signature.timestamp_time is None
+
+
+async def test_timestamps_from_the_in_process_tsa(timestamped: bytes, pki: DemoPKI) -> None:
+    signatures, problems = await read_pdf_signatures(timestamped)
+    assert problems == []
+    now = datetime.now(UTC)
+    for signature in signatures:
+        assert signature.intact and signature.covers_previous, signature.problem
+        assert signature.timestamp_valid is True
+        assert signature.timestamp_time is not None
+        assert abs(signature.timestamp_time - now) < timedelta(minutes=5)
+        assert signature.signing_time == signature.timestamp_time
+        assert signature.timestamp_certificate == pki.tsa.certificate
+        assert set(pki.tsa.chain) <= set(signature.timestamp_other_certificates)
+
+
+async def test_timestamps_from_the_tsa_over_http(
+    unsigned: bytes, signers: list[Issued], pki: DemoPKI
+) -> None:
+    signed = await sign_all(unsigned, signers, HTTPTimeStamper(pki.tsa_url))
+    signatures, problems = await read_pdf_signatures(signed)
+    assert problems == []
+    assert [s.role for s in signatures] == list(SIGNING_ORDER)
+    assert all(s.intact and s.covers_previous and s.timestamp_valid for s in signatures)
+    assert all(s.timestamp_certificate == pki.tsa.certificate for s in signatures)
+
+
+async def test_one_revision_per_signer_each_covering_all_before_it(
+    unsigned: bytes, basic: bytes
+) -> None:
+    reader = PdfFileReader(io.BytesIO(basic))
+    assert reader.xrefs.total_revisions == 4
+    assert basic.startswith(unsigned)
+    ranges = [s.byte_range for s in reader.embedded_signatures]
+    assert [r[0] for r in ranges] == [0, 0, 0]
+    assert sum(ranges[-1][1::2]) + (ranges[-1][2] - ranges[-1][1]) == len(basic)
+    dictionaries = [s.sig_object for s in reader.embedded_signatures]
+    assert [d["/Reason"] for d in dictionaries] == [role.label for role in SIGNING_ORDER]
+    assert [d["/Name"] for d in dictionaries] == [TEACHER, PRINCIPAL, samples.SCHOOL.name]
+    assert {d["/SubFilter"] for d in dictionaries} == {"/ETSI.CAdES.detached"}
+
+
+# --- An independent verifier: poppler's pdfsig ---------------------------------------------
+
+
+def pdfsig(document: Path, pki: DemoPKI, tmp_path: Path) -> str:
+    """``pdfsig`` on ``document``, with the PKI's roots trusted in a fresh NSS database
+    when NSS's ``certutil`` is there (``libnss3-tools``)."""
+    assert shutil.which("pdfsig"), "poppler-utils is missing: run `make system-deps`"
+    command = ["pdfsig"]
+    if shutil.which("certutil"):
+        database = tmp_path / "nss"
+        database.mkdir(exist_ok=True)
+        run(["certutil", "-N", "-d", f"sql:{database}", "--empty-password"])
+        for number, root in enumerate(pki.roots):
+            pem = database / f"root-{number}.pem"
+            pem.write_bytes(root.public_bytes(serialization.Encoding.PEM))
+            run(
+                ["certutil", "-A", "-d", f"sql:{database}", "-n", pem.stem, "-t", "CT,C,C"]
+                + ["-i", str(pem)]
+            )
+        command += ["-nssdir", f"sql:{database}"]
+    return subprocess.run(
+        [*command, str(document)], capture_output=True, text=True, timeout=60
+    ).stdout
+
+
+def run(command: list[str]) -> None:
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+
+@pytest.mark.parametrize("kind", ["basic", "timestamped"])
+def test_pdfsig_accepts_every_signature(
+    kind: str, request: pytest.FixtureRequest, pki: DemoPKI, tmp_path: Path
+) -> None:
+    document = tmp_path / "signed.pdf"
+    document.write_bytes(request.getfixturevalue(kind))
+    report = pdfsig(document, pki, tmp_path)
+    assert report.count("Signature Validation: Signature is Valid.") == 3, report
+    for role in SIGNING_ORDER:
+        assert f"Signature Field Name: {role.value}" in report
+    assert f"Signer Certificate Common Name: {TEACHER}" in report
+    assert "Signature Type: ETSI.CAdES.detached" in report
+    if shutil.which("certutil"):
+        assert report.count("Certificate Validation: Certificate is Trusted.") == 3, report
+
+
+# --- Changes after signing ----------------------------------------------------------------
+
+
+def flip_page_content(pdf: bytes) -> bytes:
+    """Change one byte of the first page's content stream, in the unsigned revision."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    contents = reader.root["/Pages"]["/Kids"][0].get_object().raw_get("/Contents")
+    reference = contents[0] if isinstance(contents, generic.ArrayObject) else contents
+    start = pdf.index(b"\n%d 0 obj" % reference.idnum)
+    position = pdf.index(b"stream", start) + 20
+    return pdf[:position] + bytes([pdf[position] ^ 0x01]) + pdf[position + 1 :]
+
+
+async def test_a_changed_byte_breaks_every_signature(
+    timestamped: bytes, pki: DemoPKI, tmp_path: Path
+) -> None:
+    tampered = flip_page_content(timestamped)
+    signatures, _ = await read_pdf_signatures(tampered)
+    assert len(signatures) == 3
+    for signature in signatures:
+        assert not signature.intact
+        assert "digest mismatch" in (signature.problem or "")
+    document = tmp_path / "tampered.pdf"
+    document.write_bytes(tampered)
+    report = pdfsig(document, pki, tmp_path)
+    assert "Signature is Valid." not in report
+    assert report.count("Signature Validation: Digest Mismatch.") == 3, report
+
+
+async def test_a_page_changed_after_the_last_signature_is_reported(timestamped: bytes) -> None:
+    signatures, problems = await read_pdf_signatures(revise(timestamped, overwrite_page))
+    assert problems == []
+    assert all(s.intact for s in signatures)
+    assert [s.covers_previous for s in signatures] == [True, True, False]
+    assert "incremental update 5 of 5 changes the document" in (signatures[-1].problem or "")
+
+
+async def test_a_page_changed_between_signers_is_reported_on_the_next_signer(
+    unsigned: bytes, signers: list[Issued]
+) -> None:
+    teacher, principal, seal = signers
+    pdf = await sign(unsigned, SignerRole.HOMEROOM_TEACHER, teacher)
+    pdf = revise(pdf, overwrite_page)
+    pdf = await sign(pdf, SignerRole.PRINCIPAL, principal)
+    pdf = await sign(pdf, SignerRole.SCHOOL_SEAL, seal)
+    signatures, _ = await read_pdf_signatures(pdf)
+    assert all(s.intact for s in signatures)
+    assert [s.covers_previous for s in signatures] == [True, False, True]
+
+
+async def test_metadata_updated_after_signing_is_not_a_change(basic: bytes) -> None:
+    """The document information dictionary is not content: pyHanko clears its updates."""
+
+    def touch_info(writer: IncrementalPdfFileWriter) -> None:
+        writer.set_info(
+            generic.DictionaryObject({generic.pdf_name("/Title"): generic.pdf_string("x")})
+        )
+
+    signatures, _ = await read_pdf_signatures(revise(basic, touch_info))
+    assert all(s.covers_previous for s in signatures)
+
+
+# --- Refusals ------------------------------------------------------------------------------
+
+
+async def test_a_signature_from_the_wrong_key_is_refused(
+    unsigned: bytes, signers: list[Issued]
+) -> None:
+    teacher, principal, _ = signers
+    prepared = await prepare_pdf(
+        unsigned,
+        role=SignerRole.HOMEROOM_TEACHER,
+        certificate=teacher.certificate,
+        chain=teacher.chain,
+    )
+    with pytest.raises(SignatureValueMismatchError):
+        await finish_pdf(prepared, sign_digest(principal.key, prepared.digest))
+    with pytest.raises(SignatureValueMismatchError):
+        await finish_pdf(prepared, sign_digest(teacher.key, bytes(32)))
+
+
+async def test_prepared_state_is_plain_and_must_match(
+    unsigned: bytes, signers: list[Issued]
+) -> None:
+    teacher = signers[0]
+    prepared = await prepare_pdf(
+        unsigned,
+        role=SignerRole.HOMEROOM_TEACHER,
+        certificate=teacher.certificate,
+        chain=teacher.chain,
+    )
+    values = dataclasses.asdict(prepared)
+    assert all(isinstance(v, bytes | str | int | tuple) for v in values.values())
+    stored = PreparedPdf(**values)
+    signature = sign_digest(teacher.key, stored.digest)
+    signed = await finish_pdf(stored, signature)
+    assert (await read_pdf_signatures(signed))[0][0].intact
+    damaged = dataclasses.replace(prepared, pdf=prepared.pdf.replace(b"/Reason", b"/Reasom", 1))
+    with pytest.raises(PadesError, match="byte-range digest"):
+        await finish_pdf(damaged, signature)
+
+
+async def test_a_signed_field_cannot_be_signed_again(basic: bytes, signers: list[Issued]) -> None:
+    teacher = signers[0]
+    with pytest.raises(PadesError, match="HOMEROOM_TEACHER"):
+        await prepare_pdf(
+            basic,
+            role=SignerRole.HOMEROOM_TEACHER,
+            certificate=teacher.certificate,
+            chain=teacher.chain,
+        )
+
+
+async def test_files_that_are_not_pdfs() -> None:
+    signatures, problems = await read_pdf_signatures(b"<hocBa/>")
+    assert signatures == []
+    assert problems and problems[0].startswith("not a readable PDF")
+
+
+# --- The stamp -----------------------------------------------------------------------------
+
+
+def test_the_stamp_reads_in_vietnamese(basic: bytes, tmp_path: Path) -> None:
+    """pdftotext gets the stamps back through their ToUnicode maps, diacritics and all."""
+    assert shutil.which("pdftotext"), "poppler-utils is missing: run `make system-deps`"
+    document = tmp_path / "signed.pdf"
+    document.write_bytes(basic)
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(document), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    for line in (
+        f"Ký bởi: {TEACHER}",
+        f"Ký bởi: {PRINCIPAL}",
+        f"Ký bởi: {samples.SCHOOL.name}",
+        "Vai trò: Giáo viên chủ nhiệm",
+        "Vai trò: Hiệu trưởng",
+        "Vai trò: Con dấu của trường",
+        "Ngày ký: 31/05/2026 16:30:00 (GMT+7)",
+    ):
+        assert line in text, text

@@ -1,0 +1,365 @@
+"""A transcript signed by its three signers through their providers, end to end.
+
+The homeroom teacher signs through Ban Cơ yếu (RSSP), the principal through
+Viettel MySign, the seal through a SoftHSM2 token — every provider a real HTTP
+simulator (or token) on loopback, the hub driven through GraphQL. The signed
+documents then verify in the hub and in independent verifiers (xmlsec1, pdfsig).
+"""
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import select
+from strawberry.relay import GlobalID
+
+from hub.adapters.signing.demo import DemoSigning, start_demo_signing
+from hub.adapters.signing.simulator import Phone, PhoneAnswer
+from hub.db import models
+from hub.documents import samples
+from hub.domain.enums import (
+    CertificateStatus,
+    OrgLevel,
+    Ownership,
+    SchoolLevel,
+    Sex,
+    SigningProvider,
+    StaffRole,
+)
+from hub.domain.personal_id import compose
+from hub.transcripts import service as transcripts
+from hub.web.app import create_app
+from tests.helpers import data, error_codes, gql, register, token_for
+
+SCHOOL_CODE = "01LBSIGN"
+REQUEST = """mutation($ids: [ID!]!, $role: SignerRole!, $signer: String) {
+  requestTranscriptSignatures(transcriptIds: $ids, role: $role, signerPersonalId: $signer) {
+    requestId role provider state transcripts transactionId expiresAt } }"""
+COMPLETE = """mutation($r: String!) { completeTranscriptSignatures(requestId: $r) {
+  requestId state transcripts signed errorCode errorMessage } }"""
+VERIFY = """query($id: ID!) { verifyTranscript(id: $id) { verdict
+  xml { verdict signatures { role signerName verdict timestampTime reasons { code } }
+        reasons { code message messageEn } }
+  pdf { verdict signatures { role signerName verdict reasons { code } }
+        reasons { code message } } } }"""
+PROVIDERS = "{ signingProviders(refresh: true) { name status latencyMs lastError } }"
+TRANSCRIPT = "query($id: ID!) { node(id: $id) { ... on Transcript { state waitingFor } } }"
+
+
+@dataclasses.dataclass
+class School:
+    id: int
+    teacher: str
+    principal: str
+    transcripts: list[int]
+
+
+@pytest.fixture(scope="module")
+async def demo(tmp_path_factory) -> AsyncIterator[DemoSigning]:  # type: ignore[no-untyped-def]
+    suite = start_demo_signing(tmp_path_factory.mktemp("signing"), confirm_delay=0.2)
+    yield suite
+    await suite.aclose()
+
+
+@pytest.fixture(scope="module")
+async def school(db, world, demo) -> School:  # type: ignore[no-untyped-def]
+    """A school whose staff hold certificates at three providers, with four transcripts ready."""
+    now = datetime.now(UTC)
+    async with db.unit_of_work() as session:
+        department = await session.scalar(select(models.Department))
+        district = await session.scalar(select(models.District).where(models.District.code == "LB"))
+        row = models.School(
+            department_id=department.id,
+            district_id=district.id,
+            moet_code=SCHOOL_CODE,
+            name="Trường THCS Ký Số",
+            level=SchoolLevel.LOWER_SECONDARY,
+            ownership=Ownership.PUBLIC,
+        )
+        session.add(row)
+        await session.flush()
+        people = []
+        for n, (name, role) in enumerate(
+            [("Nguyễn Thị Chủ Nhiệm", StaffRole.HOMEROOM), ("Trần Văn Hiệu", StaffRole.PRINCIPAL)]
+        ):
+            person = models.Staff(
+                personal_id=compose("001", 1981 + n, Sex.FEMALE, 77_000 + n),
+                full_name=name,
+                search_name=name.lower(),
+                assignments=[models.StaffAssignment(school_id=row.id, role=role)],
+            )
+            people.append(person)
+        session.add_all(people)
+        await session.flush()
+        teacher, principal = people
+        for owner, provider in (
+            (teacher, SigningProvider.BCY),
+            (principal, SigningProvider.MYSIGN),
+        ):
+            session.add(
+                _certificate(
+                    provider, f"{provider.value.lower()}-{owner.id}", now, staff_id=owner.id
+                )
+            )
+        session.add(_certificate(SigningProvider.PKCS11, "seal", now, school_id=row.id))
+        school_class = models.SchoolClass(
+            school_id=row.id,
+            school_year_id=world.current_year_id,
+            name="8A9",
+            grade=8,
+            homeroom_teacher_id=teacher.id,
+        )
+        session.add(school_class)
+        await session.flush()
+        await demo.enrol_school(session, row.id)
+        ids = []
+        for index in range(4):
+            content = samples.secondary(90 + index)
+            document_id = str(uuid.uuid4())
+            content = dataclasses.replace(
+                content,
+                document_id=document_id,
+                verification_url=f"https://hub.example/verify/{document_id}",
+            )
+            student = models.Student(
+                personal_id=content.student.personal_id,
+                full_name=content.student.full_name,
+                search_name=content.student.full_name.lower(),
+                birth_date=content.student.birth_date,
+                sex=content.student.sex,
+                school_id=row.id,
+            )
+            session.add(student)
+            await session.flush()
+            session.add(
+                models.Enrolment(
+                    student_id=student.id,
+                    class_id=school_class.id,
+                    school_year_id=world.current_year_id,
+                )
+            )
+            xml, pdf = await transcripts.render(content)
+            transcript = models.Transcript(
+                document_id=document_id,
+                student_id=student.id,
+                school_year_id=world.current_year_id,
+                school_id=row.id,
+                class_id=school_class.id,
+                state="READY",
+                xml=xml,
+                pdf=pdf,
+                xml_sha256=hashlib.sha256(xml).hexdigest(),
+            )
+            session.add(transcript)
+            await session.flush()
+            ids.append(transcript.id)
+        return School(row.id, teacher.personal_id, principal.personal_id, ids)
+
+
+def _certificate(provider, credential_id, now, **owner) -> models.SigningCertificate:  # type: ignore[no-untyped-def]
+    return models.SigningCertificate(
+        provider=provider,
+        credential_id=credential_id,
+        serial_number=uuid.uuid4().hex[:16],
+        subject_dn="CN=?",
+        issuer_dn="CN=?",
+        valid_from=now - timedelta(days=1),
+        valid_to=now + timedelta(days=365),
+        status=CertificateStatus.ACTIVE,
+        **owner,
+    )
+
+
+@pytest.fixture(scope="module")
+async def hub(settings, db, demo) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    app = create_app(settings, db, signing=demo.signing)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def vendor(db, hub, school) -> str:  # type: ignore[no-untyped-def]
+    return await token_for(hub, *await register(db, org=OrgLevel.SCHOOL, schools=[SCHOOL_CODE]))
+
+
+def gid(transcript_id: int) -> str:
+    return str(GlobalID("Transcript", str(transcript_id)))
+
+
+async def sign(hub, vendor, ids, role, signer=None) -> dict:  # type: ignore[no-untyped-def]
+    """Request, then poll until the simulated phone has answered."""
+    requested = data(
+        await gql(
+            hub, vendor, REQUEST, {"ids": [gid(i) for i in ids], "role": role, "signer": signer}
+        )
+    )["requestTranscriptSignatures"]
+    assert requested["state"] == "PENDING"
+    assert requested["transcripts"] == len(ids)
+    for _ in range(100):
+        done = data(await gql(hub, vendor, COMPLETE, {"r": requested["requestId"]}))
+        result = done["completeTranscriptSignatures"]
+        if result["state"] != "PENDING":
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError("the provider never answered")
+
+
+async def test_three_signers_sign_through_their_providers_and_everyone_can_verify(
+    hub, vendor, school, demo, db, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    batch = school.transcripts[:2]
+    teacher = await sign(hub, vendor, batch, "HOMEROOM_TEACHER", school.teacher)
+    assert teacher == teacher | {"state": "SIGNED", "signed": 2, "errorCode": None}
+    principal = await sign(hub, vendor, batch, "PRINCIPAL", school.principal)
+    assert principal["state"] == "SIGNED"
+    seal = await sign(hub, vendor, batch, "SCHOOL_SEAL")
+    assert seal["state"] == "SIGNED"
+    # One phone confirmation each: both transcripts (XML + PDF) in one transaction.
+    assert len(demo.back_offices[SigningProvider.BCY].transactions) >= 1
+
+    state = data(await gql(hub, vendor, TRANSCRIPT, {"id": gid(batch[0])}))["node"]
+    assert state == {"state": "SEALED", "waitingFor": None}
+    verified = data(await gql(hub, vendor, VERIFY, {"id": gid(batch[0])}))["verifyTranscript"]
+    assert verified["verdict"] == "VALID", verified
+    for kind in ("xml", "pdf"):
+        roles = [s["role"] for s in verified[kind]["signatures"]]
+        assert roles == ["HOMEROOM_TEACHER", "PRINCIPAL", "SCHOOL_SEAL"]
+        assert all(s["verdict"] == "VALID" for s in verified[kind]["signatures"])
+    assert verified["xml"]["signatures"][0]["signerName"] == "Nguyễn Thị Chủ Nhiệm"
+    assert verified["xml"]["signatures"][0]["timestampTime"]
+
+    async with db.sessions() as session:
+        stored = await session.get(models.Transcript, batch[0])
+        signed_xml, signed_pdf = stored.xml, stored.pdf
+    _independent_verifiers_accept(signed_xml, signed_pdf, demo, tmp_path)
+
+    # A tampered copy uploaded by an admission office is rejected, with the reason.
+    tampered = signed_xml.replace(b"<ethnicity>Kinh<", b"<ethnicity>Kinn<", 1)
+    assert tampered != signed_xml
+    result = await _upload(hub, vendor, tampered, "hocba.xml")
+    assert result["verdict"] == "INVALID"
+    assert "DOCUMENT_MODIFIED" in {r["code"] for r in result["reasons"]}
+    genuine = await _upload(hub, vendor, signed_pdf, "hocba.pdf")
+    assert genuine["verdict"] == "VALID", genuine
+
+
+async def _upload(hub, token, content: bytes, name: str) -> dict:  # type: ignore[no-untyped-def]
+    operations = {
+        "query": "mutation($f: Upload!) { verifyDocument(file: $f) { kind verdict documentId "
+        "signatures { role verdict } reasons { code message } } }",
+        "variables": {"f": None},
+    }
+    response = await hub.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
+        files={"0": (name, content, "application/octet-stream")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    return data(response.json())["verifyDocument"]
+
+
+def _independent_verifiers_accept(xml: bytes, pdf: bytes, demo: DemoSigning, tmp: Path) -> None:
+    for tool in ("xmlsec1", "pdfsig"):
+        assert shutil.which(tool), f"{tool} is missing: run `make system-deps`"
+    (tmp / "signed.xml").write_bytes(xml)
+    # xmlsec1 reads one certificate per --trusted-pem file.
+    trusted = []
+    for n, root in enumerate(demo.pki.roots):
+        (tmp / f"root-{n}.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
+        trusted += ["--trusted-pem", str(tmp / f"root-{n}.pem")]
+    for n in (1, 2, 3):
+        run = subprocess.run(
+            [
+                "xmlsec1",
+                "--verify",
+                "--enabled-reference-uris",
+                "same-doc",
+                "--id-attr:Id",
+                "urn:vn:hub:hocba:transcript:1.0:content",
+                "--id-attr:Id",
+                "http://www.w3.org/2000/09/xmldsig#:Signature",
+                "--id-attr:Id",
+                "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+                "--node-id",
+                f"signature-{n}",
+                *trusted,
+                str(tmp / "signed.xml"),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+    (tmp / "signed.pdf").write_bytes(pdf)
+    run = subprocess.run(["pdfsig", str(tmp / "signed.pdf")], capture_output=True, text=True)
+    assert run.stdout.count("Signature Validation: Signature is Valid.") == 3, run.stdout
+
+
+async def test_providers_report_health_and_a_provider_that_is_down_fails_fast(
+    hub, vendor, school, demo
+) -> None:  # type: ignore[no-untyped-def]
+    providers = data(await gql(hub, vendor, PROVIDERS))["signingProviders"]
+    assert {p["name"]: p["status"] for p in providers} == {
+        "BCY": "UP",
+        "SMARTCA": "UP",
+        "MYSIGN": "UP",
+        "CSC": "UP",
+        "PKCS11": "UP",
+    }
+    demo.servers["bcy"].stop()
+    try:
+        started = datetime.now(UTC)
+        variables = {
+            "ids": [gid(school.transcripts[2])],
+            "role": "HOMEROOM_TEACHER",
+            "signer": school.teacher,
+        }
+        result = await gql(hub, vendor, REQUEST, variables)
+        assert error_codes(result) == ["PROVIDER_UNAVAILABLE"]
+        assert "Ban Cơ yếu" in result["errors"][0]["message"]
+        assert datetime.now(UTC) - started < timedelta(seconds=3)
+        providers = data(await gql(hub, vendor, PROVIDERS))["signingProviders"]
+        bcy = next(p for p in providers if p["name"] == "BCY")
+        assert bcy["status"] == "DOWN" and bcy["lastError"]
+    finally:
+        demo.servers["bcy"].start()
+    data(await gql(hub, vendor, PROVIDERS))
+
+
+async def test_a_rejection_on_the_phone_leaves_the_transcript_waiting(
+    hub, vendor, school, demo
+) -> None:  # type: ignore[no-untyped-def]
+    demo.set_phone(Phone(answer=PhoneAnswer.REJECT, confirm_delay=0.1))
+    try:
+        result = await sign(hub, vendor, school.transcripts[2:], "HOMEROOM_TEACHER", school.teacher)
+    finally:
+        demo.set_phone(Phone(confirm_delay=0.2))
+    assert result["state"] == "REJECTED"
+    assert result["errorCode"] == "SIGNER_REJECTED"
+    assert "từ chối" in result["errorMessage"]
+    state = data(await gql(hub, vendor, TRANSCRIPT, {"id": gid(school.transcripts[2])}))["node"]
+    assert state["state"] == "READY"
+    # The same transcripts can be sent again, and now the teacher confirms.
+    again = await sign(hub, vendor, school.transcripts[2:], "HOMEROOM_TEACHER", school.teacher)
+    assert again["state"] == "SIGNED"
+
+
+async def test_only_the_role_holder_signs_and_only_in_order(hub, vendor, school) -> None:  # type: ignore[no-untyped-def]
+    ids = [gid(school.transcripts[2])]
+    wrong_person = await gql(
+        hub, vendor, REQUEST, {"ids": ids, "role": "PRINCIPAL", "signer": school.teacher}
+    )
+    assert error_codes(wrong_person) == ["SIGNER_NOT_ROLE_HOLDER"]
+    early = {"ids": [gid(school.transcripts[3])], "role": "SCHOOL_SEAL"}
+    assert error_codes(await gql(hub, vendor, REQUEST, early)) == ["SIGNING_ORDER"]

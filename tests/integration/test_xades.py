@@ -1,0 +1,338 @@
+"""XAdES on the XML transcript: three signers in order, B-B and B-T, read back, and
+checked by two independent verifiers (xmlsec1 and signxml) so the hub's format is
+not only consistent with its own reader."""
+
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from signxml import InvalidSignature, SignatureConfiguration, SignatureMethod, XMLVerifier
+from signxml.algorithms import DigestAlgorithm
+from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
+
+from hub.adapters.signing.pki import GOV, DemoPKI, Issued
+from hub.adapters.signing.simulator import sign_digest
+from hub.documents import samples
+from hub.documents.xml.transcript import NAMESPACE, SIGNATURE_NAMESPACE, build_xml, validate_xml
+from hub.domain.signers import SIGNING_ORDER
+from hub.signing.verify_xml import read_xml_signatures
+from hub.signing.xades import (
+    XADES_NAMESPACE,
+    SignatureValueMismatchError,
+    XadesError,
+    ds,
+    finish_xml,
+    prepare_xml,
+)
+
+SIGNED_AT = datetime(2026, 5, 31, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def signers(pki: DemoPKI) -> list[Issued]:
+    """Homeroom teacher, principal and school seal of the sample school, in signing order."""
+    school = samples.SCHOOL
+    return [
+        pki.issue_person(
+            GOV, full_name="Nguyễn Thị Lan", personal_id="001190000001", organisation=school.name
+        ),
+        pki.issue_person(
+            GOV, full_name="Trần Văn Minh", personal_id="001180000002", organisation=school.name
+        ),
+        pki.issue_seal(GOV, school_name=school.name, school_code=school.moet_code),
+    ]
+
+
+async def sign_all(
+    xml: bytes, signers: list[Issued], timestamper: TimeStamper | None = None
+) -> bytes:
+    for number, (role, who) in enumerate(zip(SIGNING_ORDER, signers, strict=True)):
+        prepared = prepare_xml(
+            xml,
+            role=role,
+            certificate=who.certificate,
+            chain=who.chain,
+            signing_time=SIGNED_AT + timedelta(minutes=number),
+        )
+        xml = await finish_xml(
+            prepared, sign_digest(who.key, prepared.digest), timestamper=timestamper
+        )
+    return xml
+
+
+@pytest.fixture(scope="module")
+def unsigned() -> bytes:
+    return build_xml(samples.secondary(7))
+
+
+@pytest.fixture(scope="module")
+async def basic(unsigned: bytes, signers: list[Issued]) -> bytes:
+    """XAdES B-B: no timestamps."""
+    return await sign_all(unsigned, signers)
+
+
+@pytest.fixture(scope="module")
+async def timestamped(unsigned: bytes, signers: list[Issued], pki: DemoPKI) -> bytes:
+    """XAdES B-T with the in-process TSA."""
+    return await sign_all(unsigned, signers, pki.timestamper)
+
+
+# --- Reading back -----------------------------------------------------------------
+
+
+def test_three_intact_signatures_in_order(basic: bytes, signers: list[Issued]) -> None:
+    validate_xml(basic)
+    signatures, problems = read_xml_signatures(basic)
+    assert problems == []
+    assert [s.role for s in signatures] == list(SIGNING_ORDER)
+    for number, (signature, who) in enumerate(zip(signatures, signers, strict=True)):
+        assert signature.index == number
+        assert signature.intact and signature.covers_previous, signature.problem
+        assert signature.problem is None
+        assert signature.certificate == who.certificate
+        assert signature.other_certificates == list(who.chain)
+        assert signature.claimed_time == SIGNED_AT + timedelta(minutes=number)
+        assert signature.timestamp_valid is None and signature.timestamp_time is None
+
+
+def test_signing_keeps_what_was_signed_byte_for_byte(unsigned: bytes, basic: bytes) -> None:
+    """Nothing before a new signature is re-indented or re-written."""
+    content_end = unsigned.index(b"</content>") + len(b"</content>")
+    assert basic[:content_end] == unsigned[:content_end]
+    first = basic.index(b"<ds:Signature ")
+    assert basic.count(b"<ds:Signature ") == 3
+    assert basic.endswith(b"</ds:Signature>\n</transcript>\n")
+    assert basic[content_end:first] == b"\n"
+
+
+def test_each_signature_covers_content_and_the_earlier_ones(basic: bytes) -> None:
+    root = etree.fromstring(basic)
+    for number, signature in enumerate(root.findall(ds("Signature")), start=1):
+        uris = [r.get("URI") for r in signature.iterfind(f"{ds('SignedInfo')}/{ds('Reference')}")]
+        earlier = [f"#signature-{n}" for n in range(1, number)]
+        assert uris == ["#content", *earlier, f"#signature-{number}-signed-properties"]
+
+
+async def test_timestamps_from_the_in_process_tsa(timestamped: bytes, pki: DemoPKI) -> None:
+    validate_xml(timestamped)
+    signatures, problems = read_xml_signatures(timestamped)
+    assert problems == []
+    now = datetime.now(UTC)
+    for signature in signatures:
+        assert signature.intact and signature.covers_previous, signature.problem
+        assert signature.timestamp_valid is True, signature.problem
+        assert signature.timestamp_time is not None
+        assert abs(signature.timestamp_time - now) < timedelta(minutes=5)
+        assert signature.signing_time == signature.timestamp_time
+        assert signature.timestamp_certificate == pki.tsa.certificate
+        assert pki.tsa.chain[0] in signature.timestamp_other_certificates
+
+
+async def test_timestamps_from_the_tsa_over_http(
+    unsigned: bytes, signers: list[Issued], pki: DemoPKI
+) -> None:
+    document = await sign_all(unsigned, signers, HTTPTimeStamper(pki.tsa_url))
+    signatures, problems = read_xml_signatures(document)
+    assert problems == []
+    assert [(s.intact, s.covers_previous, s.timestamp_valid) for s in signatures] == [
+        (True, True, True)
+    ] * 3
+    assert all(s.timestamp_certificate == pki.tsa.certificate for s in signatures)
+
+
+# --- Interoperability -------------------------------------------------------------
+
+
+def xmlsec1(document: bytes, node_id: str, tmp_path: Path, pki: DemoPKI) -> tuple[bool, str]:
+    """Whether Debian's xmlsec1 verifies the signature ``node_id`` (digests, value and
+    the chain in KeyInfo up to the demo roots)."""
+    if shutil.which("xmlsec1") is None:
+        pytest.skip("xmlsec1 is not installed")
+    path, roots = tmp_path / f"{node_id}.xml", tmp_path / "roots.pem"
+    path.write_bytes(document)
+    roots.write_bytes(pki.roots_pem())
+    command = [
+        "xmlsec1",
+        "--verify",
+        "--enabled-reference-uris",
+        "same-doc",
+        "--id-attr:Id",
+        f"{NAMESPACE}:content",
+        "--id-attr:Id",
+        f"{SIGNATURE_NAMESPACE}:Signature",
+        "--id-attr:Id",
+        f"{XADES_NAMESPACE}:SignedProperties",
+        "--node-id",
+        node_id,
+        "--trusted-pem",
+        str(roots),
+        str(path),
+    ]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    return run.returncode == 0, run.stderr
+
+
+class _NthSignature:
+    """signxml verifies the first ``ds:Signature`` it finds; this picks the ``index``-th."""
+
+    index = 0
+
+    def _get_signature(self, root: etree._Element) -> etree._Element:
+        return root if root.tag == ds("Signature") else root.findall(ds("Signature"))[self.index]
+
+
+class _NthXMLVerifier(_NthSignature, XMLVerifier):
+    pass
+
+
+class _NthXAdESVerifier(_NthSignature, XAdESVerifier):
+    pass
+
+
+def signxml_verify(document: bytes, index: int, who: Issued, *, xades: bool) -> None:
+    """signxml's verdict on the ``index``-th signature, with the signer's known
+    certificate; raises when it does not verify. With ``xades`` the ``ds:Signature`` is
+    also validated against the XAdES schemas and SigningCertificateV2 checked."""
+    references = index + 2  # content, the earlier signatures, SignedProperties
+    verifier: _NthXMLVerifier | _NthXAdESVerifier
+    if xades:
+        verifier = _NthXAdESVerifier()
+        config: SignatureConfiguration = XAdESSignatureConfiguration(expect_references=references)
+    else:
+        verifier = _NthXMLVerifier()
+        config = SignatureConfiguration(
+            expect_references=references,
+            signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
+            digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+        )
+    verifier.index = index
+    verifier.verify(document, x509_cert=who.certificate, id_attribute="Id", expect_config=config)
+
+
+@pytest.mark.parametrize("kind", ["basic", "timestamped"])
+def test_xmlsec1_accepts_every_signature(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, pki: DemoPKI
+) -> None:
+    document = request.getfixturevalue(kind)
+    for number in (1, 2, 3):
+        ok, output = xmlsec1(document, f"signature-{number}", tmp_path, pki)
+        assert ok, output
+        assert f"SignedInfo References (ok/all): {number + 1}/{number + 1}" in output
+
+
+@pytest.mark.parametrize("kind", ["basic", "timestamped"])
+def test_signxml_accepts_every_signature(
+    kind: str, request: pytest.FixtureRequest, signers: list[Issued]
+) -> None:
+    document = request.getfixturevalue(kind)
+    for index, who in enumerate(signers):
+        signxml_verify(document, index, who, xades=False)
+        signxml_verify(document, index, who, xades=True)
+
+
+# --- Tampering --------------------------------------------------------------------
+
+
+def test_a_changed_score_breaks_every_signature(
+    timestamped: bytes, signers: list[Issued], tmp_path: Path, pki: DemoPKI
+) -> None:
+    assert timestamped.count(b"<score>8.3</score>") == 1
+    tampered = timestamped.replace(b"<score>8.3</score>", b"<score>9.3</score>")
+    validate_xml(tampered)  # still a well-formed, valid transcript: only signatures tell
+    signatures, problems = read_xml_signatures(tampered)
+    assert problems == []
+    for index, signature in enumerate(signatures):
+        assert not signature.intact
+        assert "#content" in (signature.problem or "")
+        assert signature.timestamp_valid is True  # the values themselves are untouched
+        assert not xmlsec1(tampered, f"signature-{index + 1}", tmp_path, pki)[0]
+        with pytest.raises(InvalidSignature):
+            signxml_verify(tampered, index, signers[index], xades=False)
+
+
+def test_a_changed_earlier_signature_breaks_it_and_every_later_one(
+    timestamped: bytes, signers: list[Issued], tmp_path: Path, pki: DemoPKI
+) -> None:
+    start = timestamped.index(b"<ds:SignatureValue>") + len(b"<ds:SignatureValue>") + 10
+    byte = timestamped[start : start + 1]
+    tampered = timestamped[:start] + (b"B" if byte == b"A" else b"A") + timestamped[start + 1 :]
+    signatures, _ = read_xml_signatures(tampered)
+    first, *later = signatures
+    assert not first.intact and "signature value does not verify" in (first.problem or "")
+    assert first.timestamp_valid is False  # the token is over the original value
+    for signature in later:
+        assert not signature.intact
+        assert "#signature-1" in (signature.problem or "")
+    for index in range(3):
+        assert not xmlsec1(tampered, f"signature-{index + 1}", tmp_path, pki)[0]
+        with pytest.raises(InvalidSignature):
+            signxml_verify(tampered, index, signers[index], xades=False)
+
+
+def test_a_signature_moved_before_an_earlier_one_does_not_cover_it(basic: bytes) -> None:
+    """Signatures are judged in document order: the seal's, moved first, still verifies,
+    but the teacher's and the principal's then do not cover what precedes them."""
+    root = etree.fromstring(basic)
+    *_, seal = root.findall(ds("Signature"))
+    root.remove(seal)
+    root.insert(1, seal)
+    signatures, problems = read_xml_signatures(etree.tostring(root))
+    assert problems == []
+    assert [s.intact for s in signatures] == [True, True, True]
+    assert [s.covers_previous for s in signatures] == [True, False, False]
+
+
+def test_a_second_element_with_the_content_id_breaks_every_signature(basic: bytes) -> None:
+    """Signature wrapping: with two candidates for ``#content`` the reader will not pick one."""
+    root = etree.fromstring(basic)
+    decoy = etree.fromstring(etree.tostring(root.find(f"{{{NAMESPACE}}}content")))
+    root.findall(ds("Signature"))[-1].find(ds("Object")).append(decoy)
+    signatures, _ = read_xml_signatures(etree.tostring(root))
+    assert all(not s.intact and "#content" in (s.problem or "") for s in signatures)
+
+
+def test_documents_that_are_not_transcripts() -> None:
+    assert read_xml_signatures(b"<transcript")[1][0].startswith("not a well-formed")
+    assert read_xml_signatures(b"<other/>")[1][0].startswith("not a transcript")
+
+
+# --- Finishing refuses what would break the document ----------------------------
+
+
+async def test_a_signature_from_the_wrong_key_is_refused(
+    unsigned: bytes, signers: list[Issued]
+) -> None:
+    teacher, principal, _ = signers
+    prepared = prepare_xml(
+        unsigned,
+        role=SIGNING_ORDER[0],
+        certificate=teacher.certificate,
+        chain=teacher.chain,
+    )
+    with pytest.raises(SignatureValueMismatchError, match="does not verify with the certificate"):
+        await finish_xml(prepared, sign_digest(principal.key, prepared.digest))
+    with pytest.raises(SignatureValueMismatchError):
+        await finish_xml(prepared, sign_digest(teacher.key, bytes(32)))
+
+
+async def test_prepared_state_is_plain_bytes_and_must_match(
+    unsigned: bytes, signers: list[Issued]
+) -> None:
+    teacher = signers[0]
+    prepared = prepare_xml(
+        unsigned, role=SIGNING_ORDER[0], certificate=teacher.certificate, chain=teacher.chain
+    )
+    assert b"<ds:SignatureValue/>" in prepared.document
+    other = type(prepared)(digest=bytes(32), document=prepared.document)
+    with pytest.raises(XadesError, match="does not match the digest"):
+        await finish_xml(other, sign_digest(teacher.key, other.digest))
+
+
+def test_a_fourth_signature_is_refused(basic: bytes, signers: list[Issued]) -> None:
+    seal = signers[2]
+    with pytest.raises(XadesError, match="already has 3 signatures"):
+        prepare_xml(basic, role=SIGNING_ORDER[2], certificate=seal.certificate, chain=seal.chain)
