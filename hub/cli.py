@@ -419,6 +419,11 @@ async def _prepare_demo(settings: Settings) -> dict[str, str]:
                     "certificates:read",
                     "changes:read",
                     "personal-ids:read",
+                    "assessments:read",
+                    "assessments:write",
+                    "transcripts:read",
+                    "transcripts:write",
+                    "transcripts:sign",
                 ],
                 org_level=OrgLevel.SCHOOL,
                 school_codes=[vendor_school],
@@ -434,6 +439,7 @@ async def _prepare_demo(settings: Settings) -> dict[str, str]:
         "vendor_id": vendor.client_id,
         "vendor_secret": vendor.client_secret,
         "vendor_school": f"{vendor_school} – {vendor_school_name}",
+        "vendor_school_code": vendor_school,
     }
 
 
@@ -468,8 +474,138 @@ def demo(
     for title, query in DEMO_QUERIES.items():
         table.add_row(title, query)
     console.print(table)
+    signing = _start_demo_signing(settings, info["vendor_school_code"])
     if not no_serve:
-        serve(host=settings.host, port=settings.port, workers=1)
+        import uvicorn
+
+        from hub.web.app import create_app
+
+        uvicorn.run(
+            create_app(settings, signing=signing.signing),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+        )
+
+
+def _start_demo_signing(settings: Settings, school_code: str):  # type: ignore[no-untyped-def]
+    """Simulated providers on loopback, the vendor school enrolled, five transcripts ready."""
+    import shutil
+
+    from hub.adapters.signing.demo import start_demo_signing
+    from hub.config import VAR_DIR
+
+    directory = VAR_DIR / "demo-signing"
+    shutil.rmtree(directory, ignore_errors=True)  # fresh tokens; the PKI itself is kept
+    with console.status("Starting the signing-provider simulators…"):
+        suite = start_demo_signing(directory, pki_dir=settings.demo_pki_dir)
+        ready = _run(_demo_transcripts(settings, suite, school_code))
+    console.rule("[bold]Ký số (simulated providers, demo PKI)")
+    for name, server in suite.servers.items():
+        console.print(f"  {name:8} {server.url}")
+    console.print(
+        "The simulated phone approves 3 s after each request. Make it refuse instead:\n"
+        f'  curl -X POST {suite.url("bcy")}/_sim/phone -d \'{{"answer": "REJECT"}}\'\n'
+        f"  (answers: APPROVE, REJECT, IGNORE; faults: POST /_sim/faults "
+        '{"server_error": 503} or {"certificate_revoked": true} …)'
+    )
+    if ready:
+        ids = ", ".join(f'"{i}"' for i in ready["ids"])
+        console.print(
+            f"Five transcripts of class {ready['class']} are ready. With the vendor token, sign "
+            "them as the homeroom teacher, then poll until SIGNED:"
+        )
+        typer.echo(
+            f"mutation {{ requestTranscriptSignatures(transcriptIds: [{ids}], "
+            f'role: HOMEROOM_TEACHER, signerPersonalId: "{ready["teacher"]}") '
+            "{ requestId state expiresAt } }\n"
+            'mutation { completeTranscriptSignatures(requestId: "…") '
+            "{ state signed errorMessage } }"
+        )
+        console.print(
+            f'Then PRINCIPAL (signerPersonalId "{ready["principal"]}"), then SCHOOL_SEAL; '
+            "check with:"
+        )
+        typer.echo(
+            f"{{ verifyTranscript(id: {ids.split(', ')[0]}) {{ verdict "
+            "xml { signatures { role signerName verdict } reasons { code message } } "
+            "pdf { verdict } } }"
+        )
+        console.print(
+            "Or verify a downloaded file: [bold]hub verify hocba.pdf[/] (exit 0 valid, "
+            "1 invalid, 3 indeterminate)."
+        )
+    return suite
+
+
+async def _demo_transcripts(settings: Settings, suite, school_code: str) -> dict | None:  # type: ignore[no-untyped-def]
+    """Enrol the school's signers at the simulators and make five of its transcripts ready."""
+    from datetime import date
+
+    from strawberry.relay import GlobalID
+
+    from hub.auth.access import SCOPES, Caller
+    from hub.db import models
+    from hub.db.engine import Database
+    from hub.domain.enums import OrgLevel, StaffRole
+    from hub.transcripts import service as transcripts
+
+    caller = Caller("demo", frozenset(SCOPES), OrgLevel.DEPARTMENT, None)
+    db = Database(settings.database_url)
+    try:
+        async with db.unit_of_work() as session:
+            school = await session.scalar(
+                select(models.School).where(models.School.moet_code == school_code)
+            )
+            await suite.enrol_school(session, school.id)
+            year = await transcripts.school_year(session, code=None)
+            school_class = await session.scalar(
+                select(models.SchoolClass)
+                .where(
+                    models.SchoolClass.school_id == school.id,
+                    models.SchoolClass.school_year_id == year.id,
+                    models.SchoolClass.homeroom_teacher_id.is_not(None),
+                )
+                .order_by(models.SchoolClass.name)
+                .limit(1)
+            )
+            principal = await session.scalar(
+                select(models.Staff.personal_id)
+                .join(models.StaffAssignment)
+                .where(
+                    models.StaffAssignment.school_id == school.id,
+                    models.StaffAssignment.role == StaffRole.PRINCIPAL,
+                )
+            )
+            teacher = await session.get(models.Staff, school_class.homeroom_teacher_id)
+            report = await transcripts.generate(
+                session,
+                caller=caller,
+                school_year=year,
+                class_ids=[school_class.id],
+                base_url=settings.issuer,
+                today=date.today(),
+            )
+            ready = []
+            for transcript in report.transcripts:
+                if transcript.state == "DRAFT" and len(ready) < 5:
+                    await transcripts.mark_ready(
+                        session, caller=caller, transcript_id=transcript.id
+                    )
+                    ready.append(str(GlobalID("Transcript", str(transcript.id))))
+                elif transcript.state == "READY" and len(ready) < 5:
+                    ready.append(str(GlobalID("Transcript", str(transcript.id))))
+    finally:
+        await db.dispose()
+    if not ready:
+        return None
+    return {
+        "ids": ready,
+        "class": school_class.name,
+        "teacher": teacher.personal_id,
+        "principal": principal,
+    }
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """The ASGI entry point ``hub.web.main:app`` for uvicorn and other servers."""
 
 from hub.config import get_settings
+from hub.signing.setup import signing_services
 from hub.web.app import create_app
 
-app = create_app(get_settings())
+settings = get_settings()
+app = create_app(settings, signing=signing_services(settings))
