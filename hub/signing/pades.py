@@ -27,6 +27,8 @@ them with ``/SubFilter /ETSI.CAdES.detached``: signed attributes content-type,
 message-digest and signing-certificate-v2, no CMS signingTime (the time is the
 dictionary's ``/M``); the claimed role goes in a signer-attributes-v2 attribute,
 and ``/Reason`` carries the role's Vietnamese label, ``/Name`` the signer's name.
+The field's stamp says the same to a reader — "Ký bởi", "Vai trò", "Ngày ký" in
+Vietnam time — in the documents' DejaVu face (see :class:`_StampFont`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache, lru_cache
+from pathlib import Path
 
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
@@ -50,6 +53,7 @@ from fontTools import subset, ttLib
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory, ShapeResult
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign.ades.api import CAdESSignedAttrSpec, SignerAttrSpec
@@ -156,7 +160,7 @@ async def prepare_pdf(
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         session = pdf_signer.init_signing_session(writer, existing_fields_only=True)
-    except (SigningError, generic.PdfError) as error:
+    except (SigningError, PdfError) as error:
         raise PadesError(f"cannot sign the {role.value} field: {error}") from error
     # Not pdf_signer.async_digest_doc_for_signing: it would run the pre-signing
     # certificate validation (no validation context here: nothing to run) and,
@@ -171,7 +175,7 @@ async def prepare_pdf(
     attributes = await signer.signed_attrs(
         prepared_digest.document_digest,
         "sha256",
-        attr_settings=PdfCMSSignedAttributes(cades_signed_attrs=_claimed_role(role)),
+        attr_settings=PdfCMSSignedAttributes(cades_signed_attrs=_role_claim(role)),
         use_pades=True,
     )
     signed_attributes = attributes.dump()
@@ -196,7 +200,9 @@ async def finish_pdf(
     With ``timestamper`` the CMS gets a signature-time-stamp (PAdES B-T); without,
     the signature is B-B. Raises :class:`SignatureValueMismatchError` when ``signature``
     does not verify, :class:`PadesError` when ``prepared`` is not the state
-    :func:`prepare_pdf` left (a stored row damaged or mixed up with another).
+    :func:`prepare_pdf` left (a stored row damaged or mixed up with another). The
+    timestamper's own errors (TSA unreachable) pass through: nothing was written,
+    and the same ``prepared`` and ``signature`` can be finished again later.
     """
     material = _signer_material(prepared.certificate, prepared.chain)
     start, end = prepared.contents_start, prepared.contents_end
@@ -211,7 +217,8 @@ async def finish_pdf(
         )
     except InvalidSignature as error:
         raise SignatureValueMismatchError(
-            f"the signature value does not verify with the certificate of {material.name}"
+            f"the {prepared.role} signature value does not verify with the certificate"
+            f" of {material.name}"
         ) from error
     signer = ExternalSigner(
         signing_cert=material.certificate,
@@ -289,7 +296,7 @@ def _display_name(certificate: asn1_x509.Certificate) -> str:
 
 
 @cache
-def _claimed_role(role: SignerRole) -> CAdESSignedAttrSpec:
+def _role_claim(role: SignerRole) -> CAdESSignedAttrSpec:
     """A signer-attributes-v2 claiming ``role``, written as EU DSS writes a claimed role
     (id-at-role, the role name as a URI general name), so the role is signed in the
     CMS itself and not only in the field name and ``/Reason``."""
@@ -318,11 +325,12 @@ _STAMP_REPERTOIRE = "".join(
 
 @cache
 def _stamp_style() -> TextStampStyle:
+    """Who signed, in which role, when: left-aligned in the field, shrunk to fit a long name."""
     return TextStampStyle(
         stamp_text=_STAMP_TEXT,
         timestamp_format="%d/%m/%Y %H:%M:%S (%Z)",
         text_box_style=TextBoxStyle(
-            font=_StampFontFactory(_StampFont.load()),
+            font=_StampFontFactory(_StampFont(FONT_DIR / "DejaVuSerifCondensed.ttf")),
             font_size=_STAMP_FONT_SIZE,
             leading=_STAMP_FONT_SIZE + 2,
         ),
@@ -331,7 +339,8 @@ def _stamp_style() -> TextStampStyle:
             y_align=layout.AxisAlignment.ALIGN_MID,
             margins=layout.Margins.uniform(4),
         ),
-        border_width=1,
+        # The page draws the field's outline; the stamp only fills it.
+        border_width=0,
         background=None,
     )
 
@@ -348,7 +357,8 @@ class _StampFont:
     units, and embeds one cached subset.
     """
 
-    def __init__(self, program: bytes) -> None:
+    def __init__(self, path: Path) -> None:
+        program = path.read_bytes()
         font = ttLib.TTFont(io.BytesIO(program))
         scale = 1000 / font["head"].unitsPerEm
         cmap = font.getBestCmap()
@@ -370,15 +380,10 @@ class _StampFont:
             self.glyphs[c][0] for c in _STAMP_REPERTOIRE if c in self.glyphs
         )
 
-    @classmethod
-    @cache
-    def load(cls) -> _StampFont:
-        return cls((FONT_DIR / "DejaVuSerifCondensed.ttf").read_bytes())
-
     def glyph(self, character: str) -> tuple[int, int]:
         return self.glyphs.get(character, (0, self.notdef_width))
 
-    @lru_cache(maxsize=16)  # noqa: B019 -- one instance per process, kept for its life
+    @lru_cache(maxsize=16)  # noqa: B019 -- one instance per process (_stamp_style), never freed
     def subset(self, glyph_ids: frozenset[int]) -> tuple[bytes, int]:
         """The font cut down to ``glyph_ids`` (glyph ids kept), Flate-compressed, and its
         uncompressed length."""
@@ -454,7 +459,9 @@ class _StampFontEngine(FontEngine):
                 generic.pdf_name("/FontName"): generic.pdf_name(f"/{name}"),
                 # Serif, symbolic (glyphs addressed by id, not by a standard encoding).
                 generic.pdf_name("/Flags"): generic.NumberObject(0b110),
-                generic.pdf_name("/FontBBox"): _numbers(font.bbox),
+                generic.pdf_name("/FontBBox"): generic.ArrayObject(
+                    generic.NumberObject(v) for v in font.bbox
+                ),
                 generic.pdf_name("/ItalicAngle"): generic.NumberObject(0),
                 generic.pdf_name("/Ascent"): generic.NumberObject(font.ascent),
                 generic.pdf_name("/Descent"): generic.NumberObject(font.descent),
@@ -463,12 +470,14 @@ class _StampFontEngine(FontEngine):
                 generic.pdf_name("/FontFile2"): writer.add_object(program),
             }
         )
+        # /W as runs of consecutive glyph ids, "first [w w …]": fewer objects to parse.
         widths = generic.ArrayObject()
         for glyph_id in sorted(self.used):
-            widths += [
-                generic.NumberObject(glyph_id),
-                _numbers([self.used[glyph_id][0]]),
-            ]
+            width = generic.NumberObject(self.used[glyph_id][0])
+            if widths and widths[-2] + len(widths[-1]) == glyph_id:
+                widths[-1].append(width)
+            else:
+                widths += [generic.NumberObject(glyph_id), generic.ArrayObject([width])]
         cid_font = generic.DictionaryObject(
             {
                 generic.pdf_name("/Type"): generic.pdf_name("/Font"),
@@ -522,7 +531,3 @@ class _StampFontEngine(FontEngine):
         stream = generic.StreamObject(stream_data=cmap.encode("ascii"))
         stream.compress()
         return stream
-
-
-def _numbers(values: Sequence[int]) -> generic.ArrayObject:
-    return generic.ArrayObject(generic.NumberObject(v) for v in values)

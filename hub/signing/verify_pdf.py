@@ -20,10 +20,12 @@ last one: nobody signed it.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from typing import IO
 
 from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
@@ -31,6 +33,7 @@ from cryptography import x509
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.cades_asn1 import SignerAttributesV2
 from pyhanko.sign.diff_analysis import (
     DEFAULT_DIFF_POLICY,
     ModificationLevel,
@@ -52,30 +55,35 @@ from hub.domain.signers import SignerRole
 from hub.signing.verdict import ExtractedSignature
 
 _SUBFILTERS = {subfilter.value for subfilter in SigSeedSubFilter}
+#: What parsing a hostile or broken file may raise (asn1crypto raises ValueError).
+_MALFORMED = (PdfError, ValueError, KeyError, TypeError)
 
 
 async def read_pdf_signatures(pdf: bytes) -> tuple[list[ExtractedSignature], list[str]]:
     """The signatures in ``pdf`` in signing order, and what is wrong with the file itself.
 
     The second list names problems of the document as a whole (not a PDF, a
-    signature that cannot be read at all); each signature's own problems are in
-    its :attr:`~hub.signing.verdict.ExtractedSignature.problem`.
+    signature dictionary that cannot be read at all); each signature's own
+    problems are in its :attr:`~hub.signing.verdict.ExtractedSignature.problem`.
+    Nothing raises on a malformed file: it comes from anyone.
     """
     try:
         reader = PdfFileReader(io.BytesIO(pdf))
         fields = list(enumerate_sig_fields(reader, filled_status=True))
-    except (PdfError, ValueError, KeyError, TypeError) as error:
+    except _MALFORMED as error:
         return [], [f"not a readable PDF: {error}"]
     problems: list[str] = []
     embedded: list[EmbeddedPdfSignature] = []
     for name, value, field in fields:
-        subfilter = value.get_object().get("/SubFilter")
-        if subfilter not in _SUBFILTERS:
-            problems.append(f"the signature in field {name} has an unknown type {subfilter}")
-            continue
         try:
+            dictionary = value.get_object()
+            if dictionary.get("/Type") == "/DocTimeStamp":
+                continue  # validation data added later (PAdES-LTA), not a signer's
+            if dictionary.get("/SubFilter") not in _SUBFILTERS:
+                problems.append(f"the signature in field {name} is of an unknown type")
+                continue
             embedded.append(EmbeddedPdfSignature(reader, field, name))
-        except (PdfError, ValueError, KeyError, TypeError) as error:
+        except _MALFORMED as error:
             problems.append(f"the signature in field {name} cannot be read: {error}")
     embedded.sort(key=lambda signature: signature.signed_revision)
     signatures = [_read_signature(index, signature) for index, signature in enumerate(embedded)]
@@ -84,26 +92,23 @@ async def read_pdf_signatures(pdf: bytes) -> tuple[list[ExtractedSignature], lis
 
 
 def _read_signature(index: int, embedded: EmbeddedPdfSignature) -> ExtractedSignature:
-    role, role_problem = _role(embedded)
-    signature = ExtractedSignature(
-        index=index,
-        role=role,
-        certificate=None,
-        claimed_time=embedded.self_reported_timestamp,
-    )
-    problems = [role_problem] if role_problem else []
+    signature = ExtractedSignature(index=index, role=None, certificate=None)
+    problems = []
     try:
-        certificates = _certificates(embedded.signed_data)
-    except CMSExtractionError:
-        problems.append("the signer's certificate is not in the signature")
-    else:
-        signer, others = certificates
+        signature.role, role_problem = _role(embedded)
+        problems += [role_problem] if role_problem else []
+        signature.claimed_time = embedded.self_reported_timestamp
+        signer, others = _certificates(embedded.signed_data)
         signature.certificate = signer.crypto
         signature.other_certificates = [c.crypto for c in others]
         signature.intact, integrity_problem = _integrity(embedded, signer.asn1)
-        if integrity_problem:
-            problems.append(integrity_problem)
-    _read_timestamp(embedded.signer_info, signature)
+        problems += [integrity_problem] if integrity_problem else []
+        _read_timestamp(embedded.signer_info, signature)
+    except CMSExtractionError:
+        problems.append("the signer's certificate is not in the signature")
+    except _MALFORMED as error:
+        signature.intact = False
+        problems.append(f"malformed signature: {error}")
     signature.problem = "; ".join(problems) or None
     return signature
 
@@ -128,12 +133,12 @@ def _role(embedded: EmbeddedPdfSignature) -> tuple[SignerRole | None, str | None
 def _claimed_role(signer_info: cms.SignerInfo) -> str | None:
     """The role name of a signer-attributes-v2 claimed role (see hub.signing.pades)."""
     for attribute in signer_info["signed_attrs"]:
-        if attribute["type"].dotted != "0.4.0.19122.1.1":  # id-aa-ets-signerAttrV2
+        value = attribute["values"][0]
+        if not isinstance(value, SignerAttributesV2):
             continue
-        claimed = attribute["values"][0].native.get("claimed_attributes") or []
-        for item in claimed:
-            if item["type"] == "role":
-                return str(item["values"][0]["role_name"])
+        for claimed in value.native.get("claimed_attributes") or []:
+            if claimed["type"] == "role":
+                return str(claimed["values"][0]["role_name"])
     return None
 
 
@@ -202,7 +207,7 @@ def _verify_timestamp(token: cms.SignedData, signature_value: bytes) -> _Timesta
         digest_matches, value_verifies = validate_sig_integrity(
             tst_signer, signer.asn1, "tst_info", content_digest
         )
-    except (CMSExtractionError, SignatureValidationError, ValueError):
+    except (CMSExtractionError, SignatureValidationError, *_MALFORMED):
         return _TimestampCheck(False, None, None, [])
     return _TimestampCheck(
         valid=digest_matches and value_verifies and imprint["hashed_message"].native == expected,
@@ -255,8 +260,9 @@ def _first_change(reader: PdfFileReader, base: int) -> tuple[int, str] | None:
         try:
             result = DEFAULT_DIFF_POLICY.apply(signed, reader.get_historical_resolver(revision))
         except SuspiciousModification as error:
-            return revision, f"{where} changes the document: {str(error).splitlines()[0]}"
-        except PdfError as error:
+            detail = str(error).splitlines()[0].rstrip(".")
+            return revision, f"{where} changes the document: {detail}"
+        except _MALFORMED as error:
             return revision, f"{where} cannot be analysed: {error}"
         if result.modification_level > ModificationLevel.FORM_FILLING:
             level = result.modification_level.name.lower().replace("_", " ")
@@ -321,7 +327,7 @@ _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _pyhanko_read_hex_string = generic.read_hex_string_from_stream
 
 
-def _read_hex_string(stream: io.BufferedIOBase) -> generic.PdfObject:
+def _read_hex_string(stream: IO[bytes]) -> generic.PdfObject:
     """pyHanko's hex-string reader, in one pass instead of three calls a digit.
 
     pyHanko reads a ``<…>`` string one byte at a time through Python generators.
@@ -343,9 +349,7 @@ def _read_hex_string(stream: io.BufferedIOBase) -> generic.PdfObject:
             stream.seek(end + 1 - len(chunk), io.SEEK_CUR)
             digits = b"".join(chunks).translate(None, misc.PDF_WHITESPACE)
             if not digits.translate(None, _HEX_DIGITS):
-                return generic.pdf_string(
-                    bytes.fromhex(digits.decode("ascii") + "0" * (len(digits) % 2))
-                )
+                return generic.pdf_string(binascii.unhexlify(digits + b"0" * (len(digits) % 2)))
             break
         chunks.append(chunk)
     stream.seek(start)

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.signers import PdfTimeStamper
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from hub.adapters.signing.pki import GOV, DemoPKI, Issued
@@ -23,6 +24,7 @@ from hub.documents import samples
 from hub.documents.pdf import render_pdf
 from hub.documents.xml.transcript import build_xml
 from hub.domain.signers import SIGNING_ORDER, SignerRole
+from hub.signing import pades
 from hub.signing.pades import (
     PadesError,
     PreparedPdf,
@@ -175,48 +177,54 @@ async def test_one_revision_per_signer_each_covering_all_before_it(
 # --- An independent verifier: poppler's pdfsig ---------------------------------------------
 
 
-def pdfsig(document: Path, pki: DemoPKI, tmp_path: Path) -> str:
-    """``pdfsig`` on ``document``, with the PKI in a fresh NSS database when NSS's
-    ``certutil`` is there (``libnss3-tools``): the roots trusted, the issuing CAs
-    known. pdfsig 22.12 needs the issuing CA in its database as well: taken from
-    the signature alone, it verifies the first signature's chain and reports
-    "Unknown issue with Certificate" for every later one (bare pyHanko signatures
-    too), so the database holds what a verifier installs anyway — the chain."""
-    assert shutil.which("pdfsig"), "poppler-utils is missing: run `make system-deps`"
-    command = ["pdfsig"]
-    if shutil.which("certutil"):
-        database = tmp_path / "nss"
-        database.mkdir(exist_ok=True)
-        run(["certutil", "-N", "-d", f"sql:{database}", "--empty-password"])
-        for authority in pki.authorities.values():
-            pem = database / f"{authority.slug}.pem"
-            pem.write_bytes(authority.certificate.public_bytes(serialization.Encoding.PEM))
-            trust = ",," if authority.parent else "CT,C,C"
-            entry = ["-n", authority.slug, "-t", trust, "-i", str(pem)]
-            run(["certutil", "-A", "-d", f"sql:{database}", *entry])
-        command += ["-nssdir", f"sql:{database}"]
-    return subprocess.run(
-        [*command, str(document)], capture_output=True, text=True, timeout=60
-    ).stdout
+@pytest.fixture(scope="module")
+def nss_options(pki: DemoPKI, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """pdfsig's options to trust the PKI: a fresh NSS database with the roots trusted and
+    the issuing CAs known, when NSS's ``certutil`` is there (``libnss3-tools``).
+
+    pdfsig 22.12 needs the issuing CA in its database as well: taken from the
+    signature alone, it verifies the first signature's chain and reports "Unknown
+    issue with Certificate" for every later one (bare pyHanko signatures too), so
+    the database holds what a verifier installs anyway — the chain.
+    """
+    if not shutil.which("certutil"):
+        return []
+    database = tmp_path_factory.mktemp("nss")
+    run(["certutil", "-N", "-d", f"sql:{database}", "--empty-password"])
+    for authority in pki.authorities.values():
+        pem = database / f"{authority.slug}.pem"
+        pem.write_bytes(authority.certificate.public_bytes(serialization.Encoding.PEM))
+        trust = ",," if authority.parent else "CT,C,C"
+        entry = ["-n", authority.slug, "-t", trust, "-i", str(pem)]
+        run(["certutil", "-A", "-d", f"sql:{database}", *entry])
+    return ["-nssdir", f"sql:{database}"]
 
 
 def run(command: list[str]) -> None:
-    subprocess.run(command, check=True, capture_output=True, timeout=60)
+    subprocess.run(command, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+
+
+def pdfsig(pdf: bytes, options: list[str], tmp_path: Path) -> str:
+    """poppler's ``pdfsig`` report on ``pdf``."""
+    assert shutil.which("pdfsig"), "poppler-utils is missing: run `make system-deps`"
+    document = tmp_path / "document.pdf"
+    document.write_bytes(pdf)
+    return subprocess.run(
+        ["pdfsig", *options, str(document)], capture_output=True, text=True, timeout=60
+    ).stdout
 
 
 @pytest.mark.parametrize("kind", ["basic", "timestamped"])
 def test_pdfsig_accepts_every_signature(
-    kind: str, request: pytest.FixtureRequest, pki: DemoPKI, tmp_path: Path
+    kind: str, request: pytest.FixtureRequest, nss_options: list[str], tmp_path: Path
 ) -> None:
-    document = tmp_path / "signed.pdf"
-    document.write_bytes(request.getfixturevalue(kind))
-    report = pdfsig(document, pki, tmp_path)
+    report = pdfsig(request.getfixturevalue(kind), nss_options, tmp_path)
     assert report.count("Signature Validation: Signature is Valid.") == 3, report
     for role in SIGNING_ORDER:
         assert f"Signature Field Name: {role.value}" in report
     assert f"Signer Certificate Common Name: {TEACHER}" in report
     assert "Signature Type: ETSI.CAdES.detached" in report
-    if shutil.which("certutil"):
+    if nss_options:
         assert report.count("Certificate Validation: Certificate is Trusted.") == 3, report
 
 
@@ -234,7 +242,7 @@ def flip_page_content(pdf: bytes) -> bytes:
 
 
 async def test_a_changed_byte_breaks_every_signature(
-    timestamped: bytes, pki: DemoPKI, tmp_path: Path
+    timestamped: bytes, nss_options: list[str], tmp_path: Path
 ) -> None:
     tampered = flip_page_content(timestamped)
     signatures, _ = await read_pdf_signatures(tampered)
@@ -242,9 +250,7 @@ async def test_a_changed_byte_breaks_every_signature(
     for signature in signatures:
         assert not signature.intact
         assert "digest mismatch" in (signature.problem or "")
-    document = tmp_path / "tampered.pdf"
-    document.write_bytes(tampered)
-    report = pdfsig(document, pki, tmp_path)
+    report = pdfsig(tampered, nss_options, tmp_path)
     assert "Signature is Valid." not in report
     assert report.count("Signature Validation: Digest Mismatch.") == 3, report
 
@@ -268,6 +274,18 @@ async def test_a_page_changed_between_signers_is_reported_on_the_next_signer(
     signatures, _ = await read_pdf_signatures(pdf)
     assert all(s.intact for s in signatures)
     assert [s.covers_previous for s in signatures] == [True, False, True]
+
+
+async def test_a_document_timestamp_after_the_last_signature_is_not_a_change(
+    timestamped: bytes, pki: DemoPKI
+) -> None:
+    """PAdES-LTA adds validation data after the last signature: not a signature, not a change."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(timestamped))
+    output = await PdfTimeStamper(pki.timestamper).async_timestamp_pdf(writer, "sha256")
+    signatures, problems = await read_pdf_signatures(output.getvalue())
+    assert problems == []
+    assert [s.role for s in signatures] == list(SIGNING_ORDER)
+    assert all(s.intact and s.covers_previous for s in signatures)
 
 
 async def test_metadata_updated_after_signing_is_not_a_change(basic: bytes) -> None:
@@ -320,6 +338,19 @@ async def test_prepared_state_is_plain_and_must_match(
     damaged = dataclasses.replace(prepared, pdf=prepared.pdf.replace(b"/Reason", b"/Reasom", 1))
     with pytest.raises(PadesError, match="byte-range digest"):
         await finish_pdf(damaged, signature)
+
+
+async def test_a_role_claimed_in_the_cms_must_be_the_field_s(
+    unsigned: bytes, signers: list[Issued], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A principal's signature that claims, in its signed attributes, to be the teacher's."""
+    claimed_as_teacher = pades._role_claim(SignerRole.HOMEROOM_TEACHER)
+    monkeypatch.setattr(pades, "_role_claim", lambda role: claimed_as_teacher)
+    pdf = await sign(unsigned, SignerRole.PRINCIPAL, signers[1])
+    [signature], _ = await read_pdf_signatures(pdf)
+    assert signature.intact
+    assert signature.role is None
+    assert "claiming the role HOMEROOM_TEACHER" in (signature.problem or "")
 
 
 async def test_a_signed_field_cannot_be_signed_again(basic: bytes, signers: list[Issued]) -> None:
