@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/hub demo
 
 # Debian tools the tests use as independent readers of the hub's documents.
-SYSTEM_TOOLS := pdftotext:poppler-utils pdfsig:poppler-utils xmlsec1:xmlsec1 softhsm2-util:softhsm2
+SYSTEM_TOOLS := pdftotext:poppler-utils pdfsig:poppler-utils xmlsec1:xmlsec1 softhsm2-util:softhsm2 certutil:libnss3-tools
 
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \

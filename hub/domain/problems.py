@@ -62,6 +62,7 @@ class Code(StrEnum):
     CREDENTIAL_NOT_FOUND = "CREDENTIAL_NOT_FOUND"
     SIGNING_FAILED = "SIGNING_FAILED"
     SIGNER_NOT_ROLE_HOLDER = "SIGNER_NOT_ROLE_HOLDER"
+    TIMESTAMP_UNAVAILABLE = "TIMESTAMP_UNAVAILABLE"
 
 
 MESSAGES: dict[Code, str] = {
@@ -171,6 +172,11 @@ MESSAGES: dict[Code, str] = {
         "Không tìm thấy chứng thư số {credential} của người ký ở {provider}."
     ),
     Code.SIGNING_FAILED: "Ký số không thành công ở {provider}: {detail}.",
+    Code.TIMESTAMP_UNAVAILABLE: (
+        "Chữ ký đã được xác nhận nhưng chưa lấy được dấu thời gian ({detail}); học bạ chưa "
+        "thay đổi. Hệ thống sẽ hoàn tất khi dịch vụ dấu thời gian hoạt động trở lại: "
+        "hỏi lại kết quả sau ít phút, không cần ký lại."
+    ),
     Code.SIGNER_NOT_ROLE_HOLDER: (
         "Người có mã định danh {person} không phải là {role} của các học bạ này "
         "theo hồ sơ của trường."

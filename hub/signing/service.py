@@ -243,12 +243,21 @@ async def _finish(
             continue
         xml_signature = result.signatures[2 * item.position]
         pdf_signature = result.signatures[2 * item.position + 1]
-        signed_xml = await finish_xml(
-            unpack(PreparedXml, item.prepared_xml), xml_signature, timestamper=signing.timestamper
-        )
-        signed_pdf = await finish_pdf(
-            unpack(PreparedPdf, item.prepared_pdf), pdf_signature, timestamper=signing.timestamper
-        )
+        try:
+            signed_xml = await finish_xml(
+                unpack(PreparedXml, item.prepared_xml),
+                xml_signature,
+                timestamper=signing.timestamper,
+            )
+            signed_pdf = await finish_pdf(
+                unpack(PreparedPdf, item.prepared_pdf),
+                pdf_signature,
+                timestamper=signing.timestamper,
+            )
+        except OSError as error:
+            # The TSA did not answer (TimestampRequestError is an OSError). Nothing is
+            # written; the provider keeps the signatures, so polling again finishes.
+            raise HubError(Code.TIMESTAMP_UNAVAILABLE, detail=str(error)[:200]) from error
         await transcripts.record_signature(
             session,
             caller=caller,

@@ -363,3 +363,28 @@ async def test_only_the_role_holder_signs_and_only_in_order(hub, vendor, school)
     assert error_codes(wrong_person) == ["SIGNER_NOT_ROLE_HOLDER"]
     early = {"ids": [gid(school.transcripts[3])], "role": "SCHOOL_SEAL"}
     assert error_codes(await gql(hub, vendor, REQUEST, early)) == ["SIGNING_ORDER"]
+
+
+async def test_a_timestamp_authority_outage_loses_nothing(hub, vendor, school, demo) -> None:  # type: ignore[no-untyped-def]
+    ids = [gid(i) for i in school.transcripts[2:]]
+    variables = {"ids": ids, "role": "PRINCIPAL", "signer": school.principal}
+    request = data(await gql(hub, vendor, REQUEST, variables))["requestTranscriptSignatures"]
+    await asyncio.sleep(0.4)  # the principal confirms on the phone
+    demo.servers["pki"].stop()
+    try:
+        for _ in range(50):  # until the provider reports the signatures
+            failed = await gql(hub, vendor, COMPLETE, {"r": request["requestId"]})
+            if failed.get("errors"):
+                break
+            await asyncio.sleep(0.1)
+        assert error_codes(failed) == ["TIMESTAMP_UNAVAILABLE"]
+        assert "không cần ký lại" in failed["errors"][0]["message"]
+        state = data(await gql(hub, vendor, TRANSCRIPT, {"id": ids[0]}))["node"]
+        assert state["state"] == "SIGNED_BY_HOMEROOM"
+    finally:
+        demo.servers["pki"].start()
+    done = data(await gql(hub, vendor, COMPLETE, {"r": request["requestId"]}))
+    assert done["completeTranscriptSignatures"]["state"] == "SIGNED"
+    assert done["completeTranscriptSignatures"]["signed"] == 2
+    verified = data(await gql(hub, vendor, VERIFY, {"id": ids[0]}))["verifyTranscript"]
+    assert verified["verdict"] == "VALID", verified

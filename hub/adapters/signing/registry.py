@@ -10,7 +10,6 @@ seeds' main complaint was an error with no cause after minutes of waiting.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -82,8 +81,10 @@ class SigningProviders:
     async def watch(self, interval: timedelta = CHECK_INTERVAL) -> None:
         """Check every ``interval`` until cancelled (runs in the web app's lifespan)."""
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 await self.check()
+            except Exception:  # an adapter broke its never-raise contract: log, keep watching
+                log.exception("signing_provider_health_check_failed")
             await asyncio.sleep(interval.total_seconds())
 
     async def aclose(self) -> None:
