@@ -257,7 +257,7 @@ def verify(
 ) -> None:
     """Verify a signed transcript; exit 0 valid, 1 invalid, 3 indeterminate."""
     from hub.signing.setup import trust_store
-    from hub.signing.verdict import Verdict
+    from hub.signing.verdict import Verdict, as_json
     from hub.signing.verify import verify_document
 
     store = trust_store(get_settings(), extra=trust or [], fetch_revocation=not offline)
@@ -266,7 +266,7 @@ def verify(
         raise typer.Exit(EXIT_INDETERMINATE)
     result = _run(verify_document(file.read_bytes(), trust=store))
     if as_json:
-        typer.echo(json.dumps(_verification_json(result), ensure_ascii=False, indent=1))
+        typer.echo(json.dumps(as_json(result), ensure_ascii=False, indent=1))
     else:
         _print_verification(result)
     raise typer.Exit(
@@ -274,33 +274,6 @@ def verify(
             result.verdict, EXIT_INDETERMINATE
         )
     )
-
-
-def _verification_json(result) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    def reasons(items) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
-        return [
-            {"code": r.code.value, "message": r.message, "message_en": r.message_en} for r in items
-        ]
-
-    return {
-        "kind": result.kind,
-        "verdict": result.verdict.value,
-        "signatures": [
-            {
-                "index": s.index,
-                "role": s.role.value if s.role else None,
-                "signer": s.signer_name,
-                "certificate_serial": s.certificate_serial,
-                "issuer": s.issuer,
-                "claimed_time": s.claimed_time.isoformat() if s.claimed_time else None,
-                "timestamp_time": s.timestamp_time.isoformat() if s.timestamp_time else None,
-                "verdict": s.verdict.value,
-                "reasons": reasons(s.reasons),
-            }
-            for s in result.signatures
-        ],
-        "reasons": reasons(result.reasons),
-    }
 
 
 def _print_verification(result) -> None:  # type: ignore[no-untyped-def]

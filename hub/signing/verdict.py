@@ -229,3 +229,40 @@ def overall(reasons: list[Reason]) -> Verdict:
     if Verdict.INDETERMINATE in weights:
         return Verdict.INDETERMINATE
     return Verdict.VALID
+
+
+def as_json(result: VerificationResult) -> dict[str, object]:
+    """The result as plain JSON (``hub verify --json`` and the public /verify endpoints)."""
+
+    def reasons(items: list[Reason]) -> list[dict[str, object]]:
+        return [
+            {
+                "code": r.code.value,
+                "message": r.message,
+                "message_en": r.message_en,
+                "signature": r.signature,
+            }
+            for r in items
+        ]
+
+    return {
+        "kind": result.kind,
+        "verdict": result.verdict.value,
+        "document_id": result.document_id,
+        "signatures": [
+            {
+                "index": s.index,
+                "role": s.role.value if s.role else None,
+                "signer": s.signer_name,
+                "school_code": s.school_code,
+                "certificate_serial": s.certificate_serial,
+                "issuer": s.issuer,
+                "claimed_time": s.claimed_time.isoformat() if s.claimed_time else None,
+                "timestamp_time": s.timestamp_time.isoformat() if s.timestamp_time else None,
+                "verdict": s.verdict.value,
+                "reasons": reasons(s.reasons),
+            }
+            for s in result.signatures
+        ],
+        "reasons": reasons(result.reasons),
+    }

@@ -19,7 +19,7 @@ from hub.domain.lifecycle import TranscriptState
 from hub.domain.problems import Code, HubError
 from hub.domain.signers import SIGNING_ORDER, SignerRole
 from hub.signing.trust import TrustStore
-from hub.signing.verdict import VerificationResult
+from hub.signing.verdict import VerificationResult, as_json
 from hub.signing.verify import ExpectedSigners, document_kind, verify_document
 
 #: The signatures a transcript in each state carries.
@@ -78,6 +78,39 @@ async def verify_upload(
         if transcript is not None:
             expected = await expected_signers(session, transcript)
     return await verify_document(document, trust=trust, expected=expected, document_id=document_id)
+
+
+async def verify_stored(
+    session: AsyncSession, *, trust: TrustStore, document_id: str
+) -> dict[str, object] | None:
+    """The public answer for a transcript's QR code: is the hub's copy signed and current?
+
+    It names the school, the year, the signers and the verdict of both documents, and
+    whether a correction replaced this version — never the student's identity.
+    """
+    transcript = await session.scalar(
+        select(models.Transcript).where(models.Transcript.document_id == document_id)
+    )
+    if transcript is None:
+        return None
+    expected = await expected_signers(session, transcript)
+    required = SIGNED_IN_STATE.get(TranscriptState(transcript.state), SIGNING_ORDER)
+    school = await session.get(models.School, transcript.school_id)
+    year = await session.get(models.SchoolYear, transcript.school_year_id)
+    answer: dict[str, object] = {
+        "document_id": transcript.document_id,
+        "version": transcript.version,
+        "current": transcript.is_current,
+        "state": transcript.state,
+        "school": school.name if school else None,
+        "school_year": year.code if year else None,
+    }
+    for kind, document in (("xml", transcript.xml), ("pdf", transcript.pdf)):
+        result = await verify_document(
+            document, trust=trust, expected=expected, required=required, document_id=document_id
+        )
+        answer[kind] = as_json(result)
+    return answer
 
 
 async def expected_signers(session: AsyncSession, transcript: models.Transcript) -> ExpectedSigners:

@@ -27,7 +27,11 @@ from hub.domain.problems import MESSAGES, Code, HubError
 from hub.resolvers.context import Context, Reader
 from hub.resolvers.loaders import Loaders
 from hub.schema.api import schema
+from hub.schema.signing import MAX_UPLOAD
+from hub.signing import verification
 from hub.signing.service import SigningServices
+from hub.signing.verdict import as_json
+from hub.signing.verify import verify_document
 from hub.transcripts import service as transcript_service
 from hub.web.metrics import MetricsMiddleware, metrics
 
@@ -195,6 +199,33 @@ def create_app(
             },
         )
 
+    async def verify_stored(request: Request) -> Response:
+        """The QR code's target: anyone holding a transcript checks the hub's copy.
+
+        No token needed; the answer names the signers and the verdict, not the student.
+        """
+        if hub.signing is None:
+            return _problem(Code.PROVIDER_UNAVAILABLE, 503, "Chưa cấu hình xác thực chữ ký số.")
+        async with hub.db.unit_of_work() as session:
+            found = await verification.verify_stored(
+                session, trust=hub.signing.trust, document_id=request.path_params["document_id"]
+            )
+        if found is None:
+            return _problem(Code.TRANSCRIPT_NOT_FOUND, 404)
+        return JSONResponse(found)
+
+    async def verify_upload(request: Request) -> Response:
+        """Verify a file anyone holds (the body: a transcript XML or PDF, at most 10 MB)."""
+        if hub.signing is None:
+            return _problem(Code.PROVIDER_UNAVAILABLE, 503, "Chưa cấu hình xác thực chữ ký số.")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_UPLOAD:
+                return _problem(Code.INVALID_ARGUMENT, 413, "Tệp lớn hơn 10 MB.")
+        result = await verify_document(body, trust=hub.signing.trust)
+        return JSONResponse(as_json(result))
+
     async def health(_: Request) -> Response:
         try:
             async with hub.db.engine.connect() as connection:
@@ -224,6 +255,8 @@ def create_app(
             Route("/metrics", metrics),
             Route("/.well-known/jwks.json", jwks),
             Route("/transcripts/{document_id}.{kind:str}", transcript_document),
+            Route("/verify/{document_id}", verify_stored),
+            Route("/verify", verify_upload, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

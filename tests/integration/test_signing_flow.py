@@ -254,6 +254,28 @@ async def test_three_signers_sign_through_their_providers_and_everyone_can_verif
     assert genuine["verdict"] == "VALID", genuine
 
 
+async def test_anyone_can_check_a_transcript_without_an_account(hub, school, db) -> None:  # type: ignore[no-untyped-def]
+    async with db.sessions() as session:
+        sealed = await session.get(models.Transcript, school.transcripts[0])
+        document_id, pdf = sealed.document_id, sealed.pdf
+    answer = (await hub.get(f"/verify/{document_id}")).json()
+    assert answer["current"] is True and answer["state"] == "SEALED"
+    assert answer["school"] == "Trường THCS Ký Số"
+    assert answer["xml"]["verdict"] == answer["pdf"]["verdict"] == "VALID"
+    assert [s["role"] for s in answer["pdf"]["signatures"]] == [
+        "HOMEROOM_TEACHER",
+        "PRINCIPAL",
+        "SCHOOL_SEAL",
+    ]
+    assert "personal_id" not in str(answer) and "student" not in answer
+    assert (await hub.get(f"/verify/{uuid.uuid4()}")).status_code == 404
+    uploaded = (await hub.post("/verify", content=pdf)).json()
+    assert uploaded["verdict"] == "VALID"
+    tampered = pdf.replace(b"/Reason", b"/Raison", 1)
+    rejected = (await hub.post("/verify", content=tampered)).json()
+    assert rejected["verdict"] == "INVALID", rejected
+
+
 async def _upload(hub, token, content: bytes, name: str) -> dict:  # type: ignore[no-untyped-def]
     operations = {
         "query": "mutation($f: Upload!) { verifyDocument(file: $f) { kind verdict documentId "
