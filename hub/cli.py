@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Annotated
 
@@ -257,7 +258,8 @@ def verify(
 ) -> None:
     """Verify a signed transcript; exit 0 valid, 1 invalid, 3 indeterminate."""
     from hub.signing.setup import trust_store
-    from hub.signing.verdict import Verdict, as_json
+    from hub.signing.verdict import Verdict
+    from hub.signing.verdict import as_json as result_json
     from hub.signing.verify import verify_document
 
     store = trust_store(get_settings(), extra=trust or [], fetch_revocation=not offline)
@@ -266,7 +268,7 @@ def verify(
         raise typer.Exit(EXIT_INDETERMINATE)
     result = _run(verify_document(file.read_bytes(), trust=store))
     if as_json:
-        typer.echo(json.dumps(as_json(result), ensure_ascii=False, indent=1))
+        typer.echo(json.dumps(result_json(result), ensure_ascii=False, indent=1))
     else:
         _print_verification(result)
     raise typer.Exit(
@@ -276,11 +278,15 @@ def verify(
     )
 
 
+#: Times shown to people are Vietnam's (the PDF stamp says GMT+7 too).
+VIETNAM = timezone(timedelta(hours=7))
+
+
 def _print_verification(result) -> None:  # type: ignore[no-untyped-def]
     colour = {"VALID": "green", "INVALID": "red", "INDETERMINATE": "yellow"}[result.verdict.value]
     console.print(f"[bold {colour}]{result.verdict.value}[/] ({result.kind.upper()})")
     table = Table(show_lines=True)
-    for column in ("#", "vai trò", "người ký", "thời điểm (dấu thời gian)", "kết luận"):
+    for column in ("#", "vai trò", "người ký", "thời điểm ký (GMT+7)", "kết luận"):
         table.add_column(column)
     for s in result.signatures:
         when = s.timestamp_time or s.claimed_time
@@ -288,7 +294,7 @@ def _print_verification(result) -> None:  # type: ignore[no-untyped-def]
             str(s.index + 1),
             s.role.label if s.role else "?",
             f"{s.signer_name or '?'}\n{s.issuer or ''}",
-            when.strftime("%d/%m/%Y %H:%M:%S") if when else "?",
+            when.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M:%S") if when else "?",
             s.verdict.value,
         )
     console.print(table)

@@ -122,8 +122,9 @@ REASONS: dict[ReasonCode, tuple[str, str, Verdict]] = {
         Verdict.INVALID,
     ),
     ReasonCode.ORDER_WRONG: (
-        "Thứ tự ký sai: {role} ký khi chưa có chữ ký của {expected}.",
-        "Wrong signing order: the {role_en} signed before the {expected_en}.",
+        "Thứ tự ký sai: chữ ký thứ {position} phải là của {expected}, nhưng lại là của {role}.",
+        "Wrong signing order: signature {position} should be the {expected_en}'s, "
+        "but it is the {role_en}'s.",
         Verdict.INVALID,
     ),
     ReasonCode.SIGNATURES_MISSING: (

@@ -150,6 +150,7 @@ async def _assess_one(
         expected_role = SIGNING_ORDER[index] if index < len(SIGNING_ORDER) else None
         add(
             ReasonCode.ORDER_WRONG,
+            position=str(index + 1),
             role=role.label,
             role_en=ROLE_ENGLISH[role],
             expected=expected_role.label if expected_role else "đủ ba chữ ký",

@@ -234,3 +234,17 @@ async def test_tampering_missing_timestamp_and_missing_role(pki, people, trust) 
     assert ReasonCode.ROLE_MISSING in codes(result)
     nothing = await assess("xml", [], [], trust=trust)
     assert codes(nothing) == {ReasonCode.NOT_SIGNED}
+
+
+async def test_the_order_message_names_who_should_have_signed_at_each_place(trust) -> None:  # type: ignore[no-untyped-def]
+    order = [SignerRole.PRINCIPAL, SignerRole.HOMEROOM_TEACHER, SignerRole.SCHOOL_SEAL]
+    signatures = [
+        ExtractedSignature(index=i, role=r, certificate=None) for i, r in enumerate(order)
+    ]
+    result = await assess("xml", signatures, [], trust=trust)
+    wrong = [r for r in result.reasons if r.code is ReasonCode.ORDER_WRONG]
+    assert [r.signature for r in wrong] == [0, 1]
+    assert "chữ ký thứ 2 phải là của Hiệu trưởng, nhưng lại là của Giáo viên chủ nhiệm" in (
+        wrong[1].message
+    )
+    assert "signature 1 should be the homeroom teacher's" in wrong[0].message_en

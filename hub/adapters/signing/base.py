@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -124,9 +124,18 @@ class SigningAdapter(ABC):
     async def list_credentials(self, user_id: str) -> list[Credential]:
         """The signing credentials of ``user_id`` (a personal ID, or the provider's user name)."""
 
-    @abstractmethod
     async def credential(self, user_id: str, credential_id: str) -> Credential:
-        """One credential with its certificate chain."""
+        """One credential with its certificate chain.
+
+        Found among :meth:`list_credentials`; a provider that can be asked for one
+        credential directly overrides this.
+        """
+        return credential_among(
+            self.provider,
+            await self.list_credentials(user_id),
+            user_id=user_id,
+            credential_id=credential_id,
+        )
 
     @abstractmethod
     async def sign_hashes(
@@ -148,6 +157,118 @@ class SigningAdapter(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - adapters without resources need nothing
         """Release connections."""
+
+
+#: Refusals that speak of the transaction itself: a poll that meets one reports the
+#: transaction's end. Any other (the provider unreachable or failing, the hub's own
+#: account refused) leaves its state unknown, for the job to poll again later.
+TRANSACTION_ENDINGS: frozenset[Code] = frozenset(
+    {
+        Code.SIGNER_NOT_CONFIRMED,
+        Code.SIGNER_REJECTED,
+        Code.CERTIFICATE_EXPIRED,
+        Code.CERTIFICATE_REVOKED,
+        Code.QUOTA_EXHAUSTED,
+        Code.SIGNING_FAILED,
+    }
+)
+
+
+def credential_among(
+    provider: SigningProvider,
+    credentials: Iterable[Credential],
+    *,
+    user_id: str,
+    credential_id: str,
+) -> Credential:
+    """The credential ``credential_id`` among ``user_id``'s, or CREDENTIAL_NOT_FOUND."""
+    for credential in credentials:
+        if credential.credential_id == credential_id:
+            return credential
+    raise SigningError(
+        Code.CREDENTIAL_NOT_FOUND,
+        provider,
+        "not among the user's",
+        user=user_id,
+        credential=credential_id,
+    )
+
+
+def check_batch(
+    credential: Credential,
+    digests: Sequence[bytes],
+    descriptions: Sequence[str],
+    *,
+    descriptions_required: bool = True,
+) -> None:
+    """Refuse a batch no provider could honour: a caller's mistake, not a provider's answer.
+
+    A batch is one to ``credential.max_batch`` SHA-256 digests, each with its
+    description; a provider that shows one optional text for the whole batch (CSC)
+    may be sent none (``descriptions_required=False``).
+    """
+    if not digests:
+        raise ValueError("nothing to sign")
+    if len(digests) > credential.max_batch:
+        raise ValueError(
+            f"{len(digests)} digests but credential {credential.credential_id} "
+            f"allows {credential.max_batch} per authorisation"
+        )
+    if any(len(digest) != 32 for digest in digests):
+        raise ValueError("digests must be SHA-256 (32 bytes)")
+    if len(descriptions) != len(digests) and (descriptions or descriptions_required):
+        raise ValueError("one description per digest")
+
+
+def final_state(code: Code) -> TransactionState:
+    """The state of a transaction the provider ended with ``code``.
+
+    The signer's "no" is REJECTED, the signer's silence EXPIRED, any other end FAILED.
+    """
+    if code is Code.SIGNER_REJECTED:
+        return TransactionState.REJECTED
+    if code is Code.SIGNER_NOT_CONFIRMED:
+        return TransactionState.EXPIRED
+    return TransactionState.FAILED
+
+
+def outcome_of(
+    error: SigningError, *, endings: Set[Code] = TRANSACTION_ENDINGS
+) -> TransactionResult:
+    """A poll's refusal as the transaction's end, when its code is one of ``endings``.
+
+    Any other refusal has said nothing about the transaction, so it is raised again
+    for the job to poll later.
+    """
+    if error.problem.code not in endings:
+        raise error
+    return TransactionResult(final_state(error.problem.code), error=error)
+
+
+def signatures_of(
+    provider: SigningProvider,
+    values: Sequence[str] | None,
+    count: int,
+    *,
+    credential_id: str = "",
+) -> tuple[bytes, ...]:
+    """The raw signature values of an answer, checked to be one per digest sent."""
+    if values is None or len(values) != count:
+        raise SigningError(
+            Code.PROVIDER_FAILURE,
+            provider,
+            f"{len(values or ())} signatures for {count} hashes",
+            credential=credential_id,
+        )
+    try:
+        return tuple(raw_signature(value) for value in values)
+    except ValueError as error:
+        raise SigningError(
+            Code.PROVIDER_FAILURE,
+            provider,
+            f"unreadable signature: {error}",
+            credential=credential_id,
+        ) from error
 
 
 def raw_signature(value: bytes | str) -> bytes:

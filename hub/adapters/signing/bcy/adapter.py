@@ -31,6 +31,9 @@ from hub.adapters.signing.base import (
     Transaction,
     TransactionResult,
     TransactionState,
+    check_batch,
+    outcome_of,
+    signatures_of,
     utcnow,
 )
 from hub.adapters.signing.bcy.protocol import (
@@ -47,23 +50,18 @@ from hub.adapters.signing.bcy.protocol import (
 from hub.adapters.signing.csc.protocol import (
     CredentialsInfoResponse,
     CredentialsListResponse,
-    InfoRequest,
-    InfoResponse,
     LoginResponse,
     SignHashResponse,
     b64,
 )
 from hub.adapters.signing.csc.session import (
+    ENDINGS,
     ProtocolSession,
-    check_request,
     credential_from_info,
-    outcome_of,
     parse,
     phone_text,
-    probe,
-    signatures_of,
 )
-from hub.adapters.signing.http import DEFAULT_TIMEOUT, ProviderHttp
+from hub.adapters.signing.http import DEFAULT_TIMEOUT, ProviderHttp, probe_health
 from hub.domain.enums import SigningProvider
 
 
@@ -123,7 +121,7 @@ class BcyAdapter(SigningAdapter):
     async def sign_hashes(
         self, credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
     ) -> Transaction:
-        check_request(credential, digests, descriptions)
+        check_batch(credential, digests, descriptions, descriptions_required=False)
         hashes = [b64(digest) for digest in digests]
         pending = await self._session.call(
             "credentials/authorize",
@@ -171,20 +169,19 @@ class BcyAdapter(SigningAdapter):
                 credential_id=transaction.credential_id,
             )
         except SigningError as error:
-            return outcome_of(error)
+            return outcome_of(error, endings=ENDINGS)
         return TransactionResult(
             TransactionState.SIGNED,
             signatures_of(
-                self.provider, signed.signatures, transaction.count, transaction.credential_id
+                self.provider,
+                signed.signatures,
+                transaction.count,
+                credential_id=transaction.credential_id,
             ),
         )
 
     async def health(self) -> Health:
-        async def info() -> InfoResponse:
-            response = await self._http.post("info", json=InfoRequest().body())
-            return parse(self.provider, response, InfoResponse)
-
-        return await probe(self.provider, info)
+        return await probe_health(self.provider, self._session.probe)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -35,7 +35,10 @@ from hub.adapters.signing.base import (
     Transaction,
     TransactionResult,
     TransactionState,
+    check_batch,
+    outcome_of,
     raw_signature,
+    signatures_of,
     utcnow,
 )
 from hub.adapters.signing.csc.protocol import (
@@ -49,8 +52,6 @@ from hub.adapters.signing.csc.protocol import (
     CredentialsInfoResponse,
     CredentialsListRequest,
     CredentialsListResponse,
-    InfoRequest,
-    InfoResponse,
     LoginRequest,
     LoginResponse,
     OperationMode,
@@ -64,16 +65,13 @@ from hub.adapters.signing.csc.protocol import (
 )
 from hub.adapters.signing.csc.session import (
     CONFIRMATION_WINDOW,
+    ENDINGS,
     ProtocolSession,
-    check_request,
     credential_from_info,
-    outcome_of,
     parse,
     phone_text,
-    probe,
-    signatures_of,
 )
-from hub.adapters.signing.http import DEFAULT_TIMEOUT, ProviderHttp
+from hub.adapters.signing.http import DEFAULT_TIMEOUT, ProviderHttp, probe_health
 from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code
 
@@ -157,7 +155,7 @@ class CscAdapter(SigningAdapter):
     async def sign_hashes(
         self, credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
     ) -> Transaction:
-        check_request(credential, digests, descriptions)
+        check_batch(credential, digests, descriptions, descriptions_required=False)
         hashes = [b64(digest) for digest in digests]
         sad = await self._authorize(credential, hashes, phone_text(descriptions))
         request: SignHashRequestV1 | SignHashRequestV2
@@ -202,7 +200,7 @@ class CscAdapter(SigningAdapter):
                 data={"operation_mode": "A", "user_id": credential.user_id},
             )
         signatures = signatures_of(
-            self.provider, answer.signatures, len(digests), credential.credential_id
+            self.provider, answer.signatures, len(digests), credential_id=credential.credential_id
         )
         return Transaction(
             provider=self.provider,
@@ -267,22 +265,21 @@ class CscAdapter(SigningAdapter):
                 credential_id=transaction.credential_id,
             )
         except SigningError as error:
-            return outcome_of(error)
+            return outcome_of(error, endings=ENDINGS)
         if not answer.signatures:
             return TransactionResult(TransactionState.PENDING)
         return TransactionResult(
             TransactionState.SIGNED,
             signatures_of(
-                self.provider, answer.signatures, transaction.count, transaction.credential_id
+                self.provider,
+                answer.signatures,
+                transaction.count,
+                credential_id=transaction.credential_id,
             ),
         )
 
     async def health(self) -> Health:
-        async def info() -> InfoResponse:
-            response = await self._http.post("info", json=InfoRequest().body())
-            return parse(self.provider, response, InfoResponse)
-
-        return await probe(self.provider, info)
+        return await probe_health(self.provider, self._session.probe)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -1,4 +1,4 @@
-"""The client side of any CSC-shaped API: token, error mapping, credentials, health.
+"""The client side of any CSC-shaped API: token, error mapping, credentials, health probe.
 
 Both the generic CSC adapter and Ban Cơ yếu's (an RSSP profile of the same API)
 talk bearer-token JSON to ``credentials/*`` and ``signatures/*`` and get errors as
@@ -18,21 +18,13 @@ import httpx
 from cryptography import x509
 from pydantic import ValidationError
 
-from hub.adapters.signing.base import (
-    Credential,
-    Health,
-    HealthStatus,
-    SigningError,
-    Stopwatch,
-    TransactionResult,
-    TransactionState,
-    raw_signature,
-    utcnow,
-)
+from hub.adapters.signing.base import Credential, SigningError
 from hub.adapters.signing.csc.protocol import (
     DESCRIPTION_LIMIT,
     CredentialsInfoResponse,
     ErrorResponse,
+    InfoRequest,
+    InfoResponse,
     Wire,
     WireError,
 )
@@ -44,9 +36,6 @@ W = TypeVar("W", bound=Wire)
 
 #: How long a signer has to confirm when the provider does not say (PROVIDERS.md: ~5 min).
 CONFIRMATION_WINDOW = timedelta(minutes=5)
-
-#: Slower than this and a provider that answers is still reported DEGRADED.
-SLOW_MS = 2000.0
 
 #: What each ``error`` code means for the hub.
 ERROR_CODES: dict[str, Code] = {
@@ -78,8 +67,9 @@ DESCRIPTION_HINTS: tuple[tuple[tuple[str, ...], Code], ...] = (
     (("quota",), Code.QUOTA_EXHAUSTED),
 )
 
-#: A poll that meets these has learnt nothing about the transaction: try again later.
-TRANSIENT = frozenset({Code.PROVIDER_UNAVAILABLE, Code.PROVIDER_FAILURE})
+#: A CSC server's refusal ends the transaction a poll asks about, unless the server is
+#: down or failing: then the poll has learnt nothing about it, and the job tries again.
+ENDINGS = frozenset(Code) - {Code.PROVIDER_UNAVAILABLE, Code.PROVIDER_FAILURE}
 
 
 def code_for(error: str, description: str) -> Code | None:
@@ -175,6 +165,11 @@ class ProtocolSession:
             response = await self._post(path, request)
         return parse(self.provider, response, answer, user_id=user_id, credential_id=credential_id)
 
+    async def probe(self) -> None:
+        """The health probe: ``info``, which needs no token and reads nothing of a user."""
+        response = await self.http.post("info", json=InfoRequest().body())
+        parse(self.provider, response, InfoResponse)
+
     async def _post(self, path: str, request: Wire) -> httpx.Response:
         if self._token is None:
             self._token = await self._login()
@@ -223,77 +218,6 @@ def credential_from_info(
     )
 
 
-def check_request(
-    credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
-) -> None:
-    """Refuse a request no provider could honour; these are the caller's mistakes."""
-    if not digests:
-        raise ValueError("nothing to sign")
-    if len(digests) > credential.max_batch:
-        raise ValueError(
-            f"{len(digests)} digests but credential {credential.credential_id} "
-            f"allows {credential.max_batch} per authorisation"
-        )
-    if any(len(digest) != 32 for digest in digests):
-        raise ValueError("digests must be SHA-256 (32 bytes)")
-    if descriptions and len(descriptions) != len(digests):
-        raise ValueError("one description per digest")
-
-
 def phone_text(descriptions: Sequence[str]) -> str:
     """What the signer's phone shows for the whole batch."""
     return "; ".join(descriptions)[:DESCRIPTION_LIMIT]
-
-
-def outcome_of(error: SigningError) -> TransactionResult:
-    """A poll's refusal as the transaction's final state.
-
-    A provider that is down or failing has said nothing about the transaction, so
-    those errors are raised again for the job to poll later.
-    """
-    code = error.problem.code
-    if code in TRANSIENT:
-        raise error
-    state = {
-        Code.SIGNER_REJECTED: TransactionState.REJECTED,
-        Code.SIGNER_NOT_CONFIRMED: TransactionState.EXPIRED,
-    }.get(code, TransactionState.FAILED)
-    return TransactionResult(state, error=error)
-
-
-async def probe(provider: SigningProvider, call: Callable[[], Awaitable[object]]) -> Health:
-    """Time ``call``: DOWN if unreachable, DEGRADED if slow or erring, UP otherwise."""
-    watch = Stopwatch()
-    try:
-        await call()
-    except SigningError as error:
-        down = error.problem.code is Code.PROVIDER_UNAVAILABLE
-        return Health(
-            provider,
-            HealthStatus.DOWN if down else HealthStatus.DEGRADED,
-            None if down else watch.ms,
-            error.detail,
-            utcnow(),
-        )
-    except Exception as error:  # health answers, whatever the provider sent
-        return Health(provider, HealthStatus.DEGRADED, watch.ms, repr(error), utcnow())
-    latency = watch.ms
-    if latency > SLOW_MS:
-        return Health(
-            provider, HealthStatus.DEGRADED, latency, f"slow answer: {latency} ms", utcnow()
-        )
-    return Health(provider, HealthStatus.UP, latency, None, utcnow())
-
-
-def signatures_of(
-    provider: SigningProvider, values: Sequence[str] | None, count: int, credential_id: str
-) -> tuple[bytes, ...]:
-    """The raw signature values of an answer, checked to be one per digest sent."""
-    if values is None or len(values) != count:
-        raise SigningError(
-            Code.PROVIDER_FAILURE,
-            provider,
-            f"{len(values or ())} signatures for {count} hashes",
-            credential=credential_id,
-        )
-    return tuple(raw_signature(value) for value in values)

@@ -10,29 +10,29 @@ poll needs — the MySign user name for that login — travels in
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TypeVar
 
 import httpx
 from cryptography import x509
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel
 
 from hub.adapters.signing.base import (
     Credential,
     Health,
-    HealthStatus,
     SigningAdapter,
     SigningError,
-    Stopwatch,
     Transaction,
     TransactionResult,
     TransactionState,
-    raw_signature,
+    check_batch,
+    final_state,
+    outcome_of,
+    signatures_of,
     utcnow,
 )
-from hub.adapters.signing.http import DEFAULT_TIMEOUT, ProviderHttp
+from hub.adapters.signing.http import DEFAULT_TIMEOUT, ProviderHttp, UserTokens, probe_health
 from hub.adapters.signing.mysign.protocol import (
     AsyncMode,
     CertificatesInfoRequest,
@@ -56,8 +56,6 @@ from hub.domain.problems import Code
 CONFIRMATION_WINDOW = timedelta(minutes=2)
 #: MySign answers "multisign": "2147483647" for "no limit"; the hub asks for at most this many.
 MAX_BATCH = 50
-#: A health probe slower than this reports DEGRADED.
-SLOW_MS = 2000.0
 #: A MySign user name no one has, for the health probe's login.
 PROBE_USER = "CMT_hub-health-check"
 
@@ -74,16 +72,6 @@ CODES: dict[int, Code] = {
     RequestStatus.FAILED: Code.SIGNING_FAILED,
     RequestStatus.OUT_OF_QUOTA: Code.QUOTA_EXHAUSTED,
     RequestStatus.INTERNAL_ERROR: Code.PROVIDER_FAILURE,
-}
-
-#: Provider-stated outcomes a poll reports as the transaction's end rather than raising.
-OUTCOMES: dict[Code, TransactionState] = {
-    Code.SIGNER_NOT_CONFIRMED: TransactionState.EXPIRED,
-    Code.SIGNER_REJECTED: TransactionState.REJECTED,
-    Code.CERTIFICATE_EXPIRED: TransactionState.FAILED,
-    Code.CERTIFICATE_REVOKED: TransactionState.FAILED,
-    Code.QUOTA_EXHAUSTED: TransactionState.FAILED,
-    Code.SIGNING_FAILED: TransactionState.FAILED,
 }
 
 T = TypeVar("T")
@@ -123,8 +111,8 @@ class MySignAdapter(SigningAdapter):
         self.client_id = client_id
         self.client_secret = client_secret
         self.profile_id = profile_id
-        #: MySign user name → (access token, monotonic time to renew it).
-        self._tokens: dict[str, tuple[str, float]] = {}
+        #: Access tokens by MySign user name.
+        self._tokens = UserTokens(self.http, self._login)
 
     async def list_credentials(self, user_id: str) -> list[Credential]:
         user = mysign_user_id(user_id)
@@ -132,17 +120,6 @@ class MySignAdapter(SigningAdapter):
             user, "vtss/service/certificates/info", self._info_request(user), list[CredentialInfo]
         )
         return [self._credential(user_id, info) for info in infos]
-
-    async def credential(self, user_id: str, credential_id: str) -> Credential:
-        for credential in await self.list_credentials(user_id):
-            if credential.credential_id == credential_id:
-                return credential
-        raise self._error(
-            Code.CREDENTIAL_NOT_FOUND,
-            "not among the user's",
-            user=user_id,
-            credential=credential_id,
-        )
 
     async def sign_hashes(
         self, credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
@@ -193,14 +170,11 @@ class MySignAdapter(SigningAdapter):
         except SigningError as error:
             # Refused outright (e.g. 13004): the end of the transaction. Not reached, not
             # logged in, HTTP 5xx: its state is unknown, so the caller hears the error.
-            state = OUTCOMES.get(error.problem.code)
-            if state is None:
-                raise
-            return TransactionResult(state, error=error)
+            return outcome_of(error)
         if answer.status == RequestStatus.SUCCESS:
             return TransactionResult(
                 TransactionState.SIGNED,
-                signatures=self._signatures(answer.signatures or [], transaction.count),
+                signatures=signatures_of(self.provider, answer.signatures or [], transaction.count),
             )
         if answer.status in (RequestStatus.WAITING, RequestStatus.SIGNING):
             return TransactionResult(TransactionState.PENDING)
@@ -209,36 +183,10 @@ class MySignAdapter(SigningAdapter):
             code, f"status {answer.status}", user=user, credential=transaction.credential_id
         )
         # 50000 on a request is Viettel failing that request: PROVIDER_FAILURE, and over.
-        return TransactionResult(OUTCOMES.get(code, TransactionState.FAILED), error=error)
+        return TransactionResult(final_state(code), error=error)
 
     async def health(self) -> Health:
-        """Log in as a user who does not exist: "unknown user" proves the client is accepted."""
-        watch = Stopwatch()
-        try:
-            response = await self.http.post(
-                "vtss/service/ras/v1/login", json=self._login_request(PROBE_USER).model_dump()
-            )
-            problem = None
-            if not response.is_success:
-                refusal = self._decode(response, Refusal)
-                if refusal.number != LoginCode.UNKNOWN_USER:
-                    problem = f"{refusal.number}: {refusal.text}"
-        except SigningError as error:
-            unreachable = error.problem.code is Code.PROVIDER_UNAVAILABLE and not isinstance(
-                error.__cause__, httpx.ReadTimeout
-            )
-            return Health(
-                self.provider,
-                HealthStatus.DOWN if unreachable else HealthStatus.DEGRADED,
-                None if unreachable else watch.ms,
-                error.detail,
-                utcnow(),
-            )
-        latency = watch.ms
-        if problem is None and latency > SLOW_MS:
-            problem = f"slow answer: {latency} ms"
-        status = HealthStatus.UP if problem is None else HealthStatus.DEGRADED
-        return Health(self.provider, status, latency, problem, utcnow())
+        return await probe_health(self.provider, self._probe)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -249,47 +197,40 @@ class MySignAdapter(SigningAdapter):
         self, user: str, path: str, body: BaseModel, kind: type[T], *, credential_id: str = ""
     ) -> T:
         """A call as ``user`` that must succeed; MySign's refusals raised as the hub's codes."""
-        response = await self._post_as(user, path, body)
+        response = await self._tokens.post(user, path, json=body.model_dump(by_alias=True))
         if response.is_success:
-            return self._decode(response, kind)
-        refusal = self._decode(response, Refusal)
+            return self.http.decode(response, kind)
+        refusal = self.http.decode(response, Refusal)
         code = await self._code(refusal.number, user, credential_id)
         raise self._error(
             code, f"{refusal.number}: {refusal.text}", user=user, credential=credential_id
         )
 
-    async def _post_as(self, user: str, path: str, body: BaseModel) -> httpx.Response:
-        """POST with ``user``'s token; a token Viettel no longer knows is renewed once."""
-        for _ in range(2):
-            token = await self._token(user)
-            response = await self.http.post(
-                path,
-                json=body.model_dump(by_alias=True),
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            if response.status_code != 401:
-                break
-            self._tokens.pop(user, None)
-        return response
-
-    async def _token(self, user: str) -> str:
-        cached = self._tokens.get(user)
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
+    async def _login(self, user: str) -> tuple[str, float]:
         response = await self.http.post(
             "vtss/service/ras/v1/login", json=self._login_request(user).model_dump()
         )
         if not response.is_success:
-            refusal = self._decode(response, Refusal)
+            refusal = self.http.decode(response, Refusal)
             raise self._error(
                 CODES.get(refusal.number or 0, Code.PROVIDER_BAD_CREDENTIALS),
                 f"login {refusal.number}: {refusal.text}",
                 user=user,
             )
-        login = self._decode(response, LoginAnswer)
-        # Renew a little early so a token never lapses between two calls of one step.
-        self._tokens[user] = (login.access_token, time.monotonic() + 0.9 * login.expires_in)
-        return login.access_token
+        login = self.http.decode(response, LoginAnswer)
+        return login.access_token, login.expires_in
+
+    async def _probe(self) -> str | None:
+        """Log in as a user who does not exist: "unknown user" proves the client is accepted."""
+        response = await self.http.post(
+            "vtss/service/ras/v1/login", json=self._login_request(PROBE_USER).model_dump()
+        )
+        if response.is_success:
+            return None
+        refusal = self.http.decode(response, Refusal)
+        if refusal.number == LoginCode.UNKNOWN_USER:
+            return None
+        return f"{refusal.number}: {refusal.text}"
 
     async def _code(self, number: int | None, user: str, credential_id: str) -> Code:
         if number == RequestStatus.CERTIFICATE_INVALID:
@@ -299,10 +240,12 @@ class MySignAdapter(SigningAdapter):
     async def _certificate_code(self, user: str, credential_id: str) -> Code:
         """Expired or revoked? 13004 does not say; the certificate listing does."""
         try:
-            response = await self._post_as(
-                user, "vtss/service/certificates/info", self._info_request(user)
+            response = await self._tokens.post(
+                user,
+                "vtss/service/certificates/info",
+                json=self._info_request(user).model_dump(by_alias=True),
             )
-            for info in self._decode(response, list[CredentialInfo]):
+            for info in self.http.decode(response, list[CredentialInfo]):
                 if info.credential_id == credential_id:
                     certificate = load_certificate(info.cert.certificates[0])
                     if certificate_status(info.cert.status, certificate) == "EXPIRED":
@@ -331,23 +274,6 @@ class MySignAdapter(SigningAdapter):
             max_batch=max(1, min(info.multisign, MAX_BATCH)),
             status=certificate_status(info.cert.status, certificate),
         )
-
-    def _signatures(self, values: Sequence[str], count: int) -> tuple[bytes, ...]:
-        if len(values) != count:
-            raise self._error(Code.PROVIDER_FAILURE, f"{len(values)} signatures for {count} hashes")
-        try:
-            return tuple(raw_signature(value) for value in values)
-        except ValueError as error:
-            raise self._error(Code.PROVIDER_FAILURE, f"unreadable signature: {error}") from error
-
-    def _decode(self, response: httpx.Response, kind: type[T]) -> T:
-        try:
-            return TypeAdapter(kind).validate_json(response.content)
-        except ValidationError as error:
-            raise self._error(
-                Code.PROVIDER_FAILURE,
-                f"HTTP {response.status_code}: unexpected answer {response.text[:200]!r}",
-            ) from error
 
     def _login_request(self, user: str) -> LoginRequest:
         return LoginRequest(
@@ -383,15 +309,3 @@ def certificate_status(status: str, certificate: x509.Certificate) -> str:
     if word == "expired" or certificate.not_valid_after_utc <= utcnow():
         return "EXPIRED"
     return "REVOKED"
-
-
-def check_batch(
-    credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
-) -> None:
-    """Refuse a batch no provider should see: a caller's mistake, not a provider's answer."""
-    if not digests or len(digests) != len(descriptions):
-        raise ValueError("one description per digest, and at least one digest")
-    if len(digests) > credential.max_batch:
-        raise ValueError(f"at most {credential.max_batch} digests per transaction")
-    if any(len(digest) != 32 for digest in digests):
-        raise ValueError("SHA-256 digests (32 bytes) only")

@@ -15,10 +15,9 @@ where a raw signature value was expected.
 from __future__ import annotations
 
 import base64
-import time
 import uuid
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -26,22 +25,22 @@ from urllib.parse import quote
 
 import httpx
 from cryptography import x509
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from hub.adapters.signing.base import (
     Credential,
     Health,
-    HealthStatus,
     SigningAdapter,
     SigningError,
-    Stopwatch,
     Transaction,
     TransactionResult,
     TransactionState,
-    raw_signature,
+    check_batch,
+    outcome_of,
+    signatures_of,
     utcnow,
 )
-from hub.adapters.signing.http import DEFAULT_TIMEOUT, ProviderHttp
+from hub.adapters.signing.http import DEFAULT_TIMEOUT, ProviderHttp, UserTokens, probe_health
 from hub.adapters.signing.smartca.protocol import (
     SAD_LIFETIME,
     AutomationSignRequest,
@@ -79,24 +78,12 @@ from hub.domain.text import fold
 CONFIRMATION_WINDOW = timedelta(minutes=5)
 #: SP769 states no batch limit; the hub asks for at most this many hashes per confirmation.
 MAX_BATCH = 50
-#: A health probe slower than this reports DEGRADED.
-SLOW_MS = 2000.0
 #: ``Transaction.data["api"]``: which of the two APIs opened the transaction.
 SP769 = "sp769"
 GATEWAY = "gateway"
 #: ``Transaction.data["flow"]`` of an SP769 transaction.
 PHONE = "phone"
 AUTOMATION = "automation"
-
-#: Provider-stated outcomes a poll reports as the transaction's end rather than raising.
-OUTCOMES: dict[Code, TransactionState] = {
-    Code.SIGNER_NOT_CONFIRMED: TransactionState.EXPIRED,
-    Code.SIGNER_REJECTED: TransactionState.REJECTED,
-    Code.CERTIFICATE_EXPIRED: TransactionState.FAILED,
-    Code.CERTIFICATE_REVOKED: TransactionState.FAILED,
-    Code.QUOTA_EXHAUSTED: TransactionState.FAILED,
-    Code.SIGNING_FAILED: TransactionState.FAILED,
-}
 
 _ACTIVE = {"dang hoat dong", "hoat dong", "1", "active", "valid"}
 _EXPIRED = {"het han", "da het han", "expired"}
@@ -119,7 +106,7 @@ class AutomationAccount:
 
 
 class _SmartCa(SigningAdapter):
-    """What both SmartCA clients share: the HTTP client, credential lookup and health."""
+    """What both SmartCA clients share: the HTTP client, reading credentials, and health."""
 
     provider = SigningProvider.SMARTCA
 
@@ -131,17 +118,6 @@ class _SmartCa(SigningAdapter):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.http = ProviderHttp(self.provider, base_url, timeout=timeout, transport=transport)
-
-    async def credential(self, user_id: str, credential_id: str) -> Credential:
-        for credential in await self.list_credentials(user_id):
-            if credential.credential_id == credential_id:
-                return credential
-        raise self._error(
-            Code.CREDENTIAL_NOT_FOUND,
-            "not among the user's",
-            user=user_id,
-            credential=credential_id,
-        )
 
     async def health(self) -> Health:
         return await probe_health(self.provider, self._probe)
@@ -157,23 +133,6 @@ class _SmartCa(SigningAdapter):
         self, code: Code, detail: str, *, user: str = "", credential: str = ""
     ) -> SigningError:
         return SigningError(code, self.provider, detail, user=user, credential=credential)
-
-    def _decode(self, response: httpx.Response, model: type[M]) -> M:
-        try:
-            return model.model_validate_json(response.content)
-        except ValidationError as error:
-            raise self._error(
-                Code.PROVIDER_FAILURE,
-                f"HTTP {response.status_code}: unexpected answer {response.text[:200]!r}",
-            ) from error
-
-    def _signatures(self, values: Sequence[str], count: int) -> tuple[bytes, ...]:
-        if len(values) != count:
-            raise self._error(Code.PROVIDER_FAILURE, f"{len(values)} signatures for {count} hashes")
-        try:
-            return tuple(raw_signature(value) for value in values)
-        except ValueError as error:
-            raise self._error(Code.PROVIDER_FAILURE, f"unreadable signature: {error}") from error
 
     def _credential(
         self,
@@ -296,7 +255,7 @@ class SmartCaAdapter(_SmartCa):
                 return await self._confirm(transaction)
             return await self._status(transaction)
         except SigningError as error:
-            return outcome(error)
+            return outcome_of(error)
 
     async def _status(self, transaction: Transaction) -> TransactionResult:
         # VNPT accepts its tran_code or the SP's transaction_id; the tran_code is its own.
@@ -357,7 +316,8 @@ class SmartCaAdapter(_SmartCa):
         chosen = [s for s in ordered if s] if all(ordered) else given
         values = [s.signature_value for s in chosen]
         return TransactionResult(
-            TransactionState.SIGNED, signatures=self._signatures(values, transaction.count)
+            TransactionState.SIGNED,
+            signatures=signatures_of(self.provider, values, transaction.count),
         )
 
     async def _user_certificates(self, user_id: str) -> list[UserCertificate]:
@@ -383,7 +343,7 @@ class SmartCaAdapter(_SmartCa):
     ) -> Sp769Answer[M]:
         """An SP769 answer, or its refusal raised as the hub's code."""
         response = await self.http.post(path, json=body.model_dump(exclude_none=True))
-        answer = self._decode(response, Sp769Answer[model])  # type: ignore[valid-type]
+        answer = self.http.decode(response, Sp769Answer[model])  # type: ignore[valid-type]
         if response.is_success and answer.status_code < 300:
             return answer
         code = sp769_code(answer.status_code, answer.message)
@@ -422,7 +382,7 @@ class SmartCaAdapter(_SmartCa):
         response = await self.http.post(
             "v1/credentials/get_certificate", json=request.model_dump(exclude_none=True)
         )
-        answer = self._decode(response, Sp769Answer[UserCertificates])
+        answer = self.http.decode(response, Sp769Answer[UserCertificates])
         if answer.message == Sp769Message.SP_CREDENTIAL_INVALID:
             return f"{answer.status_code} {answer.message}"
         return None
@@ -451,8 +411,8 @@ class SmartCaGatewayAdapter(_SmartCa):
         self.client_id = client_id
         self.client_secret = client_secret
         self.user_passwords = user_passwords
-        #: user ID → (bearer token, monotonic time to renew it).
-        self._tokens: dict[str, tuple[str, float]] = {}
+        #: Bearer tokens by user ID.
+        self._tokens = UserTokens(self.http, self._login)
 
     async def list_credentials(self, user_id: str) -> list[Credential]:
         ids = await self._call("csc/credentials/list", None, list[str], user_id=user_id)
@@ -513,7 +473,7 @@ class SmartCaGatewayAdapter(_SmartCa):
                 values = [document.sig for document in info.documents]
                 return TransactionResult(
                     TransactionState.SIGNED,
-                    signatures=self._signatures(values, transaction.count),
+                    signatures=signatures_of(self.provider, values, transaction.count),
                 )
             if info.tranStatus == TranStatus.WAITING:
                 return TransactionResult(TransactionState.PENDING)
@@ -531,7 +491,7 @@ class SmartCaGatewayAdapter(_SmartCa):
                 credential=transaction.credential_id,
             )
         except SigningError as error:
-            return outcome(error)
+            return outcome_of(error)
 
     async def _info(self, user_id: str, credential_id: str) -> GatewayCredential:
         return await self._call(
@@ -543,11 +503,8 @@ class SmartCaGatewayAdapter(_SmartCa):
             missing=Code.CREDENTIAL_NOT_FOUND,
         )
 
-    async def _token(self, user_id: str) -> str:
-        """The user's bearer token, logging in when there is none or it is about to lapse."""
-        cached = self._tokens.get(user_id)
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
+    async def _login(self, user_id: str) -> tuple[str, float]:
+        """A bearer token for the user, with the user's password from the secret store."""
         password = self.user_passwords.get(user_id)
         if password is None:
             raise self._error(
@@ -564,16 +521,14 @@ class SmartCaGatewayAdapter(_SmartCa):
             },
         )
         if not response.is_success:
-            refusal = self._decode(response, OAuthError)
+            refusal = self.http.decode(response, OAuthError)
             raise self._error(
                 Code.PROVIDER_BAD_CREDENTIALS,
                 f"{refusal.error}: {refusal.error_description}",
                 user=user_id,
             )
-        token = self._decode(response, TokenAnswer)
-        # Renew a little early so a token never lapses between two calls of one step.
-        self._tokens[user_id] = (token.access_token, time.monotonic() + 0.9 * token.expires_in)
-        return token.access_token
+        token = self.http.decode(response, TokenAnswer)
+        return token.access_token, token.expires_in
 
     async def _call(
         self,
@@ -606,15 +561,8 @@ class SmartCaGatewayAdapter(_SmartCa):
     ) -> GatewayAnswer[C]:
         """A gateway answer to a call as ``user_id``; an expired token is renewed once."""
         payload = body.model_dump() if body else {}
-        for _ in range(2):
-            token = await self._token(user_id)
-            response = await self.http.post(
-                path, json=payload, headers={"Authorization": f"Bearer {token}"}
-            )
-            if response.status_code != 401:
-                break
-            self._tokens.pop(user_id, None)
-        return self._decode(response, GatewayAnswer[content])  # type: ignore[valid-type]
+        response = await self._tokens.post(user_id, path, json=payload)
+        return self.http.decode(response, GatewayAnswer[content])  # type: ignore[valid-type]
 
     async def _certificate_code(self, user_id: str, credential_id: str) -> Code:
         """Why the key may not sign, from the certificate's status (4003 does not say)."""
@@ -647,7 +595,7 @@ class SmartCaGatewayAdapter(_SmartCa):
             },
         )
         if response.status_code == 401:
-            refusal = self._decode(response, OAuthError)
+            refusal = self.http.decode(response, OAuthError)
             return f"{refusal.error}: {refusal.error_description}"
         return None
 
@@ -694,18 +642,6 @@ def sp769_code(status_code: int, message: str) -> Code | None:
     return Code.SIGNING_FAILED
 
 
-def check_batch(
-    credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
-) -> None:
-    """Refuse a batch no provider should see: a caller's mistake, not a provider's answer."""
-    if not digests or len(digests) != len(descriptions):
-        raise ValueError("one description per digest, and at least one digest")
-    if len(digests) > credential.max_batch:
-        raise ValueError(f"at most {credential.max_batch} digests per transaction")
-    if any(len(digest) != 32 for digest in digests):
-        raise ValueError("SHA-256 digests (32 bytes) only")
-
-
 def check_api(transaction: Transaction, api: str) -> None:
     if transaction.data.get("api") != api:
         raise ValueError(f"transaction {transaction.transaction_id} was not opened through {api}")
@@ -715,41 +651,3 @@ def summary(descriptions: Sequence[str], limit: int = 250) -> str:
     """What the signer's phone shows for the whole batch."""
     text = "; ".join(descriptions)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def outcome(error: SigningError) -> TransactionResult:
-    """A provider-stated end of the transaction as a result; anything else is raised."""
-    state = OUTCOMES.get(error.problem.code)
-    if state is None:
-        raise error
-    return TransactionResult(state, error=error)
-
-
-async def probe_health(
-    provider: SigningProvider, probe: Callable[[], Awaitable[str | None]]
-) -> Health:
-    """Time ``probe``: DOWN when unreachable, DEGRADED when slow, failing or misconfigured.
-
-    Never raises: the health page must show a broken provider, not break itself.
-    """
-    watch = Stopwatch()
-    try:
-        problem = await probe()
-    except SigningError as error:
-        unreachable = error.problem.code is Code.PROVIDER_UNAVAILABLE and not isinstance(
-            error.__cause__, httpx.ReadTimeout
-        )
-        return Health(
-            provider,
-            HealthStatus.DOWN if unreachable else HealthStatus.DEGRADED,
-            None if unreachable else watch.ms,
-            error.detail,
-            utcnow(),
-        )
-    except Exception as error:  # an answer no one expected is still an answer
-        return Health(provider, HealthStatus.DEGRADED, watch.ms, repr(error), utcnow())
-    latency = watch.ms
-    if problem is None and latency > SLOW_MS:
-        problem = f"slow answer: {latency} ms"
-    status = HealthStatus.UP if problem is None else HealthStatus.DEGRADED
-    return Health(provider, status, latency, problem, utcnow())
