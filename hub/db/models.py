@@ -525,3 +525,58 @@ class SigningRequestItem(Base):
     prepared_pdf: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(16), default="PENDING")
     error_code: Mapped[str | None] = mapped_column(String(40))
+
+
+class Job(Base):
+    """A long piece of work run by the Dramatiq workers: its state lives here, not in Redis.
+
+    The broker only carries messages; every message names a job (and a part of it),
+    and the worker reads what to do from these rows. A message delivered twice, or
+    lost with a restarted Redis, therefore changes nothing: the rows say what is
+    done, and :mod:`hub.jobs.watchdog` sends again what a stalled job still needs.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_kind_state", "kind", "state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="RUNNING")
+    #: Why the job is paused or failed: a stable code and its Vietnamese message.
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Where an incremental job (national sync) has got to.
+    checkpoint: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    finished_at: Mapped[datetime | None]
+
+
+class SigningBatchItem(Base):
+    """One transcript of a bulk signing batch, and how far it got.
+
+    QUEUED → WAITING (sent to the provider; ``request_id`` names the signing request)
+    → SIGNED, or RETURNED (back to ready, with the reason: rejected on the phone, not
+    confirmed in time …), FAILED (cannot be signed by this batch) or CANCELLED.
+    """
+
+    __tablename__ = "signing_batch_items"
+    __table_args__ = (
+        UniqueConstraint("job_id", "transcript_id"),
+        Index("ix_signing_batch_items_job_chunk", "job_id", "chunk"),
+        Index("ix_signing_batch_items_job_state", "job_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id"), index=True)
+    chunk: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="QUEUED")
+    request_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -6,6 +6,11 @@ PROVIDERS.md). Signing with a person's key needs that person to confirm on their
 phone, which takes seconds to minutes, so signing is two calls: ``sign_hashes``
 opens a provider transaction and returns at once, ``poll`` tells how it stands.
 Nothing here waits for a phone.
+
+The rules every adapter follows are written here once: what a batch may hold
+(:func:`check_batch`), how a refusal met while polling ends a transaction
+(:func:`outcome_of`), and how signatures are read from an answer
+(:func:`signatures_of`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import base64
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -130,11 +135,15 @@ class SigningAdapter(ABC):
         Found among :meth:`list_credentials`; a provider that can be asked for one
         credential directly overrides this.
         """
-        return credential_among(
+        for credential in await self.list_credentials(user_id):
+            if credential.credential_id == credential_id:
+                return credential
+        raise SigningError(
+            Code.CREDENTIAL_NOT_FOUND,
             self.provider,
-            await self.list_credentials(user_id),
-            user_id=user_id,
-            credential_id=credential_id,
+            "not among the user's",
+            user=user_id,
+            credential=credential_id,
         )
 
     @abstractmethod
@@ -157,41 +166,6 @@ class SigningAdapter(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - adapters without resources need nothing
         """Release connections."""
-
-
-#: Refusals that speak of the transaction itself: a poll that meets one reports the
-#: transaction's end. Any other (the provider unreachable or failing, the hub's own
-#: account refused) leaves its state unknown, for the job to poll again later.
-TRANSACTION_ENDINGS: frozenset[Code] = frozenset(
-    {
-        Code.SIGNER_NOT_CONFIRMED,
-        Code.SIGNER_REJECTED,
-        Code.CERTIFICATE_EXPIRED,
-        Code.CERTIFICATE_REVOKED,
-        Code.QUOTA_EXHAUSTED,
-        Code.SIGNING_FAILED,
-    }
-)
-
-
-def credential_among(
-    provider: SigningProvider,
-    credentials: Iterable[Credential],
-    *,
-    user_id: str,
-    credential_id: str,
-) -> Credential:
-    """The credential ``credential_id`` among ``user_id``'s, or CREDENTIAL_NOT_FOUND."""
-    for credential in credentials:
-        if credential.credential_id == credential_id:
-            return credential
-    raise SigningError(
-        Code.CREDENTIAL_NOT_FOUND,
-        provider,
-        "not among the user's",
-        user=user_id,
-        credential=credential_id,
-    )
 
 
 def check_batch(
@@ -218,6 +192,21 @@ def check_batch(
         raise ValueError("digests must be SHA-256 (32 bytes)")
     if len(descriptions) != len(digests) and (descriptions or descriptions_required):
         raise ValueError("one description per digest")
+
+
+#: Refusals that speak of the transaction itself: a poll that meets one reports the
+#: transaction's end. Any other (the provider unreachable or failing, the hub's own
+#: account refused) leaves its state unknown, for the job to poll again later.
+TRANSACTION_ENDINGS: frozenset[Code] = frozenset(
+    {
+        Code.SIGNER_NOT_CONFIRMED,
+        Code.SIGNER_REJECTED,
+        Code.CERTIFICATE_EXPIRED,
+        Code.CERTIFICATE_REVOKED,
+        Code.QUOTA_EXHAUSTED,
+        Code.SIGNING_FAILED,
+    }
+)
 
 
 def final_state(code: Code) -> TransactionState:
