@@ -240,6 +240,78 @@ def transcripts_generate(
         console.print(f"  {skipped.student.full_name}: {skipped.problem.message}")
 
 
+sign_app = typer.Typer(help="Bulk signing batches.", no_args_is_help=True)
+app.add_typer(sign_app, name="sign")
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option("--processes", "-p", help="worker processes")] = 2,
+    threads: Annotated[int, typer.Option("--threads", "-t", help="threads per process")] = 4,
+) -> None:
+    """Run Dramatiq workers (signing is CPU-bound: scale with processes)."""
+    import os
+    import sys
+
+    if not get_settings().redis_url:
+        console.print("[red]HUB_REDIS_URL is not set: `hub demo` runs its jobs in-process.[/]")
+        raise typer.Exit(2)
+    command = [sys.executable, "-m", "dramatiq", "hub.jobs.entry:broker"]
+    os.execv(sys.executable, [*command, "--processes", str(processes), "--threads", str(threads)])
+
+
+@sign_app.command("watch")
+def sign_watch(
+    batch: Annotated[str, typer.Argument(help="the batch id (jobId)")],
+    interval: Annotated[float, typer.Option(help="seconds between looks")] = 1.0,
+) -> None:
+    """Follow a signing batch with a progress bar until it ends."""
+    import time
+
+    from hub.db.engine import Database
+    from hub.db.models import Job
+    from hub.jobs import signing as batches
+
+    async def look() -> tuple[Job, batches.Progress]:
+        db = Database(get_settings().database_url)
+        try:
+            async with db.unit_of_work() as session:
+                job = await session.scalar(select(Job).where(Job.job_id == batch))
+                if job is None:
+                    raise typer.BadParameter(f"no batch {batch}")
+                return job, await batches.progress(session, job)
+        finally:
+            await db.dispose()
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("ký số", total=None, detail="")
+        while True:
+            job, progress = _run(look())
+            counts = progress.counts
+            done = counts["SIGNED"] + counts["RETURNED"] + counts["FAILED"] + counts["CANCELLED"]
+            waiting = ", ".join(
+                f"{r.provider.value} {r.transaction['transaction_id'][:8]}"
+                for r in progress.waiting_for[:3]
+            )
+            detail = (
+                f"{job.state} · ký {counts['SIGNED']} · trả lại {counts['RETURNED']} · "
+                f"lỗi {counts['FAILED']}"
+                + (f" · chờ xác nhận: {waiting}" if waiting else "")
+                + (f" · {job.reason}" if job.reason else "")
+            )
+            bar.update(task, total=job.total, completed=done, detail=detail)
+            if job.state in ("COMPLETED", "CANCELLED"):
+                break
+            time.sleep(interval)
+
+
 #: ``hub verify`` exit codes (2 is click's own for a usage error).
 EXIT_VALID, EXIT_INVALID, EXIT_INDETERMINATE = 0, 1, 3
 

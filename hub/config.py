@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     )
     demo_pki_dir: Path = VAR_DIR / "demo-pki"
     tsa_url: str | None = Field(default=None, description="RFC 3161 timestamp authority.")
+    jobs_namespace: str = Field(default="hub", description="Redis key prefix of the queues.")
+    jobs_heartbeat_ms: int = Field(
+        default=60_000, description="A worker silent this long is dead: its messages go back."
+    )
+    jobs_stall_seconds: float = Field(
+        default=30.0, description="A running job with no progress this long is sent again."
+    )
+    jobs_poll_seconds: float = Field(
+        default=3.0, description="How often a waiting provider transaction is asked."
+    )
     signing_providers_file: Path | None = Field(
         default=None, description="TOML file with each signing provider's URL and credentials."
     )

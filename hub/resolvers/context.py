@@ -120,6 +120,8 @@ class Context:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))  # one "now" per request
     #: Signing providers and trust store; None where signing is not configured.
     signing: Any = None
+    #: Sends job messages (``hub.jobs.actors.send``); None where no broker is configured.
+    send_jobs: Any = None
 
     @property
     def caller(self) -> Caller:

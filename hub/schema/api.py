@@ -44,6 +44,7 @@ from hub.schema.filters import (
     StaffFilter,
     StudentFilter,
 )
+from hub.schema.jobs import JobMutations, JobQueries
 from hub.schema.nodes import (
     NODE_TYPES,
     RELATIONS,
@@ -198,7 +199,7 @@ async def _upsert(info: Info, write: upserts.Upsert, rows: list) -> UpsertResult
 
 
 @strawberry.type
-class Query(SigningQueries):
+class Query(SigningQueries, JobQueries):
     node: relay.Node | None = relay.node(description="Bản ghi bất kỳ theo ID toàn cục")
 
     @strawberry.field(description="Ứng dụng đang gọi: phạm vi và quyền")
@@ -470,7 +471,7 @@ class CorrectionResult:
 
 
 @strawberry.type
-class Mutation(SigningMutations):
+class Mutation(SigningMutations, JobMutations):
     @strawberry.mutation(
         description="Lập (hoặc cập nhật bản nháp) học bạ của một lớp hoặc cả trường theo sổ điểm"
     )

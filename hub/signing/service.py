@@ -59,6 +59,8 @@ from hub.transcripts import service as transcripts
 T = TypeVar("T")
 _DER = Encoding.DER
 
+ALL_PROVIDERS = tuple(SigningProvider)
+
 #: What a signing request and its items can be.
 PENDING, SIGNED, REJECTED, EXPIRED, FAILED = "PENDING", "SIGNED", "REJECTED", "EXPIRED", "FAILED"
 
@@ -116,7 +118,7 @@ async def request_signatures(
                 role=role.label,
                 expected=expected.label if expected else "không ai (không ở trạng thái chờ ký)",
             )
-    signer = await _signer(session, found, role, signer_personal_id)
+    signer = await find_signer(session, found, role, signer_personal_id)
     try:
         adapter = signing.providers.adapter(signer.certificate.provider)
         credential = await adapter.credential(signer.user_id, signer.certificate.credential_id)
@@ -189,7 +191,7 @@ async def complete_signatures(
     session: AsyncSession, *, caller: Caller, signing: SigningServices, request_id: str
 ) -> models.SigningRequest:
     """Poll the provider once and, if the signer confirmed, finish and record every item."""
-    request = await load_request(session, caller=caller, request_id=request_id)
+    request = await load_request(session, caller=caller, request_id=request_id, for_update=True)
     if request.state != PENDING:
         return request
     transaction = _transaction_from(request.transaction)
@@ -299,12 +301,12 @@ def _fail(
 
 
 async def load_request(
-    session: AsyncSession, *, caller: Caller, request_id: str
+    session: AsyncSession, *, caller: Caller, request_id: str, for_update: bool = False
 ) -> models.SigningRequest:
+    """The request, if the caller may see it; ``for_update`` serialises two pollers."""
     caller.require("transcripts:sign")
-    request = await session.scalar(
-        select(models.SigningRequest).where(models.SigningRequest.request_id == request_id)
-    )
+    query = select(models.SigningRequest).where(models.SigningRequest.request_id == request_id)
+    request = await session.scalar(query.with_for_update() if for_update else query)
     if request is None or not caller.may_write_school(request.school_id):
         raise HubError(Code.INVALID_ARGUMENT, detail=f"không có yêu cầu ký {request_id}")
     return request
@@ -331,7 +333,7 @@ async def _transcripts(
     return rows
 
 
-async def _signer(
+async def find_signer(
     session: AsyncSession,
     found: list[models.Transcript],
     role: SignerRole,

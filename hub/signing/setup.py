@@ -70,6 +70,7 @@ def signing_services(settings: Settings) -> SigningServices | None:
         module = "/usr/lib/x86_64-linux-gnu/libeToken.so"
         token_label = "SEAL-01LB0101"
         pin = "…"
+        environment = { }          # variables the module reads when loaded, if any
     """
     if settings.signing_providers_file is None:
         return None

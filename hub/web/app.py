@@ -3,7 +3,7 @@
 import asyncio
 import base64
 import binascii
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
@@ -61,6 +61,7 @@ class HubGraphQL(GraphQL):
             # Header values are ASCII: Vietnamese purposes arrive percent-encoded.
             purpose=unquote(request.headers.get("x-hub-purpose", "")) or None,
             signing=self.hub.signing,
+            send_jobs=self.hub.send_jobs,
         )
         ctx.loaders = Loaders(ctx)
         return ctx
@@ -74,10 +75,12 @@ class HubServices:
         settings: Settings,
         db: Database | None = None,
         signing: SigningServices | None = None,
+        send_jobs: Callable[[list[Any]], None] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db or Database(settings.database_url, echo=settings.sql_echo)
         self.signing = signing
+        self.send_jobs = send_jobs
         self.tokens = TokenIssuer(
             load_signing_key(settings),
             issuer=settings.issuer,
@@ -128,14 +131,18 @@ def _problem(code: Code, status: int, message: str | None = None) -> JSONRespons
 
 
 def create_app(
-    settings: Settings, db: Database | None = None, signing: SigningServices | None = None
+    settings: Settings,
+    db: Database | None = None,
+    signing: SigningServices | None = None,
+    send_jobs: Callable[[list[Any]], None] | None = None,
 ) -> Starlette:
     """The hub as an ASGI app; ``db`` may be shared with the caller (tests, demo).
 
     ``signing`` connects the signing providers and the trust store; without it,
-    signing and verification answer PROVIDER_UNAVAILABLE.
+    signing and verification answer PROVIDER_UNAVAILABLE. ``send_jobs`` sends job
+    messages to the broker (:func:`hub.jobs.actors.send`).
     """
-    hub = HubServices(settings, db, signing)
+    hub = HubServices(settings, db, signing, send_jobs)
 
     async def token(request: Request) -> Response:
         """OAuth2 client-credentials grant (RFC 6749 §4.4), JWT access tokens (RFC 9068)."""

@@ -5,4 +5,10 @@ from hub.signing.setup import signing_services
 from hub.web.app import create_app
 
 settings = get_settings()
-app = create_app(settings, signing=signing_services(settings))
+send_jobs = None
+if settings.redis_url:
+    from hub.jobs.actors import configure, send
+
+    configure(settings)
+    send_jobs = send
+app = create_app(settings, signing=signing_services(settings), send_jobs=send_jobs)

@@ -11,6 +11,7 @@ the records and the providers agree as they would in production.
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from hub.adapters.signing import bcy, csc, mysign, smartca
 from hub.adapters.signing.base import SigningAdapter
 from hub.adapters.signing.csc import CscAccount
 from hub.adapters.signing.pkcs11 import Pkcs11Adapter
-from hub.adapters.signing.pkcs11.token import provision_seal_token
+from hub.adapters.signing.pkcs11.token import SealToken, provision_seal_token
 from hub.adapters.signing.pkcs11.tokens import SealTokens
 from hub.adapters.signing.pki import DemoPKI, new_key
 from hub.adapters.signing.registry import SigningProviders
@@ -54,7 +55,9 @@ class DemoSigning:
     seals: SealTokens
     signing: SigningServices
     token_dir: Path
+    relying_party_key: bytes
     enrolled_schools: set[int] = field(default_factory=set)
+    seal_tokens: dict[str, SealToken] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return self.servers[name].url
@@ -130,12 +133,71 @@ class DemoSigning:
             valid_from=_utc(row.valid_from),
             valid_to=_utc(row.valid_to),
         )
+        self.seal_tokens[school.moet_code] = token
         self.seals.tokens[school.moet_code] = Pkcs11Adapter(
-            module_path=token.module_path, token_label=token.token_label, user_pin=SEAL_PIN
+            module_path=token.module_path,
+            token_label=token.token_label,
+            user_pin=SEAL_PIN,
+            environment=token.environment,
         )
         row.provider = SigningProvider.PKCS11
         row.credential_id = token.key_id.hex()
         _set_certificate(row, token.certificate)
+
+    def worker_environment(self, directory: Path) -> dict[str, str]:
+        """``HUB_*`` settings for another process (a ``hub worker``) to reach these providers.
+
+        Writes the providers file (see :func:`hub.signing.setup.signing_services`), the
+        relying party's key and the demo roots under ``directory``.
+        """
+        directory.mkdir(parents=True, exist_ok=True)
+        key_file, roots_file = directory / "bcy-relying-party.pem", directory / "roots.pem"
+        key_file.write_bytes(self.relying_party_key)
+        key_file.chmod(0o600)
+        roots_file.write_bytes(self.pki.roots_pem())
+        csc_pins = {
+            credential.credential_id: credential.pin
+            for subscriber in self.back_offices[SigningProvider.CSC].subscribers.values()
+            for credential in subscriber.credentials
+        }
+        lines = [
+            "[bcy]",
+            f'url = "{self.url("bcy")}{bcy.simulator.BASE_PATH}"',
+            f'rp_id = "{RELYING_PARTY}"',
+            f'rp_key_file = "{key_file}"',
+            "[smartca]",
+            f'url = "{self.url("smartca")}{smartca.protocol.SP769_PREFIX}"',
+            'sp_id = "hub-demo-sp"',
+            'sp_password = "hub-demo-sp-password"',
+            "[mysign]",
+            f'url = "{self.url("mysign")}"',
+            'client_id = "hub-demo"',
+            'client_secret = "hub-demo-secret"',
+            'profile_id = "adss:ras:profile:001"',
+            "[csc]",
+            f'url = "{self.url("csc")}/csc/v2"',
+            f'username = "{CSC_SERVICE_ACCOUNT[0]}"',
+            f'password = "{CSC_SERVICE_ACCOUNT[1]}"',
+            'operation_mode = "A"',
+            "[csc.pins]",
+            *(f'"{credential}" = "{pin}"' for credential, pin in csc_pins.items()),
+        ]
+        for school, token in self.seal_tokens.items():
+            lines += [
+                f'[pkcs11."{school}"]',
+                f'module = "{token.module_path}"',
+                f'token_label = "{token.token_label}"',
+                f'pin = "{SEAL_PIN}"',
+                f'environment = {{ SOFTHSM2_CONF = "{token.conf_path}" }}',
+            ]
+        providers = directory / "providers.toml"
+        providers.write_text("\n".join(lines) + "\n")
+        providers.chmod(0o600)
+        return {
+            "HUB_SIGNING_PROVIDERS_FILE": str(providers),
+            "HUB_TSA_URL": self.pki.tsa_url,
+            "HUB_TRUST_ROOTS": json.dumps([str(roots_file)]),
+        }
 
     async def aclose(self) -> None:
         await self.signing.providers.aclose()
@@ -208,7 +270,12 @@ def start_demo_signing(
         trust=TrustStore(pki.roots),
         timestamper=HTTPTimeStamper(pki.tsa_url),
     )
-    return DemoSigning(pki, servers, back_offices, seals, signing, directory / "tokens")
+    key_pem = relying_party_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return DemoSigning(pki, servers, back_offices, seals, signing, directory / "tokens", key_pem)
 
 
 def _pki(directory: Path | None) -> DemoPKI:

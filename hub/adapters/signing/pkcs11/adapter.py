@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import pkcs11
@@ -89,6 +90,26 @@ MODULE_LOADING = threading.Lock()
 _module_locks: dict[str, threading.Lock] = {}
 
 
+def load_module(module_path: str, environment: Mapping[str, str] | None = None) -> pkcs11.lib:
+    """python-pkcs11's instance of a module, loaded with ``environment`` set if it is new.
+
+    A module reads its configuration from the environment once, when it is first
+    loaded (SoftHSM2: ``SOFTHSM2_CONF``); the variables are set for that moment only,
+    so modules needing different values can live in one process.
+    """
+    with MODULE_LOADING:
+        previous = {name: os.environ.get(name) for name in environment or {}}
+        os.environ.update(environment or {})
+        try:
+            return pkcs11.lib(module_path)
+        finally:
+            for name, value in previous.items():
+                if value is None:
+                    del os.environ[name]
+                else:
+                    os.environ[name] = value
+
+
 def _module_lock(module_path: str) -> threading.Lock:
     with MODULE_LOADING:
         return _module_locks.setdefault(module_path, threading.Lock())
@@ -127,8 +148,10 @@ class Pkcs11Adapter(SigningAdapter):
         token_label: str,
         user_pin: str,
         key_label: str | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.module_path = module_path
+        self.environment = dict(environment or {})
         self.token_label = token_label
         self.key_label = key_label
         self._user_pin = user_pin
@@ -228,15 +251,14 @@ class Pkcs11Adapter(SigningAdapter):
             raise self._error(Code.SIGNING_FAILED, error) from error
 
     def _token(self) -> pkcs11.Token:
-        with MODULE_LOADING:
-            try:
-                library = pkcs11.lib(self.module_path)
-            except pkcs11.PKCS11Error as error:
-                raise SigningError(
-                    Code.PROVIDER_UNAVAILABLE,
-                    self.provider,
-                    f"cannot load PKCS#11 module {self.module_path}: {error}",
-                ) from error
+        try:
+            library = load_module(self.module_path, self.environment)
+        except pkcs11.PKCS11Error as error:
+            raise SigningError(
+                Code.PROVIDER_UNAVAILABLE,
+                self.provider,
+                f"cannot load PKCS#11 module {self.module_path}: {error}",
+            ) from error
         return library.get_token(token_label=self.token_label)
 
     @staticmethod

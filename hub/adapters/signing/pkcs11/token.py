@@ -43,7 +43,7 @@ from cryptography.x509.oid import NameOID
 from pkcs11 import Attribute, KeyType, MechanismFlag
 from pkcs11.util.x509 import decode_x509_certificate
 
-from hub.adapters.signing.pkcs11.adapter import MODULE_LOADING
+from hub.adapters.signing.pkcs11.adapter import load_module
 from hub.adapters.signing.pki import GOV, DemoPKI
 
 #: Where distributions install the SoftHSM2 module (Debian's package ``libsofthsm2``
@@ -194,16 +194,7 @@ def provision_seal_token(
 
 def _load_token(module_path: str, conf_path: Path, label: str) -> pkcs11.Token:
     """Load a store's module copy with ``SOFTHSM2_CONF`` naming that store, then restore it."""
-    with MODULE_LOADING:
-        previous = os.environ.get("SOFTHSM2_CONF")
-        os.environ["SOFTHSM2_CONF"] = str(conf_path)
-        try:
-            return pkcs11.lib(module_path).get_token(token_label=label)
-        finally:
-            if previous is None:
-                del os.environ["SOFTHSM2_CONF"]
-            else:
-                os.environ["SOFTHSM2_CONF"] = previous
+    return load_module(module_path, {"SOFTHSM2_CONF": str(conf_path)}).get_token(token_label=label)
 
 
 def _store_certificate(

@@ -1,0 +1,167 @@
+"""The Dramatiq actors, and how the hub sends them work.
+
+Every actor is a thin shell around a step in :mod:`hub.jobs.signing`: it runs the
+step against this process's :class:`Runtime` (database, signing providers) and
+sends the messages the step asks for. Actors are declared on a placeholder
+broker and bound to the real one by :func:`configure`, so importing this module
+never connects anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import dramatiq
+import structlog
+from dramatiq.brokers.stub import StubBroker
+
+from hub.config import Settings, get_settings
+from hub.db.engine import Database
+from hub.jobs import signing as batches
+from hub.jobs.broker import make_broker
+from hub.jobs.signing import Next
+from hub.signing.service import SigningServices
+
+log = structlog.get_logger(__name__)
+
+_placeholder = StubBroker()
+SIGNING_QUEUE = "signing"
+
+
+@dataclass
+class Runtime:
+    """What the steps need in this process: settings, database, signing providers."""
+
+    settings: Settings
+    db: Database
+    signing: SigningServices
+
+
+_runtime: Runtime | None = None
+_lock = threading.Lock()
+
+
+def set_runtime(runtime: Runtime) -> None:
+    """Use these parts (``hub demo`` and the tests pass their own)."""
+    global _runtime
+    _runtime = runtime
+
+
+def runtime() -> Runtime:
+    """The parts for this worker process, built from the settings on first use."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            from hub.signing.setup import signing_services
+
+            settings = get_settings()
+            signing = signing_services(settings)
+            if signing is None:
+                raise RuntimeError("HUB_SIGNING_PROVIDERS_FILE is not set: nothing to sign with")
+            _runtime = Runtime(settings, Database(settings.database_url), signing)
+        return _runtime
+
+
+@dramatiq.actor(broker=_placeholder, queue_name=SIGNING_QUEUE)
+async def send_chunk(job_id: str, chunk: int) -> None:
+    rt = runtime()
+    send(
+        await batches.send_chunk(
+            rt.db,
+            rt.signing,
+            job_id=job_id,
+            chunk=chunk,
+            poll_seconds=rt.settings.jobs_poll_seconds,
+        )
+    )
+
+
+@dramatiq.actor(broker=_placeholder, queue_name=SIGNING_QUEUE)
+async def poll_request(job_id: str, request_id: str) -> None:
+    rt = runtime()
+    send(
+        await batches.poll_request(
+            rt.db,
+            rt.signing,
+            job_id=job_id,
+            request_id=request_id,
+            poll_seconds=rt.settings.jobs_poll_seconds,
+        )
+    )
+
+
+@dramatiq.actor(broker=_placeholder, queue_name=SIGNING_QUEUE)
+async def resume_if_healthy(job_id: str) -> None:
+    rt = runtime()
+    send(
+        await batches.resume_if_healthy(
+            rt.db, rt.signing, job_id=job_id, poll_seconds=rt.settings.jobs_poll_seconds
+        )
+    )
+
+
+ACTORS: dict[str, dramatiq.Actor] = {
+    actor.actor_name: actor for actor in (send_chunk, poll_request, resume_if_healthy)
+}
+
+
+def configure(settings: Settings) -> dramatiq.Broker:
+    """Make the broker for ``settings`` the global one and bind the actors to it."""
+    broker = make_broker(settings)
+    broker.add_middleware(Watchdog(settings.jobs_stall_seconds))
+    dramatiq.set_broker(broker)
+    for actor in ACTORS.values():
+        actor.broker = broker
+        broker.declare_actor(actor)
+    return broker
+
+
+def send(work: Iterable[Next]) -> None:
+    """Send the messages a step asked for (after its transaction committed)."""
+    for step in work:
+        ACTORS[step.actor].send_with_options(
+            args=step.args, delay=int(step.delay_seconds * 1000) or None
+        )
+
+
+class Watchdog(dramatiq.Middleware):
+    """In every worker process, every ``interval`` seconds, send again what stalled jobs need."""
+
+    def __init__(self, stall_seconds: float) -> None:
+        self.stall_seconds = stall_seconds
+        self._stop = threading.Event()
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        threading.Thread(target=self._run, name="hub-watchdog", daemon=True).start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        from dramatiq.asyncio import get_event_loop_thread
+
+        interval = max(1.0, self.stall_seconds / 3)
+        while not self._stop.wait(interval):
+            loop = get_event_loop_thread()
+            if loop is None:
+                continue
+            try:
+                work = loop.run_coroutine(
+                    batches.stalled_work(runtime().db, stall_seconds=self.stall_seconds)
+                )
+                send(work)
+            except Exception:  # the database may be away for a moment: try next round
+                log.exception("jobs_watchdog_failed")
+
+
+def run_in_loop(coroutine):  # type: ignore[no-untyped-def]
+    """Run ``coroutine`` on the workers' event loop (for code outside the actors)."""
+    from dramatiq.asyncio import get_event_loop_thread
+
+    loop = get_event_loop_thread()
+    if loop is None:
+        return asyncio.run(coroutine)
+    return loop.run_coroutine(coroutine)

@@ -1,0 +1,554 @@
+"""Bulk signing batches: a class's or a school's transcripts, one role, many phone confirmations.
+
+A batch is a :class:`~hub.db.models.Job` with one :class:`~hub.db.models.SigningBatchItem`
+per transcript, in chunks no bigger than one provider transaction may carry (two
+digests per transcript: XML and PDF), each chunk signed by one person (a
+school-wide homeroom batch has one chunk group per class and teacher). The
+steps below are what the Dramatiq actors run; each reads the rows, does one
+thing, writes the rows in the same transaction and says what should happen next
+(:class:`Next`). Redelivering a message repeats a step harmlessly:
+
+- :func:`send_chunk` sends the chunk's QUEUED items to the provider (rows locked,
+  so two deliveries cannot both send) and marks them WAITING with the request id;
+- :func:`poll_request` asks the provider once (the signing request row is locked)
+  and applies the answer: SIGNED, RETURNED with the reason (rejected, not confirmed
+  in time — the transcript stays ready for that role), or FAILED;
+- a provider that is down pauses the batch with that reason; :func:`resume_if_healthy`
+  continues it when the provider's health check answers again.
+
+Signing twice is impossible by construction: the lifecycle refuses a second
+signature for the same role (the transcript has moved on), the transcript row is
+locked while a signature is recorded, and a transcript has at most one pending
+provider request per role (a partial unique index).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.adapters.signing.base import HealthStatus, SigningError
+from hub.auth.access import Caller, restrict
+from hub.db import models
+from hub.db.engine import Database
+from hub.domain.enums import OrgLevel, StaffRole
+from hub.domain.lifecycle import TranscriptState, next_signer
+from hub.domain.problems import Code, HubError
+from hub.domain.signers import SignerRole
+from hub.signing import service as signing_service
+from hub.signing.service import SigningServices
+
+KIND = "SIGNING_BATCH"
+
+#: What a provider failure does to the batch: wait for the provider, then go on.
+PROVIDER_DOWN = {Code.PROVIDER_UNAVAILABLE, Code.PROVIDER_FAILURE}
+
+
+class JobState(StrEnum):
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+class ItemState(StrEnum):
+    QUEUED = "QUEUED"
+    WAITING = "WAITING"
+    SIGNED = "SIGNED"
+    RETURNED = "RETURNED"  # back to ready: rejected or not confirmed; sign again later
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+OPEN_ITEMS = (ItemState.QUEUED.value, ItemState.WAITING.value)
+#: Paused by a person (stays paused) rather than by a provider outage (resumes by itself).
+PAUSED_BY_USER = "PAUSED_BY_USER"
+
+
+@dataclass(frozen=True)
+class Next:
+    """A message the actor should send after a step: what, with which arguments, when."""
+
+    actor: str  # "send_chunk" | "poll_request" | "resume_if_healthy"
+    args: tuple[object, ...]
+    delay_seconds: float = 0.0
+
+
+def batch_caller(job: models.Job) -> Caller:
+    """The batch acts for the client that started it, on the transcripts it chose."""
+    return Caller(
+        client_id=job.client_id,
+        scopes=frozenset({"transcripts:read", "transcripts:write", "transcripts:sign"}),
+        org_level=OrgLevel.SCHOOL,
+        school_ids=frozenset({job.school_id}) if job.school_id else None,
+    )
+
+
+# --- starting ----------------------------------------------------------------------------------
+
+
+async def start_batch(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    signing: SigningServices,
+    role: SignerRole,
+    class_id: int | None = None,
+    school_id: int | None = None,
+) -> tuple[models.Job, list[Next]]:
+    """Collect the transcripts waiting for ``role`` in the class or school and chunk them."""
+    caller.require("transcripts:sign")
+    if (class_id is None) == (school_id is None):
+        raise HubError(Code.INVALID_ARGUMENT, detail="cần đúng một trong classId, schoolId")
+    query = select(models.Transcript).where(
+        models.Transcript.is_current.is_(True),
+        models.Transcript.state == _waiting_state(role).value,
+    )
+    if class_id is not None:
+        query = query.where(models.Transcript.class_id == class_id)
+    else:
+        query = query.where(models.Transcript.school_id == school_id)
+    transcripts = list(
+        await session.scalars(
+            restrict(query, models.Transcript, caller).order_by(
+                models.Transcript.class_id, models.Transcript.id
+            )
+        )
+    )
+    if not transcripts or not all(caller.may_write_school(t.school_id) for t in transcripts):
+        raise HubError(
+            Code.INVALID_ARGUMENT, detail=f"không có học bạ nào đang chờ {role.label} ký"
+        )
+    school = transcripts[0].school_id
+    groups: dict[int | None, list[models.Transcript]] = defaultdict(list)
+    for transcript in transcripts:
+        groups[transcript.class_id if role is SignerRole.HOMEROOM_TEACHER else None].append(
+            transcript
+        )
+    job = models.Job(
+        job_id=str(uuid.uuid4()),
+        kind=KIND,
+        state=JobState.RUNNING.value,
+        params={"role": role.value, "class_id": class_id, "school_id": school_id},
+        total=len(transcripts),
+        school_id=school,
+        client_id=caller.client_id,
+    )
+    session.add(job)
+    await session.flush()
+    chunk = 0
+    for group in groups.values():
+        size = await _chunk_size(session, signing, group[0], role)
+        for start in range(0, len(group), size):
+            for transcript in group[start : start + size]:
+                session.add(
+                    models.SigningBatchItem(
+                        job_id=job.id,
+                        transcript_id=transcript.id,
+                        chunk=chunk,
+                        state=ItemState.QUEUED.value,
+                    )
+                )
+            chunk += 1
+    await session.flush()
+    return job, [Next("send_chunk", (job.job_id, n)) for n in range(chunk)]
+
+
+def _waiting_state(role: SignerRole) -> TranscriptState:
+    return next(state for state in TranscriptState if next_signer(state) is role)
+
+
+async def _chunk_size(
+    session: AsyncSession,
+    signing: SigningServices,
+    transcript: models.Transcript,
+    role: SignerRole,
+) -> int:
+    """How many transcripts fit one transaction of this signer's provider (two digests each)."""
+    signer = await _signer_of(session, transcript, role)
+    certificate = signer.certificate
+    adapter = signing.providers.adapter(certificate.provider)
+    credential = await adapter.credential(signer.user_id, certificate.credential_id)
+    return max(1, credential.max_batch // 2)
+
+
+async def _signer_of(
+    session: AsyncSession, transcript: models.Transcript, role: SignerRole
+) -> signing_service.Signer:
+    """The role holder for a transcript, from the school's records."""
+    personal_id = None
+    if role is SignerRole.HOMEROOM_TEACHER:
+        personal_id = await session.scalar(
+            select(models.Staff.personal_id)
+            .join(models.SchoolClass, models.SchoolClass.homeroom_teacher_id == models.Staff.id)
+            .where(models.SchoolClass.id == transcript.class_id)
+        )
+    elif role is SignerRole.PRINCIPAL:
+        personal_id = await session.scalar(
+            select(models.Staff.personal_id)
+            .join(models.StaffAssignment)
+            .where(
+                models.StaffAssignment.school_id == transcript.school_id,
+                models.StaffAssignment.role == StaffRole.PRINCIPAL,
+            )
+            .order_by(models.Staff.id)
+            .limit(1)
+        )
+    return await signing_service.find_signer(session, [transcript], role, personal_id)
+
+
+# --- the steps the actors run ------------------------------------------------------------------
+
+
+async def send_chunk(
+    db: Database, signing: SigningServices, *, job_id: str, chunk: int, poll_seconds: float
+) -> list[Next]:
+    """Send one chunk's queued transcripts to the signer's provider as one transaction."""
+    async with db.unit_of_work() as session:
+        job = await _job(session, job_id, lock=False)
+        if job is None or job.state != JobState.RUNNING.value:
+            return []
+        items = list(
+            await session.scalars(
+                select(models.SigningBatchItem)
+                .where(
+                    models.SigningBatchItem.job_id == job.id,
+                    models.SigningBatchItem.chunk == chunk,
+                    models.SigningBatchItem.state == ItemState.QUEUED.value,
+                )
+                .order_by(models.SigningBatchItem.id)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not items:
+            return []
+        role = SignerRole(job.params["role"])
+        ready, stale = await _still_waiting(session, items, role)
+        for item in stale:
+            item.state, item.reason_code = ItemState.FAILED.value, Code.TRANSCRIPT_STATE.value
+            item.reason = "Học bạ không còn chờ người ký này (đã ký hoặc đã mở lại)."
+        if not ready:
+            await _finish_if_done(session, job)
+            return []
+        transcripts = [item.transcript_id for item in ready]
+        first = await session.get(models.Transcript, transcripts[0])
+        assert first is not None
+        try:
+            signer = await _signer_of(session, first, role)
+            request = await signing_service.request_signatures(
+                session,
+                caller=batch_caller(job),
+                signing=signing,
+                transcript_ids=transcripts,
+                role=role,
+                signer_personal_id=signer.staff.personal_id if signer.staff else None,
+            )
+        except SigningError as error:
+            if error.problem.code in PROVIDER_DOWN:
+                _pause(job, error.problem.code.value, error.problem.message)
+                return [Next("resume_if_healthy", (job_id,), poll_seconds)]
+            _close_items(ready, ItemState.FAILED, error.problem.code.value, error.problem.message)
+            await _finish_if_done(session, job)
+            return []
+        except HubError as error:
+            _close_items(ready, ItemState.FAILED, error.problem.code.value, error.problem.message)
+            await _finish_if_done(session, job)
+            return []
+        for item in ready:
+            item.state, item.request_id = ItemState.WAITING.value, request.request_id
+            item.attempts += 1
+        job.updated_at = datetime.now(UTC)
+        return [Next("poll_request", (job_id, request.request_id), poll_seconds)]
+
+
+async def poll_request(
+    db: Database, signing: SigningServices, *, job_id: str, request_id: str, poll_seconds: float
+) -> list[Next]:
+    """Ask the provider once; apply the signatures, or put the items back with the reason."""
+    async with db.unit_of_work() as session:
+        job = await _job(session, job_id, lock=False)
+        if job is None:
+            return []
+        # Writing first takes the items' locks (the whole database's, on SQLite), so a
+        # second delivery of this message waits here and then finds nothing WAITING.
+        claimed = await session.execute(
+            update(models.SigningBatchItem)
+            .where(
+                models.SigningBatchItem.job_id == job.id,
+                models.SigningBatchItem.request_id == request_id,
+                models.SigningBatchItem.state == ItemState.WAITING.value,
+            )
+            .values(updated_at=func.now())
+        )
+        if not claimed.rowcount:
+            return []
+        items = list(
+            await session.scalars(
+                select(models.SigningBatchItem).where(
+                    models.SigningBatchItem.job_id == job.id,
+                    models.SigningBatchItem.request_id == request_id,
+                    models.SigningBatchItem.state == ItemState.WAITING.value,
+                )
+            )
+        )
+        try:
+            request = await signing_service.complete_signatures(
+                session, caller=batch_caller(job), signing=signing, request_id=request_id
+            )
+        except SigningError as error:
+            if error.problem.code in PROVIDER_DOWN and job.state == JobState.RUNNING.value:
+                _pause(job, error.problem.code.value, error.problem.message)
+                return [Next("resume_if_healthy", (job_id,), poll_seconds)]
+            raise
+        if request.state == signing_service.PENDING:
+            job.updated_at = datetime.now(UTC)
+            return [Next("poll_request", (job_id, request_id), poll_seconds)]
+        outcomes = dict(
+            (
+                await session.execute(
+                    select(
+                        models.SigningRequestItem.transcript_id, models.SigningRequestItem.state
+                    ).where(models.SigningRequestItem.request_id == request.id)
+                )
+            ).all()
+        )
+        for item in items:
+            outcome = outcomes.get(item.transcript_id)
+            if outcome == signing_service.SIGNED:
+                item.state, item.reason_code, item.reason = ItemState.SIGNED.value, None, None
+            elif outcome in (signing_service.REJECTED, signing_service.EXPIRED):
+                item.state = ItemState.RETURNED.value
+                item.reason_code, item.reason = request.error_code, request.error_message
+            else:
+                item.state = ItemState.FAILED.value
+                item.reason_code = request.error_code or Code.TRANSCRIPT_STATE.value
+                item.reason = request.error_message or "Học bạ đã thay đổi trong lúc chờ ký."
+        await _finish_if_done(session, job)
+        return []
+
+
+async def resume_if_healthy(
+    db: Database, signing: SigningServices, *, job_id: str, poll_seconds: float
+) -> list[Next]:
+    """Continue a batch paused by a provider outage once the provider answers again."""
+    async with db.unit_of_work() as session:
+        job = await _job(session, job_id, lock=True)
+        if job is None or job.state != JobState.PAUSED.value or job.reason_code == PAUSED_BY_USER:
+            return []
+        providers = await _providers_of(session, job)
+        health = await signing.providers.check()
+        down = [h for h in health if h.provider in providers and h.status is HealthStatus.DOWN]
+        if down:
+            return [Next("resume_if_healthy", (job_id,), poll_seconds)]
+        job.state, job.reason_code, job.reason = JobState.RUNNING.value, None, None
+        return await _work_left(session, job)
+
+
+# --- people's controls ---------------------------------------------------------------------------
+
+
+async def pause(session: AsyncSession, *, caller: Caller, job_id: str) -> models.Job:
+    job = await load(session, caller=caller, job_id=job_id)
+    if job.state == JobState.RUNNING.value:
+        _pause(job, PAUSED_BY_USER, "Đợt ký đang tạm dừng theo yêu cầu.")
+    return job
+
+
+async def resume(session: AsyncSession, *, caller: Caller, job_id: str) -> list[Next]:
+    job = await load(session, caller=caller, job_id=job_id, lock=True)
+    if job.state != JobState.PAUSED.value:
+        return []
+    job.state, job.reason_code, job.reason = JobState.RUNNING.value, None, None
+    return await _work_left(session, job)
+
+
+async def cancel(session: AsyncSession, *, caller: Caller, job_id: str) -> models.Job:
+    """Stop sending; what a signer already confirmed is still finished by its poll."""
+    job = await load(session, caller=caller, job_id=job_id, lock=True)
+    if job.state in (JobState.COMPLETED.value, JobState.CANCELLED.value):
+        return job
+    await session.execute(
+        update(models.SigningBatchItem)
+        .where(
+            models.SigningBatchItem.job_id == job.id,
+            models.SigningBatchItem.state == ItemState.QUEUED.value,
+        )
+        .values(state=ItemState.CANCELLED.value, reason="Đợt ký đã bị huỷ.")
+    )
+    job.state, job.finished_at = JobState.CANCELLED.value, datetime.now(UTC)
+    job.reason_code, job.reason = "CANCELLED", "Đợt ký đã bị huỷ."
+    return job
+
+
+async def load(
+    session: AsyncSession, *, caller: Caller, job_id: str, lock: bool = False
+) -> models.Job:
+    caller.require("transcripts:sign")
+    job = await _job(session, job_id, lock=lock)
+    if job is None or job.kind != KIND or not caller.may_write_school(job.school_id or -1):
+        raise HubError(Code.INVALID_ARGUMENT, detail=f"không có đợt ký {job_id}")
+    return job
+
+
+@dataclass
+class Progress:
+    counts: dict[str, int]
+    waiting_for: list[models.SigningRequest]
+
+
+async def progress(session: AsyncSession, job: models.Job) -> Progress:
+    counts = {state.value: 0 for state in ItemState}
+    counts.update(
+        dict(
+            (
+                await session.execute(
+                    select(models.SigningBatchItem.state, func.count())
+                    .where(models.SigningBatchItem.job_id == job.id)
+                    .group_by(models.SigningBatchItem.state)
+                )
+            ).all()
+        )
+    )
+    waiting = list(
+        await session.scalars(
+            select(models.SigningRequest).where(
+                models.SigningRequest.request_id.in_(
+                    select(models.SigningBatchItem.request_id).where(
+                        models.SigningBatchItem.job_id == job.id,
+                        models.SigningBatchItem.state == ItemState.WAITING.value,
+                    )
+                ),
+                models.SigningRequest.state == signing_service.PENDING,
+            )
+        )
+    )
+    return Progress(counts, waiting)
+
+
+# --- the watchdog ------------------------------------------------------------------------------
+
+
+async def stalled_work(db: Database, *, stall_seconds: float) -> list[Next]:
+    """Messages to send again for running batches that made no progress for a while.
+
+    Redis keeps nothing across a restart here and a killed worker's messages come
+    back only after its heartbeat times out; the rows know what is left, so
+    sending it again (idempotent steps) is all recovery needs.
+    """
+    cutoff = datetime.now(UTC).timestamp() - stall_seconds
+    work: list[Next] = []
+    async with db.unit_of_work() as session:
+        jobs = list(
+            await session.scalars(
+                select(models.Job).where(
+                    models.Job.kind == KIND,
+                    models.Job.state.in_([JobState.RUNNING.value, JobState.PAUSED.value]),
+                )
+            )
+        )
+        for job in jobs:
+            if _utc(job.updated_at).timestamp() > cutoff:
+                continue
+            job.updated_at = datetime.now(UTC)
+            if job.state == JobState.PAUSED.value:
+                if job.reason_code != PAUSED_BY_USER:
+                    work.append(Next("resume_if_healthy", (job.job_id,)))
+                continue
+            work += await _work_left(session, job)
+            if not work:
+                await _finish_if_done(session, job)
+    return work
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+async def _job(session: AsyncSession, job_id: str, *, lock: bool) -> models.Job | None:
+    query = select(models.Job).where(models.Job.job_id == job_id)
+    return await session.scalar(query.with_for_update() if lock else query)
+
+
+async def _work_left(session: AsyncSession, job: models.Job) -> list[Next]:
+    chunks = set(
+        await session.scalars(
+            select(models.SigningBatchItem.chunk).where(
+                models.SigningBatchItem.job_id == job.id,
+                models.SigningBatchItem.state == ItemState.QUEUED.value,
+            )
+        )
+    )
+    requests = set(
+        await session.scalars(
+            select(models.SigningBatchItem.request_id).where(
+                models.SigningBatchItem.job_id == job.id,
+                models.SigningBatchItem.state == ItemState.WAITING.value,
+            )
+        )
+    )
+    return [Next("send_chunk", (job.job_id, c)) for c in sorted(chunks)] + [
+        Next("poll_request", (job.job_id, r)) for r in sorted(r for r in requests if r)
+    ]
+
+
+async def _still_waiting(
+    session: AsyncSession, items: list[models.SigningBatchItem], role: SignerRole
+) -> tuple[list[models.SigningBatchItem], list[models.SigningBatchItem]]:
+    states = dict(
+        (
+            await session.execute(
+                select(models.Transcript.id, models.Transcript.state).where(
+                    models.Transcript.id.in_([i.transcript_id for i in items])
+                )
+            )
+        ).all()
+    )
+    ready = [i for i in items if next_signer(TranscriptState(states[i.transcript_id])) is role]
+    return ready, [i for i in items if i not in ready]
+
+
+async def _providers_of(session: AsyncSession, job: models.Job) -> set[object]:
+    return set(
+        await session.scalars(
+            select(models.SigningRequest.provider)
+            .join(
+                models.SigningBatchItem,
+                models.SigningBatchItem.request_id == models.SigningRequest.request_id,
+            )
+            .where(models.SigningBatchItem.job_id == job.id)
+        )
+    ) or set(signing_service.ALL_PROVIDERS)
+
+
+async def _finish_if_done(session: AsyncSession, job: models.Job) -> None:
+    await session.flush()
+    left = await session.scalar(
+        select(func.count()).where(
+            models.SigningBatchItem.job_id == job.id,
+            models.SigningBatchItem.state.in_(OPEN_ITEMS),
+        )
+    )
+    job.updated_at = datetime.now(UTC)
+    if not left and job.state in (JobState.RUNNING.value, JobState.PAUSED.value):
+        job.state, job.finished_at = JobState.COMPLETED.value, datetime.now(UTC)
+
+
+def _pause(job: models.Job, code: str, message: str) -> None:
+    job.state, job.reason_code, job.reason = JobState.PAUSED.value, code, message
+    job.updated_at = datetime.now(UTC)
+
+
+def _close_items(
+    items: list[models.SigningBatchItem], state: ItemState, code: str, message: str
+) -> None:
+    for item in items:
+        item.state, item.reason_code, item.reason = state.value, code, message
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
