@@ -9,9 +9,8 @@ never connects anywhere.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import dramatiq
@@ -27,8 +26,15 @@ from hub.signing.service import SigningServices
 
 log = structlog.get_logger(__name__)
 
-_placeholder = StubBroker()
+#: Every actor of the hub is declared on this broker (``broker=PLACEHOLDER``), so that
+#: importing an actor module connects nowhere; :func:`configure` binds them all.
+PLACEHOLDER = StubBroker()
 SIGNING_QUEUE = "signing"
+#: The modules declaring actors; each worker process imports them all.
+ACTOR_MODULES = ("hub.jobs.actors",)
+
+#: For each kind of job, what its stalled jobs still need sent (see :class:`Watchdog`).
+STALLED_WORK: list[Callable[..., Awaitable[list[Next]]]] = [batches.stalled_work]
 
 
 @dataclass
@@ -65,7 +71,7 @@ def runtime() -> Runtime:
         return _runtime
 
 
-@dramatiq.actor(broker=_placeholder, queue_name=SIGNING_QUEUE)
+@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
 async def send_chunk(job_id: str, chunk: int) -> None:
     rt = runtime()
     send(
@@ -79,7 +85,7 @@ async def send_chunk(job_id: str, chunk: int) -> None:
     )
 
 
-@dramatiq.actor(broker=_placeholder, queue_name=SIGNING_QUEUE)
+@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
 async def poll_request(job_id: str, request_id: str) -> None:
     rt = runtime()
     send(
@@ -93,7 +99,7 @@ async def poll_request(job_id: str, request_id: str) -> None:
     )
 
 
-@dramatiq.actor(broker=_placeholder, queue_name=SIGNING_QUEUE)
+@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
 async def resume_if_healthy(job_id: str) -> None:
     rt = runtime()
     send(
@@ -103,17 +109,17 @@ async def resume_if_healthy(job_id: str) -> None:
     )
 
 
-ACTORS: dict[str, dramatiq.Actor] = {
-    actor.actor_name: actor for actor in (send_chunk, poll_request, resume_if_healthy)
-}
-
-
 def configure(settings: Settings) -> dramatiq.Broker:
-    """Make the broker for ``settings`` the global one and bind the actors to it."""
+    """Make the broker for ``settings`` the global one and bind every actor to it."""
+    import importlib
+
+    for module in ACTOR_MODULES:
+        importlib.import_module(module)
     broker = make_broker(settings)
     broker.add_middleware(Watchdog(settings.jobs_stall_seconds))
     dramatiq.set_broker(broker)
-    for actor in ACTORS.values():
+    for name in PLACEHOLDER.get_declared_actors():
+        actor = PLACEHOLDER.get_actor(name)
         actor.broker = broker
         broker.declare_actor(actor)
     return broker
@@ -122,7 +128,7 @@ def configure(settings: Settings) -> dramatiq.Broker:
 def send(work: Iterable[Next]) -> None:
     """Send the messages a step asked for (after its transaction committed)."""
     for step in work:
-        ACTORS[step.actor].send_with_options(
+        PLACEHOLDER.get_actor(step.actor).send_with_options(
             args=step.args, delay=int(step.delay_seconds * 1000) or None
         )
 
@@ -149,19 +155,7 @@ class Watchdog(dramatiq.Middleware):
             if loop is None:
                 continue
             try:
-                work = loop.run_coroutine(
-                    batches.stalled_work(runtime().db, stall_seconds=self.stall_seconds)
-                )
-                send(work)
+                for find in STALLED_WORK:
+                    send(loop.run_coroutine(find(runtime().db, stall_seconds=self.stall_seconds)))
             except Exception:  # the database may be away for a moment: try next round
                 log.exception("jobs_watchdog_failed")
-
-
-def run_in_loop(coroutine):  # type: ignore[no-untyped-def]
-    """Run ``coroutine`` on the workers' event loop (for code outside the actors)."""
-    from dramatiq.asyncio import get_event_loop_thread
-
-    loop = get_event_loop_thread()
-    if loop is None:
-        return asyncio.run(coroutine)
-    return loop.run_coroutine(coroutine)
