@@ -531,13 +531,46 @@ def demo(
 
         from hub.web.app import create_app
 
+        send_jobs = _start_demo_jobs(settings, signing)
         uvicorn.run(
-            create_app(settings, signing=signing.signing),
+            create_app(settings, signing=signing.signing, send_jobs=send_jobs),
             host=settings.host,
             port=settings.port,
             log_level="warning",
             access_log=False,
         )
+
+
+def _start_demo_jobs(settings: Settings, suite):  # type: ignore[no-untyped-def]
+    """The in-process broker and worker of the demo: no Redis needed."""
+    import dramatiq
+
+    from hub.config import VAR_DIR
+    from hub.db.engine import Database
+    from hub.jobs import actors
+    from hub.signing.setup import signing_services
+
+    environment = suite.worker_environment(VAR_DIR / "demo-signing" / "worker")
+    worker_settings = settings.model_copy(
+        update={
+            "redis_url": None,
+            "signing_providers_file": Path(environment["HUB_SIGNING_PROVIDERS_FILE"]),
+            "tsa_url": environment["HUB_TSA_URL"],
+        }
+    )
+    broker = actors.configure(worker_settings)
+    # The worker has its own event loop, so its own database engine and provider clients.
+    services = signing_services(worker_settings)
+    assert services is not None
+    actors.set_runtime(
+        actors.Runtime(worker_settings, Database(worker_settings.database_url), services)
+    )
+    dramatiq.Worker(broker, worker_threads=2).start()
+    console.print(
+        "Jobs run in-process (no Redis): try [bold]startSigningBatch(role: PRINCIPAL, "
+        "schoolId: …)[/] and follow it with [bold]hub sign watch JOB_ID[/]."
+    )
+    return actors.send
 
 
 def _start_demo_signing(settings: Settings, school_code: str):  # type: ignore[no-untyped-def]
