@@ -108,6 +108,7 @@ def signing_services(settings: Settings) -> SigningServices | None:
                     module_path=entry["module"],
                     token_label=entry["token_label"],
                     user_pin=entry["pin"],
+                    environment=entry.get("environment"),
                 )
                 for school, entry in config["pkcs11"].items()
             }

@@ -60,6 +60,7 @@ operation_mode = "A"
 module = "/usr/lib/softhsm/libsofthsm2.so"
 token_label = "SEAL-01LB0101"
 pin = "1234"
+environment = {{ SOFTHSM2_CONF = "/etc/softhsm/school.conf" }}
 """
     )
     settings = Settings(
@@ -78,6 +79,7 @@ pin = "1234"
     assert isinstance(adapters[SigningProvider.CSC], CscAdapter)
     seals = adapters[SigningProvider.PKCS11]
     assert isinstance(seals, SealTokens) and set(seals.tokens) == {"01LB0101"}
+    assert seals.tokens["01LB0101"].environment == {"SOFTHSM2_CONF": "/etc/softhsm/school.conf"}
     assert services.timestamper is not None
     assert {r.subject for r in services.trust.roots} == {r.subject for r in pki.roots}
 

@@ -1,0 +1,289 @@
+"""Benchmark: a district's bulk signing — every transcript × homeroom, principal, seal.
+
+Long Biên's primary pupils (34,911 by default, ``--pupils`` to scale) in classes of
+35, in schools of ~1,150 pupils; each class's homeroom teacher and each principal
+at the Government CA simulator (RSSP, phone confirmation after the simulators'
+default delay of 1 s), each school's seal on its own SoftHSM2 token. The batches
+run on ``--processes`` Dramatiq worker processes (what ``hub worker`` starts)
+against PostgreSQL and Redis; the simulators run in this process. Timed: from
+starting the homeroom batches until the last seal is on.
+
+The transcripts' documents are one rendered sample (the signing work per document
+is the same; rendering 35,000 distinct PDFs first would take longer than the run).
+
+    .venv/bin/python bench/bulk_signing.py --processes 1
+    .venv/bin/python bench/bulk_signing.py --processes 2
+    .venv/bin/python bench/bulk_signing.py --processes 2 --pupils 3000   # a quick look
+"""
+
+import argparse
+import asyncio
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+from hub.adapters.signing.demo import start_demo_signing  # noqa: E402
+from hub.auth.access import Caller  # noqa: E402
+from hub.config import Settings  # noqa: E402
+from hub.db import models  # noqa: E402
+from hub.db.engine import Database  # noqa: E402
+from hub.db.migrate import upgrade  # noqa: E402
+from hub.documents import samples  # noqa: E402
+from hub.domain.enums import (  # noqa: E402
+    CertificateStatus,
+    OrgLevel,
+    Ownership,
+    SchoolLevel,
+    Sex,
+    SigningProvider,
+    StaffRole,
+)
+from hub.domain.personal_id import compose  # noqa: E402
+from hub.domain.signers import SIGNING_ORDER  # noqa: E402
+from hub.jobs import signing as batches  # noqa: E402
+from hub.transcripts.service import render  # noqa: E402
+
+CLASS_SIZE = 35
+SCHOOL_SIZE = 1_150
+
+
+async def build(db: Database, demo, pupils: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """Schools, staff with certificates at the simulators, and READY transcripts."""
+    xml, pdf = await render(samples.primary(1))
+    digest = hashlib.sha256(xml).hexdigest()
+    now = datetime.now(UTC)
+    serial = iter(range(1, 10_000_000))
+    school_ids = []
+    async with db.unit_of_work() as session:
+        department = models.Department(code="01", name="Sở GDĐT (benchmark)")
+        session.add(department)
+        await session.flush()
+        district = models.District(department_id=department.id, code="LB", name="Long Biên")
+        year = models.SchoolYear(
+            code="2025-2026", starts_on=date(2025, 9, 5), ends_on=date(2026, 5, 31), is_current=True
+        )
+        session.add_all([district, year])
+        await session.flush()
+        left, number = pupils, 0
+        while left > 0:
+            number += 1
+            size = min(SCHOOL_SIZE, left)
+            left -= size
+            school = models.School(
+                department_id=department.id,
+                district_id=district.id,
+                moet_code=f"01LB{number:04d}",
+                name=f"Trường Tiểu học Long Biên {number}",
+                level=SchoolLevel.PRIMARY,
+                ownership=Ownership.PUBLIC,
+            )
+            session.add(school)
+            await session.flush()
+            school_ids.append(school.id)
+
+            principal = _person(school.id, StaffRole.PRINCIPAL, next(serial))
+            classes = -(-size // CLASS_SIZE)
+            teachers = [
+                _person(school.id, StaffRole.HOMEROOM, next(serial)) for _ in range(classes)
+            ]
+            session.add_all([principal, *teachers])
+            await session.flush()
+            for owner in [principal, *teachers]:
+                session.add(_certificate(now, staff_id=owner.id))
+            session.add(_certificate(now, school_id=school.id, provider=SigningProvider.PKCS11))
+            rows = [
+                models.SchoolClass(
+                    school_id=school.id,
+                    school_year_id=year.id,
+                    name=f"{1 + c % 5}A{c}",
+                    grade=1 + c % 5,
+                    homeroom_teacher_id=teacher.id,
+                )
+                for c, teacher in enumerate(teachers)
+            ]
+            session.add_all(rows)
+            await session.flush()
+            await demo.enrol_school(session, school.id)
+            for c, school_class in enumerate(rows):
+                count = min(CLASS_SIZE, size - c * CLASS_SIZE)
+                students = [
+                    {
+                        "personal_id": compose("001", 2016, Sex.MALE, next(serial)),
+                        "full_name": "Học sinh",
+                        "search_name": "hoc sinh",
+                        "school_id": school.id,
+                    }
+                    for _ in range(count)
+                ]
+                ids = list(
+                    await session.scalars(
+                        insert(models.Student).returning(models.Student.id), students
+                    )
+                )
+                await session.execute(
+                    insert(models.Transcript),
+                    [
+                        {
+                            "document_id": str(uuid.uuid4()),
+                            "student_id": student,
+                            "school_year_id": year.id,
+                            "school_id": school.id,
+                            "class_id": school_class.id,
+                            "state": "READY",
+                            "xml": xml,
+                            "pdf": pdf,
+                            "xml_sha256": digest,
+                        }
+                        for student in ids
+                    ],
+                )
+    return school_ids
+
+
+def _person(school_id: int, role: StaffRole, serial: int) -> models.Staff:
+    name = f"Giáo viên {serial}"
+    return models.Staff(
+        personal_id=compose("001", 1985, Sex.FEMALE, serial),
+        full_name=name,
+        search_name=name.lower(),
+        assignments=[models.StaffAssignment(school_id=school_id, role=role)],
+    )
+
+
+def _start_workers(command: list[str], environment: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)
+
+
+def _certificate(now, provider=SigningProvider.BCY, **owner) -> models.SigningCertificate:  # type: ignore[no-untyped-def]
+    return models.SigningCertificate(
+        provider=provider,
+        credential_id=uuid.uuid4().hex[:16],
+        serial_number=uuid.uuid4().hex[:16],
+        subject_dn="CN=?",
+        issuer_dn="CN=?",
+        valid_from=now - timedelta(days=1),
+        valid_to=now + timedelta(days=365),
+        status=CertificateStatus.ACTIVE,
+        **owner,
+    )
+
+
+async def run(args: argparse.Namespace) -> None:
+    from hub.jobs.actors import configure, send
+
+    base = make_url(args.database_url)
+    name = f"bench_sign_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    workers: list[subprocess.Popen] = []
+    work = Path(tempfile.mkdtemp(prefix="bench-signing-"))
+    demo = start_demo_signing(work, confirm_delay=1.0)
+    try:
+        db = Database(url)
+        await upgrade(db.engine)
+        started = time.perf_counter()
+        school_ids = await build(db, demo, args.pupils)
+        print(f"built {args.pupils:,} transcripts in {len(school_ids)} schools "
+              f"in {time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+        namespace = f"bench-{uuid.uuid4().hex[:6]}"
+        settings = Settings(database_url=url, redis_url=args.redis_url, jobs_namespace=namespace)
+        configure(settings)
+        environment = {
+            **os.environ,
+            **demo.worker_environment(work / "worker"),
+            "HUB_DATABASE_URL": url,
+            "HUB_REDIS_URL": args.redis_url,
+            "HUB_JOBS_NAMESPACE": namespace,
+            "HUB_MODE": "production",
+        }
+        command = [sys.executable, "-m", "dramatiq", "hub.jobs.entry:broker"]
+        command += ["--processes", str(args.processes), "--threads", str(args.threads)]
+        workers.append(_start_workers(command, environment))
+        scopes = frozenset({"transcripts:read", "transcripts:sign"})
+        caller = Caller("bench", scopes, OrgLevel.DEPARTMENT, None)
+        started = time.perf_counter()
+        for role in SIGNING_ORDER:
+            job_ids = []
+            for school_id in school_ids:
+                async with db.unit_of_work() as session:
+                    job, messages = await batches.start_batch(
+                        session, caller=caller, signing=demo.signing, role=role, school_id=school_id
+                    )
+                    job_ids.append(job.job_id)
+                send(messages)
+            await _wait(db, job_ids, role.value, started)
+        elapsed = time.perf_counter() - started
+        async with db.sessions() as session:
+            signed = await session.scalar(
+                select(func.count()).where(models.TranscriptEvent.event == "SIGNED")
+            )
+            sealed = await session.scalar(
+                select(func.count()).where(models.Transcript.state == "SEALED")
+            )
+        print(
+            f"{args.processes} process(es) × {args.threads} threads: {args.pupils:,} transcripts "
+            f"× 3 roles in {elapsed:.0f} s ({elapsed / 60:.1f} min); {sealed:,} sealed, "
+            f"{signed:,} signatures recorded ({signed / elapsed:.1f}/s)"
+        )
+        await db.dispose()
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
+        await demo.aclose()
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def _wait(db: Database, job_ids: list[str], role: str, started: float) -> None:
+    while True:
+        async with db.sessions() as session:
+            open_jobs = await session.scalar(
+                select(func.count()).where(
+                    models.Job.job_id.in_(job_ids), models.Job.state != "COMPLETED"
+                )
+            )
+            failed = await session.scalar(
+                select(func.count())
+                .select_from(models.SigningBatchItem)
+                .join(models.Job)
+                .where(
+                    models.Job.job_id.in_(job_ids),
+                    models.SigningBatchItem.state.in_(["FAILED", "RETURNED"]),
+                )
+            )
+        if not open_jobs:
+            print(
+                f"  {role:17} done at {time.perf_counter() - started:6.0f} s ({failed} not signed)"
+            )
+            return
+        await asyncio.sleep(2)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pupils", type=int, default=34_911)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    asyncio.run(run(parser.parse_args()))
