@@ -20,6 +20,7 @@ from dramatiq.brokers.stub import StubBroker
 from hub.config import Settings, get_settings
 from hub.db.engine import Database
 from hub.jobs import signing as batches
+from hub.jobs import sync as national
 from hub.jobs.broker import make_broker
 from hub.jobs.signing import Next
 from hub.signing.service import SigningServices
@@ -31,10 +32,13 @@ log = structlog.get_logger(__name__)
 PLACEHOLDER = StubBroker()
 SIGNING_QUEUE = "signing"
 #: The modules declaring actors; each worker process imports them all.
-ACTOR_MODULES = ("hub.jobs.actors",)
+ACTOR_MODULES = ("hub.jobs.actors", "hub.jobs.sync_actors")
 
 #: For each kind of job, what its stalled jobs still need sent (see :class:`Watchdog`).
-STALLED_WORK: list[Callable[..., Awaitable[list[Next]]]] = [batches.stalled_work]
+STALLED_WORK: list[Callable[..., Awaitable[list[Next]]]] = [
+    batches.stalled_work,
+    national.stalled_work,
+]
 
 
 @dataclass
@@ -74,15 +78,7 @@ def runtime() -> Runtime:
 @dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
 async def send_chunk(job_id: str, chunk: int) -> None:
     rt = runtime()
-    send(
-        await batches.send_chunk(
-            rt.db,
-            rt.signing,
-            job_id=job_id,
-            chunk=chunk,
-            poll_seconds=rt.settings.jobs_poll_seconds,
-        )
-    )
+    send(await batches.send_chunk(rt.db, rt.signing, job_id=job_id, chunk=chunk))
 
 
 @dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
@@ -102,11 +98,7 @@ async def poll_request(job_id: str, request_id: str) -> None:
 @dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
 async def resume_if_healthy(job_id: str) -> None:
     rt = runtime()
-    send(
-        await batches.resume_if_healthy(
-            rt.db, rt.signing, job_id=job_id, poll_seconds=rt.settings.jobs_poll_seconds
-        )
-    )
+    send(await batches.resume_if_healthy(rt.db, rt.signing, job_id=job_id))
 
 
 def configure(settings: Settings) -> dramatiq.Broker:

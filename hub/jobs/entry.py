@@ -1,6 +1,13 @@
 """What ``dramatiq`` imports in each worker process: the broker for this machine's settings."""
 
+import logging
+
 from hub.config import get_settings
 from hub.jobs.actors import configure
+
+# dramatiq's command line sets every logger to INFO; these two would log each request
+# to a provider and each font subset.
+for noisy in ("httpx", "fontTools"):
+    logging.getLogger(noisy).setLevel(logging.WARNING)
 
 broker = configure(get_settings())

@@ -24,6 +24,7 @@ provider request per role (a partial unique index).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ class ItemState(StrEnum):
 OPEN_ITEMS = (ItemState.QUEUED.value, ItemState.WAITING.value)
 #: Paused by a person (stays paused) rather than by a provider outage (resumes by itself).
 PAUSED_BY_USER = "PAUSED_BY_USER"
+#: How often a batch paused by an outage asks whether the provider is back.
+RESUME_CHECK_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,7 @@ async def _signer_of(
 
 
 async def send_chunk(
-    db: Database, signing: SigningServices, *, job_id: str, chunk: int, poll_seconds: float
+    db: Database, signing: SigningServices, *, job_id: str, chunk: int
 ) -> list[Next]:
     """Send one chunk's queued transcripts to the signer's provider as one transaction."""
     async with db.unit_of_work() as session:
@@ -252,7 +255,7 @@ async def send_chunk(
         except SigningError as error:
             if error.problem.code in PROVIDER_DOWN:
                 _pause(job, error.problem.code.value, error.problem.message)
-                return [Next("resume_if_healthy", (job_id,), poll_seconds)]
+                return [Next("resume_if_healthy", (job_id,))]
             _close_items(ready, ItemState.FAILED, error.problem.code.value, error.problem.message)
             await _finish_if_done(session, job)
             return []
@@ -264,13 +267,38 @@ async def send_chunk(
             item.state, item.request_id = ItemState.WAITING.value, request.request_id
             item.attempts += 1
         job.updated_at = datetime.now(UTC)
-        return [Next("poll_request", (job_id, request.request_id), poll_seconds)]
+        return [Next("poll_request", (job_id, request.request_id))]
+
+
+#: How many times one message asks the provider before handing over to a new message.
+POLLS_PER_MESSAGE = 20
 
 
 async def poll_request(
     db: Database, signing: SigningServices, *, job_id: str, request_id: str, poll_seconds: float
 ) -> list[Next]:
-    """Ask the provider once; apply the signatures, or put the items back with the reason."""
+    """Wait for the signer: ask the provider every ``poll_seconds`` until it answers.
+
+    The waiting happens here, on the worker's event loop (other messages go on),
+    not in delayed broker messages: each ask is its own short transaction, and
+    after :data:`POLLS_PER_MESSAGE` asks a fresh message takes over, so a worker
+    that dies loses at most the wait it was in.
+    """
+    for _ in range(POLLS_PER_MESSAGE):
+        await asyncio.sleep(poll_seconds)
+        work = await _poll_once(db, signing, job_id=job_id, request_id=request_id)
+        if work is not None:
+            return work
+    return [Next("poll_request", (job_id, request_id))]
+
+
+async def _poll_once(
+    db: Database, signing: SigningServices, *, job_id: str, request_id: str
+) -> list[Next] | None:
+    """Ask the provider once; apply the signatures, or put the items back with the reason.
+
+    None: the signer has not answered yet.
+    """
     async with db.unit_of_work() as session:
         job = await _job(session, job_id, lock=False)
         if job is None:
@@ -304,11 +332,11 @@ async def poll_request(
         except SigningError as error:
             if error.problem.code in PROVIDER_DOWN and job.state == JobState.RUNNING.value:
                 _pause(job, error.problem.code.value, error.problem.message)
-                return [Next("resume_if_healthy", (job_id,), poll_seconds)]
+                return [Next("resume_if_healthy", (job_id,))]
             raise
         if request.state == signing_service.PENDING:
             job.updated_at = datetime.now(UTC)
-            return [Next("poll_request", (job_id, request_id), poll_seconds)]
+            return None
         outcomes = dict(
             (
                 await session.execute(
@@ -333,21 +361,29 @@ async def poll_request(
         return []
 
 
-async def resume_if_healthy(
-    db: Database, signing: SigningServices, *, job_id: str, poll_seconds: float
-) -> list[Next]:
-    """Continue a batch paused by a provider outage once the provider answers again."""
-    async with db.unit_of_work() as session:
-        job = await _job(session, job_id, lock=True)
-        if job is None or job.state != JobState.PAUSED.value or job.reason_code == PAUSED_BY_USER:
-            return []
-        providers = await _providers_of(session, job)
-        health = await signing.providers.check()
-        down = [h for h in health if h.provider in providers and h.status is HealthStatus.DOWN]
-        if down:
-            return [Next("resume_if_healthy", (job_id,), poll_seconds)]
-        job.state, job.reason_code, job.reason = JobState.RUNNING.value, None, None
-        return await _work_left(session, job)
+async def resume_if_healthy(db: Database, signing: SigningServices, *, job_id: str) -> list[Next]:
+    """Continue a batch paused by a provider outage once the provider answers again.
+
+    Asks every :data:`RESUME_CHECK_SECONDS` here, then hands over to a new message.
+    """
+    for _ in range(POLLS_PER_MESSAGE):
+        await asyncio.sleep(RESUME_CHECK_SECONDS)
+        async with db.unit_of_work() as session:
+            job = await _job(session, job_id, lock=True)
+            if (
+                job is None
+                or job.state != JobState.PAUSED.value
+                or job.reason_code == PAUSED_BY_USER
+            ):
+                return []
+            providers = await _providers_of(session, job)
+            health = await signing.providers.check()
+            down = [h for h in health if h.provider in providers and h.status is HealthStatus.DOWN]
+            if not down:
+                job.state, job.reason_code, job.reason = JobState.RUNNING.value, None, None
+                return await _work_left(session, job)
+            job.updated_at = datetime.now(UTC)
+    return [Next("resume_if_healthy", (job_id,))]
 
 
 # --- people's controls ---------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
-from pyhanko.sign.timestamps import HTTPTimeStamper
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +39,7 @@ from hub.adapters.signing.simulator import (
 from hub.db import models
 from hub.domain.enums import CertificateStatus, SigningProvider
 from hub.signing.service import SigningServices
+from hub.signing.setup import timestamper
 from hub.signing.trust import TrustStore
 
 RELYING_PARTY = "hub-demo"
@@ -268,7 +268,7 @@ def start_demo_signing(
     signing = SigningServices(
         providers=SigningProviders(adapters),
         trust=TrustStore(pki.roots),
-        timestamper=HTTPTimeStamper(pki.tsa_url),
+        timestamper=timestamper(pki.tsa_url),
     )
     key_pem = relying_party_key.private_bytes(
         serialization.Encoding.PEM,
