@@ -1,9 +1,13 @@
-"""What the benchmarks share: a prepared database, a token, a server process."""
+"""What the benchmarks share: a prepared database, a token, a server process; for the
+signing benchmarks, one pinned core, a rate measured the same way, and the sample
+school's signers (the tests' own, from ``tests.signing_support``)."""
 
 import os
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import httpx
@@ -15,6 +19,8 @@ from strawberry.relay import GlobalID
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hub.adapters.signing.pki import DemoPKI, Issued  # noqa: E402
+from hub.adapters.signing.simulator import sign_digest  # noqa: E402
 from hub.auth.clients import create_client  # noqa: E402
 from hub.auth.tokens import TokenIssuer, load_signing_key  # noqa: E402
 from hub.config import Settings  # noqa: E402
@@ -22,6 +28,8 @@ from hub.db.engine import Database  # noqa: E402
 from hub.db.migrate import upgrade  # noqa: E402
 from hub.db.models import School, Student  # noqa: E402
 from hub.domain.enums import ClientKind, OrgLevel  # noqa: E402
+from hub.domain.signers import SignerRole  # noqa: E402
+from tests import signing_support  # noqa: E402
 
 ISSUER = "http://bench.hub"
 
@@ -92,3 +100,57 @@ def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Pope
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"server on port {port} did not start")
+
+
+# --- signing and verification -----------------------------------------------------------
+
+
+def pin_to_one_core() -> str:
+    """Pin this process to the first CPU it may use; return that CPU for the report."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (no sched_setaffinity)"
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    return f"CPU {cpu}"
+
+
+async def rate(work: Callable[[int], Awaitable[float | None]], seconds: float) -> float:
+    """Calls per second of ``work(i)``, the median of ten windows (the machine may be
+    shared); a call may return the seconds to leave out of the clock."""
+    for i in range(3):
+        await work(i)
+    done, rates = 0, []
+    for _ in range(10):
+        calls, excluded = 0, 0.0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds / 10:
+            excluded += await work(done) or 0.0
+            calls, done = calls + 1, done + 1
+        rates.append(calls / (time.perf_counter() - start - excluded))
+    return statistics.median(rates)
+
+
+def offline_signers() -> tuple[DemoPKI, list[Issued]]:
+    """A demo PKI whose CRL/OCSP nobody serves (its TSA is in-process) and the sample
+    school's homeroom teacher, principal and seal."""
+    pki = DemoPKI.create("http://127.0.0.1:9")
+    return pki, signing_support.school_signers(pki)
+
+
+def hub_signing(
+    documents: Sequence[bytes], who: Issued, *, exclude_provider: bool
+) -> Callable[[int], Awaitable[float]]:
+    """``work(i)`` for :func:`rate`: the hub's two steps (B-B) on the documents in turn,
+    around the provider's RSA signing, into the homeroom teacher's place. With
+    ``exclude_provider`` the signing is left out of the clock (it happens at the provider)."""
+
+    async def work(i: int) -> float:
+        document = documents[i % len(documents)]
+        prepared = await signing_support.prepare(document, SignerRole.HOMEROOM_TEACHER, who)
+        started = time.perf_counter()
+        signature = sign_digest(who.key, prepared.digest)
+        provider = time.perf_counter() - started
+        await signing_support.finish(prepared, signature)
+        return provider if exclude_provider else 0.0
+
+    return work

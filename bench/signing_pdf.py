@@ -23,93 +23,40 @@ import argparse
 import asyncio
 import io
 import logging
-import os
-import statistics
-import sys
-import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from asn1crypto import keys as asn1_keys  # noqa: E402
-from asn1crypto import x509 as asn1_x509  # noqa: E402
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
-from cryptography.hazmat.primitives.serialization import (  # noqa: E402
+from _common import hub_signing, offline_signers, pin_to_one_core, rate
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
     PrivateFormat,
 )
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory  # noqa: E402
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
-from pyhanko.pdf_utils.text import TextBoxStyle  # noqa: E402
-from pyhanko.sign.fields import SigSeedSubFilter  # noqa: E402
-from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner  # noqa: E402
-from pyhanko.stamp import TextStampStyle  # noqa: E402
-from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from hub.adapters.signing.pki import GOV, DemoPKI, Issued  # noqa: E402
-from hub.adapters.signing.simulator import sign_digest  # noqa: E402
-from hub.documents import samples  # noqa: E402
-from hub.documents.pdf import render_pdf  # noqa: E402
-from hub.documents.pdf.layout import FONT_DIR  # noqa: E402
-from hub.documents.xml.transcript import build_xml  # noqa: E402
-from hub.domain.signers import SIGNING_ORDER, SignerRole  # noqa: E402
-from hub.signing.pades import finish_pdf, prepare_pdf  # noqa: E402
-from hub.signing.verify_pdf import read_pdf_signatures  # noqa: E402
+from hub.adapters.signing.pki import Issued
+from hub.documents import samples
+from hub.documents.pdf import render_pdf
+from hub.documents.pdf.layout import FONT_DIR
+from hub.documents.xml.transcript import build_xml
+from hub.domain.signers import SignerRole
+from hub.signing.verify_pdf import read_pdf_signatures
+from tests.signing_support import sign_all
 
 #: Distinct students signed in turn, so no run reuses the previous one's bytes.
 VARIANTS = 16
 #: The placeholder the hub reserves for this signer (hex digits), given to pyHanko too.
 BYTES_RESERVED = 2 * 18 * 1024
-
-
-def pin_to_one_core() -> str:
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned (no sched_setaffinity)"
-    cpu = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return f"CPU {cpu}"
-
-
-async def rate(work: Callable[[int], Awaitable[float | None]], seconds: float) -> float:
-    """Calls per second of ``work(i)``, the median of ten windows (the machine may be
-    shared); a call may return the seconds to leave out of the clock."""
-    for i in range(3):
-        await work(i)
-    done, rates = 0, []
-    for _ in range(10):
-        calls, excluded = 0, 0.0
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds / 10:
-            excluded += await work(done) or 0.0
-            calls, done = calls + 1, done + 1
-        rates.append(calls / (time.perf_counter() - start - excluded))
-    return statistics.median(rates)
-
-
-def signers(pki: DemoPKI) -> list[Issued]:
-    organisation = samples.SCHOOL.name
-    return [
-        pki.issue_person(
-            GOV, full_name="Nguyễn Thị Lan", personal_id="001190000001", organisation=organisation
-        ),
-        pki.issue_person(
-            GOV, full_name="Trần Văn Minh", personal_id="001180000002", organisation=organisation
-        ),
-        pki.issue_seal(GOV, school_name=organisation, school_code=samples.SCHOOL.moet_code),
-    ]
-
-
-async def fully_signed(pdf: bytes, people: list[Issued], pki: DemoPKI) -> bytes:
-    for role, who in zip(SIGNING_ORDER, people, strict=True):
-        prepared = await prepare_pdf(pdf, role=role, certificate=who.certificate, chain=who.chain)
-        signature = sign_digest(who.key, prepared.digest)
-        pdf = await finish_pdf(prepared, signature, timestamper=pki.timestamper)
-    return pdf
 
 
 class PreloadedSigner(SimpleSigner):
@@ -163,8 +110,7 @@ async def main() -> None:
     # (d) subsets the font with fontTools for every signature, which logs a warning each time.
     logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
-    pki = DemoPKI.create("http://127.0.0.1:9")
-    people = signers(pki)
+    pki, people = offline_signers()
     teacher = people[0]
     documents = []
     for i in range(VARIANTS):
@@ -172,22 +118,9 @@ async def main() -> None:
         documents.append(render_pdf(content, xml=build_xml(content)))
     print(f"document: {len(documents[0]):,} bytes unsigned")
 
-    async def prepare_finish(i: int, *, exclude_provider: bool) -> float:
-        prepared = await prepare_pdf(
-            documents[i % VARIANTS],
-            role=SignerRole.HOMEROOM_TEACHER,
-            certificate=teacher.certificate,
-            chain=teacher.chain,
-        )
-        started = time.perf_counter()
-        signature = sign_digest(teacher.key, prepared.digest)
-        provider = time.perf_counter() - started
-        await finish_pdf(prepared, signature)
-        return provider if exclude_provider else 0.0
-
-    a = await rate(lambda i: prepare_finish(i, exclude_provider=True), seconds)
+    a = await rate(hub_signing(documents, teacher, exclude_provider=True), seconds)
     print(f"(a) hub prepare+finish, provider excluded : {a:7.1f} /s   (bar 30)")
-    b = await rate(lambda i: prepare_finish(i, exclude_provider=False), seconds)
+    b = await rate(hub_signing(documents, teacher, exclude_provider=False), seconds)
     print(f"(b) hub prepare+sign+finish               : {b:7.1f} /s")
 
     plain = bare_pyhanko(teacher, None)
@@ -213,7 +146,7 @@ async def main() -> None:
     d = await rate(bare_opentype, seconds)
     print(f"(d) pyHanko PdfSigner, DejaVu stamp       : {d:7.1f} /s")
 
-    signed = [await fully_signed(documents[i], people, pki) for i in range(VARIANTS)]
+    signed = [await sign_all(documents[i], people, pki.timestamper) for i in range(VARIANTS)]
     signatures, problems = await read_pdf_signatures(signed[0])
     assert not problems and all(s.intact and s.timestamp_valid for s in signatures)
     print(f"signed document (3 × B-T): {len(signed[0]):,} bytes")

@@ -18,82 +18,26 @@ The bars are ≥ 250 prepare+finish/s and ≥ 200 reads/s. Run it pinned:
 
 import argparse
 import asyncio
-import os
-import statistics
-import sys
-import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402
-from lxml import etree  # noqa: E402
-from signxml import (  # noqa: E402
+from _common import hub_signing, offline_signers, pin_to_one_core, rate
+from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
+from signxml import (
     CanonicalizationMethod,
     SignatureConfiguration,
     SignatureMethod,
     XMLSigner,
     XMLVerifier,
 )
-from signxml.algorithms import DigestAlgorithm  # noqa: E402
+from signxml.algorithms import DigestAlgorithm
 
-from hub.adapters.signing.pki import GOV, DemoPKI, Issued  # noqa: E402
-from hub.adapters.signing.simulator import sign_digest  # noqa: E402
-from hub.documents import samples  # noqa: E402
-from hub.documents.xml.transcript import build_xml  # noqa: E402
-from hub.domain.signers import SIGNING_ORDER  # noqa: E402
-from hub.signing.verify_xml import read_xml_signatures  # noqa: E402
-from hub.signing.xades import finish_xml, prepare_xml  # noqa: E402
+from hub.documents import samples
+from hub.documents.xml.transcript import build_xml
+from hub.signing.verify_xml import read_xml_signatures
+from tests.signing_support import sign_all
 
 #: Distinct students signed in turn, so no run reuses the previous one's bytes.
 VARIANTS = 64
-
-
-def pin_to_one_core() -> str:
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned (no sched_setaffinity)"
-    cpu = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return f"CPU {cpu}"
-
-
-async def rate(work: Callable[[int], Awaitable[float | None]], seconds: float) -> float:
-    """Calls per second of ``work(i)``, the median of ten windows (the machine may be
-    shared); a call may return the seconds to leave out of the clock."""
-    for i in range(3):
-        await work(i)
-    done, rates = 0, []
-    for _ in range(10):
-        calls, excluded = 0, 0.0
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds / 10:
-            excluded += await work(done) or 0.0
-            calls, done = calls + 1, done + 1
-        rates.append(calls / (time.perf_counter() - start - excluded))
-    return statistics.median(rates)
-
-
-def signers(pki: DemoPKI) -> list[Issued]:
-    organisation = samples.SCHOOL.name
-    return [
-        pki.issue_person(
-            GOV, full_name="Nguyễn Thị Lan", personal_id="001190000001", organisation=organisation
-        ),
-        pki.issue_person(
-            GOV, full_name="Trần Văn Minh", personal_id="001180000002", organisation=organisation
-        ),
-        pki.issue_seal(GOV, school_name=organisation, school_code=samples.SCHOOL.moet_code),
-    ]
-
-
-async def fully_signed(xml: bytes, people: list[Issued], pki: DemoPKI | None) -> bytes:
-    for role, who in zip(SIGNING_ORDER, people, strict=True):
-        prepared = prepare_xml(xml, role=role, certificate=who.certificate, chain=who.chain)
-        signature = sign_digest(who.key, prepared.digest)
-        xml = await finish_xml(prepared, signature, timestamper=pki and pki.timestamper)
-    return xml
 
 
 async def main() -> None:
@@ -102,28 +46,14 @@ async def main() -> None:
     seconds = parser.parse_args().seconds
     print(f"pinned to {pin_to_one_core()}; {seconds:g} s per measurement")
 
-    pki = DemoPKI.create("http://127.0.0.1:9")
-    people = signers(pki)
+    pki, people = offline_signers()
     teacher = people[0]
     documents = [build_xml(samples.secondary(i)) for i in range(VARIANTS)]
     print(f"document: {len(documents[0]):,} bytes unsigned")
 
-    async def prepare_finish(i: int, *, exclude_provider: bool) -> float:
-        prepared = prepare_xml(
-            documents[i % VARIANTS],
-            role=SIGNING_ORDER[0],
-            certificate=teacher.certificate,
-            chain=teacher.chain,
-        )
-        started = time.perf_counter()
-        signature = sign_digest(teacher.key, prepared.digest)
-        provider = time.perf_counter() - started
-        await finish_xml(prepared, signature)
-        return provider if exclude_provider else 0.0
-
-    a = await rate(lambda i: prepare_finish(i, exclude_provider=True), seconds)
+    a = await rate(hub_signing(documents, teacher, exclude_provider=True), seconds)
     print(f"(a) prepare+finish, provider excluded : {a:8.0f} /s   (bar 250)")
-    b = await rate(lambda i: prepare_finish(i, exclude_provider=False), seconds)
+    b = await rate(hub_signing(documents, teacher, exclude_provider=False), seconds)
     print(f"(b) prepare+sign+finish               : {b:8.0f} /s")
 
     signer = XMLSigner(
@@ -142,8 +72,8 @@ async def main() -> None:
     c = await rate(bare_signxml, seconds)
     print(f"(c) signxml XMLSigner, key preloaded  : {c:8.0f} /s")
 
-    signed_bb = await fully_signed(documents[0], people, None)
-    signed_bt = await fully_signed(documents[0], people, pki)
+    signed_bb = await sign_all(documents[0], people)
+    signed_bt = await sign_all(documents[0], people, pki.timestamper)
     assert all(s.intact for s in read_xml_signatures(signed_bt)[0])
 
     async def read(document: bytes) -> None:

@@ -16,9 +16,9 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.signers import PdfTimeStamper
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps import HTTPTimeStamper
 
-from hub.adapters.signing.pki import GOV, DemoPKI, Issued
+from hub.adapters.signing.pki import DemoPKI, Issued
 from hub.adapters.signing.simulator import sign_digest
 from hub.documents import samples
 from hub.documents.pdf import render_pdf
@@ -33,24 +33,18 @@ from hub.signing.pades import (
     prepare_pdf,
 )
 from hub.signing.verify_pdf import read_pdf_signatures
+from tests import signing_support as support
+from tests.signing_support import (
+    PRINCIPAL_NAME,
+    SIGNED_AT,
+    TEACHER_NAME,
+    flip_a_content_byte,
+    sign_all,
+)
 
-SIGNED_AT = datetime(2026, 5, 31, 9, 30, tzinfo=UTC)
-TEACHER, PRINCIPAL = "Nguyễn Thị Lan", "Trần Văn Minh"
-
-
-@pytest.fixture(scope="module")
-def signers(pki: DemoPKI) -> list[Issued]:
-    """Homeroom teacher, principal and school seal of the sample school, in signing order."""
-    school = samples.SCHOOL
-    return [
-        pki.issue_person(
-            GOV, full_name=TEACHER, personal_id="001085012345", organisation=school.name
-        ),
-        pki.issue_person(
-            GOV, full_name=PRINCIPAL, personal_id="001075012345", organisation=school.name
-        ),
-        pki.issue_seal(GOV, school_name=school.name, school_code=school.moet_code),
-    ]
+signers = support.signers
+basic = support.basic
+timestamped = support.timestamped
 
 
 @pytest.fixture(scope="module")
@@ -59,39 +53,10 @@ def unsigned() -> bytes:
     return render_pdf(content, xml=build_xml(content))
 
 
-async def sign(
-    pdf: bytes, role: SignerRole, who: Issued, timestamper: TimeStamper | None = None
-) -> bytes:
-    prepared = await prepare_pdf(
-        pdf,
-        role=role,
-        certificate=who.certificate,
-        chain=who.chain,
-        signing_time=SIGNED_AT + timedelta(minutes=SIGNING_ORDER.index(role)),
-    )
-    return await finish_pdf(
-        prepared, sign_digest(who.key, prepared.digest), timestamper=timestamper
-    )
-
-
-async def sign_all(
-    pdf: bytes, signers: list[Issued], timestamper: TimeStamper | None = None
-) -> bytes:
-    for role, who in zip(SIGNING_ORDER, signers, strict=True):
-        pdf = await sign(pdf, role, who, timestamper)
-    return pdf
-
-
-@pytest.fixture(scope="module")
-async def basic(unsigned: bytes, signers: list[Issued]) -> bytes:
-    """B-B: no timestamps."""
-    return await sign_all(unsigned, signers)
-
-
-@pytest.fixture(scope="module")
-async def timestamped(unsigned: bytes, signers: list[Issued], pki: DemoPKI) -> bytes:
-    """B-T with the PKI's in-process TSA."""
-    return await sign_all(unsigned, signers, pki.timestamper)
+async def sign(pdf: bytes, role: SignerRole, who: Issued) -> bytes:
+    """``role``'s signature alone, B-B, claiming the time it has in ``basic``."""
+    signing_time = SIGNED_AT + timedelta(minutes=SIGNING_ORDER.index(role))
+    return await support.sign(pdf, role, who, signing_time=signing_time)
 
 
 def revise(pdf: bytes, change: Callable[[IncrementalPdfFileWriter], None]) -> bytes:
@@ -150,7 +115,7 @@ async def test_timestamps_from_the_in_process_tsa(timestamped: bytes, pki: DemoP
 async def test_timestamps_from_the_tsa_over_http(
     unsigned: bytes, signers: list[Issued], pki: DemoPKI
 ) -> None:
-    signed = await sign_all(unsigned, signers, HTTPTimeStamper(pki.tsa_url))
+    signed = await sign_all(unsigned, signers, HTTPTimeStamper(pki.tsa_url), signed_at=SIGNED_AT)
     signatures, problems = await read_pdf_signatures(signed)
     assert problems == []
     assert [s.role for s in signatures] == list(SIGNING_ORDER)
@@ -170,7 +135,11 @@ async def test_one_revision_per_signer_each_covering_all_before_it(
     assert last_start + last_length == len(basic)
     dictionaries = [s.sig_object for s in reader.embedded_signatures]
     assert [d["/Reason"] for d in dictionaries] == [role.label for role in SIGNING_ORDER]
-    assert [d["/Name"] for d in dictionaries] == [TEACHER, PRINCIPAL, samples.SCHOOL.name]
+    assert [d["/Name"] for d in dictionaries] == [
+        TEACHER_NAME,
+        PRINCIPAL_NAME,
+        samples.SCHOOL.name,
+    ]
     assert {d["/SubFilter"] for d in dictionaries} == {"/ETSI.CAdES.detached"}
 
 
@@ -221,7 +190,7 @@ def test_pdfsig_accepts_every_signature(
     assert report.count("Signature Validation: Signature is Valid.") == 3, report
     for role in SIGNING_ORDER:
         assert f"Signature Field Name: {role.value}" in report
-    assert f"Signer Certificate Common Name: {TEACHER}" in report
+    assert f"Signer Certificate Common Name: {TEACHER_NAME}" in report
     assert "Signature Type: ETSI.CAdES.detached" in report
     assert report.count("Certificate Validation: Certificate is Trusted.") == 3, report
 
@@ -229,20 +198,10 @@ def test_pdfsig_accepts_every_signature(
 # --- Changes after signing ----------------------------------------------------------------
 
 
-def flip_page_content(pdf: bytes) -> bytes:
-    """Change one byte of the first page's content stream, in the unsigned revision."""
-    reader = PdfFileReader(io.BytesIO(pdf))
-    contents = reader.root["/Pages"]["/Kids"][0].get_object().raw_get("/Contents")
-    reference = contents[0] if isinstance(contents, generic.ArrayObject) else contents
-    start = pdf.index(b"\n%d 0 obj" % reference.idnum)
-    position = pdf.index(b"stream", start) + 20
-    return pdf[:position] + bytes([pdf[position] ^ 0x01]) + pdf[position + 1 :]
-
-
 async def test_a_changed_byte_breaks_every_signature(
     timestamped: bytes, nss_options: list[str], tmp_path: Path
 ) -> None:
-    tampered = flip_page_content(timestamped)
+    tampered = flip_a_content_byte(timestamped)
     signatures, _ = await read_pdf_signatures(tampered)
     assert len(signatures) == 3
     for signature in signatures:
@@ -380,8 +339,8 @@ def test_the_stamp_reads_in_vietnamese(basic: bytes, tmp_path: Path) -> None:
         ["pdftotext", "-raw", str(document), "-"], check=True, capture_output=True, text=True
     ).stdout
     for line in (
-        f"Ký bởi: {TEACHER}",
-        f"Ký bởi: {PRINCIPAL}",
+        f"Ký bởi: {TEACHER_NAME}",
+        f"Ký bởi: {PRINCIPAL_NAME}",
         f"Ký bởi: {samples.SCHOOL.name}",
         "Vai trò: Giáo viên chủ nhiệm",
         "Vai trò: Hiệu trưởng",

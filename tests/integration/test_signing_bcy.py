@@ -1,27 +1,17 @@
 """The Ban Cơ yếu adapter against its simulator over real HTTP: SSL2 login, phone, faults."""
 
-import asyncio
-import hashlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
-from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from hub.adapters.signing.base import (
-    PROVIDER_NAMES,
-    Credential,
-    HealthStatus,
-    SigningError,
-    Transaction,
-    TransactionResult,
-    TransactionState,
-)
+from hub.adapters.signing.base import SigningAdapter, TransactionState
 from hub.adapters.signing.bcy import BcyAdapter, create_simulator
 from hub.adapters.signing.bcy.protocol import ssl2_authorization
 from hub.adapters.signing.bcy.simulator import BASE_PATH
@@ -35,16 +25,17 @@ from hub.adapters.signing.simulator import (
 )
 from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code
+from tests import signing_support as support
 
 RP_ID = "so-gddt-ha-noi"
 USER_ID = "001085004321"
-BCY = PROVIDER_NAMES[SigningProvider.BCY]
+
+refused = partial(support.refused, provider=SigningProvider.BCY)
+opened = support.opened
 
 
 @dataclass
-class Bcy:
-    provider: SimulatedProvider
-    server: SimulatorServer
+class Bcy(support.Simulated[SimulatedProvider]):
     credential_id: str
     rp_key: rsa.RSAPrivateKey
 
@@ -75,56 +66,22 @@ def bcy(pki: DemoPKI) -> Iterator[Bcy]:
 @pytest.fixture(autouse=True)
 def well_behaved(bcy: Bcy) -> None:
     """Every test starts with a healthy provider and a signer who confirms quickly."""
-    bcy.provider.faults = Faults()
-    bcy.provider.phone = Phone(confirm_delay=0.2)
+    bcy.reset()
 
 
 MakeAdapter = Callable[..., BcyAdapter]
 
 
 @pytest.fixture
-async def make_adapter(bcy: Bcy) -> AsyncIterator[MakeAdapter]:
-    made: list[BcyAdapter] = []
-
+def make_adapter(bcy: Bcy, opened: list[SigningAdapter]) -> MakeAdapter:
     def make(**options: object) -> BcyAdapter:
         options.setdefault("rp_id", RP_ID)
         options.setdefault("rp_key_pem", pem(bcy.rp_key))
         adapter = BcyAdapter(bcy.url, **options)  # type: ignore[arg-type]
-        made.append(adapter)
+        opened.append(adapter)
         return adapter
 
-    yield make
-    for adapter in made:
-        await adapter.aclose()
-
-
-def digests(count: int) -> list[bytes]:
-    return [hashlib.sha256(f"học bạ {i}".encode()).digest() for i in range(count)]
-
-
-async def settle(adapter: BcyAdapter, transaction: Transaction) -> TransactionResult:
-    """Poll as a job would, until the transaction is no longer pending."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        result = await adapter.poll(transaction)
-        if result.state is not TransactionState.PENDING:
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError("still pending after 5 s")
-
-
-async def refused(call: Awaitable[object], code: Code) -> SigningError:
-    with pytest.raises(SigningError) as caught:
-        await call
-    assert caught.value.problem.code is code, caught.value.detail
-    assert BCY in caught.value.problem.message
-    return caught.value
-
-
-def verify(credential: Credential, signature: bytes, digest: bytes) -> None:
-    public_key = credential.certificate.public_key()
-    assert isinstance(public_key, rsa.RSAPublicKey)
-    public_key.verify(signature, digest, padding.PKCS1v15(), utils.Prehashed(SHA256()))
+    return make
 
 
 async def test_signs_a_batch_after_the_signer_confirms(make_adapter: MakeAdapter) -> None:
@@ -135,17 +92,15 @@ async def test_signs_a_batch_after_the_signer_confirms(make_adapter: MakeAdapter
     assert issuer == "CA phục vụ các cơ quan Nhà nước G2 (DEMO)"
     assert credential.certificate.issuer == credential.chain[0].subject
     assert credential.status == "ACTIVE"
-    batch = digests(3)
+    batch = support.digests(3)
     transaction = await adapter.sign_hashes(credential, batch, ["HK1", "HK2", "Cả năm"])
     assert transaction.data["user_id"] == USER_ID
     assert (await adapter.poll(transaction)).state is TransactionState.PENDING
 
     # A job polls with whatever adapter it has, e.g. a new one after a restart.
-    result = await settle(make_adapter(), transaction)
+    result = await support.settle(make_adapter(), transaction)
 
-    assert result.state is TransactionState.SIGNED
-    for signature, digest in zip(result.signatures, batch, strict=True):
-        verify(credential, signature, digest)
+    support.assert_signed_by(credential, result, batch)
 
 
 async def test_a_poll_while_the_provider_is_down_changes_nothing(
@@ -153,50 +108,29 @@ async def test_a_poll_while_the_provider_is_down_changes_nothing(
 ) -> None:
     adapter = make_adapter()
     credential = await adapter.credential(USER_ID, bcy.credential_id)
-    transaction = await adapter.sign_hashes(credential, digests(2), [])
+    transaction = await adapter.sign_hashes(credential, support.digests(2), [])
     bcy.server.stop()
     try:
         await refused(adapter.poll(transaction), Code.PROVIDER_UNAVAILABLE)
     finally:
         bcy.server.start()
 
-    assert (await settle(adapter, transaction)).state is TransactionState.SIGNED
+    assert (await support.settle(adapter, transaction)).state is TransactionState.SIGNED
 
 
 async def test_server_down_fails_fast_and_health_says_down(
     bcy: Bcy, make_adapter: MakeAdapter
 ) -> None:
-    adapter = make_adapter()
-    assert (await adapter.health()).status is HealthStatus.UP
-    bcy.server.stop()
-    try:
-        started = time.monotonic()
-        await refused(adapter.list_credentials(USER_ID), Code.PROVIDER_UNAVAILABLE)
-        assert time.monotonic() - started < 3
-        health = await adapter.health()
-        assert health.status is HealthStatus.DOWN
-        assert health.last_error
-    finally:
-        bcy.server.start()
-    assert (await adapter.health()).status is HealthStatus.UP
+    await support.check_down_and_back(make_adapter(), bcy.server, USER_ID)
 
 
 async def test_server_error(bcy: Bcy, make_adapter: MakeAdapter) -> None:
-    adapter = make_adapter()
-    bcy.provider.faults = Faults(server_error=500)
-
-    await refused(adapter.list_credentials(USER_ID), Code.PROVIDER_FAILURE)
-
-    assert (await adapter.health()).status is HealthStatus.DEGRADED
+    await support.check_server_error(make_adapter(), bcy.back_office, USER_ID, 500)
 
 
 async def test_answer_slower_than_the_timeout(bcy: Bcy, make_adapter: MakeAdapter) -> None:
     adapter = make_adapter(timeout=httpx.Timeout(0.3, connect=2.0))
-    bcy.provider.faults = Faults(slow_seconds=1.0)
-
-    started = time.monotonic()
-    await refused(adapter.list_credentials(USER_ID), Code.PROVIDER_UNAVAILABLE)
-    assert time.monotonic() - started < 1.0
+    await support.check_too_slow(adapter, bcy.back_office, USER_ID, 1.0)
 
 
 @pytest.mark.parametrize(
@@ -211,12 +145,12 @@ async def test_refused_before_asking_the_signer(
     bcy: Bcy, make_adapter: MakeAdapter, faults: Faults, status: str, code: Code
 ) -> None:
     adapter = make_adapter()
-    bcy.provider.faults = faults
+    bcy.back_office.faults = faults
 
     credential = await adapter.credential(USER_ID, bcy.credential_id)
 
     assert credential.status == status
-    await refused(adapter.sign_hashes(credential, digests(2), []), code)
+    await refused(adapter.sign_hashes(credential, support.digests(2), []), code)
 
 
 async def test_certificate_revoked_while_waiting_for_the_signer(
@@ -224,50 +158,42 @@ async def test_certificate_revoked_while_waiting_for_the_signer(
 ) -> None:
     adapter = make_adapter()
     credential = await adapter.credential(USER_ID, bcy.credential_id)
-    transaction = await adapter.sign_hashes(credential, digests(2), [])
-    bcy.provider.faults = Faults(certificate_revoked=True)
+    transaction = await adapter.sign_hashes(credential, support.digests(2), [])
+    bcy.back_office.faults = Faults(certificate_revoked=True)
 
-    result = await settle(adapter, transaction)
-
-    assert result.state is TransactionState.FAILED
-    assert result.error is not None
-    assert result.error.problem.code is Code.CERTIFICATE_REVOKED
+    await support.assert_ends(
+        adapter, transaction, TransactionState.FAILED, Code.CERTIFICATE_REVOKED
+    )
 
 
 async def test_signer_rejects_on_the_phone(bcy: Bcy, make_adapter: MakeAdapter) -> None:
     adapter = make_adapter()
-    bcy.provider.phone = Phone(answer=PhoneAnswer.REJECT, confirm_delay=0.1)
+    bcy.back_office.phone = Phone(answer=PhoneAnswer.REJECT, confirm_delay=0.1)
     credential = await adapter.credential(USER_ID, bcy.credential_id)
 
-    result = await settle(adapter, await adapter.sign_hashes(credential, digests(2), []))
+    transaction = await adapter.sign_hashes(credential, support.digests(2), [])
 
-    assert result.state is TransactionState.REJECTED
-    assert result.error is not None
-    assert result.error.problem.code is Code.SIGNER_REJECTED
-    assert BCY in result.error.problem.message
+    await support.assert_ends(adapter, transaction, TransactionState.REJECTED, Code.SIGNER_REJECTED)
 
 
 async def test_signer_never_answers(bcy: Bcy, make_adapter: MakeAdapter) -> None:
     adapter = make_adapter()
-    bcy.provider.phone = Phone(answer=PhoneAnswer.IGNORE, expires_after=0.3)
+    bcy.back_office.phone = Phone(answer=PhoneAnswer.IGNORE, expires_after=0.3)
     credential = await adapter.credential(USER_ID, bcy.credential_id)
 
-    result = await settle(adapter, await adapter.sign_hashes(credential, digests(2), []))
+    transaction = await adapter.sign_hashes(credential, support.digests(2), [])
 
-    assert result.state is TransactionState.EXPIRED
-    assert result.error is not None
-    assert result.error.problem.code is Code.SIGNER_NOT_CONFIRMED
-    assert BCY in result.error.problem.message
+    await support.assert_ends(
+        adapter, transaction, TransactionState.EXPIRED, Code.SIGNER_NOT_CONFIRMED
+    )
 
 
 async def test_request_expired_by_the_provider(bcy: Bcy, make_adapter: MakeAdapter) -> None:
     adapter = make_adapter()
-    bcy.provider.phone = Phone(answer=PhoneAnswer.IGNORE)
+    bcy.back_office.phone = Phone(answer=PhoneAnswer.IGNORE)
     credential = await adapter.credential(USER_ID, bcy.credential_id)
-    transaction = await adapter.sign_hashes(credential, digests(1), [])
-    async with httpx.AsyncClient(base_url=bcy.server.url) as control:
-        steered = await control.post(f"/_sim/transactions/{transaction.transaction_id}/expire")
-        assert steered.json() == {"state": "EXPIRED"}
+    transaction = await adapter.sign_hashes(credential, support.digests(1), [])
+    assert await bcy.steer(transaction, "expire") == {"state": "EXPIRED"}
 
     assert (await adapter.poll(transaction)).state is TransactionState.EXPIRED
 
@@ -298,11 +224,7 @@ async def test_stale_login_is_refused(bcy: Bcy) -> None:
 
 
 async def test_unknown_user(make_adapter: MakeAdapter) -> None:
-    error = await refused(
-        make_adapter().list_credentials("001099000000"), Code.PROVIDER_USER_UNKNOWN
-    )
-
-    assert "001099000000" in error.problem.message
+    await support.check_unknown_user(make_adapter(), "001099000000")
 
 
 async def test_unknown_credential(make_adapter: MakeAdapter) -> None:

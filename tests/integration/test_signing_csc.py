@@ -1,26 +1,14 @@
 """The CSC adapter against the CSC simulator over real HTTP: v1, v2, v2 async, every fault."""
 
 import asyncio
-import hashlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
-from cryptography.hazmat.primitives.hashes import SHA256
 
-from hub.adapters.signing.base import (
-    PROVIDER_NAMES,
-    Credential,
-    HealthStatus,
-    SigningAdapter,
-    SigningError,
-    Transaction,
-    TransactionResult,
-    TransactionState,
-)
+from hub.adapters.signing.base import SigningAdapter, TransactionState
 from hub.adapters.signing.csc import CscAccount, CscAdapter, create_simulator
 from hub.adapters.signing.csc.protocol import OperationMode, Version
 from hub.adapters.signing.csc.session import code_for
@@ -34,6 +22,7 @@ from hub.adapters.signing.simulator import (
 )
 from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code
+from tests import signing_support as support
 
 SERVICE = CscAccount("hub", "hub-secret")
 USER_ID = "079203001234"
@@ -41,13 +30,13 @@ USER_PASSWORD = "lan-2024"
 PIN = "123456"  # the simulator's default credential PIN
 MAX_BATCH = 5
 MODES: list[tuple[Version, OperationMode]] = [("v1", "S"), ("v2", "S"), ("v2", "A")]
-CSC = PROVIDER_NAMES[SigningProvider.CSC]
+
+refused = partial(support.refused, provider=SigningProvider.CSC)
+opened = support.opened
 
 
 @dataclass
-class Csc:
-    provider: SimulatedProvider
-    server: SimulatorServer
+class Csc(support.Simulated[SimulatedProvider]):
     credential_id: str
 
 
@@ -64,17 +53,14 @@ def csc(pki: DemoPKI) -> Iterator[Csc]:
 @pytest.fixture(autouse=True)
 def well_behaved(csc: Csc) -> None:
     """Every test starts with a healthy provider and a signer who confirms quickly."""
-    csc.provider.faults = Faults()
-    csc.provider.phone = Phone(confirm_delay=0.2)
+    csc.reset()
 
 
 MakeAdapter = Callable[..., CscAdapter]
 
 
 @pytest.fixture
-async def make_adapter(csc: Csc) -> AsyncIterator[MakeAdapter]:
-    made: list[CscAdapter] = []
-
+def make_adapter(csc: Csc, opened: list[SigningAdapter]) -> MakeAdapter:
     def make(
         version: Version = "v2", operation_mode: OperationMode = "S", **options: object
     ) -> CscAdapter:
@@ -86,41 +72,10 @@ async def make_adapter(csc: Csc) -> AsyncIterator[MakeAdapter]:
             operation_mode=operation_mode,
             **options,  # type: ignore[arg-type]
         )
-        made.append(adapter)
+        opened.append(adapter)
         return adapter
 
-    yield make
-    for adapter in made:
-        await adapter.aclose()
-
-
-def digests(count: int) -> list[bytes]:
-    return [hashlib.sha256(f"học bạ {i}".encode()).digest() for i in range(count)]
-
-
-async def settle(adapter: SigningAdapter, transaction: Transaction) -> TransactionResult:
-    """Poll as a job would, until the transaction is no longer pending."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        result = await adapter.poll(transaction)
-        if result.state is not TransactionState.PENDING:
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError("still pending after 5 s")
-
-
-async def refused(call: Awaitable[object], code: Code) -> SigningError:
-    with pytest.raises(SigningError) as caught:
-        await call
-    assert caught.value.problem.code is code, caught.value.detail
-    assert CSC in caught.value.problem.message
-    return caught.value
-
-
-def verify(credential: Credential, signature: bytes, digest: bytes) -> None:
-    public_key = credential.certificate.public_key()
-    assert isinstance(public_key, rsa.RSAPublicKey)
-    public_key.verify(signature, digest, padding.PKCS1v15(), utils.Prehashed(SHA256()))
+    return make
 
 
 @pytest.mark.parametrize(("version", "operation_mode"), MODES)
@@ -135,18 +90,15 @@ async def test_signs_a_batch_under_one_authorisation(
     assert credential.max_batch == MAX_BATCH
     assert credential.certificate.issuer == credential.chain[0].subject
     assert credential.chain[-1].subject == credential.chain[-1].issuer  # the root
-    batch = digests(3)
+    batch = support.digests(3)
     transaction = await adapter.sign_hashes(credential, batch, ["HK1", "HK2", "Cả năm"])
     if operation_mode == "A":
         assert (await adapter.poll(transaction)).state is TransactionState.PENDING
 
     # A job polls with whatever adapter it has, e.g. a new one after a restart.
-    result = await settle(make_adapter(version, operation_mode), transaction)
+    result = await support.settle(make_adapter(version, operation_mode), transaction)
 
-    assert result.state is TransactionState.SIGNED
-    assert len(result.signatures) == 3
-    for signature, digest in zip(result.signatures, batch, strict=True):
-        verify(credential, signature, digest)
+    support.assert_signed_by(credential, result, batch)
 
 
 async def test_the_signer_may_log_in_with_their_own_account(make_adapter: MakeAdapter) -> None:
@@ -154,7 +106,7 @@ async def test_the_signer_may_log_in_with_their_own_account(make_adapter: MakeAd
 
     [credential] = await adapter.list_credentials(USER_ID)
 
-    result = await adapter.poll(await adapter.sign_hashes(credential, digests(1), ["HK1"]))
+    result = await adapter.poll(await adapter.sign_hashes(credential, support.digests(1), ["HK1"]))
     assert result.state is TransactionState.SIGNED
 
 
@@ -180,46 +132,22 @@ async def test_more_digests_than_multisign_is_the_callers_mistake(
     [credential] = await adapter.list_credentials(USER_ID)
 
     with pytest.raises(ValueError, match="per authorisation"):
-        await adapter.sign_hashes(credential, digests(MAX_BATCH + 1), [])
+        await adapter.sign_hashes(credential, support.digests(MAX_BATCH + 1), [])
 
 
 async def test_server_down_fails_fast_and_health_says_down(
     csc: Csc, make_adapter: MakeAdapter
 ) -> None:
-    adapter = make_adapter()
-    assert (await adapter.health()).status is HealthStatus.UP
-    csc.server.stop()
-    try:
-        started = time.monotonic()
-        await refused(adapter.list_credentials(USER_ID), Code.PROVIDER_UNAVAILABLE)
-        assert time.monotonic() - started < 3
-        health = await adapter.health()
-        assert health.status is HealthStatus.DOWN
-        assert health.last_error
-    finally:
-        csc.server.start()
-    assert (await adapter.health()).status is HealthStatus.UP
+    await support.check_down_and_back(make_adapter(), csc.server, USER_ID)
 
 
 async def test_server_error(csc: Csc, make_adapter: MakeAdapter) -> None:
-    adapter = make_adapter()
-    csc.provider.faults = Faults(server_error=503)
-
-    error = await refused(adapter.list_credentials(USER_ID), Code.PROVIDER_FAILURE)
-
-    assert "503" in error.detail
-    health = await adapter.health()
-    assert health.status is HealthStatus.DEGRADED
-    assert health.last_error and "503" in health.last_error
+    await support.check_server_error(make_adapter(), csc.back_office, USER_ID, 503)
 
 
 async def test_answer_slower_than_the_timeout(csc: Csc, make_adapter: MakeAdapter) -> None:
     adapter = make_adapter(timeout=httpx.Timeout(0.3, connect=2.0))
-    csc.provider.faults = Faults(slow_seconds=1.0)
-
-    started = time.monotonic()
-    await refused(adapter.list_credentials(USER_ID), Code.PROVIDER_UNAVAILABLE)
-    assert time.monotonic() - started < 1.0
+    await support.check_too_slow(adapter, csc.back_office, USER_ID, 1.0)
 
 
 @pytest.mark.parametrize(
@@ -240,12 +168,12 @@ async def test_certificate_no_longer_valid(
     code: Code,
 ) -> None:
     adapter = make_adapter(version, operation_mode)
-    csc.provider.faults = faults
+    csc.back_office.faults = faults
 
     credential = await adapter.credential(USER_ID, csc.credential_id)
 
     assert credential.status == status
-    await refused(adapter.sign_hashes(credential, digests(2), []), code)
+    await refused(adapter.sign_hashes(credential, support.digests(2), []), code)
 
 
 async def test_certificate_revoked_while_waiting_for_the_signer(
@@ -253,14 +181,12 @@ async def test_certificate_revoked_while_waiting_for_the_signer(
 ) -> None:
     adapter = make_adapter("v2", "A")
     credential = await adapter.credential(USER_ID, csc.credential_id)
-    transaction = await adapter.sign_hashes(credential, digests(2), [])
-    csc.provider.faults = Faults(certificate_revoked=True)
+    transaction = await adapter.sign_hashes(credential, support.digests(2), [])
+    csc.back_office.faults = Faults(certificate_revoked=True)
 
-    result = await settle(adapter, transaction)
-
-    assert result.state is TransactionState.FAILED
-    assert result.error is not None
-    assert result.error.problem.code is Code.CERTIFICATE_REVOKED
+    await support.assert_ends(
+        adapter, transaction, TransactionState.FAILED, Code.CERTIFICATE_REVOKED
+    )
 
 
 @pytest.mark.parametrize(("version", "operation_mode"), MODES)
@@ -269,45 +195,39 @@ async def test_quota_exhausted(
 ) -> None:
     adapter = make_adapter(version, operation_mode)
     credential = await adapter.credential(USER_ID, csc.credential_id)
-    csc.provider.faults = Faults(quota_exhausted=True)
+    csc.back_office.faults = Faults(quota_exhausted=True)
 
-    await refused(adapter.sign_hashes(credential, digests(1), []), Code.QUOTA_EXHAUSTED)
+    await refused(adapter.sign_hashes(credential, support.digests(1), []), Code.QUOTA_EXHAUSTED)
 
 
 async def test_signer_rejects_on_the_phone(csc: Csc, make_adapter: MakeAdapter) -> None:
     adapter = make_adapter("v2", "A")
-    csc.provider.phone = Phone(answer=PhoneAnswer.REJECT, confirm_delay=0.1)
+    csc.back_office.phone = Phone(answer=PhoneAnswer.REJECT, confirm_delay=0.1)
     credential = await adapter.credential(USER_ID, csc.credential_id)
 
-    result = await settle(adapter, await adapter.sign_hashes(credential, digests(2), []))
+    transaction = await adapter.sign_hashes(credential, support.digests(2), [])
 
-    assert result.state is TransactionState.REJECTED
-    assert result.error is not None
-    assert result.error.problem.code is Code.SIGNER_REJECTED
-    assert CSC in result.error.problem.message
+    await support.assert_ends(adapter, transaction, TransactionState.REJECTED, Code.SIGNER_REJECTED)
 
 
 async def test_signer_never_answers(csc: Csc, make_adapter: MakeAdapter) -> None:
     adapter = make_adapter("v2", "A")
-    csc.provider.phone = Phone(answer=PhoneAnswer.IGNORE, expires_after=0.3)
+    csc.back_office.phone = Phone(answer=PhoneAnswer.IGNORE, expires_after=0.3)
     credential = await adapter.credential(USER_ID, csc.credential_id)
 
-    result = await settle(adapter, await adapter.sign_hashes(credential, digests(2), []))
+    transaction = await adapter.sign_hashes(credential, support.digests(2), [])
 
-    assert result.state is TransactionState.EXPIRED
-    assert result.error is not None
-    assert result.error.problem.code is Code.SIGNER_NOT_CONFIRMED
-    assert CSC in result.error.problem.message
+    await support.assert_ends(
+        adapter, transaction, TransactionState.EXPIRED, Code.SIGNER_NOT_CONFIRMED
+    )
 
 
 async def test_request_expired_by_the_provider(csc: Csc, make_adapter: MakeAdapter) -> None:
     adapter = make_adapter("v2", "A")
-    csc.provider.phone = Phone(answer=PhoneAnswer.IGNORE)
+    csc.back_office.phone = Phone(answer=PhoneAnswer.IGNORE)
     credential = await adapter.credential(USER_ID, csc.credential_id)
-    transaction = await adapter.sign_hashes(credential, digests(1), [])
-    async with httpx.AsyncClient(base_url=csc.server.url) as control:
-        steered = await control.post(f"/_sim/transactions/{transaction.transaction_id}/expire")
-        assert steered.json() == {"state": "EXPIRED"}
+    transaction = await adapter.sign_hashes(credential, support.digests(1), [])
+    assert await csc.steer(transaction, "expire") == {"state": "EXPIRED"}
 
     result = await adapter.poll(transaction)
 
@@ -325,7 +245,9 @@ async def test_wrong_pin(csc: Csc, make_adapter: MakeAdapter, version: Version) 
     adapter = make_adapter(version, pins=lambda credential_id: "000000")
     credential = await adapter.credential(USER_ID, csc.credential_id)
 
-    await refused(adapter.sign_hashes(credential, digests(1), []), Code.PROVIDER_BAD_CREDENTIALS)
+    await refused(
+        adapter.sign_hashes(credential, support.digests(1), []), Code.PROVIDER_BAD_CREDENTIALS
+    )
 
 
 async def test_unknown_account(make_adapter: MakeAdapter) -> None:
@@ -337,11 +259,7 @@ async def test_unknown_account(make_adapter: MakeAdapter) -> None:
 
 
 async def test_unknown_user(make_adapter: MakeAdapter) -> None:
-    error = await refused(
-        make_adapter().list_credentials("001099000000"), Code.PROVIDER_USER_UNKNOWN
-    )
-
-    assert "001099000000" in error.problem.message
+    await support.check_unknown_user(make_adapter(), "001099000000")
 
 
 async def test_unknown_credential(make_adapter: MakeAdapter) -> None:
@@ -349,7 +267,7 @@ async def test_unknown_credential(make_adapter: MakeAdapter) -> None:
 
 
 async def test_an_account_acts_only_for_itself(csc: Csc, make_adapter: MakeAdapter) -> None:
-    csc.provider.enrol("038190000777", full_name="Trần Văn Minh", password="minh")
+    csc.back_office.enrol("038190000777", full_name="Trần Văn Minh", password="minh")
     adapter = make_adapter(account=CscAccount("038190000777", "minh"))
 
     await refused(adapter.credential("038190000777", csc.credential_id), Code.CREDENTIAL_NOT_FOUND)

@@ -5,32 +5,18 @@ VNPT's back office and the subscriber's phone (confirming after 0.2 s unless a
 test says otherwise).
 """
 
-import asyncio
 import base64
-import hashlib
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-from cryptography.hazmat.primitives.hashes import SHA256
 
-from hub.adapters.signing.base import (
-    Credential,
-    HealthStatus,
-    SigningAdapter,
-    SigningError,
-    Transaction,
-    TransactionResult,
-    TransactionState,
-    raw_signature,
-)
+from hub.adapters.signing.base import HealthStatus, SigningAdapter, TransactionState, raw_signature
 from hub.adapters.signing.pki import VNPT, DemoPKI, personal_id_of
-from hub.adapters.signing.simulator import Faults, Phone, PhoneAnswer, SimulatorServer
+from hub.adapters.signing.simulator import Phone, PhoneAnswer, SimulatorServer
 from hub.adapters.signing.smartca import (
     AutomationAccount,
     SmartCaAdapter,
@@ -39,7 +25,9 @@ from hub.adapters.signing.smartca import (
     create_simulator,
 )
 from hub.adapters.signing.smartca.protocol import SP769_PREFIX, CertStatusForm
+from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code
+from tests import signing_support as support
 
 SP_ID, SP_PASSWORD = "so-gddt-ha-noi", "sp-secret"
 CLIENT_ID, CLIENT_SECRET = "hub-gateway", "gateway-secret"
@@ -54,11 +42,11 @@ DESCRIPTIONS = [
     "Học bạ 2025-2026 — Lê Đức Cường, lớp 6A1",
 ]
 
+refused = partial(support.refused, provider=SigningProvider.SMARTCA)
+
 
 @dataclass
-class SmartCa:
-    back_office: SmartCaBackOffice
-    server: SimulatorServer
+class SmartCa(support.Simulated[SmartCaBackOffice]):
     seal_totp_secret: str
 
 
@@ -91,11 +79,9 @@ def smartca(pki: DemoPKI) -> Iterator[SmartCa]:
 @pytest.fixture(autouse=True)
 def fresh_provider(smartca: SmartCa) -> None:
     """Every test starts with a healthy provider and a phone that approves after 0.2 s."""
-    smartca.back_office.faults = Faults()
-    smartca.back_office.phone = Phone(confirm_delay=0.2)
+    smartca.reset()
     smartca.back_office.cms_signatures = False
     smartca.back_office.cert_status_forms = tuple(CertStatusForm)
-    smartca.server.start()
 
 
 def sp769_adapter(smartca: SmartCa, **overrides: object) -> SmartCaAdapter:
@@ -127,33 +113,6 @@ async def adapter(
     await client.aclose()
 
 
-def digests(count: int = 3) -> list[bytes]:
-    return [hashlib.sha256(f"học bạ số {n}".encode()).digest() for n in range(count)]
-
-
-async def settle(adapter: SigningAdapter, transaction: Transaction) -> TransactionResult:
-    """Poll as a job would, every 0.1 s, until the transaction ends (3 s at most)."""
-    deadline = time.monotonic() + 3
-    while True:
-        result = await adapter.poll(transaction)
-        if result.state is not TransactionState.PENDING or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.1)
-
-
-def assert_signed_by(credential: Credential, result: TransactionResult, sent: list[bytes]) -> None:
-    assert result.state is TransactionState.SIGNED, result.error
-    assert len(result.signatures) == len(sent)
-    public_key = credential.certificate.public_key()
-    for signature, digest in zip(result.signatures, sent, strict=True):
-        public_key.verify(signature, digest, PKCS1v15(), Prehashed(SHA256()))  # type: ignore[call-arg,union-attr]
-
-
-def assert_refusal(error: SigningError, code: Code) -> None:
-    assert error.problem.code is code, error.detail
-    assert "VNPT SmartCA" in error.problem.message
-
-
 # --- credentials -------------------------------------------------------------------------------
 
 
@@ -171,9 +130,7 @@ async def test_lists_the_teachers_credential_with_its_chain(
 
 
 async def test_an_unknown_credential_is_credential_not_found(adapter: SigningAdapter) -> None:
-    with pytest.raises(SigningError) as caught:
-        await adapter.credential(TEACHER, "no-such-credential")
-    assert_refusal(caught.value, Code.CREDENTIAL_NOT_FOUND)
+    await refused(adapter.credential(TEACHER, "no-such-credential"), Code.CREDENTIAL_NOT_FOUND)
 
 
 async def test_sp769_reads_every_form_of_cert_status_crlf_and_a_missing_root(
@@ -199,31 +156,25 @@ async def test_signs_three_digests_with_one_confirmation(
 ) -> None:
     [credential] = await adapter.list_credentials(TEACHER)
     opened = len(smartca.back_office.transactions)
-    sent = digests()
+    sent = support.digests()
     transaction = await adapter.sign_hashes(credential, sent, DESCRIPTIONS)
     assert transaction.count == 3 and len(smartca.back_office.transactions) == opened + 1
     assert all(isinstance(v, str) for v in transaction.data.values())
     assert (await adapter.poll(transaction)).state is TransactionState.PENDING
-    assert_signed_by(credential, await settle(adapter, transaction), sent)
+    support.assert_signed_by(credential, await support.settle(adapter, transaction), sent)
 
 
 @pytest.mark.parametrize("api", APIS)
 async def test_a_restarted_worker_polls_with_a_new_adapter(api: str, smartca: SmartCa) -> None:
     first = make_adapter(api, smartca)
     [credential] = await first.list_credentials(TEACHER)
-    sent = digests(2)
+    sent = support.digests(2)
     transaction = await first.sign_hashes(credential, sent, DESCRIPTIONS[:2])
     await first.aclose()
-    stored = Transaction(  # as a job would read it back from the database
-        provider=transaction.provider,
-        transaction_id=transaction.transaction_id,
-        credential_id=transaction.credential_id,
-        count=transaction.count,
-        expires_at=transaction.expires_at,
-        data=dict(transaction.data),
-    )
     second = make_adapter(api, smartca)
-    assert_signed_by(credential, await settle(second, stored), sent)
+    support.assert_signed_by(
+        credential, await support.settle(second, support.stored(transaction)), sent
+    )
     await second.aclose()
 
 
@@ -231,10 +182,10 @@ async def test_sp769_takes_the_signature_out_of_a_cms_answer(smartca: SmartCa) -
     smartca.back_office.cms_signatures = True
     adapter = sp769_adapter(smartca)
     [credential] = await adapter.list_credentials(TEACHER)
-    sent = digests()
+    sent = support.digests()
     transaction = await adapter.sign_hashes(credential, sent, DESCRIPTIONS)
-    result = await settle(adapter, transaction)
-    assert_signed_by(credential, result, sent)
+    result = await support.settle(adapter, transaction)
+    support.assert_signed_by(credential, result, sent)
     async with httpx.AsyncClient() as client:
         answer = await client.post(
             f"{smartca.server.url}{SP769_PREFIX}/v1/signatures/sign/"
@@ -252,11 +203,11 @@ async def test_th_automation_signs_without_the_phone(smartca: SmartCa) -> None:
     account = AutomationAccount(password=SEAL_PASSWORD, totp_secret=smartca.seal_totp_secret)
     adapter = sp769_adapter(smartca, automation={SEAL: account})
     [seal] = await adapter.list_credentials(SEAL)
-    sent = digests()
+    sent = support.digests()
     transaction = await adapter.sign_hashes(seal, sent, DESCRIPTIONS)
     assert transaction.data["flow"] == "automation" and transaction.data["sad"].count(".") == 2
     assert transaction.expires_at < datetime.now(UTC) + timedelta(seconds=300)
-    assert_signed_by(seal, await adapter.poll(transaction), sent)
+    support.assert_signed_by(seal, await adapter.poll(transaction), sent)
     await adapter.aclose()
 
 
@@ -264,9 +215,10 @@ async def test_th_with_a_wrong_password_is_bad_credentials(smartca: SmartCa) -> 
     account = AutomationAccount(password="wrong", totp_secret=smartca.seal_totp_secret)
     adapter = sp769_adapter(smartca, automation={SEAL: account})
     [seal] = await adapter.list_credentials(SEAL)
-    with pytest.raises(SigningError) as caught:
-        await adapter.sign_hashes(seal, digests(1), DESCRIPTIONS[:1])
-    assert_refusal(caught.value, Code.PROVIDER_BAD_CREDENTIALS)
+    await refused(
+        adapter.sign_hashes(seal, support.digests(1), DESCRIPTIONS[:1]),
+        Code.PROVIDER_BAD_CREDENTIALS,
+    )
     await adapter.aclose()
 
 
@@ -276,27 +228,13 @@ async def test_th_with_a_wrong_password_is_bad_credentials(smartca: SmartCa) -> 
 async def test_a_provider_that_is_down_fails_fast(
     adapter: SigningAdapter, smartca: SmartCa
 ) -> None:
-    smartca.server.stop()
-    started = time.monotonic()
-    with pytest.raises(SigningError) as caught:
-        await adapter.list_credentials(TEACHER)
-    assert time.monotonic() - started < 3
-    assert_refusal(caught.value, Code.PROVIDER_UNAVAILABLE)
-    health = await adapter.health()
-    assert health.status is HealthStatus.DOWN and health.last_error
-    smartca.server.start()
-    health = await adapter.health()
-    assert health.status is HealthStatus.UP and health.latency_ms is not None
+    await support.check_down_and_back(adapter, smartca.server, TEACHER)
 
 
 async def test_a_server_error_is_provider_failure(
     adapter: SigningAdapter, smartca: SmartCa
 ) -> None:
-    smartca.back_office.faults.server_error = 500
-    with pytest.raises(SigningError) as caught:
-        await adapter.list_credentials(TEACHER)
-    assert_refusal(caught.value, Code.PROVIDER_FAILURE)
-    assert (await adapter.health()).status is HealthStatus.DEGRADED
+    await support.check_server_error(adapter, smartca.back_office, TEACHER, 500)
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -304,21 +242,11 @@ async def test_a_provider_slower_than_the_timeout_is_unavailable(
     api: str, smartca: SmartCa
 ) -> None:
     adapter = make_adapter(api, smartca, timeout=httpx.Timeout(0.3))
-    smartca.back_office.faults.slow_seconds = 0.6
-    with pytest.raises(SigningError) as caught:
-        await adapter.list_credentials(TEACHER)
-    assert_refusal(caught.value, Code.PROVIDER_UNAVAILABLE)
+    await support.check_too_slow(adapter, smartca.back_office, TEACHER, 0.6)
     await adapter.aclose()
 
 
-@pytest.mark.parametrize(
-    ("fault", "code"),
-    [
-        ("certificate_revoked", Code.CERTIFICATE_REVOKED),
-        ("certificate_expired", Code.CERTIFICATE_EXPIRED),
-        ("quota_exhausted", Code.QUOTA_EXHAUSTED),
-    ],
-)
+@pytest.mark.parametrize(("fault", "code"), support.REFUSING_FAULTS)
 async def test_the_provider_refuses_to_sign(
     adapter: SigningAdapter, smartca: SmartCa, fault: str, code: Code
 ) -> None:
@@ -326,41 +254,30 @@ async def test_the_provider_refuses_to_sign(
     smartca.back_office.cert_status_forms = (CertStatusForm.VIETNAMESE, CertStatusForm.WORD)
     [credential] = await adapter.list_credentials(TEACHER)
     setattr(smartca.back_office.faults, fault, True)
-    with pytest.raises(SigningError) as caught:
-        await adapter.sign_hashes(credential, digests(), DESCRIPTIONS)
-    assert_refusal(caught.value, code)
+    await refused(adapter.sign_hashes(credential, support.digests(), DESCRIPTIONS), code)
 
 
 async def test_a_lapsed_certificate_is_expired_in_every_form(adapter: SigningAdapter) -> None:
     [credential] = await adapter.list_credentials(LAPSED)
     for _ in CertStatusForm:
-        with pytest.raises(SigningError) as caught:
-            await adapter.sign_hashes(credential, digests(1), DESCRIPTIONS[:1])
-        assert_refusal(caught.value, Code.CERTIFICATE_EXPIRED)
+        await refused(
+            adapter.sign_hashes(credential, support.digests(1), DESCRIPTIONS[:1]),
+            Code.CERTIFICATE_EXPIRED,
+        )
 
 
 async def test_a_certificate_revoked_before_the_confirmation_fails_the_transaction(
     adapter: SigningAdapter, smartca: SmartCa
 ) -> None:
     [credential] = await adapter.list_credentials(TEACHER)
-    transaction = await adapter.sign_hashes(credential, digests(), DESCRIPTIONS)
+    transaction = await adapter.sign_hashes(credential, support.digests(), DESCRIPTIONS)
     smartca.back_office.faults.certificate_revoked = True
-    result = await settle(adapter, transaction)
-    assert result.state is TransactionState.FAILED and result.error is not None
-    assert_refusal(result.error, Code.CERTIFICATE_REVOKED)
+    await support.assert_ends(
+        adapter, transaction, TransactionState.FAILED, Code.CERTIFICATE_REVOKED
+    )
 
 
-@pytest.mark.parametrize(
-    ("phone", "state", "code"),
-    [
-        (Phone(PhoneAnswer.REJECT, 0.2), TransactionState.REJECTED, Code.SIGNER_REJECTED),
-        (
-            Phone(PhoneAnswer.IGNORE, expires_after=0.3),
-            TransactionState.EXPIRED,
-            Code.SIGNER_NOT_CONFIRMED,
-        ),
-    ],
-)
+@pytest.mark.parametrize(("phone", "state", "code"), support.UNCONFIRMED)
 async def test_the_signer_does_not_confirm(
     adapter: SigningAdapter,
     smartca: SmartCa,
@@ -370,17 +287,13 @@ async def test_the_signer_does_not_confirm(
 ) -> None:
     smartca.back_office.phone = phone
     [credential] = await adapter.list_credentials(TEACHER)
-    transaction = await adapter.sign_hashes(credential, digests(), DESCRIPTIONS)
-    result = await settle(adapter, transaction)
-    assert result.state is state and result.error is not None
-    assert_refusal(result.error, code)
+    transaction = await adapter.sign_hashes(credential, support.digests(), DESCRIPTIONS)
+    await support.assert_ends(adapter, transaction, state, code)
 
 
 async def test_sp769_with_a_wrong_sp_password_is_bad_credentials(smartca: SmartCa) -> None:
     adapter = sp769_adapter(smartca, sp_password="wrong")
-    with pytest.raises(SigningError) as caught:
-        await adapter.list_credentials(TEACHER)
-    assert_refusal(caught.value, Code.PROVIDER_BAD_CREDENTIALS)
+    await refused(adapter.list_credentials(TEACHER), Code.PROVIDER_BAD_CREDENTIALS)
     health = await adapter.health()
     assert health.status is HealthStatus.DEGRADED and "SP_CREDENTIAL_INVALID" in str(
         health.last_error
@@ -390,18 +303,13 @@ async def test_sp769_with_a_wrong_sp_password_is_bad_credentials(smartca: SmartC
 
 async def test_gateway_with_a_wrong_client_secret_is_bad_credentials(smartca: SmartCa) -> None:
     adapter = gateway_adapter(smartca, client_secret="wrong")
-    with pytest.raises(SigningError) as caught:
-        await adapter.list_credentials(TEACHER)
-    assert_refusal(caught.value, Code.PROVIDER_BAD_CREDENTIALS)
+    await refused(adapter.list_credentials(TEACHER), Code.PROVIDER_BAD_CREDENTIALS)
     assert (await adapter.health()).status is HealthStatus.DEGRADED
     await adapter.aclose()
 
 
 async def test_an_unknown_user_is_named(adapter: SigningAdapter) -> None:
-    with pytest.raises(SigningError) as caught:
-        await adapter.list_credentials(STRANGER)
-    assert_refusal(caught.value, Code.PROVIDER_USER_UNKNOWN)
-    assert STRANGER in caught.value.problem.message
+    await support.check_unknown_user(adapter, STRANGER)
 
 
 async def test_gateway_logs_in_again_when_its_token_lapses(smartca: SmartCa) -> None:

@@ -6,7 +6,6 @@ PKI, whose OCSP responder (served by this test process, from a thread of its own
 the command asks over loopback HTTP. Exit codes: 0 valid, 1 invalid, 3 indeterminate.
 """
 
-import io
 import json
 import os
 import subprocess
@@ -14,58 +13,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.reader import PdfFileReader
 
-from hub.adapters.signing.pki import GOV, DemoPKI, Issued
-from hub.adapters.signing.simulator import sign_digest
+from hub.adapters.signing.pki import DemoPKI, Issued
 from hub.documents import samples
-from hub.domain.signers import SIGNING_ORDER, SignerRole
-from hub.signing.pades import finish_pdf, prepare_pdf
-from hub.signing.xades import finish_xml, prepare_xml
+from hub.domain.signers import SIGNING_ORDER
+from tests import signing_support as support
+from tests.signing_support import PRINCIPAL_NAME, TEACHER_NAME, flip_a_content_byte, sign_all
 
-TEACHER_NAME, PRINCIPAL_NAME = "Nguyễn Thị Lan", "Trần Văn Minh"
 ROLE_LABELS = [role.label for role in SIGNING_ORDER]
 
-
-@pytest.fixture(scope="module")
-def signers(pki: DemoPKI) -> list[Issued]:
-    school = samples.SCHOOL
-    return [
-        pki.issue_person(
-            GOV, full_name=TEACHER_NAME, personal_id="001085012345", organisation=school.name
-        ),
-        pki.issue_person(
-            GOV, full_name=PRINCIPAL_NAME, personal_id="001075054321", organisation=school.name
-        ),
-        pki.issue_seal(GOV, school_name=school.name, school_code=school.moet_code),
-    ]
-
-
-async def sign_all(document: bytes, signers: list[Issued], pki: DemoPKI, *, b_t: bool) -> bytes:
-    """Signed by the three in order; B-T with the demo TSA, or B-B."""
-    timestamper = pki.timestamper if b_t else None
-    for role, who in zip(SIGNING_ORDER, signers, strict=True):
-        document = await _sign(document, role, who, timestamper)
-    return document
-
-
-async def _sign(document: bytes, role: SignerRole, who: Issued, timestamper) -> bytes:  # type: ignore[no-untyped-def]
-    if document.startswith(b"%PDF"):
-        pdf = await prepare_pdf(document, role=role, certificate=who.certificate, chain=who.chain)
-        return await finish_pdf(pdf, sign_digest(who.key, pdf.digest), timestamper=timestamper)
-    xml = prepare_xml(document, role=role, certificate=who.certificate, chain=who.chain)
-    return await finish_xml(xml, sign_digest(who.key, xml.digest), timestamper=timestamper)
-
-
-def flip_a_content_byte(pdf: bytes) -> bytes:
-    """One byte of the first page's content stream, before the first signature's revision."""
-    reader = PdfFileReader(io.BytesIO(pdf))
-    contents = reader.root["/Pages"]["/Kids"][0].get_object().raw_get("/Contents")
-    reference = contents[0] if isinstance(contents, generic.ArrayObject) else contents
-    position = pdf.index(b"stream", pdf.index(b"\n%d 0 obj" % reference.idnum)) + 20
-    assert position < pdf.index(b"/ByteRange")
-    return pdf[:position] + bytes([pdf[position] ^ 0x01]) + pdf[position + 1 :]
+signers = support.signers
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +33,12 @@ async def files(
     from hub.transcripts.service import render
 
     xml, pdf = await render(samples.secondary(12))
-    signed_pdf = await sign_all(pdf, signers, pki, b_t=True)
+    signed_pdf = await sign_all(pdf, signers, pki.timestamper)
     documents = {
-        "valid.xml": await sign_all(xml, signers, pki, b_t=True),
+        "valid.xml": await sign_all(xml, signers, pki.timestamper),
         "valid.pdf": signed_pdf,
         "tampered.pdf": flip_a_content_byte(signed_pdf),
-        "untimed.xml": await sign_all(xml, signers, pki, b_t=False),
+        "untimed.xml": await sign_all(xml, signers),
         "roots.pem": pki.roots_pem(),
     }
     directory = tmp_path_factory.mktemp("verify-cli")

@@ -7,32 +7,34 @@ responder answers over loopback HTTP. Each case must come out with exactly the
 reason codes listed, and with the Vietnamese message a teacher would read.
 """
 
-import io
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.timestamps import TimeStamper
 
 from hub.adapters.signing.pki import GOV, HIERARCHY, DemoPKI, Issued
-from hub.adapters.signing.simulator import sign_digest
 from hub.documents import samples
 from hub.domain.signers import SIGNING_ORDER, SignerRole
-from hub.signing.pades import finish_pdf, prepare_pdf
 from hub.signing.trust import TrustStore
 from hub.signing.verdict import ReasonCode, Verdict, VerificationResult
 from hub.signing.verify import ExpectedSigners, document_kind, verify_document
-from hub.signing.xades import finish_xml, prepare_xml
+from tests.signing_support import (
+    PRINCIPAL_ID,
+    PRINCIPAL_NAME,
+    TEACHER_ID,
+    TEACHER_NAME,
+    flip_a_content_byte,
+    school_signers,
+    sign_in_turn,
+)
 
 TEACHER, PRINCIPAL, SEAL = SIGNING_ORDER
-TEACHER_ID, PRINCIPAL_ID = "001085012345", "001075054321"
-TEACHER_NAME, PRINCIPAL_NAME = "Nguyễn Thị Lan", "Trần Văn Minh"
 SCHOOL = samples.SCHOOL
 
 EXPECTED = ExpectedSigners(
-    personal_ids={TEACHER: frozenset({TEACHER_ID}), PRINCIPAL: frozenset({PRINCIPAL_ID})},
+    personal_ids={
+        TEACHER: frozenset({TEACHER_ID}),
+        PRINCIPAL: frozenset({PRINCIPAL_ID}),
+    },
     school_code=SCHOOL.moet_code,
 )
 
@@ -43,15 +45,7 @@ EXPECTED = ExpectedSigners(
 @pytest.fixture(scope="module")
 def people(pki: DemoPKI) -> dict[SignerRole, Issued]:
     """The sample school's homeroom teacher, principal and seal."""
-    return {
-        TEACHER: pki.issue_person(
-            GOV, full_name=TEACHER_NAME, personal_id=TEACHER_ID, organisation=SCHOOL.name
-        ),
-        PRINCIPAL: pki.issue_person(
-            GOV, full_name=PRINCIPAL_NAME, personal_id=PRINCIPAL_ID, organisation=SCHOOL.name
-        ),
-        SEAL: pki.issue_seal(GOV, school_name=SCHOOL.name, school_code=SCHOOL.moet_code),
-    }
+    return dict(zip(SIGNING_ORDER, school_signers(pki), strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -76,43 +70,6 @@ def kind(request: pytest.FixtureRequest) -> str:
 def unsigned(kind: str, rendered: tuple[bytes, bytes]) -> bytes:
     xml, pdf = rendered
     return xml if kind == "xml" else pdf
-
-
-async def sign(
-    document: bytes,
-    role: SignerRole,
-    who: Issued,
-    *,
-    timestamper: TimeStamper | None,
-    signing_time: datetime | None = None,
-) -> bytes:
-    """``document`` with ``role``'s signature by ``who``: prepare, sign the digest, finish."""
-    if document_kind(document) == "pdf":
-        prepared_pdf = await prepare_pdf(
-            document,
-            role=role,
-            certificate=who.certificate,
-            chain=who.chain,
-            signing_time=signing_time,
-        )
-        value = sign_digest(who.key, prepared_pdf.digest)
-        return await finish_pdf(prepared_pdf, value, timestamper=timestamper)
-    prepared_xml = prepare_xml(
-        document, role=role, certificate=who.certificate, chain=who.chain, signing_time=signing_time
-    )
-    value = sign_digest(who.key, prepared_xml.digest)
-    return await finish_xml(prepared_xml, value, timestamper=timestamper)
-
-
-async def sign_in_turn(
-    document: bytes,
-    turns: Sequence[tuple[SignerRole, Issued]],
-    timestamper: TimeStamper | None,
-) -> bytes:
-    """Each (role, signer) signs in the order given: the engines do not enforce RULES.md §4."""
-    for role, who in turns:
-        document = await sign(document, role, who, timestamper=timestamper)
-    return document
 
 
 def turns(
@@ -142,14 +99,7 @@ def tamper(document: bytes) -> bytes:
     if document_kind(document) == "xml":
         assert document.count(b"<score>8.3</score>") == 1
         return document.replace(b"<score>8.3</score>", b"<score>9.3</score>")
-    reader = PdfFileReader(io.BytesIO(document))
-    contents = reader.root["/Pages"]["/Kids"][0].get_object().raw_get("/Contents")
-    reference = contents[0] if isinstance(contents, generic.ArrayObject) else contents
-    start = document.index(b"\n%d 0 obj" % reference.idnum)
-    first_signature = document.index(b"/ByteRange")
-    position = document.index(b"stream", start) + 20
-    assert position < first_signature  # inside the first revision
-    return document[:position] + bytes([document[position] ^ 0x01]) + document[position + 1 :]
+    return flip_a_content_byte(document)
 
 
 # --- Checking the outcome -----------------------------------------------------------------
@@ -186,8 +136,16 @@ async def test_three_signers_in_order_are_valid(
     assert result.reasons == []
     assert result.kind == kind and result.document_id == "hb-1"
     assert [s.role for s in result.signatures] == list(SIGNING_ORDER)
-    assert [s.signer_name for s in result.signatures] == [TEACHER_NAME, PRINCIPAL_NAME, SCHOOL.name]
-    assert [s.personal_id for s in result.signatures] == [TEACHER_ID, PRINCIPAL_ID, None]
+    assert [s.signer_name for s in result.signatures] == [
+        TEACHER_NAME,
+        PRINCIPAL_NAME,
+        SCHOOL.name,
+    ]
+    assert [s.personal_id for s in result.signatures] == [
+        TEACHER_ID,
+        PRINCIPAL_ID,
+        None,
+    ]
     assert result.signatures[2].school_code == SCHOOL.moet_code
     now = datetime.now(UTC)
     for report in result.signatures:
@@ -278,7 +236,10 @@ async def test_a_certificate_revoked_before_it_signed_is_rejected(
     unsigned: bytes, people: dict[SignerRole, Issued], pki: DemoPKI
 ) -> None:
     revoked = pki.issue_person(
-        GOV, full_name=TEACHER_NAME, personal_id=TEACHER_ID, organisation=SCHOOL.name
+        GOV,
+        full_name=TEACHER_NAME,
+        personal_id=TEACHER_ID,
+        organisation=SCHOOL.name,
     )
     pki.revoke(revoked.certificate, at=datetime.now(UTC) - timedelta(hours=1))
     document = await sign_in_turn(unsigned, turns(people, revoked), pki.timestamper)
@@ -297,7 +258,10 @@ def impostor(pki: DemoPKI) -> Issued:
     """The teacher's certificate from a look-alike PKI: same names, different keys."""
     other = DemoPKI.create(pki.base_url)
     return other.issue_person(
-        GOV, full_name=TEACHER_NAME, personal_id=TEACHER_ID, organisation=SCHOOL.name
+        GOV,
+        full_name=TEACHER_NAME,
+        personal_id=TEACHER_ID,
+        organisation=SCHOOL.name,
     )
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps import HTTPTimeStamper
 from signxml import InvalidSignature, SignatureConfiguration, SignatureMethod, XMLVerifier
 from signxml.algorithms import DigestAlgorithm
 from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
-from hub.adapters.signing.pki import GOV, DemoPKI, Issued
+from hub.adapters.signing.pki import DemoPKI, Issued
 from hub.adapters.signing.simulator import sign_digest
 from hub.documents import samples
 from hub.documents.xml.transcript import NAMESPACE, SIGNATURE_NAMESPACE, build_xml, validate_xml
@@ -28,57 +28,17 @@ from hub.signing.xades import (
     finish_xml,
     prepare_xml,
 )
+from tests import signing_support as support
+from tests.signing_support import SIGNED_AT, sign_all
 
-SIGNED_AT = datetime(2026, 5, 31, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def signers(pki: DemoPKI) -> list[Issued]:
-    """Homeroom teacher, principal and school seal of the sample school, in signing order."""
-    school = samples.SCHOOL
-    return [
-        pki.issue_person(
-            GOV, full_name="Nguyễn Thị Lan", personal_id="001190000001", organisation=school.name
-        ),
-        pki.issue_person(
-            GOV, full_name="Trần Văn Minh", personal_id="001180000002", organisation=school.name
-        ),
-        pki.issue_seal(GOV, school_name=school.name, school_code=school.moet_code),
-    ]
-
-
-async def sign_all(
-    xml: bytes, signers: list[Issued], timestamper: TimeStamper | None = None
-) -> bytes:
-    for number, (role, who) in enumerate(zip(SIGNING_ORDER, signers, strict=True)):
-        prepared = prepare_xml(
-            xml,
-            role=role,
-            certificate=who.certificate,
-            chain=who.chain,
-            signing_time=SIGNED_AT + timedelta(minutes=number),
-        )
-        xml = await finish_xml(
-            prepared, sign_digest(who.key, prepared.digest), timestamper=timestamper
-        )
-    return xml
+signers = support.signers
+basic = support.basic
+timestamped = support.timestamped
 
 
 @pytest.fixture(scope="module")
 def unsigned() -> bytes:
     return build_xml(samples.secondary(7))
-
-
-@pytest.fixture(scope="module")
-async def basic(unsigned: bytes, signers: list[Issued]) -> bytes:
-    """XAdES B-B: no timestamps."""
-    return await sign_all(unsigned, signers)
-
-
-@pytest.fixture(scope="module")
-async def timestamped(unsigned: bytes, signers: list[Issued], pki: DemoPKI) -> bytes:
-    """XAdES B-T with the in-process TSA."""
-    return await sign_all(unsigned, signers, pki.timestamper)
 
 
 # --- Reading back -----------------------------------------------------------------
@@ -135,7 +95,7 @@ async def test_timestamps_from_the_in_process_tsa(timestamped: bytes, pki: DemoP
 async def test_timestamps_from_the_tsa_over_http(
     unsigned: bytes, signers: list[Issued], pki: DemoPKI
 ) -> None:
-    document = await sign_all(unsigned, signers, HTTPTimeStamper(pki.tsa_url))
+    document = await sign_all(unsigned, signers, HTTPTimeStamper(pki.tsa_url), signed_at=SIGNED_AT)
     signatures, problems = read_xml_signatures(document)
     assert problems == []
     assert [(s.intact, s.covers_previous, s.timestamp_valid) for s in signatures] == [

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -126,6 +127,10 @@ class SimError(Exception):
     def __init__(self, fault: str, message: str = "") -> None:
         self.fault = fault
         super().__init__(message or fault)
+
+
+#: A protocol route's endpoint.
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 def sign_digest(key: rsa.RSAPrivateKey, digest: bytes) -> bytes:
@@ -377,6 +382,54 @@ class SimulatedProvider:
         app = Starlette(routes=[*self.control_routes(), *protocol_routes])
         app.add_middleware(_FaultMiddleware, provider=self)
         return app
+
+
+class BearerTokens:
+    """Access tokens a simulator hands out at login, each standing for one subject (a
+    user or an account) until it lapses ``lifetime`` seconds later."""
+
+    def __init__(self, lifetime: float, fault: str = "UNAUTHORISED", message: str = "") -> None:
+        self.lifetime = lifetime
+        #: The refusal of a request without a valid token.
+        self.fault, self.message = fault, message
+        self._tokens: dict[str, tuple[str, float]] = {}
+
+    def grant(self, subject: str) -> str:
+        """A new token standing for ``subject``."""
+        token = secrets.token_urlsafe(24)
+        self._tokens[token] = (subject, time.monotonic() + self.lifetime)
+        return token
+
+    def subject(self, request: Request) -> str:
+        """Whom the request's ``Authorization: Bearer`` token stands for; a missing,
+        unknown or lapsed token is refused."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        entry = self._tokens.get(token) if scheme.lower() == "bearer" else None
+        if entry is None or time.monotonic() >= entry[1]:
+            raise SimError(self.fault, self.message)
+        return entry[0]
+
+    def clear(self) -> None:
+        """Let every token lapse at once."""
+        self._tokens.clear()
+
+
+def guarded_routes(
+    routes: Iterable[tuple[str, Handler]], refusal: Callable[[SimError], Response]
+) -> list[BaseRoute]:
+    """``POST`` routes whose handlers' :class:`SimError` become the API's own error
+    answer, ``refusal(error)``."""
+
+    def guarded(handler: Handler) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SimError as error:
+                return refusal(error)
+
+        return endpoint
+
+    return [Route(path, guarded(handler), methods=["POST"]) for path, handler in routes]
 
 
 class _FaultMiddleware:

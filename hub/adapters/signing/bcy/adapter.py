@@ -25,15 +25,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hub.adapters.signing.base import (
     Credential,
-    Health,
-    SigningAdapter,
     SigningError,
     Transaction,
     TransactionResult,
     TransactionState,
     check_batch,
     outcome_of,
-    signatures_of,
     utcnow,
 )
 from hub.adapters.signing.bcy.protocol import (
@@ -47,25 +44,19 @@ from hub.adapters.signing.bcy.protocol import (
     UserCredentialsListRequest,
     ssl2_authorization,
 )
+from hub.adapters.signing.csc.adapter import CscSessionAdapter
 from hub.adapters.signing.csc.protocol import (
-    CredentialsInfoResponse,
     CredentialsListResponse,
     LoginResponse,
     SignHashResponse,
     b64,
 )
-from hub.adapters.signing.csc.session import (
-    ENDINGS,
-    ProtocolSession,
-    credential_from_info,
-    parse,
-    phone_text,
-)
-from hub.adapters.signing.http import DEFAULT_TIMEOUT, ProviderHttp, probe_health
+from hub.adapters.signing.csc.session import ENDINGS, parse, phone_text
+from hub.adapters.signing.http import DEFAULT_TIMEOUT
 from hub.domain.enums import SigningProvider
 
 
-class BcyAdapter(SigningAdapter):
+class BcyAdapter(CscSessionAdapter):
     """Signs through Ban Cơ yếu's RSSP service as relying party ``rp_id``.
 
     ``rp_key_pem`` is the relying party's private key (PEM, RSA) whose public half
@@ -86,11 +77,9 @@ class BcyAdapter(SigningAdapter):
         key = serialization.load_pem_private_key(rp_key_pem, rp_key_password)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ValueError("the relying party's key must be RSA")
-        self.provider = provider
         self.rp_id = rp_id
         self._key = key
-        self._http = ProviderHttp(provider, base_url, timeout=timeout, transport=transport)
-        self._session = ProtocolSession(self._http, self._login)
+        super().__init__(provider, base_url, timeout=timeout, transport=transport)
 
     async def _login(self) -> str:
         header = ssl2_authorization(self.rp_id, self._key, int(time.time()))
@@ -106,17 +95,10 @@ class BcyAdapter(SigningAdapter):
         )
         return [await self.credential(user_id, c) for c in answer.credentialIDs]
 
-    async def credential(self, user_id: str, credential_id: str) -> Credential:
-        info = await self._session.call(
-            "credentials/info",
-            UserCredentialsInfoRequest(
-                userID=user_id, credentialID=credential_id, certificates="chain", certInfo=True
-            ),
-            CredentialsInfoResponse,
-            user_id=user_id,
-            credential_id=credential_id,
+    def _info_request(self, user_id: str, credential_id: str) -> UserCredentialsInfoRequest:
+        return UserCredentialsInfoRequest(
+            userID=user_id, credentialID=credential_id, certificates="chain", certInfo=True
         )
-        return credential_from_info(self.provider, user_id, credential_id, info)
 
     async def sign_hashes(
         self, credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
@@ -136,13 +118,9 @@ class BcyAdapter(SigningAdapter):
             user_id=credential.user_id,
             credential_id=credential.credential_id,
         )
-        return Transaction(
-            provider=self.provider,
-            transaction_id=pending.authorizationID,
-            credential_id=credential.credential_id,
-            count=len(digests),
-            expires_at=utcnow() + timedelta(seconds=pending.expiresIn),
-            data={"user_id": credential.user_id, "digests": " ".join(hashes)},
+        expires_at = utcnow() + timedelta(seconds=pending.expiresIn)
+        return self._opened(
+            credential, pending.authorizationID, digests, expires_at, digests=" ".join(hashes)
         )
 
     async def poll(self, transaction: Transaction) -> TransactionResult:
@@ -170,18 +148,4 @@ class BcyAdapter(SigningAdapter):
             )
         except SigningError as error:
             return outcome_of(error, endings=ENDINGS)
-        return TransactionResult(
-            TransactionState.SIGNED,
-            signatures_of(
-                self.provider,
-                signed.signatures,
-                transaction.count,
-                credential_id=transaction.credential_id,
-            ),
-        )
-
-    async def health(self) -> Health:
-        return await probe_health(self.provider, self._session.probe)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        return self._signed(transaction, signed.signatures)

@@ -22,8 +22,10 @@ may poll from another process with a new adapter.
 from __future__ import annotations
 
 import uuid
+from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 
@@ -80,6 +82,76 @@ from hub.domain.problems import Code
 PinSource = Mapping[str, str] | Callable[[str], str | None]
 
 
+class CscSessionAdapter(SigningAdapter):
+    """What an adapter for the CSC API or a profile of it (Ban Cơ yếu's RSSP) shares:
+    calls through a :class:`ProtocolSession` that logs in with :meth:`_login`, a
+    credential read from ``credentials/info``, the signatures of an answer read for a
+    transaction, and ``info`` as the health probe."""
+
+    def __init__(
+        self,
+        provider: SigningProvider,
+        base_url: str,
+        *,
+        timeout: httpx.Timeout,
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
+        self.provider = provider
+        self._http = ProviderHttp(provider, base_url, timeout=timeout, transport=transport)
+        self._session = ProtocolSession(self._http, self._login)
+
+    @abstractmethod
+    async def _login(self) -> str:
+        """A bearer token for the session's calls."""
+
+    @abstractmethod
+    def _info_request(self, user_id: str, credential_id: str) -> CredentialsInfoRequest:
+        """The body of ``credentials/info`` for one credential, with its chain."""
+
+    async def credential(self, user_id: str, credential_id: str) -> Credential:
+        info = await self._session.call(
+            "credentials/info",
+            self._info_request(user_id, credential_id),
+            CredentialsInfoResponse,
+            user_id=user_id,
+            credential_id=credential_id,
+        )
+        return credential_from_info(self.provider, user_id, credential_id, info)
+
+    def _opened(
+        self,
+        credential: Credential,
+        transaction_id: str,
+        digests: Sequence[bytes],
+        expires_at: datetime,
+        /,
+        **data: str,
+    ) -> Transaction:
+        """The transaction for ``digests`` with ``credential``; its ``data``, what a poll
+        from any process needs, always names the signer (``user_id``)."""
+        return Transaction(
+            provider=self.provider,
+            transaction_id=transaction_id,
+            credential_id=credential.credential_id,
+            count=len(digests),
+            expires_at=expires_at,
+            data={"user_id": credential.user_id, **data},
+        )
+
+    def _signed(self, transaction: Transaction, values: Sequence[str] | None) -> TransactionResult:
+        """``transaction`` signed with the raw values of an answer, one per digest."""
+        signatures = signatures_of(
+            self.provider, values, transaction.count, credential_id=transaction.credential_id
+        )
+        return TransactionResult(TransactionState.SIGNED, signatures)
+
+    async def health(self) -> Health:
+        return await probe_health(self.provider, self._session.probe)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
 @dataclass(frozen=True, slots=True)
 class CscAccount:
     """The account the hub logs in with: a service account, or the signer's own."""
@@ -88,7 +160,7 @@ class CscAccount:
     password: str
 
 
-class CscAdapter(SigningAdapter):
+class CscAdapter(CscSessionAdapter):
     """Signs through a CSC server; ``base_url`` ends at the version, e.g. ``…/csc/v2``."""
 
     def __init__(
@@ -105,13 +177,11 @@ class CscAdapter(SigningAdapter):
     ) -> None:
         if version == "v1" and operation_mode != "S":
             raise ValueError("CSC v1 has no asynchronous signHash")
-        self.provider = provider
         self.version = version
         self.operation_mode = operation_mode
         self.account = account
         self._pins = pins
-        self._http = ProviderHttp(provider, base_url, timeout=timeout, transport=transport)
-        self._session = ProtocolSession(self._http, self._login)
+        super().__init__(provider, base_url, timeout=timeout, transport=transport)
 
     async def _login(self) -> str:
         response = await self._http.post(
@@ -140,17 +210,10 @@ class CscAdapter(SigningAdapter):
                 break
         return [await self.credential(user_id, c) for c in credential_ids]
 
-    async def credential(self, user_id: str, credential_id: str) -> Credential:
-        info = await self._session.call(
-            "credentials/info",
-            CredentialsInfoRequest(
-                credentialID=credential_id, certificates="chain", certInfo=True, authInfo=True
-            ),
-            CredentialsInfoResponse,
-            user_id=user_id,
-            credential_id=credential_id,
+    def _info_request(self, user_id: str, credential_id: str) -> CredentialsInfoRequest:
+        return CredentialsInfoRequest(
+            credentialID=credential_id, certificates="chain", certInfo=True, authInfo=True
         )
-        return credential_from_info(self.provider, user_id, credential_id, info)
 
     async def sign_hashes(
         self, credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
@@ -191,28 +254,20 @@ class CscAdapter(SigningAdapter):
                     "asynchronous signHash answered without a responseID",
                     credential=credential.credential_id,
                 )
-            return Transaction(
-                provider=self.provider,
-                transaction_id=answer.responseID,
-                credential_id=credential.credential_id,
-                count=len(digests),
-                expires_at=utcnow() + CONFIRMATION_WINDOW,
-                data={"operation_mode": "A", "user_id": credential.user_id},
+            expires_at = utcnow() + CONFIRMATION_WINDOW
+            return self._opened(
+                credential, answer.responseID, digests, expires_at, operation_mode="A"
             )
         signatures = signatures_of(
             self.provider, answer.signatures, len(digests), credential_id=credential.credential_id
         )
-        return Transaction(
-            provider=self.provider,
-            transaction_id=uuid.uuid4().hex,
-            credential_id=credential.credential_id,
-            count=len(digests),
-            expires_at=utcnow(),
-            data={
-                "operation_mode": "S",
-                "user_id": credential.user_id,
-                "signatures": " ".join(b64(signature) for signature in signatures),
-            },
+        return self._opened(
+            credential,
+            uuid.uuid4().hex,
+            digests,
+            utcnow(),
+            operation_mode="S",
+            signatures=" ".join(b64(signature) for signature in signatures),
         )
 
     async def _authorize(self, credential: Credential, hashes: list[str], description: str) -> str:
@@ -268,18 +323,4 @@ class CscAdapter(SigningAdapter):
             return outcome_of(error, endings=ENDINGS)
         if not answer.signatures:
             return TransactionResult(TransactionState.PENDING)
-        return TransactionResult(
-            TransactionState.SIGNED,
-            signatures_of(
-                self.provider,
-                answer.signatures,
-                transaction.count,
-                credential_id=transaction.credential_id,
-            ),
-        )
-
-    async def health(self) -> Health:
-        return await probe_health(self.provider, self._session.probe)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        return self._signed(transaction, answer.signatures)

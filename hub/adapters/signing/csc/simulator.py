@@ -69,6 +69,7 @@ from hub.adapters.signing.csc.protocol import (
 )
 from hub.adapters.signing.pki import CSC_DEMO, DemoPKI
 from hub.adapters.signing.simulator import (
+    BearerTokens,
     SimCredential,
     SimError,
     SimState,
@@ -134,24 +135,14 @@ def protocol_route(
     return Route(path, endpoint, methods=["POST"])
 
 
-class TokenStore:
-    """Bearer tokens handed out at login, and whom each stands for."""
+class TokenStore(BearerTokens):
+    """Bearer tokens handed out at ``auth/login``, and whom each stands for."""
 
     def __init__(self, lifetime: float) -> None:
-        self.lifetime = lifetime
-        self._tokens: dict[str, tuple[str, float]] = {}
+        super().__init__(lifetime, "BAD_TOKEN", "The access token is missing, unknown or expired")
 
     def issue(self, subject: str) -> LoginResponse:
-        token = secrets.token_urlsafe(24)
-        self._tokens[token] = (subject, time.monotonic() + self.lifetime)
-        return LoginResponse(access_token=token, expires_in=round(self.lifetime))
-
-    def subject(self, request: Request) -> str:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        entry = self._tokens.get(token) if scheme.lower() == "bearer" else None
-        if entry is None or time.monotonic() >= entry[1]:
-            raise SimError("BAD_TOKEN", "The access token is missing, unknown or expired")
-        return entry[0]
+        return LoginResponse(access_token=self.grant(subject), expires_in=round(self.lifetime))
 
 
 def _generalized_time(moment: datetime) -> str:

@@ -1,7 +1,7 @@
 """Viettel's side of MySign for tests and the demo.
 
 Subscribers are enrolled under their MySign user name (``CMT_<personal ID>``).
-Logins are per user and lapse after ``token_lifetime``; ``signHash`` supports the
+Logins are per user and lapse after ``tokens.lifetime``; ``signHash`` supports the
 polling modes the hub uses and the blocking ``async=0``, which waits for the
 phone at most ``sync_wait`` seconds. A signed request is reported once as 6000
 ("confirmed, signing") before 1, as Viettel's HSM takes a moment.
@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import TypeVar
 
@@ -22,7 +21,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from hub.adapters.signing.mysign.protocol import (
     SHA256_OID,
@@ -42,15 +41,16 @@ from hub.adapters.signing.mysign.protocol import (
 )
 from hub.adapters.signing.pki import VIETTEL, DemoPKI
 from hub.adapters.signing.simulator import (
+    BearerTokens,
     SimCredential,
     SimError,
     SimState,
     SimTransaction,
     SimulatedProvider,
+    guarded_routes,
 )
 
 M = TypeVar("M", bound=BaseModel)
-Handler = Callable[[Request], Awaitable[Response]]
 
 #: Back-office refusal → (HTTP status, MySign error number).
 REFUSALS: dict[str, tuple[int, int]] = {
@@ -78,15 +78,14 @@ class MySignBackOffice(SimulatedProvider):
         super().__init__("Viettel MySign", pki, VIETTEL, max_batch=max_batch)
         #: client_id → (client_secret, profile_id)
         self.clients = dict(clients)
-        self.token_lifetime = 3600.0
+        self.tokens = BearerTokens(3600.0, message="the access token is missing or has expired")
         #: How long ``async=0`` waits for the phone (Viettel: about 120 s).
         self.sync_wait = 120.0
-        self._tokens: dict[str, tuple[str, float]] = {}
         self._reported_signing: set[str] = set()
 
     def expire_tokens(self) -> None:
         """Let every access token lapse, as an hour's wait would."""
-        self._tokens.clear()
+        self.tokens.clear()
 
     def routes(self) -> list[BaseRoute]:
         async def login(request: Request) -> Response:
@@ -102,14 +101,13 @@ class MySignBackOffice(SimulatedProvider):
                 )
             if body.user_id not in self.subscribers:
                 return _login_refusal(400, LoginCode.UNKNOWN_USER, "User ID does not exist")
-            token = secrets.token_urlsafe(24)
-            self._tokens[token] = (body.user_id, time.monotonic() + self.token_lifetime)
-            answer = LoginAnswer(access_token=token, expires_in=int(self.token_lifetime))
+            token = self.tokens.grant(body.user_id)
+            answer = LoginAnswer(access_token=token, expires_in=int(self.tokens.lifetime))
             return JSONResponse(answer.model_dump())
 
         async def certificates_info(request: Request) -> Response:
             await _read(request, CertificatesInfoRequest)
-            subscriber = self.subscriber(self._bearer(request))
+            subscriber = self.subscriber(self.tokens.subject(request))
             return JSONResponse(
                 TypeAdapter(list[CredentialInfo]).dump_python(
                     [self._credential_info(c) for c in subscriber.credentials]
@@ -118,7 +116,7 @@ class MySignBackOffice(SimulatedProvider):
 
         async def sign_hash(request: Request) -> Response:
             body = await _read(request, SignHashRequest)
-            user_id = self._bearer(request)
+            user_id = self.tokens.subject(request)
             if self.clients.get(body.client_id, ("",))[0] != body.client_secret:
                 raise SimError("UNAUTHORISED", "client secret is invalid")
             credential = self.credential(body.credentialID, user_id)
@@ -137,7 +135,7 @@ class MySignBackOffice(SimulatedProvider):
 
         async def status(request: Request) -> Response:
             body = await _read(request, StatusRequest)
-            user_id = self._bearer(request)
+            user_id = self.tokens.subject(request)
             transaction = self.transaction(body.transactionId)
             if transaction.credential.user_id != user_id:
                 raise SimError("TRANSACTION_UNKNOWN")
@@ -148,23 +146,13 @@ class MySignBackOffice(SimulatedProvider):
                 answer.signatures = [base64.b64encode(s).decode() for s in transaction.signatures]
             return JSONResponse(answer.model_dump())
 
-        routes: list[tuple[str, Handler]] = [
+        routes = [
+            ("/vtss/service/ras/v1/login", login),
             ("/vtss/service/certificates/info", certificates_info),
             ("/vtss/service/signHash", sign_hash),
             ("/vtss/service/requests/status", status),
         ]
-        return [
-            Route("/vtss/service/ras/v1/login", _guarded(login), methods=["POST"]),
-            *(Route(path, _guarded(handler), methods=["POST"]) for path, handler in routes),
-        ]
-
-    def _bearer(self, request: Request) -> str:
-        """The MySign user an access token was issued to."""
-        scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        entry = self._tokens.get(value) if scheme.lower() == "bearer" else None
-        if entry is None or entry[1] < time.monotonic():
-            raise SimError("UNAUTHORISED", "the access token is missing or has expired")
-        return entry[0]
+        return guarded_routes(routes, _refusal)
 
     def _credential_info(self, credential: SimCredential) -> CredentialInfo:
         certificate = credential.certificate
@@ -253,19 +241,10 @@ async def _read(request: Request, model: type[M]) -> M:
         raise SimError("BAD_REQUEST", str(error.errors()[:1])) from error
 
 
-def _guarded(handler: Handler) -> Handler:
-    """Turn the back office's refusals into MySign's ``{error, error_description}``."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except SimError as error:
-            status, number = REFUSALS.get(error.fault, (500, RequestStatus.INTERNAL_ERROR))
-            return JSONResponse(
-                {"error": int(number), "error_description": str(error)}, status_code=status
-            )
-
-    return endpoint
+def _refusal(error: SimError) -> Response:
+    """A back-office refusal as MySign's ``{error, error_description}``."""
+    status, number = REFUSALS.get(error.fault, (500, RequestStatus.INTERNAL_ERROR))
+    return JSONResponse({"error": int(number), "error_description": str(error)}, status_code=status)
 
 
 def _login_refusal(status: int, code: LoginCode, message: str) -> Response:

@@ -14,7 +14,7 @@ import base64
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from asn1crypto import algos, cms
@@ -33,11 +33,13 @@ from starlette.routing import BaseRoute, Route
 
 from hub.adapters.signing.pki import VNPT, DemoPKI, school_code_of
 from hub.adapters.signing.simulator import (
+    BearerTokens,
     SimCredential,
     SimError,
     SimState,
     SimTransaction,
     SimulatedProvider,
+    guarded_routes,
 )
 from hub.adapters.signing.smartca.protocol import (
     CERT_STATUS_TEXT,
@@ -74,7 +76,6 @@ from hub.adapters.signing.smartca.protocol import (
 )
 
 M = TypeVar("M", bound=BaseModel)
-Handler = Callable[[Request], Awaitable[Response]]
 
 #: Back-office refusal → (HTTP status, SP769 message).
 SP769_REFUSALS: dict[str, tuple[int, str]] = {
@@ -127,8 +128,7 @@ class SmartCaBackOffice(SimulatedProvider):
         self.cms_signatures = False
         #: The ``cert_status`` forms used in turn, one per ``get_certificate`` answer.
         self.cert_status_forms: tuple[CertStatusForm, ...] = tuple(CertStatusForm)
-        self.token_lifetime = 3600.0
-        self._gateway_tokens: dict[str, tuple[str, float]] = {}
+        self.gateway_tokens = BearerTokens(3600.0)
         self._listings = 0
         self._sad_key = OctKey.generate_key(256)
 
@@ -141,7 +141,7 @@ class SmartCaBackOffice(SimulatedProvider):
 
     def expire_gateway_tokens(self) -> None:
         """Forget every gateway bearer token, as a restart of VNPT's gateway would."""
-        self._gateway_tokens.clear()
+        self.gateway_tokens.clear()
 
     def routes(self) -> list[BaseRoute]:
         return [*self._sp769_routes(), *self._gateway_routes()]
@@ -230,17 +230,16 @@ class SmartCaBackOffice(SimulatedProvider):
             signed.expired_in = max(0, int(transaction.expires - time.monotonic()))
             return _sp769(200, "Success", signed)
 
-        routes: list[tuple[str, Handler]] = [
+        routes = [
             ("/v1/credentials/get_certificate", get_certificate),
             ("/v1/signatures/sign", sign),
             ("/v1/signatures/sign/{tran_id}/status", status),
             ("/v2/signatures/sign", automation_sign),
             ("/v2/signatures/confirm", automation_confirm),
         ]
-        return [
-            Route(SP769_PREFIX + path, _guarded(handler, _sp769_refusal), methods=["POST"])
-            for path, handler in routes
-        ]
+        return guarded_routes(
+            [(SP769_PREFIX + path, handler) for path, handler in routes], _sp769_refusal
+        )
 
     def _check_sp(self, body: SpAuth) -> None:
         if self.sp_accounts.get(body.sp_id) != body.sp_password:
@@ -343,20 +342,19 @@ class SmartCaBackOffice(SimulatedProvider):
             subscriber = self.subscribers.get(str(form.get("username", "")))
             if subscriber is None or subscriber.password != form.get("password"):
                 return _oauth_error(400, "invalid_grant", "wrong user name or password")
-            access_token = secrets.token_urlsafe(24)
-            expires = time.monotonic() + self.token_lifetime
-            self._gateway_tokens[access_token] = (subscriber.user_id, expires)
-            answer = TokenAnswer(access_token=access_token, expires_in=int(self.token_lifetime))
+            access_token = self.gateway_tokens.grant(subscriber.user_id)
+            lifetime = int(self.gateway_tokens.lifetime)
+            answer = TokenAnswer(access_token=access_token, expires_in=lifetime)
             return JSONResponse(answer.model_dump())
 
         async def credentials_list(request: Request) -> Response:
-            subscriber = self.subscriber(self._bearer(request))
+            subscriber = self.subscriber(self.gateway_tokens.subject(request))
             ids = [c.credential_id for c in subscriber.credentials]
             return _gateway(GatewayAnswer[list[str]](code=GatewayCode.OK, content=ids))
 
         async def credentials_info(request: Request) -> Response:
             body = await _read(request, CredentialInfoRequest)
-            credential = self.credential(body.credentialId, self._bearer(request))
+            credential = self.credential(body.credentialId, self.gateway_tokens.subject(request))
             return _gateway(
                 GatewayAnswer[GatewayCredential](
                     code=GatewayCode.OK, content=self._gateway_credential(credential)
@@ -365,7 +363,7 @@ class SmartCaBackOffice(SimulatedProvider):
 
         async def sign_hash(request: Request) -> Response:
             body = await _read(request, SignHashRequest)
-            credential = self.credential(body.credentialId, self._bearer(request))
+            credential = self.credential(body.credentialId, self.gateway_tokens.subject(request))
             try:
                 digests = [base64.b64decode(d.hash, validate=True) for d in body.datas]
             except ValueError as error:
@@ -377,7 +375,7 @@ class SmartCaBackOffice(SimulatedProvider):
 
         async def tran_info(request: Request) -> Response:
             body = await _read(request, TranInfoRequest)
-            user_id = self._bearer(request)
+            user_id = self.gateway_tokens.subject(request)
             transaction = self.transaction(body.tranId)
             if transaction.credential.user_id != user_id:
                 raise SimError("TRANSACTION_UNKNOWN")
@@ -391,7 +389,7 @@ class SmartCaBackOffice(SimulatedProvider):
                 ]
             return _gateway(GatewayAnswer[TranInfo](code=GatewayCode.OK, content=info))
 
-        routes: list[tuple[str, Handler]] = [
+        routes = [
             ("/csc/credentials/list", credentials_list),
             ("/csc/credentials/info", credentials_info),
             ("/csc/signature/signhash", sign_hash),
@@ -399,19 +397,8 @@ class SmartCaBackOffice(SimulatedProvider):
         ]
         return [
             Route("/auth/token", token, methods=["POST"]),
-            *(
-                Route(path, _guarded(handler, _gateway_refusal), methods=["POST"])
-                for path, handler in routes
-            ),
+            *guarded_routes(routes, _gateway_refusal),
         ]
-
-    def _bearer(self, request: Request) -> str:
-        """The user a gateway bearer token was issued to."""
-        scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        entry = self._gateway_tokens.get(value) if scheme.lower() == "bearer" else None
-        if entry is None or entry[1] < time.monotonic():
-            raise SimError("UNAUTHORISED")
-        return entry[0]
 
     def _gateway_credential(self, credential: SimCredential) -> GatewayCredential:
         certificate = credential.certificate
@@ -530,18 +517,6 @@ def _parse(raw: Any, model: type[M]) -> M:
 
 async def _read(request: Request, model: type[M]) -> M:
     return _parse(await _json_body(request), model)
-
-
-def _guarded(handler: Handler, refusal: Callable[[SimError], Response]) -> Handler:
-    """Turn the back office's refusals into the API's own error answer."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except SimError as error:
-            return refusal(error)
-
-    return endpoint
 
 
 def _sp769(status: int, message: str, data: BaseModel | None = None) -> Response:

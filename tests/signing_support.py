@@ -1,0 +1,350 @@
+"""What the signing tests share: the sample school's signers, documents signed the way
+the hub signs them, and the checks every provider's adapter goes through against its
+simulator.
+
+The fixtures here are ordinary pytest fixtures; a test module that wants one binds it
+under the same name (``signers = support.signers``, the module imported as
+``support``) and pytest finds it there.
+"""
+
+import asyncio
+import dataclasses
+import hashlib
+import io
+import time
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+from cryptography.hazmat.primitives.hashes import SHA256
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.timestamps import TimeStamper
+
+from hub.adapters.signing.base import (
+    PROVIDER_NAMES,
+    Credential,
+    HealthStatus,
+    SigningAdapter,
+    SigningError,
+    Transaction,
+    TransactionResult,
+    TransactionState,
+)
+from hub.adapters.signing.pki import GOV, DemoPKI, Issued
+from hub.adapters.signing.simulator import (
+    Faults,
+    Phone,
+    PhoneAnswer,
+    SimulatedProvider,
+    SimulatorServer,
+    sign_digest,
+)
+from hub.documents import samples
+from hub.domain.enums import SigningProvider
+from hub.domain.problems import Code
+from hub.domain.signers import SIGNING_ORDER, SignerRole
+from hub.signing.pades import PreparedPdf, finish_pdf, prepare_pdf
+from hub.signing.verify import document_kind
+from hub.signing.xades import PreparedXml, finish_xml, prepare_xml
+
+# --- The sample school's signers and signed documents ----------------------------------
+
+#: When the sample signers claim to have signed, where a test fixes it: the first one
+#: then, each next one a minute later.
+SIGNED_AT = datetime(2026, 5, 31, 9, 30, tzinfo=UTC)
+TEACHER_NAME, PRINCIPAL_NAME = "Nguyễn Thị Lan", "Trần Văn Minh"
+TEACHER_ID, PRINCIPAL_ID = "001085012345", "001075054321"
+
+
+def school_signers(pki: DemoPKI) -> list[Issued]:
+    """Homeroom teacher, principal and school seal of the sample school, in signing order."""
+    school = samples.SCHOOL
+    return [
+        pki.issue_person(
+            GOV, full_name=TEACHER_NAME, personal_id=TEACHER_ID, organisation=school.name
+        ),
+        pki.issue_person(
+            GOV, full_name=PRINCIPAL_NAME, personal_id=PRINCIPAL_ID, organisation=school.name
+        ),
+        pki.issue_seal(GOV, school_name=school.name, school_code=school.moet_code),
+    ]
+
+
+async def prepare(
+    document: bytes, role: SignerRole, who: Issued, *, signing_time: datetime | None = None
+) -> PreparedPdf | PreparedXml:
+    """The hub's first step on an XML or PDF transcript: ``role``'s signature by ``who``,
+    its digest ready for the provider."""
+    if document_kind(document) == "pdf":
+        return await prepare_pdf(
+            document,
+            role=role,
+            certificate=who.certificate,
+            chain=who.chain,
+            signing_time=signing_time,
+        )
+    return prepare_xml(
+        document, role=role, certificate=who.certificate, chain=who.chain, signing_time=signing_time
+    )
+
+
+async def finish(
+    prepared: PreparedPdf | PreparedXml,
+    signature: bytes,
+    *,
+    timestamper: TimeStamper | None = None,
+) -> bytes:
+    """The hub's second step: the provider's raw ``signature`` into the document."""
+    if isinstance(prepared, PreparedPdf):
+        return await finish_pdf(prepared, signature, timestamper=timestamper)
+    return await finish_xml(prepared, signature, timestamper=timestamper)
+
+
+async def sign(
+    document: bytes,
+    role: SignerRole,
+    who: Issued,
+    *,
+    timestamper: TimeStamper | None = None,
+    signing_time: datetime | None = None,
+) -> bytes:
+    """``document`` with ``role``'s signature by ``who``: prepare, sign the digest as a
+    provider would (:func:`sign_digest`), finish; B-T with a ``timestamper``, else B-B."""
+    prepared = await prepare(document, role, who, signing_time=signing_time)
+    return await finish(prepared, sign_digest(who.key, prepared.digest), timestamper=timestamper)
+
+
+async def sign_in_turn(
+    document: bytes,
+    turns: Iterable[tuple[SignerRole, Issued]],
+    timestamper: TimeStamper | None = None,
+    *,
+    signed_at: datetime | None = None,
+) -> bytes:
+    """Each (role, signer) signs in the order given: the engines do not enforce RULES.md §4.
+
+    With ``signed_at`` the n-th signer claims to sign n minutes after it; else now.
+    """
+    for number, (role, who) in enumerate(turns):
+        signing_time = signed_at + timedelta(minutes=number) if signed_at else None
+        document = await sign(
+            document, role, who, timestamper=timestamper, signing_time=signing_time
+        )
+    return document
+
+
+async def sign_all(
+    document: bytes,
+    signers: Sequence[Issued],
+    timestamper: TimeStamper | None = None,
+    *,
+    signed_at: datetime | None = None,
+) -> bytes:
+    """Signed by ``signers`` in :data:`SIGNING_ORDER`, as :func:`sign_in_turn` does."""
+    turns = zip(SIGNING_ORDER, signers, strict=True)
+    return await sign_in_turn(document, turns, timestamper, signed_at=signed_at)
+
+
+def flip_a_content_byte(pdf: bytes) -> bytes:
+    """One byte of the first page's content stream changed. It sits in the unsigned
+    revision, so inside every signature's byte range; offsets and lengths unchanged."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    contents = reader.root["/Pages"]["/Kids"][0].get_object().raw_get("/Contents")
+    reference = contents[0] if isinstance(contents, generic.ArrayObject) else contents
+    position = pdf.index(b"stream", pdf.index(b"\n%d 0 obj" % reference.idnum)) + 20
+    assert position < pdf.index(b"/ByteRange")  # inside the first revision
+    return pdf[:position] + bytes([pdf[position] ^ 0x01]) + pdf[position + 1 :]
+
+
+@pytest.fixture(scope="module")
+def signers(pki: DemoPKI) -> list[Issued]:
+    """Homeroom teacher, principal and school seal of the sample school, in signing order."""
+    return school_signers(pki)
+
+
+@pytest.fixture(scope="module")
+async def basic(unsigned: bytes, signers: list[Issued]) -> bytes:
+    """The module's ``unsigned`` document signed by the three in order, B-B: no timestamps."""
+    return await sign_all(unsigned, signers, signed_at=SIGNED_AT)
+
+
+@pytest.fixture(scope="module")
+async def timestamped(unsigned: bytes, signers: list[Issued], pki: DemoPKI) -> bytes:
+    """As ``basic``, B-T with the demo PKI's in-process TSA."""
+    return await sign_all(unsigned, signers, pki.timestamper, signed_at=SIGNED_AT)
+
+
+# --- Providers' adapters against their simulators --------------------------------------
+
+P = TypeVar("P", bound=SimulatedProvider)
+
+
+@dataclasses.dataclass
+class Simulated(Generic[P]):
+    """A provider's simulated back office, served over real HTTP on loopback."""
+
+    back_office: P
+    server: SimulatorServer
+
+    def reset(self) -> None:
+        """A healthy provider, up, and a signer who confirms after 0.2 s."""
+        self.back_office.faults = Faults()
+        self.back_office.phone = Phone(confirm_delay=0.2)
+        self.server.start()
+
+    async def steer(self, transaction: Transaction, action: str) -> Any:
+        """Approve, reject or expire ``transaction`` by hand through ``/_sim``: the answer."""
+        async with httpx.AsyncClient(base_url=self.server.url) as control:
+            path = f"/_sim/transactions/{transaction.transaction_id}/{action}"
+            return (await control.post(path)).json()
+
+
+@pytest.fixture
+async def opened() -> AsyncIterator[list[SigningAdapter]]:
+    """Adapters a test opens (it appends them); each is closed after the test."""
+    adapters: list[SigningAdapter] = []
+    yield adapters
+    for adapter in adapters:
+        await adapter.aclose()
+
+
+def stored(transaction: Transaction) -> Transaction:
+    """``transaction`` as a job would read it back from the database, to poll after a restart."""
+    return dataclasses.replace(transaction, data=dict(transaction.data))
+
+
+#: Faults on which a provider refuses to sign (attributes of :class:`Faults`), with the
+#: hub's code for each.
+REFUSING_FAULTS = [
+    ("certificate_revoked", Code.CERTIFICATE_REVOKED),
+    ("certificate_expired", Code.CERTIFICATE_EXPIRED),
+    ("quota_exhausted", Code.QUOTA_EXHAUSTED),
+]
+
+
+#: How the signer's phone may end a transaction without signing: (the phone, the
+#: transaction's end, the hub's code).
+UNCONFIRMED = [
+    (Phone(PhoneAnswer.REJECT, 0.2), TransactionState.REJECTED, Code.SIGNER_REJECTED),
+    (
+        Phone(PhoneAnswer.IGNORE, expires_after=0.3),
+        TransactionState.EXPIRED,
+        Code.SIGNER_NOT_CONFIRMED,
+    ),
+]
+
+
+def digests(count: int = 3) -> list[bytes]:
+    """SHA-256 digests of ``count`` different documents."""
+    return [hashlib.sha256(f"học bạ số {n}".encode()).digest() for n in range(count)]
+
+
+async def settle(adapter: SigningAdapter, transaction: Transaction) -> TransactionResult:
+    """Poll as a job would, until the transaction is no longer pending (5 s at most)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        result = await adapter.poll(transaction)
+        if result.state is not TransactionState.PENDING:
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError("still pending after 5 s")
+
+
+def assert_refusal(error: SigningError, code: Code, provider: SigningProvider) -> SigningError:
+    """``error`` is ``code``, and its message names the provider as people know it."""
+    assert error.problem.code is code, error.detail
+    assert PROVIDER_NAMES[provider] in error.problem.message
+    return error
+
+
+async def refused(call: Awaitable[object], code: Code, provider: SigningProvider) -> SigningError:
+    """The refusal ``call`` raises, checked as :func:`assert_refusal` does."""
+    with pytest.raises(SigningError) as caught:
+        await call
+    return assert_refusal(caught.value, code, provider)
+
+
+async def assert_ends(
+    adapter: SigningAdapter, transaction: Transaction, state: TransactionState, code: Code
+) -> None:
+    """Polled to its end, ``transaction`` is ``state`` with a refusal ``code``."""
+    result = await settle(adapter, transaction)
+    assert result.state is state and result.error is not None
+    assert_refusal(result.error, code, adapter.provider)
+
+
+def verify_signatures(
+    certificate: x509.Certificate, signatures: Sequence[bytes], sent: Sequence[bytes]
+) -> None:
+    """One raw value per digest sent (RSA PKCS#1 v1.5), each by ``certificate``'s key."""
+    assert len(signatures) == len(sent)
+    public_key = certificate.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    for signature, digest in zip(signatures, sent, strict=True):
+        public_key.verify(signature, digest, padding.PKCS1v15(), utils.Prehashed(SHA256()))
+
+
+def assert_signed_by(credential: Credential, result: TransactionResult, sent: list[bytes]) -> None:
+    """The transaction is signed, every digest sent with ``credential``'s key."""
+    assert result.state is TransactionState.SIGNED, result.error
+    verify_signatures(credential.certificate, result.signatures, sent)
+
+
+async def check_down_and_back(
+    adapter: SigningAdapter, server: SimulatorServer, user_id: str
+) -> None:
+    """A stopped server: a call fails fast as unavailable and health says DOWN; started
+    again, health says UP."""
+    assert (await adapter.health()).status is HealthStatus.UP
+    server.stop()
+    try:
+        started = time.monotonic()
+        await refused(
+            adapter.list_credentials(user_id), Code.PROVIDER_UNAVAILABLE, adapter.provider
+        )
+        assert time.monotonic() - started < 3
+        health = await adapter.health()
+        assert health.status is HealthStatus.DOWN and health.last_error
+    finally:
+        server.start()
+    health = await adapter.health()
+    assert health.status is HealthStatus.UP and health.latency_ms is not None
+
+
+async def check_server_error(
+    adapter: SigningAdapter, back_office: SimulatedProvider, user_id: str, status: int
+) -> None:
+    """Every call answered with HTTP ``status``: a provider failure that says so, and
+    health DEGRADED."""
+    back_office.faults.server_error = status
+    error = await refused(
+        adapter.list_credentials(user_id), Code.PROVIDER_FAILURE, adapter.provider
+    )
+    assert str(status) in error.detail
+    health = await adapter.health()
+    assert health.status is HealthStatus.DEGRADED
+    assert health.last_error and str(status) in health.last_error
+
+
+async def check_too_slow(
+    adapter: SigningAdapter, back_office: SimulatedProvider, user_id: str, slow: float
+) -> None:
+    """Answers ``slow`` seconds late, beyond the adapter's timeout: unavailable, and
+    the adapter does not wait for them."""
+    back_office.faults.slow_seconds = slow
+    started = time.monotonic()
+    await refused(adapter.list_credentials(user_id), Code.PROVIDER_UNAVAILABLE, adapter.provider)
+    assert time.monotonic() - started < slow
+
+
+async def check_unknown_user(adapter: SigningAdapter, user_id: str) -> None:
+    """A user the provider does not know is refused by name."""
+    error = await refused(
+        adapter.list_credentials(user_id), Code.PROVIDER_USER_UNKNOWN, adapter.provider
+    )
+    assert user_id in error.problem.message
