@@ -242,6 +242,19 @@ def transcripts_generate(
 
 sign_app = typer.Typer(help="Bulk signing batches.", no_args_is_help=True)
 app.add_typer(sign_app, name="sign")
+sync_app = typer.Typer(
+    help="National databases: sector DB, transcript store.", no_args_is_help=True
+)
+app.add_typer(sync_app, name="sync")
+
+
+def _register_sync() -> None:
+    from hub.jobs.sync_cli import sync_national_command
+
+    sync_app.command("national")(sync_national_command)
+
+
+_register_sync()
 
 
 @app.command()

@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     jobs_poll_seconds: float = Field(
         default=3.0, description="How often a waiting provider transaction is asked."
     )
+    national_sector_url: str | None = Field(
+        default=None, description="The ministry's sector database (sync adapter contract)."
+    )
+    national_store_url: str | None = Field(
+        default=None, description="The national transcript store (sync adapter contract)."
+    )
+    population_url: str | None = Field(
+        default=None, description="Identity verification against the population database."
+    )
+    national_token: str | None = Field(default=None, description="Bearer token for the above.")
     signing_providers_file: Path | None = Field(
         default=None, description="TOML file with each signing provider's URL and credentials."
     )

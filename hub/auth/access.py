@@ -56,6 +56,7 @@ SCOPES = {
     "transcripts:read": "xem, tải học bạ",
     "transcripts:write": "lập, khoá điểm, điều chỉnh học bạ",
     "transcripts:sign": "gửi yêu cầu ký số học bạ cho người ký",
+    "sync:run": "đồng bộ dữ liệu lên hệ thống quốc gia, xem kết quả đồng bộ (cấp Sở)",
 }
 
 

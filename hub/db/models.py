@@ -263,6 +263,12 @@ class SigningCertificate(Tracked, Base):
     status: Mapped[CertificateStatus] = mapped_column(
         _enum(CertificateStatus, "certificate_status")
     )
+    #: The owner's default certificate, chosen first while valid; a signing-provider
+    #: migration sets it on the new certificate (the old one stays as fallback).
+    preferred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    #: When the hub stopped signing with this certificate (a confirmed provider migration
+    #: dropped it, or a rolled-back one withdrew it), though its provider may still honour it.
+    retired_at: Mapped[datetime | None]
 
 
 class ApiClient(Base):
@@ -580,3 +586,88 @@ class SigningBatchItem(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class SyncDeadLetter(Base):
+    """An item a national system refused during a sync run, kept for staff to put right.
+
+    ``target`` is the system (SECTOR_DATABASE, TRANSCRIPT_STORE), ``entity`` and
+    ``entity_id`` the hub's row (a student, a transcript version), ``item_version``
+    the version sent (the student's change version, the transcript's version).
+    ``resolved_at`` is set when a later run gets the same row accepted.
+    """
+
+    __tablename__ = "sync_dead_letters"
+    __table_args__ = (
+        UniqueConstraint("job_id", "target", "entity_id", "item_version"),
+        Index("ix_sync_dead_letters_open", "target", "entity_id", "resolved_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    target: Mapped[str] = mapped_column(String(24))
+    entity: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    natural_key: Mapped[str | None] = mapped_column(String(64))
+    item_version: Mapped[int] = mapped_column(BigInteger)
+    school_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    batch_key: Mapped[str] = mapped_column(String(80))
+    code: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    resolved_at: Mapped[datetime | None]
+
+
+class ProviderMigrationItem(Base):
+    """One staff member in a signing-provider migration, and how far they got.
+
+    PENDING → STARTING (the target credential being found or enrolled, the test
+    signature sent) → TESTING (waiting for the phone) → PROVEN (the test signature
+    verified) → SWITCHED (the new certificate is the default, the old one the
+    fallback) → CONFIRMED (the fallback dropped) or ROLLED_BACK; or SKIPPED (nothing
+    to do, as planned), FAILED (the reason says why) or CANCELLED (rolled back first).
+    ``undo`` keeps what the switch changed, so a rollback puts exactly that back.
+    """
+
+    __tablename__ = "provider_migration_items"
+    __table_args__ = (
+        UniqueConstraint("job_id", "staff_id"),
+        Index("ix_provider_migration_items_job_state", "job_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    #: What the plan said would happen: SWITCH, ENROL, NEEDS_ENROLMENT or SKIP.
+    planned: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="PENDING")
+    old_certificate_id: Mapped[int | None] = mapped_column(ForeignKey("signing_certificates.id"))
+    new_certificate_id: Mapped[int | None] = mapped_column(ForeignKey("signing_certificates.id"))
+    #: The test signature: the target credential, its certificate, the provider transaction.
+    test: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    undo: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class ProviderMigrationStep(Base):
+    """The audit trail of a signing-provider migration: every step, by whom, and when.
+
+    ``actor`` is the API client that asked (start, pause, resume, confirm, rollback;
+    the plan's entries are written at the start) or ``worker`` for the steps the jobs
+    took; ``detail`` holds what the step saw (the credential found, the transaction
+    sent, the certificates switched).
+    """
+
+    __tablename__ = "provider_migration_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("provider_migration_items.id", ondelete="CASCADE")
+    )
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    step: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -19,6 +19,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from hub.config import Settings, get_settings
 from hub.db.engine import Database
+from hub.jobs import certificates, migration
 from hub.jobs import signing as batches
 from hub.jobs import sync as national
 from hub.jobs.broker import make_broker
@@ -32,12 +33,19 @@ log = structlog.get_logger(__name__)
 PLACEHOLDER = StubBroker()
 SIGNING_QUEUE = "signing"
 #: The modules declaring actors; each worker process imports them all.
-ACTOR_MODULES = ("hub.jobs.actors", "hub.jobs.sync_actors")
+ACTOR_MODULES = (
+    "hub.jobs.actors",
+    "hub.jobs.sync_actors",
+    "hub.jobs.certificate_actors",
+    "hub.jobs.migration_actors",
+)
 
 #: For each kind of job, what its stalled jobs still need sent (see :class:`Watchdog`).
 STALLED_WORK: list[Callable[..., Awaitable[list[Next]]]] = [
     batches.stalled_work,
     national.stalled_work,
+    certificates.stalled_work,
+    migration.stalled_work,
 ]
 
 
@@ -47,7 +55,8 @@ class Runtime:
 
     settings: Settings
     db: Database
-    signing: SigningServices
+    #: None on a worker that only syncs (no signing providers configured).
+    signing: SigningServices | None
 
 
 _runtime: Runtime | None = None
@@ -68,17 +77,23 @@ def runtime() -> Runtime:
             from hub.signing.setup import signing_services
 
             settings = get_settings()
-            signing = signing_services(settings)
-            if signing is None:
-                raise RuntimeError("HUB_SIGNING_PROVIDERS_FILE is not set: nothing to sign with")
-            _runtime = Runtime(settings, Database(settings.database_url), signing)
+            _runtime = Runtime(
+                settings, Database(settings.database_url), signing_services(settings)
+            )
         return _runtime
+
+
+def _signing() -> SigningServices:
+    services = runtime().signing
+    if services is None:
+        raise RuntimeError("HUB_SIGNING_PROVIDERS_FILE is not set: nothing to sign with")
+    return services
 
 
 @dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
 async def send_chunk(job_id: str, chunk: int) -> None:
     rt = runtime()
-    send(await batches.send_chunk(rt.db, rt.signing, job_id=job_id, chunk=chunk))
+    send(await batches.send_chunk(rt.db, _signing(), job_id=job_id, chunk=chunk))
 
 
 @dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
@@ -87,7 +102,7 @@ async def poll_request(job_id: str, request_id: str) -> None:
     send(
         await batches.poll_request(
             rt.db,
-            rt.signing,
+            _signing(),
             job_id=job_id,
             request_id=request_id,
             poll_seconds=rt.settings.jobs_poll_seconds,
@@ -98,7 +113,7 @@ async def poll_request(job_id: str, request_id: str) -> None:
 @dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
 async def resume_if_healthy(job_id: str) -> None:
     rt = runtime()
-    send(await batches.resume_if_healthy(rt.db, rt.signing, job_id=job_id))
+    send(await batches.resume_if_healthy(rt.db, _signing(), job_id=job_id))
 
 
 def configure(settings: Settings) -> dramatiq.Broker:

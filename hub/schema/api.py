@@ -62,6 +62,7 @@ from hub.schema.nodes import (
 )
 from hub.schema.pagination import Connection, page_size, paginate
 from hub.schema.signing import SigningMutations, SigningQueries
+from hub.schema.sync import SyncMutations, SyncQueries
 from hub.schema.transcripts import (
     GenerationResult,
     SkippedStudent,
@@ -199,7 +200,7 @@ async def _upsert(info: Info, write: upserts.Upsert, rows: list) -> UpsertResult
 
 
 @strawberry.type
-class Query(SigningQueries, JobQueries):
+class Query(SigningQueries, JobQueries, SyncQueries):
     node: relay.Node | None = relay.node(description="Bản ghi bất kỳ theo ID toàn cục")
 
     @strawberry.field(description="Ứng dụng đang gọi: phạm vi và quyền")
@@ -471,7 +472,7 @@ class CorrectionResult:
 
 
 @strawberry.type
-class Mutation(SigningMutations, JobMutations):
+class Mutation(SigningMutations, JobMutations, SyncMutations):
     @strawberry.mutation(
         description="Lập (hoặc cập nhật bản nháp) học bạ của một lớp hoặc cả trường theo sổ điểm"
     )

@@ -392,6 +392,8 @@ async def _holds_role(
 async def _active_certificate(
     session: AsyncSession, owner: Any, owner_id: int
 ) -> models.SigningCertificate | None:
+    """The owner's valid certificate to sign with: the preferred one (the default a
+    provider migration set), else the one valid longest; retired ones never."""
     now = datetime.now(UTC)
     return await session.scalar(
         select(models.SigningCertificate)
@@ -399,8 +401,11 @@ async def _active_certificate(
             owner == owner_id,
             models.SigningCertificate.status == CertificateStatus.ACTIVE,
             models.SigningCertificate.valid_to > now,
+            models.SigningCertificate.retired_at.is_(None),
         )
-        .order_by(models.SigningCertificate.valid_to.desc())
+        .order_by(
+            models.SigningCertificate.preferred.desc(), models.SigningCertificate.valid_to.desc()
+        )
         .limit(1)
     )
 
