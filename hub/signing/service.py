@@ -74,6 +74,13 @@ class SigningServices:
     #: RFC 3161 timestamps for B-T signatures; None signs B-B.
     timestamper: TimeStamper | None
 
+    async def aclose(self) -> None:
+        """Close the providers' connections and the TSA session, if it keeps one."""
+        await self.providers.aclose()
+        session = getattr(self.timestamper, "_session", None)
+        if session is not None and hasattr(session, "close"):
+            await session.close()
+
 
 @dataclass(frozen=True)
 class Signer:

@@ -8,7 +8,6 @@ documents then verify in the hub and in independent verifiers (xmlsec1, pdfsig).
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import shutil
 import subprocess
@@ -20,26 +19,18 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import select
 from strawberry.relay import GlobalID
 
 from hub.adapters.signing.demo import DemoSigning, start_demo_signing
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
 from hub.db import models
-from hub.documents import samples
 from hub.domain.enums import (
-    CertificateStatus,
     OrgLevel,
-    Ownership,
-    SchoolLevel,
-    Sex,
     SigningProvider,
-    StaffRole,
 )
-from hub.domain.personal_id import compose
-from hub.transcripts import service as transcripts
 from hub.web.app import create_app
 from tests.helpers import data, error_codes, gql, register, token_for
+from tests.schools import signing_school
 
 SCHOOL_CODE = "01LBSIGN"
 REQUEST = """mutation($ids: [ID!]!, $role: SignerRole!, $signer: String) {
@@ -56,14 +47,6 @@ PROVIDERS = "{ signingProviders(refresh: true) { name status latencyMs lastError
 TRANSCRIPT = "query($id: ID!) { node(id: $id) { ... on Transcript { state waitingFor } } }"
 
 
-@dataclasses.dataclass
-class School:
-    id: int
-    teacher: str
-    principal: str
-    transcripts: list[int]
-
-
 @pytest.fixture(scope="module")
 async def demo(tmp_path_factory) -> AsyncIterator[DemoSigning]:  # type: ignore[no-untyped-def]
     suite = start_demo_signing(tmp_path_factory.mktemp("signing"), confirm_delay=0.2)
@@ -71,113 +54,29 @@ async def demo(tmp_path_factory) -> AsyncIterator[DemoSigning]:  # type: ignore[
     await suite.aclose()
 
 
+@dataclasses.dataclass
+class School:
+    """The signing school of tests/schools.py, seen as one class of four transcripts."""
+
+    id: int
+    teacher: str
+    principal: str
+    transcripts: list[int]
+
+
 @pytest.fixture(scope="module")
 async def school(db, world, demo) -> School:  # type: ignore[no-untyped-def]
-    """A school whose staff hold certificates at three providers, with four transcripts ready."""
-    now = datetime.now(UTC)
-    async with db.unit_of_work() as session:
-        department = await session.scalar(select(models.Department))
-        district = await session.scalar(select(models.District).where(models.District.code == "LB"))
-        row = models.School(
-            department_id=department.id,
-            district_id=district.id,
-            moet_code=SCHOOL_CODE,
-            name="Trường THCS Ký Số",
-            level=SchoolLevel.LOWER_SECONDARY,
-            ownership=Ownership.PUBLIC,
-        )
-        session.add(row)
-        await session.flush()
-        people = []
-        for n, (name, role) in enumerate(
-            [("Nguyễn Thị Chủ Nhiệm", StaffRole.HOMEROOM), ("Trần Văn Hiệu", StaffRole.PRINCIPAL)]
-        ):
-            person = models.Staff(
-                personal_id=compose("001", 1981 + n, Sex.FEMALE, 77_000 + n),
-                full_name=name,
-                search_name=name.lower(),
-                assignments=[models.StaffAssignment(school_id=row.id, role=role)],
-            )
-            people.append(person)
-        session.add_all(people)
-        await session.flush()
-        teacher, principal = people
-        for owner, provider in (
-            (teacher, SigningProvider.BCY),
-            (principal, SigningProvider.MYSIGN),
-        ):
-            session.add(
-                _certificate(
-                    provider, f"{provider.value.lower()}-{owner.id}", now, staff_id=owner.id
-                )
-            )
-        session.add(_certificate(SigningProvider.PKCS11, "seal", now, school_id=row.id))
-        school_class = models.SchoolClass(
-            school_id=row.id,
-            school_year_id=world.current_year_id,
-            name="8A9",
-            grade=8,
-            homeroom_teacher_id=teacher.id,
-        )
-        session.add(school_class)
-        await session.flush()
-        await demo.enrol_school(session, row.id)
-        ids = []
-        for index in range(4):
-            content = samples.secondary(90 + index)
-            document_id = str(uuid.uuid4())
-            content = dataclasses.replace(
-                content,
-                document_id=document_id,
-                verification_url=f"https://hub.example/verify/{document_id}",
-            )
-            student = models.Student(
-                personal_id=content.student.personal_id,
-                full_name=content.student.full_name,
-                search_name=content.student.full_name.lower(),
-                birth_date=content.student.birth_date,
-                sex=content.student.sex,
-                school_id=row.id,
-            )
-            session.add(student)
-            await session.flush()
-            session.add(
-                models.Enrolment(
-                    student_id=student.id,
-                    class_id=school_class.id,
-                    school_year_id=world.current_year_id,
-                )
-            )
-            xml, pdf = await transcripts.render(content)
-            transcript = models.Transcript(
-                document_id=document_id,
-                student_id=student.id,
-                school_year_id=world.current_year_id,
-                school_id=row.id,
-                class_id=school_class.id,
-                state="READY",
-                xml=xml,
-                pdf=pdf,
-                xml_sha256=hashlib.sha256(xml).hexdigest(),
-            )
-            session.add(transcript)
-            await session.flush()
-            ids.append(transcript.id)
-        return School(row.id, teacher.personal_id, principal.personal_id, ids)
-
-
-def _certificate(provider, credential_id, now, **owner) -> models.SigningCertificate:  # type: ignore[no-untyped-def]
-    return models.SigningCertificate(
-        provider=provider,
-        credential_id=credential_id,
-        serial_number=uuid.uuid4().hex[:16],
-        subject_dn="CN=?",
-        issuer_dn="CN=?",
-        valid_from=now - timedelta(days=1),
-        valid_to=now + timedelta(days=365),
-        status=CertificateStatus.ACTIVE,
-        **owner,
+    """Teacher at Ban Cơ yếu, principal at MySign, the seal on a token; four transcripts ready."""
+    built = await signing_school(
+        db,
+        demo,
+        code=SCHOOL_CODE,
+        school_year_id=world.current_year_id,
+        teacher_providers=[SigningProvider.BCY],
+        principal_provider=SigningProvider.MYSIGN,
+        per_class=4,
     )
+    return School(built.id, built.teachers[0], built.principal, built.all_transcripts)
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +135,7 @@ async def test_three_signers_sign_through_their_providers_and_everyone_can_verif
         roles = [s["role"] for s in verified[kind]["signatures"]]
         assert roles == ["HOMEROOM_TEACHER", "PRINCIPAL", "SCHOOL_SEAL"]
         assert all(s["verdict"] == "VALID" for s in verified[kind]["signatures"])
-    assert verified["xml"]["signatures"][0]["signerName"] == "Nguyễn Thị Chủ Nhiệm"
+    assert verified["xml"]["signatures"][0]["signerName"] == "Nguyễn Thị Chủ Nhiệm 1"
     assert verified["xml"]["signatures"][0]["timestampTime"]
 
     async with db.sessions() as session:
@@ -260,7 +159,7 @@ async def test_anyone_can_check_a_transcript_without_an_account(hub, school, db)
         document_id, pdf = sealed.document_id, sealed.pdf
     answer = (await hub.get(f"/verify/{document_id}")).json()
     assert answer["current"] is True and answer["state"] == "SEALED"
-    assert answer["school"] == "Trường THCS Ký Số"
+    assert answer["school"] == f"Trường THCS Ký Số {SCHOOL_CODE}"
     assert answer["xml"]["verdict"] == answer["pdf"]["verdict"] == "VALID"
     assert [s["role"] for s in answer["pdf"]["signatures"]] == [
         "HOMEROOM_TEACHER",

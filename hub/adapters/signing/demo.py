@@ -200,7 +200,7 @@ class DemoSigning:
         }
 
     async def aclose(self) -> None:
-        await self.signing.providers.aclose()
+        await self.signing.aclose()
         for server in self.servers.values():
             server.stop()
 
