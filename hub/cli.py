@@ -248,13 +248,16 @@ sync_app = typer.Typer(
 app.add_typer(sync_app, name="sync")
 
 
-def _register_sync() -> None:
+def _register_jobs() -> None:
+    from hub.jobs.certificates_cli import certificates_app, migrate_provider_app
     from hub.jobs.sync_cli import sync_national_command
 
     sync_app.command("national")(sync_national_command)
+    app.add_typer(certificates_app, name="certificates")
+    app.add_typer(migrate_provider_app, name="migrate-provider")
 
 
-_register_sync()
+_register_jobs()
 
 
 @app.command()
@@ -578,6 +581,9 @@ def _start_demo_jobs(settings: Settings, suite):  # type: ignore[no-untyped-def]
     actors.set_runtime(
         actors.Runtime(worker_settings, Database(worker_settings.database_url), services)
     )
+    from hub.jobs import migration, migration_actors
+
+    migration_actors.set_enrolment(migration.simulator_enrolment(suite.back_offices))
     dramatiq.Worker(broker, worker_threads=2).start()
     console.print(
         "Jobs run in-process (no Redis): try [bold]startSigningBatch(role: PRINCIPAL, "

@@ -10,9 +10,10 @@ from hub.domain.enums import CertificateStatus
 
 
 def certificate_valid_at(at: datetime) -> ColumnElement[bool]:
-    """SQL twin of :func:`hub.domain.certificates.is_valid_at`."""
+    """SQL twin of :func:`hub.domain.certificates.is_valid_at`; retired ones do not count."""
     return and_(
         SigningCertificate.status == CertificateStatus.ACTIVE,
+        SigningCertificate.retired_at.is_(None),
         SigningCertificate.valid_from <= at,
         SigningCertificate.valid_to > at,
     )

@@ -37,6 +37,7 @@ from hub.schema.assessments import (
     SecondaryAssessmentInput,
     YearRecordInput,
 )
+from hub.schema.certificates_jobs import CertificateJobMutations, CertificateJobQueries
 from hub.schema.filters import (
     CertificateFilter,
     ClassFilter,
@@ -200,7 +201,7 @@ async def _upsert(info: Info, write: upserts.Upsert, rows: list) -> UpsertResult
 
 
 @strawberry.type
-class Query(SigningQueries, JobQueries, SyncQueries):
+class Query(SigningQueries, JobQueries, SyncQueries, CertificateJobQueries):
     node: relay.Node | None = relay.node(description="Bản ghi bất kỳ theo ID toàn cục")
 
     @strawberry.field(description="Ứng dụng đang gọi: phạm vi và quyền")
@@ -472,7 +473,7 @@ class CorrectionResult:
 
 
 @strawberry.type
-class Mutation(SigningMutations, JobMutations, SyncMutations):
+class Mutation(SigningMutations, JobMutations, SyncMutations, CertificateJobMutations):
     @strawberry.mutation(
         description="Lập (hoặc cập nhật bản nháp) học bạ của một lớp hoặc cả trường theo sổ điểm"
     )
