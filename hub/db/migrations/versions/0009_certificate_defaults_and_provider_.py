@@ -111,11 +111,15 @@ def upgrade() -> None:
             batch_op.f("ix_provider_migration_steps_job_id"), ["job_id"], unique=False
         )
 
-    with op.batch_alter_table("signing_certificates", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("preferred", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch_op.add_column(sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN (SQLite supports it): a batch rebuild of signing_certificates
+    # would drop a table that signing requests point at, which SQLite's foreign keys refuse.
+    op.add_column(
+        "signing_certificates",
+        sa.Column("preferred", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column(
+        "signing_certificates", sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
     # ### end Alembic commands ###
 
