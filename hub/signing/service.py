@@ -47,7 +47,8 @@ from hub.adapters.signing.base import (
 from hub.adapters.signing.registry import SigningProviders
 from hub.auth.access import Caller, restrict
 from hub.db import models
-from hub.domain.enums import CertificateStatus, SigningProvider, StaffRole
+from hub.db.queries import certificate_valid_at
+from hub.domain.enums import SigningProvider, StaffRole
 from hub.domain.lifecycle import TranscriptState, next_signer
 from hub.domain.problems import Code, HubError
 from hub.domain.signers import SignerRole
@@ -302,7 +303,7 @@ def _fail(
     detail: str,
 ) -> None:
     request.state, request.error_code = FAILED, code.value
-    request.error_message = f"{detail}"
+    request.error_message = detail
     for item in items:
         item.state, item.error_code = FAILED, code.value
 
@@ -401,15 +402,9 @@ async def _active_certificate(
 ) -> models.SigningCertificate | None:
     """The owner's valid certificate to sign with: the preferred one (the default a
     provider migration set), else the one valid longest; retired ones never."""
-    now = datetime.now(UTC)
     return await session.scalar(
         select(models.SigningCertificate)
-        .where(
-            owner == owner_id,
-            models.SigningCertificate.status == CertificateStatus.ACTIVE,
-            models.SigningCertificate.valid_to > now,
-            models.SigningCertificate.retired_at.is_(None),
-        )
+        .where(owner == owner_id, certificate_valid_at(datetime.now(UTC)))
         .order_by(
             models.SigningCertificate.preferred.desc(), models.SigningCertificate.valid_to.desc()
         )

@@ -45,20 +45,7 @@ async def verify_transcript(
     )
     if transcript is None:
         raise HubError(Code.TRANSCRIPT_NOT_FOUND)
-    expected = await expected_signers(session, transcript)
-    required = SIGNED_IN_STATE.get(TranscriptState(transcript.state), SIGNING_ORDER)
-    results = []
-    for document in (transcript.xml, transcript.pdf):
-        results.append(
-            await verify_document(
-                document,
-                trust=trust,
-                expected=expected,
-                required=required,
-                document_id=transcript.document_id,
-            )
-        )
-    return results[0], results[1]
+    return await _verify_stored_documents(session, trust, transcript)
 
 
 async def verify_upload(
@@ -93,24 +80,38 @@ async def verify_stored(
     )
     if transcript is None:
         return None
-    expected = await expected_signers(session, transcript)
-    required = SIGNED_IN_STATE.get(TranscriptState(transcript.state), SIGNING_ORDER)
     school = await session.get(models.School, transcript.school_id)
     year = await session.get(models.SchoolYear, transcript.school_year_id)
-    answer: dict[str, object] = {
+    xml, pdf = await _verify_stored_documents(session, trust, transcript)
+    return {
         "document_id": transcript.document_id,
         "version": transcript.version,
         "current": transcript.is_current,
         "state": transcript.state,
         "school": school.name if school else None,
         "school_year": year.code if year else None,
+        "xml": as_json(xml),
+        "pdf": as_json(pdf),
     }
-    for kind, document in (("xml", transcript.xml), ("pdf", transcript.pdf)):
-        result = await verify_document(
-            document, trust=trust, expected=expected, required=required, document_id=document_id
+
+
+async def _verify_stored_documents(
+    session: AsyncSession, trust: TrustStore, transcript: models.Transcript
+) -> tuple[VerificationResult, VerificationResult]:
+    """The stored XML and PDF, against the records' signers and the signatures its state needs."""
+    expected = await expected_signers(session, transcript)
+    required = SIGNED_IN_STATE.get(TranscriptState(transcript.state), SIGNING_ORDER)
+    xml, pdf = [
+        await verify_document(
+            document,
+            trust=trust,
+            expected=expected,
+            required=required,
+            document_id=transcript.document_id,
         )
-        answer[kind] = as_json(result)
-    return answer
+        for document in (transcript.xml, transcript.pdf)
+    ]
+    return xml, pdf
 
 
 async def expected_signers(session: AsyncSession, transcript: models.Transcript) -> ExpectedSigners:

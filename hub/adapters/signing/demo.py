@@ -119,7 +119,7 @@ class DemoSigning:
         )
         if row.status is CertificateStatus.REVOKED:
             self.pki.revoke(credential.certificate)
-        _record(row, credential)
+        _set_certificate(row, credential.certificate)
 
     def _provision_seal(self, row: models.SigningCertificate, school: models.School) -> None:
         token = provision_seal_token(
@@ -303,10 +303,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _record(row: models.SigningCertificate, credential: SimCredential) -> None:
-    _set_certificate(row, credential.certificate)
 
 
 def _set_certificate(row: models.SigningCertificate, certificate) -> None:  # type: ignore[no-untyped-def]
