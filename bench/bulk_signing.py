@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import redis  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
@@ -215,9 +216,12 @@ async def run(args: argparse.Namespace) -> None:
         command = [sys.executable, "-m", "dramatiq", "hub.jobs.entry:broker"]
         command += ["--processes", str(args.processes), "--threads", str(args.threads)]
         workers.append(_start_workers(command, environment))
+        await _until_ready(args.redis_url, namespace, args.processes)
         scopes = frozenset({"transcripts:read", "transcripts:sign"})
         caller = Caller("bench", scopes, OrgLevel.DEPARTMENT, None)
         started = time.perf_counter()
+        own_cpu, machine_cpu = time.process_time(), _machine_cpu()
+        worker_cpu = 0.0
         for role in SIGNING_ORDER:
             job_ids = []
             for school_id in school_ids:
@@ -229,6 +233,9 @@ async def run(args: argparse.Namespace) -> None:
                 send(messages)
             await _wait(db, job_ids, role.value, started)
         elapsed = time.perf_counter() - started
+        worker_cpu = _cpu_of_tree(workers[0].pid)
+        own_cpu = time.process_time() - own_cpu
+        machine_cpu = _machine_cpu() - machine_cpu
         async with db.sessions() as session:
             signed = await session.scalar(
                 select(func.count()).where(models.TranscriptEvent.event == "SIGNED")
@@ -236,11 +243,38 @@ async def run(args: argparse.Namespace) -> None:
             sealed = await session.scalar(
                 select(func.count()).where(models.Transcript.state == "SEALED")
             )
+            # From sending a chunk to its signatures recorded, minus the phone's delay.
+            waits = (
+                await session.execute(
+                    select(
+                        models.SigningRequest.provider,
+                        func.count(),
+                        func.avg(
+                            func.extract(
+                                "epoch",
+                                models.SigningRequest.finished_at
+                                - models.SigningRequest.created_at,
+                            )
+                        ),
+                    ).group_by(models.SigningRequest.provider)
+                )
+            ).all()
         print(
             f"{args.processes} process(es) × {args.threads} threads: {args.pupils:,} transcripts "
             f"× 3 roles in {elapsed:.0f} s ({elapsed / 60:.1f} min); {sealed:,} sealed, "
             f"{signed:,} signatures recorded ({signed / elapsed:.1f}/s)"
         )
+        print(
+            f"  CPU seconds: workers {worker_cpu:.0f}, simulators+TSA {own_cpu:.0f}, "
+            f"whole machine {machine_cpu:.0f} of {elapsed * os.cpu_count():.0f} available; "
+            f"per signature: workers {1000 * worker_cpu / signed:.1f} ms, "
+            f"machine {1000 * machine_cpu / signed:.1f} ms"
+        )
+        for provider, count, seconds in waits:
+            print(
+                f"  {provider.value:8} {count:5,} provider transactions, "
+                f"{float(seconds):.1f} s from sending to recorded on average"
+            )
         await db.dispose()
     finally:
         for worker in workers:
@@ -256,7 +290,52 @@ async def run(args: argparse.Namespace) -> None:
         await admin.dispose()
 
 
+async def _until_ready(redis_url: str, namespace: str, processes: int) -> None:
+    """Wait until every worker process has asked Redis for work (its heartbeat is there),
+    so the clock does not count their start-up."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for _ in range(600):
+            if client.zcard(f"{namespace}:__heartbeats__") >= processes:
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError("the worker processes did not start in 60 s")
+    finally:
+        client.close()
+
+
+def _machine_cpu() -> float:
+    """CPU seconds the whole machine has spent busy (user + system), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system = (int(v) for v in fields[:3])
+    return (user + nice + system) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of_tree(root: int) -> float:
+    """CPU seconds used by ``root`` and its descendants (the Dramatiq worker processes)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 async def _wait(db: Database, job_ids: list[str], role: str, started: float) -> None:
+    last, last_signed = time.perf_counter(), 0
     while True:
         async with db.sessions() as session:
             open_jobs = await session.scalar(
@@ -273,6 +352,23 @@ async def _wait(db: Database, job_ids: list[str], role: str, started: float) -> 
                     models.SigningBatchItem.state.in_(["FAILED", "RETURNED"]),
                 )
             )
+            signed = await session.scalar(
+                select(func.count())
+                .select_from(models.SigningBatchItem)
+                .join(models.Job)
+                .where(
+                    models.Job.job_id.in_(job_ids),
+                    models.SigningBatchItem.state == "SIGNED",
+                )
+            )
+        now = time.perf_counter()
+        if now - last >= 30:
+            print(
+                f"    {now - started:6.0f} s: {signed:,} signed, "
+                f"{(signed - last_signed) / (now - last):.1f}/s in the last {now - last:.0f} s",
+                flush=True,
+            )
+            last, last_signed = now, signed
         if not open_jobs:
             print(
                 f"  {role:17} done at {time.perf_counter() - started:6.0f} s ({failed} not signed)"

@@ -32,6 +32,11 @@ log = structlog.get_logger(__name__)
 #: importing an actor module connects nowhere; :func:`configure` binds them all.
 PLACEHOLDER = StubBroker()
 SIGNING_QUEUE = "signing"
+#: Asks after signers' answers have their own queue and go first (lower priority
+#: numbers run first): finishing confirmed work must not wait behind a backlog of
+#: chunks still to be sent.
+SIGNING_POLL_QUEUE = "signing-poll"
+FIRST, LATER = 0, 10
 #: The modules declaring actors; each worker process imports them all.
 ACTOR_MODULES = (
     "hub.jobs.actors",
@@ -90,14 +95,17 @@ def _signing() -> SigningServices:
     return services
 
 
-@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
+@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE, priority=LATER)
 async def send_chunk(job_id: str, chunk: int) -> None:
     rt = runtime()
-    send(await batches.send_chunk(rt.db, _signing(), job_id=job_id, chunk=chunk))
+    work = await batches.send_chunk(rt.db, _signing(), job_id=job_id, chunk=chunk)
+    if not work:  # nothing left waiting on this chunk: it may have been the batch's last
+        await batches.complete_if_done(rt.db, job_id)
+    send(work)
 
 
-@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
-async def poll_request(job_id: str, request_id: str) -> None:
+@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_POLL_QUEUE, priority=FIRST)
+async def poll_request(job_id: str, request_id: str, asks: int = 0) -> None:
     rt = runtime()
     send(
         await batches.poll_request(
@@ -106,11 +114,12 @@ async def poll_request(job_id: str, request_id: str) -> None:
             job_id=job_id,
             request_id=request_id,
             poll_seconds=rt.settings.jobs_poll_seconds,
+            asks=asks,
         )
     )
 
 
-@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE)
+@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_POLL_QUEUE, priority=FIRST)
 async def resume_if_healthy(job_id: str) -> None:
     rt = runtime()
     send(await batches.resume_if_healthy(rt.db, _signing(), job_id=job_id))

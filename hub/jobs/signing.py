@@ -12,7 +12,8 @@ thing, writes the rows in the same transaction and says what should happen next
   so two deliveries cannot both send) and marks them WAITING with the request id;
 - :func:`poll_request` asks the provider once (the signing request row is locked)
   and applies the answer: SIGNED, RETURNED with the reason (rejected, not confirmed
-  in time — the transcript stays ready for that role), or FAILED;
+  in time — the transcript stays ready for that role), or FAILED; with no answer
+  yet it asks again in a delayed message;
 - a provider that is down pauses the batch with that reason; :func:`resume_if_healthy`
   continues it when the provider's health check answers again.
 
@@ -24,7 +25,6 @@ provider request per role (a partial unique index).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -68,6 +68,10 @@ class ItemState(StrEnum):
 
 
 OPEN_ITEMS = (ItemState.QUEUED.value, ItemState.WAITING.value)
+#: At most this many transcripts in one chunk, even where the provider takes more (a
+#: seal token takes 500): a chunk is one database transaction and one stretch of work
+#: on a worker, and smaller chunks spread over the worker processes.
+MAX_CHUNK = 50
 #: Paused by a person (stays paused) rather than by a provider outage (resumes by itself).
 PAUSED_BY_USER = "PAUSED_BY_USER"
 #: How often a batch paused by an outage asks whether the provider is back.
@@ -147,7 +151,7 @@ async def start_batch(
     await session.flush()
     chunk = 0
     for group in groups.values():
-        size = await _chunk_size(session, signing, group[0], role)
+        size = min(MAX_CHUNK, await _chunk_size(session, signing, group[0], role))
         for start in range(0, len(group), size):
             for transcript in group[start : start + size]:
                 session.add(
@@ -270,26 +274,38 @@ async def send_chunk(
         return [Next("poll_request", (job_id, request.request_id))]
 
 
-#: How many times one message asks the provider before handing over to a new message.
-POLLS_PER_MESSAGE = 20
+def poll_delay(asks: int, poll_seconds: float) -> float:
+    """How long to wait before the next ask: soon at first (a token or a quick signer
+    answers in a second), then every ``poll_seconds``."""
+    return min(poll_seconds, 0.5 * 2**asks)
 
 
 async def poll_request(
-    db: Database, signing: SigningServices, *, job_id: str, request_id: str, poll_seconds: float
+    db: Database,
+    signing: SigningServices,
+    *,
+    job_id: str,
+    request_id: str,
+    poll_seconds: float,
+    asks: int = 0,
 ) -> list[Next]:
-    """Wait for the signer: ask the provider every ``poll_seconds`` until it answers.
+    """Ask the provider once whether the signer answered; if not, ask again later.
 
-    The waiting happens here, on the worker's event loop (other messages go on),
-    not in delayed broker messages: each ask is its own short transaction, and
-    after :data:`POLLS_PER_MESSAGE` asks a fresh message takes over, so a worker
-    that dies loses at most the wait it was in.
+    The wait between asks is a delayed message, so no worker thread is held while
+    a person looks at their phone; the request's rows, not the message, say what
+    is waiting, and the watchdog sends the ask again if a message is lost.
     """
-    for _ in range(POLLS_PER_MESSAGE):
-        await asyncio.sleep(poll_seconds)
-        work = await _poll_once(db, signing, job_id=job_id, request_id=request_id)
-        if work is not None:
-            return work
-    return [Next("poll_request", (job_id, request_id))]
+    work = await _poll_once(db, signing, job_id=job_id, request_id=request_id)
+    if work is not None:
+        await complete_if_done(db, job_id)
+        return work
+    return [
+        Next(
+            "poll_request",
+            (job_id, request_id, asks + 1),
+            delay_seconds=poll_delay(asks, poll_seconds),
+        )
+    ]
 
 
 async def _poll_once(
@@ -330,10 +346,14 @@ async def _poll_once(
                 session, caller=batch_caller(job), signing=signing, request_id=request_id
             )
         except SigningError as error:
-            if error.problem.code in PROVIDER_DOWN and job.state == JobState.RUNNING.value:
-                _pause(job, error.problem.code.value, error.problem.message)
-                return [Next("resume_if_healthy", (job_id,))]
-            raise
+            if error.problem.code not in PROVIDER_DOWN:
+                raise
+            if job.state == JobState.PAUSED.value:
+                return []  # the resume asks again for what is waiting
+            if job.state != JobState.RUNNING.value:
+                raise  # cancelled: what is on the phone is still finished, on a retry
+            _pause(job, error.problem.code.value, error.problem.message)
+            return [Next("resume_if_healthy", (job_id,))]
         if request.state == signing_service.PENDING:
             job.updated_at = datetime.now(UTC)
             return None
@@ -362,28 +382,20 @@ async def _poll_once(
 
 
 async def resume_if_healthy(db: Database, signing: SigningServices, *, job_id: str) -> list[Next]:
-    """Continue a batch paused by a provider outage once the provider answers again.
-
-    Asks every :data:`RESUME_CHECK_SECONDS` here, then hands over to a new message.
-    """
-    for _ in range(POLLS_PER_MESSAGE):
-        await asyncio.sleep(RESUME_CHECK_SECONDS)
-        async with db.unit_of_work() as session:
-            job = await _job(session, job_id, lock=True)
-            if (
-                job is None
-                or job.state != JobState.PAUSED.value
-                or job.reason_code == PAUSED_BY_USER
-            ):
-                return []
-            providers = await _providers_of(session, job)
-            health = await signing.providers.check()
-            down = [h for h in health if h.provider in providers and h.status is HealthStatus.DOWN]
-            if not down:
-                job.state, job.reason_code, job.reason = JobState.RUNNING.value, None, None
-                return await _work_left(session, job)
-            job.updated_at = datetime.now(UTC)
-    return [Next("resume_if_healthy", (job_id,))]
+    """Continue a batch paused by a provider outage once the provider answers again;
+    until then, ask again in :data:`RESUME_CHECK_SECONDS`."""
+    async with db.unit_of_work() as session:
+        job = await _job(session, job_id, lock=True)
+        if job is None or job.state != JobState.PAUSED.value or job.reason_code == PAUSED_BY_USER:
+            return []
+        providers = await _providers_of(session, job)
+        health = await signing.providers.check()
+        down = [h for h in health if h.provider in providers and h.status is HealthStatus.DOWN]
+        if not down:
+            job.state, job.reason_code, job.reason = JobState.RUNNING.value, None, None
+            return await _work_left(session, job)
+        job.updated_at = datetime.now(UTC)
+    return [Next("resume_if_healthy", (job_id,), delay_seconds=RESUME_CHECK_SECONDS)]
 
 
 # --- people's controls ---------------------------------------------------------------------------
@@ -559,6 +571,36 @@ async def _providers_of(session: AsyncSession, job: models.Job) -> set[object]:
             .where(models.SigningBatchItem.job_id == job.id)
         )
     ) or set(signing_service.ALL_PROVIDERS)
+
+
+async def complete_if_done(db: Database, job_id: str) -> None:
+    """Mark the batch COMPLETED if no item is open any more, after a step committed.
+
+    Two steps closing a batch's last chunks side by side each see the other's
+    items still open (neither has committed yet), so the check inside a step
+    (:func:`_finish_if_done`) can miss the end; this one runs after the step's
+    commit, in one statement, so the last step to commit sees every item closed.
+    """
+    still_open = (
+        select(models.SigningBatchItem.id)
+        .where(
+            models.SigningBatchItem.job_id == models.Job.id,
+            models.SigningBatchItem.state.in_(OPEN_ITEMS),
+        )
+        .exists()
+    )
+    now = datetime.now(UTC)
+    async with db.unit_of_work() as session:
+        await session.execute(
+            update(models.Job)
+            .where(
+                models.Job.job_id == job_id,
+                models.Job.kind == KIND,
+                models.Job.state.in_([JobState.RUNNING.value, JobState.PAUSED.value]),
+                ~still_open,
+            )
+            .values(state=JobState.COMPLETED.value, finished_at=now, updated_at=now)
+        )
 
 
 async def _finish_if_done(session: AsyncSession, job: models.Job) -> None:

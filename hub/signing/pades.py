@@ -33,8 +33,10 @@ Vietnam time — in the documents' DejaVu face (see :class:`_StampFont`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import os
 import unicodedata
 import zlib
 from collections.abc import Sequence
@@ -68,6 +70,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from hub.documents.pdf.layout import FONT_DIR
 from hub.domain.signers import SignerRole
+from hub.signing import pdf_hex  # noqa: F401  (pyHanko reads /Contents fast)
 
 #: Vietnam keeps UTC+7 all year; the stamp shows the signer's wall-clock time.
 VIETNAM_TIME = timezone(timedelta(hours=7), "GMT+7")
@@ -119,6 +122,40 @@ class PreparedPdf:
     #: The signer's certificate and its chain (issuing CA first), DER.
     certificate: bytes
     chain: tuple[bytes, ...]
+
+    def detached(self, source: bytes) -> PreparedPdf:
+        """This with ``pdf`` cut down to what the signer's revision adds to ``source``,
+        the document it was prepared from, less the zero-filled placeholder: a few KB to
+        store instead of the whole document twice over. :meth:`attached` restores it."""
+        placeholder = self.pdf[self.contents_start : self.contents_end]
+        if (
+            not self.pdf.startswith(source)
+            or self.contents_start < len(source)
+            or placeholder != _placeholder(len(placeholder))
+        ):
+            raise PadesError("the prepared document is not a revision of its source")
+        tail = self.pdf[len(source) : self.contents_start] + self.pdf[self.contents_end :]
+        return dataclasses.replace(self, pdf=tail)
+
+    def attached(self, source: bytes) -> PreparedPdf:
+        """The whole prepared document again, from :meth:`detached`'s and ``source``.
+
+        Joined to another source, the byte-range digest no longer matches and
+        :func:`finish_pdf` refuses it.
+        """
+        if self.pdf.startswith(b"%PDF-"):
+            return self  # stored whole
+        cut = self.contents_start - len(source)
+        if cut < 0:
+            raise PadesError("the prepared revision does not fit its source document")
+        size = self.contents_end - self.contents_start
+        pdf = source + self.pdf[:cut] + _placeholder(size) + self.pdf[cut:]
+        return dataclasses.replace(self, pdf=pdf)
+
+
+def _placeholder(size: int) -> bytes:
+    """The ``/Contents`` placeholder pyHanko writes: ``<00…0>``, ``size`` bytes in all."""
+    return b"<" + b"0" * (size - 2) + b">"
 
 
 async def prepare_pdf(
@@ -172,13 +209,8 @@ async def prepare_pdf(
         appearance_text_params={"role": role.label},
     )
     prepared_digest, output = tbs.digest_tbs_document()
-    attributes = await signer.signed_attrs(
-        prepared_digest.document_digest,
-        "sha256",
-        attr_settings=PdfCMSSignedAttributes(cades_signed_attrs=_role_claim(role)),
-        use_pades=True,
-    )
-    signed_attributes = attributes.dump()
+    template = await _attributes_template(material, signer, role)
+    signed_attributes = template.fill(prepared_digest.document_digest)
     return PreparedPdf(
         role=role.value,
         pdf=output.getvalue(),
@@ -288,6 +320,51 @@ def _signer_material(certificate_der: bytes, chain_der: tuple[bytes, ...]) -> _S
         signature_size=signature_size,
         bytes_reserved=2 * der_size,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _AttributesTemplate:
+    """The DER of a signer's signed attributes for one role, around a digest slot.
+
+    The attributes are the same for every document a signer signs in a role but
+    the message digest (content-type, signing-certificate-v2 over the same
+    certificate, the same claimed role), and encoding them with asn1crypto costs
+    several milliseconds a document, so pyHanko builds them once per signer and
+    role with a marker digest, and each document's digest goes in its place.
+    """
+
+    before: bytes
+    after: bytes
+
+    def fill(self, document_digest: bytes) -> bytes:
+        return self.before + document_digest + self.after
+
+
+_templates: dict[tuple[bytes, SignerRole], _AttributesTemplate] = {}
+
+
+async def _attributes_template(
+    material: _SignerMaterial, signer: ExternalSigner, role: SignerRole
+) -> _AttributesTemplate:
+    key = (material.certificate_der, role)
+    template = _templates.get(key)
+    if template is None:
+        marker = os.urandom(32)  # a SHA-256 digest nothing else in the attributes equals
+        attributes = await signer.signed_attrs(
+            marker,
+            "sha256",
+            attr_settings=PdfCMSSignedAttributes(cades_signed_attrs=_role_claim(role)),
+            use_pades=True,
+        )
+        encoded = attributes.dump()
+        if encoded.count(marker) != 1:
+            raise PadesError("the signed attributes do not hold the document digest once")
+        at = encoded.index(marker)
+        template = _AttributesTemplate(encoded[:at], encoded[at + len(marker) :])
+        if len(_templates) > 1024:
+            _templates.clear()
+        _templates[key] = template
+    return template
 
 
 def _display_name(certificate: asn1_x509.Certificate) -> str:

@@ -166,7 +166,7 @@ async def request_signatures(
                 position=position,
                 source_sha256=transcript.xml_sha256,
                 prepared_xml=pack(xml),
-                prepared_pdf=pack(pdf),
+                prepared_pdf=pack(pdf.detached(transcript.pdf)),
                 state=PENDING,
             )
         )
@@ -242,9 +242,18 @@ async def _finish(
     role = SignerRole(request.role)
     signer = await session.get(models.Staff, request.staff_id) if request.staff_id else None
     signer_name = signer.full_name if signer else "con dấu của trường"
+    # Locked in one query, in id order (as every signer of a chunk locks them).
+    locked = {
+        t.id: t
+        for t in await session.scalars(
+            select(models.Transcript)
+            .where(models.Transcript.id.in_([item.transcript_id for item in items]))
+            .order_by(models.Transcript.id)
+            .with_for_update()
+        )
+    }
     for item in items:
-        transcript = await session.get(models.Transcript, item.transcript_id, with_for_update=True)
-        assert transcript is not None
+        transcript = locked[item.transcript_id]
         if (
             transcript.xml_sha256 != item.source_sha256
             or next_signer(TranscriptState(transcript.state)) is not role
@@ -260,7 +269,7 @@ async def _finish(
                 timestamper=signing.timestamper,
             )
             signed_pdf = await finish_pdf(
-                unpack(PreparedPdf, item.prepared_pdf),
+                unpack(PreparedPdf, item.prepared_pdf).attached(transcript.pdf),
                 pdf_signature,
                 timestamper=signing.timestamper,
             )

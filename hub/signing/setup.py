@@ -6,7 +6,10 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
+import aiohttp
+from asn1crypto import tsp
 from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
 
 from hub.adapters.signing.base import SigningAdapter
@@ -30,7 +33,28 @@ def timestamper(url: str) -> HTTPTimeStamper:
     pyHanko's default opens a session (and builds a TLS context) for every
     timestamp — tens of milliseconds, twice per transcript in a bulk batch.
     """
-    return HTTPTimeStamper(url, session=LazySession())
+    return _KeptAliveTimeStamper(url, session=LazySession())
+
+
+class _KeptAliveTimeStamper(HTTPTimeStamper):
+    """pyHanko's RFC 3161 client, sending a request again once when its kept-alive
+    connection turns out closed.
+
+    A TSA closes connections that sat idle (uvicorn after 5 s); a request written
+    to one as it closes fails ("Server disconnected") without reaching the TSA.
+    Asking again on a fresh connection is harmless: a timestamp request changes
+    nothing at the TSA, and nothing was written yet.
+    """
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        try:
+            return await super().async_request_tsa_response(req)
+        except TimestampRequestError as error:
+            if not isinstance(
+                error.__cause__, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError
+            ):
+                raise
+        return await super().async_request_tsa_response(req)
 
 
 def trust_store(

@@ -20,17 +20,14 @@ last one: nobody signed it.
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO
 
 from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.cades_asn1 import SignerAttributesV2
@@ -52,6 +49,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from hub.domain.signers import SignerRole
+from hub.signing import pdf_hex  # noqa: F401  (pyHanko reads /Contents fast)
 from hub.signing.verdict import ExtractedSignature
 
 _SUBFILTERS = {subfilter.value for subfilter in SigSeedSubFilter}
@@ -319,41 +317,3 @@ def _certificates(signed_data: cms.SignedData) -> tuple[_Certificate, list[_Cert
                 return _known(candidate), [_known(c) for c in others]
     info = extract_certificate_info(signed_data)
     return _known(info.signer_cert), [_known(c) for c in info.other_certs]
-
-
-# --- Reading /Contents fast -------------------------------------------------------------
-
-_HEX_DIGITS = b"0123456789abcdefABCDEF"
-_pyhanko_read_hex_string = generic.read_hex_string_from_stream
-
-
-def _read_hex_string(stream: IO[bytes]) -> generic.PdfObject:
-    """pyHanko's hex-string reader, in one pass instead of three calls a digit.
-
-    pyHanko reads a ``<…>`` string one byte at a time through Python generators.
-    A signature's ``/Contents`` is some 35,000 hex digits (the CMS and the room
-    left for its timestamp), so reading the three of a transcript took ~60 ms —
-    most of a verification. This reads up to the closing ``>`` at once and
-    decodes it when it holds only hex digits and whitespace, which is every
-    signature's case; anything else (a comment inside the string, a malformed
-    one) goes to pyHanko's reader from the same position, so the results and
-    errors are pyHanko's.
-    """
-    start = stream.tell()
-    stream.read(1)
-    chunks = []
-    while chunk := stream.read(64 * 1024):
-        end = chunk.find(b">")
-        if end >= 0:
-            chunks.append(chunk[:end])
-            stream.seek(end + 1 - len(chunk), io.SEEK_CUR)
-            digits = b"".join(chunks).translate(None, misc.PDF_WHITESPACE)
-            if not digits.translate(None, _HEX_DIGITS):
-                return generic.pdf_string(binascii.unhexlify(digits + b"0" * (len(digits) % 2)))
-            break
-        chunks.append(chunk)
-    stream.seek(start)
-    return _pyhanko_read_hex_string(stream)
-
-
-generic.read_hex_string_from_stream = _read_hex_string

@@ -303,6 +303,7 @@ async def test_a_role_claimed_in_the_cms_must_be_the_field_s(
     """A principal's signature that claims, in its signed attributes, to be the teacher's."""
     claimed_as_teacher = pades._role_claim(SignerRole.HOMEROOM_TEACHER)
     monkeypatch.setattr(pades, "_role_claim", lambda role: claimed_as_teacher)
+    monkeypatch.setattr(pades, "_templates", {})  # built with the forged claim
     pdf = await sign(unsigned, SignerRole.PRINCIPAL, signers[1])
     [signature], _ = await read_pdf_signatures(pdf)
     assert signature.intact
@@ -348,3 +349,35 @@ def test_the_stamp_reads_in_vietnamese(basic: bytes, tmp_path: Path) -> None:
         "Ngày ký: 31/05/2026 16:30:00 (GMT+7)",
     ):
         assert line in text, text
+
+
+async def test_the_signed_attributes_are_pyhankos_own_for_the_document_digest(
+    unsigned: bytes, signers: list[Issued]
+) -> None:
+    """The per-signer template (built once) gives byte for byte what pyHanko builds."""
+    from asn1crypto import cms
+    from pyhanko.sign.signers.pdf_cms import ExternalSigner, PdfCMSSignedAttributes
+
+    principal = signers[1]
+    prepared = await prepare_pdf(
+        unsigned,
+        role=SignerRole.PRINCIPAL,
+        certificate=principal.certificate,
+        chain=principal.chain,
+    )
+    signer = ExternalSigner(
+        signing_cert=cms.Certificate.load(
+            principal.certificate.public_bytes(serialization.Encoding.DER)
+        ),
+        cert_registry=None,
+        signature_value=256,
+    )
+    attributes = await signer.signed_attrs(
+        prepared.document_digest,
+        "sha256",
+        attr_settings=PdfCMSSignedAttributes(
+            cades_signed_attrs=pades._role_claim(SignerRole.PRINCIPAL)
+        ),
+        use_pades=True,
+    )
+    assert prepared.signed_attributes == attributes.dump()
