@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     jobs_stall_seconds: float = Field(
         default=30.0, description="A running job with no progress this long is sent again."
     )
+    certificate_refresh_hours: float = Field(
+        default=24.0,
+        description="How often workers refresh every certificate from its provider; 0: never "
+        "by themselves (startCertificateRefresh and `hub certificates refresh` still do).",
+    )
     jobs_poll_seconds: float = Field(
         default=3.0, description="How often a waiting provider transaction is asked."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dramatiq
 
 from hub.db.engine import Database
@@ -29,9 +31,13 @@ async def refresh_certificates(job_id: str, batch: int) -> None:
 async def refresh_when_due(db: Database, *, stall_seconds: float) -> list[Next]:
     """Start a refresh when one is due (:func:`~hub.jobs.certificates.refresh_if_due`), on a
     worker that can ask the providers: a worker that only syncs starts none."""
-    if runtime().signing is None:
+    rt = runtime()
+    hours = rt.settings.certificate_refresh_hours
+    if rt.signing is None or hours <= 0:
         return []
-    return await certificates.refresh_if_due(db, stall_seconds=stall_seconds)
+    return await certificates.refresh_if_due(
+        db, stall_seconds=stall_seconds, interval=timedelta(hours=hours)
+    )
 
 
 # Registered here, where the worker's runtime is known (hub.jobs.actors, which this module

@@ -63,6 +63,7 @@ from hub.adapters.signing.base import (
 from hub.auth.access import Caller
 from hub.db import models
 from hub.db.engine import Database
+from hub.db.queries import default_certificate
 from hub.domain.certificates import as_utc, is_valid_at
 from hub.domain.enums import CertificateStatus, SigningProvider
 from hub.domain.problems import Code, HubError
@@ -314,15 +315,6 @@ async def plan_provider_migration(
         can_enrol=can_enrol,
         teachers=tuple(teachers),
     )
-
-
-def default_certificate(
-    rows: Sequence[models.SigningCertificate], at: datetime
-) -> models.SigningCertificate | None:
-    """The certificate the signing service signs with (``hub.signing.service._active_certificate``):
-    valid and not retired, the preferred one first, then the one valid longest."""
-    valid = [r for r in rows if r.retired_at is None and _valid(r, at)]
-    return max(valid, key=lambda r: (r.preferred, as_utc(r.valid_to)), default=None)
 
 
 # --- starting ----------------------------------------------------------------------------------

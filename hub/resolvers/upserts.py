@@ -19,13 +19,15 @@ from sqlalchemy.orm import selectinload
 
 from hub.auth.access import Caller, restrict
 from hub.db import models
-from hub.domain.enums import GuardianRelation, Sex, StaffRole
+from hub.domain.enums import GuardianRelation, IdentityStatus, Sex, StaffRole
 from hub.domain.personal_id import check_against_record, is_well_formed
 from hub.domain.problems import Code, HubError, Problem, problem
 from hub.domain.text import fold, normalise_name
 from hub.schema.writes import GuardianLinkInput, RowStatus, StaffInput, StudentInput
 
 MAX_ROWS = 1000
+#: A student's fields the population database checks: changing one calls for a new check.
+IDENTITY_FIELDS = ("personal_id", "full_name", "birth_date", "sex")
 
 
 @dataclass
@@ -249,7 +251,11 @@ async def upsert_students(
             session.add(student)
             outcome.status = RowStatus.CREATED
         else:
+            identity_changed = any(getattr(student, f) != values[f] for f in IDENTITY_FIELDS)
             outcome.status = RowStatus.UPDATED if _assign(student, values) else RowStatus.UNCHANGED
+            if identity_changed:
+                # What the population database confirmed is not what the record says now.
+                student.identity_status = IdentityStatus.UNVERIFIED
         if school_class is not None and current_year is not None:
             enrolment = enrolments.get(student.id) if student.id else None
             if enrolment is None:

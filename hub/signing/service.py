@@ -47,7 +47,7 @@ from hub.adapters.signing.base import (
 from hub.adapters.signing.registry import SigningProviders
 from hub.auth.access import Caller, restrict
 from hub.db import models
-from hub.db.queries import certificate_valid_at
+from hub.db.queries import SIGNING_CERTIFICATE_ORDER, certificate_valid_at
 from hub.domain.enums import SigningProvider, StaffRole
 from hub.domain.lifecycle import TranscriptState, next_signer
 from hub.domain.problems import Code, HubError
@@ -414,9 +414,7 @@ async def _active_certificate(
     return await session.scalar(
         select(models.SigningCertificate)
         .where(owner == owner_id, certificate_valid_at(datetime.now(UTC)))
-        .order_by(
-            models.SigningCertificate.preferred.desc(), models.SigningCertificate.valid_to.desc()
-        )
+        .order_by(*SIGNING_CERTIFICATE_ORDER)
         .limit(1)
     )
 

@@ -10,6 +10,7 @@ teacher enrolled at the Government CA.
 """
 
 import asyncio
+import dataclasses
 import json
 import os
 import uuid
@@ -274,11 +275,20 @@ async def test_a_refresh_records_revocations_renewals_and_expiry_and_the_report_
 
 
 async def test_a_refresh_starts_by_itself_when_the_last_is_old_enough(hub, department, db) -> None:  # type: ignore[no-untyped-def]
+    from hub.jobs import actors
     from hub.jobs.actors import STALLED_WORK, send
     from hub.jobs.certificate_actors import refresh_when_due
 
     assert refresh_when_due in STALLED_WORK  # every worker's watchdog asks, every few seconds
     await _no_refresh_running(db)
+    # Switched off (HUB_CERTIFICATE_REFRESH_HOURS=0), a worker starts none, though one is due:
+    runtime = actors.runtime()
+    off = runtime.settings.model_copy(update={"certificate_refresh_hours": 0})
+    actors.set_runtime(dataclasses.replace(runtime, settings=off))
+    try:
+        assert await refresh_when_due(db, stall_seconds=0) == []
+    finally:
+        actors.set_runtime(runtime)
     work = await certificates.refresh_if_due(db, interval=timedelta(0))
     assert work and {w.actor for w in work} == {"refresh_certificates"}
     job_id = str(work[0].args[0])

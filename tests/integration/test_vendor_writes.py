@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.db import models
-from hub.domain.enums import OrgLevel, Sex
+from hub.domain.enums import IdentityStatus, OrgLevel, Sex
 from hub.domain.personal_id import compose
 from tests.helpers import client_token, data, error_codes, gql
 
@@ -212,3 +212,35 @@ async def test_concurrent_batches_with_the_same_new_student_never_duplicate_it(
             )
         )
     assert count == 3
+
+
+async def test_a_changed_identity_must_be_verified_again(db, http, world, vendor_w):
+    row = student(80, world)
+    created = data(await gql(http, vendor_w, UPSERT_STUDENTS, {"rows": [row]}))["upsertStudents"]
+    assert created["created"] == 1
+
+    async def status() -> IdentityStatus:
+        async with db.sessions() as session:
+            found = await session.scalar(
+                select(models.Student.identity_status).where(
+                    models.Student.personal_id == row["personalId"]
+                )
+            )
+        assert found is not None
+        return found
+
+    async def verified() -> None:  # as the population check of a national sync leaves it
+        async with db.unit_of_work() as session:
+            record = await session.scalar(
+                select(models.Student).where(models.Student.personal_id == row["personalId"])
+            )
+            assert record is not None
+            record.identity_status = IdentityStatus.VERIFIED
+
+    await verified()
+    moved = student(80, world, ethnicity="Kinh")  # not an identity field
+    data(await gql(http, vendor_w, UPSERT_STUDENTS, {"rows": [moved]}))
+    assert await status() is IdentityStatus.VERIFIED
+    renamed = student(80, world, ethnicity="Kinh", fullName="Đỗ Thị Hồng Nhung C")
+    data(await gql(http, vendor_w, UPSERT_STUDENTS, {"rows": [renamed]}))
+    assert await status() is IdentityStatus.UNVERIFIED
