@@ -43,6 +43,7 @@ ACTOR_MODULES = (
     "hub.jobs.sync_actors",
     "hub.jobs.certificate_actors",
     "hub.jobs.migration_actors",
+    "hub.jobs.generation_actors",
 )
 
 #: For each kind of job, what its stalled jobs still need sent (see :class:`Watchdog`).

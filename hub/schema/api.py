@@ -45,6 +45,7 @@ from hub.schema.filters import (
     StaffFilter,
     StudentFilter,
 )
+from hub.schema.generation import GenerationMutations, GenerationQueries
 from hub.schema.jobs import JobMutations, JobQueries
 from hub.schema.nodes import (
     NODE_TYPES,
@@ -201,7 +202,7 @@ async def _upsert(info: Info, write: upserts.Upsert, rows: list) -> UpsertResult
 
 
 @strawberry.type
-class Query(SigningQueries, JobQueries, SyncQueries, CertificateJobQueries):
+class Query(SigningQueries, JobQueries, SyncQueries, CertificateJobQueries, GenerationQueries):
     node: relay.Node | None = relay.node(description="Bản ghi bất kỳ theo ID toàn cục")
 
     @strawberry.field(description="Ứng dụng đang gọi: phạm vi và quyền")
@@ -473,7 +474,9 @@ class CorrectionResult:
 
 
 @strawberry.type
-class Mutation(SigningMutations, JobMutations, SyncMutations, CertificateJobMutations):
+class Mutation(
+    SigningMutations, JobMutations, SyncMutations, CertificateJobMutations, GenerationMutations
+):
     @strawberry.mutation(
         description="Lập (hoặc cập nhật bản nháp) học bạ của một lớp hoặc cả trường theo sổ điểm"
     )
