@@ -212,6 +212,9 @@ async def run(args: argparse.Namespace) -> None:
             "HUB_REDIS_URL": args.redis_url,
             "HUB_JOBS_NAMESPACE": namespace,
             "HUB_MODE": "production",
+            # The daily certificate refresh would start at once in this new database and
+            # ask the providers about every signer: not what is measured here.
+            "HUB_CERTIFICATE_REFRESH_HOURS": "0",
         }
         command = [sys.executable, "-m", "dramatiq", "hub.jobs.entry:broker"]
         command += ["--processes", str(args.processes), "--threads", str(args.threads)]

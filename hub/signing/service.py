@@ -20,6 +20,7 @@ Bulk signing (issue #5) runs these two steps from jobs.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import enum
@@ -61,6 +62,8 @@ T = TypeVar("T")
 _DER = Encoding.DER
 
 ALL_PROVIDERS = tuple(SigningProvider)
+#: Documents of one provider transaction finished at once (each waits for the TSA).
+FINISHING_AT_ONCE = 8
 
 #: What a signing request and its items can be.
 PENDING, SIGNED, REJECTED, EXPIRED, FAILED = "PENDING", "SIGNED", "REJECTED", "EXPIRED", "FAILED"
@@ -252,6 +255,7 @@ async def _finish(
             .with_for_update()
         )
     }
+    ready = []
     for item in items:
         transcript = locked[item.transcript_id]
         if (
@@ -259,24 +263,38 @@ async def _finish(
             or next_signer(TranscriptState(transcript.state)) is not role
         ):
             item.state, item.error_code = FAILED, Code.TRANSCRIPT_STATE.value
-            continue
-        xml_signature = result.signatures[2 * item.position]
-        pdf_signature = result.signatures[2 * item.position + 1]
-        try:
+        else:
+            ready.append((item, transcript))
+    # Each document waits for its timestamp: the documents are finished side by side
+    # (a few at a time), and only written once every one of them has its timestamp.
+    gate = asyncio.Semaphore(FINISHING_AT_ONCE)
+
+    async def finish(item: models.SigningRequestItem, pdf: bytes) -> tuple[bytes, bytes]:
+        async with gate:
             signed_xml = await finish_xml(
                 unpack(PreparedXml, item.prepared_xml),
-                xml_signature,
+                result.signatures[2 * item.position],
                 timestamper=signing.timestamper,
             )
             signed_pdf = await finish_pdf(
-                unpack(PreparedPdf, item.prepared_pdf).attached(transcript.pdf),
-                pdf_signature,
+                unpack(PreparedPdf, item.prepared_pdf).attached(pdf),
+                result.signatures[2 * item.position + 1],
                 timestamper=signing.timestamper,
             )
-        except OSError as error:
+            return signed_xml, signed_pdf
+
+    finished = await asyncio.gather(
+        *(finish(item, transcript.pdf) for item, transcript in ready), return_exceptions=True
+    )
+    for outcome in finished:
+        if isinstance(outcome, OSError):
             # The TSA did not answer (TimestampRequestError is an OSError). Nothing is
             # written; the provider keeps the signatures, so polling again finishes.
-            raise HubError(Code.TIMESTAMP_UNAVAILABLE, detail=str(error)[:200]) from error
+            raise HubError(Code.TIMESTAMP_UNAVAILABLE, detail=str(outcome)[:200]) from outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+    for (item, transcript), documents in zip(ready, finished, strict=True):
+        signed_xml, signed_pdf = documents  # type: ignore[misc]
         await transcripts.record_signature(
             session,
             caller=caller,
