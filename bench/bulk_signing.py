@@ -5,8 +5,12 @@ Long Biên's primary pupils (34,911 by default, ``--pupils`` to scale) in classe
 at the Government CA simulator (RSSP, phone confirmation after the simulators'
 default delay of 1 s), each school's seal on its own SoftHSM2 token. The batches
 run on ``--processes`` Dramatiq worker processes (what ``hub worker`` starts)
-against PostgreSQL and Redis; the simulators run in this process. Timed: from
-starting the homeroom batches until the last seal is on.
+against PostgreSQL and Redis; the simulators and the TSA run in this process. Timed:
+from starting the homeroom batches (the workers already up) until the last seal is
+on; each role's batches start when the previous role's are done. Printed besides:
+the rate every 30 s, the CPU seconds of the workers, of this process (simulators,
+TSA) and of the whole machine (PostgreSQL and Redis are the rest), and how long a
+provider transaction took from sending to its signatures recorded.
 
 The transcripts' documents are one rendered sample (the signing work per document
 is the same; rendering 35,000 distinct PDFs first would take longer than the run).
@@ -376,6 +380,28 @@ async def _wait(db: Database, job_ids: list[str], role: str, started: float) -> 
             print(
                 f"  {role:17} done at {time.perf_counter() - started:6.0f} s ({failed} not signed)"
             )
+            if failed:
+                async with db.sessions() as session:
+                    reasons = await session.execute(
+                        select(
+                            models.SigningBatchItem.state,
+                            models.SigningBatchItem.reason_code,
+                            models.SigningBatchItem.reason,
+                            func.count(),
+                        )
+                        .join(models.Job)
+                        .where(
+                            models.Job.job_id.in_(job_ids),
+                            models.SigningBatchItem.state.in_(["FAILED", "RETURNED"]),
+                        )
+                        .group_by(
+                            models.SigningBatchItem.state,
+                            models.SigningBatchItem.reason_code,
+                            models.SigningBatchItem.reason,
+                        )
+                    )
+                    for state, code, reason, count in reasons:
+                        print(f"    {count} {state} {code}: {reason}")
             return
         await asyncio.sleep(2)
 

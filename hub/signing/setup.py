@@ -37,7 +37,7 @@ def timestamper(url: str) -> HTTPTimeStamper:
 
 
 class _KeptAliveTimeStamper(HTTPTimeStamper):
-    """pyHanko's RFC 3161 client, sending a request again once when its kept-alive
+    """pyHanko's RFC 3161 client, sending a request again when its kept-alive
     connection turns out closed.
 
     A TSA closes connections that sat idle (uvicorn after 5 s); a request written
@@ -47,14 +47,20 @@ class _KeptAliveTimeStamper(HTTPTimeStamper):
     """
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        try:
-            return await super().async_request_tsa_response(req)
-        except TimestampRequestError as error:
-            if not isinstance(
-                error.__cause__, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError
-            ):
-                raise
+        for _ in range(STALE_CONNECTION_RETRIES):
+            try:
+                return await super().async_request_tsa_response(req)
+            except TimestampRequestError as error:
+                if not isinstance(
+                    error.__cause__, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError
+                ):
+                    raise
         return await super().async_request_tsa_response(req)
+
+
+#: Several pooled connections can have gone stale at once (documents are finished side
+#: by side): each try may meet another one.
+STALE_CONNECTION_RETRIES = 3
 
 
 def trust_store(
