@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import os
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -236,3 +237,60 @@ async def test_pyhanko_signs_with_the_same_token(seal: SealToken) -> None:
     )
     embedded = {c.chosen.dump() for c in signed_data["certificates"]}
     assert {c.public_bytes(Encoding.DER) for c in (seal.certificate, *seal.chain)} <= embedded
+
+
+SIGN_IN_ANOTHER_PROCESS = """
+import asyncio, hashlib, sys
+from hub.adapters.signing.pkcs11 import Pkcs11Adapter
+from hub.adapters.signing.base import SigningError
+
+async def main():
+    adapter = Pkcs11Adapter(module_path=sys.argv[1], token_label=sys.argv[2], user_pin=sys.argv[3])
+    failures = 0
+    for n in range(40):
+        try:
+            credential = await adapter.credential(sys.argv[4], sys.argv[5])
+            digests = [hashlib.sha256(bytes([n, i])).digest() for i in range(10)]
+            await adapter.sign_hashes(credential, digests, ["seal"] * 10)
+        except SigningError as error:
+            failures += 1
+            print(error.detail, file=sys.stderr)
+    print(failures)
+
+asyncio.run(main())
+"""
+
+
+async def test_worker_processes_on_one_host_take_turns_at_the_token(seal: SealToken) -> None:
+    """Two processes signing on one token at once (two `hub worker` processes): no failures.
+
+    Without the lock, SoftHSM2 answered CKR_GENERAL_ERROR now and then, and a batch's
+    seal chunk failed.
+    """
+    import subprocess
+    import sys
+
+    args = [
+        sys.executable,
+        "-c",
+        SIGN_IN_ANOTHER_PROCESS,
+        seal.module_path,
+        seal.token_label,
+        USER_PIN,
+        SCHOOL_CODE,
+        seal.key_id.hex(),
+    ]
+    processes = [
+        await asyncio.create_subprocess_exec(
+            *args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=Path(__file__).parents[2],
+            env=os.environ | {"SOFTHSM2_CONF": str(seal.conf_path)},
+        )
+        for _ in range(2)
+    ]
+    outputs = [await process.communicate() for process in processes]
+    for (out, err), process in zip(outputs, processes, strict=True):
+        assert process.returncode == 0, err.decode()
+        assert out.decode().strip() == "0", err.decode()

@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
+import hashlib
 import os
+import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import pkcs11
@@ -113,6 +118,26 @@ def load_module(module_path: str, environment: Mapping[str, str] | None = None) 
 def _module_lock(module_path: str) -> threading.Lock:
     with MODULE_LOADING:
         return _module_locks.setdefault(module_path, threading.Lock())
+
+
+@contextmanager
+def _token_lock(module_path: str, token_label: str | None) -> Iterator[None]:
+    """Hold the token for this process while a session is open on it.
+
+    Several worker processes on one host reach the same token; a token's module
+    does not always keep their sessions apart (SoftHSM2, two processes signing
+    at once: CKR_GENERAL_ERROR now and then), and a USB token serves one
+    session at a time anyway. An advisory lock file per module and token makes
+    the processes take turns; a session lasts a fraction of a second.
+    """
+    name = hashlib.sha256(f"{module_path}\0{token_label}".encode()).hexdigest()[:24]
+    path = Path(tempfile.gettempdir()) / f"hub-pkcs11-{name}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def digest_info(digest: bytes) -> bytes:
@@ -233,7 +258,7 @@ class Pkcs11Adapter(SigningAdapter):
     def _in_session(self, work: Callable[[pkcs11.Session], T], login: bool) -> T:
         """Run ``work`` in a fresh session on the token, with PKCS#11 errors in the hub's terms."""
         try:
-            with _module_lock(self.module_path):
+            with _module_lock(self.module_path), _token_lock(self.module_path, self.token_label):
                 token = self._token()
                 problem = self._pin_problem(token) if login else None
                 if problem:
