@@ -193,8 +193,20 @@ async def wait_for(db, job_id: str, done: int, seconds: float = 90) -> dict[str,
     raise AssertionError(f"no progress: {await counts(db, job_id)}")
 
 
+async def wait_completed(db, job_id: str, seconds: float = 90) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Until the job is COMPLETED: the last items are signed a moment before (a step marks
+    the job complete after its own commit, or the watchdog does for a killed worker)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = await counts(db, job_id)
+        if now["_state"] == "COMPLETED":
+            return now
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"not completed: {await counts(db, job_id)}")
+
+
 async def assert_signed_exactly_once(db, school, class_index: int, job_id: str) -> None:  # type: ignore[no-untyped-def]
-    final = await wait_for(db, job_id, PER_CLASS)
+    final = await wait_completed(db, job_id)
     assert final == {"_state": "COMPLETED", "SIGNED": PER_CLASS}, final
     transcripts = school.transcripts[school.class_ids[class_index]]
     async with db.sessions() as session:
