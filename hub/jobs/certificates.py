@@ -34,7 +34,7 @@ from enum import StrEnum
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,7 @@ from hub.db.engine import Database
 from hub.domain.certificates import as_utc, expires_soon
 from hub.domain.enums import CertificateStatus, SigningProvider
 from hub.domain.problems import Code, HubError, problem
+from hub.jobs import parts
 from hub.jobs.signing import Next
 from hub.signing.service import SigningServices
 
@@ -173,15 +174,15 @@ async def refresh_batch(
     """Ask the providers about one batch of owners and record what they say."""
     async with db.unit_of_work() as session:
         job = await _job(session, job_id)
-        if job is None or job.state != RunState.RUNNING.value or batch in _done(job):
+        if job is None or job.state != RunState.RUNNING.value or batch in parts.done(job):
             return []
         kind, first, last = job.params["batches"][batch]
         asked = await _batch_certificates(session, kind, first, last)
     answers = await _ask(signing, {(a.provider, a.user_id) for a in asked})
     now = datetime.now(UTC)
     async with db.unit_of_work() as session:
-        job = await _locked_job(session, job_id)
-        if job is None or job.state != RunState.RUNNING.value or batch in _done(job):
+        job = await parts.locked_job(session, job_id)
+        if job is None or job.state != RunState.RUNNING.value or batch in parts.done(job):
             return []
         findings = _Findings()
         rows = list(
@@ -395,25 +396,9 @@ async def load(session: AsyncSession, *, caller: Caller, job_id: str) -> models.
 
 async def stalled_work(db: Database, *, stall_seconds: float) -> list[Next]:
     """The batches a run that made no progress for a while still lacks, sent again."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=stall_seconds)
-    work: list[Next] = []
-    async with db.unit_of_work() as session:
-        stalled = await session.scalars(
-            select(models.Job).where(
-                models.Job.kind == KIND,
-                models.Job.state == RunState.RUNNING.value,
-                models.Job.updated_at < cutoff,
-            )
-        )
-        for job in stalled:
-            job.updated_at = datetime.now(UTC)
-            done = _done(job)
-            work += [
-                Next("refresh_certificates", (job.job_id, n))
-                for n in range(len(job.params["batches"]))
-                if n not in done
-            ]
-    return work
+    return await parts.stalled_parts(
+        db, kind=KIND, actor="refresh_certificates", parts="batches", stall_seconds=stall_seconds
+    )
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -423,27 +408,8 @@ def _empty_checkpoint() -> dict[str, Any]:
     return {"done": [], **dict.fromkeys(COUNTS, 0), "expiring": [], "problems": []}
 
 
-def _done(job: models.Job) -> set[int]:
-    return set((job.checkpoint or {}).get("done", []))
-
-
 async def _job(session: AsyncSession, job_id: str) -> models.Job | None:
     return await session.scalar(select(models.Job).where(models.Job.job_id == job_id))
-
-
-async def _locked_job(session: AsyncSession, job_id: str) -> models.Job | None:
-    """The job with its row locked for this transaction (on SQLite, the database).
-
-    Writing first takes the lock, so two batches merging at once take turns.
-    """
-    await session.execute(
-        update(models.Job).where(models.Job.job_id == job_id).values(updated_at=func.now())
-    )
-    return await session.scalar(
-        select(models.Job)
-        .where(models.Job.job_id == job_id)
-        .execution_options(populate_existing=True)
-    )
 
 
 async def _batch_certificates(

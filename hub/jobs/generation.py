@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -29,6 +29,7 @@ from hub.db import models
 from hub.db.engine import Database
 from hub.domain.enums import OrgLevel
 from hub.domain.problems import Code, HubError
+from hub.jobs import parts
 from hub.jobs.signing import Next
 from hub.transcripts import service as transcripts
 
@@ -119,7 +120,7 @@ async def generate_class(db: Database, *, job_id: str, index: int) -> list[Next]
             .where(models.SchoolClass.id == class_id)
             .values(id=models.SchoolClass.id)
         )
-        if index in _done(await _job(session, job_id, fresh=True)):
+        if index in parts.done(await _job(session, job_id, fresh=True)):
             return []
         year = await session.get(models.SchoolYear, job.params["school_year_id"])
         if year is None:
@@ -132,7 +133,7 @@ async def generate_class(db: Database, *, job_id: str, index: int) -> list[Next]
             base_url=job.params["base_url"],
             today=date.fromisoformat(job.params["today"]),
         )
-        job = await _locked_job(session, job_id)
+        job = await parts.locked_job(session, job_id)
         assert job is not None
         checkpoint = dict(job.checkpoint or {})
         checkpoint["done"] = [*checkpoint.get("done", []), index]
@@ -194,32 +195,12 @@ async def load(session: AsyncSession, *, caller: Caller, job_id: str) -> models.
 
 async def stalled_work(db: Database, *, stall_seconds: float) -> list[Next]:
     """The classes a run that made no progress for a while still lacks, sent again."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=stall_seconds)
-    work: list[Next] = []
-    async with db.unit_of_work() as session:
-        stalled = await session.scalars(
-            select(models.Job).where(
-                models.Job.kind == KIND,
-                models.Job.state == RunState.RUNNING.value,
-                models.Job.updated_at < cutoff,
-            )
-        )
-        for job in stalled:
-            job.updated_at = datetime.now(UTC)
-            done = _done(job)
-            work += [
-                Next("generate_class", (job.job_id, n))
-                for n in range(len(job.params["class_ids"]))
-                if n not in done
-            ]
-    return work
+    return await parts.stalled_parts(
+        db, kind=KIND, actor="generate_class", parts="class_ids", stall_seconds=stall_seconds
+    )
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _done(job: models.Job | None) -> set[int]:
-    return set(((job.checkpoint if job else None) or {}).get("done", []))
 
 
 async def _job(session: AsyncSession, job_id: str, *, fresh: bool = False) -> models.Job | None:
@@ -227,11 +208,3 @@ async def _job(session: AsyncSession, job_id: str, *, fresh: bool = False) -> mo
     if fresh:
         query = query.execution_options(populate_existing=True)
     return await session.scalar(query)
-
-
-async def _locked_job(session: AsyncSession, job_id: str) -> models.Job | None:
-    """The job with its row locked until the transaction ends (writing first takes the lock)."""
-    await session.execute(
-        update(models.Job).where(models.Job.job_id == job_id).values(updated_at=func.now())
-    )
-    return await _job(session, job_id, fresh=True)

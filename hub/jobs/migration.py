@@ -451,7 +451,7 @@ async def migrate_teacher(
                 "credential_id": credential.credential_id,
                 "certificate": _b64(credential.certificate.public_bytes(Encoding.DER)),
                 "chain": [_b64(c.public_bytes(Encoding.DER)) for c in credential.chain],
-                "transaction": _transaction_json(transaction),
+                "transaction": transaction.to_json(),
             }
             found.append(
                 (
@@ -497,7 +497,7 @@ async def poll_test_signature(
         if item is None or item.state != ItemState.TESTING.value:
             return []
         test = dict(item.test)
-    transaction = _transaction_from(test["transaction"])
+    transaction = Transaction.from_json(test["transaction"])
     again = [Next("poll_test_signature", (job_id, item_id), poll_seconds)]
     failure: tuple[str, str] | None
     try:
@@ -1186,25 +1186,3 @@ def _enrolment_failed(provider: SigningProvider) -> str:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def _transaction_json(transaction: Transaction) -> dict[str, Any]:
-    return {
-        "provider": transaction.provider.value,
-        "transaction_id": transaction.transaction_id,
-        "credential_id": transaction.credential_id,
-        "count": transaction.count,
-        "expires_at": transaction.expires_at.isoformat(),
-        "data": dict(transaction.data),
-    }
-
-
-def _transaction_from(data: dict[str, Any]) -> Transaction:
-    return Transaction(
-        provider=SigningProvider(data["provider"]),
-        transaction_id=data["transaction_id"],
-        credential_id=data["credential_id"],
-        count=int(data["count"]),
-        expires_at=datetime.fromisoformat(data["expires_at"]),
-        data=dict(data["data"]),
-    )

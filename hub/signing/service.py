@@ -185,7 +185,7 @@ async def request_signatures(
         staff_id=signer.staff.id if signer.staff else None,
         certificate_id=signer.certificate.id,
         provider=signer.certificate.provider,
-        transaction=_transaction_json(transaction),
+        transaction=transaction.to_json(),
         state=PENDING,
         client_id=caller.client_id,
     )
@@ -205,7 +205,7 @@ async def complete_signatures(
     request = await load_request(session, caller=caller, request_id=request_id, for_update=True)
     if request.state != PENDING:
         return request
-    transaction = _transaction_from(request.transaction)
+    transaction = Transaction.from_json(request.transaction)
     try:
         result = await signing.providers.adapter(request.provider).poll(transaction)
     except SigningError as error:
@@ -450,28 +450,6 @@ def _check_credential(credential: Credential, registered: models.SigningCertific
         raise SigningError(Code.CERTIFICATE_EXPIRED, credential.provider)
     if credential.status == "REVOKED":
         raise SigningError(Code.CERTIFICATE_REVOKED, credential.provider)
-
-
-def _transaction_json(transaction: Transaction) -> dict[str, Any]:
-    return {
-        "provider": transaction.provider.value,
-        "transaction_id": transaction.transaction_id,
-        "credential_id": transaction.credential_id,
-        "count": transaction.count,
-        "expires_at": transaction.expires_at.isoformat(),
-        "data": dict(transaction.data),
-    }
-
-
-def _transaction_from(data: dict[str, Any]) -> Transaction:
-    return Transaction(
-        provider=SigningProvider(data["provider"]),
-        transaction_id=data["transaction_id"],
-        credential_id=data["credential_id"],
-        count=int(data["count"]),
-        expires_at=datetime.fromisoformat(data["expires_at"]),
-        data=dict(data["data"]),
-    )
 
 
 # --- storing prepared documents ---------------------------------------------------------------

@@ -22,6 +22,7 @@ from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from asn1crypto import cms
 from cryptography import x509
@@ -95,6 +96,29 @@ class Transaction:
     count: int
     expires_at: datetime
     data: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The transaction as a JSON object, to store until it is polled."""
+        return {
+            "provider": self.provider.value,
+            "transaction_id": self.transaction_id,
+            "credential_id": self.credential_id,
+            "count": self.count,
+            "expires_at": self.expires_at.isoformat(),
+            "data": dict(self.data),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Transaction:
+        """The transaction :meth:`to_json` stored."""
+        return cls(
+            provider=SigningProvider(data["provider"]),
+            transaction_id=data["transaction_id"],
+            credential_id=data["credential_id"],
+            count=int(data["count"]),
+            expires_at=datetime.fromisoformat(data["expires_at"]),
+            data=dict(data["data"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
