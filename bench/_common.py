@@ -89,8 +89,10 @@ async def prepare(url: str, size: str, key_file: Path) -> tuple[str, str]:
     )
 
 
-def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
+def start(
+    command: list[str], env: dict[str, str], port: int, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, env=env, cwd=cwd)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

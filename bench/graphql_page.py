@@ -5,7 +5,13 @@ items from memory (bench/bare_strawberry.py): same machine, same load generator
 (wrk, or an httpx fallback), one run, one uvicorn process each, measured one
 after the other. Prints requests/s of both and the ratio.
 
+With ``--baseline REV`` the hub of another commit (checked out into a temporary git
+worktree) serves the same page from the same database, alternating with this
+checkout over ``--rounds`` rounds, so what a change costs (query limits, masking,
+audit) is measured in one run on one machine:
+
     python bench/graphql_page.py [--database-url URL] [--size demo] [--duration 10]
+    python bench/graphql_page.py --baseline HEAD~5 --rounds 3 --skip-bare
 """
 
 import argparse
@@ -13,6 +19,7 @@ import asyncio
 import json
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,6 +80,24 @@ async def _httpx_load(
         return done / (time.monotonic() - started)
 
 
+def measure_hub(
+    cwd: Path, env: dict[str, str], port: int, body: dict, auth: dict, args: argparse.Namespace
+) -> tuple[float, list]:
+    """Start the hub of the checkout at ``cwd``, check the page, load it; (req/s, nodes)."""
+    uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
+    hub = start([*uvicorn, "hub.web.main:app", "--port", str(port)], env, port, cwd)
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        page = httpx.post(url, json=body, headers=auth).json()
+        nodes = page["data"]["students"]["nodes"]
+        assert len(nodes) == 100, page
+        load(url, body, auth, 2, args.connections)  # warm up
+        return load(url, body, auth, args.duration, args.connections), nodes
+    finally:
+        hub.terminate()
+        hub.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -81,27 +106,52 @@ def main() -> None:
     parser.add_argument("--size", default="demo")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--baseline", help="a git revision whose hub to compare against")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds")
+    parser.add_argument("--skip-bare", action="store_true", help="no bare strawberry app")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     key_file = work / "key.pem"
     token, school = asyncio.run(prepare(args.database_url, args.size, key_file))
     env = hub_env(args.database_url, key_file)
-    uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
-    hub = start([*uvicorn, "hub.web.main:app", "--port", "8601"], env, 8601)
+    auth = {"Authorization": f"Bearer {token}"}
+    body = {"query": HUB_QUERY, "variables": {"school": school}}
+    baseline = work / "baseline"
+    if args.baseline:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
+            check=True,
+            capture_output=True,
+        )
+    hub_rates: list[float] = []
+    baseline_rates: list[float] = []
     try:
-        auth = {"Authorization": f"Bearer {token}"}
-        body = {"query": HUB_QUERY, "variables": {"school": school}}
-        page = httpx.post("http://127.0.0.1:8601/graphql", json=body, headers=auth).json()
-        nodes = page["data"]["students"]["nodes"]
-        assert len(nodes) == 100, page
-        load("http://127.0.0.1:8601/graphql", body, auth, 2, args.connections)  # warm up
-        hub_rps = load("http://127.0.0.1:8601/graphql", body, auth, args.duration, args.connections)
+        for _ in range(args.rounds):
+            rps, nodes = measure_hub(ROOT, env, 8601, body, auth, args)
+            hub_rates.append(rps)
+            if args.baseline:
+                baseline_env = env | {"PYTHONPATH": str(baseline)}
+                rps, _ = measure_hub(baseline, baseline_env, 8603, body, auth, args)
+                baseline_rates.append(rps)
     finally:
-        hub.terminate()
-        hub.wait()
+        if args.baseline:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)],
+                check=False,
+            )
+    hub_rps = statistics.median(hub_rates)
+    print(f"page of 100 students, {args.connections} connections, {args.duration} s each")
+    print(f"  hub (PostgreSQL, authorised, audited): {hub_rps:8.1f} req/s  {_rounds(hub_rates)}")
+    if args.baseline:
+        base_rps = statistics.median(baseline_rates)
+        print(f"  hub at {args.baseline:<31} {base_rps:8.1f} req/s  {_rounds(baseline_rates)}")
+        print(f"  ratio this / {args.baseline:<25} {hub_rps / base_rps:8.3f}")
+    if args.skip_bare:
+        return
     data_file = work / "page.json"
     data_file.write_text(json.dumps(nodes))
+    uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
     bare_env = env | {"BARE_DATA": str(data_file), "PYTHONPATH": str(ROOT / "bench")}
     bare = start(
         [*uvicorn, "--factory", "bare_strawberry:create_app", "--port", "8602"], bare_env, 8602
@@ -115,10 +165,12 @@ def main() -> None:
     finally:
         bare.terminate()
         bare.wait()
-    print(f"page of 100 students, {args.connections} connections, {args.duration} s each")
-    print(f"  hub (PostgreSQL, authorised, audited): {hub_rps:8.1f} req/s")
     print(f"  bare strawberry from memory:           {bare_rps:8.1f} req/s")
     print(f"  ratio hub / bare:                      {hub_rps / bare_rps:8.2f}")
+
+
+def _rounds(rates: list[float]) -> str:
+    return "(rounds: " + ", ".join(f"{r:.1f}" for r in rates) + ")"
 
 
 if __name__ == "__main__":

@@ -34,6 +34,35 @@ class Settings(BaseSettings):
     page_size_default: int = 50
     page_size_max: int = 500
     sql_echo: bool = False
+    # What one GraphQL request may ask (hub.schema.guards), refused before anything runs.
+    graphql_max_depth: int = Field(default=10, description="Deepest nesting of fields.")
+    graphql_max_aliases: int = Field(default=15, description="Aliases in one document.")
+    graphql_max_tokens: int = Field(default=2000, description="Lexical tokens in one document.")
+    graphql_max_directives: int = Field(default=50, description="Directives in one document.")
+    graphql_max_cost: int = Field(
+        default=5_000,
+        description="Estimated objects one request may return: an object costs 1, a field "
+        "taking `first` multiplies the list it pages by `first` (or the default page size), "
+        "any other list multiplies by graphql_list_size. The default is graphql-armor's; a "
+        "page of 200 students with their guardians is about 4,200, one of 500 about 10,500 "
+        "(ask such pages in parts).",
+    )
+    graphql_list_size: int = Field(
+        default=10,
+        description="Cost estimate of a list without `first` (a student's guardians, a "
+        "teacher's certificates).",
+    )
+    graphql_max_text_length: int = Field(
+        default=200, description="Longest string argument of a query (filters, cursors, ids)."
+    )
+    graphql_timeout_seconds: float = Field(
+        default=10.0, description="Time budget of one query's execution; 0: none."
+    )
+    graphql_trusted_documents_file: Path | None = Field(
+        default=None,
+        description="JSON object of sha256 (hex) → GraphQL document. When set, production "
+        "serves only these documents (by extensions.persistedQuery.sha256Hash or by text).",
+    )
     trust_roots: list[Path] = Field(
         default_factory=list,
         description="PEM files of the trusted root CAs for verification (the Government CA "
@@ -69,6 +98,48 @@ class Settings(BaseSettings):
     signing_providers_file: Path | None = Field(
         default=None, description="TOML file with each signing provider's URL and credentials."
     )
+    # Guarding credentials and the HTTP surface (hub.web.oauth, hub.web.security).
+    token_failures_per_client: int = Field(
+        default=10, description="Failed /oauth/token attempts per client id and window."
+    )
+    token_failures_per_address: int = Field(
+        default=30, description="Failed /oauth/token attempts per source address and window."
+    )
+    token_failure_window_seconds: int = Field(
+        default=900, description="The throttling window of /oauth/token (seconds)."
+    )
+    clients_poll_seconds: float = Field(
+        default=1.0,
+        description="Without a LISTEN connection (SQLite), how often API processes look for "
+        "disabled, deleted or rotated clients.",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token /metrics asks for in production mode (unset: /metrics is "
+        "closed in production); demo mode leaves /metrics open.",
+    )
+    hsts_seconds: int | None = Field(
+        default=None,
+        description="Strict-Transport-Security max-age; unset: one year when public_url is "
+        "https, otherwise none; 0: never.",
+    )
+    max_body_bytes: int = Field(default=64 * 1024, description="Request body cap by default.")
+    max_graphql_body_bytes: int = Field(
+        default=1024 * 1024, description="Cap of a JSON (or GET-less) GraphQL request body."
+    )
+    max_upload_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        description="Cap of a multipart GraphQL request and of POST /verify.",
+    )
+    max_token_body_bytes: int = Field(
+        default=16 * 1024, description="Cap of a /oauth/token request body."
+    )
+
+    @property
+    def hsts_max_age(self) -> int:
+        if self.hsts_seconds is not None:
+            return self.hsts_seconds
+        return 31_536_000 if (self.public_url or "").startswith("https://") else 0
 
     @property
     def issuer(self) -> str:

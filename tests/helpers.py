@@ -17,6 +17,7 @@ ALL_SCOPES = [
     "reports:read",
     "changes:read",
     "personal-ids:read",
+    "contacts:read",
     "assessments:read",
     "assessments:write",
     "transcripts:read",

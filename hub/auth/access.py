@@ -50,6 +50,7 @@ SCOPES = {
     "reports:read": "xem báo cáo tổng hợp",
     "changes:read": "đọc nguồn thay đổi để đồng bộ",
     "personal-ids:read": "xem đầy đủ mã định danh cá nhân",
+    "contacts:read": "xem đầy đủ số điện thoại, email liên hệ",
     "audit:read": "xem nhật ký truy cập hồ sơ học sinh",
     "assessments:read": "đọc điểm số, đánh giá của học sinh",
     "assessments:write": "ghi điểm số, đánh giá của học sinh",
@@ -57,6 +58,7 @@ SCOPES = {
     "transcripts:write": "lập, khoá điểm, điều chỉnh học bạ",
     "transcripts:sign": "gửi yêu cầu ký số học bạ cho người ký",
     "sync:run": "đồng bộ dữ liệu lên hệ thống quốc gia, xem kết quả đồng bộ (cấp Sở)",
+    "schema:read": "tra cứu cấu trúc API (introspection) ở môi trường vận hành",
 }
 
 
@@ -192,8 +194,3 @@ def restrict(statement: S, model: type, caller: Caller) -> S:
     """
     require_read(model, caller)
     return restrict_to(statement, model, caller.school_ids)
-
-
-def may_see_personal_id(caller: Caller) -> bool:
-    """RULES.md §1: show the full number only to callers whose purpose needs it."""
-    return caller.has("personal-ids:read")

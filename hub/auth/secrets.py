@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 _N, _R, _P = 2**14, 8, 1
 
@@ -38,3 +39,14 @@ def verify_secret(secret: str, stored: str) -> bool:
         secret.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p)
     )
     return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+@cache
+def dummy_hash() -> str:
+    """A hash of a secret nobody knows, made exactly like a client's.
+
+    Verifying against it when the client id is unknown makes an unknown id cost
+    the same scrypt work as a known one, so answer times do not reveal which
+    client ids exist.
+    """
+    return hash_secret(new_secret())

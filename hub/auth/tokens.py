@@ -41,6 +41,8 @@ class TokenClaims:
     client_id: str
     scopes: frozenset[str]
     expires_at: int
+    #: The client's ``credentials_version`` when the token was issued (claim ``cver``).
+    credentials_version: int
 
 
 class TokenIssuer:
@@ -56,8 +58,14 @@ class TokenIssuer:
         self.kid = key.thumbprint()
         self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
 
-    def issue(self, client_id: str, scopes: frozenset[str]) -> tuple[str, int]:
-        """A signed token for ``client_id`` and its lifetime in seconds."""
+    def issue(
+        self, client_id: str, scopes: frozenset[str], credentials_version: int = 1
+    ) -> tuple[str, int]:
+        """A signed token for ``client_id`` and its lifetime in seconds.
+
+        ``credentials_version`` is the client's at issue: a token is refused once the
+        client is disabled, deleted or its secret rotated (each raises the version).
+        """
         now = int(time.time())
         claims = {
             "iss": self.issuer,
@@ -68,6 +76,7 @@ class TokenIssuer:
             "exp": now + self.lifetime_seconds,
             "jti": secrets.token_urlsafe(16),
             "scope": " ".join(sorted(scopes)),
+            "cver": credentials_version,
         }
         header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": self.kid}
         return jwt.encode(header, claims, self.key), self.lifetime_seconds
@@ -97,6 +106,7 @@ class TokenIssuer:
                 aud={"essential": True, "value": AUDIENCE},
                 exp={"essential": True},
                 client_id={"essential": True},
+                cver={"essential": True},
             ).validate(decoded.claims)
         except (JoseError, ValueError) as error:
             raise InvalidToken(str(error)) from error
@@ -105,6 +115,7 @@ class TokenIssuer:
             client_id=claims["client_id"],
             scopes=frozenset(str(claims.get("scope", "")).split()),
             expires_at=int(claims["exp"]),
+            credentials_version=int(claims["cver"]),
         )
 
     def jwks(self) -> dict[str, Any]:

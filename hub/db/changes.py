@@ -15,7 +15,7 @@ for the short moment between their flush and their commit.
 import json
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session
 
 from hub.db.models import (
@@ -28,7 +28,16 @@ from hub.db.models import (
     Student,
     Tombstone,
     Tracked,
+    Transcript,
 )
+
+#: What a change did: the row was written; (a tombstone's ``operation``) the row is gone,
+#: or the record left the school the tombstone names.
+UPSERTED = "upserted"
+DELETED = "deleted"
+LEFT = "left"
+#: Transcript states downstream systems follow (a superseded version is followed too).
+_FOLLOWED_TRANSCRIPT_STATES = frozenset({"PUBLISHED"})
 
 
 def reserve_versions(session: Session, count: int) -> int:
@@ -93,12 +102,72 @@ def _tombstone_of(row: Any, session: Session) -> tuple[str, dict[str, Any], list
     raise TypeError(f"not a tracked row: {row!r}")
 
 
+def transcript_key(row: Transcript, student_personal_id: str | None) -> dict[str, Any]:
+    return {
+        "documentId": row.document_id,
+        "version": row.version,
+        "studentPersonalId": student_personal_id,
+    }
+
+
+def _old_value(row: Any, attribute: str) -> Any:
+    """The value ``attribute`` had when ``row`` was loaded (its current one if unchanged)."""
+    history = inspect(row).attrs[attribute].history
+    return history.deleted[0] if history.deleted else getattr(row, attribute)
+
+
+def _departures(session: Session) -> list[tuple[str, dict[str, Any], int]]:
+    """Records leaving a school in this flush: (entity, natural key, the school left).
+
+    A pupil whose school changes (a move, a withdrawal) and a staff member whose last
+    assignment at a school ends leave that school; its change feed must say so even
+    though the record itself lives on (elsewhere, or nowhere for now).
+    """
+    found: list[tuple[str, dict[str, Any], int]] = []
+    for row in session.dirty:
+        if isinstance(row, Student) and session.is_modified(row):
+            before = _old_value(row, "school_id")
+            if before is not None and before != row.school_id:
+                found.append(("student", student_key(row), before))
+    ended: dict[Staff, set[int]] = {}
+    for row in session.deleted:
+        if isinstance(row, StaffAssignment) and row.staff is not None:
+            ended.setdefault(row.staff, set()).add(row.school_id)
+    for row in session.dirty:
+        if isinstance(row, Staff):
+            removed = inspect(row).attrs["assignments"].history.deleted
+            ended.setdefault(row, set()).update(a.school_id for a in removed)
+    for staff, schools in ended.items():
+        if staff in session.deleted:
+            continue
+        remaining = {a.school_id for a in staff.assignments if a not in session.deleted}
+        found += [("staff", staff_key(staff), s) for s in sorted(schools - remaining)]
+    return found
+
+
+def _followed_transcripts(session: Session) -> list[Transcript]:
+    """Transcripts that were just published or superseded by a correction."""
+    found = []
+    for row in session.dirty:
+        if isinstance(row, Transcript) and session.is_modified(row):
+            published = (
+                row.state in _FOLLOWED_TRANSCRIPT_STATES
+                and _old_value(row, "state") not in _FOLLOWED_TRANSCRIPT_STATES
+            )
+            superseded = not row.is_current and _old_value(row, "is_current")
+            if published or superseded:
+                found.append(row)
+    return found
+
+
 @event.listens_for(Session, "before_flush")
 def _stamp_change_versions(session: Session, _context: Any, _instances: Any) -> None:
     changed: list[Tracked] = [row for row in session.new if isinstance(row, Tracked)]
     changed += [
         row for row in session.dirty if isinstance(row, Tracked) and session.is_modified(row)
     ]
+    departures = _departures(session)
+    transcripts = _followed_transcripts(session)
     # A staff member's assignments are part of what downstream systems see of them.
     for row in (*session.new, *session.deleted):
         if (
@@ -109,9 +178,11 @@ def _stamp_change_versions(session: Session, _context: Any, _instances: Any) -> 
         ):
             changed.append(row.staff)
     deleted = [row for row in session.deleted if isinstance(row, Tracked)]
-    if not changed and not deleted:
+    if not changed and not deleted and not departures and not transcripts:
         return
-    version = reserve_versions(session, len(changed) + len(deleted))
+    version = reserve_versions(
+        session, len(changed) + len(deleted) + len(departures) + len(transcripts)
+    )
     for row in changed:
         row.change_version = version
         version += 1
@@ -121,7 +192,25 @@ def _stamp_change_versions(session: Session, _context: Any, _instances: Any) -> 
         for school_id in schools:
             session.add(
                 Tombstone(
-                    change_version=version, entity=entity, natural_key=encoded, school_id=school_id
+                    change_version=version,
+                    entity=entity,
+                    natural_key=encoded,
+                    school_id=school_id,
+                    operation=DELETED,
                 )
             )
+        version += 1
+    for entity, key, school_id in departures:
+        session.add(
+            Tombstone(
+                change_version=version,
+                entity=entity,
+                natural_key=json.dumps(key, ensure_ascii=False, sort_keys=True),
+                school_id=school_id,
+                operation=LEFT,
+            )
+        )
+        version += 1
+    for transcript in transcripts:
+        transcript.change_version = version
         version += 1

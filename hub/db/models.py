@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -175,7 +176,7 @@ class Student(Tracked, Base):
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[Sex | None] = mapped_column(_enum(Sex, "sex"))
     ethnicity: Mapped[str | None] = mapped_column(String(50))
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
     identity_status: Mapped[IdentityStatus] = mapped_column(
         _enum(IdentityStatus, "identity_status"), default=IdentityStatus.UNVERIFIED
     )
@@ -284,8 +285,45 @@ class ApiClient(Base):
     org_level: Mapped[OrgLevel] = mapped_column(_enum(OrgLevel, "org_level"))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    credentials_version: Mapped[int] = mapped_column(
+        Integer,
+        default=1,
+        server_default="1",
+        doc="Raised by every disable, delete and secret rotation; a token carries the "
+        "version it was issued under (claim ``cver``) and is refused once it differs.",
+    )
+    deleted_at: Mapped[datetime | None] = mapped_column(
+        DateTime,
+        doc="Soft delete: the row stays so the access log's client ids keep a name.",
+    )
 
     grants: Mapped[list["ApiClientGrant"]] = relationship(cascade="all, delete-orphan")
+
+
+class ClientsRevision(Base):
+    """The single row counting changes to any API client's credentials or state.
+
+    API processes on SQLite (no LISTEN/NOTIFY) read it at most every second and
+    forget their cached callers when it moved.
+    """
+
+    __tablename__ = "api_clients_revision"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TokenFailure(Base):
+    """Failed client authentications at ``/oauth/token`` in the current window.
+
+    One row per client id and one per source address (``kind``: ``client`` or
+    ``address``); shared by every API process through the database.
+    """
+
+    __tablename__ = "token_failures"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[float] = mapped_column(Float, index=True, doc="Unix time")
 
 
 class ApiClientGrant(Base):
@@ -325,6 +363,12 @@ class Tombstone(Base):
     natural_key: Mapped[str] = mapped_column(Text, doc="JSON object of the natural key")
     school_id: Mapped[int | None] = mapped_column(Integer, index=True)
     deleted_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    operation: Mapped[str] = mapped_column(
+        String(16),
+        default="deleted",
+        server_default="deleted",
+        doc="deleted: the row is gone; left: the record left this school (moved, withdrawn)",
+    )
 
 
 class AccessLog(Base):
@@ -339,6 +383,9 @@ class AccessLog(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int] = mapped_column(Integer)
     purpose: Mapped[str | None] = mapped_column(String(200))
+    item: Mapped[str | None] = mapped_column(
+        String(32), doc="What of the person was read: record, transcript, guardians, document…"
+    )
 
 
 class SubjectAssessment(Base):
@@ -457,6 +504,9 @@ class Transcript(Base):
     xml: Mapped[bytes] = mapped_column(LargeBinary)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     xml_sha256: Mapped[str] = mapped_column(String(64))
+    change_version: Mapped[int | None] = mapped_column(
+        BigInteger, index=True, doc="Set when published or superseded (the change feed)"
+    )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 

@@ -122,8 +122,3 @@ def check_against_record(
     if sex is not None and sex is not decoded.sex:
         result.warnings.append(problem(Code.PERSONAL_ID_SEX_MISMATCH, field="sex"))
     return result
-
-
-def mask(number: str) -> str:
-    """Show only the last four digits, for callers whose purpose does not need the number."""
-    return "•" * (len(number) - 4) + number[-4:] if len(number) > 4 else number

@@ -4,6 +4,7 @@ Vendor apps translate and act on ``code``; people read ``message``. A code, once
 published, never changes meaning.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -63,6 +64,32 @@ class Code(StrEnum):
     SIGNING_FAILED = "SIGNING_FAILED"
     SIGNER_NOT_ROLE_HOLDER = "SIGNER_NOT_ROLE_HOLDER"
     TIMESTAMP_UNAVAILABLE = "TIMESTAMP_UNAVAILABLE"
+    # Requests the hub refuses before or around execution (issue 9).
+    INVALID_ID = "INVALID_ID"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
+    QUERY_TOO_MANY_ALIASES = "QUERY_TOO_MANY_ALIASES"
+    QUERY_TOO_MANY_TOKENS = "QUERY_TOO_MANY_TOKENS"
+    QUERY_TOO_MANY_DIRECTIVES = "QUERY_TOO_MANY_DIRECTIVES"
+    QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+    QUERY_TIMEOUT = "QUERY_TIMEOUT"
+    OPERATION_NOT_TRUSTED = "OPERATION_NOT_TRUSTED"
+    INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
+    # Human text (one gate for every write) and identities shared between schools.
+    TEXT_CONTROL_CHARACTERS = "TEXT_CONTROL_CHARACTERS"
+    TEXT_INVISIBLE = "TEXT_INVISIBLE"
+    TEXT_TOO_LONG = "TEXT_TOO_LONG"
+    IDENTITY_MISMATCH = "IDENTITY_MISMATCH"
+    IDENTITY_HELD_ELSEWHERE = "IDENTITY_HELD_ELSEWHERE"
+    ASSIGNMENT_NOT_FOUND = "ASSIGNMENT_NOT_FOUND"
+    # One student's transcript cannot be drafted; the rest of the class is.
+    TRANSCRIPT_CONTENT_INVALID = "TRANSCRIPT_CONTENT_INVALID"
+    TRANSCRIPT_LAYOUT_OVERFLOW = "TRANSCRIPT_LAYOUT_OVERFLOW"
+    TRANSCRIPT_DRAFT_FAILED = "TRANSCRIPT_DRAFT_FAILED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -181,6 +208,228 @@ MESSAGES: dict[Code, str] = {
         "Người có mã định danh {person} không phải là {role} của các học bạ này "
         "theo hồ sơ của trường."
     ),
+    Code.INVALID_ID: "Mã (ID) hoặc con trỏ trang (cursor) {field} không hợp lệ.",
+    Code.INTERNAL_ERROR: (
+        "Hệ thống gặp lỗi không mong muốn; vui lòng thử lại. Nếu lỗi lặp lại, báo bộ phận "
+        "kỹ thuật của Sở kèm mã tra cứu {correlation_id}."
+    ),
+    Code.GRAPHQL_PARSE_FAILED: "Câu truy vấn GraphQL sai cú pháp: {detail}.",
+    Code.GRAPHQL_VALIDATION_FAILED: "Câu truy vấn GraphQL không hợp lệ: {detail}.",
+    Code.QUERY_TOO_DEEP: "Câu truy vấn lồng quá sâu ({depth} tầng; tối đa {limit}).",
+    Code.QUERY_TOO_MANY_ALIASES: "Câu truy vấn dùng quá nhiều bí danh ({count}; tối đa {limit}).",
+    Code.QUERY_TOO_MANY_TOKENS: "Câu truy vấn quá dài ({count} ký hiệu; tối đa {limit}).",
+    Code.QUERY_TOO_MANY_DIRECTIVES: (
+        "Câu truy vấn dùng quá nhiều chỉ thị ({count}; tối đa {limit})."
+    ),
+    Code.QUERY_TOO_COSTLY: (
+        "Câu truy vấn đòi quá nhiều dữ liệu một lần (chi phí ước tính {cost}; tối đa {limit}); "
+        "hãy giảm số bản ghi mỗi trang hoặc bớt trường lồng nhau."
+    ),
+    Code.QUERY_TIMEOUT: "Câu truy vấn chạy quá {seconds} giây và đã bị dừng; hãy thu hẹp truy vấn.",
+    Code.OPERATION_NOT_TRUSTED: "Hệ thống chỉ nhận các câu truy vấn đã đăng ký trước.",
+    Code.INTROSPECTION_DISABLED: (
+        "Không được tra cứu cấu trúc API (introspection); tải tệp lược đồ tại {url}."
+    ),
+    Code.REQUEST_TOO_LARGE: "Yêu cầu lớn hơn giới hạn cho phép ({limit} byte).",
+    Code.TOO_MANY_REQUESTS: "Quá nhiều lần thử; vui lòng thử lại sau {seconds} giây.",
+    Code.TEXT_CONTROL_CHARACTERS: "Trường {field} chứa ký tự điều khiển không được phép.",
+    Code.TEXT_INVISIBLE: "Trường {field} chỉ gồm ký tự không nhìn thấy được.",
+    Code.TEXT_TOO_LONG: "Trường {field} dài {length} ký tự; tối đa {limit} ký tự.",
+    Code.IDENTITY_MISMATCH: (
+        "Thông tin nhận dạng (mã định danh, họ tên, ngày sinh) không khớp với hồ sơ đã có; "
+        "bản ghi không được ghi. Vui lòng đối chiếu với căn cước."
+    ),
+    Code.IDENTITY_HELD_ELSEWHERE: (
+        "Người này còn gắn với đơn vị khác nên ứng dụng không được sửa họ tên, ngày sinh, "
+        "giới tính; đề nghị Sở GDĐT điều chỉnh."
+    ),
+    Code.ASSIGNMENT_NOT_FOUND: "Không có phân công hoặc liên kết này trong phạm vi được phép.",
+    Code.TRANSCRIPT_CONTENT_INVALID: (
+        "Dữ liệu của học sinh có giá trị không ghi được vào học bạ số (ký tự không hợp lệ "
+        "hoặc kết quả sai định dạng); học bạ của học sinh này chưa được lập. Cần sửa hồ sơ "
+        "hoặc sổ điểm rồi lập lại."
+    ),
+    Code.TRANSCRIPT_LAYOUT_OVERFLOW: (
+        "Nội dung học bạ của học sinh (họ tên, nhận xét…) quá dài, không trình bày được trên "
+        "trang học bạ; học bạ của học sinh này chưa được lập. Cần rút gọn rồi lập lại."
+    ),
+    Code.TRANSCRIPT_DRAFT_FAILED: (
+        "Hệ thống gặp lỗi không mong muốn khi lập học bạ của học sinh này (các học sinh khác "
+        "vẫn được lập). Vui lòng thử lại; nếu lỗi lặp lại, báo bộ phận kỹ thuật của Sở kèm "
+        "mã tra cứu {reference}."
+    ),
+}
+
+
+#: The same messages in English, for vendors' developers and logs (``extensions.messageEn``).
+MESSAGES_EN: dict[Code, str] = {
+    Code.PERSONAL_ID_FORMAT: "A personal ID number has exactly 12 digits.",
+    Code.PERSONAL_ID_PROVINCE_UNKNOWN: (
+        "The first three digits of the personal ID ({prefix}) are not a known province code; "
+        "please check it."
+    ),
+    Code.PERSONAL_ID_BIRTH_YEAR_MISMATCH: (
+        "Birth year {birth_year} does not match the personal ID (which encodes {id_year}); "
+        "the record was not saved, please check it against the ID card."
+    ),
+    Code.PERSONAL_ID_SEX_MISMATCH: (
+        "The sex does not match the personal ID; the record was saved and flagged for review."
+    ),
+    Code.PERSONAL_ID_TAKEN: "This personal ID already belongs to someone else in the system.",
+    Code.MINISTRY_CODE_TAKEN: "Student code (Ministry of Education) {value} belongs to "
+    "another student.",
+    Code.NATURAL_KEY_MISSING: "A personal ID or the Ministry of Education student code is "
+    "required.",
+    Code.DUPLICATE_IN_BATCH: "The record is repeated in the same submission (row {first}).",
+    Code.SCHOOL_NOT_FOUND: "No school with code {value} within the permitted scope.",
+    Code.CLASS_NOT_FOUND: "No class {name} at school {school} in the current school year.",
+    Code.STUDENT_NOT_FOUND: "No student with personal ID {key} within the permitted scope.",
+    Code.STUDENT_ENROLLED_ELSEWHERE: (
+        "The student with this personal ID is enrolled at another school; a change of school "
+        "must go through the school transfer procedure."
+    ),
+    Code.WRITE_CONFLICT: (
+        "This row conflicts with data written at the same time; please send this row again."
+    ),
+    Code.NAME_REQUIRED: "The full name must not be empty.",
+    Code.BIRTH_DATE_INVALID: "The birth date is not valid (after today or before 1900).",
+    Code.ROLE_REQUIRED: "At least one role is required for each assigned school.",
+    Code.GUARDIAN_IDENTITY_REQUIRED: (
+        "The parent's or guardian's personal ID or phone number is required."
+    ),
+    Code.BATCH_TOO_LARGE: "At most {limit} records per submission ({count} sent).",
+    Code.SCORE_OUT_OF_RANGE: "Score {value} is outside the 0–10 scale.",
+    Code.SCORE_PRECISION: "Score {value} may only be a whole number or have one decimal place.",
+    Code.TEST_SCORE_INVALID: (
+        "A periodic test score in primary school is a whole number from 0 to 10 ({value} sent)."
+    ),
+    Code.REGULAR_COUNT_MISMATCH: (
+        "Subject {subject} has {periods} periods a year, so each semester needs exactly "
+        "{expected} regular assessment scores ({count} sent)."
+    ),
+    Code.ASSESSMENT_KIND_MISMATCH: ("Subject {subject} is assessed by {expected}, not by {given}."),
+    Code.ASSESSMENT_INCOMPLETE: "The {what} of subject {subject} is missing.",
+    Code.SUBJECT_NOT_FOUND: "There is no subject with code {value} in the catalogue.",
+    Code.SUBJECT_NOT_IN_CLASS: "Class {class_name} (grade {grade}) does not study {subject}.",
+    Code.SUBJECT_NOT_TESTED: "Subject {subject} has no periodic test in grade {grade}.",
+    Code.TRAIT_NOT_FOUND: "There is no quality/competence with code {value}.",
+    Code.SCHOOL_YEAR_NOT_FOUND: "There is no school year {value}.",
+    Code.NOT_ENROLLED: "The student is not assigned to a class in school year {year}.",
+    Code.LEVEL_MISMATCH: "The student is in grade {grade}: {expected}.",
+    Code.TRANSCRIPT_STATE: "The transcript is in state “{state}” and cannot be {action}.",
+    Code.TRANSCRIPT_LOCKED: (
+        "The transcript of school year {year} is locked or signed; changing scores needs "
+        "a correction."
+    ),
+    Code.TRANSCRIPT_NOT_FOUND: "No transcript found within the permitted scope.",
+    Code.PERSONAL_ID_MISSING: (
+        "The student has no personal ID, so the transcript cannot be locked and signed; "
+        "the personal ID must be recorded first."
+    ),
+    Code.SIGNING_ORDER: "{role} cannot sign yet: the transcript is waiting for {expected}.",
+    Code.CORRECTION_REASON_REQUIRED: "A transcript correction must state its reason.",
+    Code.FORBIDDEN: "The application is not allowed to do this ({scope}).",
+    Code.UNAUTHENTICATED: "The access token is missing or wrong.",
+    Code.INVALID_ARGUMENT: "Invalid argument: {detail}.",
+    Code.PROVIDER_UNAVAILABLE: (
+        "The signing server {provider} cannot be reached; nothing has been signed. Please try "
+        "again in a few minutes, or tell technical support if it persists."
+    ),
+    Code.PROVIDER_FAILURE: (
+        "The signing server {provider} reported an internal error ({detail}); nothing has been "
+        "signed. Please try again later."
+    ),
+    Code.SIGNER_NOT_CONFIRMED: (
+        "The signing request was not confirmed in the {provider} app in time; please sign "
+        "again and confirm on the phone."
+    ),
+    Code.SIGNER_REJECTED: (
+        "The signer rejected the signing request in the {provider} app; the transcript is "
+        "not signed."
+    ),
+    Code.CERTIFICATE_EXPIRED: (
+        "The signer's {provider} certificate has expired; renew the certificate, then sign again."
+    ),
+    Code.CERTIFICATE_REVOKED: (
+        "The signer's {provider} certificate is revoked or suspended; contact the provider "
+        "to have it reissued."
+    ),
+    Code.QUOTA_EXHAUSTED: (
+        "The {provider} signing plan has no signatures left; renew the plan, then sign again."
+    ),
+    Code.PROVIDER_BAD_CREDENTIALS: (
+        "The system's connection details for {provider} are wrong or have expired; ask the "
+        "department's system administrator to check the configuration."
+    ),
+    Code.PROVIDER_USER_UNKNOWN: (
+        "The signing account {user} does not exist at {provider}; check the user name or "
+        "register for the signing service."
+    ),
+    Code.CREDENTIAL_NOT_FOUND: (
+        "The signer's certificate {credential} was not found at {provider}."
+    ),
+    Code.SIGNING_FAILED: "Signing failed at {provider}: {detail}.",
+    Code.TIMESTAMP_UNAVAILABLE: (
+        "The signature was confirmed but no timestamp could be obtained yet ({detail}); the "
+        "transcript has not changed. The system finishes it when the timestamp service is "
+        "back: ask for the result again in a few minutes, there is no need to sign again."
+    ),
+    Code.SIGNER_NOT_ROLE_HOLDER: (
+        "The person with personal ID {person} is not the {role} of these transcripts "
+        "according to the school's records."
+    ),
+    Code.INVALID_ID: "The ID or page cursor {field} is not valid.",
+    Code.INTERNAL_ERROR: (
+        "The system hit an unexpected error; please try again. If it happens again, tell "
+        "the department's technical support and give reference {correlation_id}."
+    ),
+    Code.GRAPHQL_PARSE_FAILED: "The GraphQL query has a syntax error: {detail}.",
+    Code.GRAPHQL_VALIDATION_FAILED: "The GraphQL query is not valid: {detail}.",
+    Code.QUERY_TOO_DEEP: "The query is nested too deeply ({depth} levels; at most {limit}).",
+    Code.QUERY_TOO_MANY_ALIASES: "The query uses too many aliases ({count}; at most {limit}).",
+    Code.QUERY_TOO_MANY_TOKENS: "The query is too long ({count} tokens; at most {limit}).",
+    Code.QUERY_TOO_MANY_DIRECTIVES: (
+        "The query uses too many directives ({count}; at most {limit})."
+    ),
+    Code.QUERY_TOO_COSTLY: (
+        "The query asks for too much data at once (estimated cost {cost}; at most {limit}); "
+        "ask for fewer records per page or fewer nested fields."
+    ),
+    Code.QUERY_TIMEOUT: "The query ran longer than {seconds} seconds and was stopped; "
+    "narrow the query.",
+    Code.OPERATION_NOT_TRUSTED: "The system only accepts queries registered in advance.",
+    Code.INTROSPECTION_DISABLED: (
+        "Introspecting the API is not allowed; download the schema file from {url}."
+    ),
+    Code.REQUEST_TOO_LARGE: "The request is larger than the allowed limit ({limit} bytes).",
+    Code.TOO_MANY_REQUESTS: "Too many attempts; please try again in {seconds} seconds.",
+    Code.TEXT_CONTROL_CHARACTERS: "Field {field} contains control characters that are not allowed.",
+    Code.TEXT_INVISIBLE: "Field {field} consists only of invisible characters.",
+    Code.TEXT_TOO_LONG: "Field {field} is {length} characters long; at most {limit}.",
+    Code.IDENTITY_MISMATCH: (
+        "The identifying details (personal ID, full name, birth date) do not match the "
+        "existing record; the record was not written. Please check them against the ID card."
+    ),
+    Code.IDENTITY_HELD_ELSEWHERE: (
+        "This person is still linked to another unit, so the application may not change "
+        "the full name, birth date or sex; ask the Department of Education to correct them."
+    ),
+    Code.ASSIGNMENT_NOT_FOUND: "There is no such assignment or link within the permitted scope.",
+    Code.TRANSCRIPT_CONTENT_INVALID: (
+        "The student's records hold a value that cannot be written into a digital transcript "
+        "(invalid characters or a malformed result); this student's transcript was not "
+        "drafted. Correct the records or the gradebook, then draft again."
+    ),
+    Code.TRANSCRIPT_LAYOUT_OVERFLOW: (
+        "The student's transcript (full name, comments…) is too long to lay out on the "
+        "transcript page; this student's transcript was not drafted. Shorten it, then draft "
+        "again."
+    ),
+    Code.TRANSCRIPT_DRAFT_FAILED: (
+        "An unexpected error stopped this student's transcript from being drafted (the other "
+        "students' were). Please try again; if it happens again, contact the department's "
+        "technical support and give reference {reference}."
+    ),
 }
 
 
@@ -191,16 +440,44 @@ class Problem:
     code: Code
     message: str
     field: str | None = None
+    message_en: str = ""
 
 
-def problem(code: Code, field: str | None = None, **details: object) -> Problem:
-    """Build the problem for ``code`` with its Vietnamese message filled in."""
-    return Problem(code=code, message=MESSAGES[code].format(**details), field=field)
+def problem(
+    code: Code,
+    field: str | None = None,
+    *,
+    details_en: Mapping[str, object] | None = None,
+    **details: object,
+) -> Problem:
+    """Build the problem for ``code`` with its Vietnamese and English messages filled in.
+
+    ``details_en`` replaces those of ``details`` that are words rather than values (a
+    Vietnamese ``detail``) in the English message.
+    """
+    vietnamese = {"field": field, **details}  # "{field}" in a message names the field
+    english = vietnamese if details_en is None else {**vietnamese, **details_en}
+    return Problem(
+        code=code,
+        message=MESSAGES[code].format(**vietnamese),
+        field=field,
+        message_en=MESSAGES_EN[code].format(**english),
+    )
 
 
 class HubError(Exception):
     """A request the hub refuses as a whole, carrying a stable code."""
 
-    def __init__(self, code: Code, **details: object) -> None:
-        self.problem = problem(code, **details)
+    def __init__(
+        self, code: Code, *, details_en: Mapping[str, object] | None = None, **details: object
+    ) -> None:
+        self.problem = problem(code, details_en=details_en, **details)
         super().__init__(self.problem.message)
+
+    @classmethod
+    def of(cls, found: Problem) -> "HubError":
+        """Refuse the whole request for a problem already built (by a shared check)."""
+        error = cls.__new__(cls)
+        error.problem = found
+        Exception.__init__(error, found.message)
+        return error

@@ -28,7 +28,7 @@ from hub.domain.grading.inputs import (
 from hub.domain.lifecycle import TranscriptState
 from hub.domain.problems import Code, problem
 from hub.domain.traits import TRAITS
-from hub.resolvers.upserts import RowOutcome, RowStatus, check_batch_size, write_rows
+from hub.resolvers.upserts import RowOutcome, RowStatus, check_batch_size, text_of, write_rows
 
 SECONDARY_GRADES = range(6, 13)
 #: Checks one input row: the values to store, or None with the problems on the outcome.
@@ -404,8 +404,20 @@ def _check_year_record(batch: Batch, row: Any, outcome: RowOutcome) -> dict[str,
         "conduct_second": None if row.conduct_second is None else str(row.conduct_second),
         "summer_training": None if row.summer_training is None else str(row.summer_training),
         "half_days_absent": row.half_days_absent,
-        "homeroom_comment": row.homeroom_comment,
-        "principal_approval": row.principal_approval,
+        "homeroom_comment": text_of(
+            outcome,
+            row.homeroom_comment,
+            models.StudentYearRecord.homeroom_comment,
+            field="homeroomComment",
+            multiline=True,
+        ),
+        "principal_approval": text_of(
+            outcome,
+            row.principal_approval,
+            models.StudentYearRecord.principal_approval,
+            field="principalApproval",
+            multiline=True,
+        ),
     }
 
 
@@ -463,7 +475,13 @@ def _check_primary(batch: Batch, row: Any, outcome: RowOutcome) -> dict[str, Any
         "period": str(row.period),
         "completion": None if row.completion is None else str(row.completion),
         "test_score": row.test_score,
-        "comment": row.comment,
+        "comment": text_of(
+            outcome,
+            row.comment,
+            models.PrimarySubjectAssessment.comment,
+            field="comment",
+            multiline=True,
+        ),
     }
 
 

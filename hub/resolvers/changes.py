@@ -8,19 +8,26 @@ from sqlalchemy import select
 
 from hub.auth.access import read_scope_for, restrict
 from hub.db import models
-from hub.db.changes import certificate_key, guardian_link_key, staff_key, student_key
+from hub.db.changes import (
+    UPSERTED,
+    certificate_key,
+    guardian_link_key,
+    staff_key,
+    student_key,
+    transcript_key,
+)
 from hub.resolvers.context import Context
-from hub.resolvers.loaders import fetch, record_reads
+from hub.resolvers.loaders import fetch
 
 
 @dataclass(frozen=True)
 class ChangeRecord:
     version: int
     entity: str
-    deleted: bool
+    operation: str  # UPSERTED, or a tombstone's: DELETED, LEFT
     natural_key: dict[str, Any]
     model: type | None  # the row's model; for a guardian link, Student
-    row: Any  # the changed row; for a guardian link, its student; None when deleted
+    row: Any  # the changed row; for a guardian link, its student; None for a tombstone
 
 
 TRACKED: dict[str, type] = {
@@ -65,7 +72,7 @@ async def _guardian_link_changes(ctx: Context, since: int, first: int) -> list[C
         ChangeRecord(
             row.change_version,
             "guardianLink",
-            False,
+            UPSERTED,
             guardian_link_key(
                 row.student_personal_id, row.guardian_personal_id, row.guardian_phone
             ),
@@ -92,14 +99,22 @@ async def changes_since(ctx: Context, *, since: int, first: int) -> list[ChangeR
         model = TRACKED[entity]
         version = model.change_version  # type: ignore[attr-defined]
         statement = select(model).where(version > since).order_by(version).limit(first)
-        for row in await fetch(ctx, model, statement, log_reads=False):
+        for row in await fetch(ctx, model, statement):
             records.append(
-                ChangeRecord(row.change_version, entity, False, KEYS[entity](row), model, row)
+                ChangeRecord(row.change_version, entity, UPSERTED, KEYS[entity](row), model, row)
             )
+    if ctx.caller.has("transcripts:read"):
+        records += await _transcript_changes(ctx, since, first)
+        kinds.append("transcript")
     tombstone = models.Tombstone
     deleted = await ctx.reader.rows(
         restrict(
-            select(tombstone.change_version, tombstone.entity, tombstone.natural_key)
+            select(
+                tombstone.change_version,
+                tombstone.entity,
+                tombstone.natural_key,
+                tombstone.operation,
+            )
             .where(tombstone.change_version > since, tombstone.entity.in_(kinds))
             .distinct()
             .order_by(tombstone.change_version)
@@ -109,11 +124,42 @@ async def changes_since(ctx: Context, *, since: int, first: int) -> list[ChangeR
         )
     )
     records += [
-        ChangeRecord(version, entity, True, json.loads(key), None, None)
-        for version, entity, key in deleted
+        ChangeRecord(version, entity, operation, json.loads(key), None, None)
+        for version, entity, key, operation in deleted
     ]
     records.sort(key=lambda record: record.version)
     records = records[:first]
-    for model in (models.Student, models.Staff):
-        record_reads(ctx, model, [r.row for r in records if r.model is model and r.row])
     return records
+
+
+async def _transcript_changes(ctx: Context, since: int, first: int) -> list[ChangeRecord]:
+    """Transcripts published, or superseded by a correction, after ``since``."""
+    transcript, student = models.Transcript, models.Student
+    statement = (
+        select(transcript)
+        .where(transcript.change_version > since)
+        .order_by(transcript.change_version)
+        .limit(first)
+    )
+    rows = await fetch(ctx, transcript, statement)
+    # The personal ID printed on the transcript, wherever the pupil is now.
+    printed = dict(
+        await ctx.reader.rows(
+            select(student.id, student.personal_id).where(
+                student.id.in_({row.student_id for row in rows})
+            )
+        )
+        if rows
+        else []
+    )
+    return [
+        ChangeRecord(
+            row.change_version,
+            "transcript",
+            UPSERTED,
+            transcript_key(row, printed.get(row.student_id)),
+            transcript,
+            row,
+        )
+        for row in rows
+    ]

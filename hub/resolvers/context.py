@@ -61,29 +61,38 @@ class Reader:
 
 @dataclass
 class AccessRecorder:
-    """Collects the personal records a request read, written once when it ends.
+    """Collects the people whose data a request read, written once when it ends.
 
-    RULES.md §6: every read of a student's record is logged with who, which
-    client, what and for what purpose.
+    RULES.md §6 and Law 91/2025: every read of a person's data is logged against
+    that person — who (the client), what of the person (``item``: their record, a
+    transcript, …) and for what purpose. Node types record themselves when they are
+    built from a row (``from_row``), so no read path can forget it.
     """
 
-    reads: dict[tuple[str, int], None] = field(default_factory=dict)
+    reads: dict[tuple[str, int, str], None] = field(default_factory=dict)
 
-    def read(self, entity: str, ids: Sequence[int]) -> None:
-        for entity_id in ids:
-            self.reads[(entity, entity_id)] = None
+    def read(self, entity: str, entity_id: int, item: str = "record") -> None:
+        """Note that the request read ``item`` of the person ``entity`` ``entity_id``."""
+        self.reads[(entity, entity_id, item)] = None
 
     async def flush(self, reader: Reader, *, client_id: str, purpose: str | None) -> None:
         if not self.reads:
             return
-        entities = [entity for entity, _ in self.reads]
-        ids = [entity_id for _, entity_id in self.reads]
+        entities = [entity for entity, _, _ in self.reads]
+        ids = [entity_id for _, entity_id, _ in self.reads]
+        items = [item for _, _, item in self.reads]
         self.reads.clear()
         if reader.dialect == "postgresql":
             # One statement of constant text (so prepared once) whatever the row count.
             await reader.write(
                 _UNNEST_ACCESS_LOG,
-                {"client_id": client_id, "purpose": purpose, "entities": entities, "ids": ids},
+                {
+                    "client_id": client_id,
+                    "purpose": purpose,
+                    "entities": entities,
+                    "ids": ids,
+                    "items": items,
+                },
             )
             return
         rows = [
@@ -92,17 +101,19 @@ class AccessRecorder:
                 "action": "read",
                 "entity": entity,
                 "entity_id": entity_id,
+                "item": item,
                 "purpose": purpose,
             }
-            for entity, entity_id in zip(entities, ids, strict=True)
+            for entity, entity_id, item in zip(entities, ids, items, strict=True)
         ]
         await reader.write(insert(AccessLog), rows)
 
 
 _UNNEST_ACCESS_LOG = text(
-    "INSERT INTO access_log (client_id, action, entity, entity_id, purpose) "
-    "SELECT :client_id, 'read', entity, entity_id, :purpose "
-    "FROM unnest(CAST(:entities AS varchar[]), CAST(:ids AS integer[])) AS t(entity, entity_id)"
+    "INSERT INTO access_log (client_id, action, entity, entity_id, item, purpose) "
+    "SELECT :client_id, 'read', entity, entity_id, item, :purpose "
+    "FROM unnest(CAST(:entities AS varchar[]), CAST(:ids AS integer[]), "
+    "CAST(:items AS varchar[])) AS t(entity, entity_id, item)"
 )
 
 

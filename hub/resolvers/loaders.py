@@ -31,13 +31,8 @@ from hub.db.models import (
     SchoolYear,
     SigningCertificate,
     StaffAssignment,
-    Student,
-    Transcript,
 )
 from hub.resolvers.context import Context
-
-#: Personal records whose every read is logged (RULES.md §6), by entity name.
-AUDITED: dict[type, str] = {Student: "student", Guardian: "guardian", Transcript: "transcript"}
 
 
 def columns_of(model: type) -> list[Any]:
@@ -45,28 +40,16 @@ def columns_of(model: type) -> list[Any]:
     return list(model.__table__.c)  # type: ignore[attr-defined]
 
 
-async def fetch(
-    ctx: Context, model: type, statement: Select[Any], *, log_reads: bool = True
-) -> list[Row[Any]]:
+async def fetch(ctx: Context, model: type, statement: Select[Any]) -> list[Row[Any]]:
     """Run ``statement`` (a ``select(model)``) as the caller may, as Core rows.
 
-    Personal reads are logged; ``log_reads=False`` is for a caller that returns
-    only part of the rows and logs those itself with :func:`record_reads`.
+    Reads of personal data are logged when the rows become nodes (``from_row``).
     """
     authorised = restrict(statement, model, ctx.caller)
     rows = await ctx.reader.rows(
         authorised.with_only_columns(*columns_of(model), maintain_column_froms=True)
     )
-    if log_reads:
-        record_reads(ctx, model, rows)
     return list(rows)
-
-
-def record_reads(ctx: Context, model: type, rows: Sequence[Any]) -> None:
-    """Log that the caller was given ``rows``, if they are personal records."""
-    entity = AUDITED.get(model)
-    if entity is not None:
-        ctx.audit.read(entity, [row.id for row in rows])
 
 
 def keys_match(column: Any, dialect: str) -> ColumnElement[bool]:
@@ -201,7 +184,6 @@ class Loaders:
 
             async def load(ids: list[int]) -> list[Any]:
                 rows = await self._run(model, "by_id", ids, by_id=True)
-                record_reads(self.ctx, model, rows)
                 found = {row.id: row for row in rows}
                 return [found.get(i) for i in ids]
 
@@ -215,7 +197,6 @@ class Loaders:
 
     async def _guardian_links(self, student_ids: list[int]) -> list[list[Any]]:
         links = await self._run(GuardianLink, "guardian_links", student_ids)
-        self.ctx.audit.read("guardian", [link.guardian_id for link in links])
         return _grouped(student_ids, [(link.student_id, link) for link in links])
 
     def _lists_of(self, model: type, name: str, *, owner: str) -> BatchLoader:

@@ -17,16 +17,25 @@ from hub.schema.filters import (
     StaffFilter,
     StudentFilter,
 )
+from hub.schema.ids import database_key, key_max_of
 
 #: The text-search configuration of the name index: no stemming, no stop words.
 SIMPLE = literal_column("'simple'::regconfig")
 
 
 def node_key(global_id: relay.GlobalID, type_name: str) -> int:
-    """The database id inside a global ID of the expected type."""
-    if global_id.type_name != type_name or not global_id.node_id.isdigit():
-        raise HubError(Code.INVALID_ARGUMENT, detail=f"cần ID của {type_name}")
-    return int(global_id.node_id)
+    """The database id inside a global ID of the expected type.
+
+    Another type's ID is INVALID_ARGUMENT; a key that is not digits in the column's
+    range is INVALID_ID (:func:`hub.schema.ids.database_key`).
+    """
+    if global_id.type_name != type_name:
+        raise HubError(
+            Code.INVALID_ARGUMENT,
+            detail=f"cần ID của {type_name}",
+            details_en={"detail": f"an ID of {type_name} is expected"},
+        )
+    return database_key(global_id.node_id, key_max_of(type_name), shown=str(global_id))
 
 
 def name_matches(column: Any, text: str, dialect: str) -> Any:

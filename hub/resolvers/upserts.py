@@ -20,10 +20,18 @@ from sqlalchemy.orm import selectinload
 from hub.auth.access import Caller, restrict
 from hub.db import models
 from hub.domain.enums import GuardianRelation, IdentityStatus, Sex, StaffRole
+from hub.domain.identity import identity_changes, same_identity
 from hub.domain.personal_id import check_against_record, is_well_formed
 from hub.domain.problems import Code, HubError, Problem, problem
-from hub.domain.text import fold, normalise_name
-from hub.schema.writes import GuardianLinkInput, RowStatus, StaffInput, StudentInput
+from hub.domain.text import COMMENT_LIMIT, clean_text, fold
+from hub.schema.writes import (
+    AssignmentEndInput,
+    GuardianLinkInput,
+    RowStatus,
+    StaffInput,
+    StudentInput,
+    StudentWithdrawalInput,
+)
 
 MAX_ROWS = 1000
 #: A student's fields the population database checks: changing one calls for a new check.
@@ -59,6 +67,30 @@ def check_batch_size(rows: Sequence[Any]) -> None:
 def _check_birth_date(value: date | None, outcome: RowOutcome) -> None:
     if value is not None and not date(1900, 1, 1) <= value <= date.today():
         outcome.errors.append(problem(Code.BIRTH_DATE_INVALID, field="birthDate"))
+
+
+def text_of(
+    outcome: RowOutcome,
+    value: str | None,
+    column: Any,
+    *,
+    field: str,
+    required: bool = False,
+    multiline: bool = False,
+) -> str | None:
+    """``value`` through the text gate, sized by the column that will keep it.
+
+    Unbounded (TEXT) columns hold comments: :data:`COMMENT_LIMIT` characters.
+    """
+    cleaned = clean_text(
+        value,
+        field=field,
+        limit=column.type.length or COMMENT_LIMIT,
+        required=required,
+        multiline=multiline,
+    )
+    outcome.errors.extend(cleaned.problems)
+    return cleaned.value
 
 
 def _mark_duplicates(outcomes: list[RowOutcome], keys: Iterable[str | None], name: str) -> None:
@@ -136,10 +168,15 @@ async def upsert_students(
         RowOutcome(index=i, key=row.personal_id or row.ministry_code, type_name="Student")
         for i, row in enumerate(rows)
     ]
-    names = [normalise_name(row.full_name) for row in rows]
-    for row, name, outcome in zip(rows, names, outcomes, strict=True):
-        if not name:
-            outcome.errors.append(problem(Code.NAME_REQUIRED, field="fullName"))
+    names = [
+        text_of(o, row.full_name, models.Student.full_name, field="fullName", required=True)
+        for row, o in zip(rows, outcomes, strict=True)
+    ]
+    ethnicities = [
+        text_of(o, row.ethnicity, models.Student.ethnicity, field="ethnicity")
+        for row, o in zip(rows, outcomes, strict=True)
+    ]
+    for row, outcome in zip(rows, outcomes, strict=True):
         if not row.personal_id and not row.ministry_code:
             outcome.errors.append(problem(Code.NATURAL_KEY_MISSING, field="personalId"))
         _check_birth_date(row.birth_date, outcome)
@@ -227,7 +264,17 @@ async def upsert_students(
                 problem(Code.MINISTRY_CODE_TAKEN, field="ministryCode", value=row.ministry_code)
             )
             continue
-        if student is not None and not caller.may_write_school(student.school_id):
+        if student is not None and student.school_id is None and not caller.department_wide:
+            # A pupil who left a school: the next school takes them only with their identity.
+            if not same_identity(
+                stored_name=student.full_name,
+                stored_birth_date=student.birth_date,
+                sent_name=names[outcome.index] or "",
+                sent_birth_date=row.birth_date,
+            ):
+                outcome.errors.append(problem(Code.IDENTITY_MISMATCH, field="personalId"))
+                continue
+        elif student is not None and not caller.may_write_school(student.school_id):
             outcome.errors.append(problem(Code.STUDENT_ENROLLED_ELSEWHERE, field="schoolCode"))
             continue
         targets[outcome.index] = (student, school, school_class)
@@ -239,10 +286,10 @@ async def upsert_students(
             "personal_id": row.personal_id or (student.personal_id if student else None),
             "moet_code": row.ministry_code or (student.moet_code if student else None),
             "full_name": names[outcome.index],
-            "search_name": fold(names[outcome.index]),
+            "search_name": fold(names[outcome.index] or ""),
             "birth_date": row.birth_date,
             "sex": Sex(row.sex),
-            "ethnicity": row.ethnicity,
+            "ethnicity": ethnicities[outcome.index],
             "school_id": school.id,
             "needs_review": bool(outcome.warnings),
         }
@@ -276,6 +323,17 @@ async def upsert_students(
     return outcomes
 
 
+#: A person's identity on record; a caller whose reach does not cover every school the
+#: person is attached to may not change it (only the department, or a wider caller, can).
+STAFF_IDENTITY_FIELDS = ("full_name", "birth_date", "sex")
+#: Contact details of a shared person: kept as they are when another school holds the person.
+STAFF_CONTACT_FIELDS = ("email", "phone")
+
+
+def _outside_reach(caller: Caller, school_ids: Iterable[int]) -> bool:
+    return any(not caller.may_write_school(school_id) for school_id in school_ids)
+
+
 async def upsert_staff(
     session: AsyncSession, caller: Caller, rows: list[StaffInput], *, careful: bool = False
 ) -> list[RowOutcome]:
@@ -284,13 +342,25 @@ async def upsert_staff(
     outcomes = [
         RowOutcome(index=i, key=row.personal_id, type_name="Staff") for i, row in enumerate(rows)
     ]
-    names = [normalise_name(row.full_name) for row in rows]
+    values_of: list[dict[str, Any]] = []
+    for row, outcome in zip(rows, outcomes, strict=True):
+        name = text_of(
+            outcome, row.full_name, models.Staff.full_name, field="fullName", required=True
+        )
+        values_of.append(
+            {
+                "full_name": name,
+                "search_name": fold(name or ""),
+                "birth_date": row.birth_date,
+                "sex": None if row.sex is None else Sex(row.sex),
+                "email": text_of(outcome, row.email, models.Staff.email, field="email"),
+                "phone": text_of(outcome, row.phone, models.Staff.phone, field="phone"),
+            }
+        )
     schools = await _writable_schools(
         session, caller, (a.school_code for row in rows for a in row.assignments)
     )
-    for row, name, outcome in zip(rows, names, outcomes, strict=True):
-        if not name:
-            outcome.errors.append(problem(Code.NAME_REQUIRED, field="fullName"))
+    for row, outcome in zip(rows, outcomes, strict=True):
         _check_birth_date(row.birth_date, outcome)
         check = check_against_record(
             row.personal_id,
@@ -317,18 +387,41 @@ async def upsert_staff(
             .options(selectinload(models.Staff.assignments))
         )
     }
+    for row, outcome in zip(rows, outcomes, strict=True):
+        member = existing.get(row.personal_id)
+        if member is None or not outcome.ok:
+            continue
+        values = values_of[outcome.index]
+        attached = {a.school_id for a in member.assignments}
+        attaching = not caller.department_wide and not any(map(caller.may_write_school, attached))
+        # Attaching someone already on record: only with the identity on record.
+        if attaching and not same_identity(
+            stored_name=member.full_name,
+            stored_birth_date=member.birth_date,
+            sent_name=values["full_name"] or "",
+            sent_birth_date=row.birth_date,
+        ):
+            outcome.errors.append(problem(Code.IDENTITY_MISMATCH, field="personalId"))
+            continue
+        if _outside_reach(caller, attached):
+            stored = {name: getattr(member, name) for name in STAFF_IDENTITY_FIELDS}
+            sent = {name: values[name] for name in STAFF_IDENTITY_FIELDS}
+            if sent["sex"] is None:
+                del sent["sex"]  # not sent: nothing to change
+            for name in identity_changes(stored=stored, sent=sent):
+                outcome.errors.append(problem(Code.IDENTITY_HELD_ELSEWHERE, field=_camel(name)))
+            # The record stays as the other schools know it.
+            values["full_name"], values["search_name"] = member.full_name, member.search_name
+            values["birth_date"], values["sex"] = member.birth_date, member.sex
+            for name in STAFF_CONTACT_FIELDS:
+                kept = getattr(member, name)
+                if kept is not None and values[name] != kept:
+                    outcome.warnings.append(problem(Code.IDENTITY_HELD_ELSEWHERE, field=name))
+                    values[name] = kept
 
     def apply(outcome: RowOutcome) -> models.Staff:
         row = rows[outcome.index]
-        values = {
-            "full_name": names[outcome.index],
-            "search_name": fold(names[outcome.index]),
-            "birth_date": row.birth_date,
-            "sex": None if row.sex is None else Sex(row.sex),
-            "email": row.email,
-            "phone": row.phone,
-            "needs_review": bool(outcome.warnings),
-        }
+        values = {**values_of[outcome.index], "needs_review": bool(outcome.warnings)}
         member = existing.get(row.personal_id)
         if member is None:
             member = models.Staff(personal_id=row.personal_id, assignments=[], **values)
@@ -360,6 +453,64 @@ async def upsert_staff(
     return outcomes
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+async def end_staff_assignments(
+    session: AsyncSession,
+    caller: Caller,
+    rows: list[AssignmentEndInput],
+    *,
+    careful: bool = False,
+) -> list[RowOutcome]:
+    """End assignments at the caller's schools (a teacher leaving, a role given up).
+
+    The person's record stays; the school they leave sees them go in its change feed.
+    """
+    caller.require("staff:write")
+    check_batch_size(rows)
+    outcomes = [
+        RowOutcome(index=i, key=row.personal_id, type_name="Staff") for i, row in enumerate(rows)
+    ]
+    schools = await _writable_schools(session, caller, (row.school_code for row in rows))
+    members = {
+        s.personal_id: s
+        for s in await session.scalars(
+            select(models.Staff)
+            .where(models.Staff.personal_id.in_({row.personal_id for row in rows}))
+            .options(selectinload(models.Staff.assignments))
+        )
+    }
+    ending: dict[int, list[models.StaffAssignment]] = {}
+    for row, outcome in zip(rows, outcomes, strict=True):
+        school = schools.get(row.school_code)
+        member = members.get(row.personal_id)
+        roles = {StaffRole(role) for role in row.roles or ()}
+        found = [
+            a
+            for a in (member.assignments if member and school else [])
+            if school is not None and a.school_id == school.id and (not roles or a.role in roles)
+        ]
+        if not found:
+            # The same answer whether the person, the school or the role is unknown.
+            outcome.errors.append(problem(Code.ASSIGNMENT_NOT_FOUND, field="personalId"))
+            continue
+        ending[outcome.index] = found
+
+    def apply(outcome: RowOutcome) -> models.Staff:
+        member = members[rows[outcome.index].personal_id]
+        for assignment in ending[outcome.index]:
+            if assignment in member.assignments:
+                member.assignments.remove(assignment)
+        outcome.status = RowStatus.DELETED
+        return member
+
+    await write_rows(session, outcomes, apply, careful=careful)
+    return outcomes
+
+
 async def upsert_guardian_links(
     session: AsyncSession, caller: Caller, rows: list[GuardianLinkInput], *, careful: bool = False
 ) -> list[RowOutcome]:
@@ -369,12 +520,24 @@ async def upsert_guardian_links(
         RowOutcome(index=i, key=row.student_personal_id, type_name="Student")
         for i, row in enumerate(rows)
     ]
-    guardian_names = [normalise_name(row.guardian.full_name) for row in rows]
-    for row, name, outcome in zip(rows, guardian_names, outcomes, strict=True):
+    guardian_names = [
+        text_of(
+            o,
+            row.guardian.full_name,
+            models.Guardian.full_name,
+            field="guardian.fullName",
+            required=True,
+        )
+        or ""
+        for row, o in zip(rows, outcomes, strict=True)
+    ]
+    phones = [
+        text_of(o, row.guardian.phone, models.Guardian.phone, field="guardian.phone")
+        for row, o in zip(rows, outcomes, strict=True)
+    ]
+    for row, outcome in zip(rows, outcomes, strict=True):
         if not is_well_formed(row.student_personal_id):
             outcome.errors.append(problem(Code.PERSONAL_ID_FORMAT, field="studentPersonalId"))
-        if not name:
-            outcome.errors.append(problem(Code.NAME_REQUIRED, field="guardian.fullName"))
         if row.guardian.personal_id:
             check = check_against_record(
                 row.guardian.personal_id,
@@ -384,7 +547,7 @@ async def upsert_guardian_links(
             )
             outcome.errors += check.errors
             outcome.warnings += check.warnings
-        elif not row.guardian.phone:
+        elif not phones[outcome.index]:
             outcome.errors.append(problem(Code.GUARDIAN_IDENTITY_REQUIRED, field="guardian"))
     students = {
         s.personal_id: s
@@ -400,7 +563,9 @@ async def upsert_guardian_links(
         if caller.may_write_school(s.school_id)
     }
     guardian_ids = {row.guardian.personal_id for row in rows if row.guardian.personal_id}
-    phones = {row.guardian.phone for row in rows if not row.guardian.personal_id}
+    wanted_phones = {
+        phone for row, phone in zip(rows, phones, strict=True) if not row.guardian.personal_id
+    }
     guardians_by_id = {
         g.personal_id: g
         for g in await session.scalars(
@@ -411,10 +576,21 @@ async def upsert_guardian_links(
         (g.phone, fold(g.full_name)): g
         for g in await session.scalars(
             select(models.Guardian).where(
-                models.Guardian.phone.in_(phones), models.Guardian.personal_id.is_(None)
+                models.Guardian.phone.in_(wanted_phones), models.Guardian.personal_id.is_(None)
             )
         )
     }
+    # The schools of the children each known guardian is already linked to.
+    linked_schools: dict[int, set[int | None]] = {}
+    known = [g.id for g in (*guardians_by_id.values(), *guardians_by_phone.values())]
+    if known:
+        for guardian_id, school_id in await session.execute(
+            select(models.GuardianLink.guardian_id, models.Student.school_id)
+            .join(models.Student, models.Student.id == models.GuardianLink.student_id)
+            .where(models.GuardianLink.guardian_id.in_(known))
+        ):
+            linked_schools.setdefault(guardian_id, set()).add(school_id)
+    held_elsewhere: set[int] = set()
     links = {
         (link.student_id, link.guardian_id): link
         for link in await session.scalars(
@@ -430,25 +606,59 @@ async def upsert_guardian_links(
                     Code.STUDENT_NOT_FOUND, field="studentPersonalId", key=row.student_personal_id
                 )
             )
+        if not outcome.ok or row.remove:
+            continue
+        name = guardian_names[outcome.index]
+        if row.guardian.personal_id:
+            on_record = guardians_by_id.get(row.guardian.personal_id)
+        else:
+            on_record = guardians_by_phone.get((phones[outcome.index], fold(name)))
+        if on_record is None:
+            continue
+        schools = linked_schools.get(on_record.id, set())
+        mine = any(s is not None and caller.may_write_school(s) for s in schools)
+        attaching = not mine and not caller.department_wide
+        if attaching and not same_identity(
+            stored_name=on_record.full_name,
+            stored_birth_date=None,
+            sent_name=name,
+            sent_birth_date=None,
+        ):
+            outcome.errors.append(problem(Code.IDENTITY_MISMATCH, field="guardian"))
+            continue
+        if any(s is None or not caller.may_write_school(s) for s in schools):
+            if identity_changes(
+                stored={"full_name": on_record.full_name}, sent={"full_name": name}
+            ):
+                outcome.errors.append(
+                    problem(Code.IDENTITY_HELD_ELSEWHERE, field="guardian.fullName")
+                )
+                continue
+            held_elsewhere.add(on_record.id)
+            sent_phone = phones[outcome.index]
+            if on_record.phone is not None and sent_phone not in (None, on_record.phone):
+                outcome.warnings.append(
+                    problem(Code.IDENTITY_HELD_ELSEWHERE, field="guardian.phone")
+                )
 
     def find_guardian(index: int) -> models.Guardian:
         row = rows[index]
-        name = guardian_names[index]
+        name, phone = guardian_names[index], phones[index]
         if row.guardian.personal_id:
             guardian = guardians_by_id.get(row.guardian.personal_id)
         else:
-            guardian = guardians_by_phone.get((row.guardian.phone, fold(name)))
+            guardian = guardians_by_phone.get((phone, fold(name)))
         if guardian is None:
             guardian = models.Guardian(
-                personal_id=row.guardian.personal_id, full_name=name, phone=row.guardian.phone
+                personal_id=row.guardian.personal_id, full_name=name, phone=phone
             )
             session.add(guardian)
             if row.guardian.personal_id:
                 guardians_by_id[row.guardian.personal_id] = guardian
             else:
-                guardians_by_phone[(row.guardian.phone, fold(name))] = guardian
-        else:
-            _assign(guardian, {"full_name": name, "phone": row.guardian.phone or guardian.phone})
+                guardians_by_phone[(phone, fold(name))] = guardian
+        elif guardian.id not in held_elsewhere:
+            _assign(guardian, {"full_name": name, "phone": phone or guardian.phone})
         return guardian
 
     def apply(outcome: RowOutcome) -> models.Student:
@@ -473,6 +683,70 @@ async def upsert_guardian_links(
             outcome.status = RowStatus.CREATED
         else:
             outcome.status = RowStatus.UPDATED if _assign(link, values) else RowStatus.UNCHANGED
+        return student
+
+    await write_rows(session, outcomes, apply, careful=careful)
+    return outcomes
+
+
+async def withdraw_students(
+    session: AsyncSession,
+    caller: Caller,
+    rows: list[StudentWithdrawalInput],
+    *,
+    careful: bool = False,
+) -> list[RowOutcome]:
+    """Pupils leaving the caller's school (moved away, withdrawn).
+
+    The pupil then belongs to no school until the next one takes them with their
+    identity on record; this year's class place is given up; transcripts already
+    made stay with the school that made them. The school sees the pupil leave in its
+    change feed.
+    """
+    caller.require("students:write")
+    check_batch_size(rows)
+    outcomes = [
+        RowOutcome(index=i, key=row.personal_id, type_name="Student") for i, row in enumerate(rows)
+    ]
+    _mark_duplicates(outcomes, (row.personal_id for row in rows), "personalId")
+    students = {
+        s.personal_id: s
+        for s in await session.scalars(
+            restrict(
+                select(models.Student).where(
+                    models.Student.personal_id.in_({row.personal_id for row in rows})
+                ),
+                models.Student,
+                caller,
+            )
+        )
+        if s.school_id is not None and caller.may_write_school(s.school_id)
+    }
+    for row, outcome in zip(rows, outcomes, strict=True):
+        if outcome.ok and row.personal_id not in students:
+            outcome.errors.append(
+                problem(Code.STUDENT_NOT_FOUND, field="personalId", key=row.personal_id)
+            )
+    current_year = await session.scalar(
+        select(models.SchoolYear).where(models.SchoolYear.is_current)
+    )
+    places: dict[int, models.Enrolment] = {}
+    if current_year is not None and students:
+        for enrolment in await session.scalars(
+            select(models.Enrolment).where(
+                models.Enrolment.student_id.in_([s.id for s in students.values()]),
+                models.Enrolment.school_year_id == current_year.id,
+            )
+        ):
+            places[enrolment.student_id] = enrolment
+
+    def apply(outcome: RowOutcome) -> models.Student:
+        student = students[rows[outcome.index].personal_id]
+        place = places.pop(student.id, None)
+        if place is not None:
+            session.sync_session.delete(place)
+        student.school_id = None
+        outcome.status = RowStatus.DELETED
         return student
 
     await write_rows(session, outcomes, apply, careful=careful)

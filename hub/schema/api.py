@@ -1,6 +1,6 @@
 """The hub's GraphQL schema: queries, mutations and the execution extensions."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -11,13 +11,16 @@ from graphql import GraphQLError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from strawberry import relay
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import SchemaExtension
 from strawberry.scalars import JSON
-from strawberry.types import ExecutionContext, Info
+from strawberry.types import ExecutionContext, ExecutionResult, Info
 
 from hub.auth.access import restrict
+from hub.config import Mode
+from hub.db import changes as db_changes
 from hub.db import models
 from hub.domain.certificates import as_utc
+from hub.domain.personal_data import Kind, present
 from hub.domain.problems import Code, HubError
 from hub.resolvers import assessments, queries, upserts
 from hub.resolvers.changes import changes_since
@@ -38,6 +41,7 @@ from hub.schema.assessments import (
     YearRecordInput,
 )
 from hub.schema.certificates_jobs import CertificateJobMutations, CertificateJobQueries
+from hub.schema.errors import client_error
 from hub.schema.filters import (
     CertificateFilter,
     ClassFilter,
@@ -46,6 +50,7 @@ from hub.schema.filters import (
     StudentFilter,
 )
 from hub.schema.generation import GenerationMutations, GenerationQueries
+from hub.schema.guards import RequestGuards
 from hub.schema.jobs import JobMutations, JobQueries
 from hub.schema.nodes import (
     NODE_TYPES,
@@ -72,11 +77,13 @@ from hub.schema.transcripts import (
     TranscriptFilter,
 )
 from hub.schema.writes import (
+    AssignmentEndInput,
     GuardianLinkInput,
     Problem,
     RowResult,
     StaffInput,
     StudentInput,
+    StudentWithdrawalInput,
     UpsertResult,
 )
 from hub.transcripts import service as transcript_service
@@ -97,12 +104,24 @@ def _ctx(info: Info) -> Context:
 class ChangeOperation(StrEnum):
     UPSERT = "UPSERT"
     DELETE = "DELETE"
+    LEFT = "LEFT"  # the record left the school (a pupil moved or withdrew, a teacher left)
+
+
+_OPERATIONS = {
+    db_changes.UPSERTED: ChangeOperation.UPSERT,
+    db_changes.DELETED: ChangeOperation.DELETE,
+    db_changes.LEFT: ChangeOperation.LEFT,
+}
+#: The node a change carries, by the changed row's model.
+_FEED_NODES: dict[type, Any] = {**NODE_TYPES, models.Transcript: Transcript}
 
 
 @strawberry.type(description="Một thay đổi trong nguồn thay đổi")
 class Change:
     version: int = strawberry.field(description="Phiên bản thay đổi (tăng dần)")
-    entity: str = strawberry.field(description="student | staff | guardianLink | certificate")
+    entity: str = strawberry.field(
+        description="student | staff | guardianLink | certificate | transcript"
+    )
     operation: ChangeOperation
     natural_key: JSON = strawberry.field(description="Khóa tự nhiên (dùng được cả khi đã xóa)")
     node: relay.Node | None = strawberry.field(
@@ -144,12 +163,19 @@ class AccessLogEntry:
     at: datetime
     client_id: str = strawberry.field(description="Ứng dụng đã truy cập")
     action: str
+    item: str | None = strawberry.field(
+        description="Phần hồ sơ đã đọc: record (hồ sơ), transcript (học bạ), document (tệp học bạ)…"
+    )
     purpose: str | None = strawberry.field(description="Mục đích khai báo")
 
     @classmethod
     def from_row(cls, row: Any, ctx: Context) -> "AccessLogEntry":
         return cls(
-            at=as_utc(row.at), client_id=row.client_id, action=row.action, purpose=row.purpose
+            at=as_utc(row.at),
+            client_id=row.client_id,
+            action=row.action,
+            item=row.item,
+            purpose=row.purpose,
         )
 
 
@@ -354,7 +380,7 @@ class Query(SigningQueries, JobQueries, SyncQueries, CertificateJobQueries, Gene
         has_more = len(records) > size
         records = records[:size]
         nodes = [
-            None if r.model is None else NODE_TYPES[r.model].from_row(r.row, ctx) for r in records
+            None if r.model is None else _FEED_NODES[r.model].from_row(r.row, ctx) for r in records
         ]
         feed = merge_fields([s for f in info.selected_fields for s in f.selections], "ChangeFeed")
         changes = merge_fields(feed.get("changes", []), "Change")
@@ -364,8 +390,8 @@ class Query(SigningQueries, JobQueries, SyncQueries, CertificateJobQueries, Gene
                 Change(
                     version=r.version,
                     entity=r.entity,
-                    operation=ChangeOperation.DELETE if r.deleted else ChangeOperation.UPSERT,
-                    natural_key=r.natural_key,
+                    operation=_OPERATIONS[r.operation],
+                    natural_key=present(ctx.caller.scopes, Kind.DOCUMENT, r.natural_key),
                     node=node,
                 )
                 for r, node in zip(records, nodes, strict=True)
@@ -526,6 +552,7 @@ class Mutation(
                     student=Student.from_row(s.student, ctx),
                     code=s.problem.code.value,
                     message=s.problem.message,
+                    message_en=s.problem.message_en,
                 )
                 for s in report.skipped
             ]
@@ -656,6 +683,20 @@ class Mutation(
     ) -> UpsertResult:
         return await _upsert(info, upserts.upsert_guardian_links, rows)
 
+    @strawberry.mutation(
+        description="Kết thúc phân công của cán bộ tại trường của ứng dụng (nghỉ, chuyển công tác)"
+    )
+    async def end_staff_assignments(
+        self, info: Info, rows: list[AssignmentEndInput]
+    ) -> UpsertResult:
+        return await _upsert(info, upserts.end_staff_assignments, rows)
+
+    @strawberry.mutation(description="Học sinh rời trường của ứng dụng (chuyển đi, thôi học)")
+    async def withdraw_students(
+        self, info: Info, rows: list[StudentWithdrawalInput]
+    ) -> UpsertResult:
+        return await _upsert(info, upserts.withdraw_students, rows)
+
 
 class RequestLifecycle(SchemaExtension):
     """Close the request's read session and write its access log when it ends."""
@@ -675,46 +716,34 @@ class RequestLifecycle(SchemaExtension):
 
 
 class HubErrors(SchemaExtension):
-    """Give refused requests their stable code in ``extensions.code``."""
-
-    def on_execute(self) -> Iterator[None]:  # type: ignore[override]
-        yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        for error in result.errors:
-            original = error.original_error
-            if isinstance(original, HubError):
-                error.extensions = {
-                    **(error.extensions or {}),
-                    "code": original.problem.code.value,
-                }
+    """Kept for schemas assembled from parts (tests): :class:`HubSchema` now gives every
+    error its stable code (:mod:`hub.schema.errors`), whatever its extensions."""
 
 
 class HubSchema(strawberry.Schema):
-    """Refusals the hub means (stable codes) are logged as events, not as crashes."""
+    """Every error a client sees is presented by :func:`hub.schema.errors.client_error`.
+
+    That is also where they are logged (a refusal as an event, a crash with its
+    traceback and correlation id), so strawberry's own error log is not used.
+    """
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+        result = await super().execute(*args, **kwargs)
+        if result.errors:
+            context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
+            settings = getattr(context, "settings", None)
+            production = settings is not None and settings.mode is Mode.PRODUCTION
+            result.errors = [client_error(e, production=production) for e in result.errors]
+        return result
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        unexpected = []
-        for error in errors:
-            if isinstance(error.original_error, HubError):
-                log.info(
-                    "request.refused", code=error.original_error.problem.code.value, path=error.path
-                )
-            else:
-                unexpected.append(error)
-        super().process_errors(unexpected, execution_context)
+        """Logged when presented (:meth:`execute`)."""
 
 
 schema = HubSchema(
     query=Query,
     mutation=Mutation,
-    extensions=[
-        RequestLifecycle,
-        HubErrors,
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-    ],
+    extensions=[RequestLifecycle, RequestGuards],
 )

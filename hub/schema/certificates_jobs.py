@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from hub.db import models
+from hub.domain.personal_data import Kind, present
 from hub.domain.problems import Code, HubError
 from hub.jobs import certificates as refresh
 from hub.jobs import migration
@@ -100,6 +101,9 @@ async def _run(info: Info, job: models.Job) -> CertificateRefreshRun:
                 .where(models.SigningCertificate.id.in_([i for i, _ in found.expiring]))
             )
             owners = {row[0]: row for row in rows}
+    for owner in owners.values():
+        if owner[2] is not None:
+            _ctx(info).audit.read("staff", owner[2], "certificate")
     return CertificateRefreshRun(
         job_id=job.job_id,
         state=job.state,
@@ -193,7 +197,9 @@ class ProviderMigrationPlan:
     teachers: list[PlannedTeacher]
 
 
-def _plan(plan: migration.MigrationPlan) -> ProviderMigrationPlan:
+def _plan(plan: migration.MigrationPlan, ctx: Context) -> ProviderMigrationPlan:
+    for teacher in plan.teachers:
+        ctx.audit.read("staff", teacher.staff_id, "certificate")
     return ProviderMigrationPlan(
         from_provider=plan.from_provider,  # type: ignore[arg-type]
         to_provider=plan.to_provider,  # type: ignore[arg-type]
@@ -280,7 +286,9 @@ class ProviderMigration:
         if state:
             query = query.where(item.state == state)
         async with _ctx(info).db.unit_of_work() as session:
-            rows = await session.execute(query.order_by(item.id).limit(min(first, 1000)))
+            rows = (await session.execute(query.order_by(item.id).limit(min(first, 1000)))).all()
+            for row, _ in rows:
+                _ctx(info).audit.read("staff", row.staff_id, "certificate")
             return [
                 MigrationTeacher(
                     staff_id=relay.GlobalID("Staff", str(row.staff_id)),
@@ -292,7 +300,7 @@ class ProviderMigration:
                     reason_code=row.reason_code,
                     reason=row.reason,
                 )
-                for row, name in rows.all()
+                for row, name in rows
             ]
 
     @strawberry.field(description="Nhật ký từng bước, theo thứ tự thời gian")
@@ -312,7 +320,7 @@ class ProviderMigration:
                     staff_id=_gid("Staff", row.staff_id),
                     actor=row.actor,
                     code=row.code,
-                    detail=row.detail,
+                    detail=present(_ctx(info).caller.scopes, Kind.DOCUMENT, row.detail),
                 )
                 for row in rows
             ]
@@ -404,7 +412,7 @@ class CertificateJobQueries:
         school_id: relay.GlobalID | None = None,
         district_id: relay.GlobalID | None = None,
     ) -> ProviderMigrationPlan:
-        return _plan(await _make_plan(info, from_provider, to, school_id, district_id))
+        return _plan(await _make_plan(info, from_provider, to, school_id, district_id), _ctx(info))
 
     @strawberry.field(description="Tiến độ một đợt chuyển nhà cung cấp chữ ký số")
     async def provider_migration(self, info: Info, job_id: str) -> ProviderMigration:

@@ -15,7 +15,6 @@ from strawberry import relay
 from strawberry.types import Info
 from strawberry.types.nodes import Selection
 
-from hub.auth.access import may_see_personal_id
 from hub.db import models
 from hub.domain.certificates import as_utc, expires_soon, is_valid_at
 from hub.domain.enums import (
@@ -28,9 +27,10 @@ from hub.domain.enums import (
     SigningProvider,
     StaffRole,
 )
-from hub.domain.personal_id import mask
+from hub.domain.personal_data import Kind, present
 from hub.resolvers.context import Context
 from hub.resolvers.lookahead import NOT_LOADED, Relation, prefetch
+from hub.schema.ids import database_key, key_max
 
 SchoolLevelType = strawberry.enum(SchoolLevel, description="Cấp học")
 OwnershipType = strawberry.enum(Ownership, description="Loại hình: công lập / tư thục")
@@ -44,10 +44,9 @@ SigningProviderType = strawberry.enum(SigningProvider, description="Nhà cung c�
 CertificateStatusType = strawberry.enum(CertificateStatus, description="Trạng thái chứng thư số")
 
 
-def _personal_id(ctx: Context, number: str | None) -> str | None:
-    if number is None or may_see_personal_id(ctx.caller):
-        return number
-    return mask(number)
+def _shown(ctx: Context, kind: Kind, value: Any) -> Any:
+    """A personal value as this caller may see it (:mod:`hub.domain.personal_data`)."""
+    return present(ctx.caller.scopes, kind, value)
 
 
 class HubNode(relay.Node):
@@ -64,7 +63,8 @@ class HubNode(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ctx: Context = info.context
-        keys = [int(i) if str(i).isdigit() else -1 for i in node_ids]
+        limit = key_max(cls.model)
+        keys = [database_key(str(i), limit, shown=f"{cls.__name__}:{i}") for i in node_ids]
         rows = await ctx.loaders.by_id(cls.model).load_many(keys)
         nodes = [None if row is None else cls.from_row(row, ctx) for row in rows]
         selections = [s for field in info.selected_fields for s in field.selections]
@@ -168,13 +168,14 @@ class GuardianLink:
     @classmethod
     def from_row(cls, row: Any, ctx: Context) -> Self:
         """From a row of the guardian-links loader (link columns + ``guardian_*``)."""
+        ctx.audit.read("guardian", row.guardian_id)
         return cls(
             relation=row.relation,
             verified=row.verified,
             guardian=Guardian(
                 full_name=row.guardian_full_name,
-                phone=row.guardian_phone,
-                personal_id=_personal_id(ctx, row.guardian_personal_id),
+                phone=_shown(ctx, Kind.PHONE, row.guardian_phone),
+                personal_id=_shown(ctx, Kind.PERSONAL_ID, row.guardian_personal_id),
             ),
         )
 
@@ -203,10 +204,11 @@ class Student(HubNode):
 
     @classmethod
     def from_row(cls, row: Any, ctx: Context) -> Self:
+        ctx.audit.read("student", row.id)
         verified_at = row.identity_verified_at
         return cls(
             id=row.id,
-            personal_id=_personal_id(ctx, row.personal_id),
+            personal_id=_shown(ctx, Kind.PERSONAL_ID, row.personal_id),
             ministry_code=row.moet_code,
             full_name=row.full_name,
             birth_date=row.birth_date,
@@ -254,14 +256,15 @@ class Staff(HubNode):
 
     @classmethod
     def from_row(cls, row: Any, ctx: Context) -> Self:
+        ctx.audit.read("staff", row.id)
         return cls(
             id=row.id,
-            personal_id=_personal_id(ctx, row.personal_id),
+            personal_id=_shown(ctx, Kind.PERSONAL_ID, row.personal_id),
             full_name=row.full_name,
             birth_date=row.birth_date,
             sex=row.sex,
-            email=row.email,
-            phone=row.phone,
+            email=_shown(ctx, Kind.EMAIL, row.email),
+            phone=_shown(ctx, Kind.PHONE, row.phone),
         )
 
 
@@ -288,13 +291,15 @@ class Certificate(HubNode):
 
     @classmethod
     def from_row(cls, row: Any, ctx: Context) -> Self:
+        if row.staff_id is not None:
+            ctx.audit.read("staff", row.staff_id, "certificate")
         now = ctx.now
         return cls(
             id=row.id,
             provider=row.provider,
             credential_id=row.credential_id,
             serial_number=row.serial_number,
-            subject=row.subject_dn,
+            subject=_shown(ctx, Kind.CERTIFICATE_SUBJECT, row.subject_dn),
             issuer=row.issuer_dn,
             valid_from=as_utc(row.valid_from),
             valid_to=as_utc(row.valid_to),

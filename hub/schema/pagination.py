@@ -16,8 +16,9 @@ from strawberry.types import Info
 from hub.auth.access import restrict
 from hub.domain.problems import Code, HubError
 from hub.resolvers.context import Context
-from hub.resolvers.loaders import fetch, record_reads
+from hub.resolvers.loaders import fetch
 from hub.resolvers.lookahead import connection_nodes
+from hub.schema.ids import INT32_MAX, database_key, key_max, quoted
 from hub.schema.nodes import shape
 
 NodeType = TypeVar("NodeType")
@@ -37,25 +38,44 @@ class Connection(relay.Connection[NodeType], Generic[NodeType]):
         return [edge.node for edge in self.edges]
 
 
+def first_refused(first: int, page_size_max: int) -> dict[str, Any] | None:
+    """INVALID_ARGUMENT's details when ``first`` is outside 1..``page_size_max``."""
+    if 1 <= first <= page_size_max:
+        return None
+    return {
+        "detail": f"first phải nằm trong khoảng 1–{page_size_max} (đã gửi {first})",
+        "details_en": {"detail": f"first must be within 1–{page_size_max} ({first} sent)"},
+    }
+
+
+def check_first(first: int, page_size_max: int) -> int:
+    """``first`` of any list field: 1..``page_size_max`` or INVALID_ARGUMENT.
+
+    :mod:`hub.schema.guards` applies it to every ``first`` of a request before it
+    runs; resolvers apply it again where they use the value.
+    """
+    refused = first_refused(first, page_size_max)
+    if refused is not None:
+        raise HubError(Code.INVALID_ARGUMENT, **refused)
+    return first
+
+
 def page_size(ctx: Context, first: int | None) -> int:
     """The requested page size, refusing what the hub will not serve."""
-    size = ctx.settings.page_size_default if first is None else first
-    if not 1 <= size <= ctx.settings.page_size_max:
-        raise HubError(
-            Code.INVALID_ARGUMENT,
-            detail=f"first phải nằm trong khoảng 1–{ctx.settings.page_size_max}",
-        )
-    return size
+    if first is None:
+        return ctx.settings.page_size_default
+    return check_first(first, ctx.settings.page_size_max)
 
 
-def decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str, model: type | None = None) -> int:
+    """The last row's id inside a cursor; INVALID_ID when it is not one of ours."""
     try:
         prefix, value = from_base64(cursor)
-        if prefix != _CURSOR_PREFIX:
-            raise ValueError(prefix)
-        return int(value)
-    except ValueError as error:
-        raise HubError(Code.INVALID_ARGUMENT, detail="cursor không hợp lệ") from error
+    except ValueError:
+        prefix, value = "", ""
+    if prefix != _CURSOR_PREFIX:
+        raise HubError(Code.INVALID_ID, field=quoted(cursor))
+    return database_key(value, INT32_MAX if model is None else key_max(model), shown=cursor)
 
 
 async def paginate(
@@ -77,11 +97,10 @@ async def paginate(
     key = model.id  # type: ignore[attr-defined]
     paged = statement
     if after is not None:
-        paged = paged.where(key > decode_cursor(after))
-    rows = await fetch(ctx, model, paged.order_by(key).limit(size + 1), log_reads=False)
+        paged = paged.where(key > decode_cursor(after, model))
+    rows = await fetch(ctx, model, paged.order_by(key).limit(size + 1))
     has_next = len(rows) > size
     rows = rows[:size]
-    record_reads(ctx, model, rows)
     nodes = [build(row, ctx) for row in rows]
     if nodes:
         selections = [s for field in info.selected_fields for s in field.selections]

@@ -21,7 +21,7 @@ from strawberry.types import Info
 from hub.adapters.signing.base import HealthStatus
 from hub.db import models
 from hub.domain.enums import SigningProvider
-from hub.domain.personal_id import mask
+from hub.domain.personal_data import Kind, present
 from hub.domain.problems import Code, HubError
 from hub.domain.signers import SignerRole
 from hub.resolvers import queries
@@ -30,14 +30,16 @@ from hub.schema.transcripts import SignerRoleType
 from hub.signing import service as signing_service
 from hub.signing import verification
 from hub.signing.verdict import Reason, ReasonCode, SignatureReport, Verdict, VerificationResult
+from hub.signing.verify import MAX_DOCUMENT
 
 VerdictType = strawberry.enum(Verdict, name="Verdict", description="Kết luận xác thực")
 ReasonCodeType = strawberry.enum(ReasonCode, name="VerificationReasonCode")
 HealthStatusType = strawberry.enum(HealthStatus, name="ProviderStatus")
 ProviderType = strawberry.enum(SigningProvider, name="SigningProviderName")
 
-#: Largest file ``verifyDocument`` reads (a transcript PDF is well under 1 MB).
-MAX_UPLOAD = 10 * 1024 * 1024
+#: Largest file ``verifyDocument`` reads (a transcript PDF is well under 1 MB); a larger
+#: one is answered INDETERMINATE, DOCUMENT_TOO_LARGE, by verification itself.
+MAX_UPLOAD = MAX_DOCUMENT
 
 
 def _ctx(info: Info) -> Context:
@@ -96,10 +98,8 @@ class SignatureCheck:
     reasons: list[VerificationReason]
 
     @classmethod
-    def of(cls, report: SignatureReport, show_personal_id: bool) -> SignatureCheck:
-        personal_id = report.personal_id
-        if personal_id and not show_personal_id:
-            personal_id = mask(personal_id)
+    def of(cls, report: SignatureReport, scopes: frozenset[str]) -> SignatureCheck:
+        personal_id = present(scopes, Kind.PERSONAL_ID, report.personal_id)
         return cls(
             index=report.index,
             role=report.role,
@@ -124,12 +124,12 @@ class DocumentVerification:
     reasons: list[VerificationReason]
 
     @classmethod
-    def of(cls, result: VerificationResult, show_personal_id: bool) -> DocumentVerification:
+    def of(cls, result: VerificationResult, scopes: frozenset[str]) -> DocumentVerification:
         return cls(
             kind=result.kind,
             verdict=result.verdict,
             document_id=result.document_id,
-            signatures=[SignatureCheck.of(s, show_personal_id) for s in result.signatures],
+            signatures=[SignatureCheck.of(s, scopes) for s in result.signatures],
             reasons=[VerificationReason.of(r) for r in result.reasons],
         )
 
@@ -227,7 +227,7 @@ class SigningQueries:
                 trust=_signing(info).trust,
                 transcript_id=queries.node_key(id, "Transcript"),
             )
-        show = ctx.caller.has("personal-ids:read")
+        show = ctx.caller.scopes
         worst = max((xml.verdict, pdf.verdict), key=_severity)
         return TranscriptVerification(
             verdict=worst,
@@ -253,14 +253,13 @@ class SigningMutations:
     async def verify_document(self, info: Info, file: Upload) -> DocumentVerification:
         ctx = _ctx(info)
         caller = ctx.caller
+        # One byte more than the limit: enough for verification to tell it is too large.
         data = await file.read(MAX_UPLOAD + 1)  # type: ignore[attr-defined]
-        if len(data) > MAX_UPLOAD:
-            raise HubError(Code.INVALID_ARGUMENT, detail="tệp lớn hơn 10 MB")
         async with ctx.db.unit_of_work() as session:
             result = await verification.verify_upload(
                 session, caller=caller, trust=_signing(info).trust, document=data
             )
-        return DocumentVerification.of(result, caller.has("personal-ids:read"))
+        return DocumentVerification.of(result, caller.scopes)
 
     @strawberry.mutation(
         description="Gửi yêu cầu ký các học bạ tới ứng dụng ký số của người ký: một lần xác nhận "

@@ -10,9 +10,8 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from hub.auth.access import may_see_personal_id
 from hub.db import models
-from hub.domain.personal_id import mask
+from hub.domain.personal_data import Kind, present
 from hub.domain.problems import Code, HubError
 from hub.jobs import sync
 from hub.resolvers import queries
@@ -165,11 +164,12 @@ class SyncDeadLetter:
     )
 
     @classmethod
-    def of(cls, letter: models.SyncDeadLetter, *, show_personal_id: bool) -> SyncDeadLetter:
+    def of(cls, letter: models.SyncDeadLetter, ctx: Context) -> SyncDeadLetter:
         node = "Student" if letter.entity == "student" else "Transcript"
         key = letter.natural_key
-        if key and letter.entity == "student" and not show_personal_id:
-            key = mask(key)
+        if letter.entity == "student":  # a student's natural key is their personal ID
+            key = present(ctx.caller.scopes, Kind.PERSONAL_ID, key)
+            ctx.audit.read("student", letter.entity_id, "sync-dead-letter")
         return cls(
             id=letter.id,
             target=letter.target,
@@ -227,8 +227,7 @@ class SyncQueries:
                 after_id=after,
                 open_only=open_only,
             )
-        show = may_see_personal_id(ctx.caller)
-        return [SyncDeadLetter.of(letter, show_personal_id=show) for letter in letters]
+        return [SyncDeadLetter.of(letter, ctx) for letter in letters]
 
 
 @strawberry.type

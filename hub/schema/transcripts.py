@@ -16,6 +16,7 @@ from hub.db import models
 from hub.documents.xml.transcript import parse_xml
 from hub.domain.certificates import as_utc
 from hub.domain.lifecycle import TranscriptState, next_signer
+from hub.domain.personal_data import Kind, present
 from hub.domain.signers import SignerRole
 from hub.resolvers.context import Context
 from hub.resolvers.lookahead import NOT_LOADED
@@ -79,6 +80,7 @@ class Transcript(HubNode):
 
     @classmethod
     def from_row(cls, row: Any, ctx: Context) -> Self:
+        ctx.audit.read("student", row.student_id, "transcript")
         base = ctx.settings.issuer
         return cls(
             id=row.id,
@@ -112,8 +114,9 @@ class Transcript(HubNode):
         return next_signer(self.state)
 
     @strawberry.field(description="Toàn bộ nội dung và kết quả đã tính của học bạ (JSON)")
-    def results(self) -> JSON:
-        return _plain(asdict(parse_xml(self.xml)))
+    def results(self, info: Info) -> JSON:
+        ctx: Context = info.context
+        return present(ctx.caller.scopes, Kind.DOCUMENT, _plain(asdict(parse_xml(self.xml))))
 
     @strawberry.field(description="Các phiên bản của học bạ này, cũ trước")
     async def history(self, info: Info) -> list["Transcript"]:
@@ -164,8 +167,9 @@ class TranscriptFilter:
 @strawberry.type(description="Học sinh không lập được học bạ và lý do")
 class SkippedStudent:
     student: Student
-    code: str
-    message: str
+    code: str = strawberry.field(description="Mã lý do ổn định (ví dụ TEXT_CONTROL_CHARACTERS)")
+    message: str = strawberry.field(description="Lý do, tiếng Việt")
+    message_en: str = strawberry.field(default="", description="The reason, in English")
 
 
 @strawberry.type(description="Kết quả lập học bạ hàng loạt")

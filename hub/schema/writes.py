@@ -83,6 +83,20 @@ class StaffInput:
     )
 
 
+@strawberry.input(description="Kết thúc phân công của một cán bộ tại một trường của ứng dụng")
+class AssignmentEndInput:
+    personal_id: str = strawberry.field(description="Mã định danh cá nhân của cán bộ")
+    school_code: str
+    roles: list[StaffRoleType] | None = strawberry.field(
+        default=None, description="Các vai trò kết thúc; bỏ trống: mọi vai trò tại trường này"
+    )
+
+
+@strawberry.input(description="Một học sinh rời trường (chuyển đi, thôi học)")
+class StudentWithdrawalInput:
+    personal_id: str = strawberry.field(description="Mã định danh cá nhân của học sinh")
+
+
 @strawberry.input(description="Cha mẹ / người giám hộ")
 class GuardianInput:
     personal_id: str | None = None

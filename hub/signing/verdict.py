@@ -46,6 +46,11 @@ class ReasonCode(StrEnum):
     SIGNER_MISMATCH = "SIGNER_MISMATCH"
     ORDER_WRONG = "ORDER_WRONG"
     SIGNATURES_MISSING = "SIGNATURES_MISSING"
+    # The file itself could not be taken apart (it comes from anyone): damaged, hostile,
+    # or beyond what a transcript ever is. Nothing about its signatures was checked.
+    DOCUMENT_MALFORMED = "DOCUMENT_MALFORMED"
+    DOCUMENT_TOO_COMPLEX = "DOCUMENT_TOO_COMPLEX"
+    DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
 
 
 #: code → (Vietnamese, English, what the code makes of the verdict)
@@ -132,6 +137,27 @@ REASONS: dict[ReasonCode, tuple[str, str, Verdict]] = {
         "The transcript is not fully signed: missing {missing_en}.",
         Verdict.INVALID,
     ),
+    ReasonCode.DOCUMENT_MALFORMED: (
+        "Tệp bị hỏng hoặc không đúng định dạng nên không đọc được ({detail}); "
+        "chưa kiểm tra được chữ ký nào.",
+        "The file is damaged or malformed and cannot be read ({detail_en}); "
+        "no signature could be checked.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.DOCUMENT_TOO_COMPLEX: (
+        "Tệp có cấu trúc phức tạp bất thường, vượt quá giới hạn kiểm tra ({detail}); "
+        "chưa kiểm tra được chữ ký. Học bạ số do hệ thống lập không bao giờ như vậy.",
+        "The file is unusually complex, beyond what verification accepts ({detail_en}); "
+        "its signatures were not checked. A transcript the hub issued never is.",
+        Verdict.INDETERMINATE,
+    ),
+    ReasonCode.DOCUMENT_TOO_LARGE: (
+        "Tệp lớn hơn giới hạn {limit} byte nên chưa được kiểm tra chữ ký. "
+        "Học bạ số do hệ thống lập nhỏ hơn nhiều.",
+        "The file is larger than the limit of {limit} bytes; its signatures were not "
+        "checked. A transcript the hub issued is far smaller.",
+        Verdict.INDETERMINATE,
+    ),
 }
 
 ROLE_ENGLISH: dict[SignerRole, str] = {
@@ -154,11 +180,37 @@ class Reason:
         return REASONS[self.code][2]
 
 
+#: Longest detail a reason repeats: some details quote the file (a field name, an Id),
+#: and a file comes from anyone.
+DETAIL_LIMIT = 300
+
+
 def reason(code: ReasonCode, signature: int | None = None, **details: str) -> Reason:
     vietnamese, english, _ = REASONS[code]
     details.setdefault("signer", "người ký")
     details.setdefault("detail", "")
+    details.setdefault("detail_en", details["detail"])
+    details = {key: _bounded(value) for key, value in details.items()}
     return Reason(code, vietnamese.format(**details), english.format(**details), signature)
+
+
+def _bounded(value: str) -> str:
+    return value if len(value) <= DETAIL_LIMIT else value[: DETAIL_LIMIT - 1] + "…"
+
+
+class DocumentRejected(Exception):
+    """A format reader gives up on the whole file: ``code`` is DOCUMENT_MALFORMED or
+    DOCUMENT_TOO_COMPLEX, ``detail`` / ``detail_en`` say why in a few stable words
+    (never an exception's text: that stays in the server log)."""
+
+    def __init__(self, code: ReasonCode, detail: str, detail_en: str) -> None:
+        super().__init__(detail_en)
+        self.code = code
+        self.detail = detail
+        self.detail_en = detail_en
+
+    def reason(self) -> Reason:
+        return reason(self.code, detail=self.detail, detail_en=self.detail_en)
 
 
 @dataclass

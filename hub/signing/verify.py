@@ -11,9 +11,14 @@ every signature a finished transcript needs is there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -23,6 +28,7 @@ from hub.domain.signers import SIGNING_ORDER, SignerRole
 from hub.signing.trust import TrustStore
 from hub.signing.verdict import (
     ROLE_ENGLISH,
+    DocumentRejected,
     ExtractedSignature,
     Reason,
     ReasonCode,
@@ -31,6 +37,11 @@ from hub.signing.verdict import (
     overall,
     reason,
 )
+
+#: Not structlog: ``hub verify --json`` prints the verdict on stdout, where structlog
+#: writes; the standard logger writes warnings to stderr until the server configures it.
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,10 +63,105 @@ class ExpectedSigners:
 
 def document_kind(document: bytes) -> str:
     """ "pdf" or "xml", by the first bytes."""
-    head = document.lstrip()[:5]
+    head = document[:1024].lstrip()[:5]
     if head.startswith(b"%PDF"):
         return "pdf"
     return "xml"
+
+
+#: Largest file verification reads: a transcript PDF is well under 1 MB. The HTTP
+#: endpoint and ``verifyDocument`` stop reading at this size too.
+MAX_DOCUMENT = 10 * 1024 * 1024
+#: How long reading one file may take before it is answered INDETERMINATE. The limits
+#: of the readers (nesting, objects, revisions, signatures, decoded bytes) keep a read
+#: far below this; the timeout is what a reader not yet foreseen runs into.
+READ_SECONDS = 20.0
+#: Files read at the same time by one process; more wait their turn (and their timeout).
+READERS = 2
+
+_readers: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """Reading is CPU work on bytes from anyone: it runs off the event loop, in a small
+    pool of its own, so hostile files cannot take the threads rendering or signing uses."""
+    global _readers
+    if _readers is None:
+        _readers = ThreadPoolExecutor(READERS, thread_name_prefix="hub-verify")
+    return _readers
+
+
+async def bounded(work: Callable[[], T], *, seconds: float | None = None) -> T:
+    """``work()`` in a verification thread, awaited at most ``seconds`` (TimeoutError).
+
+    A thread cannot be stopped: on timeout it runs on to its end in the background,
+    which the readers' limits keep short; the caller has its answer meanwhile.
+    """
+    loop = asyncio.get_running_loop()
+    return await asyncio.wait_for(
+        loop.run_in_executor(_executor(), work), READ_SECONDS if seconds is None else seconds
+    )
+
+
+def read_document(kind: str, document: bytes) -> tuple[list[ExtractedSignature], list[str]]:
+    """The format reader for ``kind``; raises :class:`DocumentRejected` (or worse)."""
+    if kind == "pdf":
+        from hub.signing.verify_pdf import read_pdf
+
+        return read_pdf(document)
+    from hub.signing.verify_xml import read_xml
+
+    return read_xml(document)
+
+
+_Read = tuple[str, list[ExtractedSignature], list[str], Reason | None]
+
+
+async def read_untrusted(document: bytes, *, seconds: float | None = None) -> _Read:
+    """Take ``document`` apart without letting it hurt: (kind, signatures, problems,
+    refusal). ``refusal`` is the one reason given when the file as a whole could not
+    be read (too large, empty, damaged, too complex, too slow); nothing raises."""
+    kind = document_kind(document)
+
+    def refused(code: ReasonCode, **details: str) -> _Read:
+        return kind, [], [], reason(code, **details)
+
+    if len(document) > MAX_DOCUMENT:
+        return refused(ReasonCode.DOCUMENT_TOO_LARGE, limit=f"{MAX_DOCUMENT:,}".replace(",", "."))
+    if not document.strip():
+        return refused(
+            ReasonCode.DOCUMENT_MALFORMED, detail="tệp rỗng", detail_en="the file is empty"
+        )
+    try:
+        signatures, problems = await bounded(
+            functools.partial(read_document, kind, document), seconds=seconds
+        )
+    except DocumentRejected as rejected:
+        return kind, [], [], rejected.reason()
+    except TimeoutError:
+        log.warning("verify.timeout: kind=%s size=%s", kind, len(document))
+        return refused(
+            ReasonCode.DOCUMENT_TOO_COMPLEX,
+            detail="không đọc xong trong thời gian cho phép",
+            detail_en="it could not be read in the time allowed",
+        )
+    except (RecursionError, MemoryError) as error:
+        log.warning("verify.too_complex: kind=%s error=%s", kind, type(error).__name__)
+        return refused(
+            ReasonCode.DOCUMENT_TOO_COMPLEX,
+            detail="cấu trúc lồng nhau quá sâu hoặc quá lớn",
+            detail_en="structures nested too deeply or too large",
+        )
+    except Exception:
+        # A file hostile in a way the readers do not foresee, or a bug: the traceback is
+        # for the server log; the person verifying gets the stable code.
+        log.exception("verify.unexpected: kind=%s size=%s", kind, len(document))
+        return refused(
+            ReasonCode.DOCUMENT_MALFORMED,
+            detail="cấu trúc tệp không đọc được",
+            detail_en="its structure cannot be read",
+        )
+    return kind, signatures, problems, None
 
 
 async def verify_document(
@@ -66,16 +172,21 @@ async def verify_document(
     required: Sequence[SignerRole] = SIGNING_ORDER,
     document_id: str | None = None,
 ) -> VerificationResult:
-    """Read ``document`` (XML or PDF) and assess its signatures."""
-    kind = document_kind(document)
-    if kind == "pdf":
-        from hub.signing.verify_pdf import read_pdf_signatures
+    """Read ``document`` (XML or PDF) and assess its signatures.
 
-        signatures, problems = await read_pdf_signatures(document)
-    else:
-        from hub.signing.verify_xml import read_xml_signatures
-
-        signatures, problems = read_xml_signatures(document)
+    ``document`` may come from anyone: whatever it holds, the answer is a verdict,
+    never an exception — a file that cannot be read as a whole is INVALID
+    (DOCUMENT_MALFORMED) or INDETERMINATE (DOCUMENT_TOO_LARGE, DOCUMENT_TOO_COMPLEX).
+    """
+    kind, signatures, problems, refusal = await read_untrusted(document)
+    if refusal is not None:
+        return VerificationResult(
+            kind=kind,
+            verdict=overall([refusal]),
+            signatures=[],
+            reasons=[refusal],
+            document_id=document_id,
+        )
     return await assess(
         kind,
         signatures,
@@ -102,7 +213,7 @@ async def assess(
     if not signatures and not problems:
         document_reasons.append(reason(ReasonCode.NOT_SIGNED))
     reports = [
-        await _assess_one(signature, trust=trust, expected=expected) for signature in signatures
+        await _assess_guarded(signature, trust=trust, expected=expected) for signature in signatures
     ]
     roles = [s.role for s in signatures]
     if signatures and not problems:
@@ -123,6 +234,37 @@ async def assess(
         reasons=every,
         document_id=document_id,
     )
+
+
+async def _assess_guarded(
+    signature: ExtractedSignature, *, trust: TrustStore, expected: ExpectedSigners | None
+) -> SignatureReport:
+    """:func:`_assess_one`, whose certificates came with the file: one that the checks
+    cannot even read (cryptography parses extensions lazily) makes that signature
+    INVALID with a stable reason, in the server log with its traceback."""
+    try:
+        return await _assess_one(signature, trust=trust, expected=expected)
+    except Exception:
+        log.exception("verify.signature_unassessable: index=%s", signature.index)
+        problem = reason(
+            ReasonCode.DOCUMENT_MALFORMED,
+            signature.index,
+            detail=f"chữ ký thứ {signature.index + 1} hoặc chứng thư số của nó hỏng",
+            detail_en=f"signature {signature.index + 1} or its certificate is damaged",
+        )
+        return SignatureReport(
+            index=signature.index,
+            role=signature.role,
+            signer_name=None,
+            personal_id=None,
+            school_code=None,
+            certificate_serial=None,
+            issuer=None,
+            claimed_time=signature.claimed_time,
+            timestamp_time=signature.timestamp_time,
+            verdict=overall([problem]),
+            reasons=[problem],
+        )
 
 
 async def _assess_one(
@@ -213,12 +355,28 @@ async def _check_certificate(
         return
     revocation = await trust.revocation(certificate, path.path[1])
     if not revocation.checked:
-        add(ReasonCode.REVOCATION_UNKNOWN, detail=revocation.problem or "")
+        add(ReasonCode.REVOCATION_UNKNOWN, detail=_revocation_detail(revocation.problem))
     elif revocation.revoked_at is not None and revocation.revoked_at <= moment:
         add(
             ReasonCode.CERTIFICATE_REVOKED,
             when=revocation.revoked_at.astimezone(UTC).strftime("%d/%m/%Y %H:%M UTC"),
         )
+
+
+def _revocation_detail(problem: str | None) -> str:
+    """Where the revocation check failed, without the exception's words (logged instead):
+    "OCSP http://…: ConnectError(…)" → "OCSP http://… gave no usable answer"."""
+    if not problem:
+        return ""
+    log.info("verify.revocation_unknown: problem=%s", problem)
+    parts = []
+    for part in problem.split("; "):
+        where, colon, _ = part.partition(": ")
+        if colon and where.startswith(("OCSP ", "CRL ")):
+            parts.append(f"{where} gave no usable answer")
+        else:
+            parts.append(part)
+    return "; ".join(parts)
 
 
 def _common_name(certificate: x509.Certificate) -> str | None:

@@ -22,13 +22,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
+import logging
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.decode_limits import DecodeLimits, DocumentDecodeBudget, StreamDecodeLimits
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError, PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.cades_asn1 import SignerAttributesV2
 from pyhanko.sign.diff_analysis import (
@@ -50,11 +54,62 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from hub.domain.signers import SignerRole
 from hub.signing import pdf_hex  # noqa: F401  (pyHanko reads /Contents fast)
-from hub.signing.verdict import ExtractedSignature
+from hub.signing.verdict import DocumentRejected, ExtractedSignature, ReasonCode
+
+#: Not structlog: ``hub verify --json`` prints the verdict on stdout, where structlog
+#: writes; the standard logger writes warnings to stderr until the server configures it.
+log = logging.getLogger(__name__)
 
 _SUBFILTERS = {subfilter.value for subfilter in SigSeedSubFilter}
 #: What parsing a hostile or broken file may raise (asn1crypto raises ValueError).
 _MALFORMED = (PdfError, ValueError, KeyError, TypeError)
+
+# What a transcript PDF never exceeds, by far: it has one page (two with a long primary
+# comment), a few hundred objects, three signature fields and one revision per signer.
+# A file beyond these is refused before pyHanko spends time on it.
+MAX_REVISIONS = 16
+MAX_OBJECTS = 50_000
+MAX_PAGES = 50
+MAX_SIGNATURE_FIELDS = 8
+#: Stream decoding: pyHanko's limits for untrusted input, tightened to the size of a
+#: transcript (fonts, a page's content, the attached XML, three signatures).
+DECODE_LIMITS = DecodeLimits(
+    per_stream=StreamDecodeLimits(max_output_size=32 * 1024 * 1024),
+    document_budget=DocumentDecodeBudget(base_allowance=64 * 1024 * 1024, max_ratio=20),
+)
+
+
+def _unreadable(error: BaseException) -> DocumentRejected:
+    """The file is not a PDF pyHanko can read; what it said goes to the log only."""
+    if _caused_by_recursion(error):
+        return _nested_too_deeply()  # pyHanko reports some as a read error
+    if isinstance(error, PdfDecodeLimitError):
+        return DocumentRejected(
+            ReasonCode.DOCUMENT_TOO_COMPLEX,
+            "dữ liệu nén giải ra quá lớn",
+            "compressed data expands too far",
+        )
+    log.info("verify.pdf_unreadable: error=%s", repr(error)[:500])
+    return DocumentRejected(
+        ReasonCode.DOCUMENT_MALFORMED, "không phải tệp PDF đọc được", "not a readable PDF"
+    )
+
+
+def _caused_by_recursion(error: BaseException | None) -> bool:
+    seen = 0
+    while error is not None and seen < 16:
+        if isinstance(error, RecursionError):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+def _too_many(what_vi: str, what_en: str, count: int, limit: int) -> DocumentRejected:
+    return DocumentRejected(
+        ReasonCode.DOCUMENT_TOO_COMPLEX,
+        f"{count} {what_vi}, tối đa {limit}",
+        f"{count} {what_en}, at most {limit}",
+    )
 
 
 async def read_pdf_signatures(pdf: bytes) -> tuple[list[ExtractedSignature], list[str]]:
@@ -63,13 +118,38 @@ async def read_pdf_signatures(pdf: bytes) -> tuple[list[ExtractedSignature], lis
     The second list names problems of the document as a whole (not a PDF, a
     signature dictionary that cannot be read at all); each signature's own
     problems are in its :attr:`~hub.signing.verdict.ExtractedSignature.problem`.
-    Nothing raises on a malformed file: it comes from anyone.
+    Nothing raises on a malformed file: it comes from anyone. (Verification calls
+    :func:`read_pdf` in a worker thread instead, which says *why* it gave up.)
     """
     try:
-        reader = PdfFileReader(io.BytesIO(pdf))
-        fields = list(enumerate_sig_fields(reader, filled_status=True))
-    except _MALFORMED as error:
-        return [], [f"not a readable PDF: {error}"]
+        return read_pdf(pdf)
+    except DocumentRejected as rejected:
+        return [], [f"not a readable PDF: {rejected.detail_en}"]
+    except Exception as error:  # the promise above
+        return [], [f"not a readable PDF: {_unreadable(error).detail_en}"]
+
+
+def read_pdf(pdf: bytes) -> tuple[list[ExtractedSignature], list[str]]:
+    """:func:`read_pdf_signatures`, run where it may block: raises
+    :class:`DocumentRejected` for a file it cannot or will not read as a whole
+    (damaged, or beyond the limits above). Anything else it raises is a bug, or a
+    file hostile in a way not foreseen, which the caller turns into a verdict."""
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), decode_limits=DECODE_LIMITS)
+        _check_size(reader)
+        fields = list(
+            itertools.islice(
+                enumerate_sig_fields(reader, filled_status=True), MAX_SIGNATURE_FIELDS + 1
+            )
+        )
+    except DocumentRejected:
+        raise
+    except RecursionError:
+        raise _nested_too_deeply() from None
+    except (*_MALFORMED, zlib.error, NotImplementedError, AttributeError, IndexError) as error:
+        raise _unreadable(error) from None
+    if len(fields) > MAX_SIGNATURE_FIELDS:
+        raise _too_many("trường chữ ký", "signature fields", len(fields), MAX_SIGNATURE_FIELDS)
     problems: list[str] = []
     embedded: list[EmbeddedPdfSignature] = []
     for name, value, field in fields:
@@ -81,12 +161,41 @@ async def read_pdf_signatures(pdf: bytes) -> tuple[list[ExtractedSignature], lis
                 problems.append(f"the signature in field {name} is of an unknown type")
                 continue
             embedded.append(EmbeddedPdfSignature(reader, field, name))
-        except _MALFORMED as error:
-            problems.append(f"the signature in field {name} cannot be read: {error}")
+        except (RecursionError, MemoryError):
+            raise
+        except Exception as error:  # one signature's dictionary, from anyone
+            log.info(
+                "verify.pdf_signature_unreadable: field=%s error=%s", str(name)[:100], repr(error)
+            )
+            problems.append(f"the signature in field {name} cannot be read")
     embedded.sort(key=lambda signature: signature.signed_revision)
     signatures = [_read_signature(index, signature) for index, signature in enumerate(embedded)]
     _check_updates(reader, embedded, signatures)
     return signatures, problems
+
+
+def _nested_too_deeply() -> DocumentRejected:
+    return DocumentRejected(
+        ReasonCode.DOCUMENT_TOO_COMPLEX,
+        "các đối tượng lồng nhau quá sâu hoặc tham chiếu vòng tròn",
+        "objects nested too deeply, or referring to each other in a loop",
+    )
+
+
+def _check_size(reader: PdfFileReader) -> None:
+    """Refuse a file with more revisions, objects or pages than a transcript could have."""
+    revisions = reader.xrefs.total_revisions
+    if revisions > MAX_REVISIONS:
+        raise _too_many("lần cập nhật", "revisions", revisions, MAX_REVISIONS)
+    objects = reader.trailer["/Size"]
+    if not isinstance(objects, int):
+        raise _unreadable(ValueError("trailer /Size is not an integer"))
+    if objects > MAX_OBJECTS:
+        raise _too_many("đối tượng", "objects", objects, MAX_OBJECTS)
+    pages = reader.root.get("/Pages")
+    count = pages.get("/Count") if hasattr(pages, "get") else None
+    if isinstance(count, int) and count > MAX_PAGES:
+        raise _too_many("trang", "pages", count, MAX_PAGES)
 
 
 def _read_signature(index: int, embedded: EmbeddedPdfSignature) -> ExtractedSignature:
@@ -104,9 +213,12 @@ def _read_signature(index: int, embedded: EmbeddedPdfSignature) -> ExtractedSign
         _read_timestamp(embedded.signer_info, signature)
     except CMSExtractionError:
         problems.append("the signer's certificate is not in the signature")
-    except _MALFORMED as error:
+    except (RecursionError, MemoryError):
+        raise
+    except Exception as error:  # a signature from anyone
+        log.info("verify.pdf_signature_malformed: error=%s", repr(error)[:500])
         signature.intact = False
-        problems.append(f"malformed signature: {error}")
+        problems.append("malformed signature: its CMS structure cannot be read")
     signature.problem = "; ".join(problems) or None
     return signature
 
@@ -152,7 +264,8 @@ def _integrity(
             embedded.signer_info, certificate, "data", embedded.compute_digest()
         )
     except SignatureValidationError as error:
-        return False, f"malformed signature: {error.failure_message}"
+        log.info("verify.pdf_signature_unverifiable: error=%s", str(error.failure_message)[:500])
+        return False, "malformed signature: its value cannot be checked"
     if not digest_matches:
         return False, "the signed bytes were changed (digest mismatch)"
     if not value_verifies:
@@ -205,7 +318,9 @@ def _verify_timestamp(token: cms.SignedData, signature_value: bytes) -> _Timesta
         digest_matches, value_verifies = validate_sig_integrity(
             tst_signer, signer.asn1, "tst_info", content_digest
         )
-    except (CMSExtractionError, SignatureValidationError, *_MALFORMED):
+    except (RecursionError, MemoryError):
+        raise
+    except Exception:  # a token from anyone: it simply does not verify
         return _TimestampCheck(False, None, None, [])
     return _TimestampCheck(
         valid=digest_matches and value_verifies and imprint["hashed_message"].native == expected,
@@ -260,8 +375,13 @@ def _first_change(reader: PdfFileReader, base: int) -> tuple[int, str] | None:
         except SuspiciousModification as error:
             detail = str(error).splitlines()[0].rstrip(".")
             return revision, f"{where} changes the document: {detail}"
-        except _MALFORMED as error:
-            return revision, f"{where} cannot be analysed: {error}"
+        except (RecursionError, MemoryError):
+            raise
+        except Exception as error:  # an update from anyone
+            log.info(
+                "verify.pdf_update_unreadable: revision=%s error=%s", revision, repr(error)[:500]
+            )
+            return revision, f"{where} cannot be analysed"
         if result.modification_level > ModificationLevel.FORM_FILLING:
             level = result.modification_level.name.lower().replace("_", " ")
             return revision, f"{where} changes the document ({level})"

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -45,7 +46,7 @@ from lxml import etree
 
 from hub.documents.xml.transcript import TranscriptXmlError, validate_xml
 from hub.domain.signers import SignerRole
-from hub.signing.verdict import ExtractedSignature
+from hub.signing.verdict import DocumentRejected, ExtractedSignature, ReasonCode
 from hub.signing.xades import (
     CONTENT,
     EXC_C14N,
@@ -87,8 +88,24 @@ _SIGNATURE_TIMESTAMP = (
 )
 
 
+#: Not structlog: ``hub verify --json`` prints the verdict on stdout, where structlog
+#: writes; the standard logger writes warnings to stderr until the server configures it.
+log = logging.getLogger(__name__)
+
+
 class _Broken(Exception):
     """A signature does not verify; the message says why, for ``problem``."""
+
+
+# What a transcript never exceeds, by far: a few hundred elements, three signatures of a
+# handful of references each. libxml2 itself refuses nesting deeper than 256 (huge_tree
+# off), entities are never expanded and a DOCTYPE is refused (see parse_document).
+MAX_ELEMENTS = 100_000
+MAX_SIGNATURES = 8
+MAX_REFERENCES = 8
+MAX_KEYINFO_CERTIFICATES = 10
+#: Schema violations reported one by one; the rest are counted.
+MAX_LISTED = 10
 
 
 def read_xml_signatures(xml: bytes) -> tuple[list[ExtractedSignature], list[str]]:
@@ -97,27 +114,79 @@ def read_xml_signatures(xml: bytes) -> tuple[list[ExtractedSignature], list[str]
 
     Never raises on bad input: a signature that does not verify is reported with
     ``intact=False`` and its ``problem``. Trust, validity and revocation are not
-    checked here.
+    checked here. (Verification calls :func:`read_xml` in a worker thread instead,
+    which says *why* it gave up on a file.)
     """
     try:
+        return read_xml(xml)
+    except DocumentRejected as rejected:
+        return [], [f"not a well-formed XML document: {rejected.detail_en}"]
+    except Exception:  # the promise above
+        log.warning("verify.xml_unexpected", exc_info=True)
+        return [], ["not a well-formed XML document"]
+
+
+def read_xml(xml: bytes) -> tuple[list[ExtractedSignature], list[str]]:
+    """:func:`read_xml_signatures`, run where it may block: raises
+    :class:`DocumentRejected` for a file it cannot or will not read as a whole."""
+    try:
         root = parse_document(xml)
-    except (etree.XMLSyntaxError, XadesError) as error:
-        return [], [f"not a well-formed XML document: {error}"]
+    except etree.XMLSyntaxError as error:
+        raise _not_well_formed(error) from None
+    except XadesError as error:
+        raise DocumentRejected(
+            ReasonCode.DOCUMENT_MALFORMED,
+            "học bạ XML không được có khai báo DOCTYPE",
+            str(error),
+        ) from None
+    if sum(1 for _ in root.iter()) > MAX_ELEMENTS:
+        raise DocumentRejected(
+            ReasonCode.DOCUMENT_TOO_COMPLEX,
+            f"hơn {MAX_ELEMENTS} phần tử XML",
+            f"more than {MAX_ELEMENTS} XML elements",
+        )
     content = root.find(CONTENT)
     if root.tag != TRANSCRIPT or content is None:
-        return [], [f"not a transcript: the root element is {root.tag}"]
+        tag = root.tag if isinstance(root.tag, str) else "?"
+        return [], [f"not a transcript: the root element is {tag}"]
+    elements = root.findall(ds("Signature"))
+    if len(elements) > MAX_SIGNATURES:
+        raise DocumentRejected(
+            ReasonCode.DOCUMENT_TOO_COMPLEX,
+            f"{len(elements)} chữ ký, tối đa {MAX_SIGNATURES}",
+            f"{len(elements)} signatures, at most {MAX_SIGNATURES}",
+        )
     problems: list[str] = []
     try:
         validate_xml(xml)
     except TranscriptXmlError as error:
         head = str(error).split(":\n", 1)[0]
-        problems += [f"{head}: {v}" for v in error.violations] or [head]
+        problems += [f"{head}: {v}" for v in error.violations[:MAX_LISTED]] or [head]
+        if len(error.violations) > MAX_LISTED:
+            problems.append(f"{head}: {len(error.violations) - MAX_LISTED} more violations")
     document = _Document(root, content)
-    elements = root.findall(ds("Signature"))
     signatures = [
         document.read(index, element, elements[:index]) for index, element in enumerate(elements)
     ]
     return signatures, problems
+
+
+def _not_well_formed(error: etree.XMLSyntaxError) -> DocumentRejected:
+    """libxml2's refusal as a stable phrase: where, not its words (they stay in the log)."""
+    message = str(error.msg or "").lower()
+    if "depth" in message or "huge" in message or "amplification" in message:
+        return DocumentRejected(
+            ReasonCode.DOCUMENT_TOO_COMPLEX,
+            "các phần tử XML lồng nhau quá sâu hoặc quá lớn",
+            "XML nested too deeply or too large",
+        )
+    log.info("verify.xml_unreadable: error=%s", str(error)[:500])
+    line, column = error.position if error.position else (0, 0)
+    return DocumentRejected(
+        ReasonCode.DOCUMENT_MALFORMED,
+        f"không phải XML hợp lệ, lỗi ở dòng {line}, cột {column}",
+        f"not well-formed XML, at line {line}, column {column}",
+    )
 
 
 class _Document:
@@ -151,11 +220,13 @@ class _Document:
         result = ExtractedSignature(index=index, role=None, certificate=None)
         problems: list[str] = []
         try:
-            certificates = [
-                certificate_from_base64(c.text or "") for c in element.iterfind(_X509_CERTIFICATES)
-            ]
-        except ValueError as error:
-            problems.append(f"a KeyInfo certificate cannot be read: {error}")
+            carried = element.findall(_X509_CERTIFICATES)
+            if len(carried) > MAX_KEYINFO_CERTIFICATES:
+                raise ValueError("too many KeyInfo certificates")
+            certificates = [certificate_from_base64(c.text or "") for c in carried]
+        except (ValueError, TypeError) as error:
+            log.info("verify.xml_certificate_unreadable: error=%s", str(error)[:500])
+            problems.append("a KeyInfo certificate cannot be read")
         else:
             if certificates:
                 result.certificate, result.other_certificates = certificates[0], certificates[1:]
@@ -172,6 +243,11 @@ class _Document:
                 _check_signature_value(element, result.certificate)
         except _Broken as error:
             problems.append(str(error))
+        except (RecursionError, MemoryError):
+            raise
+        except Exception as error:  # a signature from anyone
+            log.info("verify.xml_signature_malformed: error=%s", repr(error)[:500])
+            problems.append("the signature's structure cannot be read")
         result.intact = not problems
         result.covers_previous = all(any(e is c for c in covered) for e in (self.content, *earlier))
         if not result.covers_previous:
@@ -180,7 +256,14 @@ class _Document:
         qualifying = element.find(_QUALIFYING)
         stamp = qualifying.find(_SIGNATURE_TIMESTAMP) if qualifying is not None else None
         if stamp is not None and value is not None:
-            timestamp_problem = _read_timestamp(stamp, value, result)
+            try:
+                timestamp_problem = _read_timestamp(stamp, value, result)
+            except (RecursionError, MemoryError):
+                raise
+            except Exception as error:  # a token from anyone
+                log.info("verify.xml_timestamp_malformed: error=%s", repr(error)[:500])
+                result.timestamp_valid = False
+                timestamp_problem = "the token cannot be read"
             if timestamp_problem:
                 problems.append(f"timestamp: {timestamp_problem}")
         result.problem = "; ".join(problems) or None
@@ -196,7 +279,10 @@ class _Document:
         if signed_info is None:
             raise _Broken("no SignedInfo")
         properties: list[Element] = []
-        for reference in signed_info.iterfind(ds("Reference")):
+        references = signed_info.findall(ds("Reference"))
+        if len(references) > MAX_REFERENCES:
+            raise _Broken(f"more than {MAX_REFERENCES} references")
+        for reference in references:
             uri = reference.get("URI") or ""
             target = self.resolve(uri)
             prefixes = _transform_prefixes(reference)
@@ -354,7 +440,8 @@ def _read_timestamp(stamp: Element, value: Element, result: ExtractedSignature) 
     except _Broken as error:
         return str(error)
     except (ValueError, TypeError, KeyError) as error:
-        return f"the token cannot be read: {error}"
+        log.info("verify.xml_timestamp_unreadable: error=%s", str(error)[:500])
+        return "the token cannot be read"
     result.timestamp_valid = True
     result.timestamp_time = moment
     return None

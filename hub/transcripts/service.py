@@ -7,11 +7,14 @@ the same way.
 
 import asyncio
 import hashlib
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
+from reportlab.platypus.doctemplate import LayoutError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,12 +22,18 @@ from hub.auth.access import Caller, restrict
 from hub.db import models
 from hub.documents.content import TranscriptContent
 from hub.documents.pdf import render_pdf
-from hub.documents.xml.transcript import build_xml, parse_xml
+from hub.documents.xml.transcript import TranscriptXmlError, build_xml, parse_xml
 from hub.domain import lifecycle
 from hub.domain.lifecycle import TranscriptState
+from hub.domain.personal_data import UNMASKED_BY, Kind, unmasked
 from hub.domain.problems import Code, HubError, Problem, problem
 from hub.domain.signers import SignerRole
+from hub.domain.text import COMMENT_LIMIT, clean_text
 from hub.transcripts.assemble import Enrolled, Gradebook, build_content, enrolled, gradebook
+
+#: The standard logger (as verification's): ``hub transcripts generate`` draws a progress
+#: bar on stdout, where structlog writes.
+log = logging.getLogger(__name__)
 
 
 class Event:
@@ -44,6 +53,17 @@ class Event:
 class Skipped:
     student: models.Student
     problem: Problem
+    #: The student's data could not be drafted (rather than: no personal ID, locked).
+    unrendered: bool = False
+
+
+class DraftRefused(HubError):
+    """A single transcript (a correction's new version) cannot be drafted, for the
+    reason a class's drafting would have skipped its student with."""
+
+    def __init__(self, refused: Problem) -> None:
+        Exception.__init__(self, refused.message)
+        self.problem = refused
 
 
 @dataclass
@@ -153,24 +173,33 @@ async def _write_version(
     if current is not None and current.replaces_id is not None:
         replaced = await session.get(models.Transcript, current.replaces_id)
         replaces = replaced.document_id if replaced else None
-    content = build_content(
-        place,
-        book,
-        school_year=school_year,
-        document_id=current.document_id if current else str(uuid.uuid4()),
-        version=current.version if current else 1,
-        replaces=replaces,
-        correction_reason=current.correction_reason if current else None,
-        base_url=base_url,
-        generated_on=today,
-    )
-    if current is not None:
-        stored = parse_xml(current.xml)
-        if replace(content, generated_on=stored.generated_on) == stored:
+    # One student's data never breaks the class: everything that reads or renders it
+    # happens before anything is written, and whatever goes wrong skips this student
+    # with a stable code (the rest of the class is drafted, nothing of this one changes).
+    try:
+        content = build_content(
+            place,
+            book,
+            school_year=school_year,
+            document_id=current.document_id if current else str(uuid.uuid4()),
+            version=current.version if current else 1,
+            replaces=replaces,
+            correction_reason=current.correction_reason if current else None,
+            base_url=base_url,
+            generated_on=today,
+        )
+        unprintable = printable_problem(content)
+        if unprintable is not None:
+            report.skipped.append(Skipped(student, unprintable, unrendered=True))
+            return
+        if current is not None and _unchanged(current, content):
             report.unchanged += 1
             report.transcripts.append(current)
             return
-    xml, pdf = await render(content)
+        xml, pdf = await render(content)
+    except Exception as error:
+        report.skipped.append(Skipped(student, _unrendered(error, student), unrendered=True))
+        return
     values = {
         "xml": xml,
         "pdf": pdf,
@@ -199,6 +228,82 @@ async def _write_version(
         _event(session, current, caller, Event.REGENERATED)
         report.regenerated += 1
     report.transcripts.append(current)
+
+
+def _unchanged(current: models.Transcript, content: TranscriptContent) -> bool:
+    """Whether the stored draft already says what ``content`` says (the date aside).
+    A stored document that cannot be read back is simply drafted again."""
+    try:
+        stored = parse_xml(current.xml)
+    except TranscriptXmlError:
+        return False
+    return replace(content, generated_on=stored.generated_on) == stored
+
+
+#: The people-typed text a transcript prints, with the column that keeps it and the
+#: field name the write API uses: text the write gate would refuse today (control
+#: characters, only invisible characters, longer than its column) may still be in
+#: rows written before the gate, and is refused here with the same code.
+def _limit(column: Any) -> int:
+    return column.type.length or COMMENT_LIMIT
+
+
+def _printed_text(content: TranscriptContent) -> list[tuple[str | None, str, int, bool, bool]]:
+    """(value, field, limit, multiline, required) of every free text ``content`` prints."""
+    student, school = content.student, content.school
+    texts: list[tuple[str | None, str, int, bool, bool]] = [
+        (student.full_name, "fullName", _limit(models.Student.full_name), False, True),
+        (student.ethnicity, "ethnicity", _limit(models.Student.ethnicity), False, False),
+        (student.ministry_code, "ministryCode", _limit(models.Student.moet_code), False, False),
+        (content.class_name, "className", _limit(models.SchoolClass.name), False, True),
+        (school.name, "schoolName", _limit(models.School.name), False, True),
+        (school.district, "district", _limit(models.District.name), False, False),
+        (school.department, "department", _limit(models.Department.name), False, False),
+        (content.homeroom_teacher, "homeroomTeacher", _limit(models.Staff.full_name), False, False),
+        (content.principal, "principal", _limit(models.Staff.full_name), False, False),
+        (content.homeroom_comment, "homeroomComment", COMMENT_LIMIT, True, False),
+        (content.principal_approval, "principalApproval", COMMENT_LIMIT, True, False),
+        (content.correction_reason, "correctionReason", COMMENT_LIMIT, True, False),
+    ]
+    if content.primary is not None:
+        texts += [
+            (subject.comment, "comment", COMMENT_LIMIT, True, False)
+            for subject in content.primary.subjects
+        ]
+    return texts
+
+
+def printable_problem(content: TranscriptContent) -> Problem | None:
+    """The first text of ``content`` the write gate would refuse, as its problem."""
+    for value, field_name, limit, multiline, required in _printed_text(content):
+        if value is None and not required:
+            continue
+        checked = clean_text(
+            value, field=field_name, limit=limit, multiline=multiline, required=required
+        )
+        if checked.problems:
+            return checked.problems[0]
+    return None
+
+
+def _unrendered(error: Exception, student: models.Student) -> Problem:
+    """Why a student's transcript could not be drafted, as a stable code. Only the code
+    and its message reach the client; an unexpected error is logged with its traceback
+    under a reference the message repeats."""
+    if isinstance(error, TranscriptXmlError):
+        log.info("transcripts.content_invalid: student=%s %s", student.id, str(error)[:500])
+        return problem(Code.TRANSCRIPT_CONTENT_INVALID)
+    if isinstance(error, LayoutError):
+        log.info("transcripts.layout_overflow: student=%s", student.id)
+        return problem(Code.TRANSCRIPT_LAYOUT_OVERFLOW)
+    reference = uuid.uuid4().hex[:12]
+    log.error(
+        "transcripts.draft_failed: student=%s reference=%s",
+        student.id,
+        reference,
+        exc_info=(type(error), error, error.__traceback__),
+    )
+    return problem(Code.TRANSCRIPT_DRAFT_FAILED, reference=reference)
 
 
 async def generate(
@@ -306,7 +411,10 @@ async def correct(
     is locked, and the new version must be signed again in the same order.
     """
     caller.require("transcripts:write")
-    if not reason.strip():
+    checked = clean_text(reason, field="reason", limit=COMMENT_LIMIT, multiline=True)
+    if checked.problems:
+        raise HubError.of(checked.problems[0])
+    if checked.value is None:
         raise HubError(Code.CORRECTION_REASON_REQUIRED)
     old = await load(session, caller=caller, transcript_id=transcript_id)
     if not old.is_current:
@@ -326,7 +434,7 @@ async def correct(
         class_id=old.class_id,
         version=old.version + 1,
         replaces_id=old.id,
-        correction_reason=reason.strip(),
+        correction_reason=checked.value,
         is_current=True,
         state=TranscriptState.DRAFT.value,
         xml=old.xml,
@@ -374,15 +482,32 @@ async def regenerate_one(
             today=today,
             report=report,
         )
+    refused = [skipped for skipped in report.skipped if skipped.unrendered]
+    if refused:
+        # A correction whose documents cannot be drafted is refused as a whole (the
+        # unit of work rolls it back), with the code the class's drafting would give.
+        raise DraftRefused(refused[0].problem)
     await session.flush()
     return report
 
 
 async def issue_copy(
-    session: AsyncSession, *, caller: Caller, document_id: str, kind: str
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    document_id: str,
+    kind: str,
+    purpose: str | None = None,
 ) -> models.Transcript:
-    """A transcript's document for download, the copy logged (RULES.md §4)."""
+    """A transcript's document for download, the copy logged against the pupil (RULES.md §4).
+
+    A signed file carries the pupil's full personal ID under the signatures, which no
+    mask can touch, so only a client allowed to see personal IDs may have one
+    (:mod:`hub.domain.personal_data`).
+    """
     caller.require("transcripts:read")
+    if not unmasked(caller.scopes, Kind.SIGNED_FILE):
+        caller.require(UNMASKED_BY[Kind.SIGNED_FILE] or "")
     transcript = await session.scalar(
         restrict(
             select(models.Transcript).where(models.Transcript.document_id == document_id),
@@ -396,10 +521,11 @@ async def issue_copy(
     session.add(
         models.AccessLog(
             client_id=caller.client_id,
-            action=f"issue-{kind}",
+            action="read",
             entity="student",
             entity_id=transcript.student_id,
-            purpose="bản sao học bạ",
+            item=f"document-{kind}",
+            purpose=(purpose or "bản sao học bạ")[:200],
         )
     )
     return transcript

@@ -1,14 +1,12 @@
 """The Starlette application."""
 
 import asyncio
-import base64
-import binascii
+import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote
 
-import orjson
 import structlog
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -16,16 +14,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.printer import print_schema
 
+from hub.auth import revocation
 from hub.auth.access import Caller
-from hub.auth.clients import CallerCache, authenticate
+from hub.auth.clients import CallerCache
+from hub.auth.secrets import dummy_hash
 from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.domain.problems import MESSAGES, Code, HubError
-from hub.resolvers.context import Context, Reader
-from hub.resolvers.loaders import Loaders
 from hub.schema.api import schema
 from hub.schema.signing import MAX_UPLOAD
 from hub.signing import verification
@@ -33,38 +31,12 @@ from hub.signing.service import SigningServices
 from hub.signing.verdict import as_json
 from hub.signing.verify import verify_document
 from hub.transcripts import service as transcript_service
-from hub.web.metrics import MetricsMiddleware, metrics
+from hub.web.graphql import HubGraphQL
+from hub.web.metrics import MetricsMiddleware, metrics_endpoint
+from hub.web.oauth import token_endpoint
+from hub.web.security import BodyLimit, SecurityHeaders
 
 log = structlog.get_logger()
-
-
-class HubGraphQL(GraphQL):
-    """Strawberry's ASGI app with the hub's per-request context."""
-
-    def __init__(self, hub: "HubServices") -> None:
-        super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
-        self.hub = hub
-
-    def encode_json(self, data: object) -> bytes:
-        """orjson: a page of 100 students serialises several times faster than with json."""
-        return orjson.dumps(data)
-
-    def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
-
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        ctx = Context(
-            db=self.hub.db,
-            settings=self.hub.settings,
-            reader=Reader(self.hub.db.engine),
-            caller_or_none=await self.hub.caller_for(request),
-            # Header values are ASCII: Vietnamese purposes arrive percent-encoded.
-            purpose=unquote(request.headers.get("x-hub-purpose", "")) or None,
-            signing=self.hub.signing,
-            send_jobs=self.hub.send_jobs,
-        )
-        ctx.loaders = Loaders(ctx)
-        return ctx
 
 
 class HubServices:
@@ -86,7 +58,9 @@ class HubServices:
             issuer=settings.issuer,
             lifetime_seconds=settings.token_lifetime_seconds,
         )
-        self.callers = CallerCache()
+        self.callers = CallerCache(poll_seconds=settings.clients_poll_seconds)
+        self.throttle: Any = None  # hub.auth.throttle.TokenThrottle, set by the token route
+        dummy_hash()  # made now, so the first unknown client id costs no more than others
 
     async def caller_for(self, request: Request | WebSocket) -> Caller | None:
         """The client behind a request's bearer token; None without a valid one."""
@@ -97,31 +71,15 @@ class HubServices:
             claims = self.tokens.verify(header[7:].strip())
         except InvalidToken:
             return None
-        return await self.callers.get(self.db, claims.client_id, claims.scopes)
+        return await self.callers.get(
+            self.db, claims.client_id, claims.scopes, claims.credentials_version
+        )
 
 
-def _oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Basic realm="hub"'} if status == 401 else None
-    return JSONResponse(
-        {"error": error, "error_description": description},
-        status_code=status,
-        headers=headers,
-    )
-
-
-def _client_credentials(request: Request, form: Any) -> tuple[str, str] | None:
-    """client_secret_basic (RFC 6749 §2.3.1) or client_secret_post."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            decoded = base64.b64decode(header[6:].strip()).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        client_id, _, secret = decoded.partition(":")
-        return unquote(client_id), unquote(secret)
-    if form.get("client_id") and form.get("client_secret"):
-        return str(form["client_id"]), str(form["client_secret"])
-    return None
+@functools.cache
+def schema_sdl() -> str:
+    """The SDL printed from the code, once (the same text as ``schema.graphql``)."""
+    return print_schema(schema) + "\n"
 
 
 def _problem(code: Code, status: int, message: str | None = None) -> JSONResponse:
@@ -143,37 +101,7 @@ def create_app(
     messages to the broker (:func:`hub.jobs.actors.send`).
     """
     hub = HubServices(settings, db, signing, send_jobs)
-
-    async def token(request: Request) -> Response:
-        """OAuth2 client-credentials grant (RFC 6749 §4.4), JWT access tokens (RFC 9068)."""
-        form = await request.form()
-        if form.get("grant_type") != "client_credentials":
-            return _oauth_error("unsupported_grant_type", "only client_credentials is supported")
-        credentials = _client_credentials(request, form)
-        if credentials is None:
-            return _oauth_error("invalid_client", "client authentication required", 401)
-        async with hub.db.unit_of_work() as session:
-            client = await authenticate(session, *credentials)
-        if client is None:
-            log.info("token.refused", client_id=credentials[0])
-            return _oauth_error("invalid_client", "unknown client or wrong secret", 401)
-        granted = frozenset(client.scopes.split())
-        asked = frozenset(str(form.get("scope", "")).split()) or granted
-        if not asked <= granted:
-            return _oauth_error(
-                "invalid_scope", f"not granted: {' '.join(sorted(asked - granted))}"
-            )
-        access_token, lifetime = hub.tokens.issue(client.client_id, asked)
-        log.info("token.issued", client_id=client.client_id, scope=" ".join(sorted(asked)))
-        return JSONResponse(
-            {
-                "access_token": access_token,
-                "token_type": "Bearer",
-                "expires_in": lifetime,
-                "scope": " ".join(sorted(asked)),
-            },
-            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-        )
+    token = token_endpoint(hub)
 
     async def transcript_document(request: Request) -> Response:
         """A transcript's XML or PDF for an authorised client; every copy is logged."""
@@ -190,6 +118,7 @@ def create_app(
                     caller=caller,
                     document_id=request.path_params["document_id"],
                     kind=kind,
+                    purpose=unquote(request.headers.get("x-hub-purpose", "")) or None,
                 )
                 body = transcript.xml if kind == "xml" else transcript.pdf
         except HubError as error:
@@ -237,17 +166,33 @@ def create_app(
         try:
             async with hub.db.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-        except Exception as error:
-            return JSONResponse({"status": "unavailable", "database": str(error)}, 503)
+        except Exception:
+            # The exception text (host names, drivers' messages) is for the log only.
+            log.exception("health.database_unavailable")
+            return JSONResponse({"status": "unavailable", "database": "unavailable"}, 503)
         return JSONResponse({"status": "ok", "database": hub.db.dialect})
 
     async def jwks(_: Request) -> Response:
         return JSONResponse(hub.tokens.jwks())
 
+    async def sdl(_: Request) -> Response:
+        """The schema as SDL, for every caller in every mode (introspection may be off)."""
+        return Response(
+            schema_sdl(),
+            media_type="text/plain; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         watcher = asyncio.create_task(signing.providers.watch()) if signing else None
+        listener = (
+            asyncio.create_task(revocation.listen_for_client_changes(hub.db.url, hub.callers))
+            if hub.db.dialect == "postgresql"
+            else None
+        )
         yield
+        await revocation.stop(listener)
         if watcher is not None:
             watcher.cancel()
         if db is None:
@@ -259,14 +204,17 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/oauth/token", token, methods=["POST"]),
             Route("/health", health),
-            Route("/metrics", metrics),
+            Route("/metrics", metrics_endpoint(settings)),
             Route("/.well-known/jwks.json", jwks),
+            Route("/schema.graphql", sdl, methods=["GET"]),
             Route("/transcripts/{document_id}.{kind:str}", transcript_document),
             Route("/verify/{document_id}", verify_stored),
             Route("/verify", verify_upload, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.state.hub = hub
     return app

@@ -1,13 +1,17 @@
 """Prometheus metrics: requests, latency and SQL statements per request."""
 
+import hmac
 import time
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.config import Mode, Settings
 from hub.db.engine import StatementCounter, current_statements
+from hub.domain.problems import MESSAGES, Code
 
 REQUESTS = Counter("hub_http_requests_total", "HTTP requests", ["method", "path", "status"])
 LATENCY = Histogram(
@@ -22,7 +26,14 @@ STATEMENTS = Histogram(
     ["path"],
     buckets=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
-KNOWN_PATHS = {"/graphql", "/oauth/token", "/health", "/metrics", "/.well-known/jwks.json"}
+KNOWN_PATHS = {
+    "/graphql",
+    "/oauth/token",
+    "/health",
+    "/metrics",
+    "/.well-known/jwks.json",
+    "/schema.graphql",
+}
 
 
 class MetricsMiddleware:
@@ -59,3 +70,24 @@ class MetricsMiddleware:
 
 async def metrics(_: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
+    """``/metrics``: open in demo mode; in production only with ``Bearer metrics_token``
+    (closed altogether while no token is set)."""
+    if settings.mode is not Mode.PRODUCTION:
+        return metrics
+    expected = (settings.metrics_token or "").encode()
+
+    async def guarded(request: Request) -> Response:
+        header = request.headers.get("authorization", "")
+        given = header[7:].strip().encode() if header.lower().startswith("bearer ") else b""
+        if not expected or not hmac.compare_digest(given, expected):
+            return JSONResponse(
+                {"code": Code.UNAUTHENTICATED.value, "message": MESSAGES[Code.UNAUTHENTICATED]},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        return await metrics(request)
+
+    return guarded

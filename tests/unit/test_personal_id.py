@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.domain.enums import Sex
-from hub.domain.personal_id import PROVINCES, check_against_record, compose, mask, parse
+from hub.domain.personal_data import mask_personal_id as mask
+from hub.domain.personal_id import PROVINCES, check_against_record, compose, parse
 from hub.domain.problems import Code
 
 

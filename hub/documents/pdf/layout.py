@@ -21,6 +21,7 @@ from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfdoc import (
     PDFArray,
@@ -94,6 +95,21 @@ def text(value: object | None) -> str:
     precomposed glyph the font has.
     """
     return "" if value is None else unicodedata.normalize("NFC", str(value))
+
+
+def fit_lines(
+    value: str, font: str, size: float, minimum: float, width: float
+) -> tuple[float, list[str]]:
+    """``value`` set on one line of ``width`` points: at ``size`` if it fits, else at
+    the size that makes it fit down to ``minimum``, else wrapped at ``minimum``.
+    A long name (a legacy record, a school's full name) then stays in its column."""
+    natural = pdfmetrics.stringWidth(value, font, size)
+    if natural <= width:
+        return size, [value]
+    fitted = int(size * width / natural * 10) / 10  # a tenth of a point, rounded down
+    if fitted >= minimum:
+        return fitted, [value]
+    return minimum, simpleSplit(value, font, minimum, width) or [value]
 
 
 def vietnamese_date(day: date) -> str:
@@ -171,16 +187,31 @@ class SignatureRow(Flowable):
         super().__init__()
         self.signers = tuple(signers)
         self.hAlign = "CENTER"
+        #: Each name's type size and lines, worked out by :meth:`wrap`.
+        self.names: list[tuple[float, list[str]]] = []
+
+    NAME_SIZE = 9.5
+    #: A name too wide for its column is set smaller, down to this, then wrapped.
+    NAME_MIN_SIZE = 7
+    NAME_GAP = 6
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width = available_width
-        self.height = 14 + self.FIELD_HEIGHT + 14
+        room = self.width / len(self.signers) - self.NAME_GAP
+        self.names = [
+            fit_lines(text(name), BOLD, self.NAME_SIZE, self.NAME_MIN_SIZE, room)
+            for _, _, name in self.signers
+        ]
+        extra = max((size * 1.15 * (len(lines) - 1) for size, lines in self.names), default=0)
+        self.height = 14 + self.FIELD_HEIGHT + 14 + extra
         return self.width, self.height
 
     def draw(self) -> None:
         canvas: Canvas = self.canv
         column = self.width / len(self.signers)
-        for index, (field_name, role_label, signer_name) in enumerate(self.signers):
+        for index, ((field_name, role_label, _), (size, lines)) in enumerate(
+            zip(self.signers, self.names, strict=True)
+        ):
             middle = column * (index + 0.5)
             top = self.height
             canvas.setFont(BOLD, 9.5)
@@ -197,8 +228,9 @@ class SignatureRow(Flowable):
             x0, y0 = canvas.absolutePosition(left, bottom)
             x1, y1 = canvas.absolutePosition(left + self.FIELD_WIDTH, field_top)
             add_signature_field(canvas, field_name, role_label, (x0, y0, x1, y1))
-            canvas.setFont(BOLD, 9.5)
-            canvas.drawCentredString(middle, bottom - 12, text(signer_name))
+            canvas.setFont(BOLD, size)
+            for number, line in enumerate(lines):
+                canvas.drawCentredString(middle, bottom - 12 - number * size * 1.15, line)
 
 
 def add_signature_field(
@@ -367,8 +399,10 @@ class PageFurniture:
         top = bottom + FOOTER_HEIGHT - 1 * mm
         canvas.saveState()
         if page_number > 1:
-            canvas.setFont(ITALIC, 8)
-            canvas.drawString(MARGIN_LEFT, PAGE_HEIGHT - 8 * mm, text(self.running_head))
+            head = text(self.running_head)
+            size, _ = fit_lines(head, ITALIC, 8, 5, CONTENT_WIDTH)
+            canvas.setFont(ITALIC, size)
+            canvas.drawString(MARGIN_LEFT, PAGE_HEIGHT - 8 * mm, head)
         canvas.setStrokeColor(GRID)
         canvas.setLineWidth(0.5)
         canvas.line(MARGIN_LEFT, top, PAGE_WIDTH - MARGIN_RIGHT, top)

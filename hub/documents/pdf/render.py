@@ -254,6 +254,7 @@ def _identity(content: TranscriptContent) -> list[Flowable]:
         rows,
         [112, 168, 80, CONTENT_WIDTH - 360],
         [
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),  # a label beside a long value: on its first line
             ("LEFTPADDING", (0, 0), (-1, -1), 0),
             ("TOPPADDING", (0, 0), (-1, -1), 0),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5),
@@ -268,14 +269,22 @@ def _table(
     commands: Sequence[tuple[Any, ...]],
     *,
     repeat_rows: int = 0,
+    split_in_row: bool = False,
 ) -> Table:
     """A table in the document's font.
 
     reportlab sets a cell's font before drawing it, even a cell holding
     paragraphs, and defaults to Helvetica: a base-14 font that is not embedded,
     which PDF/A forbids and which would make the page depend on the viewer.
+    ``split_in_row`` lets a row taller than what is left of the page (a long
+    comment) continue on the next page instead of failing the whole document.
     """
-    table = Table([list(row) for row in rows], colWidths=list(widths), repeatRows=repeat_rows)
+    table = Table(
+        [list(row) for row in rows],
+        colWidths=list(widths),
+        repeatRows=repeat_rows,
+        splitInRow=1 if split_in_row else 0,
+    )
     table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), layout.REGULAR), *commands]))
     return table
 
@@ -290,6 +299,7 @@ def _grid(
     *,
     header_rows: int = 1,
     extra: Sequence[tuple[Any, ...]] = (),
+    split_in_row: bool = False,
 ) -> Table:
     """A ruled table with a shaded header, as the paper book's tables are."""
     return _table(
@@ -306,6 +316,7 @@ def _grid(
             *extra,
         ],
         repeat_rows=header_rows,
+        split_in_row=split_in_row,
     )
 
 
@@ -458,6 +469,7 @@ def _primary(results: PrimaryResults, *, grade: int) -> list[Flowable]:
         [header, *body],
         [24, 150, 55, 50, CONTENT_WIDTH - 279],
         extra=[("ALIGN", (0, 1), (0, -1), "CENTER"), ("ALIGN", (4, 1), (4, -1), "LEFT")],
+        split_in_row=True,
     )
     legend = _paragraph(
         "Mức đạt được: T – Hoàn thành tốt, H – Hoàn thành, C – Chưa hoàn thành;"
