@@ -244,8 +244,12 @@ async def plan_provider_migration(
     district_id: int | None = None,
     can_enrol: bool = False,
 ) -> MigrationPlan:
-    """What moving the staff in scope from one provider to another would do; writes nothing."""
+    """What moving the staff in scope from one provider to another would do; writes nothing.
+
+    The plan names each teacher, so it needs the staff scope as well as the certificates'.
+    """
     caller.require("certificates:read")
+    caller.require("staff:read")
     if from_provider is to_provider or SigningProvider.PKCS11 in (from_provider, to_provider):
         raise HubError(
             Code.INVALID_ARGUMENT,
@@ -581,8 +585,12 @@ async def resume_if_healthy(
 async def load(
     session: AsyncSession, *, caller: Caller, job_id: str, lock: bool = False
 ) -> models.Job:
-    """The migration, if the caller may see it; ``lock`` holds its row for a control."""
+    """The migration, if the caller may see it; ``lock`` holds its row for a control.
+
+    A migration lists its teachers by name: the staff scope is needed too.
+    """
     caller.require("certificates:read")
+    caller.require("staff:read")
     job = await (_locked_job(session, job_id) if lock else _job(session, job_id))
     if job is None or job.kind != KIND or not await _may_manage(session, caller, job):
         raise HubError(Code.INVALID_ARGUMENT, detail=f"không có đợt chuyển nhà cung cấp {job_id}")

@@ -19,6 +19,7 @@ from hub.domain.lifecycle import TranscriptState, next_signer
 from hub.domain.personal_data import Kind, present
 from hub.domain.signers import SignerRole
 from hub.resolvers.context import Context
+from hub.resolvers.loaders import fetch
 from hub.resolvers.lookahead import NOT_LOADED
 from hub.schema.nodes import RELATIONS, HubNode, School, SchoolClass, Student, to_one
 
@@ -121,14 +122,15 @@ class Transcript(HubNode):
     @strawberry.field(description="Các phiên bản của học bạ này, cũ trước")
     async def history(self, info: Info) -> list["Transcript"]:
         ctx: Context = info.context
-        ctx.caller.require("transcripts:read")
-        rows = await ctx.reader.rows(
-            select(*models.Transcript.__table__.c)
+        rows = await fetch(
+            ctx,
+            models.Transcript,
+            select(models.Transcript)
             .where(
                 models.Transcript.student_id == self.student_id,
                 models.Transcript.school_year_id == self.school_year_id,
             )
-            .order_by(models.Transcript.version)
+            .order_by(models.Transcript.version),
         )
         return [Transcript.from_row(row, ctx) for row in rows]
 
