@@ -4,10 +4,12 @@ import logging
 
 from hub.config import get_settings
 from hub.jobs.actors import configure
+from hub.logs import configure as configure_logging
 
 # dramatiq's command line sets every logger to INFO; these two would log each request
 # to a provider and each font subset.
 for noisy in ("httpx", "fontTools"):
     logging.getLogger(noisy).setLevel(logging.WARNING)
 
+configure_logging(get_settings())
 broker = configure(get_settings())

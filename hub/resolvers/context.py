@@ -35,15 +35,27 @@ class Reader:
         return self._connection
 
     async def rows(self, statement: Executable, parameters: Any = None) -> Sequence[Any]:
-        async with self._lock:
-            return (await (await self._open()).execute(statement, parameters)).all()
+        return await asyncio.shield(self._rows(statement, parameters))
 
     async def scalar(self, statement: Executable) -> Any:
-        async with self._lock:
-            return (await (await self._open()).execute(statement)).scalar()
+        return await asyncio.shield(self._scalar(statement))
 
     async def write(self, statement: Executable, parameters: Any) -> None:
         """Execute a write on the request's connection and commit it."""
+        await asyncio.shield(self._write(statement, parameters))
+
+    # A statement, once sent, runs to its end even when the resolver that asked for it
+    # is cancelled (graphql-core cancels a failed field's siblings): cut off mid-way, it
+    # would leave the connection unusable and the request's access log unwritten.
+    async def _rows(self, statement: Executable, parameters: Any) -> Sequence[Any]:
+        async with self._lock:
+            return (await (await self._open()).execute(statement, parameters)).all()
+
+    async def _scalar(self, statement: Executable) -> Any:
+        async with self._lock:
+            return (await (await self._open()).execute(statement)).scalar()
+
+    async def _write(self, statement: Executable, parameters: Any) -> None:
         async with self._lock:
             connection = await self._open()
             await connection.execute(statement, parameters)

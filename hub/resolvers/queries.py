@@ -167,6 +167,20 @@ def staff(where: StaffFilter | None, dialect: str) -> Select[Any]:
     return statement
 
 
+def _instant(value: datetime, field: str) -> datetime:
+    """A filter's date-time in UTC; one without a zone is taken as UTC (not server time)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError) as error:  # beyond year 1–9999 once in UTC
+        raise HubError(
+            Code.INVALID_ARGUMENT,
+            detail=f"{field} nằm ngoài khoảng thời gian hợp lệ",
+            details_en={"detail": f"{field} is outside the valid range of dates"},
+        ) from error
+
+
 def certificates(where: CertificateFilter | None) -> Select[Any]:
     certificate = models.SigningCertificate
     statement = select(certificate)
@@ -178,7 +192,7 @@ def certificates(where: CertificateFilter | None) -> Select[Any]:
         statement = statement.where(certificate.status == where.status)
     if where.expiring_before is not None:
         statement = statement.where(
-            certificate.valid_to < where.expiring_before.astimezone(UTC),
+            certificate.valid_to < _instant(where.expiring_before, "expiringBefore"),
             certificate.valid_to >= datetime.now(UTC),
         )
     if where.is_seal is not None:

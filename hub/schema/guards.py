@@ -42,9 +42,11 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListTypeNode,
     ListValueNode,
     NamedTypeNode,
     Node,
+    NonNullTypeNode,
     ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
@@ -157,7 +159,7 @@ class Plan:
     first_variables: Mapping[str, int] = field(default_factory=dict)
     variable_defaults: Mapping[str, Any] = field(default_factory=dict)
     #: variables declared as Upload: a multipart file, never JSON
-    files: frozenset[str] = frozenset()
+    files: Mapping[str, bool] = field(default_factory=dict)  # name → declared as a list
     node: Node | None = None
 
 
@@ -368,11 +370,11 @@ def plan_document(
     found = planner.walk(operation.selection_set, root, 0, None)
     found.directives += len(operation.directives or ())
     defaults: dict[str, Any] = {}
-    files = frozenset(
-        d.variable.name.value
+    files = {
+        d.variable.name.value: _is_list_type(d.type)
         for d in operation.variable_definitions or ()
         if _type_name(d.type) == UPLOAD
-    )
+    }
     for definition in operation.variable_definitions or ():
         found.directives += len(definition.directives or ())
         default = definition.default_value
@@ -431,19 +433,27 @@ def check_variables(plan: Plan, variables: Mapping[str, Any] | None, limits: Lim
         cost = evaluate(plan.cost, values)
         if cost > limits.max_cost:
             raise HubError(Code.QUERY_TOO_COSTLY, cost=cost, limit=limits.max_cost)
-    for name in plan.files:
-        if name in variables and not _is_file(variables[name]):
+    for name, is_list in plan.files.items():
+        if name in variables and not _is_file(variables[name], is_list=is_list):
             raise HubError(Code.INVALID_ARGUMENT, **_NOT_A_FILE)
     if plan.operation is OperationType.QUERY:
         for name, value in variables.items():
             _check_text(value, f"${name}", limits.max_text_length)
 
 
-def _is_file(value: Any) -> bool:
+def _is_file(value: Any, *, is_list: bool) -> bool:
     """What multipart parsing puts in a variable (a list of them for [Upload!])."""
-    if isinstance(value, list):
-        return all(_is_file(item) for item in value)
+    if is_list:
+        return value is None or (
+            isinstance(value, list) and all(_is_file(item, is_list=False) for item in value)
+        )
     return value is None or callable(getattr(value, "read", None))
+
+
+def _is_list_type(node: Any) -> bool:
+    if isinstance(node, NonNullTypeNode):
+        node = node.type
+    return isinstance(node, ListTypeNode)
 
 
 def _type_name(node: Any) -> str:

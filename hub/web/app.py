@@ -24,6 +24,7 @@ from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.domain.problems import MESSAGES, Code, HubError
+from hub.logs import configure as configure_logging
 from hub.schema.api import schema
 from hub.schema.signing import MAX_UPLOAD
 from hub.signing import verification
@@ -100,6 +101,7 @@ def create_app(
     signing and verification answer PROVIDER_UNAVAILABLE. ``send_jobs`` sends job
     messages to the broker (:func:`hub.jobs.actors.send`).
     """
+    configure_logging(settings)
     hub = HubServices(settings, db, signing, send_jobs)
     token = token_endpoint(hub)
 

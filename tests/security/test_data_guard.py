@@ -484,3 +484,19 @@ async def test_published_and_superseded_transcripts_appear_in_the_feed(own, depa
         (await session.get(models.Transcript, transcript.id)).is_current = False
     later = data(await gql(own.http, department, FEED, {"since": feed["nextSince"]}))["changes"]
     assert [c["entity"] for c in later["changes"]] == ["transcript"]
+
+
+async def test_a_failing_field_does_not_cut_off_its_siblings_reads_or_their_audit(own):
+    """Fuzzing found: a failing non-null field cancels its siblings mid-SQL, which broke the
+    request's connection (INTERNAL_ERROR) and lost the access log of what was read."""
+    reader = await client_token(own.db, own.http, org=OrgLevel.DEPARTMENT)
+    query = """{ a: students(first: 400) { totalCount nodes { fullName guardians { verified } } }
+      transcriptGeneration(jobId: "khong-co") { finishedAt } }"""
+    for _ in range(10):
+        response = await own.http.post(
+            "/graphql",
+            json={"query": query},
+            headers={"Authorization": f"Bearer {reader}", "X-Hub-Purpose": "song-song"},
+        )
+        codes = [e["extensions"]["code"] for e in response.json()["errors"]]
+        assert "INTERNAL_ERROR" not in codes, response.text
