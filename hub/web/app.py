@@ -5,7 +5,6 @@ import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import unquote
 
 import structlog
 from sqlalchemy import text
@@ -13,14 +12,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.websockets import WebSocket
 from strawberry.printer import print_schema
 
 from hub.auth import revocation
-from hub.auth.access import Caller
-from hub.auth.clients import CallerCache
-from hub.auth.secrets import dummy_hash
-from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.domain.problems import MESSAGES, Code, HubError
@@ -36,45 +30,9 @@ from hub.web.graphql import HubGraphQL
 from hub.web.metrics import MetricsMiddleware, metrics_endpoint
 from hub.web.oauth import token_endpoint
 from hub.web.security import BodyLimit, SecurityHeaders
+from hub.web.services import HubServices, purpose_of
 
 log = structlog.get_logger()
-
-
-class HubServices:
-    """The long-lived parts every request uses."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        db: Database | None = None,
-        signing: SigningServices | None = None,
-        send_jobs: Callable[[list[Any]], None] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.db = db or Database(settings.database_url, echo=settings.sql_echo)
-        self.signing = signing
-        self.send_jobs = send_jobs
-        self.tokens = TokenIssuer(
-            load_signing_key(settings),
-            issuer=settings.issuer,
-            lifetime_seconds=settings.token_lifetime_seconds,
-        )
-        self.callers = CallerCache(poll_seconds=settings.clients_poll_seconds)
-        self.throttle: Any = None  # hub.auth.throttle.TokenThrottle, set by the token route
-        dummy_hash()  # made now, so the first unknown client id costs no more than others
-
-    async def caller_for(self, request: Request | WebSocket) -> Caller | None:
-        """The client behind a request's bearer token; None without a valid one."""
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("bearer "):
-            return None
-        try:
-            claims = self.tokens.verify(header[7:].strip())
-        except InvalidToken:
-            return None
-        return await self.callers.get(
-            self.db, claims.client_id, claims.scopes, claims.credentials_version
-        )
 
 
 @functools.cache
@@ -120,7 +78,7 @@ def create_app(
                     caller=caller,
                     document_id=request.path_params["document_id"],
                     kind=kind,
-                    purpose=unquote(request.headers.get("x-hub-purpose", "")) or None,
+                    purpose=purpose_of(request),
                 )
                 body = transcript.xml if kind == "xml" else transcript.pdf
         except HubError as error:

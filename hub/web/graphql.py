@@ -12,8 +12,7 @@ In production there is no GraphiQL. Whatever strawberry refuses at the HTTP leve
 with a stable code, in Vietnamese and English.
 """
 
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from typing import Any
 
 import orjson
 from cross_web import HTTPException
@@ -30,9 +29,7 @@ from hub.domain.problems import Code, HubError
 from hub.resolvers.context import Context, Reader
 from hub.resolvers.loaders import Loaders
 from hub.schema.api import schema
-
-if TYPE_CHECKING:
-    from hub.web.app import HubServices
+from hub.web.services import HubServices, purpose_of
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -120,7 +117,7 @@ def http_refusal(error: HTTPException) -> GraphQLHTTPResponse:
 class HubGraphQL(GraphQL):
     """Strawberry's ASGI app with the hub's per-request context and HTTP rules."""
 
-    def __init__(self, hub: "HubServices") -> None:
+    def __init__(self, hub: HubServices) -> None:
         ide = None if hub.settings.mode is Mode.PRODUCTION else "graphiql"
         super().__init__(schema, graphql_ide=ide, multipart_uploads_enabled=True)
         self.hub = hub
@@ -155,7 +152,7 @@ class HubGraphQL(GraphQL):
             reader=Reader(self.hub.db.engine),
             caller_or_none=await self.hub.caller_for(request),
             # Header values are ASCII: Vietnamese purposes arrive percent-encoded.
-            purpose=unquote(request.headers.get("x-hub-purpose", "")) or None,
+            purpose=purpose_of(request),
             signing=self.hub.signing,
             send_jobs=self.hub.send_jobs,
         )

@@ -9,7 +9,7 @@ known one (:func:`hub.auth.clients.authenticate`).
 import base64
 import binascii
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 import structlog
@@ -19,9 +19,7 @@ from starlette.responses import JSONResponse, Response
 from hub.auth.clients import authenticate
 from hub.auth.throttle import Limits, TokenThrottle
 from hub.domain.problems import Code, problem
-
-if TYPE_CHECKING:
-    from hub.web.app import HubServices
+from hub.web.services import HubServices
 
 log = structlog.get_logger()
 
@@ -74,7 +72,7 @@ def too_many_attempts(seconds: int) -> JSONResponse:
     )
 
 
-def token_endpoint(hub: "HubServices") -> Callable[[Request], Awaitable[Response]]:
+def token_endpoint(hub: HubServices) -> Callable[[Request], Awaitable[Response]]:
     settings = hub.settings
     throttle = TokenThrottle(
         hub.db,
