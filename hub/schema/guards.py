@@ -275,9 +275,8 @@ class _Planner:
             is_file = declared is not None and get_named_type(declared.type).name == UPLOAD
             if is_file and not isinstance(argument.value, VariableNode):
                 self._refuse(refusal(Code.INVALID_ARGUMENT, argument, **_NOT_A_FILE))
-        if self.is_query:
-            for argument in node.arguments or ():
-                self.text(argument.value, argument.name.value, argument)
+        for argument in node.arguments or ():
+            self.text(argument.value, argument.name.value, argument)
         if node.selection_set is None:
             return
         returns = definition.type
@@ -320,9 +319,12 @@ class _Planner:
         return fallback  # absent, or not an Int (validation names the problem)
 
     def text(self, value: ValueNode, path: str, node: Node) -> None:
-        """A query's literal strings are no longer than graphql_max_text_length."""
+        """No literal string holds a NUL (no column, XML or PostgreSQL text can); a query's
+        are no longer than graphql_max_text_length (a mutation's are checked per field)."""
         if isinstance(value, StringValueNode):
-            if len(value.value) > self.limits.max_text_length:
+            if "\x00" in value.value:
+                self._refuse(refusal(Code.TEXT_CONTROL_CHARACTERS, node, field=path))
+            elif self.is_query and len(value.value) > self.limits.max_text_length:
                 self._refuse(
                     refusal(
                         Code.TEXT_TOO_LONG,
@@ -436,9 +438,9 @@ def check_variables(plan: Plan, variables: Mapping[str, Any] | None, limits: Lim
     for name, is_list in plan.files.items():
         if name in variables and not _is_file(variables[name], is_list=is_list):
             raise HubError(Code.INVALID_ARGUMENT, **_NOT_A_FILE)
-    if plan.operation is OperationType.QUERY:
-        for name, value in variables.items():
-            _check_text(value, f"${name}", limits.max_text_length)
+    longest = limits.max_text_length if plan.operation is OperationType.QUERY else None
+    for name, value in variables.items():
+        _check_text(value, f"${name}", longest)
 
 
 def _is_file(value: Any, *, is_list: bool) -> bool:
@@ -462,9 +464,12 @@ def _type_name(node: Any) -> str:
     return str(node.name.value)
 
 
-def _check_text(value: Any, path: str, limit: int) -> None:
+def _check_text(value: Any, path: str, limit: int | None) -> None:
+    """Variables as :meth:`_Planner.text` checks literals (``limit`` None: no length)."""
     if isinstance(value, str):
-        if len(value) > limit:
+        if "\x00" in value:
+            raise HubError(Code.TEXT_CONTROL_CHARACTERS, field=path)
+        if limit is not None and len(value) > limit:
             raise HubError(Code.TEXT_TOO_LONG, field=path, length=len(value), limit=limit)
     elif isinstance(value, list):
         for item in value:

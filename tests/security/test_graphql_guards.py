@@ -390,3 +390,13 @@ async def test_a_file_argument_takes_only_a_multipart_file(http, department):
     assert error_codes(await _ask(http, department, query, {"f": "not a file"})) == [
         "INVALID_ARGUMENT"
     ]
+
+
+async def test_a_nul_byte_in_any_string_is_refused_before_anything_runs(http, department):
+    """Fuzzing found: a NUL in a mutation's lookup key reached PostgreSQL (INTERNAL_ERROR)."""
+    literal = """mutation { upsertYearRecords(rows: [{studentPersonalId: "a\\u0000b"}]) {
+      created } }"""
+    assert error_codes(await _ask(http, department, literal)) == ["TEXT_CONTROL_CHARACTERS"]
+    variable = """mutation($r: [YearRecordInput!]!) { upsertYearRecords(rows: $r) { created } }"""
+    result = await _ask(http, department, variable, {"r": [{"studentPersonalId": "a\x00b"}]})
+    assert error_codes(result) == ["TEXT_CONTROL_CHARACTERS"]
