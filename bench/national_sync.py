@@ -45,6 +45,7 @@ from hub.db.migrate import upgrade  # noqa: E402
 from hub.domain.enums import OrgLevel, Ownership, SchoolLevel, Sex  # noqa: E402
 from hub.domain.personal_id import compose  # noqa: E402
 from hub.jobs import sync  # noqa: E402
+from hub.jobs.core import OPEN, JobRuntime  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_ROWS_PER_SECOND = 50_000
@@ -175,23 +176,21 @@ async def timed_run(db: Database, phases: tuple[sync.Phase, ...], options: sync.
         async with db.sessions() as session:
             job = await session.scalar(select(models.Job).where(models.Job.job_id == run_id))
         assert job is not None
-        if job.state not in sync.OPEN_STATES:
+        if job.state not in OPEN:
             return job, time.perf_counter() - started
         await asyncio.sleep(0.02)
 
 
 async def bench(args: argparse.Namespace, url: str, far: list[str]) -> None:
     from hub.jobs import actors
-    from hub.jobs.sync_actors import SyncRuntime
 
     settings = Settings(
         database_url=url,
         redis_url=args.redis_url,
         jobs_namespace=f"hub-bench-sync-{uuid.uuid4().hex[:8]}",
     )
-    broker = actors.configure(settings)
     services = sync.SyncServices.connect(sector_url=far[0], store_url=far[1], population_url=far[2])
-    actors.set_runtime(SyncRuntime(settings, Database(url), signing=None, sync=services))  # type: ignore[arg-type]
+    broker = actors.configure(settings, JobRuntime(settings, Database(url), sync=services))
     worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
     worker.start()
     db = Database(url)

@@ -50,7 +50,7 @@ from hub.documents.pdf import render_pdf
 from hub.documents.pdf.layout import FONT_DIR
 from hub.documents.xml.transcript import build_xml
 from hub.domain.signers import SignerRole
-from hub.signing.verify_pdf import read_pdf_signatures
+from hub.signing.verification.pdf_reader import read_pdf_signatures
 from tests.signing_support import sign_all
 
 #: Distinct students signed in turn, so no run reuses the previous one's bytes.

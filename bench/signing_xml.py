@@ -33,7 +33,7 @@ from signxml.algorithms import DigestAlgorithm
 
 from hub.documents import samples
 from hub.documents.xml.transcript import build_xml
-from hub.signing.verify_xml import read_xml_signatures
+from hub.signing.verification.xml_reader import read_xml_signatures
 from tests.signing_support import sign_all
 
 #: Distinct students signed in turn, so no run reuses the previous one's bytes.

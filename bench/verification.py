@@ -34,8 +34,7 @@ from hub.adapters.signing.pki import DemoPKI
 from hub.adapters.signing.simulator import SimulatorServer, free_port
 from hub.documents import samples
 from hub.signing.trust import TrustStore
-from hub.signing.verdict import Verdict
-from hub.signing.verify import verify_document
+from hub.signing.verification import Verdict, verify_document
 from hub.transcripts.service import render
 from tests.signing_support import school_signers, sign_all
 

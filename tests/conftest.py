@@ -25,6 +25,32 @@ from hub.web.app import create_app
 from tests.world import World, build_world
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    """The suite runs in random order (pytest-randomly: modules, and tests within a
+    module), except within a module marked ``in_order``: its tests are the steps of one
+    story on the module's own rows (each step starts where the previous one left off),
+    so they keep their written order, in the places the shuffle gave the module."""
+    written = {id(item): n for n, item in enumerate(items)}
+    result = yield
+    places: dict[str, list[int]] = {}
+    for place, item in enumerate(items):
+        if item.get_closest_marker("in_order"):
+            places.setdefault(item.nodeid.split("::")[0], []).append(place)
+    for module_places in places.values():
+        steps = sorted((items[p] for p in module_places), key=lambda item: written[id(item)])
+        for place, item in zip(module_places, steps, strict=True):
+            items[place] = item
+    return result
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    """The random order's seed at the end of the run, even under ``-q`` (``make test``)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(f"Random order: run it again with --randomly-seed={seed}")
+
+
 def _database_urls(tmp: Path) -> tuple[str, str | None, str | None]:
     """(url to use, maintenance url, database name to drop afterwards)."""
     base = os.environ.get("HUB_TEST_DATABASE_URL")

@@ -27,6 +27,7 @@ from hub.domain.enums import (
 )
 from hub.domain.personal_id import compose
 from hub.transcripts import service as transcripts
+from tests.world import writers_district
 
 
 @dataclasses.dataclass
@@ -60,7 +61,7 @@ async def signing_school(
     now = datetime.now(UTC)
     async with db.unit_of_work() as session:
         department = await session.scalar(select(models.Department))
-        district = await session.scalar(select(models.District).order_by(models.District.id))
+        district = await writers_district(session)
         school = models.School(
             department_id=department.id,
             district_id=district.id,

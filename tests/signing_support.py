@@ -49,7 +49,7 @@ from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code
 from hub.domain.signers import SIGNING_ORDER, SignerRole
 from hub.signing.pades import PreparedPdf, finish_pdf, prepare_pdf
-from hub.signing.verify import document_kind
+from hub.signing.verification import document_kind
 from hub.signing.xades import PreparedXml, finish_xml, prepare_xml
 
 # --- The sample school's signers and signed documents ----------------------------------

@@ -9,6 +9,9 @@ tests (W), so tests that write never disturb the figures others assert.
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from hub.db import models
 from hub.db.engine import Database
 from hub.domain.enums import (
@@ -49,6 +52,27 @@ class World:
 
 
 _serial = iter(range(1, 10_000_000))
+
+#: The district of the schools the writing tests build for themselves (signing,
+#: generation jobs, robustness): no figure of the shared world counts it, so those
+#: schools never change what a test asserts about Long Biên or Cầu Giấy, whatever
+#: order the suite runs in.
+WRITERS_DISTRICT = "GHI"
+
+
+async def writers_district(session: AsyncSession) -> models.District:
+    """The district :data:`WRITERS_DISTRICT`, made on first use."""
+    district = await session.scalar(
+        select(models.District).where(models.District.code == WRITERS_DISTRICT)
+    )
+    if district is None:
+        department = await session.scalar(select(models.Department).order_by(models.Department.id))
+        district = models.District(
+            department_id=department.id, code=WRITERS_DISTRICT, name="Phòng GDĐT Thử Ghi"
+        )
+        session.add(district)
+        await session.flush()
+    return district
 
 
 def _person_id(year: int, sex: Sex) -> str:

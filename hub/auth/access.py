@@ -39,7 +39,7 @@ from hub.db.models import (
 from hub.domain.enums import OrgLevel
 from hub.domain.problems import Code, HubError
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 SCOPES = {
     "students:read": "đọc hồ sơ học sinh và cha mẹ học sinh",
@@ -82,8 +82,9 @@ class Caller:
         if scope not in self.scopes:
             raise HubError(Code.FORBIDDEN, scope=scope)
 
-    def may_write_school(self, school_id: int) -> bool:
-        """Whether this caller may write rows belonging to ``school_id``."""
+    def may_write_school(self, school_id: int | None) -> bool:
+        """Whether this caller may write rows of ``school_id`` (None: of no school, the
+        department's alone, e.g. a pupil between schools)."""
         return self.school_ids is None or school_id in self.school_ids
 
 

@@ -317,14 +317,14 @@ class CallerCache:
         key = (client_id, scopes)
         now = time.monotonic()
         hit = self._entries.get(key)
-        fresh = hit is not None and now - hit[0] < self.ttl
-        if fresh and credentials_version is not None and hit[2] is not None:
+        if hit is not None and now - hit[0] < self.ttl:
+            _, caller, version = hit
             # A token newer than what is cached: the client changed since (enabled,
             # rotated) and this process has not heard yet.
-            fresh = credentials_version <= hit[2]
-        if fresh:
-            caller, version = hit[1], hit[2]
+            fresh = credentials_version is None or version is None or credentials_version <= version
         else:
+            fresh = False
+        if not fresh:
             generation = self._generation
             async with db.sessions() as session:
                 caller, version = await _load_caller(session, client_id, scopes)

@@ -69,14 +69,14 @@ class TokenThrottle:
         cutoff = now - window
         table = TokenFailure.__table__
         insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
-        statement = insert(table).values(
+        counted = insert(TokenFailure).values(
             [
                 {"kind": kind, "subject": _subject(value), "failures": 1, "window_started_at": now}
                 for kind, value in ((CLIENT, client_id), (ADDRESS, address))
             ]
         )
         expired = table.c.window_started_at < cutoff
-        statement = statement.on_conflict_do_update(
+        statement = counted.on_conflict_do_update(
             index_elements=[table.c.kind, table.c.subject],
             set_={
                 "failures": case((expired, 1), else_=table.c.failures + 1),

@@ -78,7 +78,8 @@ def _tombstone_of(row: Any, session: Session) -> tuple[str, dict[str, Any], list
     if isinstance(row, Student):
         return "student", student_key(row), [row.school_id]
     if isinstance(row, Staff):
-        return "staff", staff_key(row), sorted({a.school_id for a in row.assignments}) or [None]
+        assigned: list[int | None] = [*sorted({a.school_id for a in row.assignments})]
+        return "staff", staff_key(row), assigned or [None]
     if isinstance(row, GuardianLink):
         student = session.get(Student, row.student_id)
         guardian = session.get(Guardian, row.guardian_id)
@@ -102,7 +103,8 @@ def _tombstone_of(row: Any, session: Session) -> tuple[str, dict[str, Any], list
     raise TypeError(f"not a tracked row: {row!r}")
 
 
-def transcript_key(row: Transcript, student_personal_id: str | None) -> dict[str, Any]:
+def transcript_key(row: Any, student_personal_id: str | None) -> dict[str, Any]:
+    """A transcript row's (ORM object or Core row) natural key in the change feed."""
     return {
         "documentId": row.document_id,
         "version": row.version,

@@ -589,7 +589,8 @@ class Job(Base):
     The broker only carries messages; every message names a job (and a part of it),
     and the worker reads what to do from these rows. A message delivered twice, or
     lost with a restarted Redis, therefore changes nothing: the rows say what is
-    done, and :mod:`hub.jobs.watchdog` sends again what a stalled job still needs.
+    done, and the watchdog (:class:`hub.jobs.actors.Watchdog`) sends again what a stalled
+    job still needs. ``state`` is a :class:`hub.jobs.core.JobState`, whatever the kind.
     """
 
     __tablename__ = "jobs"

@@ -79,6 +79,27 @@ class SecondaryResults:
     outcome: PromotionOutcome | None  # lên lớp / kiểm tra lại / rèn luyện hè / ở lại lớp
     award: Award | None
 
+    @property
+    def has_results(self) -> bool:
+        """Any subject result (a semester, the year, a re-test) or any learning or
+        conduct level; absences alone are not a result."""
+        subjects = (
+            (s.first_semester, s.second_semester, s.year, s.retest, s.final) for s in self.subjects
+        )
+        levels = (
+            self.learning_first,
+            self.learning_second,
+            self.learning_year,
+            self.learning_after_retest,
+            self.conduct_first,
+            self.conduct_second,
+            self.conduct_year,
+            self.conduct_after_training,
+        )
+        return any(v is not None for values in subjects for v in values) or any(
+            level is not None for level in levels
+        )
+
 
 @dataclass(frozen=True)
 class PrimarySubject:
@@ -105,6 +126,16 @@ class PrimaryResults:
     half_days_absent: int | None
     promoted: bool | None  # hoàn thành chương trình lớp học → lên lớp
 
+    @property
+    def has_results(self) -> bool:
+        """Any subject's completion level or test score, any quality or competency level,
+        or the year result; teachers' comments and absences alone are not a result."""
+        return (
+            self.year_result is not None
+            or any(s.completion is not None or s.test_score is not None for s in self.subjects)
+            or any(t.level is not None for t in self.traits)
+        )
+
 
 @dataclass(frozen=True)
 class TranscriptContent:
@@ -128,3 +159,10 @@ class TranscriptContent:
     principal_approval: str | None  # "Xác nhận của Hiệu trưởng"
     verification_url: str
     generated_on: date
+
+    @property
+    def has_results(self) -> bool:
+        """Whether it records any result of the year at all (what readiness needs:
+        :func:`hub.domain.lifecycle.mark_ready`)."""
+        results = self.secondary or self.primary
+        return results is not None and results.has_results

@@ -52,7 +52,11 @@ class GuardianRelation(StrEnum):
 
 
 class SigningProvider(StrEnum):
-    """Where a certificate's key lives and how the hub asks it to sign."""
+    """Where a certificate's key lives and how the hub asks it to sign.
+
+    The name rows, provider transactions and the API carry; everything else about a
+    provider is its registry entry (``hub.adapters.signing.providers``, ARCHITECTURE.md).
+    """
 
     BCY = "BCY"  # Ban Cơ yếu Chính phủ remote HSM (official-duty)
     SMARTCA = "SMARTCA"  # VNPT SmartCA

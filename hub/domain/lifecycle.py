@@ -68,12 +68,24 @@ def may_regenerate(state: TranscriptState) -> bool:
     return state is TranscriptState.DRAFT
 
 
-def mark_ready(state: TranscriptState, *, has_personal_id: bool) -> TranscriptState:
-    """Lock the scores. Refused without a personal ID: such a transcript cannot be signed."""
+def mark_ready(
+    state: TranscriptState, *, has_personal_id: bool, has_results: bool
+) -> TranscriptState:
+    """Lock the scores: what makes a transcript ready to be signed (RULES.md §4).
+
+    Only a draft is locked. A transcript is keyed by the student's personal ID, and
+    one without it cannot be signed (PERSONAL_ID_MISSING). A transcript records the
+    year's results; one that holds no result at all — an empty gradebook — would
+    have the three signatures certify nothing, so it is refused (TRANSCRIPT_EMPTY)
+    until the vendor app has written the gradebook and the draft is rebuilt. What
+    counts as a result is :attr:`hub.documents.content.TranscriptContent.has_results`.
+    """
     if state is not TranscriptState.DRAFT:
         raise _refuse(state, "khoá điểm")
     if not has_personal_id:
         raise HubError(Code.PERSONAL_ID_MISSING)
+    if not has_results:
+        raise HubError(Code.TRANSCRIPT_EMPTY)
     return TranscriptState.READY
 
 
@@ -92,21 +104,62 @@ def next_signer(state: TranscriptState) -> SignerRole | None:
     return None
 
 
-def sign(state: TranscriptState, role: SignerRole) -> TranscriptState:
-    """Record ``role``'s signature: only in the order homeroom → principal → seal."""
-    if _BEFORE_SIGNATURE[role] is not state:
+def awaits_signature(state: TranscriptState, role: SignerRole) -> bool:
+    """Whether it is ``role``'s turn to sign (the order homeroom → principal → seal)."""
+    return _BEFORE_SIGNATURE[role] is state
+
+
+def state_awaiting(role: SignerRole) -> TranscriptState:
+    """The state in which a transcript waits for ``role``'s signature."""
+    return _BEFORE_SIGNATURE[role]
+
+
+def require_turn(state: TranscriptState, role: SignerRole) -> None:
+    """Refuse (SIGNING_ORDER, naming whom it waits for) unless it is ``role``'s turn."""
+    if not awaits_signature(state, role):
         expected = next_signer(state)
         raise HubError(
             Code.SIGNING_ORDER,
             role=role.label,
             expected=expected.label if expected else "không ai (không ở trạng thái chờ ký)",
         )
+
+
+def signed_by(state: TranscriptState) -> tuple[SignerRole, ...]:
+    """The signatures a transcript in ``state`` carries, in signing order (none unsigned)."""
+    if state is TranscriptState.PUBLISHED:
+        return SIGNING_ORDER
+    for count, role in enumerate(SIGNING_ORDER, start=1):
+        if _AFTER_SIGNATURE[role] is state:
+            return SIGNING_ORDER[:count]
+    return ()
+
+
+def sign(state: TranscriptState, role: SignerRole) -> TranscriptState:
+    """Record ``role``'s signature: only in the order homeroom → principal → seal."""
+    require_turn(state, role)
     return _AFTER_SIGNATURE[role]
+
+
+def may_publish(state: TranscriptState) -> bool:
+    """Whether the national transcript store's receipt publishes it: only a sealed
+    transcript (all three signatures on it); a published one stays as it is."""
+    return state is TranscriptState.SEALED
+
+
+def awaits_publication(state: TranscriptState, *, is_current: bool) -> bool:
+    """Whether the department sends it to the national transcript store (RULES.md §4):
+    the current version, once all three signatures are on it. A version a correction
+    replaced is kept and verifiable, but the store receives the correction instead.
+
+    SQL twin: :func:`hub.db.queries.awaits_publication`.
+    """
+    return is_current and may_publish(state)
 
 
 def publish(state: TranscriptState) -> TranscriptState:
     """Sent to the national transcript store: only when all three signatures are on it."""
-    if state is not TranscriptState.SEALED:
+    if not may_publish(state):
         raise _refuse(state, "gửi kho học bạ số")
     return TranscriptState.PUBLISHED
 

@@ -45,6 +45,7 @@ class Code(StrEnum):
     TRANSCRIPT_LOCKED = "TRANSCRIPT_LOCKED"
     TRANSCRIPT_NOT_FOUND = "TRANSCRIPT_NOT_FOUND"
     PERSONAL_ID_MISSING = "PERSONAL_ID_MISSING"
+    TRANSCRIPT_EMPTY = "TRANSCRIPT_EMPTY"
     SIGNING_ORDER = "SIGNING_ORDER"
     CORRECTION_REASON_REQUIRED = "CORRECTION_REASON_REQUIRED"
     FORBIDDEN = "FORBIDDEN"
@@ -156,6 +157,10 @@ MESSAGES: dict[Code, str] = {
     Code.PERSONAL_ID_MISSING: (
         "Học sinh chưa có mã định danh cá nhân nên học bạ không thể khoá điểm và ký số; "
         "cần cập nhật mã định danh trước."
+    ),
+    Code.TRANSCRIPT_EMPTY: (
+        "Học bạ chưa có kết quả học tập, rèn luyện nào nên chưa thể khoá điểm để ký; "
+        "cần nhập sổ điểm rồi lập lại bản nháp."
     ),
     Code.SIGNING_ORDER: "{role} chưa thể ký: học bạ đang chờ {expected} ký.",
     Code.CORRECTION_REASON_REQUIRED: "Bản điều chỉnh học bạ phải ghi rõ lý do điều chỉnh.",
@@ -326,6 +331,10 @@ MESSAGES_EN: dict[Code, str] = {
         "The student has no personal ID, so the transcript cannot be locked and signed; "
         "the personal ID must be recorded first."
     ),
+    Code.TRANSCRIPT_EMPTY: (
+        "The transcript holds no result at all, so it cannot be locked for signing; "
+        "the gradebook must be entered and the draft generated again."
+    ),
     Code.SIGNING_ORDER: "{role} cannot sign yet: the transcript is waiting for {expected}.",
     Code.CORRECTION_REASON_REQUIRED: "A transcript correction must state its reason.",
     Code.FORBIDDEN: "The application is not allowed to do this ({scope}).",
@@ -469,9 +478,14 @@ class HubError(Exception):
     """A request the hub refuses as a whole, carrying a stable code."""
 
     def __init__(
-        self, code: Code, *, details_en: Mapping[str, object] | None = None, **details: object
+        self,
+        code: Code,
+        *,
+        field: str | None = None,
+        details_en: Mapping[str, object] | None = None,
+        **details: object,
     ) -> None:
-        self.problem = problem(code, details_en=details_en, **details)
+        self.problem = problem(code, field, details_en=details_en, **details)
         super().__init__(self.problem.message)
 
     @classmethod

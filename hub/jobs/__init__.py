@@ -1,1 +1,3 @@
-"""Dramatiq actors for bulk work (signing batches, national sync, migrations)."""
+"""Long work on Dramatiq workers: what every job shares (:mod:`hub.jobs.core`), each kind's
+steps (signing, sync, certificates, migration, generation), the actors (:mod:`hub.jobs.actors`)
+and the broker."""

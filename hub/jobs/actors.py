@@ -1,10 +1,11 @@
-"""The Dramatiq actors, and how the hub sends them work.
+"""The Dramatiq actors, every one declared here, and how the hub sends them work.
 
-Every actor is a thin shell around a step in :mod:`hub.jobs.signing`: it runs the
-step against this process's :class:`Runtime` (database, signing providers) and
-sends the messages the step asks for. Actors are declared on a placeholder
-broker and bound to the real one by :func:`configure`, so importing this module
-never connects anywhere.
+Each actor is a thin shell around a step of its job kind: it runs the step with
+this process's :class:`~hub.jobs.core.JobRuntime` and sends the messages
+(:class:`~hub.jobs.core.Next`) the step asks for. :data:`ACTORS` lists them all
+and :data:`STALLED_WORK` what the watchdog asks each kind; :func:`configure`
+declares them on the broker for this process's settings. Importing this module
+declares nothing and connects nowhere.
 """
 
 from __future__ import annotations
@@ -12,158 +13,214 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import dramatiq
 import structlog
-from dramatiq.brokers.stub import StubBroker
 
-from hub.config import Settings, get_settings
+from hub.config import Settings
 from hub.db.engine import Database
-from hub.jobs import certificates, migration
-from hub.jobs import signing as batches
-from hub.jobs import sync as national
+from hub.jobs import certificates, generation, migration, signing, sync
 from hub.jobs.broker import make_broker
-from hub.jobs.signing import Next
-from hub.signing.service import SigningServices
+from hub.jobs.core import JobRuntime, Next, StalledWork
 
 log = structlog.get_logger(__name__)
 
-#: Every actor of the hub is declared on this broker (``broker=PLACEHOLDER``), so that
-#: importing an actor module connects nowhere; :func:`configure` binds them all.
-PLACEHOLDER = StubBroker()
 SIGNING_QUEUE = "signing"
 #: Asks after signers' answers have their own queue and go first (lower priority
 #: numbers run first): finishing confirmed work must not wait behind a backlog of
 #: chunks still to be sent.
 SIGNING_POLL_QUEUE = "signing-poll"
+SYNC_QUEUE = "sync"
+#: The certificate refresh and the provider migrations.
+CERTIFICATES_QUEUE = "certificates"
+TRANSCRIPTS_QUEUE = "transcripts"
 FIRST, LATER = 0, 10
-#: The modules declaring actors; each worker process imports them all.
-ACTOR_MODULES = (
-    "hub.jobs.actors",
-    "hub.jobs.sync_actors",
-    "hub.jobs.certificate_actors",
-    "hub.jobs.migration_actors",
-    "hub.jobs.generation_actors",
-)
 
-#: For each kind of job, what its stalled jobs still need sent (see :class:`Watchdog`).
-STALLED_WORK: list[Callable[..., Awaitable[list[Next]]]] = [
-    batches.stalled_work,
-    national.stalled_work,
-    certificates.stalled_work,
-    migration.stalled_work,
-]
+Step = Callable[..., Awaitable[list[Next]]]
 
 
-@dataclass
-class Runtime:
-    """What the steps need in this process: settings, database, signing providers."""
+@dataclass(frozen=True)
+class Actor:
+    """An actor: its name (what :class:`~hub.jobs.core.Next` names), its queue, and the
+    step it runs, called with the runtime and the message's arguments."""
 
-    settings: Settings
-    db: Database
-    #: None on a worker that only syncs (no signing providers configured).
-    signing: SigningServices | None
-
-
-_runtime: Runtime | None = None
-_lock = threading.Lock()
+    name: str
+    queue: str
+    step: Step
+    priority: int = 0
 
 
-def set_runtime(runtime: Runtime) -> None:
-    """Use these parts (``hub demo`` and the tests pass their own)."""
-    global _runtime
-    _runtime = runtime
+# --- the steps, as the actors call them ----------------------------------------------------------
 
 
-def runtime() -> Runtime:
-    """The parts for this worker process, built from the settings on first use."""
-    global _runtime
-    with _lock:
-        if _runtime is None:
-            from hub.signing.setup import signing_services
-
-            settings = get_settings()
-            _runtime = Runtime(
-                settings, Database(settings.database_url), signing_services(settings)
-            )
-        return _runtime
-
-
-def _signing() -> SigningServices:
-    services = runtime().signing
-    if services is None:
-        raise RuntimeError("HUB_SIGNING_PROVIDERS_FILE is not set: nothing to sign with")
-    return services
-
-
-@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_QUEUE, priority=LATER)
-async def send_chunk(job_id: str, chunk: int) -> None:
-    rt = runtime()
-    work = await batches.send_chunk(rt.db, _signing(), job_id=job_id, chunk=chunk)
+async def _send_chunk(rt: JobRuntime, job_id: str, chunk: int) -> list[Next]:
+    work = await signing.send_chunk(rt.db, rt.signing_services(), job_id=job_id, chunk=chunk)
     if not work:  # nothing left waiting on this chunk: it may have been the batch's last
-        await batches.complete_if_done(rt.db, job_id)
-    send(work)
+        await signing.complete_if_done(rt.db, job_id)
+    return work
 
 
-@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_POLL_QUEUE, priority=FIRST)
-async def poll_request(job_id: str, request_id: str, asks: int = 0) -> None:
-    rt = runtime()
-    send(
-        await batches.poll_request(
-            rt.db,
-            _signing(),
-            job_id=job_id,
-            request_id=request_id,
-            poll_seconds=rt.settings.jobs_poll_seconds,
-            asks=asks,
-        )
+async def _poll_request(rt: JobRuntime, job_id: str, request_id: str, asks: int = 0) -> list[Next]:
+    return await signing.poll_request(
+        rt.db,
+        rt.signing_services(),
+        job_id=job_id,
+        request_id=request_id,
+        poll_seconds=rt.settings.jobs_poll_seconds,
+        asks=asks,
     )
 
 
-@dramatiq.actor(broker=PLACEHOLDER, queue_name=SIGNING_POLL_QUEUE, priority=FIRST)
-async def resume_if_healthy(job_id: str) -> None:
-    rt = runtime()
-    send(await batches.resume_if_healthy(rt.db, _signing(), job_id=job_id))
+async def _resume_batch(rt: JobRuntime, job_id: str) -> list[Next]:
+    return await signing.resume_if_healthy(rt.db, rt.signing_services(), job_id=job_id)
 
 
-def configure(settings: Settings) -> dramatiq.Broker:
-    """Make the broker for ``settings`` the global one and bind every actor to it."""
-    import importlib
+async def _national_sync(rt: JobRuntime, job_id: str) -> list[Next]:
+    return await sync.run(rt.db, rt.sync_services(), job_id=job_id)
 
-    for module in ACTOR_MODULES:
-        importlib.import_module(module)
+
+async def _refresh_certificates(rt: JobRuntime, job_id: str, batch: int) -> list[Next]:
+    return await certificates.refresh_batch(
+        rt.db, rt.signing_services(), job_id=job_id, batch=batch
+    )
+
+
+async def _migrate_teacher(rt: JobRuntime, job_id: str, item_id: int) -> list[Next]:
+    return await migration.migrate_teacher(
+        rt.db,
+        rt.signing_services(),
+        job_id=job_id,
+        item_id=item_id,
+        enrol=rt.enrolment,
+        poll_seconds=rt.settings.jobs_poll_seconds,
+    )
+
+
+async def _poll_test_signature(rt: JobRuntime, job_id: str, item_id: int) -> list[Next]:
+    return await migration.poll_test_signature(
+        rt.db,
+        rt.signing_services(),
+        job_id=job_id,
+        item_id=item_id,
+        poll_seconds=rt.settings.jobs_poll_seconds,
+    )
+
+
+async def _resume_migration(rt: JobRuntime, job_id: str) -> list[Next]:
+    return await migration.resume_if_healthy(
+        rt.db, rt.signing_services(), job_id=job_id, poll_seconds=rt.settings.jobs_poll_seconds
+    )
+
+
+async def _generate_class(rt: JobRuntime, job_id: str, index: int) -> list[Next]:
+    return await generation.generate_class(rt.db, job_id=job_id, index=index)
+
+
+#: Every actor of the hub.
+ACTORS: tuple[Actor, ...] = (
+    Actor("send_chunk", SIGNING_QUEUE, _send_chunk, priority=LATER),
+    Actor("poll_request", SIGNING_POLL_QUEUE, _poll_request, priority=FIRST),
+    Actor("resume_if_healthy", SIGNING_POLL_QUEUE, _resume_batch, priority=FIRST),
+    Actor(sync.ACTOR, SYNC_QUEUE, _national_sync),
+    Actor("refresh_certificates", CERTIFICATES_QUEUE, _refresh_certificates),
+    Actor("migrate_teacher", CERTIFICATES_QUEUE, _migrate_teacher),
+    Actor("poll_test_signature", CERTIFICATES_QUEUE, _poll_test_signature),
+    Actor("resume_migration_if_healthy", CERTIFICATES_QUEUE, _resume_migration),
+    Actor("generate_class", TRANSCRIPTS_QUEUE, _generate_class),
+)
+
+#: What every worker's watchdog asks every few seconds (:class:`Watchdog`): each kind's
+#: stalled work, and whether a certificate refresh is due.
+STALLED_WORK: tuple[StalledWork, ...] = (
+    signing.stalled_work,
+    sync.stalled_work,
+    certificates.stalled_work,
+    certificates.refresh_when_due,
+    migration.stalled_work,
+    generation.stalled_work,
+)
+
+
+# --- the broker ----------------------------------------------------------------------------------
+
+
+def worker_runtime(settings: Settings) -> JobRuntime:
+    """The runtime of a worker process (``hub worker``), from its settings: a worker runs
+    only what it is configured for (no signing providers: it only syncs, and so on)."""
+    from hub.signing.setup import signing_services
+
+    return JobRuntime(
+        settings=settings,
+        db=Database(settings.database_url),
+        signing=signing_services(settings),
+        sync=sync.SyncServices.from_settings(settings),
+    )
+
+
+def configure(settings: Settings, runtime: JobRuntime | None = None) -> dramatiq.Broker:
+    """Make the broker for ``settings`` the global one and declare every actor on it.
+
+    ``runtime`` is what the actors' steps run with where this process works on the
+    jobs (a worker, ``hub demo``, the tests); a process that only sends (the web
+    app) gives none, and its actors refuse to run.
+    """
     broker = make_broker(settings)
-    broker.add_middleware(Watchdog(settings.jobs_stall_seconds))
+    if runtime is not None:
+        broker.add_middleware(Watchdog(runtime, settings.jobs_stall_seconds))
     dramatiq.set_broker(broker)
-    for name in PLACEHOLDER.get_declared_actors():
-        actor = PLACEHOLDER.get_actor(name)
-        actor.broker = broker
-        broker.declare_actor(actor)
+    for actor in ACTORS:
+        _declare(actor, runtime, broker)
     return broker
 
 
-def send(work: Iterable[Next]) -> None:
-    """Send the messages a step asked for (after its transaction committed)."""
+def _declare(
+    actor: Actor, runtime: JobRuntime | None, broker: dramatiq.Broker
+) -> dramatiq.Actor[..., None]:
+    """Declare ``actor`` on ``broker``: it runs the step with ``runtime`` and sends the
+    messages the step asks for."""
+
+    async def run(*args: Any) -> None:
+        if runtime is None:
+            raise RuntimeError(f"{actor.name}: this process only sends jobs (no runtime)")
+        send(await actor.step(runtime, *args), broker)
+
+    run.__name__ = run.__qualname__ = actor.name
+    return dramatiq.actor(
+        run,
+        broker=broker,
+        actor_name=actor.name,
+        queue_name=actor.queue,
+        priority=actor.priority,
+    )
+
+
+def send(work: Iterable[Next], broker: dramatiq.Broker | None = None) -> None:
+    """Send the messages a step asked for (after its transaction committed), through
+    ``broker`` or the one :func:`configure` made global."""
+    broker = broker or dramatiq.get_broker()
     for step in work:
-        PLACEHOLDER.get_actor(step.actor).send_with_options(
+        broker.get_actor(step.actor).send_with_options(
             args=step.args, delay=int(step.delay_seconds * 1000) or None
         )
 
 
 class Watchdog(dramatiq.Middleware):
-    """In every worker process, every ``interval`` seconds, send again what stalled jobs need."""
+    """In every worker process, every third of ``stall_seconds``, send again what stalled
+    jobs need (:data:`STALLED_WORK`)."""
 
-    def __init__(self, stall_seconds: float) -> None:
+    def __init__(self, runtime: JobRuntime, stall_seconds: float) -> None:
+        self.runtime = runtime
         self.stall_seconds = stall_seconds
         self._stop = threading.Event()
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        threading.Thread(target=self._run, name="hub-watchdog", daemon=True).start()
+        threading.Thread(target=self._run, args=(broker,), name="hub-watchdog", daemon=True).start()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self._stop.set()
 
-    def _run(self) -> None:
+    def _run(self, broker: dramatiq.Broker) -> None:
         from dramatiq.asyncio import get_event_loop_thread
 
         interval = max(1.0, self.stall_seconds / 3)
@@ -172,7 +229,10 @@ class Watchdog(dramatiq.Middleware):
             if loop is None:
                 continue
             try:
-                for find in STALLED_WORK:
-                    send(loop.run_coroutine(find(runtime().db, stall_seconds=self.stall_seconds)))
+                for stalled_work in STALLED_WORK:
+                    work = loop.run_coroutine(
+                        stalled_work(self.runtime, stall_seconds=self.stall_seconds)
+                    )
+                    send(work, broker)
             except Exception:  # the database may be away for a moment: try next round
                 log.exception("jobs_watchdog_failed")

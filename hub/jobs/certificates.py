@@ -10,8 +10,8 @@ then in one transaction holding the job row updates the certificate rows that
 changed and adds what it found to the run's checkpoint. A batch delivered twice
 finds its number in the checkpoint's ``done`` list and does nothing; the
 watchdog sends again the batches a stalled run still lacks (:func:`stalled_work`)
-and starts a run when the last one is older than :data:`REFRESH_INTERVAL`
-(:func:`refresh_if_due`).
+and starts a run when the last one is older than ``HUB_CERTIFICATE_REFRESH_HOURS``
+(:func:`refresh_when_due`).
 
 The row mirrors its provider (:func:`reconcile`): the status (ACTIVE, REVOKED, or
 SUSPENDED for anything else that forbids signing), the validity period, and the
@@ -27,10 +27,8 @@ asked about.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from cryptography import x509
@@ -45,8 +43,8 @@ from hub.db.engine import Database
 from hub.domain.certificates import as_utc, expires_soon
 from hub.domain.enums import CertificateStatus, SigningProvider
 from hub.domain.problems import Code, HubError, problem
-from hub.jobs import parts
-from hub.jobs.signing import Next
+from hub.jobs import core
+from hub.jobs.core import JobState, Next
 from hub.signing.service import SigningServices
 
 KIND = "CERT_REFRESH"
@@ -64,11 +62,6 @@ SCHEDULER = "hub-scheduler"
 STAFF, SCHOOL = "staff", "school"
 #: A renewed certificate the hub already records for another row: left for staff to look at.
 RECORDED_TWICE = "CERTIFICATE_RECORDED_TWICE"
-
-
-class RunState(StrEnum):
-    RUNNING = "RUNNING"
-    COMPLETED = "COMPLETED"
 
 
 #: The counts a run adds up, batch by batch.
@@ -108,19 +101,17 @@ async def start_refresh(
             chunk = owners[start : start + batch_owners]
             batches.append([kind, chunk[0], chunk[-1]])
     total = await session.scalar(select(func.count()).where(certificate.retired_at.is_(None)))
-    job = models.Job(
-        job_id=job_id or str(uuid.uuid4()),
+    job = await core.create(
+        session,
         kind=KIND,
-        state=RunState.RUNNING.value,
+        client_id=client_id,
+        job_id=job_id,
         params={"batches": batches},
         checkpoint=_empty_checkpoint(),
         total=total or 0,
-        client_id=client_id,
     )
-    session.add(job)
-    await session.flush()
     if not batches:
-        job.state, job.finished_at = RunState.COMPLETED.value, datetime.now(UTC)
+        core.end(job, JobState.COMPLETED)
     return job, [Next("refresh_certificates", (job.job_id, n)) for n in range(len(batches))]
 
 
@@ -142,7 +133,7 @@ async def refresh_if_due(
             return []
         running = await session.scalar(
             select(func.count()).where(
-                models.Job.kind == KIND, models.Job.state == RunState.RUNNING.value
+                models.Job.kind == KIND, models.Job.state == JobState.RUNNING.value
             )
         )
         if running:
@@ -154,6 +145,18 @@ async def refresh_if_due(
     except IntegrityError:
         return []
     return work
+
+
+async def refresh_when_due(runtime: core.JobRuntime, *, stall_seconds: float) -> list[Next]:
+    """Start a refresh when one is due (:func:`refresh_if_due`, every
+    ``HUB_CERTIFICATE_REFRESH_HOURS``), on a worker that can ask the providers: a worker
+    that only syncs, or one where the refresh is switched off (0 hours), starts none."""
+    hours = runtime.settings.certificate_refresh_hours
+    if runtime.signing is None or hours <= 0:
+        return []
+    return await refresh_if_due(
+        runtime.db, stall_seconds=stall_seconds, interval=timedelta(hours=hours)
+    )
 
 
 # --- the step the actor runs -------------------------------------------------------------------
@@ -173,16 +176,16 @@ async def refresh_batch(
 ) -> list[Next]:
     """Ask the providers about one batch of owners and record what they say."""
     async with db.unit_of_work() as session:
-        job = await _job(session, job_id)
-        if job is None or job.state != RunState.RUNNING.value or batch in parts.done(job):
+        job = await core.find(session, job_id)
+        if job is None or job.state != JobState.RUNNING.value or batch in core.parts_done(job):
             return []
         kind, first, last = job.params["batches"][batch]
         asked = await _batch_certificates(session, kind, first, last)
     answers = await _ask(signing, {(a.provider, a.user_id) for a in asked})
     now = datetime.now(UTC)
     async with db.unit_of_work() as session:
-        job = await parts.locked_job(session, job_id)
-        if job is None or job.state != RunState.RUNNING.value or batch in parts.done(job):
+        job = await core.lock(session, job_id)
+        if job is None or job.state != JobState.RUNNING.value or batch in core.parts_done(job):
             return []
         findings = _Findings()
         rows = list(
@@ -364,7 +367,7 @@ def summary(job: models.Job) -> RunSummary:
         job=job,
         **{name: int(checkpoint.get(name, 0)) for name in COUNTS},
         expiring=[(int(i), datetime.fromisoformat(at)) for i, at in checkpoint.get("expiring", [])],
-        problems=[tuple(p) for p in checkpoint.get("problems", [])],  # type: ignore[misc]
+        problems=[tuple(p) for p in checkpoint.get("problems", [])],
         batches_done=len(checkpoint.get("done", [])),
         batches=len(job.params.get("batches", [])),
     )
@@ -385,19 +388,20 @@ async def runs(session: AsyncSession, *, caller: Caller, first: int = 10) -> lis
 
 async def load(session: AsyncSession, *, caller: Caller, job_id: str) -> models.Job:
     require_department(caller)
-    job = await _job(session, job_id)
-    if job is None or job.kind != KIND:
-        raise HubError(Code.INVALID_ARGUMENT, detail=f"không có lần cập nhật chứng thư {job_id}")
-    return job
+    return await core.load(session, kind=KIND, job_id=job_id, what="lần cập nhật chứng thư")
 
 
 # --- the watchdog ------------------------------------------------------------------------------
 
 
-async def stalled_work(db: Database, *, stall_seconds: float) -> list[Next]:
+async def stalled_work(runtime: core.JobRuntime, *, stall_seconds: float) -> list[Next]:
     """The batches a run that made no progress for a while still lacks, sent again."""
-    return await parts.stalled_parts(
-        db, kind=KIND, actor="refresh_certificates", parts="batches", stall_seconds=stall_seconds
+    return await core.stalled_parts(
+        runtime.db,
+        kind=KIND,
+        actor="refresh_certificates",
+        parts="batches",
+        stall_seconds=stall_seconds,
     )
 
 
@@ -406,10 +410,6 @@ async def stalled_work(db: Database, *, stall_seconds: float) -> list[Next]:
 
 def _empty_checkpoint() -> dict[str, Any]:
     return {"done": [], **dict.fromkeys(COUNTS, 0), "expiring": [], "problems": []}
-
-
-async def _job(session: AsyncSession, job_id: str) -> models.Job | None:
-    return await session.scalar(select(models.Job).where(models.Job.job_id == job_id))
 
 
 async def _batch_certificates(
@@ -456,7 +456,6 @@ async def _ask(
 
 def _merge(job: models.Job, batch: int, findings: _Findings) -> None:
     checkpoint = {**_empty_checkpoint(), **(job.checkpoint or {})}
-    checkpoint["done"] = [*checkpoint["done"], batch]
     added = {
         "checked": findings.checked,
         "updated": findings.updated,
@@ -469,7 +468,4 @@ def _merge(job: models.Job, batch: int, findings: _Findings) -> None:
         checkpoint[name] = int(checkpoint[name]) + count
     checkpoint["expiring"] = [*checkpoint["expiring"], *findings.expiring][:LISTED]
     checkpoint["problems"] = [*checkpoint["problems"], *findings.problems][:LISTED]
-    job.checkpoint = checkpoint
-    job.updated_at = datetime.now(UTC)
-    if len(checkpoint["done"]) >= len(job.params["batches"]):
-        job.state, job.finished_at = RunState.COMPLETED.value, datetime.now(UTC)
+    core.part_done(job, batch, checkpoint, parts="batches")

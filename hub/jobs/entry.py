@@ -1,9 +1,10 @@
-"""What ``dramatiq`` imports in each worker process: the broker for this machine's settings."""
+"""What ``dramatiq`` imports in each worker process: the broker for this machine's settings,
+its actors running with a runtime built from them."""
 
 import logging
 
 from hub.config import get_settings
-from hub.jobs.actors import configure
+from hub.jobs.actors import configure, worker_runtime
 from hub.logs import configure as configure_logging
 
 # dramatiq's command line sets every logger to INFO; these two would log each request
@@ -11,5 +12,6 @@ from hub.logs import configure as configure_logging
 for noisy in ("httpx", "fontTools"):
     logging.getLogger(noisy).setLevel(logging.WARNING)
 
-configure_logging(get_settings())
-broker = configure(get_settings())
+settings = get_settings()
+configure_logging(settings)
+broker = configure(settings, worker_runtime(settings))

@@ -15,10 +15,8 @@ stalled run still lacks (:func:`stalled_work`).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from enum import StrEnum
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -27,21 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.access import Caller
 from hub.db import models
 from hub.db.engine import Database
-from hub.domain.enums import OrgLevel
 from hub.domain.problems import Code, HubError
-from hub.jobs import parts
-from hub.jobs.signing import Next
+from hub.jobs import core
+from hub.jobs.core import JobState, Next
 from hub.transcripts import service as transcripts
 
 KIND = "TRANSCRIPT_GENERATION"
 #: How many skipped students a run lists one by one (all are counted).
 LISTED = 1000
 COUNTS = ("generated", "regenerated", "unchanged", "skipped_count")
-
-
-class RunState(StrEnum):
-    RUNNING = "RUNNING"
-    COMPLETED = "COMPLETED"
 
 
 async def start_generation(
@@ -75,10 +67,10 @@ async def start_generation(
             models.Enrolment.school_year_id == year.id,
         )
     )
-    job = models.Job(
-        job_id=str(uuid.uuid4()),
+    job = await core.create(
+        session,
         kind=KIND,
-        state=RunState.RUNNING.value if class_ids else RunState.COMPLETED.value,
+        client_id=caller.client_id,
         params={
             "school_year_id": year.id,
             "class_ids": class_ids,
@@ -88,29 +80,22 @@ async def start_generation(
         checkpoint={"done": [], **dict.fromkeys(COUNTS, 0), "skipped": []},
         total=pupils or 0,
         school_id=school_id,
-        client_id=caller.client_id,
-        finished_at=None if class_ids else datetime.now(UTC),
     )
-    session.add(job)
-    await session.flush()
+    if not class_ids:
+        core.end(job, JobState.COMPLETED)
     return job, [Next("generate_class", (job.job_id, n)) for n in range(len(class_ids))]
 
 
 def job_caller(job: models.Job) -> Caller:
     """The run acts for the client that started it, in the school it named."""
-    return Caller(
-        client_id=job.client_id,
-        scopes=frozenset({"transcripts:read", "transcripts:write"}),
-        org_level=OrgLevel.SCHOOL,
-        school_ids=frozenset({job.school_id}) if job.school_id else None,
-    )
+    return core.acting_for(job, "transcripts:read", "transcripts:write")
 
 
 async def generate_class(db: Database, *, job_id: str, index: int) -> list[Next]:
     """Draft one class's transcripts and add what happened to the run."""
     async with db.unit_of_work() as session:
-        job = await _job(session, job_id)
-        if job is None or job.state != RunState.RUNNING.value:
+        job = await core.find(session, job_id)
+        if job is None or job.state != JobState.RUNNING.value:
             return []
         class_id = job.params["class_ids"][index]
         # Writing first takes the class's row lock (the database's, on SQLite): a second
@@ -120,7 +105,7 @@ async def generate_class(db: Database, *, job_id: str, index: int) -> list[Next]
             .where(models.SchoolClass.id == class_id)
             .values(id=models.SchoolClass.id)
         )
-        if index in parts.done(await _job(session, job_id, fresh=True)):
+        if index in core.parts_done(await core.find(session, job_id, fresh=True)):
             return []
         year = await session.get(models.SchoolYear, job.params["school_year_id"])
         if year is None:
@@ -133,10 +118,9 @@ async def generate_class(db: Database, *, job_id: str, index: int) -> list[Next]
             base_url=job.params["base_url"],
             today=date.fromisoformat(job.params["today"]),
         )
-        job = await parts.locked_job(session, job_id)
+        job = await core.lock(session, job_id)
         assert job is not None
         checkpoint = dict(job.checkpoint or {})
-        checkpoint["done"] = [*checkpoint.get("done", []), index]
         for name, value in (
             ("generated", report.generated),
             ("regenerated", report.regenerated),
@@ -149,9 +133,7 @@ async def generate_class(db: Database, *, job_id: str, index: int) -> list[Next]
         checkpoint["skipped"] = listed + [
             [s.student.id, s.problem.code.value, s.problem.message] for s in report.skipped[:room]
         ]
-        job.checkpoint = checkpoint
-        if len(checkpoint["done"]) >= len(job.params["class_ids"]):
-            job.state, job.finished_at = RunState.COMPLETED.value, datetime.now(UTC)
+        core.part_done(job, index, checkpoint, parts="class_ids")
     return []
 
 
@@ -184,27 +166,21 @@ def summary(job: models.Job) -> RunSummary:
 
 async def load(session: AsyncSession, *, caller: Caller, job_id: str) -> models.Job:
     caller.require("transcripts:read")
-    job = await _job(session, job_id)
-    if job is None or job.kind != KIND or not caller.may_write_school(job.school_id or -1):
-        raise HubError(Code.INVALID_ARGUMENT, detail=f"không có lần lập học bạ {job_id}")
+    job = await core.load(session, kind=KIND, job_id=job_id, what="lần lập học bạ")
+    if not caller.may_write_school(job.school_id or -1):
+        raise core.not_found("lần lập học bạ", job_id)
     return job
 
 
 # --- the watchdog ------------------------------------------------------------------------------
 
 
-async def stalled_work(db: Database, *, stall_seconds: float) -> list[Next]:
+async def stalled_work(runtime: core.JobRuntime, *, stall_seconds: float) -> list[Next]:
     """The classes a run that made no progress for a while still lacks, sent again."""
-    return await parts.stalled_parts(
-        db, kind=KIND, actor="generate_class", parts="class_ids", stall_seconds=stall_seconds
+    return await core.stalled_parts(
+        runtime.db,
+        kind=KIND,
+        actor="generate_class",
+        parts="class_ids",
+        stall_seconds=stall_seconds,
     )
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-async def _job(session: AsyncSession, job_id: str, *, fresh: bool = False) -> models.Job | None:
-    query = select(models.Job).where(models.Job.job_id == job_id)
-    if fresh:
-        query = query.execution_options(populate_existing=True)
-    return await session.scalar(query)

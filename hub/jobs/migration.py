@@ -37,10 +37,11 @@ import asyncio
 import base64
 import os
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from cryptography import x509
@@ -54,7 +55,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.adapters.signing.base import (
     PROVIDER_NAMES,
     Credential,
-    HealthStatus,
     SigningAdapter,
     SigningError,
     Transaction,
@@ -63,11 +63,11 @@ from hub.adapters.signing.base import (
 from hub.auth.access import Caller
 from hub.db import models
 from hub.db.engine import Database
-from hub.db.queries import default_certificate
-from hub.domain.certificates import as_utc, is_valid_at
+from hub.domain.certificates import as_utc, is_valid_at, signing_certificate
 from hub.domain.enums import CertificateStatus, SigningProvider
 from hub.domain.problems import Code, HubError
-from hub.jobs.signing import PROVIDER_DOWN, Next
+from hub.jobs import core
+from hub.jobs.core import PAUSED_BY_USER, PROVIDER_DOWN, JobState, Next
 from hub.signing.service import SigningServices
 
 KIND = "PROVIDER_MIGRATION"
@@ -77,7 +77,6 @@ TEST_DESCRIPTION = "Kiem tra chu ky so truoc khi chuyen nha cung cap"
 CONCURRENT_CALLS = 8
 #: Who the steps the jobs take are recorded as, in the audit trail.
 WORKER = "worker"
-PAUSED_BY_USER = "PAUSED_BY_USER"
 
 
 class Action(StrEnum):
@@ -87,14 +86,6 @@ class Action(StrEnum):
     ENROL = "ENROL"  # none yet; the hub has the target enrol them
     NEEDS_ENROLMENT = "NEEDS_ENROLMENT"  # none yet; they must register with the target
     SKIP = "SKIP"
-
-
-class MigrationState(StrEnum):
-    RUNNING = "RUNNING"
-    PAUSED = "PAUSED"
-    SWITCHED = "SWITCHED"  # everyone done: waiting for confirmation (or a rollback)
-    CONFIRMED = "CONFIRMED"
-    ROLLED_BACK = "ROLLED_BACK"
 
 
 class ItemState(StrEnum):
@@ -112,6 +103,7 @@ class ItemState(StrEnum):
 
 #: Items still on their way.
 OPEN_ITEMS = (ItemState.PENDING, ItemState.STARTING, ItemState.TESTING, ItemState.PROVEN)
+ITEMS = core.Items(models.ProviderMigrationItem, ItemState, OPEN_ITEMS)
 
 
 class Step(StrEnum):
@@ -159,34 +151,6 @@ class EnrolmentRequest:
 
 #: Has the provider issue a credential for the person; the step then lists it again.
 Enrolment = Callable[[EnrolmentRequest], Awaitable[None]]
-
-
-def simulator_enrolment(back_offices: Mapping[SigningProvider, Any]) -> Enrolment:
-    """Enrolment at the demo simulators' back offices (``DemoSigning.back_offices``).
-
-    Real providers enrol people through their own registration (an identity check
-    in person or by VNeID), which the hub cannot do; the demo can.
-    """
-    from hub.adapters.signing.mysign.adapter import mysign_user_id
-
-    async def enrol(request: EnrolmentRequest) -> None:
-        office = back_offices.get(request.provider)
-        if office is None:
-            raise SigningError(
-                Code.PROVIDER_USER_UNKNOWN, request.provider, "no back office to enrol at"
-            )
-        user_id = request.personal_id
-        if request.provider is SigningProvider.MYSIGN:
-            user_id = mysign_user_id(user_id)
-        await asyncio.to_thread(
-            office.enrol,
-            user_id,
-            full_name=request.full_name,
-            personal_id=request.personal_id,
-            organisation=request.organisation,
-        )
-
-    return enrol
 
 
 # --- the plan (a dry run) ----------------------------------------------------------------------
@@ -264,17 +228,17 @@ async def plan_provider_migration(
 
     async def plan_one(person: _Person) -> PlannedTeacher:
         rows = certificates.get(person.id, [])
-        current = default_certificate(rows, now) or _latest(rows)
+        current = signing_certificate(rows, now) or _latest(rows)
         summary = _summary(current) if current else None
-        base = {
-            "staff_id": person.id,
-            "full_name": person.full_name,
-            "school_id": person.school_id,
-            "current": summary,
-        }
+        planned = partial(
+            PlannedTeacher,
+            staff_id=person.id,
+            full_name=person.full_name,
+            school_id=person.school_id,
+            current=summary,
+        )
         if not any(r.provider is from_provider for r in rows):
-            return PlannedTeacher(
-                **base,
+            return planned(
                 target_account=False,
                 target=None,
                 action=Action.SKIP,
@@ -282,8 +246,7 @@ async def plan_provider_migration(
                 reason=f"Không dùng chữ ký số của {PROVIDER_NAMES[from_provider]}.",
             )
         if current is not None and current.provider is to_provider and _valid(current, now):
-            return PlannedTeacher(
-                **base,
+            return planned(
                 target_account=True,
                 target=summary,
                 action=Action.SKIP,
@@ -293,16 +256,14 @@ async def plan_provider_migration(
         async with limit:
             account, credential = await _target_credential(signing, adapter, person.personal_id)
         if credential is not None:
-            return PlannedTeacher(
-                **base,
+            return planned(
                 target_account=True,
                 target=_credential_summary(credential),
                 action=Action.SWITCH,
             )
         if can_enrol:
-            return PlannedTeacher(**base, target_account=account, target=None, action=Action.ENROL)
-        return PlannedTeacher(
-            **base,
+            return planned(target_account=account, target=None, action=Action.ENROL)
+        return planned(
             target_account=account,
             target=None,
             action=Action.NEEDS_ENROLMENT,
@@ -330,10 +291,10 @@ async def start_provider_migration(
     """Store the plan as a job, one item per person, and send the people to migrate."""
     caller.require("staff:write")
     await _schools_in_scope(session, caller, plan.school_id, plan.district_id)
-    job = models.Job(
-        job_id=str(uuid.uuid4()),
+    job = await core.create(
+        session,
         kind=KIND,
-        state=MigrationState.RUNNING.value,
+        client_id=caller.client_id,
         params={
             "from": plan.from_provider.value,
             "to": plan.to_provider.value,
@@ -343,10 +304,7 @@ async def start_provider_migration(
         },
         total=len(plan.teachers),
         school_id=plan.school_id,
-        client_id=caller.client_id,
     )
-    session.add(job)
-    await session.flush()
     _audit(
         session,
         job,
@@ -405,19 +363,20 @@ async def migrate_teacher(
     """Find (or enrol) the person's target credential and send a test signature."""
     claim = uuid.uuid4().hex
     async with db.unit_of_work() as session:
-        job = await _job(session, job_id)
-        if job is None or job.state != MigrationState.RUNNING.value:
+        job = await core.find(session, job_id)
+        if job is None or job.state != JobState.RUNNING.value:
             return []
-        claimed = await session.execute(
+        claimed = await core.claim(
+            session,
             update(models.ProviderMigrationItem)
             .where(
                 models.ProviderMigrationItem.id == item_id,
                 models.ProviderMigrationItem.job_id == job.id,
                 models.ProviderMigrationItem.state == ItemState.PENDING.value,
             )
-            .values(state=ItemState.STARTING.value, test={"claim": claim}, updated_at=func.now())
+            .values(state=ItemState.STARTING.value, test={"claim": claim}, updated_at=func.now()),
         )
-        if not claimed.rowcount:
+        if not claimed:
             return []
         person = await _person(session, item_id)
         to_provider = SigningProvider(job.params["to"])
@@ -471,7 +430,7 @@ async def migrate_teacher(
             failure = (error.problem.code.value, error.problem.message)
 
     async with db.unit_of_work() as session:
-        job = await _locked_job(session, job_id)
+        job = await core.lock(session, job_id)
         item = await _item(session, item_id)
         if job is None or item is None or item.state != ItemState.STARTING.value:
             return []
@@ -481,7 +440,7 @@ async def migrate_teacher(
             _audit(session, job, step, WORKER, item=item, detail=detail)
         if down is not None:
             item.state, item.test = ItemState.PENDING.value, {}
-            if job.state == MigrationState.RUNNING.value:
+            if job.state == JobState.RUNNING.value:
                 _pause(session, job, down.problem.code.value, down.problem.message, WORKER)
             return [Next("resume_migration_if_healthy", (job_id,), poll_seconds)]
         if failure is not None:
@@ -513,12 +472,7 @@ async def poll_test_signature(
         failure = (error.problem.code.value, error.problem.message)
     else:
         if result.state is TransactionState.PENDING:
-            async with db.unit_of_work() as session:  # progress, for the watchdog
-                await session.execute(
-                    update(models.Job)
-                    .where(models.Job.job_id == job_id)
-                    .values(updated_at=func.now())
-                )
+            await core.touch(db, job_id)
             return again
         if result.state is TransactionState.SIGNED:
             failure = await _verify(signing, test, result.signatures)
@@ -528,7 +482,7 @@ async def poll_test_signature(
             failure = (Code.SIGNING_FAILED.value, "Ký thử không thành công.")
 
     async with db.unit_of_work() as session:
-        job = await _locked_job(session, job_id)
+        job = await core.lock(session, job_id)
         item = await _item(session, item_id)
         if job is None or item is None or item.state != ItemState.TESTING.value:
             return []
@@ -546,7 +500,7 @@ async def poll_test_signature(
                 detail={"transaction_id": transaction.transaction_id},
             )
             item.state = ItemState.PROVEN.value
-            if job.state == MigrationState.RUNNING.value:
+            if job.state == JobState.RUNNING.value:
                 await _switch(session, job, item, WORKER)
         await _finish_if_done(session, job)
     return []
@@ -556,27 +510,21 @@ async def resume_if_healthy(
     db: Database, signing: SigningServices, *, job_id: str, poll_seconds: float
 ) -> list[Next]:
     """Continue a migration the target's outage paused, once the target answers again."""
-    async with db.unit_of_work() as session:
-        job = await _job(session, job_id)
-        if (
-            job is None
-            or job.state != MigrationState.PAUSED.value
-            or job.reason_code == PAUSED_BY_USER
-        ):
-            return []
-        target = SigningProvider(job.params["to"])
-    health = {h.provider: h.status for h in await signing.providers.check()}
-    if health.get(target) is HealthStatus.DOWN:
-        return [Next("resume_migration_if_healthy", (job_id,), poll_seconds)]
-    async with db.unit_of_work() as session:
-        job = await _locked_job(session, job_id)
-        if (
-            job is None
-            or job.state != MigrationState.PAUSED.value
-            or job.reason_code == PAUSED_BY_USER
-        ):
-            return []
+
+    async def target(session: AsyncSession, job: models.Job) -> set[SigningProvider]:
+        return {SigningProvider(job.params["to"])}
+
+    async def resume_job(session: AsyncSession, job: models.Job) -> list[Next]:
         return await _resume(session, job, WORKER)
+
+    return await core.resume_if_healthy(
+        db,
+        signing,
+        job_id=job_id,
+        watched=target,
+        resume_job=resume_job,
+        again=Next("resume_migration_if_healthy", (job_id,), poll_seconds),
+    )
 
 
 # --- people's controls ---------------------------------------------------------------------------
@@ -591,9 +539,10 @@ async def load(
     """
     caller.require("certificates:read")
     caller.require("staff:read")
-    job = await (_locked_job(session, job_id) if lock else _job(session, job_id))
-    if job is None or job.kind != KIND or not await _may_manage(session, caller, job):
-        raise HubError(Code.INVALID_ARGUMENT, detail=f"không có đợt chuyển nhà cung cấp {job_id}")
+    what = "đợt chuyển nhà cung cấp"
+    job = await core.load(session, kind=KIND, job_id=job_id, what=what, lock_row=lock)
+    if not await _may_manage(session, caller, job):
+        raise core.not_found(what, job_id)
     return job
 
 
@@ -601,7 +550,7 @@ async def pause(session: AsyncSession, *, caller: Caller, job_id: str) -> models
     """Start nobody new and switch nobody until resumed."""
     caller.require("staff:write")
     job = await load(session, caller=caller, job_id=job_id, lock=True)
-    if job.state in (MigrationState.RUNNING.value, MigrationState.PAUSED.value):
+    if job.state in core.OPEN:
         _pause(
             session,
             job,
@@ -615,7 +564,7 @@ async def pause(session: AsyncSession, *, caller: Caller, job_id: str) -> models
 async def resume(session: AsyncSession, *, caller: Caller, job_id: str) -> list[Next]:
     caller.require("staff:write")
     job = await load(session, caller=caller, job_id=job_id, lock=True)
-    if job.state != MigrationState.PAUSED.value:
+    if job.state != JobState.PAUSED.value:
         return []
     return await _resume(session, job, caller.client_id)
 
@@ -624,9 +573,9 @@ async def confirm(session: AsyncSession, *, caller: Caller, job_id: str) -> mode
     """Keep the new providers for good: the old certificates are retired (no fallback)."""
     caller.require("staff:write")
     job = await load(session, caller=caller, job_id=job_id, lock=True)
-    if job.state == MigrationState.CONFIRMED.value:
+    if job.state == JobState.CONFIRMED.value:
         return job
-    if job.state != MigrationState.SWITCHED.value:
+    if job.state != JobState.SWITCHED.value:
         raise HubError(
             Code.INVALID_ARGUMENT,
             detail="chỉ xác nhận được khi mọi người đã chuyển xong (trạng thái SWITCHED)",
@@ -656,8 +605,7 @@ async def confirm(session: AsyncSession, *, caller: Caller, job_id: str) -> mode
             item=item,
             detail={"retired": [row.id for row in old], "default": item.new_certificate_id},
         )
-    job.state, job.finished_at = MigrationState.CONFIRMED.value, now
-    job.reason_code = job.reason = None
+    core.end(job, JobState.CONFIRMED)
     _audit(session, job, Step.CONFIRMED, caller.client_id)
     return job
 
@@ -666,9 +614,9 @@ async def rollback(session: AsyncSession, *, caller: Caller, job_id: str) -> mod
     """Put everyone switched back on their old default; stop everyone else."""
     caller.require("staff:write")
     job = await load(session, caller=caller, job_id=job_id, lock=True)
-    if job.state == MigrationState.ROLLED_BACK.value:
+    if job.state == JobState.ROLLED_BACK.value:
         return job
-    if job.state == MigrationState.CONFIRMED.value:
+    if job.state == JobState.CONFIRMED.value:
         raise HubError(
             Code.INVALID_ARGUMENT, detail="đợt chuyển đã được xác nhận, không hoàn tác được"
         )
@@ -688,8 +636,7 @@ async def rollback(session: AsyncSession, *, caller: Caller, job_id: str) -> mod
         item.state, item.reason_code = ItemState.CANCELLED.value, "ROLLED_BACK"
         item.reason = "Đợt chuyển đã được hoàn tác trước khi đến lượt người này."
         _audit(session, job, Step.CANCELLED, caller.client_id, item=item)
-    job.state, job.finished_at = MigrationState.ROLLED_BACK.value, now
-    job.reason_code = job.reason = None
+    core.end(job, JobState.ROLLED_BACK)
     _audit(session, job, Step.ROLLED_BACK, caller.client_id)
     return job
 
@@ -700,65 +647,42 @@ class Progress:
 
 
 async def progress(session: AsyncSession, job: models.Job) -> Progress:
-    counts = {state.value: 0 for state in ItemState}
-    counts.update(
-        dict(
-            (
-                await session.execute(
-                    select(models.ProviderMigrationItem.state, func.count())
-                    .where(models.ProviderMigrationItem.job_id == job.id)
-                    .group_by(models.ProviderMigrationItem.state)
-                )
-            ).all()
-        )
-    )
-    return Progress(counts)
+    return Progress(await core.item_counts(session, job, ITEMS))
 
 
 # --- the watchdog ------------------------------------------------------------------------------
 
 
-async def stalled_work(db: Database, *, stall_seconds: float) -> list[Next]:
-    """What running migrations that made no progress for a while still need, sent again.
+async def stalled_work(runtime: core.JobRuntime, *, stall_seconds: float) -> list[Next]:
+    """What migrations that made no progress for a while still need, sent again.
 
     A person left STARTING by a worker that died is given back (PENDING) after
     twice the stall time: the next delivery lists the target's credentials again,
     so an enrolment that did happen is found, not repeated.
     """
-    now = datetime.now(UTC)
-    active = [MigrationState.RUNNING.value, MigrationState.PAUSED.value]
-    work: list[Next] = []
-    async with db.unit_of_work() as session:
-        stalled = list(
-            await session.scalars(
-                select(models.Job.job_id).where(
-                    models.Job.kind == KIND,
-                    models.Job.state.in_(active),
-                    models.Job.updated_at < now - timedelta(seconds=stall_seconds),
-                )
+
+    async def running(session: AsyncSession, job: models.Job) -> list[Next]:
+        given_up = datetime.now(UTC) - timedelta(seconds=2 * stall_seconds)
+        await session.execute(
+            update(models.ProviderMigrationItem)
+            .where(
+                models.ProviderMigrationItem.job_id == job.id,
+                models.ProviderMigrationItem.state == ItemState.STARTING.value,
+                models.ProviderMigrationItem.updated_at < given_up,
             )
+            .values(state=ItemState.PENDING.value, test={})
         )
-        for job_id in stalled:
-            job = await _locked_job(session, job_id)
-            if job is None or job.state not in active:
-                continue
-            if job.state == MigrationState.PAUSED.value:
-                if job.reason_code != PAUSED_BY_USER:
-                    work.append(Next("resume_migration_if_healthy", (job.job_id,)))
-                continue
-            await session.execute(
-                update(models.ProviderMigrationItem)
-                .where(
-                    models.ProviderMigrationItem.job_id == job.id,
-                    models.ProviderMigrationItem.state == ItemState.STARTING.value,
-                    models.ProviderMigrationItem.updated_at
-                    < now - timedelta(seconds=2 * stall_seconds),
-                )
-                .values(state=ItemState.PENDING.value, test={})
-            )
-            work += await _work_left(session, job)
-            await _finish_if_done(session, job)
-    return work
+        work = await _work_left(session, job)
+        await _finish_if_done(session, job)
+        return work
+
+    return await core.resend_stalled(
+        runtime.db,
+        kind=KIND,
+        stall_seconds=stall_seconds,
+        running=running,
+        paused=core.resume_after_outage("resume_migration_if_healthy"),
+    )
 
 
 # --- switching and undoing ---------------------------------------------------------------------
@@ -937,15 +861,17 @@ async def _person(session: AsyncSession, item_id: int) -> _Person:
                 models.Staff.id,
                 models.Staff.personal_id,
                 models.Staff.full_name,
-                models.ProviderMigrationItem.school_id,
+                models.School.id,
                 models.School.name,
             )
+            .select_from(models.ProviderMigrationItem)
             .join(models.Staff, models.Staff.id == models.ProviderMigrationItem.staff_id)
-            .outerjoin(models.School, models.School.id == models.ProviderMigrationItem.school_id)
+            # Every item is written with its teacher's school from the plan.
+            .join(models.School, models.School.id == models.ProviderMigrationItem.school_id)
             .where(models.ProviderMigrationItem.id == item_id)
         )
     ).one()
-    return _Person(row[0], row[1], row[2], row[3], row[4] or "")
+    return _Person(*row)
 
 
 async def _target_credential(
@@ -1002,7 +928,7 @@ async def _verify(
 
 
 async def _resume(session: AsyncSession, job: models.Job, actor: str) -> list[Next]:
-    job.state, job.reason_code, job.reason = MigrationState.RUNNING.value, None, None
+    core.resume(job)
     _audit(session, job, Step.RESUMED, actor)
     for item in await _items(session, job, [ItemState.PROVEN]):
         await _switch(session, job, item, actor)
@@ -1023,23 +949,14 @@ async def _work_left(session: AsyncSession, job: models.Job) -> list[Next]:
 
 
 async def _finish_if_done(session: AsyncSession, job: models.Job) -> None:
-    await session.flush()
-    left = await session.scalar(
-        select(func.count()).where(
-            models.ProviderMigrationItem.job_id == job.id,
-            models.ProviderMigrationItem.state.in_([s.value for s in OPEN_ITEMS]),
-        )
-    )
-    if left or job.state not in (MigrationState.RUNNING.value, MigrationState.PAUSED.value):
-        return
-    job.state, job.reason_code, job.reason = MigrationState.SWITCHED.value, None, None
-    counts = (await progress(session, job)).counts
-    _audit(session, job, Step.FINISHED, WORKER, detail={k: v for k, v in counts.items() if v})
+    """Everyone done: the migration waits to be confirmed or rolled back (SWITCHED)."""
+    if await core.finish_if_done(session, job, ITEMS, done=JobState.SWITCHED):
+        counts = await core.item_counts(session, job, ITEMS)
+        _audit(session, job, Step.FINISHED, WORKER, detail={k: v for k, v in counts.items() if v})
 
 
 def _pause(session: AsyncSession, job: models.Job, code: str, message: str, actor: str) -> None:
-    job.state, job.reason_code, job.reason = MigrationState.PAUSED.value, code, message
-    job.updated_at = datetime.now(UTC)
+    core.pause(job, code, message)
     _audit(session, job, Step.PAUSED, actor, code=code, detail={"reason": message})
 
 
@@ -1095,26 +1012,6 @@ async def _items(
     )
 
 
-async def _job(session: AsyncSession, job_id: str) -> models.Job | None:
-    return await session.scalar(select(models.Job).where(models.Job.job_id == job_id))
-
-
-async def _locked_job(session: AsyncSession, job_id: str) -> models.Job | None:
-    """The job with its row locked for this transaction (on SQLite, the database).
-
-    Writing first takes the lock: every change to a migration's state or its
-    people goes through here first, so they take turns.
-    """
-    await session.execute(
-        update(models.Job).where(models.Job.job_id == job_id).values(updated_at=func.now())
-    )
-    return await session.scalar(
-        select(models.Job)
-        .where(models.Job.job_id == job_id)
-        .execution_options(populate_existing=True)
-    )
-
-
 async def _item(session: AsyncSession, item_id: int) -> models.ProviderMigrationItem | None:
     return await session.scalar(
         select(models.ProviderMigrationItem)
@@ -1125,7 +1022,7 @@ async def _item(session: AsyncSession, item_id: int) -> models.ProviderMigration
 
 
 def _valid(row: models.SigningCertificate, at: datetime) -> bool:
-    return is_valid_at(row.status, row.valid_from, row.valid_to, at)
+    return is_valid_at(row, at)
 
 
 def _latest(rows: Sequence[models.SigningCertificate]) -> models.SigningCertificate | None:

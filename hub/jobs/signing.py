@@ -6,7 +6,7 @@ digests per transcript: XML and PDF), each chunk signed by one person (a
 school-wide homeroom batch has one chunk group per class and teacher). The
 steps below are what the Dramatiq actors run; each reads the rows, does one
 thing, writes the rows in the same transaction and says what should happen next
-(:class:`Next`). Redelivering a message repeats a step harmlessly:
+(:class:`~hub.jobs.core.Next`). Redelivering a message repeats a step harmlessly:
 
 - :func:`send_chunk` sends the chunk's QUEUED items to the provider (rows locked,
   so two deliveries cannot both send) and marks them WAITING with the request id;
@@ -25,7 +25,6 @@ provider request per role (a partial unique index).
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,28 +33,21 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.adapters.signing.base import HealthStatus, SigningError
+from hub.adapters.signing.base import SigningError
 from hub.auth.access import Caller, restrict
-from hub.db import models
+from hub.db import models, roles
 from hub.db.engine import Database
-from hub.domain.enums import OrgLevel, StaffRole
-from hub.domain.lifecycle import TranscriptState, next_signer
+from hub.domain import lifecycle
+from hub.domain.enums import SigningProvider
+from hub.domain.lifecycle import TranscriptState
 from hub.domain.problems import Code, HubError
 from hub.domain.signers import SignerRole
+from hub.jobs import core
+from hub.jobs.core import PAUSED_BY_USER, PROVIDER_DOWN, JobState, Next
 from hub.signing import service as signing_service
 from hub.signing.service import SigningServices
 
 KIND = "SIGNING_BATCH"
-
-#: What a provider failure does to the batch: wait for the provider, then go on.
-PROVIDER_DOWN = {Code.PROVIDER_UNAVAILABLE, Code.PROVIDER_FAILURE}
-
-
-class JobState(StrEnum):
-    RUNNING = "RUNNING"
-    PAUSED = "PAUSED"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
 
 
 class ItemState(StrEnum):
@@ -68,33 +60,18 @@ class ItemState(StrEnum):
 
 
 OPEN_ITEMS = (ItemState.QUEUED.value, ItemState.WAITING.value)
+ITEMS = core.Items(models.SigningBatchItem, ItemState, OPEN_ITEMS)
 #: At most this many transcripts in one chunk, even where the provider takes more (a
 #: seal token takes 500): a chunk is one database transaction and one stretch of work
 #: on a worker, and smaller chunks spread over the worker processes.
 MAX_CHUNK = 50
-#: Paused by a person (stays paused) rather than by a provider outage (resumes by itself).
-PAUSED_BY_USER = "PAUSED_BY_USER"
 #: How often a batch paused by an outage asks whether the provider is back.
 RESUME_CHECK_SECONDS = 3.0
 
 
-@dataclass(frozen=True)
-class Next:
-    """A message the actor should send after a step: what, with which arguments, when."""
-
-    actor: str  # "send_chunk" | "poll_request" | "resume_if_healthy"
-    args: tuple[object, ...]
-    delay_seconds: float = 0.0
-
-
 def batch_caller(job: models.Job) -> Caller:
     """The batch acts for the client that started it, on the transcripts it chose."""
-    return Caller(
-        client_id=job.client_id,
-        scopes=frozenset({"transcripts:read", "transcripts:write", "transcripts:sign"}),
-        org_level=OrgLevel.SCHOOL,
-        school_ids=frozenset({job.school_id}) if job.school_id else None,
-    )
+    return core.acting_for(job, "transcripts:read", "transcripts:write", "transcripts:sign")
 
 
 # --- starting ----------------------------------------------------------------------------------
@@ -115,7 +92,7 @@ async def start_batch(
         raise HubError(Code.INVALID_ARGUMENT, detail="cần đúng một trong classId, schoolId")
     query = select(models.Transcript).where(
         models.Transcript.is_current.is_(True),
-        models.Transcript.state == _waiting_state(role).value,
+        models.Transcript.state == lifecycle.state_awaiting(role).value,
     )
     if class_id is not None:
         query = query.where(models.Transcript.class_id == class_id)
@@ -138,17 +115,14 @@ async def start_batch(
         groups[transcript.class_id if role is SignerRole.HOMEROOM_TEACHER else None].append(
             transcript
         )
-    job = models.Job(
-        job_id=str(uuid.uuid4()),
+    job = await core.create(
+        session,
         kind=KIND,
-        state=JobState.RUNNING.value,
+        client_id=caller.client_id,
         params={"role": role.value, "class_id": class_id, "school_id": school_id},
         total=len(transcripts),
         school_id=school,
-        client_id=caller.client_id,
     )
-    session.add(job)
-    await session.flush()
     chunk = 0
     for group in groups.values():
         size = min(MAX_CHUNK, await _chunk_size(session, signing, group[0], role))
@@ -165,10 +139,6 @@ async def start_batch(
             chunk += 1
     await session.flush()
     return job, [Next("send_chunk", (job.job_id, n)) for n in range(chunk)]
-
-
-def _waiting_state(role: SignerRole) -> TranscriptState:
-    return next(state for state in TranscriptState if next_signer(state) is role)
 
 
 async def _chunk_size(
@@ -189,24 +159,12 @@ async def _signer_of(
     session: AsyncSession, transcript: models.Transcript, role: SignerRole
 ) -> signing_service.Signer:
     """The role holder for a transcript, from the school's records."""
-    personal_id = None
+    holder = None
     if role is SignerRole.HOMEROOM_TEACHER:
-        personal_id = await session.scalar(
-            select(models.Staff.personal_id)
-            .join(models.SchoolClass, models.SchoolClass.homeroom_teacher_id == models.Staff.id)
-            .where(models.SchoolClass.id == transcript.class_id)
-        )
+        holder = await roles.homeroom_teacher(session, class_id=transcript.class_id)
     elif role is SignerRole.PRINCIPAL:
-        personal_id = await session.scalar(
-            select(models.Staff.personal_id)
-            .join(models.StaffAssignment)
-            .where(
-                models.StaffAssignment.school_id == transcript.school_id,
-                models.StaffAssignment.role == StaffRole.PRINCIPAL,
-            )
-            .order_by(models.Staff.id)
-            .limit(1)
-        )
+        holder = await roles.principal(session, school_id=transcript.school_id)
+    personal_id = holder.personal_id if holder else None
     return await signing_service.find_signer(session, [transcript], role, personal_id)
 
 
@@ -218,7 +176,7 @@ async def send_chunk(
 ) -> list[Next]:
     """Send one chunk's queued transcripts to the signer's provider as one transaction."""
     async with db.unit_of_work() as session:
-        job = await _job(session, job_id, lock=False)
+        job = await core.find(session, job_id)
         if job is None or job.state != JobState.RUNNING.value:
             return []
         items = list(
@@ -241,7 +199,7 @@ async def send_chunk(
             item.state, item.reason_code = ItemState.FAILED.value, Code.TRANSCRIPT_STATE.value
             item.reason = "Học bạ không còn chờ người ký này (đã ký hoặc đã mở lại)."
         if not ready:
-            await _finish_if_done(session, job)
+            await core.finish_if_done(session, job, ITEMS)
             return []
         transcripts = [item.transcript_id for item in ready]
         first = await session.get(models.Transcript, transcripts[0])
@@ -258,14 +216,14 @@ async def send_chunk(
             )
         except SigningError as error:
             if error.problem.code in PROVIDER_DOWN:
-                _pause(job, error.problem.code.value, error.problem.message)
+                core.pause(job, error.problem.code.value, error.problem.message)
                 return [Next("resume_if_healthy", (job_id,))]
             _close_items(ready, ItemState.FAILED, error.problem.code.value, error.problem.message)
-            await _finish_if_done(session, job)
+            await core.finish_if_done(session, job, ITEMS)
             return []
         except HubError as error:
             _close_items(ready, ItemState.FAILED, error.problem.code.value, error.problem.message)
-            await _finish_if_done(session, job)
+            await core.finish_if_done(session, job, ITEMS)
             return []
         for item in ready:
             item.state, item.request_id = ItemState.WAITING.value, request.request_id
@@ -316,21 +274,22 @@ async def _poll_once(
     None: the signer has not answered yet.
     """
     async with db.unit_of_work() as session:
-        job = await _job(session, job_id, lock=False)
+        job = await core.find(session, job_id)
         if job is None:
             return []
         # Writing first takes the items' locks (the whole database's, on SQLite), so a
         # second delivery of this message waits here and then finds nothing WAITING.
-        claimed = await session.execute(
+        claimed = await core.claim(
+            session,
             update(models.SigningBatchItem)
             .where(
                 models.SigningBatchItem.job_id == job.id,
                 models.SigningBatchItem.request_id == request_id,
                 models.SigningBatchItem.state == ItemState.WAITING.value,
             )
-            .values(updated_at=func.now())
+            .values(updated_at=func.now()),
         )
-        if not claimed.rowcount:
+        if not claimed:
             return []
         items = list(
             await session.scalars(
@@ -352,7 +311,7 @@ async def _poll_once(
                 return []  # the resume asks again for what is waiting
             if job.state != JobState.RUNNING.value:
                 raise  # cancelled: what is on the phone is still finished, on a retry
-            _pause(job, error.problem.code.value, error.problem.message)
+            core.pause(job, error.problem.code.value, error.problem.message)
             return [Next("resume_if_healthy", (job_id,))]
         if request.state == signing_service.PENDING:
             job.updated_at = datetime.now(UTC)
@@ -377,34 +336,30 @@ async def _poll_once(
                 item.state = ItemState.FAILED.value
                 item.reason_code = request.error_code or Code.TRANSCRIPT_STATE.value
                 item.reason = request.error_message or "Học bạ đã thay đổi trong lúc chờ ký."
-        await _finish_if_done(session, job)
+        await core.finish_if_done(session, job, ITEMS)
         return []
 
 
 async def resume_if_healthy(db: Database, signing: SigningServices, *, job_id: str) -> list[Next]:
     """Continue a batch paused by a provider outage once the provider answers again;
     until then, ask again in :data:`RESUME_CHECK_SECONDS`."""
-    async with db.unit_of_work() as session:
-        job = await _job(session, job_id, lock=True)
-        if job is None or job.state != JobState.PAUSED.value or job.reason_code == PAUSED_BY_USER:
-            return []
-        providers = await _providers_of(session, job)
-        health = await signing.providers.check()
-        down = [h for h in health if h.provider in providers and h.status is HealthStatus.DOWN]
-        if not down:
-            job.state, job.reason_code, job.reason = JobState.RUNNING.value, None, None
-            return await _work_left(session, job)
-        job.updated_at = datetime.now(UTC)
-    return [Next("resume_if_healthy", (job_id,), delay_seconds=RESUME_CHECK_SECONDS)]
+    return await core.resume_if_healthy(
+        db,
+        signing,
+        job_id=job_id,
+        watched=_providers_of,
+        resume_job=_resume,
+        again=Next("resume_if_healthy", (job_id,), delay_seconds=RESUME_CHECK_SECONDS),
+    )
 
 
 # --- people's controls ---------------------------------------------------------------------------
 
 
 async def pause(session: AsyncSession, *, caller: Caller, job_id: str) -> models.Job:
-    job = await load(session, caller=caller, job_id=job_id)
+    job = await load(session, caller=caller, job_id=job_id, lock=True)
     if job.state == JobState.RUNNING.value:
-        _pause(job, PAUSED_BY_USER, "Đợt ký đang tạm dừng theo yêu cầu.")
+        core.pause(job, PAUSED_BY_USER, "Đợt ký đang tạm dừng theo yêu cầu.")
     return job
 
 
@@ -412,14 +367,13 @@ async def resume(session: AsyncSession, *, caller: Caller, job_id: str) -> list[
     job = await load(session, caller=caller, job_id=job_id, lock=True)
     if job.state != JobState.PAUSED.value:
         return []
-    job.state, job.reason_code, job.reason = JobState.RUNNING.value, None, None
-    return await _work_left(session, job)
+    return await _resume(session, job)
 
 
 async def cancel(session: AsyncSession, *, caller: Caller, job_id: str) -> models.Job:
     """Stop sending; what a signer already confirmed is still finished by its poll."""
     job = await load(session, caller=caller, job_id=job_id, lock=True)
-    if job.state in (JobState.COMPLETED.value, JobState.CANCELLED.value):
+    if not core.cancel(job, "Đợt ký đã bị huỷ."):
         return job
     await session.execute(
         update(models.SigningBatchItem)
@@ -429,18 +383,17 @@ async def cancel(session: AsyncSession, *, caller: Caller, job_id: str) -> model
         )
         .values(state=ItemState.CANCELLED.value, reason="Đợt ký đã bị huỷ.")
     )
-    job.state, job.finished_at = JobState.CANCELLED.value, datetime.now(UTC)
-    job.reason_code, job.reason = "CANCELLED", "Đợt ký đã bị huỷ."
     return job
 
 
 async def load(
     session: AsyncSession, *, caller: Caller, job_id: str, lock: bool = False
 ) -> models.Job:
+    """The batch, if the caller may sign in its school; ``lock`` holds its row for a control."""
     caller.require("transcripts:sign")
-    job = await _job(session, job_id, lock=lock)
-    if job is None or job.kind != KIND or not caller.may_write_school(job.school_id or -1):
-        raise HubError(Code.INVALID_ARGUMENT, detail=f"không có đợt ký {job_id}")
+    job = await core.load(session, kind=KIND, job_id=job_id, what="đợt ký", lock_row=lock)
+    if not caller.may_write_school(job.school_id or -1):
+        raise core.not_found("đợt ký", job_id)
     return job
 
 
@@ -451,18 +404,7 @@ class Progress:
 
 
 async def progress(session: AsyncSession, job: models.Job) -> Progress:
-    counts = {state.value: 0 for state in ItemState}
-    counts.update(
-        dict(
-            (
-                await session.execute(
-                    select(models.SigningBatchItem.state, func.count())
-                    .where(models.SigningBatchItem.job_id == job.id)
-                    .group_by(models.SigningBatchItem.state)
-                )
-            ).all()
-        )
-    )
+    counts = await core.item_counts(session, job, ITEMS)
     waiting = list(
         await session.scalars(
             select(models.SigningRequest).where(
@@ -482,44 +424,31 @@ async def progress(session: AsyncSession, job: models.Job) -> Progress:
 # --- the watchdog ------------------------------------------------------------------------------
 
 
-async def stalled_work(db: Database, *, stall_seconds: float) -> list[Next]:
-    """Messages to send again for running batches that made no progress for a while.
+async def stalled_work(runtime: core.JobRuntime, *, stall_seconds: float) -> list[Next]:
+    """What batches without progress for ``stall_seconds`` still need: their queued chunks
+    and the requests they wait on; a batch an outage paused, its resume."""
 
-    Redis keeps nothing across a restart here and a killed worker's messages come
-    back only after its heartbeat times out; the rows know what is left, so
-    sending it again (idempotent steps) is all recovery needs.
-    """
-    cutoff = datetime.now(UTC).timestamp() - stall_seconds
-    work: list[Next] = []
-    async with db.unit_of_work() as session:
-        jobs = list(
-            await session.scalars(
-                select(models.Job).where(
-                    models.Job.kind == KIND,
-                    models.Job.state.in_([JobState.RUNNING.value, JobState.PAUSED.value]),
-                )
-            )
-        )
-        for job in jobs:
-            if _utc(job.updated_at).timestamp() > cutoff:
-                continue
-            job.updated_at = datetime.now(UTC)
-            if job.state == JobState.PAUSED.value:
-                if job.reason_code != PAUSED_BY_USER:
-                    work.append(Next("resume_if_healthy", (job.job_id,)))
-                continue
-            work += await _work_left(session, job)
-            if not work:
-                await _finish_if_done(session, job)
-    return work
+    async def running(session: AsyncSession, job: models.Job) -> list[Next]:
+        work = await _work_left(session, job)
+        if not work:
+            await core.finish_if_done(session, job, ITEMS)
+        return work
+
+    return await core.resend_stalled(
+        runtime.db,
+        kind=KIND,
+        stall_seconds=stall_seconds,
+        running=running,
+        paused=core.resume_after_outage("resume_if_healthy"),
+    )
 
 
 # --- helpers -----------------------------------------------------------------------------------
 
 
-async def _job(session: AsyncSession, job_id: str, *, lock: bool) -> models.Job | None:
-    query = select(models.Job).where(models.Job.job_id == job_id)
-    return await session.scalar(query.with_for_update() if lock else query)
+async def _resume(session: AsyncSession, job: models.Job) -> list[Next]:
+    core.resume(job)
+    return await _work_left(session, job)
 
 
 async def _work_left(session: AsyncSession, job: models.Job) -> list[Next]:
@@ -556,11 +485,15 @@ async def _still_waiting(
             )
         ).all()
     )
-    ready = [i for i in items if next_signer(TranscriptState(states[i.transcript_id])) is role]
+    ready = [
+        i
+        for i in items
+        if lifecycle.awaits_signature(TranscriptState(states[i.transcript_id]), role)
+    ]
     return ready, [i for i in items if i not in ready]
 
 
-async def _providers_of(session: AsyncSession, job: models.Job) -> set[object]:
+async def _providers_of(session: AsyncSession, job: models.Job) -> set[SigningProvider]:
     return set(
         await session.scalars(
             select(models.SigningRequest.provider)
@@ -574,51 +507,10 @@ async def _providers_of(session: AsyncSession, job: models.Job) -> set[object]:
 
 
 async def complete_if_done(db: Database, job_id: str) -> None:
-    """Mark the batch COMPLETED if no item is open any more, after a step committed.
-
-    Two steps closing a batch's last chunks side by side each see the other's
-    items still open (neither has committed yet), so the check inside a step
-    (:func:`_finish_if_done`) can miss the end; this one runs after the step's
-    commit, in one statement, so the last step to commit sees every item closed.
-    """
-    still_open = (
-        select(models.SigningBatchItem.id)
-        .where(
-            models.SigningBatchItem.job_id == models.Job.id,
-            models.SigningBatchItem.state.in_(OPEN_ITEMS),
-        )
-        .exists()
-    )
-    now = datetime.now(UTC)
-    async with db.unit_of_work() as session:
-        await session.execute(
-            update(models.Job)
-            .where(
-                models.Job.job_id == job_id,
-                models.Job.kind == KIND,
-                models.Job.state.in_([JobState.RUNNING.value, JobState.PAUSED.value]),
-                ~still_open,
-            )
-            .values(state=JobState.COMPLETED.value, finished_at=now, updated_at=now)
-        )
-
-
-async def _finish_if_done(session: AsyncSession, job: models.Job) -> None:
-    await session.flush()
-    left = await session.scalar(
-        select(func.count()).where(
-            models.SigningBatchItem.job_id == job.id,
-            models.SigningBatchItem.state.in_(OPEN_ITEMS),
-        )
-    )
-    job.updated_at = datetime.now(UTC)
-    if not left and job.state in (JobState.RUNNING.value, JobState.PAUSED.value):
-        job.state, job.finished_at = JobState.COMPLETED.value, datetime.now(UTC)
-
-
-def _pause(job: models.Job, code: str, message: str) -> None:
-    job.state, job.reason_code, job.reason = JobState.PAUSED.value, code, message
-    job.updated_at = datetime.now(UTC)
+    """Mark the batch COMPLETED if no item is open any more, after a step committed:
+    two steps closing a batch's last chunks side by side each see the other's items
+    still open (:func:`hub.jobs.core.complete_if_done`)."""
+    await core.complete_if_done(db, job_id, kind=KIND, items=ITEMS)
 
 
 def _close_items(
@@ -626,7 +518,3 @@ def _close_items(
 ) -> None:
     for item in items:
         item.state, item.reason_code, item.reason = state.value, code, message
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -12,7 +12,7 @@ phases in order, with where it has got to in ``Job.checkpoint``:
   pushed (``since``) and at most the change counter when the phase began
   (``upper``), oldest first, in batches cut by change version;
 - TRANSCRIPTS submits the current SEALED transcripts (or the ones named), by id,
-  and publishes each one the store acknowledges (``lifecycle.publish`` and a
+  and publishes each one the store acknowledges (``transcripts.service.publish``: a
   PUBLISHED event carrying the receipt).
 
 **Exactly once at the far side.** Before a batch is sent its range is written to
@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
@@ -65,15 +64,15 @@ from hub.auth.access import Caller
 from hub.config import Settings
 from hub.db import models
 from hub.db.engine import Database
-from hub.domain import lifecycle
+from hub.db.queries import awaits_publication
 from hub.domain.enums import IdentityStatus, OrgLevel
-from hub.domain.lifecycle import TranscriptState
 from hub.domain.problems import Code, HubError
-from hub.jobs.signing import Next
-from hub.transcripts.service import Event, _event
+from hub.jobs import core
+from hub.jobs.core import JobState, Next
+from hub.transcripts import service as transcript_service
 
 KIND = "NATIONAL_SYNC"
-#: The actor that runs :func:`run` (declared in :mod:`hub.jobs.sync_actors`).
+#: The actor that runs :func:`run` (declared in :data:`hub.jobs.actors.ACTORS`).
 ACTOR = "national_sync"
 SCOPE = "sync:run"
 #: How many identity problems a run's report lists one by one (all are counted).
@@ -91,15 +90,9 @@ class Phase(StrEnum):
 DONE = "DONE"
 
 
-class RunState(StrEnum):
-    RUNNING = "RUNNING"
-    PAUSED = "PAUSED"  # a far side is down: the run resumes by itself (``checkpoint.retry``)
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"  # a far side refused a batch as a whole: staff must look
-    CANCELLED = "CANCELLED"
-
-
-OPEN_STATES = (RunState.RUNNING.value, RunState.PAUSED.value)
+# A run's states are every job's (:class:`~hub.jobs.core.JobState`): PAUSED while a far
+# side is down (the run resumes by itself, ``checkpoint.retry``), FAILED when one refused a
+# batch as a whole.
 
 
 @dataclass(frozen=True)
@@ -158,17 +151,16 @@ class SyncServices:
     def from_settings(cls, settings: Settings) -> SyncServices | None:
         """From ``HUB_NATIONAL_SECTOR_URL``, ``HUB_NATIONAL_STORE_URL``, ``HUB_POPULATION_URL``
         (and ``HUB_NATIONAL_TOKEN``); None while any URL is unset."""
-        urls = [
-            getattr(settings, name, None)
-            for name in ("national_sector_url", "national_store_url", "population_url")
-        ]
-        if not all(urls):
+        sector_url = settings.national_sector_url
+        store_url = settings.national_store_url
+        population_url = settings.population_url
+        if not (sector_url and store_url and population_url):
             return None
         return cls.connect(
-            sector_url=urls[0],
-            store_url=urls[1],
-            population_url=urls[2],
-            token=getattr(settings, "national_token", None),
+            sector_url=sector_url,
+            store_url=store_url,
+            population_url=population_url,
+            token=settings.national_token,
         )
 
     async def aclose(self) -> None:
@@ -202,23 +194,21 @@ async def start_sync(
         raise HubError(Code.INVALID_ARGUMENT, detail="cần ít nhất một phần việc để đồng bộ")
     if (await session.connection()).dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _START_LOCK})
-    job = models.Job(
-        job_id=str(uuid.uuid4()),
+    # Written first, which takes the write lock (SQLite): the check below then sees all runs.
+    job = await core.create(
+        session,
         kind=KIND,
-        state=RunState.RUNNING.value,
+        client_id=caller.client_id,
         params={
             "phases": chosen,
             "transcript_ids": sorted(set(transcript_ids)) if transcript_ids else None,
             "options": asdict(options or SyncOptions()),
         },
         checkpoint={},
-        client_id=caller.client_id,
     )
-    session.add(job)
-    await session.flush()  # the write lock first (SQLite): the check below then sees all runs
     busy = await session.scalar(
         select(models.Job.job_id).where(
-            models.Job.kind == KIND, models.Job.state.in_(OPEN_STATES), models.Job.id != job.id
+            models.Job.kind == KIND, models.Job.state.in_(core.OPEN), models.Job.id != job.id
         )
     )
     if busy:
@@ -289,30 +279,17 @@ async def start_sync(
 
 async def cancel_sync(session: AsyncSession, *, caller: Caller, job_id: str) -> models.Job:
     """Stop a run; what the far sides already acknowledged stays recorded."""
-    job = await load_run(session, caller=caller, job_id=job_id)
-    await session.execute(
-        update(models.Job)
-        .where(models.Job.id == job.id, models.Job.state.in_(OPEN_STATES))
-        .values(
-            state=RunState.CANCELLED.value,
-            reason_code="CANCELLED",
-            reason="Lượt đồng bộ đã bị huỷ.",
-            finished_at=_now(),
-            updated_at=_now(),
-        )
-    )
-    await session.refresh(job)
+    job = await load_run(session, caller=caller, job_id=job_id, lock=True)
+    core.cancel(job, "Lượt đồng bộ đã bị huỷ.")
     return job
 
 
-async def load_run(session: AsyncSession, *, caller: Caller, job_id: str) -> models.Job:
+async def load_run(
+    session: AsyncSession, *, caller: Caller, job_id: str, lock: bool = False
+) -> models.Job:
+    """The run, for the department; ``lock`` holds its row for a control."""
     require_department(caller)
-    job = await session.scalar(
-        select(models.Job).where(models.Job.job_id == job_id, models.Job.kind == KIND)
-    )
-    if job is None:
-        raise HubError(Code.INVALID_ARGUMENT, detail=f"không có lượt đồng bộ {job_id}")
-    return job
+    return await core.load(session, kind=KIND, job_id=job_id, what="lượt đồng bộ", lock_row=lock)
 
 
 async def recent_runs(session: AsyncSession, *, caller: Caller, first: int) -> list[models.Job]:
@@ -399,11 +376,11 @@ async def run(db: Database, services: SyncServices, *, job_id: str) -> list[Next
         current = await _claim(session, job_id, wake=True)
         if current is None:
             return []
-        if current.state == RunState.PAUSED.value:
+        if current.state == JobState.PAUSED.value:
             await session.execute(
                 update(models.Job)
                 .where(models.Job.id == current.id)
-                .values(state=RunState.RUNNING.value, reason_code=None, reason=None)
+                .values(state=JobState.RUNNING.value, reason_code=None, reason=None)
             )
     options = SyncOptions.of(current.params)
     deadline = time.monotonic() + options.slice_seconds
@@ -438,7 +415,7 @@ async def _wait_or_fail(
             await _save(
                 session,
                 current,
-                state=RunState.FAILED.value,
+                state=JobState.FAILED.value,
                 reason_code=error.code.value,
                 reason=error.message,
                 finished_at=_now(),
@@ -455,7 +432,7 @@ async def _wait_or_fail(
         await _save(
             session,
             current,
-            state=RunState.PAUSED.value,
+            state=JobState.PAUSED.value,
             reason_code=error.code.value,
             reason=f"{error.message} Lần thử {attempt}; thử lại sau {delay:g} giây.",
         )
@@ -524,7 +501,7 @@ async def _verify_identities(
 async def _record_identities(
     session: AsyncSession,
     current: _Run,
-    asked: Sequence[Row[Any]],
+    asked: Sequence[Row[*tuple[Any, ...]]],
     answers: dict[str, population.IdentityResult],
 ) -> None:
     """Write each answer on its student, unless the student changed since it was asked."""
@@ -584,7 +561,7 @@ _VERSION = STUDENT_FIELDS.index("version")
 
 async def _student_rows(
     connection: AsyncConnection, *, after: int, through: int, limit: int | None
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Students with ``after < change_version <= through``, oldest change first."""
     version = models.Student.change_version
     query = (
@@ -596,7 +573,7 @@ async def _student_rows(
     return await _rows(connection, query if limit is None else query.limit(limit))
 
 
-async def _rows(connection: AsyncConnection, query: Select[Any]) -> Sequence[Any]:
+async def _rows(connection: AsyncConnection, query: Select[*tuple[Any, ...]]) -> Sequence[Any]:
     """The rows of ``query`` in the connection's transaction, as cheaply as the database allows.
 
     On PostgreSQL psycopg runs the compiled statement itself and its plain tuples go
@@ -607,10 +584,10 @@ async def _rows(connection: AsyncConnection, query: Select[Any]) -> Sequence[Any
         return (await connection.execute(query)).all()
     compiled = query.compile(dialect=connection.dialect)
     raw = await connection.get_raw_connection()
-    cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]  # None only once closed
     try:
         await cursor.execute(compiled.string, compiled.params)
-        return await cursor.fetchall()  # type: ignore[no-any-return]
+        return await cursor.fetchall()
     finally:
         await cursor.close()
 
@@ -620,8 +597,8 @@ class _Items:
     """One batch as sent, and where in its rows recording the answer finds what it needs."""
 
     payload: Sequence[Any]
-    sent: Sequence[Row[Any]]  # the rows sent, in order
-    unsendable: Sequence[Row[Any]]  # the rows that could not be sent: no personal ID
+    sent: Sequence[Row[*tuple[Any, ...]]]  # the rows sent, in order
+    unsendable: Sequence[Row[*tuple[Any, ...]]]  # the rows that could not be sent: no personal ID
     key: int  # positions in a row: the item's key at the far side,
     entity_id: int  # the hub's id,
     version: int  # the version sent
@@ -631,7 +608,7 @@ class _Items:
         return len(self.sent) + len(self.unsendable)
 
 
-def _student_items(rows: Sequence[Row[Any]]) -> _Items:
+def _student_items(rows: Sequence[Row[*tuple[Any, ...]]]) -> _Items:
     positions = {"key": 0, "entity_id": len(STUDENT_FIELDS) - 1, "version": _VERSION}
     if all(row[0] is not None for row in rows):
         return _Items(rows, rows, [], **positions)
@@ -723,10 +700,7 @@ async def _push_students(
 
 
 def _sealed(ids: Sequence[int] | None) -> list[Any]:
-    conditions = [
-        models.Transcript.state == TranscriptState.SEALED.value,
-        models.Transcript.is_current.is_(True),
-    ]
+    conditions = [awaits_publication()]
     if ids:
         conditions.append(models.Transcript.id.in_(list(ids)))
     return conditions
@@ -739,7 +713,7 @@ async def _transcript_rows(
     after: int,
     through: int | None,
     limit: int | None,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     transcript = models.Transcript
     query = (
         select(
@@ -764,7 +738,7 @@ async def _transcript_rows(
     return (await connection.execute(query if limit is None else query.limit(limit))).all()
 
 
-def _transcript_items(rows: Sequence[Row[Any]]) -> _Items:
+def _transcript_items(rows: Sequence[Row[*tuple[Any, ...]]]) -> _Items:
     payload: list[TranscriptSubmission] = []
     sent, unsendable = [], []
     for row in rows:
@@ -886,17 +860,10 @@ async def _publish(session: AsyncSession, caller: Caller, accepted: dict[int, st
     )
     published = 0
     for transcript in transcripts:
-        if transcript.state != TranscriptState.SEALED.value:
-            continue  # published already, or moved on: the receipt changes nothing
-        transcript.state = lifecycle.publish(TranscriptState(transcript.state)).value
-        _event(
-            session,
-            transcript,
-            caller,
-            Event.PUBLISHED,
-            f"Kho học bạ số quốc gia, biên nhận {accepted[transcript.id]}",
-        )
-        published += 1
+        if await transcript_service.publish(
+            session, caller=caller, transcript=transcript, receipt=accepted[transcript.id]
+        ):
+            published += 1
     return published
 
 
@@ -981,7 +948,8 @@ async def _record_answer(
     return _Recorded(accepted, acks if with_acks else {})
 
 
-async def _schools_of(session: AsyncSession, entity: str, ids: list[int]) -> dict[int, int]:
+async def _schools_of(session: AsyncSession, entity: str, ids: list[int]) -> dict[int, int | None]:
+    """Each entity's school; None for a student who attends no school now."""
     model = models.Student if entity == "student" else models.Transcript
     rows = await session.execute(select(model.id, model.school_id).where(model.id.in_(ids)))
     return {entity_id: school for entity_id, school in rows.all()}
@@ -994,13 +962,14 @@ async def _claim(session: AsyncSession, job_id: str, *, wake: bool = False) -> _
     here and then reads what the first one recorded. ``wake`` also claims a run
     paused for a far side (the delayed message that retries it).
     """
-    states = OPEN_STATES if wake else (RunState.RUNNING.value,)
-    claimed = await session.execute(
+    states = core.OPEN if wake else (JobState.RUNNING.value,)
+    claimed = await core.claim(
+        session,
         update(models.Job)
         .where(models.Job.job_id == job_id, models.Job.kind == KIND, models.Job.state.in_(states))
-        .values(updated_at=_now())
+        .values(updated_at=_now()),
     )
-    if not claimed.rowcount:
+    if not claimed:
         return None
     job = models.Job
     row = (
@@ -1037,7 +1006,7 @@ def _state_after(current: _Run) -> dict[str, Any]:
     values = _total(current)
     if current.checkpoint["phase"] == DONE:
         values |= {
-            "state": RunState.COMPLETED.value,
+            "state": JobState.COMPLETED.value,
             "finished_at": _now(),
             "reason_code": None,
             "reason": None,
@@ -1088,15 +1057,16 @@ U = TypeVar("U")
 async def _together(first: Awaitable[T] | None, second: Awaitable[U]) -> tuple[T | None, U]:
     """Both results (None for no ``first``); if one fails the other is cancelled and the
     failure raised."""
-    tasks = [asyncio.ensure_future(first or _nothing()), asyncio.ensure_future(second)]
+    a = asyncio.ensure_future(_nothing() if first is None else first)
+    b = asyncio.ensure_future(second)
     try:
-        a, b = await asyncio.gather(*tasks)
+        first_result, second_result = await asyncio.gather(a, b)
     except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        a.cancel()
+        b.cancel()
+        await asyncio.gather(a, b, return_exceptions=True)
         raise
-    return a, b
+    return first_result, second_result
 
 
 async def _nothing() -> None:
@@ -1117,28 +1087,17 @@ def _now() -> datetime:
 # --- the watchdog ------------------------------------------------------------------------------
 
 
-async def stalled_work(db: Database, *, stall_seconds: float) -> list[Next]:
+async def stalled_work(runtime: core.JobRuntime, *, stall_seconds: float) -> list[Next]:
     """Runs to send a message for again: running ones silent for ``stall_seconds``, paused
     ones whose delayed retry is that long overdue (Redis may have lost the messages)."""
-    cutoff = time.time() - stall_seconds
-    job = models.Job
-    async with db.unit_of_work() as session:
-        rows = (
-            await session.execute(
-                select(job.id, job.job_id, job.state, job.updated_at, job.checkpoint).where(
-                    job.kind == KIND, job.state.in_(OPEN_STATES)
-                )
-            )
-        ).all()
-        stalled = []
-        for row in rows:
-            updated = row.updated_at.replace(tzinfo=row.updated_at.tzinfo or UTC).timestamp()
-            retry_at = float((row.checkpoint.get("retry") or {}).get("at", 0))
-            if updated > cutoff or (row.state == RunState.PAUSED.value and retry_at > cutoff):
-                continue
-            stalled.append(row)
-        if stalled:
-            await session.execute(
-                update(job).where(job.id.in_([r.id for r in stalled])).values(updated_at=_now())
-            )
-    return [Next(ACTOR, (row.job_id,)) for row in stalled]
+
+    async def running(session: AsyncSession, job: models.Job) -> list[Next]:
+        return [Next(ACTOR, (job.job_id,))]
+
+    def paused(job: models.Job) -> list[Next]:
+        retry_at = float(((job.checkpoint or {}).get("retry") or {}).get("at", 0))
+        return [Next(ACTOR, (job.job_id,))] if retry_at <= time.time() - stall_seconds else []
+
+    return await core.resend_stalled(
+        runtime.db, kind=KIND, stall_seconds=stall_seconds, running=running, paused=paused
+    )

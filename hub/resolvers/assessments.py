@@ -75,7 +75,7 @@ class Batch:
                     self.caller,
                 )
             )
-            if self.caller.may_write_school(s.school_id)
+            if s.personal_id is not None and self.caller.may_write_school(s.school_id)
         }
         codes = {code for code in years if code}
         for year in await self.session.scalars(
@@ -211,16 +211,14 @@ def _require_grades(placement: Placement, grades: range, outcome: RowOutcome) ->
 
 
 async def _existing(
-    session: AsyncSession, model: type, keys: Sequence[str], rows: Iterable[dict[str, Any]]
+    session: AsyncSession, model: type[Any], keys: Sequence[str], rows: Iterable[dict[str, Any]]
 ) -> dict[tuple[Any, ...], Any]:
     """Stored rows of ``model`` for the natural keys the batch will write."""
     wanted = list(rows)
     if not wanted:
         return {}
     students = {row["student_id"] for row in wanted}
-    found = await session.scalars(
-        select(model).where(model.student_id.in_(students))  # type: ignore[attr-defined]
-    )
+    found = await session.scalars(select(model).where(model.student_id.in_(students)))
     index = {tuple(getattr(row, key) for key in keys): row for row in found}
     return {tuple(w[key] for key in keys): index.get(tuple(w[key] for key in keys)) for w in wanted}
 

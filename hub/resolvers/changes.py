@@ -1,6 +1,7 @@
 """The change feed: what changed after a version, including deletions."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,13 +31,19 @@ class ChangeRecord:
     row: Any  # the changed row; for a guardian link, its student; None for a tombstone
 
 
-TRACKED: dict[str, type] = {
+TRACKED: dict[str, type[Any]] = {
     "student": models.Student,
     "staff": models.Staff,
     "guardianLink": models.GuardianLink,
     "certificate": models.SigningCertificate,
 }
-KEYS = {"student": student_key, "staff": staff_key, "certificate": certificate_key}
+
+#: Each entity's natural key, from a row of its model's columns (as ``fetch`` reads it).
+KEYS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "student": student_key,
+    "staff": staff_key,
+    "certificate": certificate_key,
+}
 
 
 def _readable(ctx: Context) -> list[str]:
@@ -97,7 +104,7 @@ async def changes_since(ctx: Context, *, since: int, first: int) -> list[ChangeR
             records += await _guardian_link_changes(ctx, since, first)
             continue
         model = TRACKED[entity]
-        version = model.change_version  # type: ignore[attr-defined]
+        version = model.change_version
         statement = select(model).where(version > since).order_by(version).limit(first)
         for row in await fetch(ctx, model, statement):
             records.append(

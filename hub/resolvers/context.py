@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Executable, insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from strawberry.types import Info
 
 from hub.auth.access import Caller
 from hub.config import Settings
@@ -145,9 +146,33 @@ class Context:
     signing: Any = None
     #: Sends job messages (``hub.jobs.actors.send``); None where no broker is configured.
     send_jobs: Any = None
+    #: How the workers enrol people at a signing provider (``hub.jobs.migration.Enrolment``);
+    #: None where they cannot (only the demo's simulators can).
+    enrolment: Any = None
 
     @property
     def caller(self) -> Caller:
         if self.caller_or_none is None:
             raise HubError(Code.UNAUTHENTICATED)
         return self.caller_or_none
+
+    def require_signing(self) -> Any:
+        """The signing services (``hub.signing.service.SigningServices``), or
+        PROVIDER_UNAVAILABLE where this server has none configured."""
+        if self.signing is None:
+            raise HubError(
+                Code.PROVIDER_UNAVAILABLE, provider="ký số", detail="signing is not configured"
+            )
+        return self.signing
+
+    def send_work(self, work: Sequence[Any]) -> None:
+        """Send the messages a job's start or resume asked for (``hub.jobs.core.Next``)
+        through this server's broker; INVALID_ARGUMENT where it runs no background jobs."""
+        if self.send_jobs is None:
+            raise HubError(Code.INVALID_ARGUMENT, detail="máy chủ này không chạy công việc nền")
+        self.send_jobs(work)
+
+
+def context_of(info: Info) -> Context:
+    """The request's :class:`Context` (``info.context``), typed."""
+    return info.context

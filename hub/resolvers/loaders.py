@@ -40,7 +40,9 @@ def columns_of(model: type) -> list[Any]:
     return list(model.__table__.c)  # type: ignore[attr-defined]
 
 
-async def fetch(ctx: Context, model: type, statement: Select[Any]) -> list[Row[Any]]:
+async def fetch(
+    ctx: Context, model: type, statement: Select[*tuple[Any, ...]]
+) -> list[Row[*tuple[Any, ...]]]:
     """Run ``statement`` (a ``select(model)``) as the caller may, as Core rows.
 
     Reads of personal data are logged when the rows become nodes (``from_row``).
@@ -59,12 +61,12 @@ def keys_match(column: Any, dialect: str) -> ColumnElement[bool]:
     return column.in_(bindparam("keys", expanding=True))
 
 
-def _by_id(model: type, reach: frozenset[int] | None, dialect: str) -> Select[Any]:
+def _by_id(model: type, reach: frozenset[int] | None, dialect: str) -> Select[*tuple[Any, ...]]:
     key = model.id  # type: ignore[attr-defined]
     return restrict_to(select(*columns_of(model)).where(keys_match(key, dialect)), model, reach)
 
 
-def _current_classes(reach: frozenset[int] | None, dialect: str) -> Select[Any]:
+def _current_classes(reach: frozenset[int] | None, dialect: str) -> Select[*tuple[Any, ...]]:
     statement = (
         select(Enrolment.student_id, *columns_of(SchoolClass))
         .join(SchoolClass, SchoolClass.id == Enrolment.class_id)
@@ -74,7 +76,7 @@ def _current_classes(reach: frozenset[int] | None, dialect: str) -> Select[Any]:
     return restrict_to(statement, SchoolClass, reach)
 
 
-def _guardian_links(reach: frozenset[int] | None, dialect: str) -> Select[Any]:
+def _guardian_links(reach: frozenset[int] | None, dialect: str) -> Select[*tuple[Any, ...]]:
     statement = (
         select(
             GuardianLink.student_id,
@@ -92,8 +94,8 @@ def _guardian_links(reach: frozenset[int] | None, dialect: str) -> Select[Any]:
     return restrict_to(statement, GuardianLink, reach)
 
 
-def _certificates(owner: Any) -> Callable[[frozenset[int] | None, str], Select[Any]]:
-    def build(reach: frozenset[int] | None, dialect: str) -> Select[Any]:
+def _certificates(owner: Any) -> Callable[[frozenset[int] | None, str], Select[*tuple[Any, ...]]]:
+    def build(reach: frozenset[int] | None, dialect: str) -> Select[*tuple[Any, ...]]:
         statement = (
             select(*columns_of(SigningCertificate))
             .where(keys_match(owner, dialect))
@@ -104,7 +106,7 @@ def _certificates(owner: Any) -> Callable[[frozenset[int] | None, str], Select[A
     return build
 
 
-def _assignments(reach: frozenset[int] | None, dialect: str) -> Select[Any]:
+def _assignments(reach: frozenset[int] | None, dialect: str) -> Select[*tuple[Any, ...]]:
     statement = (
         select(*columns_of(StaffAssignment))
         .where(keys_match(StaffAssignment.staff_id, dialect))
@@ -113,7 +115,7 @@ def _assignments(reach: frozenset[int] | None, dialect: str) -> Select[Any]:
     return restrict_to(statement, StaffAssignment, reach)
 
 
-STATEMENTS: dict[str, Callable[[frozenset[int] | None, str], Select[Any]]] = {
+STATEMENTS: dict[str, Callable[[frozenset[int] | None, str], Select[*tuple[Any, ...]]]] = {
     "current_classes": _current_classes,
     "guardian_links": _guardian_links,
     "certificates_of_staff": _certificates(SigningCertificate.staff_id),

@@ -1,33 +1,30 @@
-"""The SQL behind each list query's filters (authorisation is added by ``paginate``)."""
+"""The SQL behind each list query's filters (authorisation is added by ``paginate``).
+
+``where`` is the list's filter input (``hub.schema.filters``, ``TranscriptFilter``),
+read by attribute, or None.
+"""
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal_column, select, true
+from sqlalchemy import ColumnClause, Select, and_, exists, func, literal_column, select, true
 from strawberry import relay
 
 from hub.db import models
 from hub.db.queries import certificate_valid_at
 from hub.domain.problems import Code, HubError
 from hub.domain.text import fold
-from hub.schema.filters import (
-    CertificateFilter,
-    ClassFilter,
-    SchoolFilter,
-    StaffFilter,
-    StudentFilter,
-)
-from hub.schema.ids import database_key, key_max_of
+from hub.resolvers.ids import database_key, key_max_of
 
 #: The text-search configuration of the name index: no stemming, no stop words.
-SIMPLE = literal_column("'simple'::regconfig")
+SIMPLE: ColumnClause[Any] = literal_column("'simple'::regconfig")
 
 
 def node_key(global_id: relay.GlobalID, type_name: str) -> int:
     """The database id inside a global ID of the expected type.
 
     Another type's ID is INVALID_ARGUMENT; a key that is not digits in the column's
-    range is INVALID_ID (:func:`hub.schema.ids.database_key`).
+    range is INVALID_ID (:func:`hub.resolvers.ids.database_key`).
     """
     if global_id.type_name != type_name:
         raise HubError(
@@ -51,7 +48,7 @@ def name_matches(column: Any, text: str, dialect: str) -> Any:
         return true()
     if dialect == "postgresql":
         query = " & ".join([*words[:-1], f"{words[-1]}:*"])
-        stored = literal_column(f"{column.class_.__tablename__}.search_words")
+        stored: ColumnClause[Any] = literal_column(f"{column.class_.__tablename__}.search_words")
         return stored.bool_op("@@")(func.to_tsquery(SIMPLE, query))
     padded = " " + column + " "
     return and_(
@@ -60,7 +57,7 @@ def name_matches(column: Any, text: str, dialect: str) -> Any:
     )
 
 
-def schools(where: SchoolFilter | None) -> Select[Any]:
+def schools(where: Any) -> Select[Any]:
     statement = select(models.School)
     if where is None:
         return statement
@@ -81,7 +78,7 @@ def schools(where: SchoolFilter | None) -> Select[Any]:
     return statement
 
 
-def classes(where: ClassFilter | None) -> Select[Any]:
+def classes(where: Any) -> Select[Any]:
     statement = select(models.SchoolClass).join(
         models.SchoolYear, models.SchoolYear.id == models.SchoolClass.school_year_id
     )
@@ -109,7 +106,7 @@ def _current_enrolments() -> Select[Any]:
     )
 
 
-def students(where: StudentFilter | None, dialect: str) -> Select[Any]:
+def students(where: Any, dialect: str) -> Select[Any]:
     statement = select(models.Student)
     if where is None:
         return statement
@@ -146,7 +143,7 @@ def _has_valid_certificate(at: datetime) -> Any:
     )
 
 
-def staff(where: StaffFilter | None, dialect: str) -> Select[Any]:
+def staff(where: Any, dialect: str) -> Select[Any]:
     statement = select(models.Staff)
     if where is None:
         return statement
@@ -181,7 +178,7 @@ def _instant(value: datetime, field: str) -> datetime:
         ) from error
 
 
-def certificates(where: CertificateFilter | None) -> Select[Any]:
+def certificates(where: Any) -> Select[Any]:
     certificate = models.SigningCertificate
     statement = select(certificate)
     if where is None:

@@ -10,6 +10,7 @@ from sqlalchemy import case, distinct, func, select
 from hub.auth.access import visible
 from hub.db import models
 from hub.db.queries import certificate_valid_at
+from hub.domain.enums import Ownership
 from hub.resolvers.context import Context
 
 #: In the department's tables, schools directly managed by the Sở form a row of
@@ -26,7 +27,7 @@ class CoverageDimension(StrEnum):
 @dataclass(frozen=True)
 class CoverageFigures:
     level: str | None
-    ownership: str | None
+    ownership: Ownership | None
     district_id: int | None
     staff_total: int
     with_valid_certificate: int
@@ -84,7 +85,7 @@ async def certificate_coverage(
         figures.append(
             CoverageFigures(
                 level=None if level is None else str(level),
-                ownership=None if ownership is None else str(ownership),
+                ownership=None if ownership is None else Ownership(ownership),
                 district_id=values.get("district_id"),
                 staff_total=row[-2],
                 with_valid_certificate=row[-1],

@@ -5,11 +5,15 @@ looked up in a handful of queries, then the good rows are written in one flush.
 A bad row is reported with a stable code and never blocks the good ones. If a
 concurrent writer makes that single flush fail, the caller retries the batch in
 careful mode, where each row is written in its own savepoint.
+
+The rows are the write inputs of the GraphQL API (``hub.schema.writes``), read by
+attribute; the outcomes are plain values the schema turns into its results.
 """
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -24,18 +28,21 @@ from hub.domain.identity import identity_changes, same_identity
 from hub.domain.personal_id import check_against_record, is_well_formed
 from hub.domain.problems import Code, HubError, Problem, problem
 from hub.domain.text import COMMENT_LIMIT, clean_text, fold
-from hub.schema.writes import (
-    AssignmentEndInput,
-    GuardianLinkInput,
-    RowStatus,
-    StaffInput,
-    StudentInput,
-    StudentWithdrawalInput,
-)
+from hub.resolvers.context import Context
 
 MAX_ROWS = 1000
 #: A student's fields the population database checks: changing one calls for a new check.
 IDENTITY_FIELDS = ("personal_id", "full_name", "birth_date", "sex")
+
+
+class RowStatus(StrEnum):
+    """What a write did with one input row."""
+
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    UNCHANGED = "UNCHANGED"
+    DELETED = "DELETED"
+    REJECTED = "REJECTED"
 
 
 @dataclass
@@ -57,6 +64,17 @@ class RowOutcome:
 
 #: The shape of every upsert: (session, caller, rows, careful=…) → per-row outcomes.
 Upsert = Callable[..., Awaitable[list[RowOutcome]]]
+
+
+async def run_upsert(ctx: Context, write: Upsert, rows: Sequence[Any]) -> list[RowOutcome]:
+    """``write`` the rows in one unit of work; if a concurrent writer makes its single
+    flush fail, once more in careful mode (a savepoint per row)."""
+    try:
+        async with ctx.db.unit_of_work() as session:
+            return await write(session, ctx.caller, rows)
+    except IntegrityError:
+        async with ctx.db.unit_of_work() as session:
+            return await write(session, ctx.caller, rows, careful=True)
 
 
 def check_batch_size(rows: Sequence[Any]) -> None:
@@ -160,7 +178,7 @@ async def write_rows(
 
 
 async def upsert_students(
-    session: AsyncSession, caller: Caller, rows: list[StudentInput], *, careful: bool = False
+    session: AsyncSession, caller: Caller, rows: Sequence[Any], *, careful: bool = False
 ) -> list[RowOutcome]:
     caller.require("students:write")
     check_batch_size(rows)
@@ -214,13 +232,13 @@ async def upsert_students(
     }
     classes: dict[tuple[int, str], models.SchoolClass] = {}
     if wanted_classes and current_year is not None:
-        for school_class in await session.scalars(
+        for existing in await session.scalars(
             select(models.SchoolClass).where(
                 models.SchoolClass.school_year_id == current_year.id,
                 models.SchoolClass.school_id.in_({school_id for school_id, _ in wanted_classes}),
             )
         ):
-            classes[(school_class.school_id, school_class.name)] = school_class
+            classes[(existing.school_id, existing.name)] = existing
     known_ids = [s.id for s in (*by_personal_id.values(), *by_ministry_code.values())]
     enrolments: dict[int, models.Enrolment] = {}
     if known_ids and current_year is not None:
@@ -335,7 +353,7 @@ def _outside_reach(caller: Caller, school_ids: Iterable[int]) -> bool:
 
 
 async def upsert_staff(
-    session: AsyncSession, caller: Caller, rows: list[StaffInput], *, careful: bool = False
+    session: AsyncSession, caller: Caller, rows: Sequence[Any], *, careful: bool = False
 ) -> list[RowOutcome]:
     caller.require("staff:write")
     check_batch_size(rows)
@@ -461,7 +479,7 @@ def _camel(name: str) -> str:
 async def end_staff_assignments(
     session: AsyncSession,
     caller: Caller,
-    rows: list[AssignmentEndInput],
+    rows: Sequence[Any],
     *,
     careful: bool = False,
 ) -> list[RowOutcome]:
@@ -512,7 +530,7 @@ async def end_staff_assignments(
 
 
 async def upsert_guardian_links(
-    session: AsyncSession, caller: Caller, rows: list[GuardianLinkInput], *, careful: bool = False
+    session: AsyncSession, caller: Caller, rows: Sequence[Any], *, careful: bool = False
 ) -> list[RowOutcome]:
     caller.require("students:write")
     check_batch_size(rows)
@@ -692,7 +710,7 @@ async def upsert_guardian_links(
 async def withdraw_students(
     session: AsyncSession,
     caller: Caller,
-    rows: list[StudentWithdrawalInput],
+    rows: Sequence[Any],
     *,
     careful: bool = False,
 ) -> list[RowOutcome]:

@@ -1,27 +1,37 @@
-"""Inputs of the assessment writes (scores, ratings, conduct, primary levels)."""
+"""The gradebook writes: their inputs (scores, ratings, conduct, primary levels) and
+mutations, answered per row like every vendor write (:mod:`hub.schema.writes`)."""
 
 from decimal import Decimal
 
 import strawberry
+from strawberry.types import Info
 
 from hub.domain.grading import primary, secondary
 from hub.domain.grading.inputs import PrimaryPeriod
+from hub.resolvers import assessments
+from hub.schema.writes import UpsertResult, upsert_rows
 
-RatingType = strawberry.enum(secondary.Rating, name="Rating", description="Đạt / Chưa đạt")
-LevelType = strawberry.enum(
+# GraphQL enums registered on the domain classes; aliases as in hub/schema/nodes.py.
+RatingType = secondary.Rating
+strawberry.enum(secondary.Rating, name="Rating", description="Đạt / Chưa đạt")
+LevelType = secondary.Level
+strawberry.enum(
     secondary.Level,
     name="Level",
     description="Mức kết quả học tập / rèn luyện: Tốt, Khá, Đạt, Chưa đạt",
 )
-CompletionType = strawberry.enum(
+CompletionType = primary.Completion
+strawberry.enum(
     primary.Completion,
     name="Completion",
     description="Hoàn thành tốt / Hoàn thành / Chưa hoàn thành",
 )
-QualityType = strawberry.enum(
+QualityType = primary.Quality
+strawberry.enum(
     primary.Quality, name="TraitLevel", description="Phẩm chất, năng lực: Tốt / Đạt / Cần cố gắng"
 )
-PrimaryPeriodType = strawberry.enum(
+PrimaryPeriodType = PrimaryPeriod
+strawberry.enum(
     PrimaryPeriod, name="PrimaryPeriod", description="Giữa/cuối học kì I, giữa học kì II, cuối năm"
 )
 YEAR = strawberry.field(default=None, description="Năm học, ví dụ 2025-2026 (mặc định: hiện tại)")
@@ -94,3 +104,34 @@ class PrimaryTraitInput:
     period: PrimaryPeriodType
     level: QualityType
     school_year: str | None = YEAR
+
+
+@strawberry.type
+class GradebookMutations:
+    @strawberry.mutation(
+        description="Ghi điểm/đánh giá môn học theo học kì (THCS, THPT), tối đa 1.000 dòng"
+    )
+    async def upsert_secondary_assessments(
+        self, info: Info, rows: list[SecondaryAssessmentInput]
+    ) -> UpsertResult:
+        return await upsert_rows(info, assessments.upsert_secondary_assessments, rows)
+
+    @strawberry.mutation(description="Ghi rèn luyện, số buổi nghỉ, nhận xét cả năm")
+    async def upsert_year_records(self, info: Info, rows: list[YearRecordInput]) -> UpsertResult:
+        return await upsert_rows(info, assessments.upsert_year_records, rows)
+
+    @strawberry.mutation(description="Ghi kết quả kiểm tra lại (THCS, THPT)")
+    async def upsert_retests(self, info: Info, rows: list[RetestInput]) -> UpsertResult:
+        return await upsert_rows(info, assessments.upsert_retests, rows)
+
+    @strawberry.mutation(description="Ghi mức đạt được và điểm kiểm tra định kì (tiểu học)")
+    async def upsert_primary_assessments(
+        self, info: Info, rows: list[PrimaryAssessmentInput]
+    ) -> UpsertResult:
+        return await upsert_rows(info, assessments.upsert_primary_assessments, rows)
+
+    @strawberry.mutation(description="Ghi đánh giá phẩm chất, năng lực (tiểu học)")
+    async def upsert_primary_traits(
+        self, info: Info, rows: list[PrimaryTraitInput]
+    ) -> UpsertResult:
+        return await upsert_rows(info, assessments.upsert_primary_traits, rows)

@@ -13,31 +13,20 @@ from strawberry.types import Info
 
 from hub.db import models
 from hub.domain.personal_data import Kind, present
-from hub.domain.problems import Code, HubError
 from hub.jobs import certificates as refresh
 from hub.jobs import migration
-from hub.jobs.signing import Next
 from hub.resolvers import queries
-from hub.resolvers.context import Context
-from hub.schema.signing import ProviderType, _signing
+from hub.resolvers.context import Context, context_of
+from hub.schema.nodes import SigningProviderType
 
-MigrationActionType = strawberry.enum(
+# The GraphQL enum is registered on the domain class; alias as in hub/schema/nodes.py.
+MigrationActionType = migration.Action
+strawberry.enum(
     migration.Action,
     name="ProviderMigrationAction",
     description="SWITCH: đã có chứng thư ở nhà cung cấp mới; ENROL: hệ thống sẽ đăng ký; "
     "NEEDS_ENROLMENT: người này phải tự đăng ký trước; SKIP: không làm gì (xem lý do)",
 )
-
-
-def _ctx(info: Info) -> Context:
-    return info.context  # type: ignore[no-any-return]
-
-
-def _send(info: Info, work: list[Next]) -> None:
-    send = _ctx(info).send_jobs
-    if send is None:
-        raise HubError(Code.INVALID_ARGUMENT, detail="máy chủ này không chạy công việc nền")
-    send(work)
 
 
 def _gid(type_name: str, key: int | None) -> relay.GlobalID | None:
@@ -50,7 +39,7 @@ def _gid(type_name: str, key: int | None) -> relay.GlobalID | None:
 @strawberry.type(description="Một chứng thư số còn hiệu lực nhưng hết hạn trong 30 ngày tới")
 class ExpiringCertificate:
     certificate_id: relay.GlobalID
-    provider: ProviderType
+    provider: SigningProviderType
     owner_name: str = strawberry.field(description="Cán bộ, hoặc trường (con dấu)")
     staff_id: relay.GlobalID | None
     school_id: relay.GlobalID | None = strawberry.field(description="Trường, khi là con dấu")
@@ -60,7 +49,7 @@ class ExpiringCertificate:
 @strawberry.type(description="Một chứng thư số không kiểm tra được ở nhà cung cấp, và vì sao")
 class CertificateRefreshProblem:
     certificate_id: relay.GlobalID
-    provider: ProviderType
+    provider: SigningProviderType
     code: str
     message: str
 
@@ -86,7 +75,7 @@ async def _run(info: Info, job: models.Job) -> CertificateRefreshRun:
     found = refresh.summary(job)
     owners: dict[int, Any] = {}
     if found.expiring:
-        async with _ctx(info).db.unit_of_work() as session:
+        async with context_of(info).db.unit_of_work() as session:
             rows = await session.execute(
                 select(
                     models.SigningCertificate.id,
@@ -103,7 +92,7 @@ async def _run(info: Info, job: models.Job) -> CertificateRefreshRun:
             owners = {row[0]: row for row in rows}
     for owner in owners.values():
         if owner[2] is not None:
-            _ctx(info).audit.read("staff", owner[2], "certificate")
+            context_of(info).audit.read("staff", owner[2], "certificate")
     return CertificateRefreshRun(
         job_id=job.job_id,
         state=job.state,
@@ -129,7 +118,7 @@ async def _run(info: Info, job: models.Job) -> CertificateRefreshRun:
         problems=[
             CertificateRefreshProblem(
                 certificate_id=relay.GlobalID("Certificate", str(certificate_id)),
-                provider=provider,  # type: ignore[arg-type]
+                provider=SigningProviderType(provider),
                 code=code,
                 message=message,
             )
@@ -148,7 +137,7 @@ class MigrationCertificate:
     certificate_id: relay.GlobalID | None = strawberry.field(
         description="Chứng thư đã ghi trong hệ thống; trống nếu chưa ghi (ở nhà cung cấp mới)"
     )
-    provider: ProviderType
+    provider: SigningProviderType
     credential_id: str
     serial_number: str
     valid_to: datetime
@@ -160,7 +149,7 @@ def _certificate(summary: migration.CertificateSummary | None) -> MigrationCerti
         return None
     return MigrationCertificate(
         certificate_id=_gid("Certificate", summary.certificate_id),
-        provider=summary.provider,  # type: ignore[arg-type]
+        provider=summary.provider,
         credential_id=summary.credential_id,
         serial_number=summary.serial_number,
         valid_to=summary.valid_to,
@@ -187,8 +176,8 @@ class PlannedTeacher:
 
 @strawberry.type(description="Kế hoạch chuyển nhà cung cấp chữ ký số (chạy thử: chưa đổi gì)")
 class ProviderMigrationPlan:
-    from_provider: ProviderType
-    to_provider: ProviderType
+    from_provider: SigningProviderType
+    to_provider: SigningProviderType
     can_enrol: bool = strawberry.field(description="Hệ thống đăng ký được ở nhà cung cấp mới")
     switch: int
     enrol: int
@@ -201,8 +190,8 @@ def _plan(plan: migration.MigrationPlan, ctx: Context) -> ProviderMigrationPlan:
     for teacher in plan.teachers:
         ctx.audit.read("staff", teacher.staff_id, "certificate")
     return ProviderMigrationPlan(
-        from_provider=plan.from_provider,  # type: ignore[arg-type]
-        to_provider=plan.to_provider,  # type: ignore[arg-type]
+        from_provider=plan.from_provider,
+        to_provider=plan.to_provider,
         can_enrol=plan.can_enrol,
         switch=plan.count(migration.Action.SWITCH),
         enrol=plan.count(migration.Action.ENROL),
@@ -216,7 +205,7 @@ def _plan(plan: migration.MigrationPlan, ctx: Context) -> ProviderMigrationPlan:
                 current=_certificate(t.current),
                 target_account=t.target_account,
                 target=_certificate(t.target),
-                action=t.action,  # type: ignore[arg-type]
+                action=t.action,
                 reason_code=t.reason_code,
                 reason=t.reason,
             )
@@ -258,8 +247,8 @@ class ProviderMigration:
     )
     reason_code: str | None
     reason: str | None = strawberry.field(description="Vì sao đang tạm dừng (tiếng Việt)")
-    from_provider: ProviderType
-    to_provider: ProviderType
+    from_provider: SigningProviderType
+    to_provider: SigningProviderType
     total: int
     pending: int
     testing: int = strawberry.field(description="Đang chờ ký thử trên điện thoại")
@@ -285,15 +274,15 @@ class ProviderMigration:
         )
         if state:
             query = query.where(item.state == state)
-        async with _ctx(info).db.unit_of_work() as session:
+        async with context_of(info).db.unit_of_work() as session:
             rows = (await session.execute(query.order_by(item.id).limit(min(first, 1000)))).all()
             for row, _ in rows:
-                _ctx(info).audit.read("staff", row.staff_id, "certificate")
+                context_of(info).audit.read("staff", row.staff_id, "certificate")
             return [
                 MigrationTeacher(
                     staff_id=relay.GlobalID("Staff", str(row.staff_id)),
                     full_name=name,
-                    planned=migration.Action(row.planned),  # type: ignore[arg-type]
+                    planned=migration.Action(row.planned),
                     state=row.state,
                     old_certificate_id=_gid("Certificate", row.old_certificate_id),
                     new_certificate_id=_gid("Certificate", row.new_certificate_id),
@@ -306,7 +295,7 @@ class ProviderMigration:
     @strawberry.field(description="Nhật ký từng bước, theo thứ tự thời gian")
     async def steps(self, info: Info, first: int = 500) -> list[MigrationStep]:
         step = models.ProviderMigrationStep
-        async with _ctx(info).db.unit_of_work() as session:
+        async with context_of(info).db.unit_of_work() as session:
             rows = await session.scalars(
                 select(step)
                 .where(step.job_id == self.job.id)
@@ -320,14 +309,14 @@ class ProviderMigration:
                     staff_id=_gid("Staff", row.staff_id),
                     actor=row.actor,
                     code=row.code,
-                    detail=present(_ctx(info).caller.scopes, Kind.DOCUMENT, row.detail),
+                    detail=present(context_of(info).caller.scopes, Kind.DOCUMENT, row.detail),
                 )
                 for row in rows
             ]
 
 
 async def _migration(info: Info, job_id: str) -> ProviderMigration:
-    ctx = _ctx(info)
+    ctx = context_of(info)
     async with ctx.db.unit_of_work() as session:
         job = await migration.load(session, caller=ctx.caller, job_id=job_id)
         counts = (await migration.progress(session, job)).counts
@@ -361,24 +350,24 @@ async def _make_plan(
     school_id: relay.GlobalID | None,
     district_id: relay.GlobalID | None,
 ) -> migration.MigrationPlan:
-    from hub.jobs.migration_actors import enrolment
-
-    ctx = _ctx(info)
+    ctx = context_of(info)
     async with ctx.db.unit_of_work() as session:
         return await migration.plan_provider_migration(
             session,
             caller=ctx.caller,
-            signing=_signing(info),
+            signing=ctx.require_signing(),
             from_provider=from_provider,
             to_provider=to_provider,
             school_id=queries.node_key(school_id, "School") if school_id else None,
             district_id=queries.node_key(district_id, "District") if district_id else None,
-            can_enrol=enrolment() is not None,
+            can_enrol=ctx.enrolment is not None,
         )
 
 
-From = Annotated[ProviderType, strawberry.argument(name="from", description="Nhà cung cấp cũ")]
-To = Annotated[ProviderType, strawberry.argument(description="Nhà cung cấp mới")]
+From = Annotated[
+    SigningProviderType, strawberry.argument(name="from", description="Nhà cung cấp cũ")
+]
+To = Annotated[SigningProviderType, strawberry.argument(description="Nhà cung cấp mới")]
 
 
 @strawberry.type
@@ -387,14 +376,14 @@ class CertificateJobQueries:
     async def certificate_refresh_runs(
         self, info: Info, first: int = 10
     ) -> list[CertificateRefreshRun]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             jobs = await refresh.runs(session, caller=ctx.caller, first=first)
         return [await _run(info, job) for job in jobs]
 
     @strawberry.field(description="Một lần cập nhật chứng thư số")
     async def certificate_refresh_run(self, info: Info, job_id: str) -> CertificateRefreshRun:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             job = await refresh.load(session, caller=ctx.caller, job_id=job_id)
         return await _run(info, job)
@@ -412,7 +401,8 @@ class CertificateJobQueries:
         school_id: relay.GlobalID | None = None,
         district_id: relay.GlobalID | None = None,
     ) -> ProviderMigrationPlan:
-        return _plan(await _make_plan(info, from_provider, to, school_id, district_id), _ctx(info))
+        plan = await _make_plan(info, from_provider, to, school_id, district_id)
+        return _plan(plan, context_of(info))
 
     @strawberry.field(description="Tiến độ một đợt chuyển nhà cung cấp chữ ký số")
     async def provider_migration(self, info: Info, job_id: str) -> ProviderMigration:
@@ -426,12 +416,12 @@ class CertificateJobMutations:
         "(việc này cũng tự chạy định kỳ)"
     )
     async def start_certificate_refresh(self, info: Info) -> CertificateRefreshRun:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             refresh.require_department(ctx.caller)
             job, work = await refresh.start_refresh(session, client_id=ctx.caller.client_id)
             job_id = job.job_id
-        _send(info, work)
+        ctx.send_work(work)
         async with ctx.db.unit_of_work() as session:
             job = await refresh.load(session, caller=ctx.caller, job_id=job_id)
         return await _run(info, job)
@@ -449,7 +439,7 @@ class CertificateJobMutations:
         school_id: relay.GlobalID | None = None,
         district_id: relay.GlobalID | None = None,
     ) -> ProviderMigration:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         ctx.caller.require("staff:write")
         plan = await _make_plan(info, from_provider, to, school_id, district_id)
         async with ctx.db.unit_of_work() as session:
@@ -457,22 +447,22 @@ class CertificateJobMutations:
                 session, caller=ctx.caller, plan=plan
             )
             job_id = job.job_id
-        _send(info, work)
+        ctx.send_work(work)
         return await _migration(info, job_id)
 
     @strawberry.mutation(description="Tạm dừng: không bắt đầu, không chuyển thêm ai")
     async def pause_provider_migration(self, info: Info, job_id: str) -> ProviderMigration:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             await migration.pause(session, caller=ctx.caller, job_id=job_id)
         return await _migration(info, job_id)
 
     @strawberry.mutation(description="Tiếp tục đợt chuyển đang tạm dừng")
     async def resume_provider_migration(self, info: Info, job_id: str) -> ProviderMigration:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             work = await migration.resume(session, caller=ctx.caller, job_id=job_id)
-        _send(info, work)
+        ctx.send_work(work)
         return await _migration(info, job_id)
 
     @strawberry.mutation(
@@ -480,7 +470,7 @@ class CertificateJobMutations:
         "chuyển thì dừng"
     )
     async def rollback_provider_migration(self, info: Info, job_id: str) -> ProviderMigration:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             await migration.rollback(session, caller=ctx.caller, job_id=job_id)
         return await _migration(info, job_id)
@@ -489,7 +479,7 @@ class CertificateJobMutations:
         description="Xác nhận: giữ nhà cung cấp mới, bỏ chứng thư cũ (không còn dự phòng)"
     )
     async def confirm_provider_migration(self, info: Info, job_id: str) -> ProviderMigration:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             await migration.confirm(session, caller=ctx.caller, job_id=job_id)
         return await _migration(info, job_id)

@@ -17,7 +17,7 @@ from graphql import GraphQLError, GraphQLSyntaxError, StringValueNode
 from strawberry.relay.types import GlobalIDValueError
 
 from hub.domain.problems import Code, HubError, Problem, problem
-from hub.schema.ids import quoted
+from hub.resolvers.ids import quoted
 
 log = structlog.get_logger()
 

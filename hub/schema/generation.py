@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from hub.jobs import generation
 from hub.resolvers import queries
-from hub.schema.jobs import _ctx, _send
+from hub.resolvers.context import context_of
 
 
 @strawberry.type(description="Học sinh chưa lập được học bạ và lý do")
@@ -60,7 +60,7 @@ class TranscriptGeneration:
 
 
 async def _run(info: Info, job_id: str) -> TranscriptGeneration:
-    ctx = _ctx(info)
+    ctx = context_of(info)
     async with ctx.db.sessions() as session:
         job = await generation.load(session, caller=ctx.caller, job_id=job_id)
         return TranscriptGeneration.of(generation.summary(job))
@@ -82,7 +82,7 @@ class GenerationMutations:
     async def start_transcript_generation(
         self, info: Info, school_id: relay.GlobalID, school_year: str | None = None
     ) -> TranscriptGeneration:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             job, work = await generation.start_generation(
                 session,
@@ -93,5 +93,5 @@ class GenerationMutations:
                 today=ctx.now.date(),
             )
             job_id = job.job_id
-        _send(info, work)
+        ctx.send_work(work)
         return await _run(info, job_id)

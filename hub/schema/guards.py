@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from graphql import (
     DocumentNode,
@@ -74,7 +74,16 @@ _PAGED_LISTS = frozenset({"edges", "nodes"})
 _PLACEHOLDER = "{ __typename }"
 
 UPLOAD = "Upload"
-_NOT_A_FILE = {
+
+
+class _Explained(TypedDict):
+    """A refusal's words: the Vietnamese ``detail`` and its English (see ``HubError``)."""
+
+    detail: str
+    details_en: Mapping[str, object]
+
+
+_NOT_A_FILE: _Explained = {
     "detail": "tệp phải được gửi dạng multipart (GraphQL multipart request)",
     "details_en": {"detail": "a file must be sent as a GraphQL multipart request"},
 }
@@ -132,7 +141,7 @@ class Refusal:
     """A refusal decided from the document alone, raised anew for each request."""
 
     code: Code
-    details: tuple[tuple[str, object], ...]
+    details: tuple[tuple[str, Any], ...]
     node: Node | None = None
     field: str | None = None
 
@@ -338,8 +347,8 @@ class _Planner:
             for item in value.values:
                 self.text(item, path, node)
         elif isinstance(value, ObjectValueNode):
-            for item in value.fields:
-                self.text(item.value, f"{path}.{item.name.value}", node)
+            for entry in value.fields:
+                self.text(entry.value, f"{path}.{entry.name.value}", node)
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -386,7 +395,7 @@ def plan_document(
             defaults[definition.variable.name.value] = default.value
         if default is not None and planner.is_query:
             planner.text(default, f"${definition.variable.name.value}", definition)
-    checks = [
+    checks: list[tuple[bool, Code, dict[str, Any]]] = [
         (
             found.deepest > limits.max_depth,
             Code.QUERY_TOO_DEEP,
@@ -518,7 +527,7 @@ class RequestGuards(SchemaExtension):
     def _settings(self) -> Settings | None:
         return getattr(self.execution_context.context, "settings", None)
 
-    def on_operation(self) -> Iterator[None]:  # type: ignore[override]
+    def on_operation(self) -> Iterator[None]:
         settings = self._settings()
         path = settings.graphql_trusted_documents_file if settings else None
         if settings is not None and path is not None:
@@ -539,7 +548,7 @@ class RequestGuards(SchemaExtension):
             self._untrusted = True  # an unknown hash: say so rather than "no query"
             context.query = _PLACEHOLDER
 
-    def on_parse(self) -> Iterator[None]:  # type: ignore[override]
+    def on_parse(self) -> Iterator[None]:
         if self._untrusted:
             raise HubError(Code.OPERATION_NOT_TRUSTED)
         context = self.execution_context
@@ -549,7 +558,7 @@ class RequestGuards(SchemaExtension):
         context.graphql_document = _parse(context.query, max_tokens)
         yield
 
-    def on_validate(self) -> Iterator[None]:  # type: ignore[override]
+    def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         settings = self._settings()
         assert context.graphql_document is not None
@@ -579,7 +588,7 @@ class RequestGuards(SchemaExtension):
         context.pre_execution_errors = errors
         yield
 
-    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_execute(self) -> AsyncIterator[None]:
         settings = self._settings()
         seconds = settings.graphql_timeout_seconds if settings else 0
         if not seconds or self._operation is not OperationType.QUERY:

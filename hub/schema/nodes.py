@@ -28,20 +28,28 @@ from hub.domain.enums import (
     StaffRole,
 )
 from hub.domain.personal_data import Kind, present
-from hub.resolvers.context import Context
+from hub.resolvers.context import Context, context_of
+from hub.resolvers.ids import database_key, key_max
 from hub.resolvers.lookahead import NOT_LOADED, Relation, prefetch
-from hub.schema.ids import database_key, key_max
 
-SchoolLevelType = strawberry.enum(SchoolLevel, description="Cấp học")
-OwnershipType = strawberry.enum(Ownership, description="Loại hình: công lập / tư thục")
-StaffRoleType = strawberry.enum(StaffRole, description="Vai trò tại trường")
-SexType = strawberry.enum(Sex, description="Giới tính")
-IdentityStatusType = strawberry.enum(
-    IdentityStatus, description="Kết quả xác thực với CSDL quốc gia về dân cư"
-)
-GuardianRelationType = strawberry.enum(GuardianRelation, description="Quan hệ với học sinh")
-SigningProviderType = strawberry.enum(SigningProvider, description="Nhà cung cấp ký số")
-CertificateStatusType = strawberry.enum(CertificateStatus, description="Trạng thái chứng thư số")
+# `strawberry.enum` attaches the GraphQL definition to the domain enum and returns that
+# same class; the `…Type` names are plain aliases so that mypy accepts them as types.
+SchoolLevelType = SchoolLevel
+strawberry.enum(SchoolLevel, description="Cấp học")
+OwnershipType = Ownership
+strawberry.enum(Ownership, description="Loại hình: công lập / tư thục")
+StaffRoleType = StaffRole
+strawberry.enum(StaffRole, description="Vai trò tại trường")
+SexType = Sex
+strawberry.enum(Sex, description="Giới tính")
+IdentityStatusType = IdentityStatus
+strawberry.enum(IdentityStatus, description="Kết quả xác thực với CSDL quốc gia về dân cư")
+GuardianRelationType = GuardianRelation
+strawberry.enum(GuardianRelation, description="Quan hệ với học sinh")
+SigningProviderType = SigningProvider
+strawberry.enum(SigningProvider, description="Nhà cung cấp ký số")
+CertificateStatusType = CertificateStatus
+strawberry.enum(CertificateStatus, description="Trạng thái chứng thư số")
 
 
 def _shown(ctx: Context, kind: Kind, value: Any) -> Any:
@@ -62,7 +70,7 @@ class HubNode(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         limit = key_max(cls.model)
         keys = [database_key(str(i), limit, shown=f"{cls.__name__}:{i}") for i in node_ids]
         rows = await ctx.loaders.by_id(cls.model).load_many(keys)
@@ -233,7 +241,7 @@ class StaffAssignment:
 
 
 def _has_valid(rows: Sequence[Any], ctx: Context) -> bool:
-    return any(is_valid_at(r.status, r.valid_from, r.valid_to, ctx.now) for r in rows)
+    return any(is_valid_at(r, ctx.now) for r in rows)
 
 
 @strawberry.type(description="Cán bộ, giáo viên, nhân viên")
@@ -304,7 +312,7 @@ class Certificate(HubNode):
             valid_from=as_utc(row.valid_from),
             valid_to=as_utc(row.valid_to),
             status=row.status,
-            is_valid=is_valid_at(row.status, row.valid_from, row.valid_to, now),
+            is_valid=is_valid_at(row, now),
             expires_soon=expires_soon(row.valid_to, now),
             staff_id=row.staff_id,
             school_id=row.school_id,

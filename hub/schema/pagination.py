@@ -5,7 +5,7 @@ cursor is the last row's id, opaque to clients.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from sqlalchemy import Select, func, select
@@ -15,14 +15,17 @@ from strawberry.types import Info
 
 from hub.auth.access import restrict
 from hub.domain.problems import Code, HubError
-from hub.resolvers.context import Context
+from hub.resolvers.context import Context, context_of
+from hub.resolvers.ids import INT32_MAX, database_key, key_max, quoted
 from hub.resolvers.loaders import fetch
 from hub.resolvers.lookahead import connection_nodes
-from hub.schema.ids import INT32_MAX, database_key, key_max, quoted
 from hub.schema.nodes import shape
 
-NodeType = TypeVar("NodeType")
+NodeType = TypeVar("NodeType", bound=relay.Node)
 _CURSOR_PREFIX = "after"
+
+#: The ``first`` argument of every paged list.
+First = Annotated[int | None, strawberry.argument(description="Số bản ghi mỗi trang (≤ 500)")]
 
 
 @strawberry.type(description="Một trang kết quả (Relay connection)")
@@ -92,7 +95,7 @@ async def paginate(
     The nodes come back shaped: every relation the query selects on them is
     prefetched (see :mod:`hub.resolvers.lookahead`).
     """
-    ctx: Context = info.context
+    ctx = context_of(info)
     size = page_size(ctx, first)
     key = model.id  # type: ignore[attr-defined]
     paged = statement

@@ -20,44 +20,39 @@ from strawberry.types import Info
 
 from hub.adapters.signing.base import HealthStatus
 from hub.db import models
-from hub.domain.enums import SigningProvider
 from hub.domain.personal_data import Kind, present
-from hub.domain.problems import Code, HubError
 from hub.domain.signers import SignerRole
 from hub.resolvers import queries
-from hub.resolvers.context import Context
+from hub.resolvers.context import context_of
+from hub.schema.nodes import SigningProviderType
 from hub.schema.transcripts import SignerRoleType
 from hub.signing import service as signing_service
 from hub.signing import verification
-from hub.signing.verdict import Reason, ReasonCode, SignatureReport, Verdict, VerificationResult
-from hub.signing.verify import MAX_DOCUMENT
+from hub.signing.verification import (
+    MAX_DOCUMENT,
+    Reason,
+    ReasonCode,
+    SignatureReport,
+    Verdict,
+    VerificationResult,
+)
 
-VerdictType = strawberry.enum(Verdict, name="Verdict", description="Kết luận xác thực")
-ReasonCodeType = strawberry.enum(ReasonCode, name="VerificationReasonCode")
-HealthStatusType = strawberry.enum(HealthStatus, name="ProviderStatus")
-ProviderType = strawberry.enum(SigningProvider, name="SigningProviderName")
+# GraphQL enums registered on the domain classes; aliases as in hub/schema/nodes.py.
+VerdictType = Verdict
+strawberry.enum(Verdict, name="Verdict", description="Kết luận xác thực")
+ReasonCodeType = ReasonCode
+strawberry.enum(ReasonCode, name="VerificationReasonCode")
+HealthStatusType = HealthStatus
+strawberry.enum(HealthStatus, name="ProviderStatus")
 
 #: Largest file ``verifyDocument`` reads (a transcript PDF is well under 1 MB); a larger
 #: one is answered INDETERMINATE, DOCUMENT_TOO_LARGE, by verification itself.
 MAX_UPLOAD = MAX_DOCUMENT
 
 
-def _ctx(info: Info) -> Context:
-    return info.context  # type: ignore[no-any-return]
-
-
-def _signing(info: Info) -> signing_service.SigningServices:
-    services = _ctx(info).signing
-    if services is None:
-        raise HubError(
-            Code.PROVIDER_UNAVAILABLE, provider="ký số", detail="signing is not configured"
-        )
-    return services
-
-
 @strawberry.type(description="Tình trạng một nhà cung cấp dịch vụ ký số")
 class SigningProviderHealth:
-    name: ProviderType
+    name: SigningProviderType
     status: HealthStatusType
     latency_ms: float | None
     last_error: str | None
@@ -154,7 +149,7 @@ class SigningRequestState(StrEnum):
 class SigningRequest:
     request_id: str
     role: SignerRoleType
-    provider: ProviderType
+    provider: SigningProviderType
     state: SigningRequestState
     transcripts: int = strawberry.field(description="Số học bạ trong yêu cầu")
     signed: int
@@ -167,7 +162,7 @@ class SigningRequest:
 
 
 async def _request_node(info: Info, request: models.SigningRequest) -> SigningRequest:
-    async with _ctx(info).db.unit_of_work() as session:
+    async with context_of(info).db.unit_of_work() as session:
         rows = dict(
             (
                 await session.execute(
@@ -199,8 +194,9 @@ class SigningQueries:
     async def signing_providers(
         self, info: Info, refresh: bool = False
     ) -> list[SigningProviderHealth]:
-        _ctx(info).caller  # noqa: B018 - any authenticated client may look
-        providers = _signing(info).providers
+        ctx = context_of(info)
+        ctx.caller  # noqa: B018 - any authenticated client may look
+        providers = ctx.require_signing().providers
         if refresh or not providers.health:
             await providers.check()
         return [
@@ -219,12 +215,12 @@ class SigningQueries:
         "hiệu lực và thu hồi tại thời điểm ký, dấu thời gian, đúng người ký, đúng thứ tự, đủ chữ ký"
     )
     async def verify_transcript(self, info: Info, id: relay.GlobalID) -> TranscriptVerification:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             xml, pdf = await verification.verify_transcript(
                 session,
                 caller=ctx.caller,
-                trust=_signing(info).trust,
+                trust=ctx.require_signing().trust,
                 transcript_id=queries.node_key(id, "Transcript"),
             )
         show = ctx.caller.scopes
@@ -237,7 +233,7 @@ class SigningQueries:
 
     @strawberry.field(description="Xem một yêu cầu ký và tiến độ của nó")
     async def signing_request(self, info: Info, request_id: str) -> SigningRequest:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             request = await signing_service.load_request(
                 session, caller=ctx.caller, request_id=request_id
@@ -251,13 +247,13 @@ class SigningMutations:
         description="Xác thực một tệp học bạ tải lên (XML hoặc PDF, tải lên dạng multipart)"
     )
     async def verify_document(self, info: Info, file: Upload) -> DocumentVerification:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         caller = ctx.caller
         # One byte more than the limit: enough for verification to tell it is too large.
         data = await file.read(MAX_UPLOAD + 1)  # type: ignore[attr-defined]
         async with ctx.db.unit_of_work() as session:
             result = await verification.verify_upload(
-                session, caller=caller, trust=_signing(info).trust, document=data
+                session, caller=caller, trust=ctx.require_signing().trust, document=data
             )
         return DocumentVerification.of(result, caller.scopes)
 
@@ -272,12 +268,12 @@ class SigningMutations:
         role: SignerRoleType,
         signer_personal_id: str | None = None,
     ) -> SigningRequest:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             request = await signing_service.request_signatures(
                 session,
                 caller=ctx.caller,
-                signing=_signing(info),
+                signing=ctx.require_signing(),
                 transcript_ids=[queries.node_key(i, "Transcript") for i in transcript_ids],
                 role=role,
                 signer_personal_id=signer_personal_id,
@@ -288,10 +284,10 @@ class SigningMutations:
         description="Hỏi kết quả yêu cầu ký; khi người ký đã xác nhận, hoàn tất chữ ký trên học bạ"
     )
     async def complete_transcript_signatures(self, info: Info, request_id: str) -> SigningRequest:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             request = await signing_service.complete_signatures(
-                session, caller=ctx.caller, signing=_signing(info), request_id=request_id
+                session, caller=ctx.caller, signing=ctx.require_signing(), request_id=request_id
             )
         return await _request_node(info, request)
 

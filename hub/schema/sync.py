@@ -14,18 +14,17 @@ from hub.db import models
 from hub.domain.personal_data import Kind, present
 from hub.domain.problems import Code, HubError
 from hub.jobs import sync
+from hub.jobs.core import JobState
 from hub.resolvers import queries
-from hub.resolvers.context import Context
+from hub.resolvers.context import Context, context_of
 
-SyncPhaseType = strawberry.enum(
+# The GraphQL enum is registered on the domain class; alias as in hub/schema/nodes.py.
+SyncPhaseType = sync.Phase
+strawberry.enum(
     sync.Phase,
     name="SyncPhase",
     description="Phần việc của một lượt đồng bộ: xác thực danh tính, hồ sơ học sinh, học bạ",
 )
-
-
-def _ctx(info: Info) -> Context:
-    return info.context  # type: ignore[no-any-return]
 
 
 @strawberry.type(description="Số hồ sơ học sinh đã gửi lên cơ sở dữ liệu ngành trong lượt này")
@@ -140,9 +139,9 @@ class SyncRun:
             ),
             dead_letters=dead_letters,
             next_retry_at=datetime.fromtimestamp(retry["at"], UTC)
-            if retry and job.state == sync.RunState.PAUSED.value
+            if retry and job.state == JobState.PAUSED.value
             else None,
-            checkpoint=checkpoint,
+            checkpoint=JSON(checkpoint),
             created_at=job.created_at,
             finished_at=job.finished_at,
         )
@@ -185,13 +184,13 @@ class SyncDeadLetter:
 
 
 async def _runs(info: Info, jobs: list[models.Job]) -> list[SyncRun]:
-    async with _ctx(info).db.unit_of_work() as session:
+    async with context_of(info).db.unit_of_work() as session:
         counts = await sync.dead_letter_counts(session, [job.id for job in jobs])
     return [SyncRun.of(job, counts.get(job.id, 0)) for job in jobs]
 
 
 async def _run(info: Info, run_id: str) -> SyncRun:
-    ctx = _ctx(info)
+    ctx = context_of(info)
     async with ctx.db.unit_of_work() as session:
         job = await sync.load_run(session, caller=ctx.caller, job_id=run_id)
     return (await _runs(info, [job]))[0]
@@ -201,7 +200,7 @@ async def _run(info: Info, run_id: str) -> SyncRun:
 class SyncQueries:
     @strawberry.field(description="Các lượt đồng bộ gần nhất, mới nhất trước (ứng dụng cấp Sở)")
     async def sync_runs(self, info: Info, first: int = 20) -> list[SyncRun]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             jobs = await sync.recent_runs(session, caller=ctx.caller, first=first)
         return await _runs(info, jobs)
@@ -217,7 +216,7 @@ class SyncQueries:
     async def sync_dead_letters(
         self, info: Info, run_id: str, first: int = 100, after: int = 0, open_only: bool = False
     ) -> list[SyncDeadLetter]:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             letters = await sync.dead_letters(
                 session,
@@ -243,7 +242,7 @@ class SyncMutations:
         phases: list[SyncPhaseType] | None = None,
         transcript_ids: list[relay.GlobalID] | None = None,
     ) -> SyncRun:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         if ctx.send_jobs is None:
             raise HubError(Code.INVALID_ARGUMENT, detail="máy chủ này không chạy công việc nền")
         async with ctx.db.unit_of_work() as session:
@@ -261,7 +260,7 @@ class SyncMutations:
 
     @strawberry.mutation(description="Huỷ một lượt đồng bộ đang chạy hoặc đang chờ thử lại")
     async def cancel_sync(self, info: Info, run_id: str) -> SyncRun:
-        ctx = _ctx(info)
+        ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             await sync.cancel_sync(session, caller=ctx.caller, job_id=run_id)
         return await _run(info, run_id)

@@ -1,4 +1,5 @@
-"""Transcripts in the GraphQL schema: the node, its history, lists and inputs."""
+"""Transcripts in the GraphQL schema: the node, its history, inputs, and the mutations that
+draft, lock, reopen and correct them."""
 
 from dataclasses import asdict
 from datetime import date, datetime
@@ -18,15 +19,24 @@ from hub.domain.certificates import as_utc
 from hub.domain.lifecycle import TranscriptState, next_signer
 from hub.domain.personal_data import Kind, present
 from hub.domain.signers import SignerRole
-from hub.resolvers.context import Context
+from hub.resolvers import transcripts as drafting
+from hub.resolvers.context import Context, context_of
 from hub.resolvers.loaders import fetch
-from hub.resolvers.lookahead import NOT_LOADED
-from hub.schema.nodes import RELATIONS, HubNode, School, SchoolClass, Student, to_one
-
-TranscriptStateType = strawberry.enum(
-    TranscriptState, name="TranscriptState", description="Trạng thái học bạ"
+from hub.resolvers.lookahead import NOT_LOADED, merge_fields
+from hub.schema.assessments import (
+    PrimaryAssessmentInput,
+    PrimaryTraitInput,
+    SecondaryAssessmentInput,
+    YearRecordInput,
 )
-SignerRoleType = strawberry.enum(SignerRole, name="SignerRole", description="Người ký học bạ")
+from hub.schema.nodes import RELATIONS, HubNode, School, SchoolClass, Student, shape, to_one
+from hub.schema.writes import UpsertResult, upsert_result
+
+# GraphQL enums registered on the domain classes; aliases as in hub/schema/nodes.py.
+TranscriptStateType = TranscriptState
+strawberry.enum(TranscriptState, name="TranscriptState", description="Trạng thái học bạ")
+SignerRoleType = SignerRole
+strawberry.enum(SignerRole, name="SignerRole", description="Người ký học bạ")
 
 
 def _plain(value: Any) -> Any:
@@ -116,12 +126,12 @@ class Transcript(HubNode):
 
     @strawberry.field(description="Toàn bộ nội dung và kết quả đã tính của học bạ (JSON)")
     def results(self, info: Info) -> JSON:
-        ctx: Context = info.context
+        ctx = context_of(info)
         return present(ctx.caller.scopes, Kind.DOCUMENT, _plain(asdict(parse_xml(self.xml))))
 
     @strawberry.field(description="Các phiên bản của học bạ này, cũ trước")
     async def history(self, info: Info) -> list["Transcript"]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         rows = await fetch(
             ctx,
             models.Transcript,
@@ -136,7 +146,7 @@ class Transcript(HubNode):
 
     @strawberry.field(description="Nhật ký: lập, khoá, ký, điều chỉnh, cấp bản sao")
     async def events(self, info: Info) -> list[TranscriptEvent]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         ctx.caller.require("transcripts:read")
         rows = await ctx.reader.rows(
             select(*models.TranscriptEvent.__table__.c)
@@ -181,3 +191,96 @@ class GenerationResult:
     unchanged: int
     skipped: list[SkippedStudent]
     transcripts: list[Transcript]
+
+
+@strawberry.type(description="Kết quả lập bản điều chỉnh học bạ")
+class CorrectionResult:
+    transcript: Transcript = strawberry.field(description="Phiên bản mới (bản nháp)")
+    changes: UpsertResult | None = strawberry.field(description="Kết quả ghi các thay đổi điểm")
+
+
+async def _shaped(info: Info, transcript: models.Transcript) -> Transcript:
+    """``transcript`` as a node, with the relations the request selects on it."""
+    ctx = context_of(info)
+    node = Transcript.from_row(transcript, ctx)
+    await shape(ctx, [node], [s for f in info.selected_fields for s in f.selections])
+    return node
+
+
+@strawberry.type
+class TranscriptMutations:
+    @strawberry.mutation(
+        description="Lập (hoặc cập nhật bản nháp) học bạ của một lớp hoặc cả trường theo sổ điểm"
+    )
+    async def generate_transcripts(
+        self,
+        info: Info,
+        class_id: relay.GlobalID | None = None,
+        school_id: relay.GlobalID | None = None,
+        school_year: str | None = None,
+    ) -> GenerationResult:
+        ctx = context_of(info)
+        drafted = await drafting.generate(
+            ctx, class_id=class_id, school_id=school_id, school_year=school_year
+        )
+        report = drafted.report
+        nodes = [Transcript.from_row(row, ctx) for row in drafted.rows]
+        skipped = [
+            SkippedStudent(
+                student=Student.from_row(s.student, ctx),
+                code=s.problem.code.value,
+                message=s.problem.message,
+                message_en=s.problem.message_en,
+            )
+            for s in report.skipped
+        ]
+        result = merge_fields([s for f in info.selected_fields for s in f.selections], "")
+        await shape(ctx, nodes, result.get("transcripts", []))
+        await shape(
+            ctx,
+            [s.student for s in skipped],
+            merge_fields(result.get("skipped", []), "").get("student", []),
+        )
+        return GenerationResult(
+            generated=report.generated,
+            regenerated=report.regenerated,
+            unchanged=report.unchanged,
+            skipped=skipped,
+            transcripts=nodes,
+        )
+
+    @strawberry.mutation(description="Khoá điểm: học bạ sẵn sàng để ký")
+    async def mark_transcript_ready(self, info: Info, id: relay.GlobalID) -> Transcript:
+        return await _shaped(info, await drafting.mark_ready(context_of(info), transcript_id=id))
+
+    @strawberry.mutation(description="Mở khoá học bạ chưa ký để sửa điểm")
+    async def reopen_transcript(self, info: Info, id: relay.GlobalID) -> Transcript:
+        return await _shaped(info, await drafting.reopen(context_of(info), transcript_id=id))
+
+    @strawberry.mutation(
+        description="Lập bản điều chỉnh của học bạ đã ký: phiên bản mới có lý do, "
+        "ghi các thay đổi điểm kèm theo và lập lại bản nháp; phải ký lại theo thứ tự"
+    )
+    async def correct_transcript(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        reason: str,
+        secondary_assessments: list[SecondaryAssessmentInput] | None = None,
+        year_records: list[YearRecordInput] | None = None,
+        primary_assessments: list[PrimaryAssessmentInput] | None = None,
+        primary_traits: list[PrimaryTraitInput] | None = None,
+    ) -> CorrectionResult:
+        new, outcomes = await drafting.correct(
+            context_of(info),
+            transcript_id=id,
+            reason=reason,
+            secondary_assessments=secondary_assessments,
+            year_records=year_records,
+            primary_assessments=primary_assessments,
+            primary_traits=primary_traits,
+        )
+        return CorrectionResult(
+            transcript=await _shaped(info, new),
+            changes=upsert_result(outcomes) if outcomes else None,
+        )

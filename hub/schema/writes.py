@@ -1,24 +1,28 @@
-"""Inputs and per-row results of the vendor write API."""
+"""The vendor write API: its inputs, per-row results and mutations.
 
+Every write answers per row (:class:`UpsertResult`); the gradebook writes
+(:mod:`hub.schema.assessments`) and corrections answer the same way.
+"""
+
+from collections.abc import Sequence
 from datetime import date
-from enum import StrEnum
 
 import strawberry
 from strawberry import relay
+from strawberry.types import Info
 
+from hub.domain import problems
 from hub.domain.problems import Code
+from hub.resolvers import upserts
+from hub.resolvers.context import context_of
+from hub.resolvers.upserts import RowOutcome
 from hub.schema.nodes import GuardianRelationType, SexType, StaffRoleType
 
-ProblemCode = strawberry.enum(Code, name="ProblemCode", description="Mã lỗi ổn định")
-
-
-@strawberry.enum(description="Kết quả ghi một dòng")
-class RowStatus(StrEnum):
-    CREATED = "CREATED"
-    UPDATED = "UPDATED"
-    UNCHANGED = "UNCHANGED"
-    DELETED = "DELETED"
-    REJECTED = "REJECTED"
+# GraphQL enums registered on the domain classes; aliases as in hub/schema/nodes.py.
+ProblemCode = Code
+strawberry.enum(Code, name="ProblemCode", description="Mã lỗi ổn định")
+RowStatusType = upserts.RowStatus
+strawberry.enum(upserts.RowStatus, name="RowStatus", description="Kết quả ghi một dòng")
 
 
 @strawberry.type(description="Một vấn đề của dữ liệu vào: mã ổn định + thông báo tiếng Việt")
@@ -32,7 +36,7 @@ class Problem:
 class RowResult:
     index: int = strawberry.field(description="Vị trí dòng trong danh sách gửi lên (từ 0)")
     key: str | None = strawberry.field(description="Khóa tự nhiên của dòng")
-    status: RowStatus
+    status: RowStatusType
     id: relay.GlobalID | None
     errors: list[Problem]
     warnings: list[Problem]
@@ -111,3 +115,69 @@ class GuardianLinkInput:
     relation: GuardianRelationType
     verified: bool = False
     remove: bool = strawberry.field(default=False, description="Xóa liên kết này")
+
+
+def _problems(items: Sequence[problems.Problem]) -> list[Problem]:
+    return [Problem(code=p.code, message=p.message, field=p.field) for p in items]
+
+
+def upsert_result(outcomes: Sequence[RowOutcome]) -> UpsertResult:
+    """The answer of a write: counts by status, and each row's verdict."""
+    rows = [
+        RowResult(
+            index=o.index,
+            key=o.key,
+            status=o.status,
+            id=None if o.entity_id is None else relay.GlobalID(o.type_name, str(o.entity_id)),
+            errors=_problems(o.errors),
+            warnings=_problems(o.warnings),
+        )
+        for o in outcomes
+    ]
+    counts = {status: 0 for status in upserts.RowStatus}
+    for outcome in outcomes:
+        counts[outcome.status] += 1
+    return UpsertResult(
+        created=counts[upserts.RowStatus.CREATED],
+        updated=counts[upserts.RowStatus.UPDATED],
+        unchanged=counts[upserts.RowStatus.UNCHANGED],
+        deleted=counts[upserts.RowStatus.DELETED],
+        rejected=counts[upserts.RowStatus.REJECTED],
+        rows=rows,
+    )
+
+
+async def upsert_rows(info: Info, upsert: upserts.Upsert, rows: Sequence[object]) -> UpsertResult:
+    """Run one of the per-row writes for this request and answer per row."""
+    return upsert_result(await upserts.run_upsert(context_of(info), upsert, rows))
+
+
+@strawberry.type
+class VendorWriteMutations:
+    @strawberry.mutation(description="Ghi tối đa 1.000 học sinh; khóa: mã định danh cá nhân")
+    async def upsert_students(self, info: Info, rows: list[StudentInput]) -> UpsertResult:
+        return await upsert_rows(info, upserts.upsert_students, rows)
+
+    @strawberry.mutation(description="Ghi tối đa 1.000 cán bộ; khóa: mã định danh cá nhân")
+    async def upsert_staff(self, info: Info, rows: list[StaffInput]) -> UpsertResult:
+        return await upsert_rows(info, upserts.upsert_staff, rows)
+
+    @strawberry.mutation(description="Ghi tối đa 1.000 liên kết cha mẹ/người giám hộ ↔ học sinh")
+    async def upsert_guardian_links(
+        self, info: Info, rows: list[GuardianLinkInput]
+    ) -> UpsertResult:
+        return await upsert_rows(info, upserts.upsert_guardian_links, rows)
+
+    @strawberry.mutation(
+        description="Kết thúc phân công của cán bộ tại trường của ứng dụng (nghỉ, chuyển công tác)"
+    )
+    async def end_staff_assignments(
+        self, info: Info, rows: list[AssignmentEndInput]
+    ) -> UpsertResult:
+        return await upsert_rows(info, upserts.end_staff_assignments, rows)
+
+    @strawberry.mutation(description="Học sinh rời trường của ứng dụng (chuyển đi, thôi học)")
+    async def withdraw_students(
+        self, info: Info, rows: list[StudentWithdrawalInput]
+    ) -> UpsertResult:
+        return await upsert_rows(info, upserts.withdraw_students, rows)

@@ -102,6 +102,11 @@ CATALOGUE: tuple[SubjectEntry, ...] = (
 )
 
 
+def subject_ids() -> dict[str, int]:
+    """The id each subject gets in the seed: its place in :data:`CATALOGUE`, from 1."""
+    return {entry.code: subject_id for subject_id, entry in enumerate(CATALOGUE, start=1)}
+
+
 def by_code() -> dict[str, SubjectEntry]:
     return {entry.code: entry for entry in CATALOGUE}
 

@@ -40,6 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from hub.adapters.signing.providers import registered
 from hub.domain.enums import (
     CertificateStatus,
     GuardianRelation,
@@ -52,7 +53,8 @@ from hub.domain.enums import (
 )
 from hub.domain.personal_id import PROVINCES, compose
 from hub.domain.text import fold
-from hub.seed import catalogue, names
+from hub.domain.traits import TRAITS
+from hub.seed import catalogue, gradebook, names
 
 DEFAULT_SEED = 2025
 PROVINCE_CODE = "001"  # Hà Nội in Circular 07/2016/TT-BCA; also the department's code
@@ -67,12 +69,9 @@ SCHOOL_YEARS: tuple[tuple[str, date, date, bool], ...] = (
 CURRENT_YEAR_ID = 2
 CURRENT_YEAR_START = 2025  # a grade-g pupil of 2025-2026 was born in 2025 - 5 - g
 
+#: The issuer seeded certificates name, by provider (its registry entry's ``seed_issuer``).
 ISSUERS: dict[SigningProvider, str] = {
-    SigningProvider.BCY: (
-        "CN=CA phục vụ các cơ quan Nhà nước G2 (DEMO), O=Ban Cơ yếu Chính phủ, C=VN"
-    ),
-    SigningProvider.SMARTCA: "CN=VNPT Certification Authority (DEMO), O=VNPT Group, C=VN",
-    SigningProvider.MYSIGN: "CN=Viettel-CA (DEMO), O=Viettel Group, C=VN",
+    entry.provider: entry.seed_issuer for entry in registered() if entry.seed_issuer
 }
 
 #: Share of a school's staff holding a valid personal certificate, from the
@@ -162,7 +161,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "status",
         "change_version",
     ),
-}
+} | gradebook.TABLES
 TRACKED: tuple[str, ...] = ("staff", "students", "guardian_links", "signing_certificates")
 
 
@@ -173,6 +172,12 @@ class Size(StrEnum):
     DISTRICT = "district"  # Long Biên's 33 primary + 27 lower-secondary schools: ~60,000 pupils
     DEMO = "demo"  # `make demo`: 3 districts, 12 schools, ~3,000 pupils
     PROVINCE = "province"  # Hà Nội: 2,913 schools, ~2.3 million pupils, ~130,000 staff
+
+
+#: Sizes seeded with a year's gradebook (hub/seed/gradebook.py). A district's would be
+#: ~2 million assessment rows and the province's ~80 million (~30 a pupil): far more
+#: than the people themselves, for nothing a benchmark of those sizes measures.
+GRADEBOOK_SIZES = frozenset({Size.SCHOOL, Size.DEMO})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -650,6 +655,11 @@ class Plan:
     def staff(self) -> int:
         return sum(s.staff_count for s in self.schools)
 
+    @property
+    def gradebook(self) -> bool:
+        """Whether the seed writes the current year's assessments (see GRADEBOOK_SIZES)."""
+        return self.size in GRADEBOOK_SIZES
+
     def estimated_rows(self) -> dict[str, int]:
         """Rows per table, exact where the plan decides them, expected otherwise.
 
@@ -677,7 +687,23 @@ class Plan:
             "guardians": guardians,
             "guardian_links": guardians,
             "signing_certificates": certificates,
-        }
+        } | self._estimated_gradebook_rows()
+
+    def _estimated_gradebook_rows(self) -> dict[str, int]:
+        rows = dict.fromkeys(gradebook.TABLES, 0)
+        if not self.gradebook:
+            return rows
+        for school in self.schools:
+            for planned in school.classes:
+                subjects = catalogue.subjects_for_grade(planned.grade)
+                rows["student_year_records"] += planned.size
+                if planned.grade in GRADES[SchoolLevel.PRIMARY]:
+                    periods = len(gradebook.PRIMARY_PERIODS)
+                    rows["primary_subject_assessments"] += planned.size * len(subjects) * periods
+                    rows["primary_trait_assessments"] += planned.size * len(TRAITS) * periods
+                else:
+                    rows["subject_assessments"] += planned.size * len(subjects) * 2
+        return rows
 
 
 def _staff_count(rng: _random.Random, students: int, classes: int) -> int:
@@ -876,7 +902,9 @@ def reference_chunk(p: Plan) -> Chunk:
     """The department, districts, schools, school years and the subject catalogue."""
     subjects: list[Row] = []
     periods: list[Row] = []
-    for subject_id, entry in enumerate(catalogue.CATALOGUE, start=1):
+    ids = catalogue.subject_ids()
+    for entry in catalogue.CATALOGUE:
+        subject_id = ids[entry.code]
         subjects.append((subject_id, entry.code, entry.name, entry.comment_only))
         periods += [(subject_id, grade, entry.periods[grade]) for grade in entry.grades()]
     return {
@@ -922,6 +950,7 @@ _PER_SCHOOL = frozenset(
         "guardians",
         "guardian_links",
         "signing_certificates",
+        *gradebook.TABLES,
     )
 )
 
@@ -934,6 +963,9 @@ class _SchoolGenerator:
         self.seq = seq
         self.as_of = datetime(p.as_of.year, p.as_of.month, p.as_of.day, tzinfo=UTC)
         self.demo_name_pending = True
+        self.gradebook = (
+            gradebook.GradebookWriter(CURRENT_YEAR_ID, seq.next_id) if p.gradebook else None
+        )
 
     def chunk(self, school: PlannedSchool) -> Chunk:
         rng = _random.Random(f"hub-seed/{self.plan.seed}/{school.id}")
@@ -941,7 +973,17 @@ class _SchoolGenerator:
         staff = self._staff(rng, school, out)
         self._classes_and_students(rng, school, staff, out)
         self._certificates(rng, school, staff, out)
+        if self.gradebook is not None:
+            self._gradebook(school, out)
         return out
+
+    def _gradebook(self, school: PlannedSchool, out: Chunk) -> None:
+        """The year's assessments of the school's pupils, from a Random of their own."""
+        rng = _random.Random(f"hub-seed-gradebook/{self.plan.seed}/{school.id}")
+        grades = {row[0]: row[4] for row in out["classes"]}
+        assert self.gradebook is not None
+        for _, student_id, class_id, _ in out["enrolments"]:
+            self.gradebook.pupil(rng, student_id, grades[class_id], out)
 
     # -- staff ----------------------------------------------------------------------------
 
@@ -1070,6 +1112,7 @@ class _SchoolGenerator:
                 enrolments.append((next_id("enrolments"), student_id, class_id, CURRENT_YEAR_ID))
 
                 r = random()
+                kin: tuple[tuple[str, Sex], ...]
                 if r < 0.72:
                     kin = ((father, Sex.MALE), (mother, Sex.FEMALE))
                 elif r < 0.87:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from psycopg.types.json import Json
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -47,6 +48,7 @@ from hub.seed.generate import (
     chunks,
     plan,
 )
+from hub.seed.gradebook import JSON_COLUMNS
 
 Progress = Callable[[str, int], None]
 
@@ -292,9 +294,10 @@ async def _load_postgresql(
                 for table, rows in batch:
                     began = time.perf_counter()
                     columns = ", ".join(TABLES[table])
+                    as_json = _json_positions(table)
                     async with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                         for row in rows:
-                            await copy.write_row(row)
+                            await copy.write_row(_with_json(row, as_json) if as_json else row)
                     report.table_seconds[table] += time.perf_counter() - began
                     report.rows[table] += len(rows)
                     if progress:
@@ -306,6 +309,19 @@ async def _load_postgresql(
             began = time.perf_counter()
             await cursor.execute(statement)
             _note(report, statement, time.perf_counter() - began)
+
+
+def _json_positions(table: str) -> tuple[int, ...]:
+    return tuple(TABLES[table].index(column) for column in JSON_COLUMNS.get(table, ()))
+
+
+def _with_json(row: Row, positions: tuple[int, ...]) -> Row:
+    """``row`` with its JSON columns wrapped, so COPY sends JSON text, not a PostgreSQL array."""
+    values = list(row)
+    for index in positions:
+        if values[index] is not None:
+            values[index] = Json(values[index])
+    return tuple(values)
 
 
 async def _drop_secondary_structures(cursor: Any) -> list[str]:

@@ -208,7 +208,8 @@ async def prepare_pdf(
         bytes_reserved=material.bytes_reserved,
         appearance_text_params={"role": role.label},
     )
-    prepared_digest, output = tbs.digest_tbs_document()
+    output = io.BytesIO()
+    prepared_digest, _ = tbs.digest_tbs_document(output=output)
     template = await _attributes_template(material, signer, role)
     signed_attributes = template.fill(prepared_digest.document_digest)
     return PreparedPdf(

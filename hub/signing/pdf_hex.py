@@ -2,7 +2,7 @@
 
 Imported for its effect by every module that reads signed PDFs with pyHanko
 (:mod:`hub.signing.pades` reads the earlier signatures of a transcript before it
-adds one; :mod:`hub.signing.verify_pdf` reads them all).
+adds one; :mod:`hub.signing.verification.pdf_reader` reads them all).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _pyhanko_read_hex_string = generic.read_hex_string_from_stream
 
 
-def _read_hex_string(stream: IO[bytes]) -> generic.PdfObject:
+def _read_hex_string(stream: IO[bytes]) -> generic.ByteStringObject | generic.TextStringObject:
     """pyHanko's hex-string reader, in one pass instead of three calls a digit.
 
     pyHanko reads a ``<…>`` string one byte at a time through Python generators.

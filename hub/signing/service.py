@@ -47,10 +47,10 @@ from hub.adapters.signing.base import (
 )
 from hub.adapters.signing.registry import SigningProviders
 from hub.auth.access import Caller, restrict
-from hub.db import models
-from hub.db.queries import SIGNING_CERTIFICATE_ORDER, certificate_valid_at
-from hub.domain.enums import SigningProvider, StaffRole
-from hub.domain.lifecycle import TranscriptState, next_signer
+from hub.db import models, roles
+from hub.domain import lifecycle
+from hub.domain.enums import SigningProvider
+from hub.domain.lifecycle import TranscriptState
 from hub.domain.problems import Code, HubError
 from hub.domain.signers import SignerRole
 from hub.signing.pades import PreparedPdf, finish_pdf, prepare_pdf
@@ -122,13 +122,7 @@ async def request_signatures(
     if len(school_ids) != 1:
         raise HubError(Code.INVALID_ARGUMENT, detail="mỗi lần ký chỉ gồm học bạ của một trường")
     for transcript in found:
-        if next_signer(TranscriptState(transcript.state)) is not role:
-            expected = next_signer(TranscriptState(transcript.state))
-            raise HubError(
-                Code.SIGNING_ORDER,
-                role=role.label,
-                expected=expected.label if expected else "không ai (không ở trạng thái chờ ký)",
-            )
+        lifecycle.require_turn(TranscriptState(transcript.state), role)
     signer = await find_signer(session, found, role, signer_personal_id)
     try:
         adapter = signing.providers.adapter(signer.certificate.provider)
@@ -258,9 +252,8 @@ async def _finish(
     ready = []
     for item in items:
         transcript = locked[item.transcript_id]
-        if (
-            transcript.xml_sha256 != item.source_sha256
-            or next_signer(TranscriptState(transcript.state)) is not role
+        if transcript.xml_sha256 != item.source_sha256 or not lifecycle.awaits_signature(
+            TranscriptState(transcript.state), role
         ):
             item.state, item.error_code = FAILED, Code.TRANSCRIPT_STATE.value
         else:
@@ -378,8 +371,8 @@ async def find_signer(
     school = await session.get(models.School, found[0].school_id)
     assert school is not None
     if role is SignerRole.SCHOOL_SEAL:
-        certificate = await _active_certificate(
-            session, models.SigningCertificate.school_id, school.id
+        certificate = await roles.seal_certificate(
+            session, school_id=school.id, at=datetime.now(UTC)
         )
         if certificate is None:
             raise HubError(Code.CREDENTIAL_NOT_FOUND, provider="", credential="con dấu của trường")
@@ -391,7 +384,7 @@ async def find_signer(
     )
     if staff is None or not await _holds_role(session, staff, role, found, school):
         raise HubError(Code.SIGNER_NOT_ROLE_HOLDER, role=role.label, person=signer_personal_id)
-    certificate = await _active_certificate(session, models.SigningCertificate.staff_id, staff.id)
+    certificate = await roles.signing_certificate(session, staff_id=staff.id, at=datetime.now(UTC))
     if certificate is None:
         raise HubError(Code.CREDENTIAL_NOT_FOUND, provider="", credential=staff.full_name)
     return Signer(staff, school, certificate)
@@ -404,37 +397,19 @@ async def _holds_role(
     found: list[models.Transcript],
     school: models.School,
 ) -> bool:
+    """Whether ``staff`` holds ``role`` for every transcript: the homeroom teacher of each
+    one's class, or the principal of the school (:mod:`hub.domain.roles`)."""
     if role is SignerRole.HOMEROOM_TEACHER:
-        class_ids = {t.class_id for t in found}
         teachers = set(
             await session.scalars(
-                select(models.SchoolClass.homeroom_teacher_id).where(
-                    models.SchoolClass.id.in_(class_ids)
+                select(roles.homeroom_teacher_id(models.Transcript.class_id)).where(
+                    models.Transcript.id.in_([t.id for t in found])
                 )
             )
         )
         return teachers == {staff.id}
-    assignment = await session.scalar(
-        select(models.StaffAssignment.id).where(
-            models.StaffAssignment.staff_id == staff.id,
-            models.StaffAssignment.school_id == school.id,
-            models.StaffAssignment.role == StaffRole.PRINCIPAL,
-        )
-    )
-    return assignment is not None
-
-
-async def _active_certificate(
-    session: AsyncSession, owner: Any, owner_id: int
-) -> models.SigningCertificate | None:
-    """The owner's valid certificate to sign with: the preferred one (the default a
-    provider migration set), else the one valid longest; retired ones never."""
-    return await session.scalar(
-        select(models.SigningCertificate)
-        .where(owner == owner_id, certificate_valid_at(datetime.now(UTC)))
-        .order_by(*SIGNING_CERTIFICATE_ORDER)
-        .limit(1)
-    )
+    principal = await roles.principal(session, school_id=school.id)
+    return principal is not None and principal.id == staff.id
 
 
 def _check_credential(credential: Credential, registered: models.SigningCertificate) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
-from pathlib import Path
 
 import aiohttp
 from asn1crypto import tsp
@@ -13,18 +11,12 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
 
 from hub.adapters.signing.base import SigningAdapter
-from hub.adapters.signing.bcy import BcyAdapter
-from hub.adapters.signing.csc import CscAccount, CscAdapter
-from hub.adapters.signing.mysign import MySignAdapter
-from hub.adapters.signing.pkcs11 import Pkcs11Adapter
-from hub.adapters.signing.pkcs11.tokens import SealTokens
-from hub.adapters.signing.pki import DemoPKI
+from hub.adapters.signing.providers import registered
 from hub.adapters.signing.registry import SigningProviders
-from hub.adapters.signing.smartca import SmartCaAdapter
-from hub.config import Mode, Settings
+from hub.config import Settings
 from hub.domain.enums import SigningProvider
 from hub.signing.service import SigningServices
-from hub.signing.trust import TrustStore
+from hub.signing.trust import trust_store
 
 
 def timestamper(url: str) -> HTTPTimeStamper:
@@ -63,34 +55,21 @@ class _KeptAliveTimeStamper(HTTPTimeStamper):
 STALE_CONNECTION_RETRIES = 3
 
 
-def trust_store(
-    settings: Settings, *, extra: Iterable[Path] = (), fetch_revocation: bool = True
-) -> TrustStore:
-    """The configured roots, plus ``extra`` PEM files, plus the demo roots in demo mode."""
-    files = [*settings.trust_roots, *extra]
-    store = TrustStore.from_pem_files(files, fetch_revocation=fetch_revocation)
-    if settings.mode is Mode.DEMO and (settings.demo_pki_dir / "pki.json").exists():
-        store = TrustStore(
-            [*store.roots, *DemoPKI.load(settings.demo_pki_dir).roots],
-            fetch_revocation=fetch_revocation,
-        )
-    return store
-
-
 def signing_services(settings: Settings) -> SigningServices | None:
     """Adapters from the providers file (``HUB_SIGNING_PROVIDERS_FILE``), or None.
 
-    The file is TOML, one table per provider, secrets included — keep it
-    readable by the hub's user only::
+    The file is TOML, one table per provider, named by its registry entry's ``table``
+    and built by its ``build`` (each provider's folder lists its keys); secrets are
+    included, so keep it readable by the hub's user only::
 
         [bcy]
         url = "https://rssp.example.gov.vn/rssp/v1"
         rp_id = "sgddt-hanoi"
         rp_key_file = "/etc/hub/bcy-relying-party.pem"
 
-        [smartca]
-        url = "https://gwsca.vnpt.vn/sca/sp769"
-        sp_id = "…"
+        [smartca]                  # api = "gateway" for the CSC-style gateway:
+        url = "https://gwsca.vnpt.vn/sca/sp769"   # client_id, client_secret and
+        sp_id = "…"                # user_passwords = { "<personal ID>" = "…" }
         sp_password = "…"
 
         [mysign]
@@ -111,48 +90,23 @@ def signing_services(settings: Settings) -> SigningServices | None:
         token_label = "SEAL-01LB0101"
         pin = "…"
         environment = { }          # variables the module reads when loaded, if any
+
+    A table no registered provider claims is refused, so a misspelt one is not
+    silently ignored.
     """
     if settings.signing_providers_file is None:
         return None
     config = tomllib.loads(settings.signing_providers_file.read_text())
-    adapters: dict[SigningProvider, SigningAdapter] = {}
-    if "bcy" in config:
-        entry = config["bcy"]
-        adapters[SigningProvider.BCY] = BcyAdapter(
-            entry["url"], rp_id=entry["rp_id"], rp_key_pem=Path(entry["rp_key_file"]).read_bytes()
+    entries = {entry.table: entry for entry in registered()}
+    unknown = sorted(set(config) - set(entries))
+    if unknown:
+        raise ValueError(
+            f"{settings.signing_providers_file}: no signing provider is called "
+            f"{', '.join(unknown)} (known: {', '.join(entries)})"
         )
-    if "smartca" in config:
-        entry = config["smartca"]
-        adapters[SigningProvider.SMARTCA] = SmartCaAdapter(
-            entry["url"], entry["sp_id"], entry["sp_password"]
-        )
-    if "mysign" in config:
-        entry = config["mysign"]
-        adapters[SigningProvider.MYSIGN] = MySignAdapter(
-            entry["url"], entry["client_id"], entry["client_secret"], entry["profile_id"]
-        )
-    if "csc" in config:
-        entry = config["csc"]
-        pins: dict[str, str] = entry.get("pins", {})
-        adapters[SigningProvider.CSC] = CscAdapter(
-            entry["url"],
-            account=CscAccount(entry["username"], entry["password"]),
-            pins=pins,
-            version=entry.get("version", "v2"),
-            operation_mode=entry.get("operation_mode", "S"),
-        )
-    if "pkcs11" in config:
-        adapters[SigningProvider.PKCS11] = SealTokens(
-            {
-                school: Pkcs11Adapter(
-                    module_path=entry["module"],
-                    token_label=entry["token_label"],
-                    user_pin=entry["pin"],
-                    environment=entry.get("environment"),
-                )
-                for school, entry in config["pkcs11"].items()
-            }
-        )
+    adapters: dict[SigningProvider, SigningAdapter] = {
+        entries[table].provider: entries[table].build(section) for table, section in config.items()
+    }
     return SigningServices(
         providers=SigningProviders(adapters),
         trust=trust_store(settings),

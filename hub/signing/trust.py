@@ -37,6 +37,8 @@ from cryptography.x509 import ocsp
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 
+from hub.config import Mode, Settings
+
 #: How long a revocation answer is reused before asking again.
 REVOCATION_TTL = timedelta(minutes=5)
 _FETCH_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
@@ -149,6 +151,19 @@ class TrustStore:
         if not problems:
             problems.append("the certificate names no OCSP responder and no CRL")
         return RevocationResult(False, problem="; ".join(problems))
+
+
+def trust_store(
+    settings: Settings, *, extra: Iterable[Path] = (), fetch_revocation: bool = True
+) -> TrustStore:
+    """The configured roots, plus ``extra`` PEM files, plus the demo roots in demo mode
+    (``roots.pem``, which the demo PKI writes beside its state, so the hub never loads
+    the demo PKI itself)."""
+    files = [*settings.trust_roots, *extra]
+    demo_roots = settings.demo_pki_dir / "roots.pem"
+    if settings.mode is Mode.DEMO and demo_roots.exists():
+        files.append(demo_roots)
+    return TrustStore.from_pem_files(files, fetch_revocation=fetch_revocation)
 
 
 async def _ask_ocsp(

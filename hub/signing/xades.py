@@ -12,8 +12,8 @@ So signing is two steps, with plain bytes in between that a job can store:
   place and, for XAdES B-T, adds an RFC 3161 timestamp over it.
 
 signxml cannot sign in two steps (it wants the key), so the signature is built here
-with lxml, in the shape this module fixes once (and :mod:`hub.signing.verify_xml`
-accepts, nothing looser):
+with lxml, in the shape this module fixes once (and
+:mod:`hub.signing.verification.xml_reader` accepts, nothing looser):
 
 - ``Id="signature-N"`` (N = 1, 2, 3 in document order), exclusive C14N everywhere,
   RSA-SHA256, SHA-256 digests;
@@ -257,7 +257,7 @@ def prepare_xml(
     ``xml`` is a valid transcript (run ``validate_xml`` once before the first
     signature) with zero, one or two finished signatures; ``chain`` runs from the
     issuing CA up. The signing order is the workflow's to keep and
-    ``hub.signing.verify`` checks it; this only refuses what would make a broken or
+    ``hub.signing.verification`` checks it; this only refuses what would make a broken or
     invalid document: a fourth signature, an unfinished earlier one, a non-RSA key.
     """
     facts = _facts(certificate)

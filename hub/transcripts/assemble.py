@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.db import models
+from hub.db import models, roles
 from hub.documents import content as doc
 from hub.documents.urls import verification_url
-from hub.domain.enums import StaffRole
 from hub.domain.grading import primary, secondary
 from hub.domain.grading.assumptions import replace_with_retest
 from hub.domain.grading.inputs import PrimaryPeriod, from_tenths
 from hub.domain.personal_id import PROVINCES
+from hub.domain.roles import homeroom_teacher_of
 from hub.domain.traits import QUALITIES, TRAITS
 
 
@@ -121,7 +121,7 @@ async def gradebook(
         )
     ):
         book.traits[row.student_id][row.trait] = row
-    teacher_ids = {e.school_class.homeroom_teacher_id for e in students} - {None}
+    teacher_ids = {homeroom_teacher_of(e.school_class) for e in students} - {None}
     book.teachers = dict(
         (
             await session.execute(
@@ -135,11 +135,7 @@ async def gradebook(
     for school_id, name in await session.execute(
         select(models.StaffAssignment.school_id, models.Staff.full_name)
         .join(models.Staff, models.Staff.id == models.StaffAssignment.staff_id)
-        .where(
-            models.StaffAssignment.school_id.in_(schools),
-            models.StaffAssignment.role == StaffRole.PRINCIPAL,
-        )
-        .order_by(models.StaffAssignment.id.desc())
+        .where(models.StaffAssignment.school_id.in_(schools), roles.is_principal_record())
     ):
         book.principals[school_id] = name
     return book
@@ -178,7 +174,9 @@ def _try(compute: Any, *args: Any, **kwargs: Any) -> Any:
         return None
 
 
-def _split(values: Mapping[str, Any], comment_only: set[str]) -> tuple[dict, dict]:  # type: ignore[type-arg]
+def _split(
+    values: Mapping[str, Any], comment_only: set[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     scored = {k: v for k, v in values.items() if k not in comment_only}
     commented = {k: v for k, v in values.items() if k in comment_only}
     return scored, commented
@@ -197,6 +195,10 @@ def secondary_results(grade: int, book: Gradebook, student_id: int) -> doc.Secon
         expected = secondary.regular_assessment_count(periods)
         one = assessments.get((subject.id, 1))
         two = assessments.get((subject.id, 2))
+        # A comment-only subject is rated (Đạt/Chưa đạt), a scored one averaged.
+        v1: Decimal | secondary.Rating | None
+        v2: Decimal | secondary.Rating | None
+        vy: Decimal | secondary.Rating | None
         if subject.comment_only:
             comment_only.add(subject.code)
             c1, c2 = _commented(one), _commented(two)
@@ -245,7 +247,12 @@ def secondary_results(grade: int, book: Gradebook, student_id: int) -> doc.Secon
     learning_year = learning(year)
     absent = record.half_days_absent if record else None
     outcome = award = learning_after = conduct_after = None
-    if learning_year is not None and conduct_year is not None and absent is not None:
+    if (
+        record is not None
+        and learning_year is not None
+        and conduct_year is not None
+        and absent is not None
+    ):
         scored, commented = _split(year, comment_only)
         decision = secondary.promotion(
             conduct=conduct_year,
@@ -393,7 +400,7 @@ def build_content(
         primary=primary_results(klass.grade, book, student.id)
         if stage is doc.SchoolStage.PRIMARY
         else None,
-        homeroom_teacher=book.teachers.get(klass.homeroom_teacher_id or 0),
+        homeroom_teacher=book.teachers.get(homeroom_teacher_of(klass) or 0),
         homeroom_comment=record.homeroom_comment if record else None,
         principal=book.principals.get(place.school.id),
         principal_approval=record.principal_approval if record else None,

@@ -9,7 +9,7 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -359,17 +359,44 @@ async def load(session: AsyncSession, *, caller: Caller, transcript_id: int) -> 
 async def mark_ready(
     session: AsyncSession, *, caller: Caller, transcript_id: int
 ) -> models.Transcript:
-    """Lock the scores of a draft; refused for a student without a personal ID."""
+    """Lock the scores of a draft (:func:`hub.domain.lifecycle.mark_ready`): refused for a
+    student without a personal ID, and for a transcript without any result."""
     caller.require("transcripts:write")
     transcript = await load(session, caller=caller, transcript_id=transcript_id)
     student = await session.get(models.Student, transcript.student_id)
     state = lifecycle.mark_ready(
         TranscriptState(transcript.state),
         has_personal_id=student is not None and student.personal_id is not None,
+        has_results=_has_results(transcript),
     )
     transcript.state = state.value
     _event(session, transcript, caller, Event.READY)
     return transcript
+
+
+def _has_results(transcript: models.Transcript) -> bool:
+    """Whether the drafted document records any result (a document that cannot be read
+    back records none the hub can vouch for)."""
+    try:
+        return parse_xml(transcript.xml).has_results
+    except TranscriptXmlError:
+        return False
+
+
+async def mark_ready_all(
+    session: AsyncSession, *, caller: Caller, transcript_ids: Sequence[int]
+) -> list[tuple[int, Problem | None]]:
+    """Lock several drafts at once, each by :func:`mark_ready`: one refused (no personal ID,
+    no result, not a draft) is answered with its problem and never blocks the others."""
+    outcomes: list[tuple[int, Problem | None]] = []
+    for transcript_id in transcript_ids:
+        try:  # a refusal is raised before anything is written
+            await mark_ready(session, caller=caller, transcript_id=transcript_id)
+        except HubError as refused:
+            outcomes.append((transcript_id, refused.problem))
+        else:
+            outcomes.append((transcript_id, None))
+    return outcomes
 
 
 async def reopen(session: AsyncSession, *, caller: Caller, transcript_id: int) -> models.Transcript:
@@ -399,6 +426,26 @@ async def record_signature(
     transcript.xml, transcript.pdf = signed_xml, signed_pdf
     transcript.xml_sha256 = hashlib.sha256(signed_xml).hexdigest()
     _event(session, transcript, caller, Event.SIGNED, f"{role.value}: {signer}")
+
+
+async def publish(
+    session: AsyncSession, *, caller: Caller, transcript: models.Transcript, receipt: str
+) -> bool:
+    """Record that the national transcript store accepted ``transcript`` (RULES.md §4): it is
+    PUBLISHED, its history keeps the store's receipt. A receipt for a transcript already
+    published (or no longer sealed) changes nothing; the answer says whether this one
+    published it. The caller holds the transcript's row lock."""
+    if not lifecycle.may_publish(TranscriptState(transcript.state)):
+        return False
+    transcript.state = lifecycle.publish(TranscriptState(transcript.state)).value
+    _event(
+        session,
+        transcript,
+        caller,
+        Event.PUBLISHED,
+        f"Kho học bạ số quốc gia, biên nhận {receipt}",
+    )
+    return True
 
 
 async def correct(

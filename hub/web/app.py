@@ -18,13 +18,13 @@ from hub.auth import revocation
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.domain.problems import MESSAGES, Code, HubError
+from hub.jobs.migration import Enrolment
 from hub.logs import configure as configure_logging
 from hub.schema.api import schema
 from hub.schema.signing import MAX_UPLOAD
 from hub.signing import verification
 from hub.signing.service import SigningServices
-from hub.signing.verdict import as_json
-from hub.signing.verify import verify_document
+from hub.signing.verification import as_json, verify_document
 from hub.transcripts import service as transcript_service
 from hub.web.graphql import HubGraphQL
 from hub.web.metrics import MetricsMiddleware, metrics_endpoint
@@ -52,15 +52,17 @@ def create_app(
     db: Database | None = None,
     signing: SigningServices | None = None,
     send_jobs: Callable[[list[Any]], None] | None = None,
+    enrolment: Enrolment | None = None,
 ) -> Starlette:
     """The hub as an ASGI app; ``db`` may be shared with the caller (tests, demo).
 
     ``signing`` connects the signing providers and the trust store; without it,
     signing and verification answer PROVIDER_UNAVAILABLE. ``send_jobs`` sends job
-    messages to the broker (:func:`hub.jobs.actors.send`).
+    messages to the broker (:func:`hub.jobs.actors.send`); ``enrolment`` is how this
+    hub's workers enrol people at a provider, where they can (the demo's simulators).
     """
     configure_logging(settings)
-    hub = HubServices(settings, db, signing, send_jobs)
+    hub = HubServices(settings, db, signing, send_jobs, enrolment)
     token = token_endpoint(hub)
 
     async def transcript_document(request: Request) -> Response:

@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.http.ides import GraphQL_IDE
 from strawberry.types import ExecutionResult
 
 from hub.config import Mode
@@ -111,14 +112,14 @@ def http_refusal(error: HTTPException) -> GraphQLHTTPResponse:
         vietnamese, english = "mutation phải gửi bằng POST", "mutations must be sent with POST"
     problem = HubError(code, detail=vietnamese, details_en={"detail": english}).problem
     extensions = {"code": problem.code.value, "messageEn": problem.message_en}
-    return {"errors": [{"message": problem.message, "extensions": extensions}]}  # type: ignore[typeddict-item]
+    return {"errors": [{"message": problem.message, "extensions": extensions}]}
 
 
-class HubGraphQL(GraphQL):
+class HubGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI app with the hub's per-request context and HTTP rules."""
 
     def __init__(self, hub: HubServices) -> None:
-        ide = None if hub.settings.mode is Mode.PRODUCTION else "graphiql"
+        ide: GraphQL_IDE | None = None if hub.settings.mode is Mode.PRODUCTION else "graphiql"
         super().__init__(schema, graphql_ide=ide, multipart_uploads_enabled=True)
         self.hub = hub
 
@@ -155,6 +156,7 @@ class HubGraphQL(GraphQL):
             purpose=purpose_of(request),
             signing=self.hub.signing,
             send_jobs=self.hub.send_jobs,
+            enrolment=self.hub.enrolment,
         )
         ctx.loaders = Loaders(ctx)
         return ctx
@@ -165,7 +167,7 @@ class HubGraphQL(GraphQL):
             sub_response.media_type = GRAPHQL_RESPONSE
         return sub_response
 
-    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         result = await super().execute_single(*args, **kwargs)
         sub_response: Response = kwargs["sub_response"]
         if sub_response.media_type == GRAPHQL_RESPONSE:

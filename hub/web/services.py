@@ -13,6 +13,7 @@ from hub.auth.secrets import dummy_hash
 from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
 from hub.config import Settings
 from hub.db.engine import Database
+from hub.jobs.migration import Enrolment
 from hub.signing.service import SigningServices
 
 
@@ -33,11 +34,13 @@ class HubServices:
         db: Database | None = None,
         signing: SigningServices | None = None,
         send_jobs: Callable[[list[Any]], None] | None = None,
+        enrolment: Enrolment | None = None,
     ) -> None:
         self.settings = settings
         self.db = db or Database(settings.database_url, echo=settings.sql_echo)
         self.signing = signing
         self.send_jobs = send_jobs
+        self.enrolment = enrolment
         self.tokens = TokenIssuer(
             load_signing_key(settings),
             issuer=settings.issuer,

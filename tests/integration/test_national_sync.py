@@ -36,12 +36,17 @@ from hub.db.migrate import upgrade
 from hub.domain.enums import IdentityStatus, OrgLevel, Ownership, SchoolLevel, Sex
 from hub.domain.personal_id import compose
 from hub.domain.text import fold
-from hub.jobs import sync
+from hub.jobs import core, sync
+from hub.jobs.core import JobRuntime
 from hub.jobs.sync import Phase, SyncOptions, SyncServices
 from hub.resolvers.context import Context, Reader
 from hub.schema.api import HubErrors, HubSchema
 from hub.schema.sync import SyncMutations, SyncQueries
 from tests.conftest import _database_urls, _drop_database, _run_admin
+
+#: Steps of one story (sync runs over the module's database, each after the last):
+#: in random order too they run in the order written (tests/conftest.py).
+pytestmark = pytest.mark.in_order
 
 DEPARTMENT = Caller("so-gddt", frozenset({"sync:run"}), OrgLevel.DEPARTMENT, None)
 FAST = SyncOptions(
@@ -232,16 +237,14 @@ class Workers:
 
     def start(self) -> None:
         from hub.jobs import actors
-        from hub.jobs.sync_actors import SyncRuntime
 
         if self.worker is not None:
             return
-        self.broker = actors.configure(self.settings)  # a fresh broker, as a new process has
         database = Database(self.settings.database_url)
         self.retired.append(database)
-        actors.set_runtime(
-            SyncRuntime(self.settings, database, signing=None, sync=self.far.services())  # type: ignore[arg-type]
-        )
+        runtime = JobRuntime(self.settings, database, sync=self.far.services())
+        # A fresh broker and runtime, as a new process has.
+        self.broker = actors.configure(self.settings, runtime)
         self.worker = dramatiq.Worker(self.broker, worker_threads=2, worker_timeout=50)
         self.worker.start()
 
@@ -262,8 +265,6 @@ class Workers:
 
 @pytest.fixture(scope="module")
 async def workers(sync_db: Database, far: FarSides, province: Province) -> AsyncIterator[Workers]:
-    from hub.jobs import actors
-
     settings = Settings(
         database_url=sync_db.url,
         redis_url=redis_url(),
@@ -276,7 +277,6 @@ async def workers(sync_db: Database, far: FarSides, province: Province) -> Async
     yield control
     if control.worker is not None:
         control.stop(lose_messages=True)
-    actors.set_runtime(None)  # type: ignore[arg-type]
     for database in control.retired:
         await database.engine.dispose(close=False)
 
@@ -726,7 +726,7 @@ async def test_a_batch_refused_as_a_whole_fails_the_run_for_staff_to_see(
     async with db.sessions() as session:  # nothing is left running
         assert not await session.scalar(
             select(func.count()).where(
-                models.Job.kind == sync.KIND, models.Job.state.in_(sync.OPEN_STATES)
+                models.Job.kind == sync.KIND, models.Job.state.in_(core.OPEN)
             )
         )
 

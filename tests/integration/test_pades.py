@@ -32,7 +32,7 @@ from hub.signing.pades import (
     finish_pdf,
     prepare_pdf,
 )
-from hub.signing.verify_pdf import read_pdf_signatures
+from hub.signing.verification.pdf_reader import read_pdf_signatures
 from tests import signing_support as support
 from tests.signing_support import (
     PRINCIPAL_NAME,

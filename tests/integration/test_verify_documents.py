@@ -15,8 +15,14 @@ from hub.adapters.signing.pki import GOV, HIERARCHY, DemoPKI, Issued
 from hub.documents import samples
 from hub.domain.signers import SIGNING_ORDER, SignerRole
 from hub.signing.trust import TrustStore
-from hub.signing.verdict import ReasonCode, Verdict, VerificationResult
-from hub.signing.verify import ExpectedSigners, document_kind, verify_document
+from hub.signing.verification import (
+    ExpectedSigners,
+    ReasonCode,
+    Verdict,
+    VerificationResult,
+    document_kind,
+    verify_document,
+)
 from tests.signing_support import (
     PRINCIPAL_ID,
     PRINCIPAL_NAME,

@@ -13,8 +13,8 @@ from hub.adapters.signing.pki import GOV, VNPT, DemoPKI, Issued
 from hub.domain.signers import SIGNING_ORDER, SignerRole
 from hub.signing import trust as trust_module
 from hub.signing.trust import TrustStore
-from hub.signing.verdict import ExtractedSignature, ReasonCode, Verdict
-from hub.signing.verify import ExpectedSigners, assess
+from hub.signing.verification.report import ExtractedSignature, ReasonCode, Verdict
+from hub.signing.verification.rules import ExpectedSigners, assess
 
 TEACHER_ID, PRINCIPAL_ID, SCHOOL_CODE = "001085012345", "001075054321", "01234567"
 

@@ -19,7 +19,7 @@ from hub.adapters.signing.simulator import sign_digest
 from hub.documents import samples
 from hub.documents.xml.transcript import NAMESPACE, SIGNATURE_NAMESPACE, build_xml, validate_xml
 from hub.domain.signers import SIGNING_ORDER
-from hub.signing.verify_xml import read_xml_signatures
+from hub.signing.verification.xml_reader import read_xml_signatures
 from hub.signing.xades import (
     XADES_NAMESPACE,
     SignatureValueMismatchError,

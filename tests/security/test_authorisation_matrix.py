@@ -33,7 +33,7 @@ import hashlib
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -43,6 +43,8 @@ from strawberry.relay import GlobalID
 
 from hub.auth.access import SCOPES
 from hub.db import models
+from hub.documents import samples
+from hub.documents.xml.transcript import build_xml
 from hub.domain.enums import ClientKind, OrgLevel, Sex, StaffRole
 from hub.domain.personal_id import compose
 from tests.helpers import data, error_codes, gql, register, token_for
@@ -264,9 +266,11 @@ async def _prepare(own: Any) -> dict[str, SchoolFacts]:
             enrolment = await session.scalar(
                 select(models.Enrolment).where(models.Enrolment.student_id == facts.student_id)
             )
-            xml = f"<hoc-ba pupil='{facts.student_id}'/>".encode()
+            # A real document with results: locking an empty one is refused (TRANSCRIPT_EMPTY).
+            document_id = str(uuid.uuid4())
+            xml = build_xml(replace(samples.secondary(facts.student_id), document_id=document_id))
             transcript = models.Transcript(
-                document_id=str(uuid.uuid4()),
+                document_id=document_id,
                 student_id=facts.student_id,
                 school_year_id=world.current_year_id,
                 school_id=facts.id,

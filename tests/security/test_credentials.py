@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 import hub.auth.clients as clients_module
 import hub.cli
+import hub.cli.clients
 from hub.auth.clients import authenticate
 from hub.auth.throttle import Limits, TokenThrottle
 from hub.db.engine import StatementCounter, current_statements
@@ -171,7 +172,7 @@ async def test_an_unknown_client_id_costs_the_same_work_as_a_known_one(db, app, 
 
 @pytest.fixture
 def cli(settings, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(hub.cli, "get_settings", lambda: settings)
+    monkeypatch.setattr(hub.cli.clients, "get_settings", lambda: settings)
     runner = CliRunner()
 
     async def invoke(*args: str, code: int = 0):  # type: ignore[no-untyped-def]

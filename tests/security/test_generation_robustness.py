@@ -28,6 +28,7 @@ from hub.jobs import generation
 from hub.jobs.core import JobState
 from hub.transcripts import service
 from tests.helpers import data, gql, register, token_for
+from tests.world import writers_district
 
 GENERATE = """mutation($c: ID!) { generateTranscripts(classId: $c) {
   generated regenerated unchanged
@@ -85,7 +86,7 @@ RENDER_FAILURES = [
 
 async def _school(session, world, code: str) -> tuple[models.School, models.Staff]:  # type: ignore[no-untyped-def]
     department = await session.scalar(select(models.Department))
-    district = await session.scalar(select(models.District).order_by(models.District.id))
+    district = await writers_district(session)
     school = models.School(
         department_id=department.id,
         district_id=district.id,

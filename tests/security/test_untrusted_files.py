@@ -28,11 +28,9 @@ from hub.adapters.signing.registry import SigningProviders
 from hub.documents import samples
 from hub.domain.enums import OrgLevel
 from hub.domain.signers import SIGNING_ORDER
-from hub.signing import verify as verify_module
 from hub.signing.service import SigningServices
 from hub.signing.trust import TrustStore
-from hub.signing.verdict import ReasonCode, Verdict
-from hub.signing.verify import MAX_DOCUMENT, verify_document
+from hub.signing.verification import MAX_DOCUMENT, ReasonCode, Verdict, reading, verify_document
 from hub.web.app import create_app
 from tests.helpers import data, register, token_for
 from tests.signing_support import school_signers, sign_in_turn
@@ -312,6 +310,19 @@ async def test_more_signature_fields_than_a_transcript_has_are_refused(
     await assert_refused(many_signature_fields(40), trust, verifier, token, **TOO_COMPLEX)
 
 
+def many_pages(count: int) -> bytes:
+    """A catalog whose page tree claims ``count`` pages (each a real page object)."""
+    kids = b" ".join(b"%d 0 R" % (n + 3) for n in range(count))
+    pages = b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"
+    return pdf_of(b"<< /Type /Catalog /Pages 2 0 R >>", pages, *([page] * count))
+
+
+async def test_more_pages_than_a_transcript_has_are_refused(trust, verifier, token) -> None:  # type: ignore[no-untyped-def]
+    """The page limit read an unresolved reference and never applied (found by mypy)."""
+    await assert_refused(many_pages(60), trust, verifier, token, **TOO_COMPLEX)
+
+
 async def test_a_compressed_bomb_is_not_inflated(trust, verifier, token) -> None:  # type: ignore[no-untyped-def]
     bomb = zip_bomb_attachment()
     started = time.monotonic()
@@ -390,8 +401,8 @@ async def test_a_reader_that_runs_away_is_answered_in_time(monkeypatch, trust) -
         time.sleep(1.5)
         raise AssertionError("never awaited this far")
 
-    monkeypatch.setattr(verify_module, "read_document", slow)
-    monkeypatch.setattr(verify_module, "READ_SECONDS", 0.2)
+    monkeypatch.setattr(reading, "read_document", slow)
+    monkeypatch.setattr(reading, "READ_SECONDS", 0.2)
     started = time.monotonic()
     result = await verify_document(b"%PDF-1.7\n", trust=trust)
     assert time.monotonic() - started < 1.2
@@ -406,7 +417,7 @@ async def test_an_unforeseen_failure_is_malformed_without_its_words(
     def broken(kind: str, document: bytes):  # type: ignore[no-untyped-def]
         raise RuntimeError("<pyhanko.Thing object at 0x7f00deadbeef>")
 
-    monkeypatch.setattr(verify_module, "read_document", broken)
+    monkeypatch.setattr(reading, "read_document", broken)
     result = await verify_document(b"<transcript/>", trust=trust)
     assert [r.code for r in result.reasons] == [ReasonCode.DOCUMENT_MALFORMED]
     assert_no_leak(result.reasons[0].message + result.reasons[0].message_en)

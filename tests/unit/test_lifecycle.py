@@ -19,7 +19,7 @@ S = TranscriptState
 
 
 def test_the_whole_way_from_draft_to_published():
-    state = mark_ready(S.DRAFT, has_personal_id=True)
+    state = mark_ready(S.DRAFT, has_personal_id=True, has_results=True)
     assert state is S.READY and next_signer(state) is SignerRole.HOMEROOM_TEACHER
     state = sign(state, SignerRole.HOMEROOM_TEACHER)
     assert next_signer(state) is SignerRole.PRINCIPAL
@@ -32,7 +32,7 @@ def test_the_whole_way_from_draft_to_published():
 
 def test_ready_is_refused_without_a_personal_id():
     with pytest.raises(HubError) as refused:
-        mark_ready(S.DRAFT, has_personal_id=False)
+        mark_ready(S.DRAFT, has_personal_id=False, has_results=True)
     assert refused.value.problem.code is Code.PERSONAL_ID_MISSING
 
 

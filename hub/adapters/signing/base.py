@@ -8,9 +8,12 @@ opens a provider transaction and returns at once, ``poll`` tells how it stands.
 Nothing here waits for a phone.
 
 The rules every adapter follows are written here once: what a batch may hold
-(:func:`check_batch`), how a refusal met while polling ends a transaction
-(:func:`outcome_of`), and how signatures are read from an answer
-(:func:`signatures_of`).
+(:func:`check_batch`), which refusals end a transaction and which mean the provider
+is down (:data:`PROVIDER_DOWN`, :func:`outcome_of`), how an adapter reads its
+provider's own refusals (:class:`ErrorTable`, one per adapter), and how signatures
+are read from an answer (:func:`signatures_of`). What a provider is to the rest of
+the hub — its name, how the providers file builds it, its simulator, its user-ID
+format — is its :class:`ProviderEntry` in :mod:`hub.adapters.signing.providers`.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ from __future__ import annotations
 import base64
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from asn1crypto import cms
 from cryptography import x509
@@ -30,14 +33,30 @@ from cryptography import x509
 from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code, HubError
 
+
+class _ProviderNames(Mapping[SigningProvider, str]):
+    """Providers' names as people know them, for messages: each entry's ``name``.
+
+    Read from the registry when asked, since the registry imports every adapter
+    and every adapter imports this module.
+    """
+
+    def __getitem__(self, provider: SigningProvider) -> str:
+        from hub.adapters.signing.providers import entry_of
+
+        return entry_of(provider).name
+
+    def __iter__(self) -> Iterator[SigningProvider]:
+        from hub.adapters.signing.providers import registered
+
+        return iter([entry.provider for entry in registered()])
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+
 #: Providers' names as people know them, for messages.
-PROVIDER_NAMES: dict[SigningProvider, str] = {
-    SigningProvider.BCY: "Ban Cơ yếu Chính phủ",
-    SigningProvider.SMARTCA: "VNPT SmartCA",
-    SigningProvider.MYSIGN: "Viettel MySign",
-    SigningProvider.CSC: "CSC",
-    SigningProvider.PKCS11: "USB token của trường",
-}
+PROVIDER_NAMES: Mapping[SigningProvider, str] = _ProviderNames()
 
 
 class SigningError(HubError):
@@ -46,12 +65,24 @@ class SigningError(HubError):
     ``detail`` keeps the provider's own code/message for the logs and support.
     """
 
-    def __init__(self, code: Code, provider: SigningProvider, detail: str = "", **more: object):
+    def __init__(
+        self,
+        code: Code,
+        provider: SigningProvider,
+        detail: str = "",
+        *,
+        user: str = "",
+        credential: str = "",
+    ) -> None:
         self.provider = provider
         self.detail = detail
-        more.setdefault("credential", "")
-        more.setdefault("user", "")
-        super().__init__(code, provider=PROVIDER_NAMES[provider], detail=detail or code, **more)
+        super().__init__(
+            code,
+            provider=PROVIDER_NAMES[provider],
+            detail=detail or code,
+            user=user,
+            credential=credential,
+        )
 
 
 class TransactionState(StrEnum):
@@ -112,7 +143,7 @@ class Transaction:
     def from_json(cls, data: dict[str, Any]) -> Transaction:
         """The transaction :meth:`to_json` stored."""
         return cls(
-            provider=SigningProvider(data["provider"]),
+            provider=_provider(data["provider"]),
             transaction_id=data["transaction_id"],
             credential_id=data["credential_id"],
             count=int(data["count"]),
@@ -218,19 +249,24 @@ def check_batch(
         raise ValueError("one description per digest")
 
 
-#: Refusals that speak of the transaction itself: a poll that meets one reports the
-#: transaction's end. Any other (the provider unreachable or failing, the hub's own
-#: account refused) leaves its state unknown, for the job to poll again later.
-TRANSACTION_ENDINGS: frozenset[Code] = frozenset(
-    {
-        Code.SIGNER_NOT_CONFIRMED,
-        Code.SIGNER_REJECTED,
-        Code.CERTIFICATE_EXPIRED,
-        Code.CERTIFICATE_REVOKED,
-        Code.QUOTA_EXHAUSTED,
-        Code.SIGNING_FAILED,
-    }
-)
+#: Refusals that mean the provider is down or failing (unreachable, too slow, HTTP
+#: 5xx, an answer not understood). Met while polling, they say nothing about the
+#: transaction: the caller keeps it and asks again once the provider's health check
+#: answers; a batch pauses with the reason meanwhile.
+PROVIDER_DOWN: frozenset[Code] = frozenset({Code.PROVIDER_UNAVAILABLE, Code.PROVIDER_FAILURE})
+
+
+def ends_transaction(code: Code) -> bool:
+    """Whether a refusal met while polling ends the transaction: all but :data:`PROVIDER_DOWN`.
+
+    The signer's answer, the certificate, the quota, a failed signing say so
+    plainly. So does a refusal of the hub's own account (PROVIDER_BAD_CREDENTIALS)
+    or of what the transaction names (PROVIDER_USER_UNKNOWN, CREDENTIAL_NOT_FOUND):
+    configuration is not mended within the minutes a transaction lives, and asking
+    again until then would only spend the job's retries; failing the items says what
+    to fix and gives the transcripts back to be requested again.
+    """
+    return code not in PROVIDER_DOWN
 
 
 def final_state(code: Code) -> TransactionState:
@@ -245,17 +281,96 @@ def final_state(code: Code) -> TransactionState:
     return TransactionState.FAILED
 
 
-def outcome_of(
-    error: SigningError, *, endings: Set[Code] = TRANSACTION_ENDINGS
-) -> TransactionResult:
-    """A poll's refusal as the transaction's end, when its code is one of ``endings``.
+def outcome_of(error: SigningError) -> TransactionResult:
+    """A poll's refusal as the transaction's end (:func:`ends_transaction`).
 
-    Any other refusal has said nothing about the transaction, so it is raised again
-    for the job to poll later.
+    A provider that is down has said nothing about the transaction, so its refusal
+    is raised again for the caller to poll later.
     """
-    if error.problem.code not in endings:
+    if not ends_transaction(error.problem.code):
         raise error
     return TransactionResult(final_state(error.problem.code), error=error)
+
+
+# Unbounded: mypy does not take an exception class (type[...]) as Hashable here.
+K = TypeVar("K")
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorTable(Generic[K]):
+    """How one adapter reads its provider's refusals: the provider's own codes in the hub's.
+
+    ``codes`` maps the provider's code (a number, a word, an exception class) to the
+    hub's; ``hints`` serve providers that say most things in a sentence: words that,
+    all found in the message, decide (first match wins); ``default`` is anything
+    else (None: the adapter looks further, e.g. at the certificate's status).
+    """
+
+    codes: Mapping[K, Code]
+    hints: tuple[tuple[tuple[str, ...], Code], ...] = ()
+    default: Code | None = Code.SIGNING_FAILED
+
+    def code(self, key: K | None, *, text: str = "", status: K | None = None) -> Code | None:
+        """The hub's code for a refusal: its ``key`` if the table knows it, else the
+        hints in ``text``, else its HTTP ``status`` if the table knows that, else the default."""
+        if key is not None and key in self.codes:
+            return self.codes[key]
+        lowered = text.lower()
+        for words, code in self.hints:
+            if all(word in lowered for word in words):
+                return code
+        if status is not None and status in self.codes:
+            return self.codes[status]
+        return self.default
+
+
+class Signs(StrEnum):
+    """Whose keys a provider holds."""
+
+    PEOPLE = "PEOPLE"  # teachers and principals, by personal ID
+    SEALS = "SEALS"  # schools' seals, by ministry school code
+
+
+def _as_is(user_id: str) -> str:
+    return user_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderEntry:
+    """Everything the hub knows about one provider outside its adapter: its registry line.
+
+    Configuration (:func:`hub.signing.setup.signing_services`), the demo, the seed,
+    the provider migration and the contract tests all loop over the entries in
+    :mod:`hub.adapters.signing.providers`; none names a provider itself.
+    """
+
+    #: What rows, transactions and the API call it.
+    provider: SigningProvider
+    #: As people know it, for messages.
+    name: str
+    #: Its table in the providers file (``HUB_SIGNING_PROVIDERS_FILE``).
+    table: str
+    #: Its adapter from that table (keys as the folder's docstring lists them).
+    build: Callable[[Mapping[str, Any]], SigningAdapter]
+    #: The module of its simulated far side, whose ``simulate(…)`` starts it for the
+    #: demo and the contract tests (see :mod:`hub.adapters.signing.simulator`). A module
+    #: name, not an import: production code never loads a simulator.
+    simulator: str
+    #: The provider's user name for a personal ID (MySign: ``CMT_<id>``).
+    user_id: Callable[[str], str] = _as_is
+    signs: Signs = Signs.PEOPLE
+    #: Ways of reaching the same provider that the contract tests each go through
+    #: (SmartCA: its SP769 API and its gateway); the first is the demo's.
+    variants: tuple[str, ...] = ("",)
+    #: The issuer the seeded certificates of this provider name, if the seed gives any.
+    seed_issuer: str = ""
+
+
+def _provider(value: str) -> SigningProvider:
+    """The registered provider named ``value`` (a stored transaction's)."""
+    from hub.adapters.signing.providers import entry_of
+
+    return entry_of(value).provider
 
 
 def signatures_of(

@@ -37,6 +37,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hub.adapters.signing.certificates import PERSONAL_ID_PREFIXES, SCHOOL_CODE_PREFIX
+
 GOV_ROOT = "gov-root"
 GOV = "gov"
 NATIONAL_ROOT = "national-root"
@@ -62,6 +64,13 @@ def new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+def key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    """``key`` as unencrypted PKCS#8 PEM."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
 def _name(common_name: str, organisation: str, uid: str | None = None) -> x509.Name:
     parts = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
@@ -71,25 +80,6 @@ def _name(common_name: str, organisation: str, uid: str | None = None) -> x509.N
     if uid:
         parts.append(x509.NameAttribute(NameOID.USER_ID, uid))
     return x509.Name(parts)
-
-
-def personal_id_of(certificate: x509.Certificate) -> str | None:
-    """The 12-digit personal ID a person's certificate is bound to (``UID=CCCD:…``)."""
-    for attribute in certificate.subject.get_attributes_for_oid(NameOID.USER_ID):
-        value = str(attribute.value)
-        for prefix in ("CCCD:", "CMND:", "CMT_"):
-            if value.startswith(prefix):
-                return value.removeprefix(prefix)
-    return None
-
-
-def school_code_of(certificate: x509.Certificate) -> str | None:
-    """The ministry school code a seal certificate is bound to (``UID=MNS:…``)."""
-    for attribute in certificate.subject.get_attributes_for_oid(NameOID.USER_ID):
-        value = str(attribute.value)
-        if value.startswith("MNS:"):
-            return value.removeprefix("MNS:")
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,7 +424,7 @@ class DemoPKI:
         key: rsa.RSAPrivateKey | None = None,
     ) -> Issued:
         """A personal signing certificate bound to ``personal_id`` (``UID=CCCD:…``)."""
-        subject = _name(full_name, organisation, uid=f"CCCD:{personal_id}")
+        subject = _name(full_name, organisation, uid=f"{PERSONAL_ID_PREFIXES[0]}{personal_id}")
         return self._issue(ca, subject, valid_from=valid_from, valid_to=valid_to, key=key)
 
     def issue_seal(
@@ -465,7 +455,7 @@ class DemoPKI:
 
     @staticmethod
     def seal_subject(*, school_name: str, school_code: str) -> x509.Name:
-        return _name(school_name, school_name, uid=f"MNS:{school_code}")
+        return _name(school_name, school_name, uid=f"{SCHOOL_CODE_PREFIX}{school_code}")
 
     # --- revocation -----------------------------------------------------------------------
 
@@ -594,19 +584,25 @@ class DemoPKI:
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        state = {
-            "base_url": self.base_url,
-            "authorities": {},
-            "tsa": _dump(self.tsa.key, self.tsa.certificate),
-        }
-        for slug, authority in self.authorities.items():
-            state["authorities"][slug] = _dump(authority.key, authority.certificate) | {
+        authorities = {
+            slug: _dump(authority.key, authority.certificate)
+            | {
                 "revoked": {
                     str(serial): [when.isoformat(), reason.value]
                     for serial, (when, reason) in authority.revoked.items()
                 }
             }
+            for slug, authority in self.authorities.items()
+        }
+        state = {
+            "base_url": self.base_url,
+            "authorities": authorities,
+            "tsa": _dump(self.tsa.key, self.tsa.certificate),
+        }
         (directory / "pki.json").write_text(json.dumps(state, indent=1))
+        # What the hub itself reads in demo mode (hub.signing.trust.trust_store): the
+        # roots alone, so it never loads this module.
+        (directory / "roots.pem").write_bytes(self.roots_pem())
 
     @classmethod
     def load(cls, directory: Path) -> DemoPKI:
@@ -626,16 +622,6 @@ class DemoPKI:
         tsa_key, tsa_certificate = _undump(state["tsa"])
         tsa = Issued(tsa_key, tsa_certificate, authorities[GOV].chain)
         return cls(state["base_url"], authorities, tsa)
-
-    @classmethod
-    def load_or_create(cls, directory: Path, base_url: str) -> DemoPKI:
-        if (directory / "pki.json").exists():
-            pki = cls.load(directory)
-            if pki.base_url == base_url.rstrip("/"):
-                return pki
-        pki = cls.create(base_url)
-        pki.save(directory)
-        return pki
 
     # --- the HTTP face: CRL, OCSP, TSA, CA certificates --------------------------------------
 

@@ -8,12 +8,19 @@ by default it approves ``confirm_delay`` seconds after the request; the control
 routes under ``/_sim`` approve, reject or expire a transaction by hand and inject
 faults. :class:`SimulatorServer` runs any simulator as a real HTTP service on
 loopback; stopping it is the "server down" fault.
+
+Each provider folder's ``simulator`` module also offers ``simulate(pki, directory=…,
+variant=…)``: its far side started on loopback as a :class:`Simulation`, which tells
+the demo and the contract tests how to reach it, enrol someone at it, steer it and
+write its table of the providers file. The registry names that module
+(:attr:`~hub.adapters.signing.base.ProviderEntry.simulator`); :func:`simulate` finds it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import secrets
 import socket
 import threading
@@ -21,8 +28,10 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
 
 import uvicorn
 from cryptography import x509
@@ -34,17 +43,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub.adapters.signing.base import ProviderEntry, SigningAdapter
 from hub.adapters.signing.pki import DemoPKI, Issued
-
-
-class SimFault(StrEnum):
-    """What a simulator can be told to get wrong (besides being down)."""
-
-    SERVER_ERROR = "SERVER_ERROR"  # every protocol call answers 5xx
-    SLOW = "SLOW"  # every protocol call waits ``slow_seconds`` first
-    CERTIFICATE_REVOKED = "CERTIFICATE_REVOKED"
-    CERTIFICATE_EXPIRED = "CERTIFICATE_EXPIRED"
-    QUOTA_EXHAUSTED = "QUOTA_EXHAUSTED"
 
 
 class PhoneAnswer(StrEnum):
@@ -521,5 +521,111 @@ def free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
-def expiry_after(seconds: float) -> datetime:
-    return datetime.now(UTC) + timedelta(seconds=seconds)
+# --- a provider's far side, started for the demo or the contract tests ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolled:
+    """A key a simulated provider issued, and the user ID the hub asks its adapter by
+    (a personal ID, or a seal's school code)."""
+
+    user_id: str
+    credential_id: str
+    certificate: x509.Certificate
+
+
+class Enrol(Protocol):
+    def __call__(
+        self,
+        *,
+        name: str,
+        personal_id: str | None = None,
+        school_code: str | None = None,
+        organisation: str = "",
+        credential_id: str | None = None,
+        valid_from: datetime | None = None,
+        valid_to: datetime | None = None,
+    ) -> Enrolled:
+        """Issue a key: a person's (``personal_id``) or a school seal's (``school_code``)."""
+        ...
+
+
+@dataclass(kw_only=True)
+class Simulation:
+    """One provider's far side running on loopback, and how the hub reaches it."""
+
+    entry: ProviderEntry
+    #: The simulated back office (faults, the phone, its subscribers); None for a
+    #: hardware token, which has neither.
+    back_office: SimulatedProvider | None
+    #: The HTTP service, which a test may stop and start; None for a hardware token.
+    server: SimulatorServer | None
+    #: A new adapter pointing at it; keyword arguments override the adapter's options
+    #: (``timeout=…``, or :attr:`misconfigured`).
+    connect: Callable[..., SigningAdapter]
+    #: Options that make :attr:`connect` give an adapter whose own account (client
+    #: secret, relying-party key, PIN …) the provider refuses.
+    misconfigured: dict[str, Any]
+    #: Its table of the providers file (the files it names written under the directory).
+    config: Callable[[Path], dict[str, Any]]
+    enrol: Enrol
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+class Simulate(Protocol):
+    def __call__(
+        self, pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: float
+    ) -> Simulation: ...
+
+
+def simulate(
+    entry: ProviderEntry,
+    pki: DemoPKI,
+    *,
+    directory: Path,
+    variant: str | None = None,
+    confirm_delay: float = 0.2,
+) -> Simulation:
+    """Start ``entry``'s simulator (its first variant unless told), its phone confirming
+    after ``confirm_delay`` seconds; files it needs go under ``directory``."""
+    start: Simulate = importlib.import_module(entry.simulator).simulate
+    directory.mkdir(parents=True, exist_ok=True)
+    return start(
+        pki,
+        directory=directory,
+        variant=entry.variants[0] if variant is None else variant,
+        confirm_delay=confirm_delay,
+    )
+
+
+def person_enrolment(entry: ProviderEntry, back_office: SimulatedProvider) -> Enrol:
+    """Enrolment of people at ``back_office``, under the provider's own user names
+    (:attr:`~hub.adapters.signing.base.ProviderEntry.user_id`)."""
+
+    def enrol(
+        *,
+        name: str,
+        personal_id: str | None = None,
+        school_code: str | None = None,
+        organisation: str = "",
+        credential_id: str | None = None,
+        valid_from: datetime | None = None,
+        valid_to: datetime | None = None,
+    ) -> Enrolled:
+        if personal_id is None or school_code is not None:
+            raise ValueError(f"{entry.name} holds people's keys: give a personal_id")
+        credential = back_office.enrol(
+            entry.user_id(personal_id),
+            full_name=name,
+            personal_id=personal_id,
+            organisation=organisation,
+            credential_id=credential_id,
+            valid_from=valid_from,
+            valid_to=valid_to,
+        )
+        return Enrolled(personal_id, credential.credential_id, credential.certificate)
+
+    return enrol

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
 from reportlab.lib import colors
@@ -141,8 +142,8 @@ def place_name(province: str) -> str:
     return province
 
 
-def _style(name: str, **overrides: object) -> ParagraphStyle:
-    base: dict[str, object] = {"fontName": REGULAR, "fontSize": 9.5, "leading": 11.5}
+def _style(name: str, **overrides: Any) -> ParagraphStyle:
+    base: dict[str, Any] = {"fontName": REGULAR, "fontSize": 9.5, "leading": 11.5}
     return ParagraphStyle(name, **(base | overrides))
 
 
@@ -244,7 +245,7 @@ def add_signature_field(
     prints the widget; the empty ``/N`` appearance keeps strict readers (PDF 2.0,
     PDF/A) satisfied until the signer's stamp replaces it.
     """
-    document = canvas._doc
+    document = canvas._doc  # type: ignore[attr-defined]  # private, so not in the stubs
     width, height = rect[2] - rect[0], rect[3] - rect[1]
     appearance = PDFStream(
         PDFDictionary(
@@ -270,7 +271,7 @@ def add_signature_field(
         }
     )
     form = canvas.acroForm
-    canvas._addAnnotation(widget)
+    canvas._addAnnotation(widget)  # type: ignore[attr-defined]  # private, so not in the stubs
     form.fields.append(form.getRef(widget))
 
 
@@ -288,7 +289,7 @@ def attach_xml(canvas: Canvas, xml: bytes, *, description: str, modified: date) 
     form, not the source the page was typeset from — both are rendered from one
     :class:`~hub.documents.content.TranscriptContent`.
     """
-    document = canvas._doc
+    document = canvas._doc  # type: ignore[attr-defined]  # private, so not in the stubs
     stream = PDFStream(
         PDFDictionary(
             {

@@ -106,8 +106,8 @@ def _canvas_maker(content: TranscriptContent, xml: bytes | None) -> Callable[...
     """A canvas factory that sets up what belongs to the document, not to a page:
     PDF 1.7 (signature fields and associated files), the QR form, the attachment."""
 
-    def make(*args: Any, **kwargs: Any) -> Canvas:
-        canvas = Canvas(*args, pdfVersion=(1, 7), **kwargs)
+    def make(filename: Any, **kwargs: Any) -> Canvas:
+        canvas = Canvas(filename, pdfVersion=(1, 7), **kwargs)
         # The creation date is the content's, not the clock's (nor invariant
         # mode's 2000-01-01), so a verifier sees when the transcript was issued.
         created = layout.pdf_date(content.generated_on)

@@ -563,7 +563,7 @@ def _read_secondary_subject(element: Element) -> SecondarySubject:
         code=_required(element, "code"),
         name=_required(element, "name"),
         comment_only=_read_boolean(_required(element, "commentOnly")),
-        **values,  # type: ignore[arg-type]
+        **values,
     )
 
 

@@ -16,8 +16,10 @@ process, with a new adapter, has everything it needs.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -51,7 +53,7 @@ from hub.adapters.signing.csc.protocol import (
     SignHashResponse,
     b64,
 )
-from hub.adapters.signing.csc.session import ENDINGS, parse, phone_text
+from hub.adapters.signing.csc.session import parse, phone_text
 from hub.adapters.signing.http import DEFAULT_TIMEOUT
 from hub.domain.enums import SigningProvider
 
@@ -65,8 +67,8 @@ class BcyAdapter(CscSessionAdapter):
 
     def __init__(
         self,
-        base_url: str,
         *,
+        base_url: str,
         rp_id: str,
         rp_key_pem: bytes,
         rp_key_password: bytes | None = None,
@@ -79,7 +81,7 @@ class BcyAdapter(CscSessionAdapter):
             raise ValueError("the relying party's key must be RSA")
         self.rp_id = rp_id
         self._key = key
-        super().__init__(provider, base_url, timeout=timeout, transport=transport)
+        super().__init__(provider=provider, base_url=base_url, timeout=timeout, transport=transport)
 
     async def _login(self) -> str:
         header = ssl2_authorization(self.rp_id, self._key, int(time.time()))
@@ -147,5 +149,17 @@ class BcyAdapter(CscSessionAdapter):
                 credential_id=transaction.credential_id,
             )
         except SigningError as error:
-            return outcome_of(error, endings=ENDINGS)
+            return outcome_of(error)
         return self._signed(transaction, signed.signatures)
+
+
+def from_config(table: Mapping[str, Any]) -> BcyAdapter:
+    """The adapter from its providers-file table: ``url``, ``rp_id`` and ``rp_key_file``
+    (the relying party's PEM key; ``rp_key_password`` if it is encrypted)."""
+    password = table.get("rp_key_password")
+    return BcyAdapter(
+        base_url=table["url"],
+        rp_id=table["rp_id"],
+        rp_key_pem=Path(table["rp_key_file"]).read_bytes(),
+        rp_key_password=password.encode() if password else None,
+    )

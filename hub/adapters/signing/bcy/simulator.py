@@ -15,12 +15,16 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount
 
+from hub.adapters.signing.bcy import PROVIDER
+from hub.adapters.signing.bcy.adapter import BcyAdapter
 from hub.adapters.signing.bcy.protocol import (
     MAX_SKEW,
     SSL2,
@@ -54,13 +58,17 @@ from hub.adapters.signing.csc.simulator import (
     raise_if_refused,
     require_rsa,
 )
-from hub.adapters.signing.pki import GOV, DemoPKI
+from hub.adapters.signing.pki import GOV, DemoPKI, key_pem, new_key
 from hub.adapters.signing.simulator import (
+    Phone,
     SimCredential,
     SimError,
     SimState,
     SimTransaction,
     SimulatedProvider,
+    Simulation,
+    SimulatorServer,
+    person_enrolment,
 )
 
 BASE_PATH = "/rssp/v1"
@@ -231,3 +239,38 @@ def create_simulator(
     provider = SimulatedProvider("Ban Cơ yếu Chính phủ (DEMO)", pki, GOV, max_batch=max_batch)
     service = _BcyService(provider, relying_parties, max_skew, token_lifetime)
     return provider, provider.app(service.routes())
+
+
+#: The relying party the demo and the contract tests register with the simulator.
+RELYING_PARTY = "hub-demo"
+
+
+def simulate(pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: float) -> Simulation:
+    """Ban Cơ yếu's service on loopback, relying party :data:`RELYING_PARTY` registered
+    with a key of its own."""
+    key = new_key()
+    back_office, app = create_simulator(pki, relying_parties={RELYING_PARTY: key.public_key()})
+    back_office.phone = Phone(confirm_delay=confirm_delay)
+    server = SimulatorServer(app).start()
+    url = server.url + BASE_PATH
+
+    def connect(**options: Any) -> BcyAdapter:
+        return BcyAdapter(
+            **{"base_url": url, "rp_id": RELYING_PARTY, "rp_key_pem": key_pem(key), **options}
+        )
+
+    def config(directory: Path) -> dict[str, Any]:
+        key_file = directory / "bcy-relying-party.pem"
+        key_file.write_bytes(key_pem(key))
+        key_file.chmod(0o600)
+        return {"url": url, "rp_id": RELYING_PARTY, "rp_key_file": str(key_file)}
+
+    return Simulation(
+        entry=PROVIDER,
+        back_office=back_office,
+        server=server,
+        connect=connect,
+        misconfigured={"rp_key_pem": key_pem(new_key())},  # a key Ban Cơ yếu never saw
+        config=config,
+        enrol=person_enrolment(PROVIDER, back_office),
+    )

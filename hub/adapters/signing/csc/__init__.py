@@ -1,6 +1,16 @@
-"""Cloud Signature Consortium API (v1 and v2): the hub's client and a simulated server."""
+"""Cloud Signature Consortium API (v1 and v2): the hub's client, and (in ``simulator``,
+for the demo and tests only) a simulated server."""
 
-from hub.adapters.signing.csc.adapter import CscAccount, CscAdapter, PinSource
-from hub.adapters.signing.csc.simulator import create_simulator
+from hub.adapters.signing.base import ProviderEntry
+from hub.adapters.signing.csc.adapter import CscAccount, CscAdapter, PinSource, from_config
+from hub.domain.enums import SigningProvider
 
-__all__ = ["CscAccount", "CscAdapter", "PinSource", "create_simulator"]
+PROVIDER = ProviderEntry(
+    provider=SigningProvider.CSC,
+    name="CSC",
+    table="csc",
+    build=from_config,
+    simulator="hub.adapters.signing.csc.simulator",
+)
+
+__all__ = ["PROVIDER", "CscAccount", "CscAdapter", "PinSource"]

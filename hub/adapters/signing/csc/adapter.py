@@ -26,6 +26,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 
@@ -67,7 +68,6 @@ from hub.adapters.signing.csc.protocol import (
 )
 from hub.adapters.signing.csc.session import (
     CONFIRMATION_WINDOW,
-    ENDINGS,
     ProtocolSession,
     credential_from_info,
     parse,
@@ -90,9 +90,9 @@ class CscSessionAdapter(SigningAdapter):
 
     def __init__(
         self,
+        *,
         provider: SigningProvider,
         base_url: str,
-        *,
         timeout: httpx.Timeout,
         transport: httpx.AsyncBaseTransport | None,
     ) -> None:
@@ -165,8 +165,8 @@ class CscAdapter(CscSessionAdapter):
 
     def __init__(
         self,
-        base_url: str,
         *,
+        base_url: str,
         account: CscAccount,
         pins: PinSource,
         version: Version = "v2",
@@ -181,7 +181,7 @@ class CscAdapter(CscSessionAdapter):
         self.operation_mode = operation_mode
         self.account = account
         self._pins = pins
-        super().__init__(provider, base_url, timeout=timeout, transport=transport)
+        super().__init__(provider=provider, base_url=base_url, timeout=timeout, transport=transport)
 
     async def _login(self) -> str:
         response = await self._http.post(
@@ -320,7 +320,20 @@ class CscAdapter(CscSessionAdapter):
                 credential_id=transaction.credential_id,
             )
         except SigningError as error:
-            return outcome_of(error, endings=ENDINGS)
+            return outcome_of(error)
         if not answer.signatures:
             return TransactionResult(TransactionState.PENDING)
         return self._signed(transaction, answer.signatures)
+
+
+def from_config(table: Mapping[str, Any]) -> CscAdapter:
+    """The adapter from its providers-file table: ``url`` (ending at the version),
+    ``username``/``password`` (the hub's account), ``pins`` (credential ID → PIN),
+    ``version`` (``v1``/``v2``) and ``operation_mode`` (``S``/``A``)."""
+    return CscAdapter(
+        base_url=table["url"],
+        account=CscAccount(username=table["username"], password=table["password"]),
+        pins=dict(table.get("pins", {})),
+        version=table.get("version", "v2"),
+        operation_mode=table.get("operation_mode", "S"),
+    )

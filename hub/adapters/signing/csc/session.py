@@ -18,7 +18,7 @@ import httpx
 from cryptography import x509
 from pydantic import ValidationError
 
-from hub.adapters.signing.base import Credential, SigningError
+from hub.adapters.signing.base import Credential, ErrorTable, SigningError
 from hub.adapters.signing.csc.protocol import (
     DESCRIPTION_LIMIT,
     CredentialsInfoResponse,
@@ -37,50 +37,37 @@ W = TypeVar("W", bound=Wire)
 #: How long a signer has to confirm when the provider does not say (PROVIDERS.md: ~5 min).
 CONFIRMATION_WINDOW = timedelta(minutes=5)
 
-#: What each ``error`` code means for the hub.
-ERROR_CODES: dict[str, Code] = {
-    WireError.INVALID_PIN: Code.PROVIDER_BAD_CREDENTIALS,
-    WireError.INVALID_OTP: Code.PROVIDER_BAD_CREDENTIALS,
-    WireError.INVALID_GRANT: Code.PROVIDER_BAD_CREDENTIALS,
-    WireError.INVALID_CLIENT: Code.PROVIDER_BAD_CREDENTIALS,
-    WireError.UNAUTHORIZED_CLIENT: Code.PROVIDER_BAD_CREDENTIALS,
-    WireError.INVALID_TOKEN: Code.PROVIDER_BAD_CREDENTIALS,
-    WireError.INVALID_USER: Code.PROVIDER_USER_UNKNOWN,
-    WireError.INVALID_CREDENTIAL: Code.CREDENTIAL_NOT_FOUND,
-    WireError.CERTIFICATE_EXPIRED: Code.CERTIFICATE_EXPIRED,
-    WireError.CERTIFICATE_REVOKED: Code.CERTIFICATE_REVOKED,
-    WireError.QUOTA_EXCEEDED: Code.QUOTA_EXHAUSTED,
-    WireError.ACCESS_DENIED: Code.SIGNER_REJECTED,
-    WireError.EXPIRED_TOKEN: Code.SIGNER_NOT_CONFIRMED,
-}
-
-#: Other CSC servers say most things as ``invalid_request`` with a sentence
-#: ("Invalid parameter credentialID", "The certificate is revoked"); these words in
-#: it decide, first match wins.
-DESCRIPTION_HINTS: tuple[tuple[tuple[str, ...], Code], ...] = (
-    (("userid",), Code.PROVIDER_USER_UNKNOWN),
-    (("unknown user",), Code.PROVIDER_USER_UNKNOWN),
-    (("credentialid",), Code.CREDENTIAL_NOT_FOUND),
-    (("revoked",), Code.CERTIFICATE_REVOKED),
-    (("suspended",), Code.CERTIFICATE_REVOKED),
-    (("expired", "certificate"), Code.CERTIFICATE_EXPIRED),
-    (("quota",), Code.QUOTA_EXHAUSTED),
+#: What a CSC server's refusals mean for the hub: its ``error`` word, and for servers
+#: that say most things as ``invalid_request`` with a sentence ("Invalid parameter
+#: credentialID", "The certificate is revoked") the words in ``error_description``.
+#: Nothing found (None): the HTTP status decides (:func:`signing_error`).
+ERRORS: ErrorTable[str] = ErrorTable(
+    codes={
+        WireError.INVALID_PIN: Code.PROVIDER_BAD_CREDENTIALS,
+        WireError.INVALID_OTP: Code.PROVIDER_BAD_CREDENTIALS,
+        WireError.INVALID_GRANT: Code.PROVIDER_BAD_CREDENTIALS,
+        WireError.INVALID_CLIENT: Code.PROVIDER_BAD_CREDENTIALS,
+        WireError.UNAUTHORIZED_CLIENT: Code.PROVIDER_BAD_CREDENTIALS,
+        WireError.INVALID_TOKEN: Code.PROVIDER_BAD_CREDENTIALS,
+        WireError.INVALID_USER: Code.PROVIDER_USER_UNKNOWN,
+        WireError.INVALID_CREDENTIAL: Code.CREDENTIAL_NOT_FOUND,
+        WireError.CERTIFICATE_EXPIRED: Code.CERTIFICATE_EXPIRED,
+        WireError.CERTIFICATE_REVOKED: Code.CERTIFICATE_REVOKED,
+        WireError.QUOTA_EXCEEDED: Code.QUOTA_EXHAUSTED,
+        WireError.ACCESS_DENIED: Code.SIGNER_REJECTED,
+        WireError.EXPIRED_TOKEN: Code.SIGNER_NOT_CONFIRMED,
+    },
+    hints=(
+        (("userid",), Code.PROVIDER_USER_UNKNOWN),
+        (("unknown user",), Code.PROVIDER_USER_UNKNOWN),
+        (("credentialid",), Code.CREDENTIAL_NOT_FOUND),
+        (("revoked",), Code.CERTIFICATE_REVOKED),
+        (("suspended",), Code.CERTIFICATE_REVOKED),
+        (("expired", "certificate"), Code.CERTIFICATE_EXPIRED),
+        (("quota",), Code.QUOTA_EXHAUSTED),
+    ),
+    default=None,
 )
-
-#: A CSC server's refusal ends the transaction a poll asks about, unless the server is
-#: down or failing: then the poll has learnt nothing about it, and the job tries again.
-ENDINGS = frozenset(Code) - {Code.PROVIDER_UNAVAILABLE, Code.PROVIDER_FAILURE}
-
-
-def code_for(error: str, description: str) -> Code | None:
-    """The hub's code for a provider's ``error``/``error_description``, if it names one."""
-    if error in ERROR_CODES:
-        return ERROR_CODES[error]
-    text = description.lower()
-    for words, code in DESCRIPTION_HINTS:
-        if all(word in text for word in words):
-            return code
-    return None
 
 
 def signing_error(
@@ -101,7 +88,7 @@ def signing_error(
         error, description = answer.error, answer.error_description
     except ValidationError:
         error, description = "", response.text[:200]
-    code = code_for(error, description)
+    code = ERRORS.code(error, text=description)
     if login and code is not Code.PROVIDER_USER_UNKNOWN:
         code = Code.PROVIDER_BAD_CREDENTIALS
     elif code is None:

@@ -27,7 +27,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import ValidationError
@@ -36,6 +37,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from hub.adapters.signing.csc import PROVIDER
+from hub.adapters.signing.csc.adapter import CscAccount, CscAdapter
 from hub.adapters.signing.csc.protocol import (
     RSA_OID,
     SHA256_OID,
@@ -70,11 +73,15 @@ from hub.adapters.signing.csc.protocol import (
 from hub.adapters.signing.pki import CSC_DEMO, DemoPKI
 from hub.adapters.signing.simulator import (
     BearerTokens,
+    Phone,
     SimCredential,
     SimError,
     SimState,
     SimTransaction,
     SimulatedProvider,
+    Simulation,
+    SimulatorServer,
+    person_enrolment,
 )
 
 M = TypeVar("M", bound=Wire)
@@ -357,6 +364,8 @@ class _CscService:
     ) -> AuthorizeResponse:
         credential = self._credential(request, payload.credentialID)
         require_active(self.provider, credential)
+        hash_algorithm: str | None  # v2's may go unsaid
+        pin: str | None
         if isinstance(payload, AuthorizeRequestV1):
             values, hash_algorithm, pin = payload.hash, SHA256_OID, payload.PIN
         else:
@@ -443,3 +452,55 @@ def create_simulator(
     provider = SimulatedProvider("CSC Cloud Signing (DEMO)", pki, CSC_DEMO, max_batch=max_batch)
     service = _CscService(provider, service_accounts or {}, token_lifetime)
     return provider, provider.app(service.routes())
+
+
+#: The service account the demo and the contract tests log in with.
+SERVICE_ACCOUNT = CscAccount(username="hub-demo", password="hub-demo-password")
+
+
+def simulate(pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: float) -> Simulation:
+    """A CSC v2 server on loopback that asks the signer (operation mode ``A``); the hub
+    logs in with :data:`SERVICE_ACCOUNT` and sends each credential's PIN."""
+    back_office, app = create_simulator(
+        pki, service_accounts={SERVICE_ACCOUNT.username: SERVICE_ACCOUNT.password}
+    )
+    back_office.phone = Phone(confirm_delay=confirm_delay)
+    server = SimulatorServer(app).start()
+    url = server.url + V2_PATH
+
+    def pins() -> dict[str, str]:
+        return {
+            credential.credential_id: credential.pin
+            for subscriber in back_office.subscribers.values()
+            for credential in subscriber.credentials
+        }
+
+    def connect(**options: Any) -> CscAdapter:
+        return CscAdapter(
+            **{
+                "base_url": url,
+                "account": SERVICE_ACCOUNT,
+                "pins": lambda _credential_id: SimCredential.pin,
+                "operation_mode": "A",
+                **options,
+            }
+        )
+
+    def config(directory: Path) -> dict[str, Any]:
+        return {
+            "url": url,
+            "username": SERVICE_ACCOUNT.username,
+            "password": SERVICE_ACCOUNT.password,
+            "operation_mode": "A",
+            "pins": pins(),
+        }
+
+    return Simulation(
+        entry=PROVIDER,
+        back_office=back_office,
+        server=server,
+        connect=connect,
+        misconfigured={"account": CscAccount(username=SERVICE_ACCOUNT.username, password="x")},
+        config=config,
+        enrol=person_enrolment(PROVIDER, back_office),
+    )

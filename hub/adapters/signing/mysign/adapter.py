@@ -10,9 +10,9 @@ poll needs — the MySign user name for that login — travels in
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from cryptography import x509
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from hub.adapters.signing.base import (
     Credential,
+    ErrorTable,
     Health,
     SigningAdapter,
     SigningError,
@@ -60,19 +61,23 @@ MAX_BATCH = 50
 PROBE_USER = "CMT_hub-health-check"
 
 #: MySign's numbers (login refusals, request statuses) in the hub's terms.
-#: 13004 (expired *or* revoked) is settled by reading the certificate's status.
-CODES: dict[int, Code] = {
-    LoginCode.UNKNOWN_CLIENT: Code.PROVIDER_BAD_CREDENTIALS,
-    LoginCode.UNKNOWN_USER: Code.PROVIDER_USER_UNKNOWN,
-    LoginCode.BAD_CREDENTIALS: Code.PROVIDER_BAD_CREDENTIALS,
-    LoginCode.BAD_CLIENT_SECRET: Code.PROVIDER_BAD_CREDENTIALS,
-    401: Code.PROVIDER_BAD_CREDENTIALS,  # a fresh token refused: the client itself is refused
-    RequestStatus.TIMEOUT: Code.SIGNER_NOT_CONFIRMED,
-    RequestStatus.REJECTED: Code.SIGNER_REJECTED,
-    RequestStatus.FAILED: Code.SIGNING_FAILED,
-    RequestStatus.OUT_OF_QUOTA: Code.QUOTA_EXHAUSTED,
-    RequestStatus.INTERNAL_ERROR: Code.PROVIDER_FAILURE,
-}
+#: 13004 (expired *or* revoked) reads as revoked until the certificate's status says
+#: expired (:meth:`MySignAdapter._certificate_code`).
+ERRORS: ErrorTable[int] = ErrorTable(
+    codes={
+        LoginCode.UNKNOWN_CLIENT: Code.PROVIDER_BAD_CREDENTIALS,
+        LoginCode.UNKNOWN_USER: Code.PROVIDER_USER_UNKNOWN,
+        LoginCode.BAD_CREDENTIALS: Code.PROVIDER_BAD_CREDENTIALS,
+        LoginCode.BAD_CLIENT_SECRET: Code.PROVIDER_BAD_CREDENTIALS,
+        401: Code.PROVIDER_BAD_CREDENTIALS,  # a fresh token refused: the client is refused
+        RequestStatus.TIMEOUT: Code.SIGNER_NOT_CONFIRMED,
+        RequestStatus.REJECTED: Code.SIGNER_REJECTED,
+        RequestStatus.FAILED: Code.SIGNING_FAILED,
+        RequestStatus.OUT_OF_QUOTA: Code.QUOTA_EXHAUSTED,
+        RequestStatus.CERTIFICATE_INVALID: Code.CERTIFICATE_REVOKED,
+        RequestStatus.INTERNAL_ERROR: Code.PROVIDER_FAILURE,
+    }
+)
 
 T = TypeVar("T")
 
@@ -99,11 +104,11 @@ class MySignAdapter(SigningAdapter):
 
     def __init__(
         self,
+        *,
         base_url: str,
         client_id: str,
         client_secret: str,
         profile_id: str,
-        *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -168,8 +173,8 @@ class MySignAdapter(SigningAdapter):
                 credential_id=transaction.credential_id,
             )
         except SigningError as error:
-            # Refused outright (e.g. 13004): the end of the transaction. Not reached, not
-            # logged in, HTTP 5xx: its state is unknown, so the caller hears the error.
+            # Refused (13004, the hub's client refused at login): the end of the
+            # transaction. Not reached, HTTP 5xx: the caller hears it and asks again.
             return outcome_of(error)
         if answer.status == RequestStatus.SUCCESS:
             return TransactionResult(
@@ -179,11 +184,11 @@ class MySignAdapter(SigningAdapter):
         if answer.status in (RequestStatus.WAITING, RequestStatus.SIGNING):
             return TransactionResult(TransactionState.PENDING)
         code = await self._code(answer.status, user, transaction.credential_id)
-        error = self._error(
+        refusal = self._error(
             code, f"status {answer.status}", user=user, credential=transaction.credential_id
         )
         # 50000 on a request is Viettel failing that request: PROVIDER_FAILURE, and over.
-        return TransactionResult(final_state(code), error=error)
+        return TransactionResult(final_state(code), error=refusal)
 
     async def health(self) -> Health:
         return await probe_health(self.provider, self._probe)
@@ -212,8 +217,12 @@ class MySignAdapter(SigningAdapter):
         )
         if not response.is_success:
             refusal = self.http.decode(response, Refusal)
+            # At login every refusal but an unknown user is the hub's own configuration.
+            code = ERRORS.code(refusal.number)
+            if code is not Code.PROVIDER_USER_UNKNOWN:
+                code = Code.PROVIDER_BAD_CREDENTIALS
             raise self._error(
-                CODES.get(refusal.number or 0, Code.PROVIDER_BAD_CREDENTIALS),
+                code,
                 f"login {refusal.number}: {refusal.text}",
                 user=user,
             )
@@ -233,9 +242,10 @@ class MySignAdapter(SigningAdapter):
         return f"{refusal.number}: {refusal.text}"
 
     async def _code(self, number: int | None, user: str, credential_id: str) -> Code:
-        if number == RequestStatus.CERTIFICATE_INVALID:
+        code = ERRORS.code(number) or Code.SIGNING_FAILED
+        if code is Code.CERTIFICATE_REVOKED:
             return await self._certificate_code(user, credential_id)
-        return CODES.get(number or 0, Code.SIGNING_FAILED)
+        return code
 
     async def _certificate_code(self, user: str, credential_id: str) -> Code:
         """Expired or revoked? 13004 does not say; the certificate listing does."""
@@ -309,3 +319,14 @@ def certificate_status(status: str, certificate: x509.Certificate) -> str:
     if word == "expired" or certificate.not_valid_after_utc <= utcnow():
         return "EXPIRED"
     return "REVOKED"
+
+
+def from_config(table: Mapping[str, Any]) -> MySignAdapter:
+    """The adapter from its providers-file table: ``url`` and the hub's API client at
+    Viettel, ``client_id``, ``client_secret``, ``profile_id``."""
+    return MySignAdapter(
+        base_url=table["url"],
+        client_id=table["client_id"],
+        client_secret=table["client_secret"],
+        profile_id=table["profile_id"],
+    )

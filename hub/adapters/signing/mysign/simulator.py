@@ -14,7 +14,8 @@ import base64
 import time
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypedDict, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -23,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from hub.adapters.signing.mysign import PROVIDER
+from hub.adapters.signing.mysign.adapter import MySignAdapter
 from hub.adapters.signing.mysign.protocol import (
     SHA256_OID,
     AsyncMode,
@@ -42,12 +45,16 @@ from hub.adapters.signing.mysign.protocol import (
 from hub.adapters.signing.pki import VIETTEL, DemoPKI
 from hub.adapters.signing.simulator import (
     BearerTokens,
+    Phone,
     SimCredential,
     SimError,
     SimState,
     SimTransaction,
     SimulatedProvider,
+    Simulation,
+    SimulatorServer,
     guarded_routes,
+    person_enrolment,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -249,3 +256,37 @@ def _refusal(error: SimError) -> Response:
 
 def _login_refusal(status: int, code: LoginCode, message: str) -> Response:
     return JSONResponse({"code": int(code), "message": message}, status_code=status)
+
+
+class ApiClient(TypedDict):
+    client_id: str
+    client_secret: str
+    profile_id: str
+
+
+#: The hub's API client at the simulated Viettel (the :func:`create_simulator` defaults).
+CLIENT: ApiClient = {
+    "client_id": "hub-demo",
+    "client_secret": "hub-demo-secret",
+    "profile_id": "adss:ras:profile:001",
+}
+
+
+def simulate(pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: float) -> Simulation:
+    """Viettel's MySign service on loopback, with the hub's API client :data:`CLIENT`."""
+    back_office, app = create_simulator(pki, **CLIENT)
+    back_office.phone = Phone(confirm_delay=confirm_delay)
+    server = SimulatorServer(app).start()
+
+    def connect(**options: Any) -> MySignAdapter:
+        return MySignAdapter(**{"base_url": server.url, **CLIENT, **options})
+
+    return Simulation(
+        entry=PROVIDER,
+        back_office=back_office,
+        server=server,
+        connect=connect,
+        misconfigured={"client_secret": "not-the-secret"},
+        config=lambda _directory: {"url": server.url, **CLIENT},
+        enrol=person_enrolment(PROVIDER, back_office),
+    )

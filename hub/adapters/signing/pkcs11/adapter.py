@@ -1,5 +1,9 @@
 """The school seal on a USB token, reached through the token vendor's PKCS#11 module.
 
+:class:`Pkcs11Adapter` is one school's token; :class:`SealTokens`, the adapter the
+registry holds (built by :func:`from_config`), sends each call to the token of the
+school it names.
+
 Unlike the remote providers, nobody confirms on a phone: the school configures
 the token's user PIN once and the hub seals unattended (PROVIDERS.md). So
 ``sign_hashes`` signs at once and the transaction it returns already carries
@@ -36,7 +40,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pkcs11
 from asn1crypto import algos, core
@@ -45,6 +49,7 @@ from pkcs11 import Attribute, CertificateType, KeyType, Mechanism, ObjectClass, 
 
 from hub.adapters.signing.base import (
     Credential,
+    ErrorTable,
     Health,
     HealthStatus,
     SigningAdapter,
@@ -53,39 +58,53 @@ from hub.adapters.signing.base import (
     Transaction,
     TransactionResult,
     TransactionState,
+    check_batch,
     utcnow,
 )
-from hub.adapters.signing.pki import school_code_of
+from hub.adapters.signing.certificates import school_code_of
 from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code
+
+if TYPE_CHECKING:
+    # What pkcs11.lib() returns: the name pkcs11.lib itself is that function.
+    from pkcs11._pkcs11 import lib as Pkcs11Library
 
 T = TypeVar("T")
 
 #: No phone to confirm on, so one transaction may carry a whole class's transcripts.
 MAX_BATCH = 1000
 
-_SHA256_LENGTH = 32
-
-#: The token, its slot or the module is not there (unplugged, driver gone).
-_UNAVAILABLE = (
-    pkcs11.NoSuchToken,
-    pkcs11.TokenNotPresent,
-    pkcs11.TokenNotRecognised,
-    pkcs11.DeviceRemoved,
-    pkcs11.DeviceError,
-    pkcs11.SlotIDInvalid,
-    pkcs11.SessionClosed,
-    pkcs11.SessionHandleInvalid,
-)
-
-#: The configured PIN does not open the token.
-_BAD_PIN = (
-    pkcs11.PinIncorrect,
-    pkcs11.PinInvalid,
-    pkcs11.PinLenRange,
-    pkcs11.PinLocked,
-    pkcs11.PinExpired,
-    pkcs11.UserPinNotInitialized,
+#: PKCS#11's refusals (python-pkcs11's exception classes) in the hub's terms: the
+#: token, its slot or the module not there (unplugged, driver gone) is unavailable;
+#: a PIN that does not open the token is the school's configuration; the token failing
+#: anything else is a failed signing.
+ERRORS: ErrorTable[type[pkcs11.PKCS11Error]] = ErrorTable(
+    codes={
+        **dict.fromkeys(
+            (
+                pkcs11.NoSuchToken,
+                pkcs11.TokenNotPresent,
+                pkcs11.TokenNotRecognised,
+                pkcs11.DeviceRemoved,
+                pkcs11.DeviceError,
+                pkcs11.SlotIDInvalid,
+                pkcs11.SessionClosed,
+                pkcs11.SessionHandleInvalid,
+            ),
+            Code.PROVIDER_UNAVAILABLE,
+        ),
+        **dict.fromkeys(
+            (
+                pkcs11.PinIncorrect,
+                pkcs11.PinInvalid,
+                pkcs11.PinLenRange,
+                pkcs11.PinLocked,
+                pkcs11.PinExpired,
+                pkcs11.UserPinNotInitialized,
+            ),
+            Code.PROVIDER_BAD_CREDENTIALS,
+        ),
+    }
 )
 
 #: Held while python-pkcs11 loads a module. Loading reads process-wide state —
@@ -95,7 +114,7 @@ MODULE_LOADING = threading.Lock()
 _module_locks: dict[str, threading.Lock] = {}
 
 
-def load_module(module_path: str, environment: Mapping[str, str] | None = None) -> pkcs11.lib:
+def load_module(module_path: str, environment: Mapping[str, str] | None = None) -> Pkcs11Library:
     """python-pkcs11's instance of a module, loaded with ``environment`` set if it is new.
 
     A module reads its configuration from the environment once, when it is first
@@ -202,10 +221,7 @@ class Pkcs11Adapter(SigningAdapter):
         self, credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
     ) -> Transaction:
         """Sign on the token now; ``descriptions`` have no screen to go to and are unused."""
-        if any(len(digest) != _SHA256_LENGTH for digest in digests):
-            raise SigningError(
-                Code.SIGNING_FAILED, self.provider, "chỉ ký được giá trị băm SHA-256 (32 byte)"
-            )
+        check_batch(credential, digests, descriptions, descriptions_required=False)
         signatures = await self._on_token(
             lambda session: self._sign(session, credential.credential_id, digests)
         )
@@ -268,12 +284,9 @@ class Pkcs11Adapter(SigningAdapter):
                     return work(session)
                 finally:
                     session.close()
-        except _UNAVAILABLE as error:
-            raise self._error(Code.PROVIDER_UNAVAILABLE, error) from error
-        except _BAD_PIN as error:
-            raise self._error(Code.PROVIDER_BAD_CREDENTIALS, error) from error
         except pkcs11.PKCS11Error as error:
-            raise self._error(Code.SIGNING_FAILED, error) from error
+            code = ERRORS.code(type(error)) or Code.SIGNING_FAILED
+            raise self._error(code, error) from error
 
     def _token(self) -> pkcs11.Token:
         try:
@@ -298,7 +311,10 @@ class Pkcs11Adapter(SigningAdapter):
     def _credentials(self, session: pkcs11.Session, user_id: str) -> list[Credential]:
         """Each RSA key with its certificate (same CKA_ID) and the CA certificates above it."""
         certificates = _certificates(session)
-        query = {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.KEY_TYPE: KeyType.RSA}
+        query: dict[Attribute, Any] = {
+            Attribute.CLASS: ObjectClass.PRIVATE_KEY,
+            Attribute.KEY_TYPE: KeyType.RSA,
+        }
         if self.key_label is not None:
             query[Attribute.LABEL] = self.key_label
         credentials = []
@@ -343,7 +359,11 @@ class Pkcs11Adapter(SigningAdapter):
                 credential=credential_id,
             ) from error
         self._refuse_outside_validity(certificate, credential_id)
-        return [key.sign(digest_info(digest), mechanism=Mechanism.RSA_PKCS) for digest in digests]
+        return [
+            # python-pkcs11 types get_key() as Key; a private key's class has sign().
+            key.sign(digest_info(digest), mechanism=Mechanism.RSA_PKCS)  # type: ignore[attr-defined]
+            for digest in digests
+        ]
 
     def _refuse_outside_validity(self, certificate: x509.Certificate, credential_id: str) -> None:
         """A token signs with any key it holds; the validity period is the hub's to check."""
@@ -364,9 +384,11 @@ class Pkcs11Adapter(SigningAdapter):
                 credential=credential_id,
             )
 
-    def _error(self, code: Code, cause: Exception | str, **more: object) -> SigningError:
+    def _error(self, code: Code, cause: Exception | str, *, credential: str = "") -> SigningError:
         detail = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
-        return SigningError(code, self.provider, f"token {self.token_label!r}: {detail}", **more)
+        return SigningError(
+            code, self.provider, f"token {self.token_label!r}: {detail}", credential=credential
+        )
 
 
 def _certificates(session: pkcs11.Session) -> dict[bytes, x509.Certificate]:
@@ -397,3 +419,85 @@ def _chain_of(
         chain.append(issuer)
         current = issuer
     return tuple(chain)
+
+
+# --- every school's token behind one adapter ---------------------------------------------
+
+
+class SealTokens(SigningAdapter):
+    """Every school's seal token behind one adapter: school code → that school's token.
+
+    Each school has its own token (its own module path, label and PIN) and the
+    provider registry holds one adapter per provider, so this one sends each call to
+    the token of the school named by ``user_id`` (the ministry school code, as in
+    ``UID=MNS:…``).
+    """
+
+    provider = SigningProvider.PKCS11
+
+    def __init__(self, *, tokens: Mapping[str, Pkcs11Adapter]) -> None:
+        self.tokens = dict(tokens)
+
+    def _token(self, school_code: str) -> Pkcs11Adapter:
+        token = self.tokens.get(school_code)
+        if token is None:
+            raise SigningError(
+                Code.PROVIDER_UNAVAILABLE,
+                self.provider,
+                f"no seal token is connected for school {school_code}",
+            )
+        return token
+
+    async def list_credentials(self, user_id: str) -> list[Credential]:
+        return await self._token(user_id).list_credentials(user_id)
+
+    async def credential(self, user_id: str, credential_id: str) -> Credential:
+        return await self._token(user_id).credential(user_id, credential_id)
+
+    async def sign_hashes(
+        self, credential: Credential, digests: Sequence[bytes], descriptions: Sequence[str]
+    ) -> Transaction:
+        return await self._token(credential.user_id).sign_hashes(credential, digests, descriptions)
+
+    async def poll(self, transaction: Transaction) -> TransactionResult:
+        # A token signs at once: the signatures travel in the transaction itself.
+        token = next(iter(self.tokens.values()), None)
+        if token is None:
+            raise SigningError(Code.PROVIDER_UNAVAILABLE, self.provider, "no seal token")
+        return await token.poll(transaction)
+
+    async def health(self) -> Health:
+        """UP when every token answers; DOWN when none does; DEGRADED in between."""
+        if not self.tokens:
+            return Health(self.provider, HealthStatus.DOWN, None, "no seal token", utcnow())
+        answers = [await token.health() for token in self.tokens.values()]
+        up = [a for a in answers if a.status is HealthStatus.UP]
+        status = (
+            HealthStatus.UP
+            if len(up) == len(answers)
+            else HealthStatus.DOWN
+            if not up
+            else HealthStatus.DEGRADED
+        )
+        errors = [a.last_error for a in answers if a.last_error]
+        latency = max((a.latency_ms or 0.0) for a in answers)
+        return Health(self.provider, status, latency, "; ".join(errors) or None, utcnow())
+
+
+def from_config(table: Mapping[str, Any]) -> SealTokens:
+    """Every school's seal token from the providers file: one sub-table per school,
+    by ministry code, with ``module`` (the vendor's PKCS#11 library), ``token_label``,
+    ``pin``, and optionally ``key_label`` and ``environment`` (variables the module
+    reads when it is loaded)."""
+    return SealTokens(
+        tokens={
+            school: Pkcs11Adapter(
+                module_path=entry["module"],
+                token_label=entry["token_label"],
+                user_pin=entry["pin"],
+                key_label=entry.get("key_label"),
+                environment=entry.get("environment"),
+            )
+            for school, entry in table.items()
+        }
+    )

@@ -20,7 +20,7 @@ from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from hub.adapters.signing.base import (
     Credential,
+    ErrorTable,
     Health,
     SigningAdapter,
     SigningError,
@@ -85,6 +86,38 @@ GATEWAY = "gateway"
 PHONE = "phone"
 AUTOMATION = "automation"
 
+#: SP769's refusals in the hub's terms: by ``message``, by words in it, by HTTP status.
+#: A 403 (CREDENTIAL_STATUS_INVALID) is the certificate expired or revoked: revoked,
+#: until the certificate listing says expired (:meth:`SmartCaAdapter._certificate_code`).
+SP769_ERRORS: ErrorTable[str | int] = ErrorTable(
+    codes={
+        Sp769Message.REJECTED: Code.SIGNER_REJECTED,
+        Sp769Message.EXPIRED: Code.SIGNER_NOT_CONFIRMED,
+        Sp769Message.FAILED: Code.SIGNING_FAILED,
+        Sp769Message.SP_CREDENTIAL_INVALID: Code.PROVIDER_BAD_CREDENTIALS,
+        401: Code.PROVIDER_BAD_CREDENTIALS,  # a TH password or OTP VNPT refused
+        403: Code.CERTIFICATE_REVOKED,
+    },
+    hints=(
+        (("user", "not exist"), Code.PROVIDER_USER_UNKNOWN),
+        (("user", "not found"), Code.PROVIDER_USER_UNKNOWN),
+        (("quota",), Code.QUOTA_EXHAUSTED),
+    ),
+)
+
+#: The gateway's refusals (``code``) and transaction ends (``tranStatus``) in the
+#: hub's terms; 4003 (the key may not sign) is settled by the certificate's status.
+GATEWAY_ERRORS: ErrorTable[int] = ErrorTable(
+    codes={
+        GatewayCode.UNAUTHORISED: Code.PROVIDER_BAD_CREDENTIALS,
+        GatewayCode.OUT_OF_QUOTA: Code.QUOTA_EXHAUSTED,
+        GatewayCode.SIGNING_FAILED: Code.SIGNING_FAILED,
+        TranStatus.EXPIRED: Code.SIGNER_NOT_CONFIRMED,
+        TranStatus.REJECTED: Code.SIGNER_REJECTED,
+        TranStatus.KEY_AUTHORISATION_FAILED: Code.CERTIFICATE_REVOKED,
+    }
+)
+
 _ACTIVE = {"dang hoat dong", "hoat dong", "1", "active", "valid"}
 _EXPIRED = {"het han", "da het han", "expired"}
 
@@ -112,8 +145,8 @@ class _SmartCa(SigningAdapter):
 
     def __init__(
         self,
-        base_url: str,
         *,
+        base_url: str,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -171,15 +204,15 @@ class SmartCaAdapter(_SmartCa):
 
     def __init__(
         self,
+        *,
         base_url: str,
         sp_id: str,
         sp_password: str,
-        *,
         automation: Mapping[str, AutomationAccount] | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(base_url, timeout=timeout, transport=transport)
+        super().__init__(base_url=base_url, timeout=timeout, transport=transport)
         self.auth = SpAuth(sp_id=sp_id, sp_password=sp_password)
         self.automation = dict(automation or {})
 
@@ -269,11 +302,7 @@ class SmartCaAdapter(_SmartCa):
         )
         if answer.message.strip().upper() == Sp769Message.SUCCESS:
             return self._signed(transaction, answer.data)
-        code = {
-            Sp769Message.REJECTED: Code.SIGNER_REJECTED,
-            Sp769Message.EXPIRED: Code.SIGNER_NOT_CONFIRMED,
-            Sp769Message.FAILED: Code.SIGNING_FAILED,
-        }.get(answer.message)
+        code = SP769_ERRORS.codes.get(answer.message)
         if code is None:
             # Integrators only know "not SUCCESS yet"; past VNPT's window nobody will confirm.
             if utcnow() < transaction.expires_at:
@@ -346,14 +375,13 @@ class SmartCaAdapter(_SmartCa):
         answer = self.http.decode(response, Sp769Answer[model])  # type: ignore[valid-type]
         if response.is_success and answer.status_code < 300:
             return answer
-        code = sp769_code(answer.status_code, answer.message)
-        if code is None:
-            # A certificate refusal; only a call about one credential can say which.
-            code = (
-                await self._certificate_code(user_id, credential_id)
-                if credential_id
-                else Code.CERTIFICATE_REVOKED
-            )
+        code = (
+            SP769_ERRORS.code(answer.message, text=answer.message, status=answer.status_code)
+            or Code.SIGNING_FAILED
+        )
+        if code is Code.CERTIFICATE_REVOKED and credential_id:
+            # Revoked or expired: only a call about one credential can say which.
+            code = await self._certificate_code(user_id, credential_id)
         raise self._error(
             code,
             f"{answer.status_code} {answer.message}",
@@ -399,15 +427,15 @@ class SmartCaGatewayAdapter(_SmartCa):
 
     def __init__(
         self,
+        *,
         base_url: str,
         client_id: str,
         client_secret: str,
         user_passwords: Mapping[str, str],
-        *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(base_url, timeout=timeout, transport=transport)
+        super().__init__(base_url=base_url, timeout=timeout, transport=transport)
         self.client_id = client_id
         self.client_secret = client_secret
         self.user_passwords = user_passwords
@@ -477,13 +505,7 @@ class SmartCaGatewayAdapter(_SmartCa):
                 )
             if info.tranStatus == TranStatus.WAITING:
                 return TransactionResult(TransactionState.PENDING)
-            if info.tranStatus == TranStatus.KEY_AUTHORISATION_FAILED:
-                code = await self._certificate_code(user_id, transaction.credential_id)
-            else:
-                code = {
-                    TranStatus.EXPIRED: Code.SIGNER_NOT_CONFIRMED,
-                    TranStatus.REJECTED: Code.SIGNER_REJECTED,
-                }.get(info.tranStatus, Code.SIGNING_FAILED)
+            code = await self._gateway_code(info.tranStatus, user_id, transaction.credential_id)
             raise self._error(
                 code,
                 f"tranStatus {info.tranStatus}",
@@ -544,14 +566,10 @@ class SmartCaGatewayAdapter(_SmartCa):
         answer = await self._answer(path, body, content, user_id=user_id)
         if answer.code == GatewayCode.OK and answer.content is not None:
             return answer.content
-        if answer.code == GatewayCode.KEY_AUTHORISATION_FAILED:
-            code = await self._certificate_code(user_id, credential_id)
+        if answer.code == GatewayCode.NOT_FOUND:
+            code = missing
         else:
-            code = {
-                GatewayCode.UNAUTHORISED: Code.PROVIDER_BAD_CREDENTIALS,
-                GatewayCode.OUT_OF_QUOTA: Code.QUOTA_EXHAUSTED,
-                GatewayCode.NOT_FOUND: missing,
-            }.get(answer.code, Code.SIGNING_FAILED)
+            code = await self._gateway_code(answer.code, user_id, credential_id)
         raise self._error(
             code, f"code {answer.code}: {answer.message}", user=user_id, credential=credential_id
         )
@@ -563,6 +581,13 @@ class SmartCaGatewayAdapter(_SmartCa):
         payload = body.model_dump() if body else {}
         response = await self._tokens.post(user_id, path, json=payload)
         return self.http.decode(response, GatewayAnswer[content])  # type: ignore[valid-type]
+
+    async def _gateway_code(self, number: int, user_id: str, credential_id: str) -> Code:
+        """The hub's code for a gateway ``code`` or ``tranStatus`` (:data:`GATEWAY_ERRORS`)."""
+        code = GATEWAY_ERRORS.code(number) or Code.SIGNING_FAILED
+        if code is Code.CERTIFICATE_REVOKED:
+            return await self._certificate_code(user_id, credential_id)
+        return code
 
     async def _certificate_code(self, user_id: str, credential_id: str) -> Code:
         """Why the key may not sign, from the certificate's status (4003 does not say)."""
@@ -626,22 +651,6 @@ def certificate_status(text: str, certificate: x509.Certificate) -> str:
     return "REVOKED"
 
 
-def sp769_code(status_code: int, message: str) -> Code | None:
-    """The hub's code for an SP769 refusal; None for a certificate refusal, which needs a look."""
-    if message == Sp769Message.EXPIRED:
-        return Code.SIGNER_NOT_CONFIRMED
-    if status_code == 401:
-        if message == Sp769Message.SP_CREDENTIAL_INVALID:
-            return Code.PROVIDER_BAD_CREDENTIALS
-        lowered = message.lower()
-        if "user" in lowered and ("not exist" in lowered or "not found" in lowered):
-            return Code.PROVIDER_USER_UNKNOWN
-        return Code.PROVIDER_BAD_CREDENTIALS  # a TH password or OTP VNPT refused
-    if status_code == 403:
-        return Code.QUOTA_EXHAUSTED if "QUOTA" in message.upper() else None
-    return Code.SIGNING_FAILED
-
-
 def check_api(transaction: Transaction, api: str) -> None:
     if transaction.data.get("api") != api:
         raise ValueError(f"transaction {transaction.transaction_id} was not opened through {api}")
@@ -651,3 +660,35 @@ def summary(descriptions: Sequence[str], limit: int = 250) -> str:
     """What the signer's phone shows for the whole batch."""
     text = "; ".join(descriptions)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def from_config(table: Mapping[str, Any]) -> SmartCaAdapter | SmartCaGatewayAdapter:
+    """The adapter from its providers-file table.
+
+    ``api = "sp769"`` (the default): ``url`` (SP769's root), ``sp_id``, ``sp_password``,
+    and optionally ``automation``, a table of user ID → ``{password, totp_secret}`` for
+    keys that sign without the phone. ``api = "gateway"``: ``url`` (the gateway's
+    root), ``client_id``, ``client_secret`` and ``user_passwords``, a table of user ID
+    → SmartCA password (the gateway logs in as the signer).
+    """
+    api = table.get("api", SP769)
+    if api == GATEWAY:
+        return SmartCaGatewayAdapter(
+            base_url=table["url"],
+            client_id=table["client_id"],
+            client_secret=table["client_secret"],
+            user_passwords=dict(table.get("user_passwords", {})),
+        )
+    if api != SP769:
+        raise ValueError(f"SmartCA api must be {SP769!r} or {GATEWAY!r}, not {api!r}")
+    return SmartCaAdapter(
+        base_url=table["url"],
+        sp_id=table["sp_id"],
+        sp_password=table["sp_password"],
+        automation={
+            user: AutomationAccount(
+                password=account["password"], totp_secret=account["totp_secret"]
+            )
+            for user, account in table.get("automation", {}).items()
+        },
+    )

@@ -14,8 +14,9 @@ import base64
 import secrets
 import time
 import uuid
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypedDict, TypeVar
 
 from asn1crypto import algos, cms
 from asn1crypto import x509 as asn1_x509
@@ -31,16 +32,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from hub.adapters.signing.pki import VNPT, DemoPKI, school_code_of
+from hub.adapters.signing.certificates import school_code_of
+from hub.adapters.signing.pki import VNPT, DemoPKI
 from hub.adapters.signing.simulator import (
     BearerTokens,
+    Phone,
     SimCredential,
     SimError,
     SimState,
     SimTransaction,
     SimulatedProvider,
+    Simulation,
+    SimulatorServer,
     guarded_routes,
+    person_enrolment,
 )
+from hub.adapters.signing.smartca import PROVIDER
+from hub.adapters.signing.smartca.adapter import GATEWAY, SmartCaAdapter, SmartCaGatewayAdapter
 from hub.adapters.signing.smartca.protocol import (
     CERT_STATUS_TEXT,
     SAD_LIFETIME,
@@ -291,7 +299,12 @@ class SmartCaBackOffice(SimulatedProvider):
         """The ``cert_status`` form for this answer, and whether to add the other quirks."""
         index = self._listings
         self._listings += 1
-        return self.cert_status_forms[index % len(self.cert_status_forms)], index % 2 == 1
+        form = self.cert_status_forms[index % len(self.cert_status_forms)]
+        if form is CertStatusForm.DIGIT and self.faults.certificate_expired:
+            # "0" leaves expired-or-revoked to the certificate's dates, which the fault
+            # cannot move: a certificate really expired would say so by its dates.
+            form = CertStatusForm.WORD
+        return form, index % 2 == 1
 
     def _user_certificate(
         self, credential: SimCredential, form: CertStatusForm, *, quirky: bool
@@ -544,4 +557,80 @@ def _gateway_refusal(error: SimError) -> Response:
 def _oauth_error(status: int, error: str, description: str) -> Response:
     return JSONResponse(
         OAuthError(error=error, error_description=description).model_dump(), status_code=status
+    )
+
+
+class SpAccount(TypedDict):
+    sp_id: str
+    sp_password: str
+
+
+class GatewayClient(TypedDict):
+    client_id: str
+    client_secret: str
+
+
+#: The hub's accounts at the simulated VNPT (the :func:`create_simulator` defaults).
+SP_ACCOUNT: SpAccount = {"sp_id": "hub-demo-sp", "sp_password": "hub-demo-sp-password"}
+GATEWAY_CLIENT: GatewayClient = {
+    "client_id": "hub-demo-gateway",
+    "client_secret": "hub-demo-gateway-secret",
+}
+
+
+class _Passwords(Mapping[str, str]):
+    """The subscribers' SmartCA passwords as they stand, for the gateway adapter."""
+
+    def __init__(self, back_office: SmartCaBackOffice) -> None:
+        self.back_office = back_office
+
+    def __getitem__(self, user_id: str) -> str:
+        return self.back_office.subscribers[user_id].password
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.back_office.subscribers))
+
+    def __len__(self) -> int:
+        return len(self.back_office.subscribers)
+
+
+def simulate(pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: float) -> Simulation:
+    """VNPT SmartCA on loopback, reached through SP769 (``variant="sp769"``) or the
+    CSC-style gateway (``"gateway"``, logging in with each subscriber's password)."""
+    back_office, app = create_simulator(pki, **SP_ACCOUNT, **GATEWAY_CLIENT)
+    back_office.phone = Phone(confirm_delay=confirm_delay)
+    server = SimulatorServer(app).start()
+    passwords = _Passwords(back_office)
+    misconfigured: dict[str, Any]
+    if variant == GATEWAY:
+        options: dict[str, Any] = {
+            "base_url": server.url,
+            **GATEWAY_CLIENT,
+            "user_passwords": passwords,
+        }
+        adapter: type[SmartCaAdapter | SmartCaGatewayAdapter] = SmartCaGatewayAdapter
+        misconfigured = {"client_secret": "not-the-secret"}
+    else:
+        options = {"base_url": server.url + SP769_PREFIX, **SP_ACCOUNT}
+        adapter = SmartCaAdapter
+        misconfigured = {"sp_password": "not-the-password"}
+
+    def config(directory: Path) -> dict[str, Any]:
+        if variant == GATEWAY:
+            return {
+                "api": GATEWAY,
+                "url": server.url,
+                **GATEWAY_CLIENT,
+                "user_passwords": dict(passwords),
+            }
+        return {"url": options["base_url"], **SP_ACCOUNT}
+
+    return Simulation(
+        entry=PROVIDER,
+        back_office=back_office,
+        server=server,
+        connect=lambda **overrides: adapter(**{**options, **overrides}),
+        misconfigured=misconfigured,
+        config=config,
+        enrol=person_enrolment(PROVIDER, back_office),
     )

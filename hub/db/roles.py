@@ -1,0 +1,84 @@
+"""SQL twins of :mod:`hub.domain.roles`: who holds a signing role, decided in the database.
+
+Each twin is tested against its pure rule on the same rows
+(``tests/integration/test_rule_twins.py``).
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ScalarSelect, and_, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from hub.db import models
+from hub.db.queries import signing_certificate_query
+from hub.domain.enums import StaffRole
+
+
+def homeroom_teacher_id(class_id: Any) -> ScalarSelect[Any]:
+    """SQL twin of :func:`hub.domain.roles.homeroom_teacher_of`: the staff id the class names."""
+    return (
+        select(models.SchoolClass.homeroom_teacher_id)
+        .where(models.SchoolClass.id == class_id)
+        .scalar_subquery()
+    )
+
+
+def is_principal_record() -> ColumnElement[bool]:
+    """SQL twin of :func:`hub.domain.roles.principal_of`, as a condition on
+    ``staff_assignments``: this row is its school's principal record (a PRINCIPAL
+    assignment, and no PRINCIPAL assignment of the same school was recorded after it)."""
+    later = aliased(models.StaffAssignment)
+    return and_(
+        models.StaffAssignment.role == StaffRole.PRINCIPAL,
+        ~exists().where(
+            later.school_id == models.StaffAssignment.school_id,
+            later.role == StaffRole.PRINCIPAL,
+            later.id > models.StaffAssignment.id,
+        ),
+    )
+
+
+def principal_id(school_id: Any) -> ScalarSelect[Any]:
+    """The staff id of the school's principal (:func:`is_principal_record`), as a subquery."""
+    return (
+        select(models.StaffAssignment.staff_id)
+        .where(models.StaffAssignment.school_id == school_id, is_principal_record())
+        .scalar_subquery()
+    )
+
+
+async def principal(session: AsyncSession, *, school_id: int) -> models.Staff | None:
+    """The principal of the school (:func:`hub.domain.roles.principal_of`), or None."""
+    return await session.scalar(
+        select(models.Staff).where(models.Staff.id == principal_id(school_id))
+    )
+
+
+async def homeroom_teacher(session: AsyncSession, *, class_id: int) -> models.Staff | None:
+    """The homeroom teacher of the class (:func:`hub.domain.roles.homeroom_teacher_of`), or None."""
+    return await session.scalar(
+        select(models.Staff).where(models.Staff.id == homeroom_teacher_id(class_id))
+    )
+
+
+async def seal_certificate(
+    session: AsyncSession, *, school_id: int, at: datetime
+) -> models.SigningCertificate | None:
+    """The school's organisation seal (con dấu): the certificate the school itself owns and
+    signs with at ``at`` (:func:`hub.domain.certificates.signing_certificate`)."""
+    return await session.scalar(
+        signing_certificate_query(models.SigningCertificate.school_id, school_id, at)
+    )
+
+
+async def signing_certificate(
+    session: AsyncSession, *, staff_id: int, at: datetime
+) -> models.SigningCertificate | None:
+    """The certificate a staff member signs with at ``at``
+    (:func:`hub.domain.certificates.signing_certificate`)."""
+    return await session.scalar(
+        signing_certificate_query(models.SigningCertificate.staff_id, staff_id, at)
+    )

@@ -1,0 +1,264 @@
+"""Reading the province: pages, filters, search, and the N+1-free guarantee."""
+
+import pytest
+from prometheus_client import REGISTRY
+from strawberry.relay import GlobalID
+
+from hub.domain.enums import OrgLevel
+from tests.helpers import client_token, data, error_codes, gql
+
+PAGE = """query($first: Int!, $school: ID!) {
+  students(first: $first, filter: {schoolId: $school}) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id fullName personalId birthDate
+      school { name moetCode district { name } }
+      currentClass { name grade homeroomTeacher { fullName certificates { serialNumber isValid } } }
+      guardians { relation verified guardian { fullName phone } }
+    } }
+  }
+}"""
+
+
+@pytest.fixture(scope="module")
+async def department(db, world, http):
+    return await client_token(db, http, org=OrgLevel.DEPARTMENT)
+
+
+def _statements() -> float:
+    return (
+        REGISTRY.get_sample_value("hub_sql_statements_per_request_sum", {"path": "/graphql"}) or 0
+    )
+
+
+async def _statements_for(http, token, variables) -> tuple[float, dict]:  # type: ignore[no-untyped-def]
+    before = _statements()
+    result = data(await gql(http, token, PAGE, variables))
+    return _statements() - before, result
+
+
+async def test_a_page_of_100_costs_the_same_statements_as_a_page_of_10(http, world, department):
+    school = str(GlobalID("School", str(world.schools["A"].id)))
+    await _statements_for(http, department, {"first": 10, "school": school})  # warm caches
+    small, small_page = await _statements_for(http, department, {"first": 10, "school": school})
+    large, large_page = await _statements_for(http, department, {"first": 100, "school": school})
+    assert len(small_page["students"]["edges"]) == 10
+    assert len(large_page["students"]["edges"]) == 100
+    nested = large_page["students"]["edges"][99]["node"]
+    assert nested["currentClass"]["homeroomTeacher"]["certificates"]
+    assert nested["guardians"] and nested["school"]["district"]["name"] == "Long Biên"
+    assert small == large
+    assert large <= 10
+
+
+async def test_keyset_pages_walk_the_whole_list_once(http, world, department):
+    school = str(GlobalID("School", str(world.schools["A"].id)))
+    query = """query($after: String, $school: ID!) { students(first: 50, after: $after,
+        filter: {schoolId: $school}) { pageInfo { hasNextPage endCursor } nodes { id } } }"""
+    seen, after = [], None
+    while True:
+        page = data(await gql(http, department, query, {"after": after, "school": school}))
+        seen += [n["id"] for n in page["students"]["nodes"]]
+        if not page["students"]["pageInfo"]["hasNextPage"]:
+            break
+        after = page["students"]["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == len(world.schools["A"].students)
+
+
+async def test_page_size_is_capped(http, world, department):
+    result = await gql(http, department, "{ students(first: 501) { totalCount } }")
+    assert error_codes(result) == ["INVALID_ARGUMENT"]
+    result = await gql(http, department, '{ students(after: "garbage") { totalCount } }')
+    assert error_codes(result) == ["INVALID_ID"]  # a cursor is an id (issue "Guard the data")
+
+
+async def test_name_search_ignores_diacritics(http, world, department):
+    found = data(
+        await gql(
+            http, department, '{ students(filter: {name: "nguyen van an"}) { nodes { fullName } } }'
+        )
+    )["students"]["nodes"]
+    assert found and all(n["fullName"].startswith("Nguyễn Văn An") for n in found)
+    upper = data(
+        await gql(http, department, '{ students(filter: {name: "NGUYỄN an"}) { totalCount } }')
+    )["students"]["totalCount"]
+    assert upper >= len(found)
+
+
+async def test_name_search_matches_whole_words_and_a_last_unfinished_word(http, world, department):
+    async def count(name: str) -> int:
+        result = await gql(
+            http,
+            department,
+            "query($n: String!) { students(filter: {name: $n}) { totalCount } }",
+            {"n": name},
+        )
+        return data(result)["students"]["totalCount"]
+
+    full = await count("nguyen van an")
+    assert full > 0
+    assert await count("Nguyễn Văn A") >= full  # still typing the given name
+    assert await count("van an") >= full  # words from the middle
+    assert await count("guyen van an") == 0  # not the start of a word
+    assert await count("nguye van an") == 0  # only the last word may be unfinished
+
+
+async def test_student_filters(http, world, department):
+    school = str(GlobalID("School", str(world.schools["A"].id)))
+    klass = str(GlobalID("SchoolClass", str(world.schools["A"].classes[1])))
+    by_grade = data(
+        await gql(
+            http,
+            department,
+            "query($s: ID!) { students(filter: {schoolId: $s, grade: 7}) { totalCount } }",
+            {"s": school},
+        )
+    )
+    by_class = data(
+        await gql(
+            http,
+            department,
+            "query($c: ID!) { students(filter: {classId: $c}) { totalCount } }",
+            {"c": klass},
+        )
+    )
+    assert by_grade["students"]["totalCount"] == by_class["students"]["totalCount"] == 30
+    unverified = data(
+        await gql(
+            http,
+            department,
+            "query($s: ID!) { students(filter: {schoolId: $s, identityStatus: UNVERIFIED}) { "
+            "totalCount } }",
+            {"s": school},
+        )
+    )
+    assert unverified["students"]["totalCount"] == 24
+    without = data(
+        await gql(
+            http,
+            department,
+            "query($s: ID!) { studentsWithoutPersonalId(schoolId: $s) { totalCount nodes { "
+            "ministryCode } } }",
+            {"s": school},
+        )
+    )
+    assert without["studentsWithoutPersonalId"]["nodes"] == [{"ministryCode": "HSA00007"}]
+
+
+async def test_school_filters(http, world, department):
+    lb = str(GlobalID("District", str(world.districts["LB"])))
+    in_lb = data(
+        await gql(
+            http,
+            department,
+            "query($d: ID!) { schools(filter: {districtId: $d}) { totalCount } }",
+            {"d": lb},
+        )
+    )
+    assert in_lb["schools"]["totalCount"] == 2
+    private = data(
+        await gql(
+            http, department, "{ schools(filter: {ownership: PRIVATE}) { nodes { moetCode } } }"
+        )
+    )
+    assert private["schools"]["nodes"] == [{"moetCode": world.schools["C"].code}]
+    primary = data(
+        await gql(http, department, "{ schools(filter: {level: PRIMARY}) { nodes { moetCode } } }")
+    )
+    assert primary["schools"]["nodes"] == [{"moetCode": world.schools["B"].code}]
+
+
+async def test_staff_filters(http, world, department):
+    school = str(GlobalID("School", str(world.schools["B"].id)))
+    valid = data(
+        await gql(
+            http,
+            department,
+            "query($s: ID!) { staff(filter: {schoolId: $s, hasValidCertificate: true}) { "
+            "totalCount } }",
+            {"s": school},
+        )
+    )
+    assert valid["staff"]["totalCount"] == world.schools["B"].staff_with_valid_certificate
+    principals = data(
+        await gql(
+            http,
+            department,
+            "query($s: ID!) { staff(filter: {schoolId: $s, role: PRINCIPAL}) { nodes { fullName "
+            "} } }",
+            {"s": school},
+        )
+    )
+    assert len(principals["staff"]["nodes"]) == 1
+    without = data(
+        await gql(
+            http,
+            department,
+            "query($s: ID!) { staffWithoutValidCertificate(schoolId: $s) { totalCount } }",
+            {"s": school},
+        )
+    )
+    assert without["staffWithoutValidCertificate"]["totalCount"] == 2
+
+
+async def test_certificate_filters(http, world, department):
+    school = str(GlobalID("School", str(world.schools["B"].id)))
+    soon = data(
+        await gql(
+            http,
+            department,
+            """query($s: ID!) { certificates(filter: {schoolId: $s,
+        expiringBefore: "2100-01-01T00:00:00Z", status: ACTIVE, provider: BCY}) { totalCount } }""",
+            {"s": school},
+        )
+    )
+    assert soon["certificates"]["totalCount"] == 4  # valid ones not yet expired
+    revoked = data(
+        await gql(
+            http,
+            department,
+            "query($s: ID!) { certificates(filter: {schoolId: $s, status: REVOKED}) { nodes { "
+            "isValid } } }",
+            {"s": school},
+        )
+    )
+    assert revoked["certificates"]["nodes"] == [{"isValid": False}]
+    seals = data(
+        await gql(
+            http,
+            department,
+            "{ certificates(filter: {isSeal: true}, first: 500) { nodes { school { moetCode } "
+            "provider } } }",
+        )
+    )
+    # Every school of the world has its seal; schools other tests build bring their own.
+    codes = [n["school"]["moetCode"] for n in seals["certificates"]["nodes"]]
+    assert sorted(c for c in codes if c in {s.code for s in world.schools.values()}) == sorted(
+        s.code for s in world.schools.values()
+    )
+    month = data(
+        await gql(
+            http,
+            department,
+            "query($s: ID!) { certificates(filter: {schoolId: $s}) { nodes { expiresSoon } } }",
+            {"s": school},
+        )
+    )
+    assert sum(n["expiresSoon"] for n in month["certificates"]["nodes"]) == 2
+
+
+async def test_node_resolves_each_type(http, world, department):
+    for type_name, key in [
+        ("School", world.schools["A"].id),
+        ("Staff", world.schools["A"].staff[0]),
+        ("SchoolClass", world.schools["A"].classes[0]),
+        ("District", world.districts["LB"]),
+    ]:
+        gid = str(GlobalID(type_name, str(key)))
+        node = data(
+            await gql(
+                http, department, "query($id: ID!) { node(id: $id) { id __typename } }", {"id": gid}
+            )
+        )
+        assert node["node"] == {"id": gid, "__typename": type_name}

@@ -1,0 +1,306 @@
+"""Bulk signing batches on Dramatiq with a real Redis broker and the real database.
+
+The worker runs in this process (its own event loop, database engine and
+provider adapters, as a worker process would have); the providers are the
+simulators on loopback. Crash faults with separate worker processes are in
+tests/integration/test_signing_batch_faults.py.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import dramatiq
+import httpx
+import pytest
+import redis
+from sqlalchemy import func, select
+from strawberry.relay import GlobalID
+
+from hub.adapters.signing.demo import DemoSigning, start_demo_signing
+from hub.adapters.signing.simulator import Phone, PhoneAnswer
+from hub.db import models
+from hub.db.engine import Database
+from hub.domain.enums import OrgLevel, SigningProvider
+from hub.jobs.core import JobRuntime
+from hub.signing.setup import signing_services
+from hub.web.app import create_app
+from tests.helpers import data, gql, register, token_for
+from tests.schools import SigningSchool, signing_school
+
+#: Steps of one story (batches over the module's school, each starting where the last left it):
+#: in random order too they run in the order written (tests/conftest.py).
+pytestmark = pytest.mark.in_order
+
+START = """mutation($role: SignerRole!, $c: ID, $s: ID) {
+  startSigningBatch(role: $role, classId: $c, schoolId: $s) { jobId state total queued } }"""
+BATCH = """query($j: String!) { signingBatch(jobId: $j) {
+  jobId state reasonCode reason total signed returned failed queued waiting
+  waitingFor { provider transactionId expiresAt }
+  items { transcriptId state reasonCode reason } } }"""
+CONTROL = "mutation($j: String!) { %s(jobId: $j) { state reasonCode reason } }"
+
+
+def redis_url() -> str:
+    url = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError as error:  # never skip: the jobs need a real broker
+        raise AssertionError(f"Redis is not reachable at {url}: start it (.ci/run does)") from error
+    return url
+
+
+@pytest.fixture(scope="module")
+async def demo(tmp_path_factory) -> AsyncIterator[DemoSigning]:  # type: ignore[no-untyped-def]
+    suite = start_demo_signing(tmp_path_factory.mktemp("signing"), confirm_delay=0.2)
+    # Small transactions, so a class takes several chunks (two digests per transcript);
+    # SmartCA's SP769 API does not say its limit, so the hub keeps to 50 digests there.
+    for provider in (SigningProvider.BCY, SigningProvider.MYSIGN, SigningProvider.CSC):
+        suite.back_offices[provider].max_batch = 4
+    yield suite
+    await suite.aclose()
+
+
+@pytest.fixture(scope="module")
+async def school(db, world, demo) -> SigningSchool:  # type: ignore[no-untyped-def]
+    return await signing_school(
+        db,
+        demo,
+        code="01BATCH1",
+        school_year_id=world.current_year_id,
+        teacher_providers=[SigningProvider.BCY, SigningProvider.MYSIGN, SigningProvider.CSC],
+        principal_provider=SigningProvider.SMARTCA,
+        per_class=5,
+    )
+
+
+@pytest.fixture(scope="module")
+def worker(settings, demo, school, tmp_path_factory) -> Iterator[dramatiq.Worker]:  # type: ignore[no-untyped-def]
+    from hub.jobs import actors
+
+    environment = demo.worker_environment(tmp_path_factory.mktemp("worker"))
+    jobs_settings = settings.model_copy(
+        update={
+            "redis_url": redis_url(),
+            "jobs_namespace": f"hub-test-{uuid.uuid4().hex[:8]}",
+            "jobs_poll_seconds": 0.2,
+            "jobs_stall_seconds": 2.0,
+            "signing_providers_file": Path(environment["HUB_SIGNING_PROVIDERS_FILE"]),
+            "tsa_url": environment["HUB_TSA_URL"],
+        }
+    )
+    services = signing_services(jobs_settings)
+    assert services is not None
+    runtime = JobRuntime(jobs_settings, Database(jobs_settings.database_url), services)
+    broker = actors.configure(jobs_settings, runtime)
+    worker = dramatiq.Worker(broker, worker_threads=4, worker_timeout=100)
+    worker.start()
+    yield worker
+    worker.stop()
+    broker.flush_all()
+    broker.close()
+
+
+@pytest.fixture(scope="module")
+async def hub(settings, db, demo, worker) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    from hub.jobs.actors import send
+
+    app = create_app(settings, db, signing=demo.signing, send_jobs=send)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def vendor(db, hub, school) -> str:  # type: ignore[no-untyped-def]
+    return await token_for(hub, *await register(db, org=OrgLevel.SCHOOL, schools=[school.code]))
+
+
+async def until_done(hub, token, job_id: str, seconds: float = 30) -> dict:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds / 0.1)):
+        batch = data(await gql(hub, token, BATCH, {"j": job_id}))["signingBatch"]
+        if batch["state"] in ("COMPLETED", "CANCELLED"):
+            return batch
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"batch did not finish: {batch}")
+
+
+async def signatures_recorded(db, transcript_ids: list[int]) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    async with db.sessions() as session:
+        rows = await session.execute(
+            select(models.TranscriptEvent.transcript_id, func.count())
+            .where(
+                models.TranscriptEvent.transcript_id.in_(transcript_ids),
+                models.TranscriptEvent.event == "SIGNED",
+            )
+            .group_by(models.TranscriptEvent.transcript_id)
+        )
+        return dict(rows.all())
+
+
+def class_gid(class_id: int) -> str:
+    return str(GlobalID("SchoolClass", str(class_id)))
+
+
+async def test_a_class_is_signed_in_chunks_each_transcript_exactly_once(
+    hub, vendor, school, db, demo
+) -> None:  # type: ignore[no-untyped-def]
+    first = school.class_ids[0]
+    started = data(
+        await gql(hub, vendor, START, {"role": "HOMEROOM_TEACHER", "c": class_gid(first)})
+    )
+    job = started["startSigningBatch"]
+    assert job["total"] == 5
+    batch = await until_done(hub, vendor, job["jobId"])
+    assert batch == batch | {"state": "COMPLETED", "signed": 5, "failed": 0, "returned": 0}
+    # Five transcripts, two per transaction: three confirmations on the teacher's phone.
+    assert len(demo.back_offices[SigningProvider.BCY].transactions) == 3
+    assert await signatures_recorded(db, school.transcripts[first]) == {
+        t: 1 for t in school.transcripts[first]
+    }
+
+
+async def test_a_rejection_or_no_answer_returns_those_transcripts_and_the_rest_go_on(
+    hub, vendor, school, db, demo
+) -> None:  # type: ignore[no-untyped-def]
+    office = demo.back_offices[SigningProvider.MYSIGN]
+    # Unanswered requests expire after 1.5 s, as a real one does after its deadline.
+    office.phone = Phone(answer=PhoneAnswer.IGNORE, expires_after=1.5)
+    second = school.class_ids[1]
+    started = data(
+        await gql(hub, vendor, START, {"role": "HOMEROOM_TEACHER", "c": class_gid(second)})
+    )
+    job_id = started["startSigningBatch"]["jobId"]
+    seen: list[str] = []
+    try:
+        for _ in range(300):
+            # The teacher refuses the first request, lets the second run out, confirms the rest.
+            for transaction in list(office.transactions.values()):
+                if transaction.transaction_id in seen:
+                    continue
+                seen.append(transaction.transaction_id)
+                if len(seen) == 1:
+                    office.reject(transaction.transaction_id)
+                elif len(seen) > 2:
+                    office.approve(transaction.transaction_id)
+            batch = data(await gql(hub, vendor, BATCH, {"j": job_id}))["signingBatch"]
+            if batch["state"] == "COMPLETED":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        office.phone = Phone(confirm_delay=0.2)
+    assert batch["state"] == "COMPLETED"
+    assert len(seen) == 3  # five transcripts, two per transaction
+    # Two chunks (three or four transcripts) come back with their reasons, the rest signed.
+    returned_count = batch["returned"]
+    assert returned_count in (3, 4), batch["items"]
+    assert (batch["signed"], batch["failed"]) == (5 - returned_count, 0), batch["items"]
+    returned = [i for i in batch["items"] if i["state"] == "RETURNED"]
+    reasons = {i["reasonCode"]: i["reason"] for i in returned}
+    assert set(reasons) == {"SIGNER_REJECTED", "SIGNER_NOT_CONFIRMED"}
+    assert "từ chối" in reasons["SIGNER_REJECTED"]
+    assert "xác nhận" in reasons["SIGNER_NOT_CONFIRMED"]
+    async with db.sessions() as session:
+        states = dict(
+            (
+                await session.execute(
+                    select(models.Transcript.id, models.Transcript.state).where(
+                        models.Transcript.id.in_(school.transcripts[second])
+                    )
+                )
+            ).all()
+        )
+    assert sorted(states.values()) == ["READY"] * returned_count + ["SIGNED_BY_HOMEROOM"] * (
+        5 - returned_count
+    )
+    # The returned transcripts go in the next batch, and are signed once.
+    again = data(
+        await gql(hub, vendor, START, {"role": "HOMEROOM_TEACHER", "c": class_gid(second)})
+    )
+    assert again["startSigningBatch"]["total"] == returned_count
+    done = await until_done(hub, vendor, again["startSigningBatch"]["jobId"])
+    assert done["signed"] == returned_count
+    assert set((await signatures_recorded(db, school.transcripts[second])).values()) == {1}
+
+
+async def test_a_provider_outage_pauses_the_batch_until_it_answers_again(
+    hub, vendor, school, db, demo
+) -> None:  # type: ignore[no-untyped-def]
+    third = school.class_ids[2]
+    office = demo.back_offices[SigningProvider.CSC]
+    office.phone = Phone(confirm_delay=1.0)
+    started = data(
+        await gql(hub, vendor, START, {"role": "HOMEROOM_TEACHER", "c": class_gid(third)})
+    )
+    job_id = started["startSigningBatch"]["jobId"]
+    for _ in range(100):  # the requests are on the teacher's phone…
+        batch = data(await gql(hub, vendor, BATCH, {"j": job_id}))["signingBatch"]
+        if batch["waiting"]:
+            break
+        await asyncio.sleep(0.05)
+    demo.servers["csc"].stop()  # …when the provider goes down
+    try:
+        for _ in range(100):
+            batch = data(await gql(hub, vendor, BATCH, {"j": job_id}))["signingBatch"]
+            if batch["state"] == "PAUSED":
+                break
+            await asyncio.sleep(0.1)
+        assert batch["state"] == "PAUSED", batch
+        assert batch["reasonCode"] == "PROVIDER_UNAVAILABLE"
+        assert "Không kết nối được máy chủ ký số CSC" in batch["reason"]
+    finally:
+        office.phone = Phone(confirm_delay=0.2)
+        demo.servers["csc"].start()
+    batch = await until_done(hub, vendor, job_id)
+    assert (batch["signed"], batch["failed"]) == (5, 0), batch["items"]
+    assert set((await signatures_recorded(db, school.transcripts[third])).values()) == {1}
+
+
+async def test_a_school_batch_can_be_paused_resumed_and_cancelled(
+    hub, vendor, school, db, demo
+) -> None:  # type: ignore[no-untyped-def]
+    office = demo.back_offices[SigningProvider.SMARTCA]
+    # The principal's phone does not answer until the test approves, so no timing decides
+    # whether the batch can finish before it is cancelled.
+    office.phone = Phone(answer=PhoneAnswer.IGNORE, expires_after=600)
+    school_gid = str(GlobalID("School", str(school.id)))
+    try:
+        started = data(await gql(hub, vendor, START, {"role": "PRINCIPAL", "s": school_gid}))
+        job_id = started["startSigningBatch"]["jobId"]
+        assert started["startSigningBatch"]["total"] == 15
+        paused = data(await gql(hub, vendor, CONTROL % "pauseSigningBatch", {"j": job_id}))
+        assert paused["pauseSigningBatch"]["state"] == "PAUSED"
+        await asyncio.sleep(0.5)  # a chunk being sent as the pause came in may still land
+        at_pause = data(await gql(hub, vendor, BATCH, {"j": job_id}))["signingBatch"]
+        await asyncio.sleep(1.0)
+        batch = data(await gql(hub, vendor, BATCH, {"j": job_id}))["signingBatch"]
+        # Nothing more is sent while paused (what was on the phone may still finish).
+        assert batch["state"] == "PAUSED" and batch["queued"] == at_pause["queued"]
+        resumed = data(await gql(hub, vendor, CONTROL % "resumeSigningBatch", {"j": job_id}))
+        assert resumed["resumeSigningBatch"]["state"] == "RUNNING"
+        for _ in range(100):  # after the resume, the batch's chunk waits on the phone
+            batch = data(await gql(hub, vendor, BATCH, {"j": job_id}))["signingBatch"]
+            if batch["waiting"] and not batch["queued"]:
+                break
+            await asyncio.sleep(0.1)
+        assert batch["waiting"] and batch["waitingFor"], batch
+        cancelled = data(await gql(hub, vendor, CONTROL % "cancelSigningBatch", {"j": job_id}))
+        assert cancelled["cancelSigningBatch"]["state"] == "CANCELLED"
+        # The principal confirms what is already on the phone: it is still finished.
+        for waiting in batch["waitingFor"]:
+            office.approve(office.transaction(waiting["transactionId"]).transaction_id)
+    finally:
+        office.phone = Phone(confirm_delay=0.2)
+    for _ in range(200):
+        batch = data(await gql(hub, vendor, BATCH, {"j": job_id}))["signingBatch"]
+        if not batch["waiting"]:
+            break
+        await asyncio.sleep(0.1)
+    assert batch["state"] == "CANCELLED"
+    states = {i["state"] for i in batch["items"]}
+    assert states <= {"SIGNED", "CANCELLED"}, batch["items"]
+    assert batch["signed"] + sum(i["state"] == "CANCELLED" for i in batch["items"]) == 15
+    recorded = await signatures_recorded(db, school.all_transcripts)
+    assert max(recorded.values()) <= 2  # homeroom + at most one principal signature each

@@ -1,0 +1,315 @@
+"""A transcript signed by its three signers through their providers, end to end.
+
+The homeroom teacher signs through Ban Cơ yếu (RSSP), the principal through
+Viettel MySign, the seal through a SoftHSM2 token — every provider a real HTTP
+simulator (or token) on loopback, the hub driven through GraphQL. The signed
+documents then verify in the hub and in independent verifiers (xmlsec1, pdfsig).
+"""
+
+import asyncio
+import dataclasses
+import json
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from strawberry.relay import GlobalID
+
+from hub.adapters.signing.demo import DemoSigning, start_demo_signing
+from hub.adapters.signing.simulator import Phone, PhoneAnswer
+from hub.db import models
+from hub.domain.enums import (
+    OrgLevel,
+    SigningProvider,
+)
+from hub.web.app import create_app
+from tests.helpers import data, error_codes, gql, register, token_for
+from tests.schools import signing_school
+
+#: Steps of one story (the module's school's transcripts signed step by step):
+#: in random order too they run in the order written (tests/conftest.py).
+pytestmark = pytest.mark.in_order
+
+SCHOOL_CODE = "01LBSIGN"
+REQUEST = """mutation($ids: [ID!]!, $role: SignerRole!, $signer: String) {
+  requestTranscriptSignatures(transcriptIds: $ids, role: $role, signerPersonalId: $signer) {
+    requestId role provider state transcripts transactionId expiresAt } }"""
+COMPLETE = """mutation($r: String!) { completeTranscriptSignatures(requestId: $r) {
+  requestId state transcripts signed errorCode errorMessage } }"""
+VERIFY = """query($id: ID!) { verifyTranscript(id: $id) { verdict
+  xml { verdict signatures { role signerName verdict timestampTime reasons { code } }
+        reasons { code message messageEn } }
+  pdf { verdict signatures { role signerName verdict reasons { code } }
+        reasons { code message } } } }"""
+PROVIDERS = "{ signingProviders(refresh: true) { name status latencyMs lastError } }"
+TRANSCRIPT = "query($id: ID!) { node(id: $id) { ... on Transcript { state waitingFor } } }"
+
+
+@pytest.fixture(scope="module")
+async def demo(tmp_path_factory) -> AsyncIterator[DemoSigning]:  # type: ignore[no-untyped-def]
+    suite = start_demo_signing(tmp_path_factory.mktemp("signing"), confirm_delay=0.2)
+    yield suite
+    await suite.aclose()
+
+
+@dataclasses.dataclass
+class School:
+    """The signing school of tests/schools.py, seen as one class of four transcripts."""
+
+    id: int
+    teacher: str
+    principal: str
+    transcripts: list[int]
+
+
+@pytest.fixture(scope="module")
+async def school(db, world, demo) -> School:  # type: ignore[no-untyped-def]
+    """Teacher at Ban Cơ yếu, principal at MySign, the seal on a token; four transcripts ready."""
+    built = await signing_school(
+        db,
+        demo,
+        code=SCHOOL_CODE,
+        school_year_id=world.current_year_id,
+        teacher_providers=[SigningProvider.BCY],
+        principal_provider=SigningProvider.MYSIGN,
+        per_class=4,
+    )
+    return School(built.id, built.teachers[0], built.principal, built.all_transcripts)
+
+
+@pytest.fixture(scope="module")
+async def hub(settings, db, demo) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    app = create_app(settings, db, signing=demo.signing)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def vendor(db, hub, school) -> str:  # type: ignore[no-untyped-def]
+    return await token_for(hub, *await register(db, org=OrgLevel.SCHOOL, schools=[SCHOOL_CODE]))
+
+
+def gid(transcript_id: int) -> str:
+    return str(GlobalID("Transcript", str(transcript_id)))
+
+
+async def sign(hub, vendor, ids, role, signer=None) -> dict:  # type: ignore[no-untyped-def]
+    """Request, then poll until the simulated phone has answered."""
+    requested = data(
+        await gql(
+            hub, vendor, REQUEST, {"ids": [gid(i) for i in ids], "role": role, "signer": signer}
+        )
+    )["requestTranscriptSignatures"]
+    assert requested["state"] == "PENDING"
+    assert requested["transcripts"] == len(ids)
+    for _ in range(100):
+        done = data(await gql(hub, vendor, COMPLETE, {"r": requested["requestId"]}))
+        result = done["completeTranscriptSignatures"]
+        if result["state"] != "PENDING":
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError("the provider never answered")
+
+
+async def test_three_signers_sign_through_their_providers_and_everyone_can_verify(
+    hub, vendor, school, demo, db, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    batch = school.transcripts[:2]
+    teacher = await sign(hub, vendor, batch, "HOMEROOM_TEACHER", school.teacher)
+    assert teacher == teacher | {"state": "SIGNED", "signed": 2, "errorCode": None}
+    principal = await sign(hub, vendor, batch, "PRINCIPAL", school.principal)
+    assert principal["state"] == "SIGNED"
+    seal = await sign(hub, vendor, batch, "SCHOOL_SEAL")
+    assert seal["state"] == "SIGNED"
+    # One phone confirmation each: both transcripts (XML + PDF) in one transaction.
+    assert len(demo.back_offices[SigningProvider.BCY].transactions) >= 1
+
+    state = data(await gql(hub, vendor, TRANSCRIPT, {"id": gid(batch[0])}))["node"]
+    assert state == {"state": "SEALED", "waitingFor": None}
+    verified = data(await gql(hub, vendor, VERIFY, {"id": gid(batch[0])}))["verifyTranscript"]
+    assert verified["verdict"] == "VALID", verified
+    for kind in ("xml", "pdf"):
+        roles = [s["role"] for s in verified[kind]["signatures"]]
+        assert roles == ["HOMEROOM_TEACHER", "PRINCIPAL", "SCHOOL_SEAL"]
+        assert all(s["verdict"] == "VALID" for s in verified[kind]["signatures"])
+    assert verified["xml"]["signatures"][0]["signerName"] == "Nguyễn Thị Chủ Nhiệm 1"
+    assert verified["xml"]["signatures"][0]["timestampTime"]
+
+    async with db.sessions() as session:
+        stored = await session.get(models.Transcript, batch[0])
+        signed_xml, signed_pdf = stored.xml, stored.pdf
+    _independent_verifiers_accept(signed_xml, signed_pdf, demo, tmp_path)
+
+    # A tampered copy uploaded by an admission office is rejected, with the reason.
+    tampered = signed_xml.replace(b"<ethnicity>Kinh<", b"<ethnicity>Kinn<", 1)
+    assert tampered != signed_xml
+    result = await _upload(hub, vendor, tampered, "hocba.xml")
+    assert result["verdict"] == "INVALID"
+    assert "DOCUMENT_MODIFIED" in {r["code"] for r in result["reasons"]}
+    genuine = await _upload(hub, vendor, signed_pdf, "hocba.pdf")
+    assert genuine["verdict"] == "VALID", genuine
+
+
+async def test_anyone_can_check_a_transcript_without_an_account(hub, school, db) -> None:  # type: ignore[no-untyped-def]
+    async with db.sessions() as session:
+        sealed = await session.get(models.Transcript, school.transcripts[0])
+        document_id, pdf = sealed.document_id, sealed.pdf
+    answer = (await hub.get(f"/verify/{document_id}")).json()
+    assert answer["current"] is True and answer["state"] == "SEALED"
+    assert answer["school"] == f"Trường THCS Ký Số {SCHOOL_CODE}"
+    assert answer["xml"]["verdict"] == answer["pdf"]["verdict"] == "VALID"
+    assert [s["role"] for s in answer["pdf"]["signatures"]] == [
+        "HOMEROOM_TEACHER",
+        "PRINCIPAL",
+        "SCHOOL_SEAL",
+    ]
+    assert "personal_id" not in str(answer) and "student" not in answer
+    assert (await hub.get(f"/verify/{uuid.uuid4()}")).status_code == 404
+    uploaded = (await hub.post("/verify", content=pdf)).json()
+    assert uploaded["verdict"] == "VALID"
+    tampered = pdf.replace(b"/Reason", b"/Raison", 1)
+    rejected = (await hub.post("/verify", content=tampered)).json()
+    assert rejected["verdict"] == "INVALID", rejected
+
+
+async def _upload(hub, token, content: bytes, name: str) -> dict:  # type: ignore[no-untyped-def]
+    operations = {
+        "query": "mutation($f: Upload!) { verifyDocument(file: $f) { kind verdict documentId "
+        "signatures { role verdict } reasons { code message } } }",
+        "variables": {"f": None},
+    }
+    response = await hub.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
+        files={"0": (name, content, "application/octet-stream")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    return data(response.json())["verifyDocument"]
+
+
+def _independent_verifiers_accept(xml: bytes, pdf: bytes, demo: DemoSigning, tmp: Path) -> None:
+    for tool in ("xmlsec1", "pdfsig"):
+        assert shutil.which(tool), f"{tool} is missing: run `make system-deps`"
+    (tmp / "signed.xml").write_bytes(xml)
+    # xmlsec1 reads one certificate per --trusted-pem file.
+    trusted = []
+    for n, root in enumerate(demo.pki.roots):
+        (tmp / f"root-{n}.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
+        trusted += ["--trusted-pem", str(tmp / f"root-{n}.pem")]
+    for n in (1, 2, 3):
+        run = subprocess.run(
+            [
+                "xmlsec1",
+                "--verify",
+                "--enabled-reference-uris",
+                "same-doc",
+                "--id-attr:Id",
+                "urn:vn:hub:hocba:transcript:1.0:content",
+                "--id-attr:Id",
+                "http://www.w3.org/2000/09/xmldsig#:Signature",
+                "--id-attr:Id",
+                "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+                "--node-id",
+                f"signature-{n}",
+                *trusted,
+                str(tmp / "signed.xml"),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+    (tmp / "signed.pdf").write_bytes(pdf)
+    run = subprocess.run(["pdfsig", str(tmp / "signed.pdf")], capture_output=True, text=True)
+    assert run.stdout.count("Signature Validation: Signature is Valid.") == 3, run.stdout
+
+
+async def test_providers_report_health_and_a_provider_that_is_down_fails_fast(
+    hub, vendor, school, demo
+) -> None:  # type: ignore[no-untyped-def]
+    providers = data(await gql(hub, vendor, PROVIDERS))["signingProviders"]
+    assert {p["name"]: p["status"] for p in providers} == {
+        "BCY": "UP",
+        "SMARTCA": "UP",
+        "MYSIGN": "UP",
+        "CSC": "UP",
+        "PKCS11": "UP",
+    }
+    demo.servers["bcy"].stop()
+    try:
+        started = datetime.now(UTC)
+        variables = {
+            "ids": [gid(school.transcripts[2])],
+            "role": "HOMEROOM_TEACHER",
+            "signer": school.teacher,
+        }
+        result = await gql(hub, vendor, REQUEST, variables)
+        assert error_codes(result) == ["PROVIDER_UNAVAILABLE"]
+        assert "Ban Cơ yếu" in result["errors"][0]["message"]
+        assert datetime.now(UTC) - started < timedelta(seconds=3)
+        providers = data(await gql(hub, vendor, PROVIDERS))["signingProviders"]
+        bcy = next(p for p in providers if p["name"] == "BCY")
+        assert bcy["status"] == "DOWN" and bcy["lastError"]
+    finally:
+        demo.servers["bcy"].start()
+    data(await gql(hub, vendor, PROVIDERS))
+
+
+async def test_a_rejection_on_the_phone_leaves_the_transcript_waiting(
+    hub, vendor, school, demo
+) -> None:  # type: ignore[no-untyped-def]
+    demo.set_phone(Phone(answer=PhoneAnswer.REJECT, confirm_delay=0.1))
+    try:
+        result = await sign(hub, vendor, school.transcripts[2:], "HOMEROOM_TEACHER", school.teacher)
+    finally:
+        demo.set_phone(Phone(confirm_delay=0.2))
+    assert result["state"] == "REJECTED"
+    assert result["errorCode"] == "SIGNER_REJECTED"
+    assert "từ chối" in result["errorMessage"]
+    state = data(await gql(hub, vendor, TRANSCRIPT, {"id": gid(school.transcripts[2])}))["node"]
+    assert state["state"] == "READY"
+    # The same transcripts can be sent again, and now the teacher confirms.
+    again = await sign(hub, vendor, school.transcripts[2:], "HOMEROOM_TEACHER", school.teacher)
+    assert again["state"] == "SIGNED"
+
+
+async def test_only_the_role_holder_signs_and_only_in_order(hub, vendor, school) -> None:  # type: ignore[no-untyped-def]
+    ids = [gid(school.transcripts[2])]
+    wrong_person = await gql(
+        hub, vendor, REQUEST, {"ids": ids, "role": "PRINCIPAL", "signer": school.teacher}
+    )
+    assert error_codes(wrong_person) == ["SIGNER_NOT_ROLE_HOLDER"]
+    early = {"ids": [gid(school.transcripts[3])], "role": "SCHOOL_SEAL"}
+    assert error_codes(await gql(hub, vendor, REQUEST, early)) == ["SIGNING_ORDER"]
+
+
+async def test_a_timestamp_authority_outage_loses_nothing(hub, vendor, school, demo) -> None:  # type: ignore[no-untyped-def]
+    ids = [gid(i) for i in school.transcripts[2:]]
+    variables = {"ids": ids, "role": "PRINCIPAL", "signer": school.principal}
+    request = data(await gql(hub, vendor, REQUEST, variables))["requestTranscriptSignatures"]
+    await asyncio.sleep(0.4)  # the principal confirms on the phone
+    demo.servers["pki"].stop()
+    try:
+        for _ in range(50):  # until the provider reports the signatures
+            failed = await gql(hub, vendor, COMPLETE, {"r": request["requestId"]})
+            if failed.get("errors"):
+                break
+            await asyncio.sleep(0.1)
+        assert error_codes(failed) == ["TIMESTAMP_UNAVAILABLE"]
+        assert "không cần ký lại" in failed["errors"][0]["message"]
+        state = data(await gql(hub, vendor, TRANSCRIPT, {"id": ids[0]}))["node"]
+        assert state["state"] == "SIGNED_BY_HOMEROOM"
+    finally:
+        demo.servers["pki"].start()
+    done = data(await gql(hub, vendor, COMPLETE, {"r": request["requestId"]}))
+    assert done["completeTranscriptSignatures"]["state"] == "SIGNED"
+    assert done["completeTranscriptSignatures"]["signed"] == 2
+    verified = data(await gql(hub, vendor, VERIFY, {"id": ids[0]}))["verifyTranscript"]
+    assert verified["verdict"] == "VALID", verified
