@@ -41,12 +41,12 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from hub.adapters.signing.demo import start_demo_signing  # noqa: E402
 from hub.auth.access import Caller  # noqa: E402
 from hub.config import Settings  # noqa: E402
 from hub.db import models  # noqa: E402
 from hub.db.engine import Database  # noqa: E402
 from hub.db.migrate import upgrade  # noqa: E402
+from hub.demo.signing import start_demo_signing  # noqa: E402
 from hub.documents import samples  # noqa: E402
 from hub.domain.enums import (  # noqa: E402
     CertificateStatus,

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from hub.adapters.signing.demo import DemoSigning
 from hub.db import models
 from hub.db.engine import Database
+from hub.demo.signing import DemoSigning
 from hub.documents import samples
 from hub.domain.enums import (
     CertificateStatus,

@@ -87,9 +87,9 @@ def _start_signing(settings: Settings, school_code: str) -> Any:
     """Simulated providers on loopback, the vendor school enrolled, five transcripts ready."""
     import shutil
 
-    from hub.adapters.signing.demo import start_demo_signing
     from hub.config import VAR_DIR
     from hub.demo.seal import SEAL_SWITCHED_OFF, seal_tokens_available
+    from hub.demo.signing import start_demo_signing
     from hub.demo.transcripts import enrol_and_ready
 
     seal = seal_tokens_available()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from hub.config import VAR_DIR, Settings
 
 if TYPE_CHECKING:
-    from hub.jobs.migration import Enrolment
+    from hub.jobs.core import Enrolment
 
 
 def start_in_process_jobs(settings: Settings, suite: Any) -> Callable[[list[Any]], None]:
@@ -46,7 +46,7 @@ def simulator_enrolment(suite: Any) -> "Enrolment":
     Real providers enrol people through their own registration (an identity check
     in person or by VNeID), which the hub cannot do; the demo can.
     """
-    from hub.jobs.migration import EnrolmentRequest
+    from hub.jobs.core import EnrolmentRequest
 
     async def enrol(request: EnrolmentRequest) -> None:
         await suite.enrol_person(

@@ -32,11 +32,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.adapters.national.services import SyncServices
 from hub.adapters.signing.base import HealthStatus
 from hub.auth.access import Caller
 from hub.config import Settings
@@ -45,10 +46,6 @@ from hub.db.engine import Database
 from hub.domain.enums import OrgLevel, SigningProvider
 from hub.domain.problems import Code, HubError
 from hub.signing.service import SigningServices
-
-if TYPE_CHECKING:
-    from hub.jobs.migration import Enrolment
-    from hub.jobs.sync import SyncServices
 
 
 class JobState(StrEnum):
@@ -89,6 +86,23 @@ class Next:
     actor: str
     args: tuple[object, ...]
     delay_seconds: float = 0.0
+
+
+# --- what the workers need --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrolmentRequest:
+    """Who to enrol at ``provider``: what a provider's registration needs."""
+
+    provider: SigningProvider
+    personal_id: str
+    full_name: str
+    organisation: str
+
+
+#: Has the provider issue a credential for the person; the step then lists it again.
+Enrolment = Callable[[EnrolmentRequest], Awaitable[None]]
 
 
 @dataclass(frozen=True)

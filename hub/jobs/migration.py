@@ -37,7 +37,7 @@ import asyncio
 import base64
 import os
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -67,7 +67,7 @@ from hub.domain.certificates import as_utc, is_valid_at, signing_certificate
 from hub.domain.enums import CertificateStatus, SigningProvider
 from hub.domain.problems import Code, HubError
 from hub.jobs import core
-from hub.jobs.core import PAUSED_BY_USER, PROVIDER_DOWN, JobState, Next
+from hub.jobs.core import PAUSED_BY_USER, PROVIDER_DOWN, Enrolment, EnrolmentRequest, JobState, Next
 from hub.signing.service import SigningServices
 
 KIND = "PROVIDER_MIGRATION"
@@ -137,20 +137,6 @@ CERTIFICATE_TAKEN = "CERTIFICATE_TAKEN"
 
 
 # --- enrolment ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EnrolmentRequest:
-    """Who to enrol at ``provider``: what a provider's registration needs."""
-
-    provider: SigningProvider
-    personal_id: str
-    full_name: str
-    organisation: str
-
-
-#: Has the provider issue a credential for the person; the step then lists it again.
-Enrolment = Callable[[EnrolmentRequest], Awaitable[None]]
 
 
 # --- the plan (a dry run) ----------------------------------------------------------------------

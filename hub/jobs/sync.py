@@ -46,7 +46,6 @@ from sqlalchemy import Row, Select, String, func, insert, select, text, type_coe
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import load_only
 
-from hub.adapters.national.client import SectorDatabaseClient, TranscriptStoreClient
 from hub.adapters.national.errors import FarSideError, System
 from hub.adapters.national.protocol import (
     MAX_STUDENTS,
@@ -58,10 +57,9 @@ from hub.adapters.national.protocol import (
     TranscriptSubmission,
     rejection_message,
 )
+from hub.adapters.national.services import SyncServices
 from hub.adapters.population import protocol as population
-from hub.adapters.population.client import PopulationClient
 from hub.auth.access import Caller
-from hub.config import Settings
 from hub.db import models
 from hub.db.engine import Database
 from hub.db.queries import awaits_publication
@@ -122,51 +120,6 @@ class SyncOptions:
     def retry_delay(self, attempt: int) -> float:
         """Seconds to wait before the ``attempt``-th try: doubling, up to the maximum."""
         return float(min(self.retry_base_seconds * 2 ** (attempt - 1), self.retry_max_seconds))
-
-
-@dataclass
-class SyncServices:
-    """The clients of the far sides a run talks to."""
-
-    sector: SectorDatabaseClient
-    store: TranscriptStoreClient
-    population: PopulationClient
-
-    @classmethod
-    def connect(
-        cls,
-        *,
-        sector_url: str,
-        store_url: str,
-        population_url: str,
-        token: str | None = None,
-    ) -> SyncServices:
-        return cls(
-            SectorDatabaseClient(sector_url, token=token),
-            TranscriptStoreClient(store_url, token=token),
-            PopulationClient(population_url, token=token),
-        )
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SyncServices | None:
-        """From ``HUB_NATIONAL_SECTOR_URL``, ``HUB_NATIONAL_STORE_URL``, ``HUB_POPULATION_URL``
-        (and ``HUB_NATIONAL_TOKEN``); None while any URL is unset."""
-        sector_url = settings.national_sector_url
-        store_url = settings.national_store_url
-        population_url = settings.population_url
-        if not (sector_url and store_url and population_url):
-            return None
-        return cls.connect(
-            sector_url=sector_url,
-            store_url=store_url,
-            population_url=population_url,
-            token=settings.national_token,
-        )
-
-    async def aclose(self) -> None:
-        await self.sector.aclose()
-        await self.store.aclose()
-        await self.population.aclose()
 
 
 # --- starting, stopping, looking --------------------------------------------------------------

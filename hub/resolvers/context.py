@@ -146,7 +146,7 @@ class Context:
     signing: Any = None
     #: Sends job messages (``hub.jobs.actors.send``); None where no broker is configured.
     send_jobs: Any = None
-    #: How the workers enrol people at a signing provider (``hub.jobs.migration.Enrolment``);
+    #: How the workers enrol people at a signing provider (``hub.jobs.core.Enrolment``);
     #: None where they cannot (only the demo's simulators can).
     enrolment: Any = None
 

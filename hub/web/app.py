@@ -18,7 +18,7 @@ from hub.auth import revocation
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.domain.problems import MESSAGES, Code, HubError
-from hub.jobs.migration import Enrolment
+from hub.jobs.core import Enrolment
 from hub.logs import configure as configure_logging
 from hub.schema.api import schema
 from hub.schema.signing import MAX_UPLOAD

@@ -13,7 +13,7 @@ from hub.auth.secrets import dummy_hash
 from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
 from hub.config import Settings
 from hub.db.engine import Database
-from hub.jobs.migration import Enrolment
+from hub.jobs.core import Enrolment
 from hub.signing.service import SigningServices
 
 

@@ -27,7 +27,6 @@ from sqlalchemy.engine import make_url
 from strawberry.asgi import GraphQL
 from strawberry.relay import GlobalID
 
-from hub.adapters.signing.demo import DemoSigning, start_demo_signing
 from hub.adapters.signing.simulator import Phone
 from hub.auth.access import SCOPES, Caller
 from hub.config import Settings
@@ -35,6 +34,7 @@ from hub.db import models, roles
 from hub.db.engine import Database
 from hub.db.migrate import upgrade
 from hub.demo.jobs import simulator_enrolment
+from hub.demo.signing import DemoSigning, start_demo_signing
 from hub.domain.enums import CertificateStatus, OrgLevel, SigningProvider
 from hub.jobs import certificates, migration
 from hub.jobs.core import JobRuntime

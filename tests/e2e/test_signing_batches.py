@@ -19,10 +19,10 @@ import redis
 from sqlalchemy import func, select
 from strawberry.relay import GlobalID
 
-from hub.adapters.signing.demo import DemoSigning, start_demo_signing
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
 from hub.db import models
 from hub.db.engine import Database
+from hub.demo.signing import DemoSigning, start_demo_signing
 from hub.domain.enums import OrgLevel, SigningProvider
 from hub.jobs.core import JobRuntime
 from hub.signing.setup import signing_services

@@ -21,9 +21,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from strawberry.relay import GlobalID
 
-from hub.adapters.signing.demo import DemoSigning, start_demo_signing
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
 from hub.db import models
+from hub.demo.signing import DemoSigning, start_demo_signing
 from hub.domain.enums import (
     OrgLevel,
     SigningProvider,

@@ -23,9 +23,9 @@ import redis
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from hub.adapters.signing.demo import DemoSigning, start_demo_signing
 from hub.adapters.signing.simulator import free_port
 from hub.db import models
+from hub.demo.signing import DemoSigning, start_demo_signing
 from hub.domain.enums import OrgLevel, SigningProvider
 from hub.domain.signers import SignerRole
 from hub.jobs import signing as batches
