@@ -124,7 +124,9 @@ async def test_more_digests_than_the_credential_allows_is_the_callers_mistake(
         await adapter.sign_hashes(credential, [], [])
 
 
-async def test_health_is_up_with_its_latency(adapter: SigningAdapter) -> None:
+async def test_health_is_up_with_its_latency(enrolled: Enrolled, adapter: SigningAdapter) -> None:
+    """Up with a key to sign with: a seal provider without any school's token is down (so
+    the key is enrolled first, whatever order the checks run in)."""
     health = await adapter.health()
     assert health.provider == adapter.provider
     assert health.status is HealthStatus.UP and health.latency_ms is not None
