@@ -59,6 +59,15 @@ def _enum(cls: type, name: str) -> Enum:
     return Enum(cls, name=name, native_enum=False, create_constraint=True, length=24)
 
 
+def _provider() -> Enum:
+    """A signing provider, stored as a plain string: the registry
+    (``hub.adapters.signing.providers``) says which exist, so a new provider needs no
+    migration to widen a check constraint (ARCHITECTURE.md)."""
+    return Enum(
+        SigningProvider, name="provider", native_enum=False, create_constraint=False, length=24
+    )
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
@@ -254,7 +263,7 @@ class SigningCertificate(Tracked, Base):
         ForeignKey("staff.id", ondelete="CASCADE"), index=True
     )
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
-    provider: Mapped[SigningProvider] = mapped_column(_enum(SigningProvider, "provider"))
+    provider: Mapped[SigningProvider] = mapped_column(_provider())
     credential_id: Mapped[str] = mapped_column(String(128))
     serial_number: Mapped[str] = mapped_column(String(64))
     subject_dn: Mapped[str] = mapped_column(String(500))
@@ -540,7 +549,7 @@ class SigningRequest(Base):
     role: Mapped[str] = mapped_column(String(24))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     certificate_id: Mapped[int] = mapped_column(ForeignKey("signing_certificates.id"))
-    provider: Mapped[SigningProvider] = mapped_column(_enum(SigningProvider, "provider"))
+    provider: Mapped[SigningProvider] = mapped_column(_provider())
     transaction: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default="PENDING")
     error_code: Mapped[str | None] = mapped_column(String(40))
