@@ -15,6 +15,7 @@ anyone re-rendering the content gets.
 """
 
 import io
+import threading
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -58,6 +59,14 @@ _STAGE_NAMES = (
 )
 
 
+#: ReportLab is not thread-safe: a TrueType font keeps the glyph subset of the document
+#: being written in the font object itself, so two documents rendered at once in two
+#: threads (drafting two classes side by side) mix their subsets (a KeyError in
+#: ``makeSubset``, or a wrong glyph). Rendering is pure-Python CPU work under the GIL,
+#: so taking turns costs no throughput.
+_REPORTLAB = threading.Lock()
+
+
 def render_pdf(content: TranscriptContent, *, xml: bytes | None = None) -> bytes:
     """The transcript as PDF bytes, with ``xml`` attached when given.
 
@@ -65,6 +74,11 @@ def render_pdf(content: TranscriptContent, *, xml: bytes | None = None) -> bytes
     (``HOMEROOM_TEACHER``, ``PRINCIPAL``, ``SCHOOL_SEAL``) and left empty for the
     signing engine, which signs them in that order, one incremental revision each.
     """
+    with _REPORTLAB:
+        return _render_pdf(content, xml=xml)
+
+
+def _render_pdf(content: TranscriptContent, *, xml: bytes | None) -> bytes:
     layout.register_fonts()
     buffer = io.BytesIO()
     furniture = _furniture(content)
