@@ -193,10 +193,12 @@ async def test_ready_locks_the_gradebook_and_copies_are_logged(
     async with db.sessions() as session:
         issued = list(
             await session.scalars(
-                select(models.TranscriptEvent.detail).where(
+                select(models.TranscriptEvent.detail)
+                .where(
                     models.TranscriptEvent.transcript_id == transcript,
                     models.TranscriptEvent.event == "ISSUED",
                 )
+                .order_by(models.TranscriptEvent.id)
             )
         )
     assert issued == ["xml", "pdf"]
