@@ -26,7 +26,6 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import TimeStamper
 
 from hub.adapters.signing.base import (
-    PROVIDER_NAMES,
     Credential,
     HealthStatus,
     SigningAdapter,
@@ -258,7 +257,7 @@ async def settle(adapter: SigningAdapter, transaction: Transaction) -> Transacti
 def assert_refusal(error: SigningError, code: Code, provider: SigningProvider) -> SigningError:
     """``error`` is ``code``, and its message names the provider as people know it."""
     assert error.problem.code is code, error.detail
-    assert PROVIDER_NAMES[provider] in error.problem.message
+    assert provider.label in error.problem.message
     return error
 
 

@@ -64,6 +64,20 @@ class SigningProvider(StrEnum):
     CSC = "CSC"  # any Cloud Signature Consortium server
     PKCS11 = "PKCS11"  # a hardware token at the school (school seal)
 
+    @property
+    def label(self) -> str:
+        """The provider as people know it, for messages."""
+        return _PROVIDER_LABELS[self.value]
+
+
+_PROVIDER_LABELS = {
+    "BCY": "Ban Cơ yếu Chính phủ",
+    "SMARTCA": "VNPT SmartCA",
+    "MYSIGN": "Viettel MySign",
+    "CSC": "CSC",
+    "PKCS11": "USB token của trường",
+}
+
 
 class CertificateStatus(StrEnum):
     ACTIVE = "ACTIVE"

@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.adapters.signing.base import PROVIDER_NAMES, Credential, SigningError
+from hub.adapters.signing.base import Credential, SigningError
 from hub.auth.access import Caller
 from hub.db import models
 from hub.db.engine import Database
@@ -291,7 +291,7 @@ async def _apply(
     if now_says is None:
         missing = problem(
             Code.CREDENTIAL_NOT_FOUND,
-            provider=PROVIDER_NAMES[row.provider],
+            provider=row.provider.label,
             credential=row.credential_id,
         )
         findings.problem(row, missing.code.value, missing.message)

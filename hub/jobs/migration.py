@@ -53,7 +53,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.signing.base import (
-    PROVIDER_NAMES,
     Credential,
     SigningAdapter,
     SigningError,
@@ -229,7 +228,7 @@ async def plan_provider_migration(
                 target=None,
                 action=Action.SKIP,
                 reason_code=NOT_AT_SOURCE,
-                reason=f"Không dùng chữ ký số của {PROVIDER_NAMES[from_provider]}.",
+                reason=f"Không dùng chữ ký số của {from_provider.label}.",
             )
         if current is not None and current.provider is to_provider and _valid(current, now):
             return planned(
@@ -237,7 +236,7 @@ async def plan_provider_migration(
                 target=summary,
                 action=Action.SKIP,
                 reason_code=ALREADY_AT_TARGET,
-                reason=f"Đang ký bằng chứng thư của {PROVIDER_NAMES[to_provider]}.",
+                reason=f"Đang ký bằng chứng thư của {to_provider.label}.",
             )
         async with limit:
             account, credential = await _target_credential(signing, adapter, person.personal_id)
@@ -1063,14 +1062,14 @@ def _planned_detail(teacher: PlannedTeacher) -> dict[str, Any]:
 
 def _needs_enrolment(provider: SigningProvider) -> str:
     return (
-        f"Chưa có chứng thư số dùng được ở {PROVIDER_NAMES[provider]}: người này cần đăng ký "
+        f"Chưa có chứng thư số dùng được ở {provider.label}: người này cần đăng ký "
         "dịch vụ ký số trước khi chuyển."
     )
 
 
 def _enrolment_failed(provider: SigningProvider) -> str:
     return (
-        f"Đã yêu cầu {PROVIDER_NAMES[provider]} cấp chứng thư số nhưng chưa có chứng thư "
+        f"Đã yêu cầu {provider.label} cấp chứng thư số nhưng chưa có chứng thư "
         "dùng được; thử lại sau hoặc liên hệ nhà cung cấp."
     )
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,31 +32,6 @@ from cryptography import x509
 
 from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code, HubError
-
-
-class _ProviderNames(Mapping[SigningProvider, str]):
-    """Providers' names as people know them, for messages: each entry's ``name``.
-
-    Read from the registry when asked, since the registry imports every adapter
-    and every adapter imports this module.
-    """
-
-    def __getitem__(self, provider: SigningProvider) -> str:
-        from hub.adapters.signing.providers import entry_of
-
-        return entry_of(provider).name
-
-    def __iter__(self) -> Iterator[SigningProvider]:
-        from hub.adapters.signing.providers import registered
-
-        return iter([entry.provider for entry in registered()])
-
-    def __len__(self) -> int:
-        return len(list(iter(self)))
-
-
-#: Providers' names as people know them, for messages.
-PROVIDER_NAMES: Mapping[SigningProvider, str] = _ProviderNames()
 
 
 class SigningError(HubError):
@@ -78,7 +53,7 @@ class SigningError(HubError):
         self.detail = detail
         super().__init__(
             code,
-            provider=PROVIDER_NAMES[provider],
+            provider=provider.label,
             detail=detail or code,
             user=user,
             credential=credential,
@@ -140,10 +115,13 @@ class Transaction:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Transaction:
-        """The transaction :meth:`to_json` stored."""
+    def from_json(
+        cls, data: dict[str, Any], *, provider: SigningProvider | None = None
+    ) -> Transaction:
+        """The transaction :meth:`to_json` stored; ``provider`` for one the hub does not
+        ship with (the tests' own), whose name is no :class:`SigningProvider`."""
         return cls(
-            provider=_provider(data["provider"]),
+            provider=provider or SigningProvider(data["provider"]),
             transaction_id=data["transaction_id"],
             credential_id=data["credential_id"],
             count=int(data["count"]),
@@ -344,10 +322,8 @@ class ProviderEntry:
     :mod:`hub.adapters.signing.providers`; none names a provider itself.
     """
 
-    #: What rows, transactions and the API call it.
+    #: What rows, transactions and the API call it (its ``label`` is its name for people).
     provider: SigningProvider
-    #: As people know it, for messages.
-    name: str
     #: Its table in the providers file (``HUB_SIGNING_PROVIDERS_FILE``).
     table: str
     #: Its adapter from that table (keys as the folder's docstring lists them).
@@ -365,12 +341,10 @@ class ProviderEntry:
     #: The issuer the seeded certificates of this provider name, if the seed gives any.
     seed_issuer: str = ""
 
-
-def _provider(value: str) -> SigningProvider:
-    """The registered provider named ``value`` (a stored transaction's)."""
-    from hub.adapters.signing.providers import entry_of
-
-    return entry_of(value).provider
+    @property
+    def name(self) -> str:
+        """The provider as people know it, for messages."""
+        return self.provider.label
 
 
 def signatures_of(

@@ -17,7 +17,6 @@ from tests.contract.fake_provider.adapter import (
 
 PROVIDER = ProviderEntry(
     provider=FakeProvider.FAKE,  # type: ignore[arg-type]  # not one the hub ships with
-    name="Nhà cung cấp thử nghiệm",
     table="fake",
     build=from_config,
     simulator="tests.contract.fake_provider.simulator",

@@ -78,6 +78,11 @@ def fake_user_id(personal_id: str) -> str:
 class FakeProvider(StrEnum):
     FAKE = "FAKE"
 
+    @property
+    def label(self) -> str:
+        """As :attr:`hub.domain.enums.SigningProvider.label`: the name people know."""
+        return "Nhà cung cấp thử nghiệm"
+
 
 class FakeAdapter(SigningAdapter):
     provider = FakeProvider.FAKE  # type: ignore[assignment]  # not one the hub ships with

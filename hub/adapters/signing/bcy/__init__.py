@@ -7,7 +7,6 @@ from hub.domain.enums import SigningProvider
 
 PROVIDER = ProviderEntry(
     provider=SigningProvider.BCY,
-    name="Ban Cơ yếu Chính phủ",
     table="bcy",
     build=from_config,
     simulator="hub.adapters.signing.bcy.simulator",

@@ -7,7 +7,6 @@ from hub.domain.enums import SigningProvider
 
 PROVIDER = ProviderEntry(
     provider=SigningProvider.CSC,
-    name="CSC",
     table="csc",
     build=from_config,
     simulator="hub.adapters.signing.csc.simulator",

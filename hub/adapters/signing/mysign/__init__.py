@@ -7,7 +7,6 @@ from hub.domain.enums import SigningProvider
 
 PROVIDER = ProviderEntry(
     provider=SigningProvider.MYSIGN,
-    name="Viettel MySign",
     table="mysign",
     build=from_config,
     simulator="hub.adapters.signing.mysign.simulator",

@@ -18,7 +18,6 @@ from hub.domain.enums import SigningProvider
 
 PROVIDER = ProviderEntry(
     provider=SigningProvider.PKCS11,
-    name="USB token của trường",
     table="pkcs11",
     build=from_config,
     simulator="hub.adapters.signing.pkcs11.simulator",

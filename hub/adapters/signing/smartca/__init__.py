@@ -14,7 +14,6 @@ from hub.domain.enums import SigningProvider
 
 PROVIDER = ProviderEntry(
     provider=SigningProvider.SMARTCA,
-    name="VNPT SmartCA",
     table="smartca",
     build=from_config,
     simulator="hub.adapters.signing.smartca.simulator",
