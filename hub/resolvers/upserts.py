@@ -148,6 +148,21 @@ async def _writable_schools(
     return {school.moet_code: school for school in rows if caller.may_write_school(school.id)}
 
 
+async def _writable_students(
+    session: AsyncSession, caller: Caller, personal_ids: set[str]
+) -> dict[str | None, models.Student]:
+    """Students by personal ID, only those at a school the caller may write (a pupil
+    between schools is the department's alone)."""
+    found = await session.scalars(
+        restrict(
+            select(models.Student).where(models.Student.personal_id.in_(personal_ids)),
+            models.Student,
+            caller,
+        )
+    )
+    return {s.personal_id: s for s in found if caller.may_write_school(s.school_id)}
+
+
 async def write_rows(
     session: AsyncSession,
     outcomes: list[RowOutcome],
@@ -567,19 +582,7 @@ async def upsert_guardian_links(
             outcome.warnings += check.warnings
         elif not phones[outcome.index]:
             outcome.errors.append(problem(Code.GUARDIAN_IDENTITY_REQUIRED, field="guardian"))
-    students = {
-        s.personal_id: s
-        for s in await session.scalars(
-            restrict(
-                select(models.Student).where(
-                    models.Student.personal_id.in_({row.student_personal_id for row in rows})
-                ),
-                models.Student,
-                caller,
-            )
-        )
-        if caller.may_write_school(s.school_id)
-    }
+    students = await _writable_students(session, caller, {row.student_personal_id for row in rows})
     guardian_ids = {row.guardian.personal_id for row in rows if row.guardian.personal_id}
     wanted_phones = {
         phone for row, phone in zip(rows, phones, strict=True) if not row.guardian.personal_id
@@ -727,19 +730,7 @@ async def withdraw_students(
         RowOutcome(index=i, key=row.personal_id, type_name="Student") for i, row in enumerate(rows)
     ]
     _mark_duplicates(outcomes, (row.personal_id for row in rows), "personalId")
-    students = {
-        s.personal_id: s
-        for s in await session.scalars(
-            restrict(
-                select(models.Student).where(
-                    models.Student.personal_id.in_({row.personal_id for row in rows})
-                ),
-                models.Student,
-                caller,
-            )
-        )
-        if s.school_id is not None and caller.may_write_school(s.school_id)
-    }
+    students = await _writable_students(session, caller, {row.personal_id for row in rows})
     for row, outcome in zip(rows, outcomes, strict=True):
         if outcome.ok and row.personal_id not in students:
             outcome.errors.append(
