@@ -11,7 +11,7 @@ from contextlib import nullcontext
 
 import pytest
 
-from hub.adapters.signing.base import ProviderEntry
+from hub.adapters.signing.base import ProviderEntry, Signs
 from hub.adapters.signing.pki import DemoPKI
 from hub.adapters.signing.providers import register, registered
 from hub.adapters.signing.simulator import Simulation, simulate
@@ -24,8 +24,15 @@ TEST_PROVIDERS: tuple[ProviderEntry, ...] = (fake_provider.PROVIDER,)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "simulation" not in metafunc.fixturenames:
         return
+    # A check of a remote service's faults runs for remote providers only, a check of a
+    # person's account for providers of people's keys only.
+    remote_only = metafunc.definition.get_closest_marker("remote") is not None
+    people_only = metafunc.definition.get_closest_marker("people") is not None
     cases = [
-        (entry, variant) for entry in (*registered(), *TEST_PROVIDERS) for variant in entry.variants
+        (entry, variant)
+        for entry in (*registered(), *TEST_PROVIDERS)
+        for variant in entry.variants
+        if (entry.remote or not remote_only) and (entry.signs is Signs.PEOPLE or not people_only)
     ]
     metafunc.parametrize(
         "simulation",

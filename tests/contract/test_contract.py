@@ -52,11 +52,6 @@ async def adapter(simulation: Simulation) -> AsyncIterator[SigningAdapter]:
     await connected.aclose()
 
 
-def needs_server(simulation: Simulation) -> None:
-    if simulation.server is None or simulation.back_office is None:
-        pytest.skip(f"{simulation.entry.name} has no remote service to misbehave")
-
-
 async def sign(adapter: SigningAdapter, enrolled: Enrolled, count: int = 3) -> Transaction:
     [credential] = await adapter.list_credentials(enrolled.user_id)
     return await adapter.sign_hashes(credential, support.digests(count), DESCRIPTIONS[:count])
@@ -158,9 +153,9 @@ async def test_a_poll_refused_for_the_hubs_account_ends_the_transaction(
         support.assert_refusal(result.error, Code.PROVIDER_BAD_CREDENTIALS, adapter.provider)
 
 
-async def test_an_unknown_user_is_named(adapter: SigningAdapter, simulation: Simulation) -> None:
-    if simulation.entry.signs is not Signs.PEOPLE:
-        pytest.skip("a seal token answers for its own school only")
+@pytest.mark.people
+async def test_an_unknown_user_is_named(adapter: SigningAdapter) -> None:
+    """Providers of people's keys only: a seal token answers for its own school alone."""
     await support.check_unknown_user(adapter, STRANGER)
 
 
@@ -172,38 +167,38 @@ async def test_refusals_name_the_provider_as_people_know_it(simulation: Simulati
 # --- a provider that misbehaves -------------------------------------------------------------
 
 
+@pytest.mark.remote
 async def test_a_provider_that_is_down_fails_fast_and_comes_back(
     adapter: SigningAdapter, simulation: Simulation, enrolled: Enrolled
 ) -> None:
-    needs_server(simulation)
     assert simulation.server is not None
     await support.check_down_and_back(adapter, simulation.server, enrolled.user_id)
 
 
+@pytest.mark.remote
 async def test_a_server_error_is_provider_failure(
     adapter: SigningAdapter, simulation: Simulation, enrolled: Enrolled
 ) -> None:
-    needs_server(simulation)
     assert simulation.back_office is not None
     await support.check_server_error(adapter, simulation.back_office, enrolled.user_id, 503)
 
 
+@pytest.mark.remote
 async def test_a_provider_slower_than_the_timeout_is_unavailable(
     simulation: Simulation, enrolled: Enrolled
 ) -> None:
-    needs_server(simulation)
     assert simulation.back_office is not None
     adapter = simulation.connect(timeout=httpx.Timeout(0.3))
     await support.check_too_slow(adapter, simulation.back_office, enrolled.user_id, 0.6)
     await adapter.aclose()
 
 
+@pytest.mark.remote
 async def test_a_poll_while_the_provider_is_down_keeps_the_transaction(
     adapter: SigningAdapter, simulation: Simulation, enrolled: Enrolled
 ) -> None:
     """The other half of the classification: "provider down" says nothing about the
     transaction, so the poll raises it, and a later poll finds the transaction signed."""
-    needs_server(simulation)
     assert simulation.server is not None
     transaction = await sign(adapter, enrolled)
     simulation.server.stop()
@@ -217,11 +212,11 @@ async def test_a_poll_while_the_provider_is_down_keeps_the_transaction(
 
 
 @pytest.mark.parametrize(("fault", "code"), support.REFUSING_FAULTS)
+@pytest.mark.remote
 async def test_the_provider_refuses_to_sign(
     adapter: SigningAdapter, simulation: Simulation, enrolled: Enrolled, fault: str, code: Code
 ) -> None:
     """Refused when asked, or the transaction ends with the refusal: either way, its code."""
-    needs_server(simulation)
     [credential] = await adapter.list_credentials(enrolled.user_id)
     setattr(simulation.back_office.faults, fault, True)
     try:
@@ -232,10 +227,10 @@ async def test_the_provider_refuses_to_sign(
     await support.assert_ends(adapter, transaction, TransactionState.FAILED, code)
 
 
+@pytest.mark.remote
 async def test_a_certificate_revoked_before_the_confirmation_fails_the_transaction(
     adapter: SigningAdapter, simulation: Simulation, enrolled: Enrolled
 ) -> None:
-    needs_server(simulation)
     assert simulation.back_office is not None
     transaction = await sign(adapter, enrolled)
     simulation.back_office.faults.certificate_revoked = True
@@ -245,6 +240,7 @@ async def test_a_certificate_revoked_before_the_confirmation_fails_the_transacti
 
 
 @pytest.mark.parametrize(("phone", "state", "code"), support.UNCONFIRMED)
+@pytest.mark.remote
 async def test_the_signer_does_not_confirm(
     adapter: SigningAdapter,
     simulation: Simulation,
@@ -253,7 +249,6 @@ async def test_the_signer_does_not_confirm(
     state: TransactionState,
     code: Code,
 ) -> None:
-    needs_server(simulation)
     assert simulation.back_office is not None
     simulation.back_office.phone = phone
     await support.assert_ends(adapter, await sign(adapter, enrolled), state, code)

@@ -335,6 +335,9 @@ class ProviderEntry:
     #: The provider's user name for a personal ID (MySign: ``CMT_<id>``).
     user_id: Callable[[str], str] = _as_is
     signs: Signs = Signs.PEOPLE
+    #: Reached over the network (False: a token plugged into the hub's own machine), so
+    #: it can be down, slow or answer 5xx — and its contract checks include those faults.
+    remote: bool = True
     #: Ways of reaching the same provider that the contract tests each go through
     #: (SmartCA: its SP769 API and its gateway); the first is the demo's.
     variants: tuple[str, ...] = ("",)

@@ -22,6 +22,7 @@ PROVIDER = ProviderEntry(
     build=from_config,
     simulator="hub.adapters.signing.pkcs11.simulator",
     signs=Signs.SEALS,
+    remote=False,
 )
 
 __all__ = ["MAX_BATCH", "PROVIDER", "Pkcs11Adapter", "SealTokens", "digest_info"]
