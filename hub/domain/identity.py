@@ -12,7 +12,7 @@ from datetime import date
 
 
 def _name_key(name: str) -> str:
-    """Names compare as people read them: NFC, case and spacing ignored, diacritics kept."""
+    """Names compare as people read them: case and spacing ignored, diacritics kept (NFC)."""
     return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 

@@ -38,11 +38,6 @@ def fold(text: str) -> str:
     return " ".join(stripped.lower().split())
 
 
-def normalise_name(text: str) -> str:
-    """A person's name as stored: NFC, single spaces, no surrounding blanks."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
 def _forbidden(char: str, *, multiline: bool) -> bool:
     if char in _BIDI_CONTROLS:
         return True

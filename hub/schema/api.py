@@ -33,11 +33,6 @@ class RequestLifecycle(SchemaExtension):
             await ctx.reader.close()
 
 
-class HubErrors(SchemaExtension):
-    """Kept for schemas assembled from parts (tests): :class:`HubSchema` now gives every
-    error its stable code (:mod:`hub.schema.errors`), whatever its extensions."""
-
-
 class HubSchema(strawberry.Schema):
     """Every error a client sees is presented by :func:`hub.schema.errors.client_error`.
 

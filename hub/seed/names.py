@@ -8,7 +8,7 @@ about 38 %, then Trần, Lê, Phạm, Hoàng/Huỳnh, Phan, Vũ/Võ, Đặng, B�
 a middle name that depends on sex and generation ("Văn" and "Thị" are common
 for parents and teachers, rarer for children born after 2010); given names by sex.
 
-Every string is NFC, as :func:`hub.domain.text.normalise_name` stores names, and
+Every string is NFC, as :func:`hub.domain.text.clean_text` stores names, and
 carries its :func:`hub.domain.text.fold` beside it so the generator never has to
 fold a full name per row (folding is the slowest step of making a name).
 """

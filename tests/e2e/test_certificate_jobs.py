@@ -94,7 +94,7 @@ CONTROL = "mutation($j: String!) { %sProviderMigration(jobId: $j) { state reason
 SCHEMA = api.HubSchema(
     query=CertificateJobQueries,
     mutation=CertificateJobMutations,
-    extensions=[api.RequestLifecycle, api.HubErrors],
+    extensions=[api.RequestLifecycle],
 )
 
 

@@ -40,7 +40,7 @@ from hub.jobs import core, sync
 from hub.jobs.core import JobRuntime
 from hub.jobs.sync import Phase, SyncOptions, SyncServices
 from hub.resolvers.context import Context, Reader
-from hub.schema.api import HubErrors, HubSchema
+from hub.schema.api import HubSchema
 from hub.schema.sync import SyncMutations, SyncQueries
 from tests.conftest import _database_urls, _drop_database, _run_admin
 
@@ -302,7 +302,7 @@ class Mutation(SyncMutations):
     pass
 
 
-SCHEMA = HubSchema(query=Query, mutation=Mutation, extensions=[HubErrors])
+SCHEMA = HubSchema(query=Query, mutation=Mutation)
 RUNS = """{ syncRuns(first: 3) { runId state phase deadLetters total done
   students { sent accepted rejected sinceVersion throughVersion }
   transcripts { sent published rejected }
