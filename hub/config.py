@@ -134,6 +134,56 @@ class Settings(BaseSettings):
     max_token_body_bytes: int = Field(
         default=16 * 1024, description="Cap of a /oauth/token request body."
     )
+    # People sign in (issue 11): the identity providers (hub.adapters.identity).
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="A standard OpenID provider (the province's SSO, Keycloak…): its issuer "
+        "URL; discovery at /.well-known/openid-configuration.",
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_personal_id_claim: str = Field(
+        default="personal_id", description="The ID token / userinfo claim with the personal ID."
+    )
+    oidc_scope: str = "openid profile"
+    vneid_authorize_url: str | None = Field(
+        default=None, description="VNeID-style SSO (IDENTITY.md): the authorization endpoint."
+    )
+    vneid_token_url: str | None = None
+    vneid_userinfo_url: str | None = None
+    vneid_logout_url: str | None = None
+    vneid_client_id: str | None = None
+    vneid_client_secret: str | None = None
+    vneid_key_file: Path = Field(
+        default=VAR_DIR / "vneid-rp-key.pem",
+        description="The hub's RSA private key that VNeID encrypts codes and answers to.",
+    )
+    vneid_aes_mode: str = Field(
+        default="ECB", description="AES mode of VNeID's encrypted answers: ECB or CBC."
+    )
+    vneid_scope: str = "openid"
+    staff_min_account_level: int = Field(
+        default=2,
+        description="The VNeID account level staff must sign in with (2: as with the ID card).",
+    )
+    identity_timeout_seconds: float = Field(
+        default=10.0, description="How long the hub waits for an identity provider."
+    )
+    login_attempt_seconds: int = Field(
+        default=600, description="How long a started sign-in may take before it is refused."
+    )
+    session_idle_minutes: int = Field(
+        default=30, description="A session unused this long ends (sign in again)."
+    )
+    session_absolute_hours: int = Field(
+        default=12, description="A session ends this long after sign-in, used or not."
+    )
+    person_token_lifetime_seconds: int = Field(
+        default=300, description="Lifetime of an access token an app holds for a person."
+    )
+    refresh_token_days: int = Field(
+        default=30, description="Lifetime of a refresh token an app holds for a person."
+    )
 
     @property
     def hsts_max_age(self) -> int:

@@ -37,3 +37,6 @@ def configure(settings: Settings) -> None:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
     )
+    # One line per outgoing request drowns what a person must read (the demo's start,
+    # a worker's progress); the adapters log their own outcomes.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

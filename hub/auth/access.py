@@ -37,6 +37,7 @@ from hub.db.models import (
     TranscriptEvent,
 )
 from hub.domain.enums import OrgLevel
+from hub.domain.people import Person
 from hub.domain.problems import Code, HubError
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
@@ -64,12 +65,19 @@ SCOPES = {
 
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated client behind a request, with its reach resolved to schools."""
+    """The authenticated client behind a request, with its reach resolved to schools.
+
+    ``person`` is the signed-in person a program acts for (a person-bound token or a
+    browser session), None for a program acting on its own (client credentials).
+    A person-bound caller's reach is the client's reach narrowed to the person's own
+    (:func:`hub.auth.people.bind`).
+    """
 
     client_id: str
     scopes: frozenset[str]
     org_level: OrgLevel
     school_ids: frozenset[int] | None  # None: the whole department
+    person: Person | None = None
 
     @property
     def department_wide(self) -> bool:

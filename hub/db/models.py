@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from hub.domain.enums import (
     CertificateStatus,
     ClientKind,
+    GuardianCheck,
     GuardianRelation,
     IdentityStatus,
     OrgLevel,
@@ -225,7 +226,17 @@ class GuardianLink(Tracked, Base):
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
     guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
     relation: Mapped[GuardianRelation] = mapped_column(_enum(GuardianRelation, "relation"))
-    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        doc="Set by the hub alone: the population database confirmed the relationship or "
+        "a school officer recorded an in-person check (``verified_by``).",
+    )
+    verified_by: Mapped[GuardianCheck | None] = mapped_column(_enum(GuardianCheck, "guardian_check"))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The in-person check as the officer recorded it (who, which papers), or the
+    #: population database's last answer (``RelationshipAnswer``) and when it came.
+    verification: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     guardian: Mapped[Guardian] = relationship(lazy="raise")
     student: Mapped[Student] = relationship(lazy="raise")
@@ -304,6 +315,11 @@ class ApiClient(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(
         DateTime,
         doc="Soft delete: the row stays so the access log's client ids keep a name.",
+    )
+    redirect_uris: Mapped[str | None] = mapped_column(
+        Text,
+        doc="Space-separated redirect URIs of an app that acts for people (authorization "
+        "code with PKCE); exact match, no wildcards.",
     )
 
     grants: Mapped[list["ApiClientGrant"]] = relationship(cascade="all, delete-orphan")
@@ -388,6 +404,12 @@ class AccessLog(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(server_default=func.now())
     client_id: Mapped[str] = mapped_column(String(64))
+    person: Mapped[str | None] = mapped_column(
+        String(12), index=True, doc="The personal ID of the person the program acted for."
+    )
+    consent_id: Mapped[int | None] = mapped_column(
+        Integer, doc="The consent an admission service read under (``consents.id``)."
+    )
     action: Mapped[str] = mapped_column(String(16))
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int] = mapped_column(Integer)
@@ -530,6 +552,9 @@ class TranscriptEvent(Base):
     )
     at: Mapped[datetime] = mapped_column(server_default=func.now())
     client_id: Mapped[str] = mapped_column(String(64))
+    person: Mapped[str | None] = mapped_column(
+        String(12), doc="The personal ID of the person the program acted for."
+    )
     event: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
 
@@ -731,3 +756,114 @@ class ProviderMigrationStep(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+# --- People (issue 11): sign-in, sessions, programs acting for a person, consent ---
+
+
+class DepartmentOfficer(Base):
+    """A person an operator granted a department role (cán bộ Sở), by personal ID."""
+
+    __tablename__ = "department_officers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    personal_id: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginAttempt(Base):
+    """A sign-in started at ``GET /login``, until the identity provider calls back once.
+
+    Only hashes of ``state`` are kept; the PKCE verifier and nonce are needed to finish.
+    """
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    nonce: Mapped[str | None] = mapped_column(String(64))
+    code_verifier: Mapped[str | None] = mapped_column(String(128))
+    return_to: Mapped[str] = mapped_column(String(500), default="/")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in person's session; the cookie holds a random token, this row its hash."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    personal_id: Mapped[str] = mapped_column(String(12), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    provider: Mapped[str] = mapped_column(String(32))
+    account_level: Mapped[int | None] = mapped_column(SmallInteger)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    #: What RP-initiated logout needs at the provider (the ID token as ``id_token_hint``).
+    logout_hint: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuthorizationCode(Base):
+    """An authorization code a person approved for an app (RFC 6749 §4.1, PKCE RFC 7636)."""
+
+    __tablename__ = "oauth_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    personal_id: Mapped[str] = mapped_column(String(12))
+    scopes: Mapped[str] = mapped_column(Text)
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RefreshToken(Base):
+    """A refresh token of an app acting for a person; rotated on every use.
+
+    Tokens of one approval share a ``family``: a used token presented again revokes
+    the whole family (RFC 9700 §4.14.2).
+    """
+
+    __tablename__ = "oauth_refresh_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    family: Mapped[str] = mapped_column(String(32), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    personal_id: Mapped[str] = mapped_column(String(12), index=True)
+    scopes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Consent(Base):
+    """A pupil's family's consent for one recipient to read named documents for one purpose.
+
+    Law 91/2025/QH15 and Decree 356/2025: specific, informed, withdrawable; for a child
+    the legal representative gives it, and a child of 7 or more agrees too
+    (``pupil_agreed_at``). ``text_version`` is the wording shown (hub.domain.consent).
+    """
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_student_recipient", "student_id", "recipient"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(64), doc="The admission client's client_id.")
+    purpose: Mapped[str] = mapped_column(String(200))
+    #: What may be read: {"schoolYears": ["2025-2026", …]} (transcripts of those years).
+    documents: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    text_version: Mapped[str] = mapped_column(String(16))
+    given_by: Mapped[str] = mapped_column(String(12), doc="The guardian's personal ID.")
+    pupil_agreed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(12))

@@ -97,3 +97,19 @@ class ClientKind(StrEnum):
     VENDOR = "VENDOR"  # a school-management app
     ADMISSION = "ADMISSION"  # an admission office's service
     DEPARTMENT_TOOL = "DEPARTMENT_TOOL"  # the department staff's own tool
+
+
+class GuardianCheck(StrEnum):
+    """How a guardian ↔ pupil link was verified (issue 11): never a vendor's say-so."""
+
+    POPULATION = "POPULATION"  # the population database (C06) confirmed the relationship
+    IN_PERSON = "IN_PERSON"  # a school officer saw the papers and recorded the check
+
+
+class RelationshipAnswer(StrEnum):
+    """The population database's answer about one guardian ↔ pupil relationship."""
+
+    MATCHED = "MATCHED"
+    MISMATCHED = "MISMATCHED"
+    UNKNOWN = "UNKNOWN"  # the database has no such citizen or no such relationship
+    UNREACHABLE = "UNREACHABLE"  # no answer: ask again later

@@ -1,0 +1,156 @@
+"""The roles a person holds, read from the hub's records by their personal ID (issue 11).
+
+:func:`load_person` answers "who is this person here" for a sign-in, a session and a
+person-bound token; :func:`bind` narrows a program's reach to the person it acts for.
+"""
+
+from dataclasses import replace
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.access import Caller
+from hub.db import models
+from hub.db.roles import is_principal_record
+from hub.domain.people import Child, HomeroomClass, Person, SchoolRole
+
+
+async def load_person(session: AsyncSession, personal_id: str, full_name: str = "") -> Person:
+    """The person holding ``personal_id`` with every role the records give them.
+
+    ``full_name`` (from the identity provider) is used only when no record names the
+    person; a person with no role at all comes back with :attr:`Person.known` false.
+    """
+    staff = (
+        await session.execute(
+            select(models.Staff.id, models.Staff.full_name).where(
+                models.Staff.personal_id == personal_id
+            )
+        )
+    ).first()
+    schools: tuple[SchoolRole, ...] = ()
+    homeroom: tuple[HomeroomClass, ...] = ()
+    principal_of: frozenset[int] = frozenset()
+    if staff is not None:
+        assignment = models.StaffAssignment
+        rows = (
+            await session.execute(
+                select(assignment.school_id, models.School.name, assignment.role)
+                .join(models.School, models.School.id == assignment.school_id)
+                .where(assignment.staff_id == staff.id)
+                .order_by(assignment.school_id, assignment.role)
+            )
+        ).all()
+        schools = tuple(SchoolRole(row.school_id, row.name, row.role) for row in rows)
+        principal_of = frozenset(
+            (
+                await session.scalars(
+                    select(assignment.school_id).where(
+                        assignment.staff_id == staff.id, is_principal_record()
+                    )
+                )
+            ).all()
+        )
+        classes = (
+            await session.execute(
+                select(
+                    models.SchoolClass.id,
+                    models.SchoolClass.name,
+                    models.SchoolClass.school_id,
+                    models.School.name.label("school_name"),
+                )
+                .join(models.School, models.School.id == models.SchoolClass.school_id)
+                .join(models.SchoolYear, models.SchoolYear.id == models.SchoolClass.school_year_id)
+                .where(
+                    models.SchoolClass.homeroom_teacher_id == staff.id,
+                    models.SchoolYear.is_current.is_(True),
+                )
+                .order_by(models.SchoolClass.id)
+            )
+        ).all()
+        homeroom = tuple(
+            HomeroomClass(row.id, row.name, row.school_id, row.school_name) for row in classes
+        )
+    officer = (
+        await session.execute(
+            select(models.DepartmentOfficer.full_name).where(
+                models.DepartmentOfficer.personal_id == personal_id,
+                models.DepartmentOfficer.revoked_at.is_(None),
+            )
+        )
+    ).first()
+    guardian = (
+        await session.execute(
+            select(models.Guardian.id, models.Guardian.full_name).where(
+                models.Guardian.personal_id == personal_id
+            )
+        )
+    ).first()
+    children: tuple[Child, ...] = ()
+    if guardian is not None:
+        link = models.GuardianLink
+        links = (
+            await session.execute(
+                select(
+                    models.Student.id,
+                    models.Student.full_name,
+                    models.Student.birth_date,
+                    models.Student.school_id,
+                    link.relation,
+                )
+                .join(link, link.student_id == models.Student.id)
+                .where(link.guardian_id == guardian.id, link.verified.is_(True))
+                .order_by(models.Student.id)
+            )
+        ).all()
+        children = tuple(
+            Child(row.id, row.full_name, row.birth_date, row.school_id, row.relation)
+            for row in links
+        )
+    pupil = (
+        await session.execute(
+            select(models.Student.id, models.Student.full_name).where(
+                models.Student.personal_id == personal_id
+            )
+        )
+    ).first()
+    name = next(
+        (row.full_name for row in (staff, officer, guardian, pupil) if row is not None),
+        full_name,
+    )
+    return Person(
+        personal_id=personal_id,
+        full_name=name,
+        staff_id=staff.id if staff else None,
+        schools=schools,
+        homeroom_classes=homeroom,
+        principal_of=principal_of,
+        department_officer=officer is not None,
+        guardian_id=guardian.id if guardian else None,
+        children=children,
+        student_id=pupil.id if pupil else None,
+    )
+
+
+def reach_of(person: Person) -> frozenset[int] | None:
+    """The schools whose records the person's own roles reach (None: the department).
+
+    A department officer reaches the department; staff reach the schools they work
+    at; a guardian or pupil reaches no school's records — they read their own and
+    their children's through ``me``, never a school's lists.
+    """
+    if person.department_officer:
+        return None
+    return person.staff_school_ids
+
+
+def bind(caller: Caller, person: Person) -> Caller:
+    """``caller`` acting for ``person``: the client's reach narrowed to the person's."""
+    own = reach_of(person)
+    if own is None:
+        school_ids = caller.school_ids
+    elif caller.school_ids is None:
+        school_ids = own
+    else:
+        school_ids = caller.school_ids & own
+    return replace(caller, school_ids=school_ids, person=person)
