@@ -43,6 +43,9 @@ class TokenClaims:
     expires_at: int
     #: The client's ``credentials_version`` when the token was issued (claim ``cver``).
     credentials_version: int
+    #: The personal ID of the person the client acts for (claim ``pid``); None for a
+    #: program acting on its own (client credentials).
+    person: str | None = None
 
 
 class TokenIssuer:
@@ -59,27 +62,39 @@ class TokenIssuer:
         self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
 
     def issue(
-        self, client_id: str, scopes: frozenset[str], credentials_version: int = 1
+        self,
+        client_id: str,
+        scopes: frozenset[str],
+        credentials_version: int = 1,
+        *,
+        person: str | None = None,
+        lifetime_seconds: int | None = None,
     ) -> tuple[str, int]:
         """A signed token for ``client_id`` and its lifetime in seconds.
 
         ``credentials_version`` is the client's at issue: a token is refused once the
         client is disabled, deleted or its secret rotated (each raises the version).
+        ``person`` binds the token to the person the client acts for (``sub`` is then
+        the person, RFC 9068 §2.2); its roles are read again on every request.
         """
         now = int(time.time())
-        claims = {
+        lifetime = lifetime_seconds or self.lifetime_seconds
+        claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": client_id,
             "aud": AUDIENCE,
             "client_id": client_id,
             "iat": now,
-            "exp": now + self.lifetime_seconds,
+            "exp": now + lifetime,
             "jti": secrets.token_urlsafe(16),
             "scope": " ".join(sorted(scopes)),
             "cver": credentials_version,
         }
+        if person is not None:
+            claims["sub"] = person
+            claims["pid"] = person
         header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": self.kid}
-        return jwt.encode(header, claims, self.key), self.lifetime_seconds
+        return jwt.encode(header, claims, self.key), lifetime
 
     def verify(self, token: str) -> TokenClaims:
         """The claims of a valid token of ours; raises :class:`InvalidToken` otherwise.
@@ -116,6 +131,7 @@ class TokenIssuer:
             scopes=frozenset(str(claims.get("scope", "")).split()),
             expires_at=int(claims["exp"]),
             credentials_version=int(claims["cver"]),
+            person=str(claims["pid"]) if claims.get("pid") else None,
         )
 
     def jwks(self) -> dict[str, Any]:

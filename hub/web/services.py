@@ -9,6 +9,7 @@ from starlette.websockets import WebSocket
 
 from hub.auth.access import Caller
 from hub.auth.clients import CallerCache
+from hub.auth.people import bind, load_person
 from hub.auth.secrets import dummy_hash
 from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
 from hub.config import Settings
@@ -59,6 +60,13 @@ class HubServices:
             claims = self.tokens.verify(header[7:].strip())
         except InvalidToken:
             return None
-        return await self.callers.get(
+        caller = await self.callers.get(
             self.db, claims.client_id, claims.scopes, claims.credentials_version
         )
+        if caller is None or claims.person is None:
+            return caller
+        # Roles are read on every request: a teacher moved to another school stops
+        # acting for the old one at once.
+        async with self.db.sessions() as session:
+            person = await load_person(session, claims.person)
+        return bind(caller, person)
