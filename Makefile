@@ -44,7 +44,16 @@ endef
 system-deps:
 	$(call install_missing,$(SYSTEM_TOOLS),$(ON_MISSING))
 
-test: $(STAMP) system-deps
+# node-oidc-provider (OpenID Certified), the foreign OpenID provider the sign-in tests
+# run against; installed when missing and again when its lock file changes.
+FOREIGN_OIDC := tests/foreign/oidc-provider
+TEST_TOOLS := node:nodejs npm:npm
+
+$(FOREIGN_OIDC)/node_modules/.package-lock.json: $(FOREIGN_OIDC)/package-lock.json
+	$(call install_missing,$(TEST_TOOLS),exit 1)
+	npm ci --prefix $(FOREIGN_OIDC) --no-audit --no-fund
+
+test: $(STAMP) system-deps $(FOREIGN_OIDC)/node_modules/.package-lock.json
 	@if [ -z "$$HUB_TEST_DATABASE_URL" ]; then \
 	  echo "HUB_TEST_DATABASE_URL is not set: testing on SQLite (CI tests on PostgreSQL)."; \
 	else \

@@ -89,6 +89,36 @@ async def prepare(url: str, size: str, key_file: Path) -> tuple[str, str]:
     )
 
 
+async def person_tokens(url: str, key_file: Path, school_gid: str) -> tuple[str, str]:
+    """Two tokens of one school-scoped client of the page's school (issue 11): one of the
+    client on its own, one bound to the school's principal. They reach the same rows, so
+    they cost the same but for the person-bound authorisation (the person's roles, the
+    grant's revocation, the narrowed reach)."""
+    from hub.db import roles
+
+    db = Database(url)
+    school_id = int(GlobalID.from_id(school_gid).node_id)
+    scopes = ["students:read", "staff:read", "certificates:read", "personal-ids:read"]
+    async with db.unit_of_work() as session:
+        principal = await roles.principal(session, school_id=school_id)
+        school = await session.get(School, school_id)
+        assert principal is not None and school is not None
+        client = await create_client(
+            session,
+            name="bench-school",
+            kind=ClientKind.VENDOR,
+            org_level=OrgLevel.SCHOOL,
+            scopes=scopes,
+            school_codes=[school.moet_code],
+        )
+    await db.dispose()
+    settings = Settings(database_url=url, token_key_file=key_file, public_url=ISSUER)
+    issuer = TokenIssuer(load_signing_key(settings), issuer=ISSUER, lifetime_seconds=3600)
+    own = issuer.issue(client.client_id, frozenset(scopes))[0]
+    bound = issuer.issue(client.client_id, frozenset(scopes), person=principal.personal_id)[0]
+    return own, bound
+
+
 def start(
     command: list[str], env: dict[str, str], port: int, cwd: Path = ROOT
 ) -> subprocess.Popen[bytes]:

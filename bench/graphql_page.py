@@ -12,6 +12,13 @@ audit) is measured in one run on one machine:
 
     python bench/graphql_page.py [--database-url URL] [--size demo] [--duration 10]
     python bench/graphql_page.py --baseline HEAD~5 --rounds 3 --skip-bare
+
+With ``--person`` the same hub serves the same page to two tokens of one
+school-scoped client of that school, alternating over the rounds: one of the client
+on its own, one bound to the school's principal (issue 11). Both reach the same rows;
+the ratio is what person-bound authorisation costs:
+
+    python bench/graphql_page.py --person --rounds 3 --skip-bare
 """
 
 import argparse
@@ -27,7 +34,7 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import ROOT, hub_env, prepare, start
+from _common import ROOT, hub_env, person_tokens, prepare, start
 
 HUB_QUERY = """query Page($school: ID!) { students(first: 100, filter: {schoolId: $school}) {
   nodes { id fullName personalId birthDate
@@ -109,6 +116,9 @@ def main() -> None:
     parser.add_argument("--baseline", help="a git revision whose hub to compare against")
     parser.add_argument("--rounds", type=int, default=1, help="alternating rounds")
     parser.add_argument("--skip-bare", action="store_true", help="no bare strawberry app")
+    parser.add_argument(
+        "--person", action="store_true", help="compare a person-bound token with the client's"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="hub-bench-"))
@@ -124,12 +134,22 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
+    person_auth: dict[str, str] = {}
+    if args.person:
+        own, bound = asyncio.run(person_tokens(args.database_url, key_file, school))
+        auth = {"Authorization": f"Bearer {own}"}
+        person_auth = {"Authorization": f"Bearer {bound}"}
     hub_rates: list[float] = []
     baseline_rates: list[float] = []
+    person_rates: list[float] = []
     try:
         for _ in range(args.rounds):
             rps, nodes = measure_hub(ROOT, env, 8601, body, auth, args)
             hub_rates.append(rps)
+            if args.person:
+                rps, person_nodes = measure_hub(ROOT, env, 8604, body, person_auth, args)
+                assert person_nodes == nodes, "the principal must read the same page"
+                person_rates.append(rps)
             if args.baseline:
                 baseline_env = env | {"PYTHONPATH": str(baseline)}
                 rps, _ = measure_hub(baseline, baseline_env, 8603, body, auth, args)
@@ -147,6 +167,12 @@ def main() -> None:
         base_rps = statistics.median(baseline_rates)
         print(f"  hub at {args.baseline:<31} {base_rps:8.1f} req/s  {_rounds(baseline_rates)}")
         print(f"  ratio this / {args.baseline:<25} {hub_rps / base_rps:8.3f}")
+    if args.person:
+        person_rps = statistics.median(person_rates)
+        rounds = _rounds(person_rates)
+        print("  (above: a client of that school alone; below: bound to its principal)")
+        print(f"  hub, token bound to the principal:     {person_rps:8.1f} req/s  {rounds}")
+        print(f"  ratio person-bound / client:           {person_rps / hub_rps:8.3f}")
     if args.skip_bare:
         return
     data_file = work / "page.json"

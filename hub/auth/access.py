@@ -8,10 +8,13 @@ caller's schools is simply not there for it: asking for another school's student
 returns nothing rather than an error that would leak the student's existence.
 
 OAuth2 scopes decide which kinds of record a client may touch at all
-(:func:`read_scope_for`); organisation decides which rows.
+(:func:`read_scope_for`); organisation decides which rows. An admission service
+reads a pupil's transcripts only under the family's consent (issue 11): for it the
+condition of a transcript row adds :func:`hub.db.queries.consent_in_force`.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, exists, false, or_, select
@@ -36,7 +39,8 @@ from hub.db.models import (
     Transcript,
     TranscriptEvent,
 )
-from hub.domain.enums import OrgLevel
+from hub.db.queries import consent_in_force
+from hub.domain.enums import ClientKind, OrgLevel
 from hub.domain.people import Person
 from hub.domain.problems import Code, HubError
 
@@ -70,7 +74,8 @@ class Caller:
     ``person`` is the signed-in person a program acts for (a person-bound token or a
     browser session), None for a program acting on its own (client credentials).
     A person-bound caller's reach is the client's reach narrowed to the person's own
-    (:func:`hub.auth.people.bind`).
+    (:func:`hub.auth.people.bind`). ``kind`` is the client's kind (None where a caller
+    is made for the hub's own work): an admission service reads under consent.
     """
 
     client_id: str
@@ -78,6 +83,17 @@ class Caller:
     org_level: OrgLevel
     school_ids: frozenset[int] | None  # None: the whole department
     person: Person | None = None
+    kind: ClientKind | None = None
+
+    @property
+    def reads_under_consent(self) -> bool:
+        """Whether the caller reads pupils' transcripts only under a consent for it."""
+        return self.kind is ClientKind.ADMISSION
+
+    @property
+    def personal_id(self) -> str | None:
+        """The personal ID of the person the program acts for (for the audit)."""
+        return None if self.person is None else self.person.personal_id
 
     @property
     def department_wide(self) -> bool:
@@ -116,9 +132,29 @@ def read_scope_for(model: type) -> str | None:
 def visible(model: type, caller: Caller) -> ColumnElement[bool] | None:
     """The SQL condition under which ``caller`` may see a row of ``model``.
 
-    None means no condition (department-wide callers, or reference data).
+    None means no condition (department-wide callers, or reference data). A
+    transcript is visible to an admission service only while a consent for it covers
+    the transcript's pupil and school year.
     """
-    return visible_in(model, caller.school_ids)
+    condition = visible_in(model, caller.school_ids)
+    consent = consented(model, caller)
+    if consent is None:
+        return condition
+    return consent if condition is None else condition & consent
+
+
+def consented(model: type, caller: Caller) -> ColumnElement[bool] | None:
+    """The consent condition on rows of ``model`` for ``caller``, None where none applies:
+    an admission service sees a transcript only while a consent for it, in force now,
+    covers the transcript's pupil and school year (Law 91/2025; IDENTITY.md)."""
+    if model is not Transcript or not caller.reads_under_consent:
+        return None
+    return consent_in_force(
+        caller.client_id,
+        datetime.now(UTC),
+        student_id=Transcript.student_id,
+        school_year_id=Transcript.school_year_id,
+    )
 
 
 def visible_in(model: type, school_ids: frozenset[int] | None) -> ColumnElement[bool] | None:
@@ -202,4 +238,5 @@ def restrict(statement: S, model: type, caller: Caller) -> S:
     Raises FORBIDDEN when the caller lacks the scope for that kind of record.
     """
     require_read(model, caller)
-    return restrict_to(statement, model, caller.school_ids)
+    condition = visible(model, caller)
+    return statement if condition is None else statement.where(condition)

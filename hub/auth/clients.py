@@ -13,16 +13,20 @@ import secrets as _secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from hub.auth.access import SCOPES, Caller
+from hub.auth.grants import family_revoked
+from hub.auth.people import load_person
 from hub.auth.secrets import dummy_hash, hash_secret, new_secret, verify_secret
 from hub.db.engine import Database, current_statements
 from hub.db.models import ApiClient, ApiClientGrant, ClientsRevision, District, School
 from hub.domain.enums import ClientKind, OrgLevel
+from hub.domain.people import Person
 
 #: The PostgreSQL NOTIFY channel of client changes; the payload is the client id.
 CHANNEL = "hub_api_clients"
@@ -50,11 +54,19 @@ async def create_client(
     org_level: OrgLevel,
     district_codes: list[str] = (),  # type: ignore[assignment]
     school_codes: list[str] = (),  # type: ignore[assignment]
+    redirect_uris: list[str] = (),  # type: ignore[assignment]
 ) -> NewClient:
-    """Register a client; the secret is returned once and stored only hashed."""
+    """Register a client; the secret is returned once and stored only hashed.
+
+    ``redirect_uris`` lets the client act for people (authorization code with PKCE):
+    absolute https URIs (http only on loopback), matched exactly.
+    """
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise ClientError(f"unknown scopes: {', '.join(unknown)}")
+    for uri in redirect_uris:
+        if not valid_redirect_uri(uri):
+            raise ClientError(f"not a usable redirect URI (https, or http on loopback): {uri}")
     grants: list[ApiClientGrant] = []
     if org_level is OrgLevel.DISTRICT:
         if not district_codes:
@@ -93,10 +105,26 @@ async def create_client(
         scopes=" ".join(sorted(set(scopes))),
         org_level=org_level,
         grants=grants,
+        redirect_uris=" ".join(redirect_uris) or None,
     )
     session.add(client)
     await session.flush()
     return NewClient(client.client_id, secret, name, sorted(set(scopes)), org_level)
+
+
+async def find_client(session: AsyncSession, client_id: str) -> ApiClient | None:
+    """The client registered as ``client_id`` (enabled or not), or None."""
+    return await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+
+
+def valid_redirect_uri(uri: str) -> bool:
+    """An absolute https URI without a fragment, or http on loopback (RFC 8252 §7.3)."""
+    parts = urlsplit(uri)
+    if parts.fragment or not parts.netloc:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
 async def authenticate(session: AsyncSession, client_id: str, secret: str) -> ApiClient | None:
@@ -276,6 +304,7 @@ async def _load_caller(
         scopes=scopes & granted,
         org_level=client.org_level,
         school_ids=school_ids,
+        kind=client.kind,
     )
     return caller, client.credentials_version
 
@@ -301,6 +330,10 @@ class CallerCache:
             tuple[str, frozenset[str]], tuple[float, Caller | None, int | None]
         ] = {}
         self._generation = 0  # moves on every forget/clear: a load in flight is not kept
+        #: People a person-bound token or a session acts for, by personal ID.
+        self._people: dict[str, tuple[float, Person]] = {}
+        #: Whether an app's grant (a refresh-token family) was revoked, by family.
+        self._revoked: dict[str, tuple[float, bool]] = {}
         self._revision: int | None = None
         self._checked_at = float("-inf")
 
@@ -334,6 +367,40 @@ class CallerCache:
             return None
         return caller
 
+    async def person(self, db: Database, personal_id: str, full_name: str = "") -> Person:
+        """The person's roles (:func:`hub.auth.people.load_person`), cached like callers.
+
+        Every change that can take a role away raises the same revision and sends the
+        same notification as a client change (migration 0015), so a teacher moved to
+        another school stops acting for the old one at the next request.
+        """
+        await self._poll(db)
+        now = time.monotonic()
+        hit = self._people.get(personal_id)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        generation = self._generation
+        async with db.sessions() as session:
+            found = await load_person(session, personal_id, full_name)
+        if generation == self._generation:
+            self._people[personal_id] = (now, found)
+        return found
+
+    async def revoked(self, db: Database, family: str) -> bool:
+        """Whether the grant a person-bound token came from was revoked (cached; a
+        revocation raises the revision like a role change)."""
+        await self._poll(db)
+        now = time.monotonic()
+        hit = self._revoked.get(family)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        generation = self._generation
+        async with db.sessions() as session:
+            found = await family_revoked(session, family)
+        if generation == self._generation:
+            self._revoked[family] = (now, found)
+        return found
+
     async def _poll(self, db: Database) -> None:
         if self.listening:
             return
@@ -363,6 +430,8 @@ class CallerCache:
     def clear(self) -> None:
         self._generation += 1
         self._entries.clear()
+        self._people.clear()
+        self._revoked.clear()
 
     def stop_listening(self) -> None:
         """The listener lost its connection: poll from the next request on."""

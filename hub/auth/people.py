@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.access import Caller
 from hub.db import models
 from hub.db.roles import is_principal_record
+from hub.domain.enums import OrgLevel
 from hub.domain.people import Child, HomeroomClass, Person, SchoolRole
 
 
@@ -154,3 +155,47 @@ def bind(caller: Caller, person: Person) -> Caller:
     else:
         school_ids = caller.school_ids & own
     return replace(caller, school_ids=school_ids, person=person)
+
+
+#: What a person may do with the hub's own pages (a browser session, no app between):
+#: staff read their schools' records and sign; a principal also drafts and locks; a
+#: department officer reads reports and runs the department's work. A guardian or a
+#: pupil reads only their own and their children's data, through ``me``.
+STAFF_SCOPES = frozenset(
+    {
+        "students:read",
+        "staff:read",
+        "certificates:read",
+        "assessments:read",
+        "transcripts:read",
+        "transcripts:sign",
+    }
+)
+PRINCIPAL_SCOPES = STAFF_SCOPES | {"transcripts:write", "students:write"}
+OFFICER_SCOPES = STAFF_SCOPES | {"reports:read", "sync:run", "audit:read", "changes:read"}
+
+
+def session_scopes(person: Person) -> frozenset[str]:
+    """The scopes a person's own browser session carries, from their roles."""
+    scopes: frozenset[str] = frozenset()
+    if person.is_staff:
+        scopes |= PRINCIPAL_SCOPES if person.principal_of else STAFF_SCOPES
+    if person.department_officer:
+        scopes |= OFFICER_SCOPES
+    return scopes
+
+
+#: The client id the audit log names for the hub's own pages (no app between).
+WEB_CLIENT_ID = "hub-web"
+
+
+def session_caller(person: Person) -> Caller:
+    """The caller of a request made with a person's browser session."""
+    reach = reach_of(person)
+    return Caller(
+        client_id=WEB_CLIENT_ID,
+        scopes=session_scopes(person),
+        org_level=OrgLevel.DEPARTMENT if reach is None else OrgLevel.SCHOOL,
+        school_ids=reach,
+        person=person,
+    )

@@ -22,6 +22,8 @@ from hub.auth.clients import CHANNEL, CallerCache
 
 log = structlog.get_logger()
 
+#: The payload of a change to who holds which role: every cached person is forgotten.
+EVERYONE = "*"
 #: How long to wait for a notification before checking the connection is alive.
 PING_SECONDS = 30.0
 
@@ -47,7 +49,10 @@ async def listen_for_client_changes(
                 log.info("clients.listening", channel=CHANNEL)
                 while True:
                     async for notification in connection.notifies(timeout=PING_SECONDS):
-                        cache.forget(notification.payload)
+                        if notification.payload == EVERYONE:
+                            cache.clear()  # roles changed (migration 0015)
+                        else:
+                            cache.forget(notification.payload)
                     await asyncio.wait_for(connection.execute("SELECT 1"), timeout=5)
         except asyncio.CancelledError:
             cache.stop_listening()

@@ -46,6 +46,9 @@ class TokenClaims:
     #: The personal ID of the person the client acts for (claim ``pid``); None for a
     #: program acting on its own (client credentials).
     person: str | None = None
+    #: The approval a person-bound token came from (claim ``fam``): revoking it stops
+    #: the token at once (:func:`hub.auth.grants.family_revoked`).
+    family: str | None = None
 
 
 class TokenIssuer:
@@ -68,6 +71,7 @@ class TokenIssuer:
         credentials_version: int = 1,
         *,
         person: str | None = None,
+        family: str | None = None,
         lifetime_seconds: int | None = None,
     ) -> tuple[str, int]:
         """A signed token for ``client_id`` and its lifetime in seconds.
@@ -93,6 +97,8 @@ class TokenIssuer:
         if person is not None:
             claims["sub"] = person
             claims["pid"] = person
+        if family is not None:
+            claims["fam"] = family
         header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": self.kid}
         return jwt.encode(header, claims, self.key), lifetime
 
@@ -132,6 +138,7 @@ class TokenIssuer:
             expires_at=int(claims["exp"]),
             credentials_version=int(claims["cver"]),
             person=str(claims["pid"]) if claims.get("pid") else None,
+            family=str(claims["fam"]) if claims.get("fam") else None,
         )
 
     def jwks(self) -> dict[str, Any]:

@@ -27,6 +27,10 @@ def clients_create(
     org: Annotated[str, typer.Option(help="DEPARTMENT | DISTRICT | SCHOOL")] = "SCHOOL",
     district: Annotated[list[str], typer.Option(help="District code; repeat")] = [],  # noqa: B006
     school: Annotated[list[str], typer.Option(help="School ministry code; repeat")] = [],  # noqa: B006
+    redirect_uri: Annotated[
+        list[str],
+        typer.Option(help="Redirect URI of an app that acts for people (PKCE); repeat"),
+    ] = [],  # noqa: B006
     as_json: Annotated[bool, typer.Option("--json", help="Print id and secret as JSON")] = False,
 ) -> None:
     """Register an API client; its secret is shown once."""
@@ -43,6 +47,7 @@ def clients_create(
                 org_level=OrgLevel(org.upper()),
                 district_codes=district,
                 school_codes=school,
+                redirect_uris=redirect_uri,
             )
         )
     except ValueError as error:

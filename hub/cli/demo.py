@@ -58,6 +58,7 @@ def demo(
         table.add_row(title, query)
     console.print(table)
     suite = _start_signing(settings, access.vendor_school_code)
+    settings = _start_identity(settings, access.vendor_school_code)
     if not no_serve:
         import uvicorn
 
@@ -118,6 +119,36 @@ def _start_signing(settings: Settings, school_code: str) -> Any:
             "(`make clean`) and run `make demo` again.[/]"
         )
     return suite
+
+
+def _start_identity(settings: Settings, school_code: str) -> Settings:
+    """The identity simulators with the demo people; the settings that use them."""
+    from hub.demo.identity import demo_people, start_identity
+
+    people = run(demo_people(settings, school_code))
+    with console.status("Starting the sign-in simulators (VNeID, SSO của tỉnh)…"):
+        identity = start_identity(settings, people)
+    base = settings.issuer
+    console.rule("[bold]Đăng nhập (simulated VNeID and provincial SSO)")
+    console.print(
+        f"Open [link]{base}/login[/], choose VNeID or the provincial SSO, then pick one of "
+        f"these people on the simulator's page; [link]{base}/me[/] then shows what the "
+        "hub's records let them do:"
+    )
+    table = Table(show_header=True)
+    table.add_column("vai trò")
+    table.add_column("họ và tên")
+    table.add_column("mã định danh")
+    for person in people:
+        table.add_row(person.role, person.full_name, person.personal_id)
+    console.print(table)
+    console.print(
+        "The pupil's VNeID account is level 1: staff need level 2 "
+        "(HUB_STAFF_MIN_ACCOUNT_LEVEL). An app acting for a signed-in teacher uses "
+        f"{base}/oauth/authorize (authorization code with PKCE; register it with "
+        "[bold]hub clients create --redirect-uri …[/])."
+    )
+    return settings.model_copy(update=identity.settings)
 
 
 def _print_signing_steps(ready: "ReadyTranscripts", *, seal: bool) -> None:

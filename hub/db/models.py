@@ -232,7 +232,9 @@ class GuardianLink(Tracked, Base):
         doc="Set by the hub alone: the population database confirmed the relationship or "
         "a school officer recorded an in-person check (``verified_by``).",
     )
-    verified_by: Mapped[GuardianCheck | None] = mapped_column(_enum(GuardianCheck, "guardian_check"))
+    verified_by: Mapped[GuardianCheck | None] = mapped_column(
+        _enum(GuardianCheck, "guardian_check")
+    )
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: The in-person check as the officer recorded it (who, which papers), or the
     #: population database's last answer (``RelationshipAnswer``) and when it came.

@@ -7,10 +7,16 @@ Each twin is tested against its pure rule on the same rows
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, UnaryExpression, and_, or_, select
+from sqlalchemy import Boolean, Select, UnaryExpression, and_, exists, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
-from hub.db.models import SigningCertificate, Transcript
+from hub.db.models import Consent, SchoolYear, SigningCertificate, Student, Transcript
+from hub.domain.certificates import as_utc
+from hub.domain.consent import agreement_cutoff, day_in_vietnam
 from hub.domain.enums import CertificateStatus
 from hub.domain.lifecycle import TranscriptState
 
@@ -50,4 +56,71 @@ def awaits_publication() -> ColumnElement[bool]:
     return and_(
         Transcript.state == TranscriptState.SEALED.value,
         Transcript.is_current.is_(True),
+    )
+
+
+class _YearListed(FunctionElement[bool]):
+    """``documents`` (a consent's JSON) lists the school year ``code`` under
+    ``schoolYears`` (:func:`hub.domain.consent.school_years_of`)."""
+
+    type = Boolean()
+    name = "year_listed"
+    inherit_cache = True
+
+
+@compiles(_YearListed, "postgresql")
+def _year_listed_postgresql(element: _YearListed, compiler: SQLCompiler, **kw: Any) -> str:
+    documents, code = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(CAST({documents} AS jsonb) -> 'schoolYears') @> to_jsonb(CAST({code} AS text))"
+
+
+@compiles(_YearListed)
+def _year_listed_sqlite(element: _YearListed, compiler: SQLCompiler, **kw: Any) -> str:
+    documents, code = (compiler.process(clause, **kw) for clause in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({documents}, '$.schoolYears') AS listed "
+        f"WHERE listed.value = {code})"
+    )
+
+
+def consents_in_force(recipient: str, at: datetime) -> Select[*tuple[Any, ...]]:
+    """SQL twin of :func:`hub.domain.consent.is_valid`: ``(consent_id, student_id,
+    school_year_id)`` of every consent letting ``recipient`` read a pupil's transcript
+    of a school year at ``at`` — not revoked by then, in its period, the pupil's
+    agreement given where their age asks it (born on or before the cutoff, or no
+    birth date known).
+
+    Fresh aliases each call, so the statement never correlates with the same tables
+    of a statement it is nested in. Tested against its twin in
+    ``tests/e2e/test_consents.py`` (the consent rows live with that module's family).
+    """
+    at = as_utc(at)  # SQLite compares the stored UTC wall time
+    consent, pupil, year = aliased(Consent), aliased(Student), aliased(SchoolYear)
+    cutoff = agreement_cutoff(day_in_vietnam(at))
+    return (
+        select(
+            consent.id.label("consent_id"),
+            consent.student_id.label("student_id"),
+            year.id.label("school_year_id"),
+        )
+        .join(pupil, pupil.id == consent.student_id)
+        .join(year, _YearListed(consent.documents, year.code))
+        .where(
+            consent.recipient == recipient,
+            or_(consent.revoked_at.is_(None), consent.revoked_at > at),
+            consent.valid_from <= at,
+            consent.valid_until > at,
+            or_(consent.pupil_agreed_at <= at, pupil.birth_date > cutoff),
+        )
+    )
+
+
+def consent_in_force(
+    recipient: str, at: datetime, *, student_id: Any, school_year_id: Any
+) -> ColumnElement[bool]:
+    """Whether a consent lets ``recipient`` read the transcript of ``school_year_id``
+    of the pupil ``student_id`` at ``at`` (columns or values; :func:`consents_in_force`)."""
+    found = consents_in_force(recipient, at).subquery()
+    return exists().where(
+        found.c.student_id == student_id, found.c.school_year_id == school_year_id
     )

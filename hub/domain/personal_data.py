@@ -92,6 +92,19 @@ FIELDS: dict[str, Kind] = {
     "MigrationStep.detail": Kind.DOCUMENT,
     "RowResult.key": Kind.ECHO,
     "SyncRun.checkpoint": Kind.NOT_PERSONAL,
+    "AccessLogEntry.personalId": Kind.PERSONAL_ID,
+    # The signed-in person's own page (issue 11). The person's own ID goes through
+    # present(); the IDs of others on it (who consented, withdrew or read a child's
+    # record) are always shown masked, whatever the app's scopes.
+    "Person.fullName": Kind.RECORD,
+    "Person.personalId": Kind.PERSONAL_ID,
+    "PersonChild.fullName": Kind.RECORD,
+    "PersonChild.birthDate": Kind.RECORD,
+    "Consent.studentFullName": Kind.RECORD,
+    "Consent.givenByPersonalId": Kind.PERSONAL_ID,
+    "Consent.revokedByPersonalId": Kind.PERSONAL_ID,
+    "ChildRead.personFullName": Kind.RECORD,
+    "ChildRead.personalId": Kind.PERSONAL_ID,
 }
 
 #: Keys inside JSON documents that carry personal data, and their kind.

@@ -107,6 +107,7 @@ class Code(StrEnum):
     CONSENT_NOT_FOUND = "CONSENT_NOT_FOUND"
     GUARDIAN_NOT_VERIFIED = "GUARDIAN_NOT_VERIFIED"
     POPULATION_UNAVAILABLE = "POPULATION_UNAVAILABLE"
+    GUARDIAN_LINK_NOT_FOUND = "GUARDIAN_LINK_NOT_FOUND"
 
 
 MESSAGES: dict[Code, str] = {
@@ -279,21 +280,52 @@ MESSAGES: dict[Code, str] = {
         "vẫn được lập). Vui lòng thử lại; nếu lỗi lặp lại, báo bộ phận kỹ thuật của Sở kèm "
         "mã tra cứu {reference}."
     ),
-    Code.IDENTITY_PROVIDER_UNAVAILABLE: "Hệ thống đăng nhập ({provider}) đang không phản hồi; bạn chưa được đăng nhập. Vui lòng thử lại sau ít phút.",
-    Code.IDENTITY_ANSWER_INVALID: "Hệ thống đăng nhập ({provider}) trả lời không hợp lệ; bạn chưa được đăng nhập. Vui lòng đăng nhập lại.",
-    Code.LOGIN_EXPIRED: "Lượt đăng nhập này đã hết hạn, đã được dùng hoặc không hợp lệ; vui lòng đăng nhập lại từ đầu.",
+    Code.IDENTITY_PROVIDER_UNAVAILABLE: (
+        "Hệ thống đăng nhập ({provider}) đang không phản hồi; bạn chưa được đăng nhập. Vui "
+        "lòng thử lại sau ít phút."
+    ),
+    Code.IDENTITY_ANSWER_INVALID: (
+        "Hệ thống đăng nhập ({provider}) trả lời không hợp lệ; bạn chưa được đăng nhập. Vui "
+        "lòng đăng nhập lại."
+    ),
+    Code.LOGIN_EXPIRED: (
+        "Lượt đăng nhập này đã hết hạn, đã được dùng hoặc không hợp lệ; vui lòng đăng nhập "
+        "lại từ đầu."
+    ),
     Code.LOGIN_CANCELLED: "Bạn chưa đồng ý đăng nhập ở hệ thống đăng nhập; chưa có gì thay đổi.",
-    Code.PERSON_UNKNOWN: "Mã định danh của bạn chưa có trong hồ sơ của ngành giáo dục tỉnh (cán bộ, giáo viên, học sinh hoặc cha mẹ học sinh đã được xác thực). Vui lòng liên hệ nhà trường.",
-    Code.ACCOUNT_LEVEL_TOO_LOW: "Cán bộ, giáo viên cần đăng nhập bằng tài khoản định danh điện tử mức {level} trở lên.",
+    Code.PERSON_UNKNOWN: (
+        "Mã định danh của bạn chưa có trong hồ sơ của ngành giáo dục tỉnh (cán bộ, giáo viên,"
+        " học sinh hoặc cha mẹ học sinh đã được xác thực). Vui lòng liên hệ nhà trường."
+    ),
+    Code.ACCOUNT_LEVEL_TOO_LOW: (
+        "Cán bộ, giáo viên cần đăng nhập bằng tài khoản định danh điện tử mức {level} trở lên."
+    ),
     Code.SESSION_REQUIRED: "Bạn cần đăng nhập để tiếp tục.",
-    Code.CSRF_FAILED: "Yêu cầu không đến từ trang của hệ thống (thiếu hoặc sai mã chống giả mạo); chưa có gì thay đổi. Vui lòng tải lại trang.",
-    Code.PERSON_REQUIRED: "Chữ ký của {role} phải do chính người ký yêu cầu qua ứng dụng đã được người đó đăng nhập và cho phép; ứng dụng không được tự ghi tên người ký.",
+    Code.CSRF_FAILED: (
+        "Yêu cầu không đến từ trang của hệ thống (thiếu hoặc sai mã chống giả mạo); chưa có "
+        "gì thay đổi. Vui lòng tải lại trang."
+    ),
+    Code.PERSON_REQUIRED: (
+        "Chữ ký của {role} phải do chính người ký yêu cầu qua ứng dụng đã được người đó đăng "
+        "nhập và cho phép; ứng dụng không được tự ghi tên người ký."
+    ),
     Code.SIGNER_NOT_CALLER: "Chỉ được yêu cầu chữ ký của chính người đang đăng nhập.",
-    Code.CONSENT_REQUIRED: "Chưa có sự đồng ý còn hiệu lực của học sinh và cha mẹ/người giám hộ cho đơn vị này đọc hồ sơ; không có thông tin nào được cung cấp.",
+    Code.CONSENT_REQUIRED: (
+        "Chưa có sự đồng ý còn hiệu lực của học sinh và cha mẹ/người giám hộ cho đơn vị này "
+        "đọc hồ sơ; không có thông tin nào được cung cấp."
+    ),
     Code.CONSENT_INVALID: "Nội dung đồng ý không hợp lệ: {reason}.",
     Code.CONSENT_NOT_FOUND: "Không tìm thấy sự đồng ý này trong các sự đồng ý bạn đã cho.",
-    Code.GUARDIAN_NOT_VERIFIED: "Quan hệ cha mẹ/người giám hộ với học sinh chưa được xác thực (qua CSDL quốc gia về dân cư hoặc kiểm tra trực tiếp tại trường).",
-    Code.POPULATION_UNAVAILABLE: "CSDL quốc gia về dân cư đang không phản hồi; việc xác thực sẽ được thử lại sau.",
+    Code.GUARDIAN_NOT_VERIFIED: (
+        "Quan hệ cha mẹ/người giám hộ với học sinh chưa được xác thực (qua CSDL quốc gia về "
+        "dân cư hoặc kiểm tra trực tiếp tại trường)."
+    ),
+    Code.POPULATION_UNAVAILABLE: (
+        "CSDL quốc gia về dân cư đang không phản hồi; việc xác thực sẽ được thử lại sau."
+    ),
+    Code.GUARDIAN_LINK_NOT_FOUND: (
+        "Không tìm thấy liên kết cha mẹ/người giám hộ này trong phạm vi được phép."
+    ),
 }
 
 
@@ -470,21 +502,49 @@ MESSAGES_EN: dict[Code, str] = {
         "students' were). Please try again; if it happens again, contact the department's "
         "technical support and give reference {reference}."
     ),
-    Code.IDENTITY_PROVIDER_UNAVAILABLE: "The sign-in service ({provider}) is not answering; you are not signed in. Please try again in a few minutes.",
-    Code.IDENTITY_ANSWER_INVALID: "The sign-in service ({provider}) gave an invalid answer; you are not signed in. Please sign in again.",
-    Code.LOGIN_EXPIRED: "This sign-in has expired, was already used or is not valid; please start signing in again.",
+    Code.IDENTITY_PROVIDER_UNAVAILABLE: (
+        "The sign-in service ({provider}) is not answering; you are not signed in. Please try"
+        " again in a few minutes."
+    ),
+    Code.IDENTITY_ANSWER_INVALID: (
+        "The sign-in service ({provider}) gave an invalid answer; you are not signed in. "
+        "Please sign in again."
+    ),
+    Code.LOGIN_EXPIRED: (
+        "This sign-in has expired, was already used or is not valid; please start signing in again."
+    ),
     Code.LOGIN_CANCELLED: "The sign-in was not approved at the sign-in service; nothing changed.",
-    Code.PERSON_UNKNOWN: "Your personal ID is not in the province's education records (staff, pupils or verified parents). Please contact the school.",
-    Code.ACCOUNT_LEVEL_TOO_LOW: "Staff must sign in with an electronic identity account of level {level} or higher.",
+    Code.PERSON_UNKNOWN: (
+        "Your personal ID is not in the province's education records (staff, pupils or "
+        "verified parents). Please contact the school."
+    ),
+    Code.ACCOUNT_LEVEL_TOO_LOW: (
+        "Staff must sign in with an electronic identity account of level {level} or higher."
+    ),
     Code.SESSION_REQUIRED: "You need to sign in to continue.",
-    Code.CSRF_FAILED: "The request did not come from the hub's own page (missing or wrong anti-forgery token); nothing changed. Please reload the page.",
-    Code.PERSON_REQUIRED: "A {role} signature must be asked by the signer through an app they signed in to and approved; an app may not name the signer itself.",
+    Code.CSRF_FAILED: (
+        "The request did not come from the hub's own page (missing or wrong anti-forgery "
+        "token); nothing changed. Please reload the page."
+    ),
+    Code.PERSON_REQUIRED: (
+        "A {role} signature must be asked by the signer through an app they signed in to and "
+        "approved; an app may not name the signer itself."
+    ),
     Code.SIGNER_NOT_CALLER: "Only the signed-in person's own signature may be requested.",
-    Code.CONSENT_REQUIRED: "There is no valid consent of the pupil and their parent or guardian for this recipient; nothing is disclosed.",
+    Code.CONSENT_REQUIRED: (
+        "There is no valid consent of the pupil and their parent or guardian for this "
+        "recipient; nothing is disclosed."
+    ),
     Code.CONSENT_INVALID: "The consent is not valid: {reason}.",
     Code.CONSENT_NOT_FOUND: "No such consent among those you gave.",
-    Code.GUARDIAN_NOT_VERIFIED: "The guardian relationship has not been verified (by the population database or an in-person check at the school).",
-    Code.POPULATION_UNAVAILABLE: "The population database is not answering; the check will be tried again later.",
+    Code.GUARDIAN_NOT_VERIFIED: (
+        "The guardian relationship has not been verified (by the population database or an "
+        "in-person check at the school)."
+    ),
+    Code.POPULATION_UNAVAILABLE: (
+        "The population database is not answering; the check will be tried again later."
+    ),
+    Code.GUARDIAN_LINK_NOT_FOUND: "No such guardian link within the permitted scope.",
 }
 
 

@@ -17,6 +17,15 @@ thing, writes the rows in the same transaction and says what should happen next
 - a provider that is down pauses the batch with that reason; :func:`resume_if_healthy`
   continues it when the provider's health check answers again.
 
+A human signature (homeroom teacher, principal) is the signer's own (issue 11): the
+batch is started by the signer, through an app acting for them, and holds only the
+transcripts whose role that person holds; the job records the person and acts for
+them, so each chunk is signed by that person or not at all — a role that moved to
+someone else since the start fails its items (SIGNER_NOT_CALLER) rather than ask
+the new holder's phone. Only where apps may name signers (the demo) may a program on
+its own start one, and then each chunk asks the role holder, as before sign-in
+existed. The school seal is the school's machine signature, whoever starts it.
+
 Signing twice is impossible by construction: the lifecycle refuses a second
 signature for the same role (the transcript has moved on), the transcript row is
 locked while a signature is recorded, and a transcript has at most one pending
@@ -26,20 +35,22 @@ provider request per role (a partial unique index).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ScalarSelect, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.signing.base import SigningError
 from hub.auth.access import Caller, restrict
+from hub.auth.people import load_person
 from hub.db import models, roles
 from hub.db.engine import Database
 from hub.domain import lifecycle
 from hub.domain.enums import SigningProvider
 from hub.domain.lifecycle import TranscriptState
+from hub.domain.people import Person
 from hub.domain.problems import Code, HubError
 from hub.domain.signers import SignerRole
 from hub.jobs import core
@@ -69,9 +80,22 @@ MAX_CHUNK = 50
 RESUME_CHECK_SECONDS = 3.0
 
 
-def batch_caller(job: models.Job) -> Caller:
-    """The batch acts for the client that started it, on the transcripts it chose."""
-    return core.acting_for(job, "transcripts:read", "transcripts:write", "transcripts:sign")
+def batch_caller(job: models.Job, person: Person | None = None) -> Caller:
+    """The batch acts for the client that started it, on the transcripts it chose, and
+    for ``person``, the one it started the batch for (:func:`acting_caller`)."""
+    caller = core.acting_for(job, "transcripts:read", "transcripts:write", "transcripts:sign")
+    return caller if person is None else replace(caller, person=person)
+
+
+async def acting_caller(session: AsyncSession, job: models.Job) -> Caller:
+    """:func:`batch_caller` for the person recorded at the start, as the records describe
+    them now: who the batch's requests are signed by, and who the audit names.
+
+    The reach stays the job's school, not the person's narrowed again: a signature
+    already confirmed on the phone is still finished if the person has moved since.
+    """
+    person = job.params.get("person")
+    return batch_caller(job, await load_person(session, person) if person else None)
 
 
 # --- starting ----------------------------------------------------------------------------------
@@ -85,15 +109,30 @@ async def start_batch(
     role: SignerRole,
     class_id: int | None = None,
     school_id: int | None = None,
+    apps_may_name_signers: bool = False,
 ) -> tuple[models.Job, list[Next]]:
-    """Collect the transcripts waiting for ``role`` in the class or school and chunk them."""
+    """Collect the transcripts waiting for ``role`` in the class or school and chunk them.
+
+    For a human role the caller must act for the signer (:func:`signing_service.signer_of`:
+    PERSON_REQUIRED for a program on its own, unless ``apps_may_name_signers``, the
+    demo's allowance), and the batch holds only the transcripts whose role holder is
+    that person now.
+    """
     caller.require("transcripts:sign")
     if (class_id is None) == (school_id is None):
         raise HubError(Code.INVALID_ARGUMENT, detail="cần đúng một trong classId, schoolId")
+    signer = signing_service.signer_of(
+        caller, role, None, apps_may_name_signers=apps_may_name_signers
+    )
     query = select(models.Transcript).where(
         models.Transcript.is_current.is_(True),
         models.Transcript.state == lifecycle.state_awaiting(role).value,
     )
+    if signer is not None:
+        query = query.where(
+            _holder_id(role)
+            == select(models.Staff.id).where(models.Staff.personal_id == signer).scalar_subquery()
+        )
     if class_id is not None:
         query = query.where(models.Transcript.class_id == class_id)
     else:
@@ -119,7 +158,15 @@ async def start_batch(
         session,
         kind=KIND,
         client_id=caller.client_id,
-        params={"role": role.value, "class_id": class_id, "school_id": school_id},
+        params={
+            "role": role.value,
+            "class_id": class_id,
+            "school_id": school_id,
+            # Who started it, acted for at every step (None: a program on its own).
+            "person": caller.personal_id,
+            # Whether each chunk may name its role holder without a person (the demo).
+            "apps_may_name_signers": apps_may_name_signers,
+        },
         total=len(transcripts),
         school_id=school,
     )
@@ -159,13 +206,39 @@ async def _signer_of(
     session: AsyncSession, transcript: models.Transcript, role: SignerRole
 ) -> signing_service.Signer:
     """The role holder for a transcript, from the school's records."""
+    holder = await _holder_of(session, transcript, role)
+    return await signing_service.find_signer(session, [transcript], role, holder)
+
+
+async def _holder_of(
+    session: AsyncSession, transcript: models.Transcript, role: SignerRole
+) -> str | None:
+    """The personal ID of the role's holder for a transcript now (None: the seal, or nobody)."""
     holder = None
     if role is SignerRole.HOMEROOM_TEACHER:
         holder = await roles.homeroom_teacher(session, class_id=transcript.class_id)
     elif role is SignerRole.PRINCIPAL:
         holder = await roles.principal(session, school_id=transcript.school_id)
-    personal_id = holder.personal_id if holder else None
-    return await signing_service.find_signer(session, [transcript], role, personal_id)
+    return holder.personal_id if holder else None
+
+
+def _holder_id(role: SignerRole) -> ScalarSelect[int]:
+    """The staff id of a transcript row's ``role`` holder, as a correlated subquery."""
+    if role is SignerRole.HOMEROOM_TEACHER:
+        return roles.homeroom_teacher_id(models.Transcript.class_id)
+    return roles.principal_id(models.Transcript.school_id)
+
+
+async def _chunk_signer(
+    session: AsyncSession, job: models.Job, transcript: models.Transcript, role: SignerRole
+) -> str | None:
+    """Whom a chunk is signed by: the role's holder now, who must still be the person
+    who started the batch (SIGNER_NOT_CALLER once the role has moved to someone else)."""
+    holder = await _holder_of(session, transcript, role)
+    person = job.params.get("person")
+    if role is not SignerRole.SCHOOL_SEAL and person is not None and holder != person:
+        raise HubError(Code.SIGNER_NOT_CALLER)
+    return holder
 
 
 # --- the steps the actors run ------------------------------------------------------------------
@@ -205,14 +278,14 @@ async def send_chunk(
         first = await session.get(models.Transcript, transcripts[0])
         assert first is not None
         try:
-            signer = await _signer_of(session, first, role)
             request = await signing_service.request_signatures(
                 session,
-                caller=batch_caller(job),
+                caller=await acting_caller(session, job),
                 signing=signing,
                 transcript_ids=transcripts,
                 role=role,
-                signer_personal_id=signer.staff.personal_id if signer.staff else None,
+                signer_personal_id=await _chunk_signer(session, job, first, role),
+                apps_may_name_signers=bool(job.params.get("apps_may_name_signers")),
             )
         except SigningError as error:
             if error.problem.code in PROVIDER_DOWN:
@@ -302,7 +375,10 @@ async def _poll_once(
         )
         try:
             request = await signing_service.complete_signatures(
-                session, caller=batch_caller(job), signing=signing, request_id=request_id
+                session,
+                caller=await acting_caller(session, job),
+                signing=signing,
+                request_id=request_id,
             )
         except SigningError as error:
             if error.problem.code not in PROVIDER_DOWN:

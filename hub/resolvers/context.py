@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Executable, insert, text
+from sqlalchemy import Executable, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from strawberry.types import Info
 
@@ -14,6 +14,7 @@ from hub.auth.access import Caller
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.db.models import AccessLog
+from hub.db.queries import consents_in_force
 from hub.domain.problems import Code, HubError
 
 
@@ -77,56 +78,98 @@ class AccessRecorder:
     """Collects the people whose data a request read, written once when it ends.
 
     RULES.md §6 and Law 91/2025: every read of a person's data is logged against
-    that person — who (the client), what of the person (``item``: their record, a
-    transcript, …) and for what purpose. Node types record themselves when they are
+    that person — who (the client, and the person it acted for), what of the person
+    (``item``: their record, a transcript, …), for what purpose, and under which
+    consent an admission service read. Node types record themselves when they are
     built from a row (``from_row``), so no read path can forget it.
     """
 
     reads: dict[tuple[str, int, str], None] = field(default_factory=dict)
+    #: Transcripts read, by (student id, school year id): an admission service reads
+    #: each under a consent, which its log entry names.
+    transcripts: dict[tuple[int, int], None] = field(default_factory=dict)
 
     def read(self, entity: str, entity_id: int, item: str = "record") -> None:
         """Note that the request read ``item`` of the person ``entity`` ``entity_id``."""
         self.reads[(entity, entity_id, item)] = None
 
-    async def flush(self, reader: Reader, *, client_id: str, purpose: str | None) -> None:
-        if not self.reads:
+    def read_transcript(self, student_id: int, school_year_id: int) -> None:
+        """Note that the request read the pupil's transcript of a school year."""
+        self.transcripts[(student_id, school_year_id)] = None
+
+    async def flush(self, reader: Reader, *, caller: Caller, purpose: str | None) -> None:
+        if not self.reads and not self.transcripts:
             return
-        entities = [entity for entity, _, _ in self.reads]
-        ids = [entity_id for _, entity_id, _ in self.reads]
-        items = [item for _, _, item in self.reads]
+        entries: dict[tuple[str, int, str, int | None], None] = {
+            (entity, entity_id, item, None): None for entity, entity_id, item in self.reads
+        }
+        consents = (
+            await _consents_read_under(reader, caller, list(self.transcripts))
+            if caller.reads_under_consent and self.transcripts
+            else {}
+        )
+        for pair in self.transcripts:
+            entries[("student", pair[0], "transcript", consents.get(pair))] = None
         self.reads.clear()
+        self.transcripts.clear()
+        person = caller.personal_id
         if reader.dialect == "postgresql":
             # One statement of constant text (so prepared once) whatever the row count.
             await reader.write(
                 _UNNEST_ACCESS_LOG,
                 {
-                    "client_id": client_id,
+                    "client_id": caller.client_id,
+                    "person": person,
                     "purpose": purpose,
-                    "entities": entities,
-                    "ids": ids,
-                    "items": items,
+                    "entities": [entry[0] for entry in entries],
+                    "ids": [entry[1] for entry in entries],
+                    "items": [entry[2] for entry in entries],
+                    "consents": [entry[3] for entry in entries],
                 },
             )
             return
         rows = [
             {
-                "client_id": client_id,
+                "client_id": caller.client_id,
+                "person": person,
                 "action": "read",
                 "entity": entity,
                 "entity_id": entity_id,
                 "item": item,
                 "purpose": purpose,
+                "consent_id": consent_id,
             }
-            for entity, entity_id, item in zip(entities, ids, items, strict=True)
+            for entity, entity_id, item, consent_id in entries
         ]
         await reader.write(insert(AccessLog), rows)
 
 
+async def _consents_read_under(
+    reader: Reader, caller: Caller, pairs: list[tuple[int, int]]
+) -> dict[tuple[int, int], int]:
+    """The consent each (student, school year) transcript was read under: the latest
+    given of those in force (the same rule that let the rows through)."""
+    found = consents_in_force(caller.client_id, datetime.now(UTC)).subquery()
+    rows = await reader.rows(
+        select(found.c.consent_id, found.c.student_id, found.c.school_year_id)
+        .where(found.c.student_id.in_(sorted({student for student, _ in pairs})))
+        .order_by(found.c.consent_id)
+    )
+    wanted = set(pairs)
+    return {
+        (row.student_id, row.school_year_id): row.consent_id
+        for row in rows
+        if (row.student_id, row.school_year_id) in wanted
+    }
+
+
 _UNNEST_ACCESS_LOG = text(
-    "INSERT INTO access_log (client_id, action, entity, entity_id, item, purpose) "
-    "SELECT :client_id, 'read', entity, entity_id, item, :purpose "
+    "INSERT INTO access_log "
+    "(client_id, person, action, entity, entity_id, item, purpose, consent_id) "
+    "SELECT :client_id, :person, 'read', entity, entity_id, item, :purpose, consent_id "
     "FROM unnest(CAST(:entities AS varchar[]), CAST(:ids AS integer[]), "
-    "CAST(:items AS varchar[])) AS t(entity, entity_id, item)"
+    "CAST(:items AS varchar[]), CAST(:consents AS integer[])) "
+    "AS t(entity, entity_id, item, consent_id)"
 )
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import Integer, Row, Select, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
-from hub.auth.access import require_read, restrict, restrict_to
+from hub.auth.access import consented, require_read, restrict, restrict_to
 from hub.db.models import (
     Enrolment,
     Guardian,
@@ -79,9 +79,12 @@ def _current_classes(reach: frozenset[int] | None, dialect: str) -> Select[*tupl
 def _guardian_links(reach: frozenset[int] | None, dialect: str) -> Select[*tuple[Any, ...]]:
     statement = (
         select(
+            GuardianLink.id,
             GuardianLink.student_id,
             GuardianLink.relation,
             GuardianLink.verified,
+            GuardianLink.verified_by,
+            GuardianLink.verified_at,
             Guardian.id.label("guardian_id"),
             Guardian.full_name.label("guardian_full_name"),
             Guardian.phone.label("guardian_phone"),
@@ -177,6 +180,9 @@ class Loaders:
         statement = prepared(
             name, model if by_id else None, self.ctx.caller.school_ids, self.ctx.reader.dialect
         )
+        consent = consented(model, self.ctx.caller)  # an admission service's transcripts
+        if consent is not None:
+            statement = statement.where(consent)
         return await self.ctx.reader.rows(statement, {"keys": keys})
 
     def by_id(self, model: type) -> BatchLoader:

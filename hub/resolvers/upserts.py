@@ -28,6 +28,7 @@ from hub.domain.identity import identity_changes, same_identity
 from hub.domain.personal_id import check_against_record, is_well_formed
 from hub.domain.problems import Code, HubError, Problem, problem
 from hub.domain.text import COMMENT_LIMIT, clean_text, fold
+from hub.guardians.verification import clear_verification
 from hub.resolvers.context import Context
 
 MAX_ROWS = 1000
@@ -611,6 +612,15 @@ async def upsert_guardian_links(
             .where(models.GuardianLink.guardian_id.in_(known))
         ):
             linked_schools.setdefault(guardian_id, set()).add(school_id)
+    # The verified links of those guardians: renaming a guardian undoes their verification.
+    verified_links: dict[int, list[models.GuardianLink]] = {}
+    if known:
+        for verified in await session.scalars(
+            select(models.GuardianLink).where(
+                models.GuardianLink.guardian_id.in_(known), models.GuardianLink.verified
+            )
+        ):
+            verified_links.setdefault(verified.guardian_id, []).append(verified)
     held_elsewhere: set[int] = set()
     links = {
         (link.student_id, link.guardian_id): link
@@ -679,6 +689,9 @@ async def upsert_guardian_links(
             else:
                 guardians_by_phone[(phone, fold(name))] = guardian
         elif guardian.id not in held_elsewhere:
+            if identity_changes(stored={"full_name": guardian.full_name}, sent={"full_name": name}):
+                for verified in verified_links.get(guardian.id, []):
+                    clear_verification(verified, "GUARDIAN_RENAMED")
             _assign(guardian, {"full_name": name, "phone": phone or guardian.phone})
         return guardian
 
@@ -695,15 +708,20 @@ async def upsert_guardian_links(
                 links.pop((student.id, guardian.id))
                 outcome.status = RowStatus.DELETED
             return student
-        values = {"relation": GuardianRelation(row.relation), "verified": row.verified}
+        # ``row.verified`` is a vendor's say-so: ignored (hub.guardians.verification).
+        relation = GuardianRelation(row.relation)
         if link is None:
-            link = models.GuardianLink(student_id=student.id, guardian=guardian, **values)
+            link = models.GuardianLink(student_id=student.id, guardian=guardian, relation=relation)
             session.add(link)
             if guardian.id:
                 links[(student.id, guardian.id)] = link
             outcome.status = RowStatus.CREATED
+        elif link.relation != relation:
+            clear_verification(link, "RELATION_CHANGED")
+            link.relation = relation
+            outcome.status = RowStatus.UPDATED
         else:
-            outcome.status = RowStatus.UPDATED if _assign(link, values) else RowStatus.UNCHANGED
+            outcome.status = RowStatus.UPDATED if session.is_modified(link) else RowStatus.UNCHANGED
         return student
 
     await write_rows(session, outcomes, apply, careful=careful)

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from hub.db import models
 from hub.domain.certificates import as_utc
+from hub.domain.personal_data import Kind, present
 from hub.resolvers import queries
 from hub.resolvers.context import Context
 from hub.schema.pagination import Connection, First, paginate
@@ -24,6 +25,12 @@ class AccessLogEntry:
         description="Phần hồ sơ đã đọc: record (hồ sơ), transcript (học bạ), document (tệp học bạ)…"
     )
     purpose: str | None = strawberry.field(description="Mục đích khai báo")
+    personal_id: str | None = strawberry.field(
+        description="Người mà ứng dụng thay mặt (mã định danh; che trừ 4 số cuối nếu không cần)"
+    )
+    consent_id: relay.GlobalID | None = strawberry.field(
+        description="Sự đồng ý mà đơn vị tuyển sinh đã dựa vào"
+    )
 
     @classmethod
     def from_row(cls, row: Any, ctx: Context) -> "AccessLogEntry":
@@ -33,6 +40,10 @@ class AccessLogEntry:
             action=row.action,
             item=row.item,
             purpose=row.purpose,
+            personal_id=present(ctx.caller.scopes, Kind.PERSONAL_ID, row.person),
+            consent_id=None
+            if row.consent_id is None
+            else relay.GlobalID("Consent", str(row.consent_id)),
         )
 
 

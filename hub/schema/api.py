@@ -26,7 +26,7 @@ class RequestLifecycle(SchemaExtension):
             if ctx.caller_or_none is not None:
                 await ctx.audit.flush(
                     ctx.reader,
-                    client_id=ctx.caller_or_none.client_id,
+                    caller=ctx.caller_or_none,
                     purpose=(ctx.purpose or self.execution_context.operation_name or "")[:200],
                 )
         finally:

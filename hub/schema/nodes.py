@@ -19,6 +19,7 @@ from hub.db import models
 from hub.domain.certificates import as_utc, expires_soon, is_valid_at
 from hub.domain.enums import (
     CertificateStatus,
+    GuardianCheck,
     GuardianRelation,
     IdentityStatus,
     Ownership,
@@ -46,6 +47,12 @@ IdentityStatusType = IdentityStatus
 strawberry.enum(IdentityStatus, description="Kết quả xác thực với CSDL quốc gia về dân cư")
 GuardianRelationType = GuardianRelation
 strawberry.enum(GuardianRelation, description="Quan hệ với học sinh")
+GuardianCheckType = GuardianCheck
+strawberry.enum(
+    GuardianCheck,
+    description="Cách quan hệ cha mẹ/người giám hộ được xác thực: CSDL dân cư hoặc kiểm tra trực "
+    "tiếp tại trường (không bao giờ theo ứng dụng của nhà cung cấp)",
+)
 SigningProviderType = SigningProvider
 strawberry.enum(SigningProvider, description="Nhà cung cấp ký số")
 CertificateStatusType = CertificateStatus
@@ -169,17 +176,27 @@ class Guardian:
 
 @strawberry.type(description="Quan hệ cha mẹ/người giám hộ ↔ học sinh")
 class GuardianLink:
+    id: relay.GlobalID = strawberry.field(description="Mã liên kết (ghi nhận kiểm tra trực tiếp)")
     relation: GuardianRelationType
-    verified: bool = strawberry.field(description="Đã xác thực với CSDL dân cư / hồ sơ trường")
+    verified: bool = strawberry.field(
+        description="Đã xác thực (CSDL dân cư hoặc kiểm tra trực tiếp tại trường): chỉ khi đó "
+        "cha mẹ/người giám hộ mới được thay mặt học sinh"
+    )
+    verified_by: GuardianCheckType | None = strawberry.field(description="Xác thực bằng cách nào")
+    verified_at: datetime | None = strawberry.field(description="Xác thực lúc nào")
     guardian: Guardian
 
     @classmethod
     def from_row(cls, row: Any, ctx: Context) -> Self:
         """From a row of the guardian-links loader (link columns + ``guardian_*``)."""
         ctx.audit.read("guardian", row.guardian_id)
+        verified_at = row.verified_at
         return cls(
+            id=relay.GlobalID("GuardianLink", str(row.id)),
             relation=row.relation,
             verified=row.verified,
+            verified_by=row.verified_by,
+            verified_at=None if verified_at is None else as_utc(verified_at),
             guardian=Guardian(
                 full_name=row.guardian_full_name,
                 phone=_shown(ctx, Kind.PHONE, row.guardian_phone),

@@ -6,6 +6,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from hub.db import models
+from hub.domain.problems import Code, HubError
 from hub.resolvers import queries
 from hub.resolvers.context import context_of
 from hub.resolvers.loaders import columns_of
@@ -16,6 +17,7 @@ from hub.schema.filters import (
     StaffFilter,
     StudentFilter,
 )
+from hub.schema.me import Person, person_field
 from hub.schema.nodes import (
     Certificate,
     District,
@@ -36,6 +38,13 @@ class Me:
     scopes: list[str]
     org_level: str
     school_count: int | None = strawberry.field(description="null: toàn Sở")
+
+    @strawberry.field(
+        description="Người mà ứng dụng đang thay mặt (mã truy cập gắn với người dùng, hoặc "
+        "phiên đăng nhập); ứng dụng tự hoạt động nhận lỗi SESSION_REQUIRED"
+    )
+    def person(self, info: Info) -> Person:
+        return person_field(info)
 
 
 @strawberry.type
@@ -158,7 +167,7 @@ class RecordQueries:
         first: First = None,
         after: str | None = None,
     ) -> Connection[Transcript]:
-        return await paginate(
+        page = await paginate(
             info,
             model=models.Transcript,
             statement=queries.transcripts(filter),
@@ -166,6 +175,11 @@ class RecordQueries:
             first=first,
             after=after,
         )
+        if not page.edges and after is None and context_of(info).caller.reads_under_consent:
+            # An admission service sees a transcript only under a consent: told so, the
+            # same whether the pupil exists or not.
+            raise HubError(Code.CONSENT_REQUIRED)
+        return page
 
     @strawberry.field(description="Năm học")
     async def school_years(self, info: Info) -> list[SchoolYear]:

@@ -12,6 +12,8 @@ from hub.schema.assessments import GradebookMutations
 from hub.schema.certificates_jobs import CertificateJobMutations, CertificateJobQueries
 from hub.schema.changes import ChangeQueries
 from hub.schema.generation import GenerationMutations, GenerationQueries
+from hub.schema.guardians import GuardianMutations
+from hub.schema.me import MeMutations, MeQueries
 from hub.schema.records import RecordQueries
 from hub.schema.reports import CoverageQueries, StudentReportQueries
 from hub.schema.signing import SigningMutations, SigningQueries
@@ -33,6 +35,7 @@ class Query(
     CoverageQueries,
     AccessLogQueries,
     StudentReportQueries,
+    MeQueries,
 ):
     """Every read of the API."""
 
@@ -47,5 +50,7 @@ class Mutation(
     TranscriptMutations,
     GradebookMutations,
     VendorWriteMutations,
+    GuardianMutations,
+    MeMutations,
 ):
     """Every write of the API."""

@@ -19,6 +19,7 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from hub.adapters.signing.base import HealthStatus
+from hub.config import Mode
 from hub.db import models
 from hub.domain.personal_data import Kind, present
 from hub.domain.signers import SignerRole
@@ -277,6 +278,7 @@ class SigningMutations:
                 transcript_ids=[queries.node_key(i, "Transcript") for i in transcript_ids],
                 role=role,
                 signer_personal_id=signer_personal_id,
+                apps_may_name_signers=ctx.settings.mode is Mode.DEMO,
             )
         return await _request_node(info, request)
 

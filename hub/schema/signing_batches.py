@@ -9,6 +9,7 @@ from sqlalchemy import select
 from strawberry import relay
 from strawberry.types import Info
 
+from hub.config import Mode
 from hub.db import models
 from hub.jobs import signing as batches
 from hub.resolvers import queries
@@ -133,6 +134,7 @@ class JobMutations:
                 role=role,
                 class_id=queries.node_key(class_id, "SchoolClass") if class_id else None,
                 school_id=queries.node_key(school_id, "School") if school_id else None,
+                apps_may_name_signers=ctx.settings.mode is Mode.DEMO,
             )
             job_id = job.job_id
         ctx.send_work(work)

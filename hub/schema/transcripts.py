@@ -91,7 +91,7 @@ class Transcript(HubNode):
 
     @classmethod
     def from_row(cls, row: Any, ctx: Context) -> Self:
-        ctx.audit.read("student", row.student_id, "transcript")
+        ctx.audit.read_transcript(row.student_id, row.school_year_id)
         base = ctx.settings.issuer
         return cls(
             id=row.id,

@@ -113,7 +113,11 @@ class GuardianLinkInput:
     student_personal_id: str
     guardian: GuardianInput
     relation: GuardianRelationType
-    verified: bool = False
+    verified: bool = strawberry.field(
+        default=False,
+        deprecation_reason="bỏ qua: chỉ CSDL quốc gia về dân cư hoặc kiểm tra trực tiếp tại "
+        "trường xác thực quan hệ (verifyGuardianLinks, recordGuardianCheck)",
+    )
     remove: bool = strawberry.field(default=False, description="Xóa liên kết này")
 
 

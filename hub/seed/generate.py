@@ -43,9 +43,11 @@ from typing import Any
 from hub.adapters.signing.providers import registered
 from hub.domain.enums import (
     CertificateStatus,
+    GuardianCheck,
     GuardianRelation,
     IdentityStatus,
     Ownership,
+    RelationshipAnswer,
     SchoolLevel,
     Sex,
     SigningProvider,
@@ -146,7 +148,17 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "enrolments": ("id", "student_id", "class_id", "school_year_id"),
     "guardians": ("id", "personal_id", "full_name", "phone"),
-    "guardian_links": ("id", "student_id", "guardian_id", "relation", "verified", "change_version"),
+    "guardian_links": (
+        "id",
+        "student_id",
+        "guardian_id",
+        "relation",
+        "verified",
+        "verified_by",
+        "verified_at",
+        "verification",
+        "change_version",
+    ),
     "signing_certificates": (
         "id",
         "staff_id",
@@ -162,6 +174,10 @@ TABLES: dict[str, tuple[str, ...]] = {
         "change_version",
     ),
 } | gradebook.TABLES
+#: Columns held as JSON (the PostgreSQL loader sends them as JSON text).
+JSON_COLUMNS: dict[str, tuple[str, ...]] = {
+    "guardian_links": ("verification",)
+} | gradebook.JSON_COLUMNS
 TRACKED: tuple[str, ...] = ("staff", "students", "guardian_links", "signing_certificates")
 
 
@@ -824,6 +840,16 @@ _PHONE_PREFIXES = _names(  # Viettel, VinaPhone, MobiFone, Vietnamobile
 _FEMALE_STAFF_SHARE = {_P: 0.86, _L: 0.74, _U: 0.66, _C: 0.6}
 _VERIFIED_FROM = datetime(2023, 10, 1, tzinfo=UTC)
 _VERIFIED_SPAN = int((datetime(2025, 9, 30, tzinfo=UTC) - _VERIFIED_FROM).total_seconds())
+#: A guardian link is verified by the population database alone in the seed (issue 11:
+#: never by a vendor's flag), as if the demo's population database had answered on the
+#: day the school year's records were checked. One shared record: rows only reference it.
+_GUARDIANS_CHECKED_AT = datetime(2025, 9, 15, 8, tzinfo=UTC)
+_GUARDIAN_VERIFIED = (
+    GuardianCheck.POPULATION.value,
+    _GUARDIANS_CHECKED_AT,
+    {"answer": RelationshipAnswer.MATCHED.value, "at": _GUARDIANS_CHECKED_AT.isoformat()},
+)
+_GUARDIAN_UNVERIFIED: tuple[str | None, datetime | None, dict[str, str]] = (None, None, {})
 _SERIAL_STRIDE = 738_539  # coprime with 10**6: n ↦ n·stride mod 10**6 is a permutation
 _CERT_STRIDE = 0x9E3779B97F4A7C15F39CC0605CEDC835  # odd: a permutation of 128-bit numbers
 
@@ -1140,13 +1166,15 @@ class _SchoolGenerator:
                     phone = _phone(random) if random() < 0.99 else None
                     guardian_id = next_id("guardians")
                     guardians.append((guardian_id, g_id, g_full, phone))
+                    checked = g_id is not None and random() < 0.92
                     links.append(
                         (
                             next_id("guardian_links"),
                             student_id,
                             guardian_id,
                             relation,
-                            g_id is not None and random() < 0.92,
+                            checked,
+                            *(_GUARDIAN_VERIFIED if checked else _GUARDIAN_UNVERIFIED),
                             next_version(),
                         )
                     )

@@ -38,6 +38,7 @@ from hub.db.engine import Database
 from hub.db.models import Base, ChangeCounter, School, Student
 from hub.seed.generate import (
     DEFAULT_SEED,
+    JSON_COLUMNS,
     TABLES,
     TRACKED,
     Chunk,
@@ -48,7 +49,6 @@ from hub.seed.generate import (
     chunks,
     plan,
 )
-from hub.seed.gradebook import JSON_COLUMNS
 
 Progress = Callable[[str, int], None]
 

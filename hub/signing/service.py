@@ -112,9 +112,17 @@ async def request_signatures(
     transcript_ids: Sequence[int],
     role: SignerRole,
     signer_personal_id: str | None = None,
+    apps_may_name_signers: bool = False,
 ) -> models.SigningRequest:
-    """Send the transcripts' digests to the signer's provider as one confirmation."""
+    """Send the transcripts' digests to the signer's provider as one confirmation.
+
+    Who signs is :func:`signer_of`'s to say; ``apps_may_name_signers`` is the demo's
+    and the tests' allowance for a program naming a human signer itself.
+    """
     caller.require("transcripts:sign")
+    signer_personal_id = signer_of(
+        caller, role, signer_personal_id, apps_may_name_signers=apps_may_name_signers
+    )
     if not transcript_ids:
         raise HubError(Code.INVALID_ARGUMENT, detail="cần ít nhất một học bạ")
     found = await _transcripts(session, caller, transcript_ids)
@@ -359,6 +367,33 @@ async def _transcripts(
     ):
         raise HubError(Code.TRANSCRIPT_NOT_FOUND)
     return rows
+
+
+def signer_of(
+    caller: Caller,
+    role: SignerRole,
+    named: str | None,
+    *,
+    apps_may_name_signers: bool,
+) -> str | None:
+    """The personal ID of the person whose signature is asked for (None: the school seal).
+
+    A human signature (homeroom teacher, principal) is that of the person the caller
+    acts for — a person-bound token or the person's own session — and of nobody
+    else: naming another person is SIGNER_NOT_CALLER. A program acting on its own may
+    not name a human signer (PERSON_REQUIRED), except where ``apps_may_name_signers``
+    (the demo, the tests of the flows before sign-in existed). The school seal is the
+    school's machine signature and is never a person's.
+    """
+    if role is SignerRole.SCHOOL_SEAL:
+        return None
+    if caller.person is not None:
+        if named and named != caller.person.personal_id:
+            raise HubError(Code.SIGNER_NOT_CALLER)
+        return caller.person.personal_id
+    if not apps_may_name_signers:
+        raise HubError(Code.PERSON_REQUIRED, role=role.label)
+    return named
 
 
 async def find_signer(

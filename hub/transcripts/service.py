@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.access import Caller, restrict
+from hub.consents import service as consents
 from hub.db import models
 from hub.documents.content import TranscriptContent
 from hub.documents.pdf import render_pdf
@@ -84,7 +85,11 @@ def _event(
 ) -> None:
     session.add(
         models.TranscriptEvent(
-            transcript_id=transcript.id, client_id=caller.client_id, event=name, detail=detail
+            transcript_id=transcript.id,
+            client_id=caller.client_id,
+            person=caller.personal_id,
+            event=name,
+            detail=detail,
         )
     )
 
@@ -550,7 +555,10 @@ async def issue_copy(
 
     A signed file carries the pupil's full personal ID under the signatures, which no
     mask can touch, so only a client allowed to see personal IDs may have one
-    (:mod:`hub.domain.personal_data`).
+    (:mod:`hub.domain.personal_data`). An admission service has a copy only under a
+    consent in force for it and the transcript's school year; without one it is told
+    CONSENT_REQUIRED whether the document exists or not, and the log names the
+    consent a copy was issued under.
     """
     caller.require("transcripts:read")
     if not unmasked(caller.scopes, Kind.SIGNED_FILE):
@@ -562,12 +570,25 @@ async def issue_copy(
             caller,
         )
     )
+    consent_id: int | None = None
+    if caller.reads_under_consent:
+        if transcript is None:
+            raise HubError(Code.CONSENT_REQUIRED)
+        year = await session.get(models.SchoolYear, transcript.school_year_id)
+        consent_id = await consents.require_consent(
+            session,
+            caller,
+            student_id=transcript.student_id,
+            school_year_code=year.code if year else "",
+        )
     if transcript is None:
         raise HubError(Code.TRANSCRIPT_NOT_FOUND)
     _event(session, transcript, caller, Event.ISSUED, kind)
     session.add(
         models.AccessLog(
             client_id=caller.client_id,
+            person=caller.personal_id,
+            consent_id=consent_id,
             action="read",
             entity="student",
             entity_id=transcript.student_id,

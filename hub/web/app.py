@@ -11,7 +11,8 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from strawberry.printer import print_schema
 
 from hub.auth import revocation
@@ -26,9 +27,13 @@ from hub.signing import verification
 from hub.signing.service import SigningServices
 from hub.signing.verification import as_json, verify_document
 from hub.transcripts import service as transcript_service
+from hub.web.authorize import authorize_routes
+from hub.web.consents import consent_routes
 from hub.web.graphql import HubGraphQL
+from hub.web.login import login_routes
 from hub.web.metrics import MetricsMiddleware, metrics_endpoint
-from hub.web.oauth import token_endpoint
+from hub.web.oauth import token_routes
+from hub.web.pages import STATIC
 from hub.web.security import BodyLimit, SecurityHeaders
 from hub.web.services import HubServices, purpose_of
 
@@ -63,7 +68,6 @@ def create_app(
     """
     configure_logging(settings)
     hub = HubServices(settings, db, signing, send_jobs, enrolment)
-    token = token_endpoint(hub)
 
     async def transcript_document(request: Request) -> Response:
         """A transcript's XML or PDF for an authorised client; every copy is logged."""
@@ -84,7 +88,8 @@ def create_app(
                 )
                 body = transcript.xml if kind == "xml" else transcript.pdf
         except HubError as error:
-            status = 403 if error.problem.code is Code.FORBIDDEN else 404
+            refused = error.problem.code in (Code.FORBIDDEN, Code.CONSENT_REQUIRED)
+            status = 403 if refused else 404
             return _problem(error.problem.code, status, error.problem.message)
         media = "application/xml" if kind == "xml" else "application/pdf"
         filename = f"hoc-ba-{transcript.document_id}-v{transcript.version}.{kind}"
@@ -155,6 +160,7 @@ def create_app(
         )
         yield
         await revocation.stop(listener)
+        await hub.aclose()
         if watcher is not None:
             watcher.cancel()
         if db is None:
@@ -164,7 +170,8 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/oauth/token", token, methods=["POST"]),
+            *token_routes(hub),
+            *authorize_routes(hub),
             Route("/health", health),
             Route("/metrics", metrics_endpoint(settings)),
             Route("/.well-known/jwks.json", jwks),
@@ -172,6 +179,9 @@ def create_app(
             Route("/transcripts/{document_id}.{kind:str}", transcript_document),
             Route("/verify/{document_id}", verify_stored),
             Route("/verify", verify_upload, methods=["POST"]),
+            *login_routes(hub),
+            *consent_routes(hub),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         lifespan=lifespan,
     )

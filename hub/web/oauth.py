@@ -1,4 +1,9 @@
-"""``POST /oauth/token``: the OAuth2 client-credentials grant (RFC 6749 §4.4).
+"""``POST /oauth/token``, ``/oauth/revoke``, ``/oauth/introspect``.
+
+Grants: client credentials (RFC 6749 §4.4) for a program acting on its own;
+authorization code with PKCE (§4.1, RFC 7636) and refresh token (§6) for an app
+acting for a person (:mod:`hub.auth.grants`, :mod:`hub.web.authorize`).
+Revocation (RFC 7009) and introspection (RFC 7662) for apps and resource servers.
 
 Access tokens are JWTs (RFC 9068, :mod:`hub.auth.tokens`). Failed client
 authentications are throttled per client id and per source address
@@ -8,16 +13,21 @@ known one (:func:`hub.auth.clients.authenticate`).
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
-from hub.auth.clients import authenticate
+from hub.auth import grants
+from hub.auth.clients import authenticate, find_client
+from hub.auth.people import load_person
 from hub.auth.throttle import Limits, TokenThrottle
+from hub.auth.tokens import InvalidToken
+from hub.db.models import ApiClient
+from hub.domain.personal_data import mask_personal_id
 from hub.domain.problems import Code, problem
 from hub.web.services import HubServices
 
@@ -72,7 +82,10 @@ def too_many_attempts(seconds: int) -> JSONResponse:
     )
 
 
-def token_endpoint(hub: HubServices) -> Callable[[Request], Awaitable[Response]]:
+GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
+
+
+def token_routes(hub: HubServices) -> list[Route]:
     settings = hub.settings
     throttle = TokenThrottle(
         hub.db,
@@ -84,11 +97,8 @@ def token_endpoint(hub: HubServices) -> Callable[[Request], Awaitable[Response]]
     )
     hub.throttle = throttle
 
-    async def token(request: Request) -> Response:
-        """OAuth2 client-credentials grant (RFC 6749 §4.4), JWT access tokens (RFC 9068)."""
-        form = await request.form()
-        if form.get("grant_type") != "client_credentials":
-            return oauth_error("unsupported_grant_type", "only client_credentials is supported")
+    async def authenticated(request: Request, form: Any) -> ApiClient | Response:
+        """The client authenticating the request (throttled), or the error to answer."""
         credentials = client_credentials(request, form)
         if credentials is None:
             return oauth_error("invalid_client", "client authentication required", 401)
@@ -104,6 +114,76 @@ def token_endpoint(hub: HubServices) -> Callable[[Request], Awaitable[Response]]
             log.info("token.refused", client_id=client_id, address=address)
             return oauth_error("invalid_client", "unknown client or wrong secret", 401)
         await throttle.succeeded(client_id, address)
+        return client
+
+    async def for_person(form: Any, client: ApiClient) -> Response:
+        """The authorization-code and refresh-token grants: tokens bound to a person."""
+        grant_type = form.get("grant_type")
+        # A refusal commits what it found out (a code spent by a wrong verifier, a
+        # grant revoked because a used token came back): it is caught inside.
+        refused: grants.GrantError | None = None
+        async with hub.db.unit_of_work() as session:
+            try:
+                if grant_type == "authorization_code":
+                    approval = await grants.redeem_code(
+                        session,
+                        client_id=client.client_id,
+                        code=str(form.get("code") or ""),
+                        redirect_uri=str(form.get("redirect_uri") or ""),
+                        verifier=str(form.get("code_verifier") or ""),
+                    )
+                else:
+                    narrowed = frozenset(str(form.get("scope") or "").split()) or None
+                    approval = await grants.rotate_refresh_token(
+                        session,
+                        client_id=client.client_id,
+                        token=str(form.get("refresh_token") or ""),
+                        scopes=narrowed,
+                    )
+                person = await load_person(session, approval.personal_id)
+                if not person.known:
+                    await grants.revoke_family(session, approval.family)
+                    raise grants.GrantError("invalid_grant", "the person holds no role any more")
+                scopes = approval.scopes & frozenset(client.scopes.split())
+                refresh = await grants.issue_refresh_token(
+                    session, approval, settings.refresh_token_days
+                )
+            except grants.GrantError as error:
+                refused = error
+        if refused is not None:
+            log.info("token.refused", client_id=client.client_id, grant=grant_type)
+            return oauth_error(refused.error, refused.description)
+        access_token, lifetime = hub.tokens.issue(
+            client.client_id,
+            scopes,
+            credentials_version=client.credentials_version,
+            person=approval.personal_id,
+            family=approval.family,
+            lifetime_seconds=settings.person_token_lifetime_seconds,
+        )
+        log.info("token.issued", client_id=client.client_id, grant=grant_type, for_person=True)
+        return JSONResponse(
+            {
+                "access_token": access_token,
+                "token_type": "Bearer",
+                "expires_in": lifetime,
+                "refresh_token": refresh,
+                "scope": " ".join(sorted(scopes)),
+            },
+            headers=NO_STORE,
+        )
+
+    async def token(request: Request) -> Response:
+        """OAuth2 token endpoint, JWT access tokens (RFC 9068)."""
+        form = await request.form()
+        grant_type = form.get("grant_type")
+        if grant_type not in GRANT_TYPES:
+            return oauth_error("unsupported_grant_type", f"supported: {' '.join(GRANT_TYPES)}")
+        client = await authenticated(request, form)
+        if isinstance(client, Response):
+            return client
+        if grant_type != "client_credentials":
+            return await for_person(form, client)
         granted = frozenset(client.scopes.split())
         asked = frozenset(str(form.get("scope", "")).split()) or granted
         if not asked <= granted:
@@ -122,4 +202,60 @@ def token_endpoint(hub: HubServices) -> Callable[[Request], Awaitable[Response]]
             headers=NO_STORE,
         )
 
-    return token
+    async def revoke(request: Request) -> Response:
+        """RFC 7009: a refresh token's grant is revoked; anything else is ignored (200)."""
+        form = await request.form()
+        client = await authenticated(request, form)
+        if isinstance(client, Response):
+            return client
+        async with hub.db.unit_of_work() as session:
+            await grants.revoke_token(
+                session, client_id=client.client_id, token=str(form.get("token") or "")
+            )
+        return Response(status_code=200, headers=NO_STORE)
+
+    async def introspect(request: Request) -> Response:
+        """RFC 7662 for resource servers: whether an access token is active, and its grant.
+
+        The person is named by a masked personal ID unless the asking client may
+        read personal IDs (scope ``personal-ids:read``).
+        """
+        form = await request.form()
+        client = await authenticated(request, form)
+        if isinstance(client, Response):
+            return client
+        try:
+            claims = hub.tokens.verify(str(form.get("token") or ""))
+        except InvalidToken:
+            return JSONResponse({"active": False}, headers=NO_STORE)
+        async with hub.db.sessions() as session:
+            owner = await find_client(session, claims.client_id)
+            revoked = claims.family is not None and await grants.family_revoked(
+                session, claims.family
+            )
+        if (
+            owner is None
+            or owner.disabled
+            or owner.deleted_at is not None
+            or owner.credentials_version != claims.credentials_version
+            or revoked
+        ):
+            return JSONResponse({"active": False}, headers=NO_STORE)
+        body: dict[str, Any] = {
+            "active": True,
+            "client_id": claims.client_id,
+            "scope": " ".join(sorted(claims.scopes)),
+            "exp": claims.expires_at,
+            "token_type": "Bearer",
+            "iss": settings.issuer,
+        }
+        if claims.person is not None:
+            full = "personal-ids:read" in client.scopes.split()
+            body["sub"] = claims.person if full else mask_personal_id(claims.person)
+        return JSONResponse(body, headers=NO_STORE)
+
+    return [
+        Route("/oauth/token", token, methods=["POST"]),
+        Route("/oauth/revoke", revoke, methods=["POST"]),
+        Route("/oauth/introspect", introspect, methods=["POST"]),
+    ]

@@ -32,6 +32,13 @@ GRAPHIQL_CSP = (
     "style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data:; "
     "font-src 'self' data: https://unpkg.com; connect-src 'self'"
 )
+
+
+def csp_with_form_action(*origins: str) -> str:
+    """The hub's CSP, with form submissions (and their redirects) allowed to ``origins``."""
+    return CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))
+
+
 #: Public documents that carry no personal data and may be cached as they say.
 CACHEABLE_PATHS = frozenset({"/schema.graphql", "/.well-known/jwks.json"})
 
@@ -56,7 +63,10 @@ class SecurityHeaders:
                     and path == "/graphql"
                     and headers.get("content-type", "").startswith("text/html")
                 )
-                headers["Content-Security-Policy"] = GRAPHIQL_CSP if graphiql else CSP
+                # A route may widen form-action for one page (the OAuth approval page
+                # posts to itself, then redirects to the app): it sets its own CSP.
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = GRAPHIQL_CSP if graphiql else CSP
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["X-Frame-Options"] = "DENY"
                 headers["Referrer-Policy"] = "no-referrer"

@@ -7,10 +7,13 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
+from hub.adapters.identity.base import IdentityProvider
+from hub.adapters.identity.providers import configured
 from hub.auth.access import Caller
 from hub.auth.clients import CallerCache
-from hub.auth.people import bind, load_person
+from hub.auth.people import bind, session_caller
 from hub.auth.secrets import dummy_hash
+from hub.auth.sessions import CSRF_HEADER, SAFE_METHODS, SessionStore, csrf_matches
 from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
 from hub.config import Settings
 from hub.db.engine import Database
@@ -49,13 +52,24 @@ class HubServices:
         )
         self.callers = CallerCache(poll_seconds=settings.clients_poll_seconds)
         self.throttle: Any = None  # hub.auth.throttle.TokenThrottle, set by the token route
+        self.sessions = SessionStore(self.db, settings)
+        #: The identity providers people sign in with, by name (``/login?provider=``).
+        self.identity_providers: dict[str, IdentityProvider] = configured(settings)
         dummy_hash()  # made now, so the first unknown client id costs no more than others
 
     async def caller_for(self, request: Request | WebSocket) -> Caller | None:
-        """The client behind a request's bearer token; None without a valid one."""
+        """Who is behind a request: the client of its bearer token (acting for a person
+        when the token is person-bound), or else the person of its session cookie;
+        None without either.
+
+        A state-changing request made with a session must carry the session's
+        anti-forgery token, or it has no caller.
+        """
         header = request.headers.get("authorization", "")
         if not header.lower().startswith("bearer "):
-            return None
+            if not isinstance(request, Request):
+                return None
+            return await self._session_caller(request)
         try:
             claims = self.tokens.verify(header[7:].strip())
         except InvalidToken:
@@ -65,8 +79,23 @@ class HubServices:
         )
         if caller is None or claims.person is None:
             return caller
-        # Roles are read on every request: a teacher moved to another school stops
-        # acting for the old one at once.
-        async with self.db.sessions() as session:
-            person = await load_person(session, claims.person)
-        return bind(caller, person)
+        # Roles and revocations are cached until the records change (migration 0015):
+        # a teacher moved to another school stops acting for the old one at once.
+        if claims.family is not None and await self.callers.revoked(self.db, claims.family):
+            return None
+        return bind(caller, await self.callers.person(self.db, claims.person))
+
+    async def _session_caller(self, request: Request) -> Caller | None:
+        current = await self.sessions.current(request.cookies.get(self.sessions.cookie_name))
+        if current is None:
+            return None
+        if request.method not in SAFE_METHODS and not csrf_matches(
+            current.csrf_token, request.headers.get(CSRF_HEADER)
+        ):
+            return None
+        person = await self.callers.person(self.db, current.personal_id, current.full_name)
+        return session_caller(person) if person.known else None
+
+    async def aclose(self) -> None:
+        for provider in self.identity_providers.values():
+            await provider.aclose()

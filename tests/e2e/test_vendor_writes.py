@@ -161,10 +161,15 @@ async def test_guardian_links_create_update_and_remove(http, world, vendor_w):
     }
     created = data(await gql(http, vendor_w, UPSERT_LINKS, {"rows": [link]}))["upsertGuardianLinks"]
     assert created["created"] == 1
-    verified = data(await gql(http, vendor_w, UPSERT_LINKS, {"rows": [link | {"verified": True}]}))[
+    # A vendor's verified flag is ignored (issue 11: only the hub verifies a link).
+    flagged = data(await gql(http, vendor_w, UPSERT_LINKS, {"rows": [link | {"verified": True}]}))[
         "upsertGuardianLinks"
     ]
-    assert verified["updated"] == 1
+    assert flagged["unchanged"] == 1
+    updated = data(
+        await gql(http, vendor_w, UPSERT_LINKS, {"rows": [link | {"relation": "GUARDIAN"}]})
+    )["upsertGuardianLinks"]
+    assert updated["updated"] == 1
     removed = data(await gql(http, vendor_w, UPSERT_LINKS, {"rows": [link | {"remove": True}]}))[
         "upsertGuardianLinks"
     ]

@@ -17,6 +17,11 @@ department, district LB, school A, school W). For each cell:
   nothing, checked in the database afterwards; the same write inside the reach is
   accepted (so a hub that refused everything would not pass), then undone.
 
+An admission service reads a pupil's transcript only under the family's consent (issue
+11): the matrix's admission clients are given one for every prepared transcript, so
+their rows follow the reach as everyone's do, and
+:func:`test_an_admission_service_without_consent_sees_no_transcript` checks the rest.
+
 Everything runs against a province of its own (``own``, see conftest.py), so that
 the shared world's school W (written by other modules) cannot move the figures; it
 is prepared once: two pupils for school W (which has none), one draft transcript per
@@ -34,7 +39,7 @@ import itertools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -45,6 +50,7 @@ from hub.auth.access import SCOPES
 from hub.db import models
 from hub.documents import samples
 from hub.documents.xml.transcript import build_xml
+from hub.domain.consent import TEXT_VERSION
 from hub.domain.enums import ClientKind, OrgLevel, Sex, StaffRole
 from hub.domain.personal_id import compose
 from tests.helpers import data, error_codes, gql, register, token_for
@@ -141,6 +147,8 @@ class Matrix:
                 kind=kind,
             )
             self._tokens[(kind, reach, None)] = await token_for(self.http, client_id, secret)
+            if kind is ClientKind.ADMISSION:
+                await self.consent_to(client_id)
             async with self.own.db.unit_of_work() as session:
                 version = await session.scalar(
                     select(models.ApiClient.credentials_version).where(
@@ -155,6 +163,27 @@ class Matrix:
             )
             self._tokens[key] = issued
         return self._tokens[key]
+
+    async def consent_to(self, client_id: str) -> None:
+        """Consents, with the pupils' agreement, for the admission service ``client_id``
+        to read every prepared transcript (this year's)."""
+        now = datetime.now(UTC)
+        guardian = new_personal_id(1980, Sex.MALE)  # who consented: no record needs them
+        async with self.own.db.unit_of_work() as session:
+            session.add_all(
+                models.Consent(
+                    student_id=facts.student_id,
+                    recipient=client_id,
+                    purpose="ma trận phân quyền",
+                    documents={"schoolYears": ["2025-2026"]},
+                    valid_from=now - timedelta(days=1),
+                    valid_until=now + timedelta(days=30),
+                    text_version=TEXT_VERSION,
+                    given_by=guardian,
+                    pupil_agreed_at=now - timedelta(days=1),
+                )
+                for facts in self.schools.values()
+            )
 
     async def orphans(self, model: type) -> set[str]:
         """Rows that belong to no school (pupils withdrawn, staff whose assignments ended):
@@ -573,15 +602,59 @@ async def _downloads(m: Matrix, token: str) -> dict[str, int]:
         if response.status_code == 200:
             assert response.content == b"%PDF-1.7 matrix"
         else:
-            expected = "FORBIDDEN" if response.status_code == 403 else "TRANSCRIPT_NOT_FOUND"
-            assert response.json()["code"] == expected, response.text
+            expected = {403: ("FORBIDDEN", "CONSENT_REQUIRED"), 404: ("TRANSCRIPT_NOT_FOUND",)}
+            assert response.json()["code"] in expected[response.status_code], response.text
     return statuses
 
 
 @pytest.mark.parametrize(("kind", "reach"), CLIENTS)
 async def test_a_transcript_download_is_given_inside_the_reach_only(matrix, kind, reach):
     statuses = await _downloads(matrix, await matrix.token(kind, reach))
-    assert statuses == {x: 200 if x in REACH[reach] else 404 for x in LETTERS}
+    # An admission service is told CONSENT_REQUIRED (403) outside its reach as well:
+    # "not found" there would tell it which pupils exist.
+    outside = 403 if kind is ClientKind.ADMISSION else 404
+    assert statuses == {x: 200 if x in REACH[reach] else outside for x in LETTERS}
+
+
+@pytest.mark.parametrize("reach", REACH)
+async def test_an_admission_service_without_consent_sees_no_transcript(matrix, reach):
+    """Nothing of a pupil without a consent: the list and the download say
+    CONSENT_REQUIRED (the same for a document that does not exist), a node is null."""
+    org, schools, districts = {
+        "department": (OrgLevel.DEPARTMENT, [], []),
+        "district-LB": (OrgLevel.DISTRICT, [], ["LB"]),
+        "school-A": (OrgLevel.SCHOOL, [matrix.schools["A"].code], []),
+        "school-W": (OrgLevel.SCHOOL, [matrix.schools["W"].code], []),
+    }[reach]
+    token = await token_for(
+        matrix.http,
+        *await register(
+            matrix.own.db,
+            org=org,
+            schools=schools,
+            districts=districts,
+            scopes=sorted(FULL),
+            kind=ClientKind.ADMISSION,
+        ),
+    )
+    for query in ("{ transcripts { nodes { id } } }", NESTED[2][0]):
+        refused = await gql(matrix.http, token, query)
+        assert error_codes(refused) == ["CONSENT_REQUIRED"], refused
+        assert all(leaf is None for leaf in _leaves(refused.get("data"))), refused["data"]
+    query, variables = _per_school(
+        matrix, "ALIAS: node(id: VAR) { id }", lambda s: gid("Transcript", s.transcript_id)
+    )
+    assert data(await gql(matrix.http, token, query, variables)) == {
+        x.lower(): None for x in LETTERS
+    }
+    answers = [
+        await matrix.http.get(
+            f"/transcripts/{document}.pdf", headers={"Authorization": f"Bearer {token}"}
+        )
+        for document in [s.transcript_document for s in matrix.schools.values()]
+        + [str(uuid.uuid4())]
+    ]
+    assert {(a.status_code, a.json()["code"]) for a in answers} == {(403, "CONSENT_REQUIRED")}
 
 
 @pytest.mark.parametrize(("kind", "reach"), CLIENTS)

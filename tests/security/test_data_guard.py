@@ -5,7 +5,6 @@ province of its own (see conftest.py): a careless or hostile single-school vendo
 app must not change or learn another school's people.
 """
 
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload

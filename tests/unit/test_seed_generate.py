@@ -189,6 +189,25 @@ def test_identity_statuses_are_mostly_verified() -> None:
         assert (s["identity_verified_at"] is None) == (s["identity_status"] == "UNVERIFIED")
 
 
+def test_guardian_links_are_verified_by_the_population_database_only() -> None:
+    """Issue 11: a verified link says who verified it — never a bare flag."""
+    links = _dicts("guardian_links")
+    guardians = {g["id"]: g for g in _dicts("guardians")}
+    verified = [link for link in links if link["verified"]]
+    assert 0.8 < len(verified) / len(links) < 0.95
+    for link in verified:
+        assert link["verified_by"] == "POPULATION" and link["verified_at"] is not None
+        assert link["verification"]["answer"] == "MATCHED"
+        assert guardians[link["guardian_id"]]["personal_id"] is not None
+    for link in links:
+        if not link["verified"]:
+            assert (link["verified_by"], link["verified_at"], link["verification"]) == (
+                None,
+                None,
+                {},
+            )
+
+
 def test_names_have_diacritics_and_fold_to_search_name() -> None:
     families = [part.text for part in names.FAMILY_NAMES.distinct]
     assert "Nguyễn" in families

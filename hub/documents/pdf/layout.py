@@ -8,6 +8,7 @@ document is produced in one pass, as one revision, with bytes that depend on the
 content only.
 """
 
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,13 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
+
+#: ReportLab is not thread-safe: a TrueType font keeps the glyph subset of the document
+#: being written in the font object itself, so two documents rendered at once in two
+#: threads (drafting two classes side by side, a receipt beside them) mix their subsets
+#: (a KeyError in ``makeSubset``, or a wrong glyph). Rendering is pure-Python CPU work
+#: under the GIL, so taking turns costs no throughput: every document takes this lock.
+RENDERING = threading.Lock()
 
 #: Registered names of the shipped faces. DejaVu Serif Condensed covers every
 #: Vietnamese precomposed letter (Latin Extended Additional) and is narrow enough

@@ -15,7 +15,6 @@ anyone re-rendering the content gets.
 """
 
 import io
-import threading
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -59,12 +58,8 @@ _STAGE_NAMES = (
 )
 
 
-#: ReportLab is not thread-safe: a TrueType font keeps the glyph subset of the document
-#: being written in the font object itself, so two documents rendered at once in two
-#: threads (drafting two classes side by side) mix their subsets (a KeyError in
-#: ``makeSubset``, or a wrong glyph). Rendering is pure-Python CPU work under the GIL,
-#: so taking turns costs no throughput.
-_REPORTLAB = threading.Lock()
+#: Every document the hub draws takes turns (:data:`hub.documents.pdf.layout.RENDERING`).
+_REPORTLAB = layout.RENDERING
 
 
 def render_pdf(content: TranscriptContent, *, xml: bytes | None = None) -> bytes:

@@ -1,0 +1,1 @@
+"""Consent for admission services to read pupils' transcripts (issue 11)."""
