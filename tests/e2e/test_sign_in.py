@@ -8,12 +8,12 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from hub.adapters.identity.vneid import load_rp_key
 from hub.adapters.identity.vneid.simulator import VNeIDSimulation, simulate
@@ -24,147 +24,17 @@ from hub.db import models
 from hub.db.engine import Database
 from hub.domain.enums import (
     ClientKind,
-    GuardianCheck,
-    GuardianRelation,
     OrgLevel,
-    Ownership,
-    SchoolLevel,
-    Sex,
     StaffRole,
 )
-from hub.domain.personal_id import compose
-from hub.domain.text import fold
 from hub.web.app import create_app
-from tests.world import World, writers_district
-
-_serial = iter(range(7_100_000, 7_200_000))
-
-
-def _pid(year: int, sex: Sex = Sex.FEMALE) -> str:
-    return compose("001", year, sex, next(_serial))
-
-
-@dataclass
-class People:
-    school_id: int
-    class_id: int
-    student_id: int
-    teacher: str
-    principal: str
-    officer: str
-    guardian: str
-    pupil: str
-    unverified_guardian: str
-    stranger: str
-    teacher_level_one: str
+from tests.people import People, new_personal_id, people_school
+from tests.world import World
 
 
 @pytest.fixture(scope="module")
 async def people(db: Database, world: World) -> People:
-    async with db.unit_of_work() as session:
-        district = await writers_district(session)
-        year = await session.scalar(select(models.SchoolYear).where(models.SchoolYear.is_current))
-        assert year is not None
-        school = models.School(
-            department_id=district.department_id,
-            district_id=district.id,
-            moet_code=f"SIGNIN{secrets.token_hex(3)}",
-            name="Trường THCS Đăng Nhập",
-            level=SchoolLevel.LOWER_SECONDARY,
-            ownership=Ownership.PUBLIC,
-        )
-        session.add(school)
-        await session.flush()
-
-        def staff(name: str, pid: str) -> models.Staff:
-            return models.Staff(personal_id=pid, full_name=name, search_name=fold(name))
-
-        teacher = staff("Lê Thị Chủ Nhiệm", _pid(1985))
-        principal = staff("Trần Văn Hiệu Trưởng", _pid(1975, Sex.MALE))
-        low = staff("Phạm Thị Mức Một", _pid(1990))
-        session.add_all([teacher, principal, low])
-        await session.flush()
-        session.add_all(
-            [
-                models.StaffAssignment(
-                    staff_id=teacher.id, school_id=school.id, role=StaffRole.HOMEROOM
-                ),
-                models.StaffAssignment(
-                    staff_id=principal.id, school_id=school.id, role=StaffRole.PRINCIPAL
-                ),
-                models.StaffAssignment(
-                    staff_id=low.id, school_id=school.id, role=StaffRole.TEACHER
-                ),
-            ]
-        )
-        school_class = models.SchoolClass(
-            school_id=school.id,
-            school_year_id=year.id,
-            name="6A9",
-            grade=6,
-            homeroom_teacher_id=teacher.id,
-        )
-        session.add(school_class)
-        pupil_pid = _pid(2013)
-        student = models.Student(
-            personal_id=pupil_pid,
-            full_name="Nguyễn Thị Học Trò",
-            search_name=fold("Nguyễn Thị Học Trò"),
-            birth_date=date(2013, 3, 4),
-            sex=Sex.FEMALE,
-            school_id=school.id,
-        )
-        session.add(student)
-        await session.flush()
-        session.add(
-            models.Enrolment(
-                student_id=student.id, class_id=school_class.id, school_year_id=year.id
-            )
-        )
-        mother = models.Guardian(personal_id=_pid(1986), full_name="Nguyễn Thị Mẹ")
-        stepfather = models.Guardian(
-            personal_id=_pid(1980, Sex.MALE), full_name="Vũ Văn Chưa Xác Thực"
-        )
-        session.add_all([mother, stepfather])
-        await session.flush()
-        session.add_all(
-            [
-                models.GuardianLink(
-                    student_id=student.id,
-                    guardian_id=mother.id,
-                    relation=GuardianRelation.MOTHER,
-                    verified=True,
-                    verified_by=GuardianCheck.IN_PERSON,
-                    verified_at=datetime.now(UTC),
-                ),
-                models.GuardianLink(
-                    student_id=student.id,
-                    guardian_id=stepfather.id,
-                    relation=GuardianRelation.GUARDIAN,
-                    verified=False,
-                ),
-            ]
-        )
-        officer_pid = _pid(1970, Sex.MALE)
-        session.add(
-            models.DepartmentOfficer(
-                personal_id=officer_pid, full_name="Đỗ Văn Cán Bộ Sở", granted_by="test"
-            )
-        )
-        await session.flush()
-        return People(
-            school_id=school.id,
-            class_id=school_class.id,
-            student_id=student.id,
-            teacher=teacher.personal_id,
-            principal=principal.personal_id,
-            officer=officer_pid,
-            guardian=mother.personal_id or "",
-            pupil=pupil_pid,
-            unverified_guardian=stepfather.personal_id or "",
-            stranger=_pid(1999),
-            teacher_level_one=low.personal_id,
-        )
+    return await people_school(db, code="SIGNIN")
 
 
 @dataclass
@@ -483,7 +353,9 @@ async def test_a_teacher_moved_away_stops_acting_for_the_school_at_once(
 ) -> None:
     async with db.unit_of_work() as session:
         moved = models.Staff(
-            personal_id=_pid(1988), full_name="Hoàng Thị Chuyển Trường", search_name="hoang thi"
+            personal_id=new_personal_id(1988),
+            full_name="Hoàng Thị Chuyển Trường",
+            search_name="hoang thi",
         )
         session.add(moved)
         await session.flush()

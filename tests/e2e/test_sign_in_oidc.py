@@ -10,18 +10,16 @@ Every refusal is a page with the problem's stable code, sets no cookie and leave
 
 import base64
 import json
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 import lxml.html
 import pytest
-from sqlalchemy import select
 from structlog.testing import capture_logs
 
 from hub.adapters.identity.oidc.adapter import DEFAULT_LABEL
@@ -31,129 +29,24 @@ from hub.adapters.identity.vneid.simulator import VNeIDSimulation
 from hub.adapters.identity.vneid.simulator import simulate as simulate_vneid
 from hub.adapters.signing.simulator import SimulatorServer, free_port
 from hub.config import Settings
-from hub.db import models
 from hub.db.engine import Database
 from hub.domain.enums import (
-    GuardianCheck,
     GuardianRelation,
-    Ownership,
-    SchoolLevel,
-    Sex,
     StaffRole,
 )
-from hub.domain.personal_id import compose
-from hub.domain.text import fold
 from hub.web.app import create_app
 from tests.foreign_oidc import SCOPE, Foreign, foreign_provider, sign_in_at_provider
-from tests.world import World, writers_district
-
-_serial = iter(range(7_350_000, 7_400_000))
+from tests.people import People, people_school
+from tests.world import World
 
 #: The claim the province's SSO puts the personal ID in (not the default ``personal_id``).
 CLAIM = "cccd"
 VNEID_LABEL = "Đăng nhập bằng VNeID"
 
 
-def _pid(year: int, sex: Sex = Sex.FEMALE) -> str:
-    return compose("001", year, sex, next(_serial))
-
-
-@dataclass
-class People:
-    school_id: int
-    class_id: int
-    student_id: int
-    teacher: str
-    principal: str
-    guardian: str
-
-    @property
-    def names(self) -> dict[str, str]:
-        return {
-            self.teacher: "Bùi Thị Chủ Nhiệm",
-            self.principal: "Đinh Văn Hiệu Trưởng",
-            self.guardian: "Phan Thị Phụ Huynh",
-        }
-
-
 @pytest.fixture(scope="module")
 async def people(db: Database, world: World) -> People:
-    async with db.unit_of_work() as session:
-        district = await writers_district(session)
-        year = await session.scalar(select(models.SchoolYear).where(models.SchoolYear.is_current))
-        assert year is not None
-        school = models.School(
-            department_id=district.department_id,
-            district_id=district.id,
-            moet_code=f"OIDC{secrets.token_hex(3)}",
-            name="Trường THCS Đăng Nhập Tỉnh",
-            level=SchoolLevel.LOWER_SECONDARY,
-            ownership=Ownership.PUBLIC,
-        )
-        session.add(school)
-        await session.flush()
-
-        def staff(name: str, pid: str) -> models.Staff:
-            return models.Staff(personal_id=pid, full_name=name, search_name=fold(name))
-
-        teacher = staff("Bùi Thị Chủ Nhiệm", _pid(1984))
-        principal = staff("Đinh Văn Hiệu Trưởng", _pid(1973, Sex.MALE))
-        session.add_all([teacher, principal])
-        await session.flush()
-        session.add_all(
-            [
-                models.StaffAssignment(
-                    staff_id=teacher.id, school_id=school.id, role=StaffRole.HOMEROOM
-                ),
-                models.StaffAssignment(
-                    staff_id=principal.id, school_id=school.id, role=StaffRole.PRINCIPAL
-                ),
-            ]
-        )
-        school_class = models.SchoolClass(
-            school_id=school.id,
-            school_year_id=year.id,
-            name="7B3",
-            grade=7,
-            homeroom_teacher_id=teacher.id,
-        )
-        session.add(school_class)
-        student = models.Student(
-            personal_id=_pid(2012),
-            full_name="Phan Thị Học Sinh",
-            search_name=fold("Phan Thị Học Sinh"),
-            birth_date=date(2012, 9, 1),
-            sex=Sex.FEMALE,
-            school_id=school.id,
-        )
-        session.add(student)
-        await session.flush()
-        session.add(
-            models.Enrolment(
-                student_id=student.id, class_id=school_class.id, school_year_id=year.id
-            )
-        )
-        mother = models.Guardian(personal_id=_pid(1987), full_name="Phan Thị Phụ Huynh")
-        session.add(mother)
-        await session.flush()
-        session.add(
-            models.GuardianLink(
-                student_id=student.id,
-                guardian_id=mother.id,
-                relation=GuardianRelation.MOTHER,
-                verified=True,
-                verified_by=GuardianCheck.IN_PERSON,
-                verified_at=datetime.now(UTC),
-            )
-        )
-        return People(
-            school_id=school.id,
-            class_id=school_class.id,
-            student_id=student.id,
-            teacher=teacher.personal_id,
-            principal=principal.personal_id,
-            guardian=mother.personal_id or "",
-        )
+    return await people_school(db, code="OIDC")
 
 
 @contextmanager
