@@ -88,7 +88,7 @@ def main() -> None:
         "HUB_PUBLIC_URL": hub,
         "HUB_VNEID_KEY_FILE": str(rp_key_file),
         **vneid.env,
-        **oidc.settings(),
+        **oidc.env,
     }
     uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
     process = start([*uvicorn, "hub.web.main:app", "--port", str(port)], env, port, ROOT)

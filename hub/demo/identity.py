@@ -159,7 +159,4 @@ def start_identity(settings: Settings, people: list[DemoPerson]) -> DemoIdentity
             person.personal_id, person.full_name, born, account_level=person.account_level
         )
         oidc.add_user(person.personal_id, person.full_name, born)
-    oidc_settings = {
-        name.removeprefix("HUB_").lower(): value for name, value in oidc.settings().items()
-    }
-    return DemoIdentity(people, vneid, oidc, settings=vneid.settings | oidc_settings)
+    return DemoIdentity(people, vneid, oidc, settings=vneid.settings | oidc.settings)

@@ -11,14 +11,13 @@ department asks for (VNeID level 2 by default).
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import unquote
 
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from hub.adapters.identity.base import IdentityError
+from hub.adapters.identity.base import IdentityError, query_parameters
 from hub.auth.people import load_person
 from hub.auth.sessions import (
     CSRF_FIELD,
@@ -44,19 +43,6 @@ STATUS = {
     Code.PERSON_UNKNOWN: 403,
     Code.ACCOUNT_LEVEL_TOO_LOW: 403,
 }
-
-
-def raw_parameters(raw_query: str) -> dict[str, str]:
-    """A query string's parameters, percent-decoded only: a ``+`` stays a ``+``.
-
-    VNeID's codes are base64 with ``+`` in them; form decoding would make it a space.
-    """
-    found: dict[str, str] = {}
-    for part in raw_query.split("&"):
-        name, _, value = part.partition("=")
-        if name and name not in found:
-            found[unquote(name)] = unquote(value)
-    return found
 
 
 def me_json(person: Person, provider: str | None = None) -> dict[str, Any]:
@@ -130,7 +116,8 @@ def login_routes(hub: HubServices) -> list[Route]:
 
     async def callback(request: Request) -> Response:
         raw_query = request.scope.get("query_string", b"").decode("latin-1")
-        state = raw_parameters(raw_query).get("state", "")
+        # The first state finds the attempt; the provider's adapter refuses one given twice.
+        state = query_parameters(raw_query).get("state", [""])[0]
         browser = request.cookies.get(hub.sessions.login_cookie_name)
         started = (
             await hub.sessions.take_login(state, callback_uri, browser=browser) if state else None

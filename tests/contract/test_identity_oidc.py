@@ -188,10 +188,7 @@ async def test_client_secret_post_when_the_provider_takes_only_that(provider: Si
 
 async def test_from_settings(provider: Simulation) -> None:
     assert from_settings(Settings(_env_file=None, oidc_issuer=None)) is None
-    fields = {
-        name.removeprefix("HUB_").lower(): value for name, value in provider.settings().items()
-    }
-    adapter = from_settings(Settings(_env_file=None, **fields))
+    adapter = from_settings(Settings(_env_file=None, **provider.settings))
     assert adapter is not None
     try:
         query, start = await callback(provider, adapter, PARENT)

@@ -61,8 +61,7 @@ def serving(settings: Settings, port: int) -> Iterator[str]:
 
 def oidc_settings(simulation: Simulation, **overrides: str) -> dict[str, str]:
     """The simulation's ``HUB_OIDC_*`` environment as :class:`Settings` fields."""
-    fields = {name.removeprefix("HUB_").lower(): v for name, v in simulation.settings().items()}
-    return fields | overrides
+    return simulation.settings | overrides
 
 
 @dataclass

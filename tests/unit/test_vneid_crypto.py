@@ -119,11 +119,6 @@ def test_what_is_not_an_envelope_is_refused(answer: bytes) -> None:
         protocol.open_envelope(answer, rp_key(), AesMode.ECB)
 
 
-def test_the_raw_query_keeps_plus_and_decodes_percent() -> None:
-    params = protocol.parse_raw_query("code=ab+cd%2Bef/g==&state=x%20y&state=z&empty")
-    assert params == {"code": ["ab+cd+ef/g=="], "state": ["x y", "z"], "empty": [""]}
-
-
 @pytest.mark.parametrize("written", ["05/09/2012", "2012-09-05"])
 def test_userinfo_reads_both_birth_date_forms(written: str) -> None:
     info = UserInfo.model_validate({**ANSWER, "birthDate": written})

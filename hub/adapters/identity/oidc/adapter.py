@@ -11,6 +11,11 @@ fetch the JWKS once more — the provider may have rotated its keys — and refu
 is still unknown. The personal ID is read from the ID token or, when the ID token does
 not carry it, from the userinfo endpoint, whose ``sub`` must be the ID token's.
 
+Whether the callback answers this sign-in and what it says, and how a call to the
+provider fails, are the rules every identity adapter follows
+(:mod:`hub.adapters.identity.base`); between the two readings of the callback sits
+OpenID's own check of its ``iss`` (RFC 9207).
+
 authlib gives the random values and the PKCE challenge; the calls are plain httpx,
 because authlib's own httpx client now builds on ``httpx2`` (IDENTITY.md).
 """
@@ -18,13 +23,12 @@ because authlib's own httpx client now builds on ``httpx2`` (IDENTITY.md).
 from __future__ import annotations
 
 import base64
-import hmac
 import re
 import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 import structlog
@@ -35,7 +39,15 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, Key, RSAKey
 from joserfc.jwt import JWTClaimsRegistry
 
-from hub.adapters.identity.base import Identity, IdentityError, Pending, Start
+from hub.adapters.identity.base import (
+    Identity,
+    IdentityError,
+    Pending,
+    Start,
+    authorization_code,
+    call,
+    callback_parameters,
+)
 from hub.adapters.identity.oidc.protocol import (
     CLIENT_SECRET_BASIC,
     SIGNING_ALGORITHMS,
@@ -44,6 +56,7 @@ from hub.adapters.identity.oidc.protocol import (
     DiscoveryError,
 )
 from hub.config import Settings
+from hub.domain.personal_id import is_well_formed
 from hub.domain.problems import Code
 
 log = structlog.get_logger(__name__)
@@ -55,7 +68,6 @@ DISCOVERY_SECONDS = 24 * 3600
 #: What the sign-in page shows on the button when nothing else is configured.
 DEFAULT_LABEL = "Đăng nhập bằng tài khoản SSO của tỉnh"
 
-PERSONAL_ID = re.compile(r"[0-9]{12}")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 #: Which key type verifies which algorithm (ES256: on P-256 only, RFC 7518 §3.4).
@@ -127,9 +139,7 @@ class OIDCProvider:
         return Start(url=f"{endpoint}{'&' if '?' in endpoint else '?'}{query}", pending=pending)
 
     async def finish(self, raw_query: str, pending: Pending) -> Identity:
-        answer = callback_parameters(raw_query)
-        if not hmac.compare_digest(answer.get("state", "").encode(), pending.state.encode()):
-            raise IdentityError(Code.LOGIN_EXPIRED, "state does not match this sign-in")
+        answer = callback_parameters(raw_query, pending)
         if pending.nonce is None or pending.code_verifier is None:
             raise IdentityError(Code.LOGIN_EXPIRED, "the sign-in was not started with a nonce")
         discovery = await self._discover()
@@ -137,16 +147,7 @@ class OIDCProvider:
         # RFC 9207: an answer naming another issuer is a mix-up between providers.
         if (issuer is not None or discovery.returns_iss) and issuer != self.issuer:
             raise invalid(f"the answer's iss is {issuer!r}")
-        error = answer.get("error")
-        if error == "access_denied":
-            raise IdentityError(Code.LOGIN_CANCELLED, answer.get("error_description", ""))
-        if error in ("temporarily_unavailable", "server_error"):
-            raise IdentityError(Code.IDENTITY_PROVIDER_UNAVAILABLE, f"authorization: {error}")
-        if error is not None:
-            raise invalid(f"authorization: {error} {answer.get('error_description', '')}")
-        code = answer.get("code")
-        if not code:
-            raise invalid("the answer has no code")
+        code = authorization_code(answer)
 
         tokens = await self._redeem(discovery, code, pending)
         claims = await self._verify_id_token(discovery, tokens.id_token, nonce=pending.nonce)
@@ -154,7 +155,7 @@ class OIDCProvider:
             userinfo = await self._userinfo(discovery, tokens.access_token, claims["sub"])
             claims = userinfo | claims
         personal_id = claims.get(self.personal_id_claim)
-        if not isinstance(personal_id, str) or not PERSONAL_ID.fullmatch(personal_id):
+        if not isinstance(personal_id, str) or not is_well_formed(personal_id):
             raise invalid(f"claim {self.personal_id_claim!r} is not a 12-digit personal ID")
         return Identity(
             provider=self.name,
@@ -191,7 +192,7 @@ class OIDCProvider:
 
     async def _discover(self) -> Discovery:
         if self._discovery is None or time.monotonic() - self._discovered_at > DISCOVERY_SECONDS:
-            response = await self._send("GET", self.issuer.rstrip("/") + WELL_KNOWN_PATH)
+            response = await call(self._http, "GET", self.issuer.rstrip("/") + WELL_KNOWN_PATH)
             if response.status_code != 200:
                 raise invalid(f"discovery: HTTP {response.status_code}")
             try:
@@ -218,7 +219,9 @@ class OIDCProvider:
             headers["Authorization"] = basic_authorization(self.client_id, self.client_secret)
         else:
             form |= {"client_id": self.client_id, "client_secret": self.client_secret}
-        response = await self._send("POST", discovery.token_endpoint, data=form, headers=headers)
+        response = await call(
+            self._http, "POST", discovery.token_endpoint, data=form, headers=headers
+        )
         if response.status_code != 200:
             # invalid_grant: a code used twice, expired, or not issued for this verifier.
             raise invalid(f"token endpoint: HTTP {response.status_code} {response.text[:200]!r}")
@@ -276,7 +279,7 @@ class OIDCProvider:
         return key
 
     async def _jwks(self, discovery: Discovery) -> list[Key]:
-        response = await self._send("GET", discovery.jwks_uri)
+        response = await call(self._http, "GET", discovery.jwks_uri)
         if response.status_code != 200:
             raise invalid(f"JWKS: HTTP {response.status_code}")
         keys = json_object(response).get("keys")
@@ -289,8 +292,11 @@ class OIDCProvider:
     ) -> dict[str, Any]:
         if discovery.userinfo_endpoint is None:
             raise invalid(f"no {self.personal_id_claim!r} in the ID token and no userinfo")
-        response = await self._send(
-            "GET", discovery.userinfo_endpoint, headers={"Authorization": f"Bearer {access_token}"}
+        response = await call(
+            self._http,
+            "GET",
+            discovery.userinfo_endpoint,
+            headers={"Authorization": f"Bearer {access_token}"},
         )
         if response.status_code != 200:
             raise invalid(f"userinfo: HTTP {response.status_code}")
@@ -299,24 +305,6 @@ class OIDCProvider:
         if claims.get("sub") != subject:
             raise invalid(f"userinfo is about {claims.get('sub')!r}, the ID token {subject!r}")
         return claims
-
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One call to the provider; down, too slow, 5xx and 429 are UNAVAILABLE."""
-        try:
-            response = await self._http.request(method, url, **kwargs)
-        except httpx.TimeoutException as error:
-            raise IdentityError(
-                Code.IDENTITY_PROVIDER_UNAVAILABLE, f"{url}: no answer in {self.timeout} s"
-            ) from error
-        except httpx.TransportError as error:
-            raise IdentityError(Code.IDENTITY_PROVIDER_UNAVAILABLE, f"{url}: {error!r}") from error
-        except httpx.HTTPError as error:
-            raise invalid(f"{url}: {error!r}") from error
-        if response.status_code >= 500 or response.status_code == 429:
-            raise IdentityError(
-                Code.IDENTITY_PROVIDER_UNAVAILABLE, f"{url}: HTTP {response.status_code}"
-            )
-        return response
 
 
 def from_settings(settings: Settings) -> OIDCProvider | None:
@@ -350,15 +338,6 @@ def from_settings(settings: Settings) -> OIDCProvider | None:
 
 def invalid(detail: str) -> IdentityError:
     return IdentityError(Code.IDENTITY_ANSWER_INVALID, detail)
-
-
-def callback_parameters(raw_query: str) -> dict[str, str]:
-    """The callback's parameters; a parameter given twice makes the answer invalid."""
-    pairs = parse_qsl(raw_query, keep_blank_values=True)
-    parameters = dict(pairs)
-    if len(parameters) != len(pairs):
-        raise invalid("a callback parameter is repeated")
-    return parameters
 
 
 def json_object(response: httpx.Response) -> dict[str, Any]:

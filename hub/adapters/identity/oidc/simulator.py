@@ -62,6 +62,7 @@ from hub.adapters.identity.oidc.protocol import (
     CLIENT_SECRET_POST,
     WELL_KNOWN_PATH,
 )
+from hub.adapters.identity.simulation import IdentitySimulation
 from hub.adapters.signing.simulator import SimulatorServer, free_port
 
 JSON = "application/json"
@@ -515,22 +516,17 @@ def chooser_page(waiting: str, users: list[SimUser]) -> HTMLResponse:
 
 
 @dataclass(kw_only=True)
-class Simulation:
+class Simulation(IdentitySimulation):
     """The simulated provider running on loopback, and how the hub reaches it."""
 
     simulator: OpenIDSimulator
-    #: The HTTP service, which a test may stop (the provider is down) and start again.
-    server: SimulatorServer
 
     @property
     def issuer(self) -> str:
         return self.simulator.issuer
 
     @property
-    def base_url(self) -> str:
-        return self.server.url
-
-    def settings(self) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
         """The ``HUB_OIDC_*`` environment that points the hub at it."""
         return {
             "HUB_OIDC_ISSUER": self.simulator.issuer,
@@ -562,12 +558,6 @@ class Simulation:
 
     def rotate_keys(self) -> str:
         return self.simulator.rotate_keys()
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
 
 
 def simulate(

@@ -1,13 +1,13 @@
 """The hub's client of a VNeID-style SSO (:mod:`.protocol`), an :class:`IdentityProvider`.
 
-It decides three things the web layer relies on:
+Whether a callback belongs to the sign-in the hub started and what it says, and
+how a call to the provider fails, are the rules every identity adapter follows
+(:mod:`hub.adapters.identity.base`). What is VNeID's own:
 
-- whether a callback belongs to the sign-in the hub started (``state``, compared in
-  constant time) and whether the person approved it (``error=access_denied``);
-- how a failure reads: the provider unreachable, too slow or answering 5xx is
-  IDENTITY_PROVIDER_UNAVAILABLE (try again later); any answer the hub cannot use —
-  not JSON, not opening with the hub's key, a field missing, a 4xx such as a code
-  used twice — is IDENTITY_ANSWER_INVALID (sign in again);
+- the code may come encrypted, with an ``encrypt_key`` handed back to the token
+  endpoint as it came;
+- any answer the hub cannot use — not JSON, not opening with the hub's key, a field
+  missing, a 4xx such as a code used twice — is IDENTITY_ANSWER_INVALID (sign in again);
 - who signed in: the 12-digit personal ID, name, birth date and account level of
   the userinfo answer, nothing else (roles come from the hub's own records).
 
@@ -17,10 +17,9 @@ answers and codes to; the hub registers its public half with C06.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -29,7 +28,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import BaseModel, ValidationError
 
-from hub.adapters.identity.base import Identity, IdentityError, Pending, Start
+from hub.adapters.identity.base import (
+    Identity,
+    IdentityError,
+    Pending,
+    Start,
+    authorization_code,
+    call,
+    callback_parameters,
+)
 from hub.adapters.identity.vneid import protocol
 from hub.adapters.identity.vneid.protocol import AesMode, EnvelopeError, TokenAnswer, UserInfo
 from hub.config import Mode, Settings
@@ -118,7 +125,9 @@ class VNeIDProvider:
 
     async def finish(self, raw_query: str, pending: Pending) -> Identity:
         """Who signed in, from the callback's raw query string (see the module)."""
-        code, encrypt_key = self._callback(raw_query, pending)
+        parameters = callback_parameters(raw_query, pending)
+        code = authorization_code(parameters)
+        encrypt_key = parameters.get(protocol.ENCRYPT_KEY) or None
         access_token = await self._token(code, encrypt_key, pending.redirect_uri)
         info = await self._userinfo(access_token)
         return Identity(
@@ -140,30 +149,6 @@ class VNeIDProvider:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    # --- the callback --------------------------------------------------------------------------
-
-    def _callback(self, raw_query: str, pending: Pending) -> tuple[str, str | None]:
-        """The code (and its ``encrypt_key``) of a callback for the sign-in ``pending``.
-
-        The state is checked first: a callback not of this sign-in says nothing the
-        hub may act on, not even that the person declined.
-        """
-        params = protocol.parse_raw_query(raw_query)
-        states = params.get("state", [])
-        if len(states) != 1 or not hmac.compare_digest(states[0].encode(), pending.state.encode()):
-            raise IdentityError(Code.LOGIN_EXPIRED, "state missing or not this sign-in's")
-        error = _single(params, "error")
-        if error == protocol.ACCESS_DENIED:
-            raise IdentityError(Code.LOGIN_CANCELLED, "access_denied")
-        if error in protocol.PROVIDER_TROUBLE:
-            raise IdentityError(Code.IDENTITY_PROVIDER_UNAVAILABLE, f"callback error {error}")
-        if error is not None:
-            raise IdentityError(Code.IDENTITY_ANSWER_INVALID, f"callback error {error[:64]!r}")
-        code = _single(params, "code")
-        if not code:
-            raise IdentityError(Code.IDENTITY_ANSWER_INVALID, "callback without a code")
-        return code, _single(params, protocol.ENCRYPT_KEY) or None
-
     # --- the back channel ------------------------------------------------------------------
 
     async def _token(self, code: str, encrypt_key: str | None, redirect_uri: str) -> str:
@@ -177,36 +162,17 @@ class VNeIDProvider:
         }
         if encrypt_key is not None:
             form[protocol.ENCRYPT_KEY] = encrypt_key
-        response = await self._call("POST", self.token_url, data=form)
+        response = await call(self._http, "POST", self.token_url, data=form)
         return self._open(response, TokenAnswer, "token").access_token
 
     async def _userinfo(self, access_token: str) -> UserInfo:
-        response = await self._call(
-            "GET", self.userinfo_url, headers={"Authorization": f"Bearer {access_token}"}
+        response = await call(
+            self._http,
+            "GET",
+            self.userinfo_url,
+            headers={"Authorization": f"Bearer {access_token}"},
         )
         return self._open(response, UserInfo, "userinfo")
-
-    async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request; unreachable, too slow or 5xx is IDENTITY_PROVIDER_UNAVAILABLE."""
-        try:
-            response = await self._http.request(method, url, **kwargs)
-        except httpx.TimeoutException as error:
-            raise IdentityError(
-                Code.IDENTITY_PROVIDER_UNAVAILABLE, f"{url}: no answer in time"
-            ) from error
-        except httpx.TransportError as error:
-            raise IdentityError(
-                Code.IDENTITY_PROVIDER_UNAVAILABLE, f"{url}: {type(error).__name__}"
-            ) from error
-        except httpx.HTTPError as error:
-            raise IdentityError(
-                Code.IDENTITY_ANSWER_INVALID, f"{url}: {type(error).__name__}"
-            ) from error
-        if response.status_code >= 500:
-            raise IdentityError(
-                Code.IDENTITY_PROVIDER_UNAVAILABLE, f"{url}: HTTP {response.status_code}"
-            )
-        return response
 
     def _open(self, response: httpx.Response, kind: type[Answer], what: str) -> Answer:
         """The decrypted answer as ``kind``; a refusal or anything unusable is
@@ -227,16 +193,6 @@ class VNeIDProvider:
             raise IdentityError(
                 Code.IDENTITY_ANSWER_INVALID, f"{what}: unusable {', '.join(fields)}"
             ) from error
-
-
-def _single(params: dict[str, list[str]], name: str) -> str | None:
-    """The one value of ``name``, None if absent; a repeated parameter is refused."""
-    values = params.get(name)
-    if not values:
-        return None
-    if len(values) > 1:
-        raise IdentityError(Code.IDENTITY_ANSWER_INVALID, f"callback repeats {name}")
-    return values[0]
 
 
 def _oauth_error(response: httpx.Response) -> str:

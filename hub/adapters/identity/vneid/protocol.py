@@ -7,10 +7,11 @@ OAuth2 authorization-code flow that departs from OpenID Connect:
 - the authorization request carries ``response_type=code``, ``client_id``,
   ``redirect_uri``, ``scope`` and ``state``: no PKCE, no nonce, no ID token;
 - the callback's ``code`` is standard base64, ``+`` included and not
-  percent-encoded, so the query string is read raw (:func:`parse_raw_query`): a
-  form decoder would turn ``+`` into a space. The code may come AES-encrypted
-  with an ``encrypt_key`` parameter beside it, which the relying party hands back
-  to the token endpoint as it came;
+  percent-encoded, so the query string is read raw
+  (:func:`hub.adapters.identity.base.query_parameters`): a form decoder would turn
+  ``+`` into a space. The code may come AES-encrypted with an ``encrypt_key``
+  parameter beside it, which the relying party hands back to the token endpoint as
+  it came;
 - the token request is form-encoded (JSON is refused), with ``client_secret`` in
   the body (``client_secret_post``);
 - the token and userinfo answers are :class:`Envelope` s: ``key`` is an AES key
@@ -36,13 +37,21 @@ import os
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
-from urllib.parse import unquote
 
 import orjson
 from cryptography.hazmat.primitives import padding as symmetric_padding
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+
+from hub.domain.personal_id import is_well_formed
 
 #: The authorization request's parameters (``scope`` defaults to ``openid``).
 RESPONSE_TYPE = "code"
@@ -50,10 +59,6 @@ RESPONSE_TYPE = "code"
 GRANT_TYPE = "authorization_code"
 #: The callback parameter carrying the code's RSA-wrapped AES key, when the code is encrypted.
 ENCRYPT_KEY = "encrypt_key"
-#: The callback's error when the person declined (RFC 6749 §4.1.2.1).
-ACCESS_DENIED = "access_denied"
-#: Callback errors that say the provider is in trouble rather than the answer wrong.
-PROVIDER_TROUBLE = frozenset({"server_error", "temporarily_unavailable"})
 #: The only body the token endpoint takes.
 FORM = "application/x-www-form-urlencoded"
 #: The logout endpoint's parameter naming where to send the browser afterwards [inference].
@@ -62,9 +67,6 @@ LOGOUT_REDIRECT = "redirect_uri"
 AES_KEY_BYTES = 32
 AES_KEY_SIZES = frozenset({16, 24, 32})
 BLOCK_BYTES = 16
-
-#: A personal ID: exactly 12 ASCII digits.
-PERSONAL_ID = r"^[0-9]{12}$"
 
 
 class AesMode(StrEnum):
@@ -78,7 +80,7 @@ class EnvelopeError(ValueError):
     """Encrypted data the hub's key cannot open into what was expected."""
 
 
-# --- base64 and the raw callback query ------------------------------------------------------
+# --- base64 --------------------------------------------------------------------------------
 
 
 def b64encode(raw: bytes) -> str:
@@ -92,20 +94,6 @@ def b64decode(text: str) -> bytes:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as error:
         raise EnvelopeError("not base64") from error
-
-
-def parse_raw_query(raw_query: str) -> dict[str, list[str]]:
-    """Every parameter of a raw query string, percent-decoded only: ``+`` stays ``+``.
-
-    Each name maps to all its values in order, so a caller can refuse a repeated one.
-    """
-    params: dict[str, list[str]] = {}
-    for part in raw_query.lstrip("?").split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        params.setdefault(unquote(name), []).append(unquote(value))
-    return params
 
 
 # --- the encryption ------------------------------------------------------------------------
@@ -219,6 +207,13 @@ def parse_birth_date(value: object) -> object:
     return value  # pydantic reads ISO dates
 
 
+def check_personal_id(value: str) -> str:
+    """``value`` if it is 12 ASCII digits (:func:`hub.domain.personal_id.is_well_formed`)."""
+    if not is_well_formed(value):
+        raise ValueError("citizenPid is not a 12-digit personal ID")
+    return value
+
+
 def format_birth_date(value: date) -> str:
     """A birth date as VNeID writes it: ``dd/mm/yyyy``."""
     return value.strftime("%d/%m/%Y")
@@ -241,7 +236,9 @@ class UserInfo(BaseModel):
 
     #: The 12-digit personal ID (số định danh cá nhân); a number would have lost its
     #: leading zeros, so only a string is accepted.
-    personal_id: str = Field(alias="citizenPid", pattern=PERSONAL_ID, strict=True)
+    personal_id: Annotated[str, AfterValidator(check_personal_id)] = Field(
+        alias="citizenPid", strict=True
+    )
     full_name: str = Field(alias="fullName", min_length=1)
     birth_date: Annotated[date | None, BeforeValidator(parse_birth_date)] = Field(
         default=None, alias="birthDate"

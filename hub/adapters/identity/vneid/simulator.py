@@ -45,6 +45,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
+from hub.adapters.identity.base import ACCESS_DENIED
+from hub.adapters.identity.simulation import IdentitySimulation
 from hub.adapters.identity.vneid import protocol
 from hub.adapters.identity.vneid.protocol import AesMode, EnvelopeError
 from hub.adapters.signing.simulator import SimulatorServer
@@ -233,7 +235,7 @@ class VNeIDSimulator:
     def _answer(self, redirect_uri: str, state: str, personal_id: str | None) -> Response:
         """Send the browser back: signed in as ``personal_id``, or declined (None)."""
         if personal_id is None or self.faults.deny:
-            params = [("error", protocol.ACCESS_DENIED, False), ("state", state, False)]
+            params = [("error", ACCESS_DENIED, False), ("state", state, False)]
         else:
             params = [*self._issue_code(personal_id, redirect_uri), ("state", state, False)]
         return RedirectResponse(_callback_url(redirect_uri, params), status_code=302)
@@ -448,16 +450,11 @@ class VNeIDSimulator:
 # --- started on loopback for the demo and the tests -------------------------------------------
 
 
-@dataclass
-class VNeIDSimulation:
+@dataclass(kw_only=True)
+class VNeIDSimulation(IdentitySimulation):
     """The simulated SSO running on loopback, and how the hub reaches it."""
 
     simulator: VNeIDSimulator
-    server: SimulatorServer
-
-    @property
-    def base_url(self) -> str:
-        return self.server.url
 
     @property
     def env(self) -> dict[str, str]:
@@ -472,11 +469,6 @@ class VNeIDSimulation:
             "HUB_VNEID_CLIENT_SECRET": rp.client_secret,
             "HUB_VNEID_AES_MODE": self.simulator.options.aes_mode.value,
         }
-
-    @property
-    def settings(self) -> dict[str, str]:
-        """:attr:`env` as keyword arguments of :class:`~hub.config.Settings`."""
-        return {name.removeprefix("HUB_").lower(): value for name, value in self.env.items()}
 
     def add_citizen(
         self,
@@ -504,14 +496,6 @@ class VNeIDSimulation:
     def reset(self) -> None:
         self.simulator.reset()
 
-    def start(self) -> None:
-        """Serve again on the same port (after :meth:`stop`)."""
-        self.server.start()
-
-    def stop(self) -> None:
-        """Stop serving: the provider is down."""
-        self.server.stop()
-
 
 def simulate(
     rp_public_key: rsa.RSAPublicKey,
@@ -538,4 +522,4 @@ def simulate(
     for citizen in citizens:
         simulator.citizens[citizen.personal_id] = citizen
     server = SimulatorServer(simulator.app(), port=port).start()
-    return VNeIDSimulation(simulator, server)
+    return VNeIDSimulation(simulator=simulator, server=server)
