@@ -143,13 +143,18 @@ def main() -> None:
     baseline_rates: list[float] = []
     person_rates: list[float] = []
     try:
-        for _ in range(args.rounds):
+        for round_number in range(args.rounds):
+            person_first = args.person and round_number % 2 == 1  # no order bias
+            if person_first:
+                rps, person_nodes = measure_hub(ROOT, env, 8604, body, person_auth, args)
+                person_rates.append(rps)
             rps, nodes = measure_hub(ROOT, env, 8601, body, auth, args)
             hub_rates.append(rps)
-            if args.person:
+            if args.person and not person_first:
                 rps, person_nodes = measure_hub(ROOT, env, 8604, body, person_auth, args)
-                assert person_nodes == nodes, "the principal must read the same page"
                 person_rates.append(rps)
+            if args.person:
+                assert person_nodes == nodes, "the principal must read the same page"
             if args.baseline:
                 baseline_env = env | {"PYTHONPATH": str(baseline)}
                 rps, _ = measure_hub(baseline, baseline_env, 8603, body, auth, args)
