@@ -5,6 +5,7 @@ person-bound token; :func:`bind` narrows a program's reach to the person it acts
 """
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,8 @@ from hub.db import models
 from hub.db.roles import is_principal_record
 from hub.domain.enums import OrgLevel
 from hub.domain.people import Child, HomeroomClass, Person, SchoolRole
+from hub.domain.personal_id import is_well_formed
+from hub.domain.text import clean_text
 
 
 async def load_person(session: AsyncSession, personal_id: str, full_name: str = "") -> Person:
@@ -198,4 +201,67 @@ def session_caller(person: Person) -> Caller:
         org_level=OrgLevel.DEPARTMENT if reach is None else OrgLevel.SCHOOL,
         school_ids=reach,
         person=person,
+    )
+
+
+class OfficerError(ValueError):
+    """A department role cannot be granted or revoked as asked."""
+
+
+async def grant_officer(
+    session: AsyncSession, *, personal_id: str, full_name: str, granted_by: str
+) -> str:
+    """Grant the department role (cán bộ Sở) to the person holding ``personal_id``.
+
+    An operator's act (``hub people grant``): no app and no identity provider can
+    grant it. Granting again after a revocation restores the role. Returns the name
+    as stored.
+    """
+    if not is_well_formed(personal_id):
+        raise OfficerError("a personal ID has exactly 12 digits")
+    cleaned = clean_text(full_name, field="fullName", limit=200, required=True)
+    if cleaned.value is None:
+        raise OfficerError(cleaned.problems[0].message_en)
+    name = cleaned.value
+    found = await session.scalar(
+        select(models.DepartmentOfficer).where(models.DepartmentOfficer.personal_id == personal_id)
+    )
+    if found is None:
+        session.add(
+            models.DepartmentOfficer(personal_id=personal_id, full_name=name, granted_by=granted_by)
+        )
+    else:
+        found.full_name, found.granted_by, found.revoked_at = name, granted_by, None
+    await session.flush()
+    return name
+
+
+async def revoke_officer(session: AsyncSession, *, personal_id: str) -> bool:
+    """Take the department role away, at once in every API process (migration 0015).
+
+    False when the person held no such role.
+    """
+    found = await session.scalar(
+        select(models.DepartmentOfficer).where(
+            models.DepartmentOfficer.personal_id == personal_id,
+            models.DepartmentOfficer.revoked_at.is_(None),
+        )
+    )
+    if found is None:
+        return False
+    found.revoked_at = datetime.now(UTC)
+    await session.flush()
+    return True
+
+
+async def officers(session: AsyncSession) -> list[models.DepartmentOfficer]:
+    """Everyone who holds or held the department role, newest grant first."""
+    return list(
+        (
+            await session.scalars(
+                select(models.DepartmentOfficer).order_by(
+                    models.DepartmentOfficer.granted_at.desc(), models.DepartmentOfficer.id.desc()
+                )
+            )
+        ).all()
     )

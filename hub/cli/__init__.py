@@ -12,6 +12,7 @@ from hub.cli import (
     db,
     demo,
     migrate_provider,
+    people,
     schema,
     seed,
     serve,
@@ -25,6 +26,7 @@ from hub.cli import (
 app = typer.Typer(help="The provincial education data hub (học bạ số).", no_args_is_help=True)
 app.add_typer(db.app, name="db")
 app.add_typer(clients.app, name="clients")
+app.add_typer(people.app, name="people")
 app.add_typer(transcripts.app, name="transcripts")
 app.command("seed")(seed.seed)
 app.add_typer(sign.app, name="sign")

@@ -19,6 +19,7 @@ from hub.adapters.identity.vneid import load_rp_key
 from hub.adapters.identity.vneid.simulator import VNeIDSimulation, simulate
 from hub.adapters.signing.simulator import SimulatorServer, free_port
 from hub.auth.clients import create_client
+from hub.auth.people import grant_officer, revoke_officer
 from hub.config import Settings
 from hub.db import models
 from hub.db.engine import Database
@@ -391,3 +392,20 @@ async def test_a_teacher_moved_away_stops_acting_for_the_school_at_once(
             )
         after = (await client.post("/graphql", json=query, headers=headers)).json()
         assert after["data"]["students"]["totalCount"] == 0
+
+
+async def test_an_officer_whose_role_is_revoked_loses_it_at_once(
+    hub: Hub, db: Database, people: People
+) -> None:
+    async with signed_in(hub, people.officer) as (browser, answer):
+        assert answer.status_code == 303
+        assert (await browser.get("/me")).json()["roles"]["departmentOfficer"] is True
+        async with db.unit_of_work() as session:
+            assert await revoke_officer(session, personal_id=people.officer)
+        # The officer held no other role: the session no longer stands for anyone.
+        assert (await browser.get("/me")).status_code == 401
+        async with db.unit_of_work() as session:
+            await grant_officer(
+                session, personal_id=people.officer, full_name="Đỗ Văn Cán Bộ Sở", granted_by="t"
+            )
+        assert (await browser.get("/me")).json()["roles"]["departmentOfficer"] is True
