@@ -22,10 +22,7 @@ from hub.domain.problems import MESSAGES, Code, HubError
 from hub.jobs.core import Enrolment
 from hub.logs import configure as configure_logging
 from hub.schema.api import schema
-from hub.schema.signing import MAX_UPLOAD
-from hub.signing import verification
 from hub.signing.service import SigningServices
-from hub.signing.verification import as_json, verify_document
 from hub.transcripts import service as transcript_service
 from hub.web.authorize import authorize_routes
 from hub.web.consents import consent_routes
@@ -36,6 +33,7 @@ from hub.web.oauth import token_routes
 from hub.web.pages import STATIC
 from hub.web.security import BodyLimit, SecurityHeaders
 from hub.web.services import HubServices, purpose_of
+from hub.web.verify import verify_routes
 
 log = structlog.get_logger()
 
@@ -102,33 +100,6 @@ def create_app(
             },
         )
 
-    async def verify_stored(request: Request) -> Response:
-        """The QR code's target: anyone holding a transcript checks the hub's copy.
-
-        No token needed; the answer names the signers and the verdict, not the student.
-        """
-        if hub.signing is None:
-            return _problem(Code.PROVIDER_UNAVAILABLE, 503, "Chưa cấu hình xác thực chữ ký số.")
-        async with hub.db.unit_of_work() as session:
-            found = await verification.verify_stored(
-                session, trust=hub.signing.trust, document_id=request.path_params["document_id"]
-            )
-        if found is None:
-            return _problem(Code.TRANSCRIPT_NOT_FOUND, 404)
-        return JSONResponse(found)
-
-    async def verify_upload(request: Request) -> Response:
-        """Verify a file anyone holds (the body: a transcript XML or PDF, at most 10 MB)."""
-        if hub.signing is None:
-            return _problem(Code.PROVIDER_UNAVAILABLE, 503, "Chưa cấu hình xác thực chữ ký số.")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_UPLOAD:
-                return _problem(Code.INVALID_ARGUMENT, 413, "Tệp lớn hơn 10 MB.")
-        result = await verify_document(body, trust=hub.signing.trust)
-        return JSONResponse(as_json(result))
-
     async def health(_: Request) -> Response:
         try:
             async with hub.db.engine.connect() as connection:
@@ -177,8 +148,7 @@ def create_app(
             Route("/.well-known/jwks.json", jwks),
             Route("/schema.graphql", sdl, methods=["GET"]),
             Route("/transcripts/{document_id}.{kind:str}", transcript_document),
-            Route("/verify/{document_id}", verify_stored),
-            Route("/verify", verify_upload, methods=["POST"]),
+            *verify_routes(hub),
             *login_routes(hub),
             *consent_routes(hub),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),

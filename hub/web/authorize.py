@@ -22,6 +22,7 @@ from hub.auth.people import load_person
 from hub.auth.sessions import CSRF_FIELD, csrf_matches
 from hub.db.models import ApiClient
 from hub.domain.problems import Code
+from hub.web import i18n
 from hub.web.pages import problem_page, render
 from hub.web.security import csp_with_form_action
 from hub.web.services import HubServices
@@ -40,6 +41,7 @@ def authorize_routes(hub: HubServices) -> list[Route]:
     issuer = hub.settings.issuer
 
     async def checked(
+        request: Request,
         params: QueryParams | FormData,
     ) -> tuple[ApiClient, str, frozenset[str]] | Response:
         """The app, its redirect URI and the scopes asked, or the answer refusing them."""
@@ -48,9 +50,8 @@ def authorize_routes(hub: HubServices) -> list[Route]:
         async with hub.db.sessions() as session:
             client = await app_client(session, client_id)
         if client is None or redirect_uri not in redirect_uris_of(client):
-            return problem_page(
-                Code.INVALID_ARGUMENT, 400, detail="ứng dụng hoặc địa chỉ quay lại không đúng"
-            )
+            wrong = i18n.translate(i18n.language_of(request), "authorize.unknown_client")
+            return problem_page(request, Code.INVALID_ARGUMENT, 400, detail=wrong)
         state = str(params.get("state") or "") or None
         if params.get("response_type", "code") != "code":
             return _back(redirect_uri, issuer, error="unsupported_response_type", state=state)
@@ -72,14 +73,14 @@ def authorize_routes(hub: HubServices) -> list[Route]:
         params: QueryParams | FormData = (
             request.query_params if request.method == "GET" else await request.form()
         )
-        found = await checked(params)
+        found = await checked(request, params)
         if isinstance(found, Response):
             return found
         client, redirect_uri, asked = found
         current = await hub.sessions.current(request.cookies.get(hub.sessions.cookie_name))
         if current is None:
             if request.method != "GET":
-                return problem_page(Code.SESSION_REQUIRED, 401)
+                return problem_page(request, Code.SESSION_REQUIRED, 401)
             back = f"/oauth/authorize?{request.url.query}"
             return RedirectResponse(f"/login?{urlencode({'next': back})}", status_code=303)
         async with hub.db.sessions() as session:
@@ -96,7 +97,7 @@ def authorize_routes(hub: HubServices) -> list[Route]:
                 "scope": " ".join(sorted(asked)),
                 "csrf_token": current.csrf_token,
             }
-            page = render("authorize.html", **context)
+            page = render(request, "authorize.html", **context)
             target = urlsplit(redirect_uri)
             page.headers["Content-Security-Policy"] = csp_with_form_action(
                 f"{target.scheme}://{target.netloc}"
@@ -104,7 +105,7 @@ def authorize_routes(hub: HubServices) -> list[Route]:
             return page
         field = params.get(CSRF_FIELD)
         if not csrf_matches(current.csrf_token, field if isinstance(field, str) else None):
-            return problem_page(Code.CSRF_FAILED, 403)
+            return problem_page(request, Code.CSRF_FAILED, 403)
         if params.get("decision") != "allow":
             return _back(redirect_uri, issuer, error="access_denied", state=state)
         async with hub.db.unit_of_work() as session:

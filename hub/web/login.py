@@ -90,14 +90,16 @@ def login_routes(hub: HubServices) -> list[Route]:
     async def login(request: Request) -> Response:
         providers = hub.identity_providers
         if not providers:
-            return problem_page(Code.IDENTITY_PROVIDER_UNAVAILABLE, 503, provider="—")
+            return problem_page(request, Code.IDENTITY_PROVIDER_UNAVAILABLE, 503, provider="—")
         chosen = request.query_params.get("provider")
         next_path = safe_return_to(request.query_params.get("next"))
         if chosen is None and len(providers) > 1:
-            return render("login.html", providers=list(providers.values()), next=next_path)
+            return render(request, "login.html", providers=list(providers.values()), next=next_path)
         provider = providers.get(chosen) if chosen else next(iter(providers.values()))
         if provider is None:
-            return render("login.html", 404, providers=list(providers.values()), next=next_path)
+            return render(
+                request, "login.html", 404, providers=list(providers.values()), next=next_path
+            )
         try:
             # An OpenID provider is asked for its discovery document here: it may be down.
             started = await provider.start(callback_uri)
@@ -105,7 +107,9 @@ def login_routes(hub: HubServices) -> list[Route]:
             log.info(
                 "login.refused", provider=provider.name, code=error.code.value, detail=error.detail
             )
-            return problem_page(error.code, STATUS.get(error.code, 400), provider=provider.label)
+            return problem_page(
+                request, error.code, STATUS.get(error.code, 400), provider=provider.label
+            )
         browser = browser_key(request.cookies.get(hub.sessions.login_cookie_name))
         await hub.sessions.begin_login(provider.name, started.pending, next_path, browser=browser)
         response = RedirectResponse(
@@ -124,22 +128,24 @@ def login_routes(hub: HubServices) -> list[Route]:
         )
         if started is None:
             log.info("login.refused", code=Code.LOGIN_EXPIRED.value)
-            return problem_page(Code.LOGIN_EXPIRED, 400)
+            return problem_page(request, Code.LOGIN_EXPIRED, 400)
         provider = hub.identity_providers.get(started.provider)
         if provider is None:
-            return problem_page(Code.LOGIN_EXPIRED, 400)
+            return problem_page(request, Code.LOGIN_EXPIRED, 400)
         try:
             identity = await provider.finish(raw_query, started.pending)
         except IdentityError as error:
             log.info(
                 "login.refused", provider=provider.name, code=error.code.value, detail=error.detail
             )
-            return problem_page(error.code, STATUS.get(error.code, 400), provider=provider.label)
+            return problem_page(
+                request, error.code, STATUS.get(error.code, 400), provider=provider.label
+            )
         async with hub.db.sessions() as session:
             person = await load_person(session, identity.personal_id, identity.full_name)
         if not person.known:
             log.info("login.refused", provider=provider.name, code=Code.PERSON_UNKNOWN.value)
-            return problem_page(Code.PERSON_UNKNOWN, 403)
+            return problem_page(request, Code.PERSON_UNKNOWN, 403)
         level = settings.staff_min_account_level
         if (
             (person.is_staff or person.department_officer)
@@ -147,7 +153,7 @@ def login_routes(hub: HubServices) -> list[Route]:
             and identity.account_level < level
         ):
             log.info("login.refused", provider=provider.name, code="ACCOUNT_LEVEL_TOO_LOW")
-            return problem_page(Code.ACCOUNT_LEVEL_TOO_LOW, 403, level=level)
+            return problem_page(request, Code.ACCOUNT_LEVEL_TOO_LOW, 403, level=level)
         token = await hub.sessions.create(identity, person.full_name)
         log.info(
             "login.succeeded",
@@ -168,7 +174,7 @@ def login_routes(hub: HubServices) -> list[Route]:
             field = form.get(CSRF_FIELD)
             given = field if isinstance(field, str) else None
         if not csrf_matches(current.csrf_token, given):
-            return problem_page(Code.CSRF_FAILED, 403)
+            return problem_page(request, Code.CSRF_FAILED, 403)
         await hub.sessions.end(current.id)
         provider = hub.identity_providers.get(current.provider)
         target = "/"

@@ -1,16 +1,21 @@
 """Server-rendered pages (Jinja2, autoescaped): Vietnamese first, no external assets.
 
 Templates live in ``hub/web/templates``; the one stylesheet in ``hub/web/static``
-is served at ``/static`` so pages work on a school LAN without internet.
+is served at ``/static`` so pages work on a school LAN without internet. Every word
+a template shows comes from the language's catalogue (:mod:`hub.web.i18n`) through
+``t('key')``; :func:`render` picks the language from the request.
 """
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from hub.domain.problems import MESSAGES, Code
+from hub.domain.problems import MESSAGES, MESSAGES_EN, Code
+from hub.web import i18n
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -24,13 +29,31 @@ environment = Environment(
 )
 
 
-def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A page from ``template`` with ``context``; never cached (it may name a person)."""
-    html = environment.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page from ``template`` with ``context`` in the request's language; never cached
+    (it may name a person). Templates get ``t``, ``lang`` and the switch's addresses."""
+    language = i18n.language_of(request)
+    html = environment.get_template(template).render(
+        t=partial(i18n.translate, language),
+        lang=language,
+        languages={other: i18n.switch_url(request, other) for other in i18n.LANGUAGES},
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    i18n.remember(request, response)
+    return response
 
 
-def problem_page(code: Code, status: int, **details: Any) -> HTMLResponse:
-    """A page saying, in plain Vietnamese, why the request stopped (with its stable code)."""
-    message = MESSAGES[code].format(**details) if details else MESSAGES[code]
-    return render("problem.html", status, code=code.value, message=message)
+def problem_page(
+    request: Request,
+    code: Code,
+    status: int,
+    *,
+    link: tuple[str, str] = ("/login", "problem.sign_in_again"),
+    **details: Any,
+) -> HTMLResponse:
+    """A page saying, in the reader's language, why the request stopped (with its stable
+    code); ``link`` is where to go next: an address and its catalogue key."""
+    messages = MESSAGES_EN if i18n.language_of(request) == "en" else MESSAGES
+    message = messages[code].format(**details) if details else messages[code]
+    return render(request, "problem.html", status, code=code.value, message=message, link=link)
