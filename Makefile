@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install system-deps lint format bench-graphql bench-seed bench-documents clean
+.PHONY: demo test install system-deps web-assets lint format bench-graphql bench-seed bench-documents clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) web-assets
 
 # Missing system packages stop the tests; the demo goes on without them and says what
 # it switched off (the school seal without SoftHSM2).
 ON_MISSING := exit 1
 demo: ON_MISSING := echo "make demo goes on: hub demo switches off what needs them."
-demo: $(STAMP) system-deps
+demo: $(STAMP) system-deps web-assets
 	$(BIN)/hub demo
 
 # Every Debian package the demo and the tests need, as command:package pairs.
@@ -44,16 +44,42 @@ endef
 system-deps:
 	$(call install_missing,$(SYSTEM_TOOLS),$(ON_MISSING))
 
+# The front-end files the hub serves itself (the demo's GraphiQL page: GraphiQL, React),
+# from the npm registry by hub/web/assets/package-lock.json; their builds are copied
+# into hub/web/static/vendor/ (not in git), so no page loads anything from the internet.
+WEB_ASSETS := hub/web/assets
+VENDOR := hub/web/static/vendor
+NODE_TOOLS := node:nodejs npm:npm
+VENDORED := react/umd/react.production.min.js react-dom/umd/react-dom.production.min.js \
+	graphiql/graphiql.min.js graphiql/graphiql.min.css \
+	@graphiql/plugin-explorer/dist/index.umd.js @graphiql/plugin-explorer/dist/style.css
+
+# Without Node.js (not root, no apt) the demo goes on and its GraphiQL page says what
+# to install; the tests stop (ON_MISSING).
+$(VENDOR)/.installed: $(WEB_ASSETS)/package-lock.json
+	$(call install_missing,$(NODE_TOOLS),$(ON_MISSING))
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix $(WEB_ASSETS) --no-audit --no-fund && \
+	  rm -rf $(VENDOR) && mkdir -p $(VENDOR) && \
+	  (cd $(WEB_ASSETS)/node_modules && cp --parents $(VENDORED) $(CURDIR)/$(VENDOR)/) && \
+	  touch $@; \
+	else echo "GraphiQL stays off until Node.js and npm are installed (make install)."; fi
+
+web-assets: $(VENDOR)/.installed
+
 # node-oidc-provider (OpenID Certified), the foreign OpenID provider the sign-in tests
-# run against; installed when missing and again when its lock file changes.
+# run against; installed when missing and again when its lock file changes. The browser
+# tests (tests/browser) drive Debian's chromium with Playwright: no browser is downloaded.
 FOREIGN_OIDC := tests/foreign/oidc-provider
-TEST_TOOLS := node:nodejs npm:npm
+TEST_TOOLS := $(NODE_TOOLS) chromium:chromium
 
 $(FOREIGN_OIDC)/node_modules/.package-lock.json: $(FOREIGN_OIDC)/package-lock.json
 	$(call install_missing,$(TEST_TOOLS),exit 1)
 	npm ci --prefix $(FOREIGN_OIDC) --no-audit --no-fund
 
-test: $(STAMP) system-deps $(FOREIGN_OIDC)/node_modules/.package-lock.json
+# The tests also need TEST_TOOLS, checked (and installed) with the system packages.
+test: SYSTEM_TOOLS += $(TEST_TOOLS)
+test: $(STAMP) system-deps web-assets $(FOREIGN_OIDC)/node_modules/.package-lock.json
 	@if [ -z "$$HUB_TEST_DATABASE_URL" ]; then \
 	  echo "HUB_TEST_DATABASE_URL is not set: testing on SQLite (CI tests on PostgreSQL)."; \
 	else \
@@ -83,4 +109,4 @@ bench-documents: $(STAMP)
 	taskset -c 0 $(BIN)/python bench/documents.py
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3*
+	rm -rf $(VENV) var/*.sqlite3* $(VENDOR) $(WEB_ASSETS)/node_modules

@@ -7,7 +7,9 @@ refused it: no ``data`` at all) answers 400 without a ``data`` key. A client tha
 accepts only ``application/json`` (or says nothing) keeps the classic behaviour:
 200 with ``"data": null``.
 
-In production there is no GraphiQL. Whatever strawberry refuses at the HTTP level
+In production there is no GraphiQL; in the demo, a browser's GET without a query gets
+the hub's own GraphiQL page (:mod:`hub.web.graphiql`), which loads nothing from the
+internet. Whatever strawberry refuses at the HTTP level
 (no query, a body that is not JSON, a mutation over GET) is still a GraphQL error
 with a stable code, in Vietnamese and English.
 """
@@ -30,6 +32,7 @@ from hub.domain.problems import Code, HubError
 from hub.resolvers.context import Context, Reader
 from hub.resolvers.loaders import Loaders
 from hub.schema.api import schema
+from hub.web.graphiql import graphiql_page
 from hub.web.services import HubServices, purpose_of
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -122,6 +125,10 @@ class HubGraphQL(GraphQL[Context, None]):
         ide: GraphQL_IDE | None = None if hub.settings.mode is Mode.PRODUCTION else "graphiql"
         super().__init__(schema, graphql_ide=ide, multipart_uploads_enabled=True)
         self.hub = hub
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """The hub's GraphiQL page instead of strawberry's, which loads it from a CDN."""
+        return graphiql_page()
 
     def encode_json(self, data: object) -> bytes:
         """orjson: a page of 100 students serialises several times faster than with json."""

@@ -1,8 +1,8 @@
 """The HTTP surface's guards: security headers and request body limits (pure ASGI).
 
 :class:`SecurityHeaders` adds to every response a Content-Security-Policy
-(``default-src 'self'; frame-ancestors 'none'`` — relaxed, in demo mode only,
-for the GraphiQL page, which loads its scripts from a CDN), ``nosniff``,
+(``default-src 'self'; frame-ancestors 'none'``; a page that needs another sets its
+own, as the demo's GraphiQL page does: :data:`hub.web.graphiql.CSP`), ``nosniff``,
 ``Referrer-Policy: no-referrer``, ``Cache-Control: no-store`` on everything but
 the few public documents (the SDL, the JWKS), and Strict-Transport-Security
 when the hub is served over TLS (``hsts_max_age``).
@@ -17,20 +17,12 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.config import Mode, Settings
+from hub.config import Settings
 from hub.domain.problems import Code, problem
 
 CSP = (
     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
     "object-src 'none'"
-)
-#: The demo's GraphiQL page (strawberry's) loads React and GraphiQL from unpkg and
-#: starts them with inline scripts; another issue vendors these files.
-GRAPHIQL_CSP = (
-    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
-    "object-src 'none'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
-    "style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data:; "
-    "font-src 'self' data: https://unpkg.com; connect-src 'self'"
 )
 
 
@@ -46,7 +38,6 @@ CACHEABLE_PATHS = frozenset({"/schema.graphql", "/.well-known/jwks.json"})
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.demo = settings.mode is Mode.DEMO
         self.hsts = settings.hsts_max_age
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -58,15 +49,10 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                graphiql = (
-                    self.demo
-                    and path == "/graphql"
-                    and headers.get("content-type", "").startswith("text/html")
-                )
-                # A route may widen form-action for one page (the OAuth approval page
-                # posts to itself, then redirects to the app): it sets its own CSP.
+                # A route may widen the CSP for one page (the OAuth approval page posts
+                # to itself, then redirects to the app; GraphiQL's styles): it sets its own.
                 if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = GRAPHIQL_CSP if graphiql else CSP
+                    headers["Content-Security-Policy"] = CSP
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["X-Frame-Options"] = "DENY"
                 headers["Referrer-Policy"] = "no-referrer"

@@ -1,6 +1,8 @@
 """The HTTP surface (issue "Guard the data", part B): headers, /metrics, body limits,
 the published SDL and what /health tells strangers."""
 
+import re
+
 import httpx
 import pytest
 
@@ -8,6 +10,7 @@ from hub.config import Mode
 from hub.db.engine import Database
 from hub.schema.api import schema
 from hub.web.app import create_app
+from hub.web.security import CSP
 
 PERSONAL = [
     ("POST", "/graphql"),
@@ -45,13 +48,21 @@ async def test_every_response_carries_the_security_headers(http, world):
         assert "strict-transport-security" not in headers  # plain http: no HSTS
 
 
-async def test_graphiql_csp_is_relaxed_only_for_the_demo_page(http, production, world):
+async def test_the_demo_graphiql_page_loads_nothing_from_elsewhere(http, production, world):
     page = await http.get("/graphql", headers={"Accept": "text/html"})
-    assert "https://unpkg.com" in page.headers["content-security-policy"]
-    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "style-src 'self';" in csp
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
+    assert "unsafe" not in csp and "http" not in csp
+    assert "<script>" not in page.text and "<style" not in page.text and " style=" not in page.text
+    sources = re.findall(r'(?:src|href)="([^"]*)"', page.text)
+    assert sources and all(source.startswith("/static/") for source in sources)
+    for source in sources:
+        assert (await http.get(source)).status_code == 200, source
     async with _client(create_app(production)) as strict:
         page = await strict.get("/graphql", headers={"Accept": "text/html"})
-        assert "unpkg" not in page.headers["content-security-policy"]
+        assert page.status_code == 404
+        assert page.headers["content-security-policy"] == CSP
 
 
 async def test_hsts_when_served_over_tls(settings, app, world):

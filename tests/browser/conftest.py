@@ -1,0 +1,108 @@
+"""Real-browser tests: Debian's chromium, driven by Playwright, on a hub served on loopback.
+
+No browser is downloaded (``make test`` installs the ``chromium`` package). Every page
+is cut off from everything but the hub: a request to any other host is aborted and
+recorded in :attr:`Offline.aborted`, so a test can assert that nothing left loopback.
+Screenshots go to ``var/screenshots/`` (not in git).
+"""
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Error,
+    Page,
+    Route,
+    async_playwright,
+)
+
+from hub.adapters.signing.simulator import SimulatorServer, free_port
+from hub.config import Settings
+from hub.web.app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+LOOPBACK = frozenset({"127.0.0.1", "localhost"})
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@dataclass
+class Hub:
+    url: str
+    settings: Settings
+
+
+@pytest.fixture(scope="session")
+def served_hub(settings: Settings, db: object) -> Iterator[Hub]:
+    """The hub (demo mode, the test database) served by uvicorn on 127.0.0.1."""
+    port = free_port("127.0.0.1")
+    url = f"http://127.0.0.1:{port}"
+    served = settings.model_copy(update={"public_url": url})
+    server = SimulatorServer(create_app(served), port=port).start()
+    try:
+        yield Hub(url, served)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's chromium, headless; host names other than localhost do not resolve."""
+    assert shutil.which(CHROMIUM), "chromium is missing: run `make test` (it installs it)"
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"],
+        )
+        yield launched
+        await launched.close()
+
+
+@dataclass
+class Offline:
+    """A page that reaches loopback only, with what it tried to reach elsewhere."""
+
+    page: Page
+    aborted: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    async def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        await self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+async def offline(browser: Browser) -> AsyncIterator[Offline]:
+    """A fresh browser context and page whose network ends at 127.0.0.1."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    page = await context.new_page()
+    watched = Offline(page)
+
+    async def loopback_only(route: Route) -> None:
+        if urlsplit(route.request.url).hostname in LOOPBACK:
+            await route.continue_()
+        else:
+            watched.aborted.append(route.request.url)
+            await route.abort("internetdisconnected")
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            watched.console_errors.append(message.text)
+
+    def on_page_error(error: Error) -> None:
+        watched.console_errors.append(f"{error.name}: {error.message}")
+
+    await context.route("**/*", loopback_only)
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+    try:
+        yield watched
+    finally:
+        await context.close()
