@@ -41,6 +41,7 @@ from hub.db.models import (
 )
 from hub.db.queries import consent_in_force
 from hub.domain.enums import ClientKind, OrgLevel
+from hub.domain.lifecycle import TranscriptState
 from hub.domain.people import Person
 from hub.domain.problems import Code, HubError
 
@@ -110,6 +111,22 @@ class Caller:
         """Whether this caller may write rows of ``school_id`` (None: of no school, the
         department's alone, e.g. a pupil between schools)."""
         return self.school_ids is None or school_id in self.school_ids
+
+
+#: The states in which a family may have a copy of a pupil's transcript: every signature
+#: is on it (the school's seal), so what they keep is the finished record.
+FAMILY_COPY_STATES = frozenset({TranscriptState.SEALED.value, TranscriptState.PUBLISHED.value})
+
+
+def family_may_copy(person: Person | None, *, student_id: int, state: str) -> bool:
+    """Whether ``person`` may have a copy of the pupil ``student_id``'s transcript in
+    ``state`` without any program's scope: the pupil themself, or their legal
+    representative whose link the hub verified (Law 91/2025: the data subject's right
+    to their own data, exercised for a child by the representative), once it is
+    finished (:data:`FAMILY_COPY_STATES`)."""
+    if person is None or state not in FAMILY_COPY_STATES:
+        return False
+    return person.represents(student_id) or person.student_id == student_id
 
 
 def read_scope_for(model: type) -> str | None:

@@ -85,6 +85,20 @@ async def _known_years(session: AsyncSession, codes: Sequence[str]) -> None:
         )
 
 
+async def recipients(session: AsyncSession) -> list[tuple[str, str]]:
+    """The admission services a consent may name, as (client id, name), by name."""
+    rows = await session.execute(
+        select(models.ApiClient.client_id, models.ApiClient.name)
+        .where(
+            models.ApiClient.kind == ClientKind.ADMISSION,
+            models.ApiClient.deleted_at.is_(None),
+            models.ApiClient.disabled.is_(False),
+        )
+        .order_by(models.ApiClient.name, models.ApiClient.client_id)
+    )
+    return [(client_id, name) for client_id, name in rows]
+
+
 async def text_for(
     session: AsyncSession,
     *,

@@ -17,7 +17,7 @@ from hub.consents.service import ConsentView, ShownText
 from hub.db import models
 from hub.domain.people import Person
 from hub.domain.problems import Code, HubError
-from hub.resolvers.context import Context
+from hub.resolvers.context import Context, Reader
 from hub.resolvers.queries import node_key
 
 
@@ -131,8 +131,20 @@ async def child_reads(
     """Who read the pupil's record, newest first: for the pupil themself and their
     verified guardians; anyone else gets an empty page, never an error that would
     tell whether the pupil exists (Law 91/2025: the person's right to know)."""
-    person = person_of(ctx)
-    key = node_key(student_id, "Student")
+    return await reads_of_child(
+        ctx.reader,
+        person=person_of(ctx),
+        student_id=node_key(student_id, "Student"),
+        first=first,
+        before=before,
+    )
+
+
+async def reads_of_child(
+    reader: Reader, *, person: Person, student_id: int, first: int, before: int | None
+) -> ChildReads:
+    """:func:`child_reads` on ``reader`` for ``person`` (the family's page asks it too)."""
+    key = student_id
     if not (person.represents(key) or person.student_id == key):
         return ChildReads([], False, 0)
     log = models.AccessLog
@@ -167,8 +179,8 @@ async def child_reads(
     )
     if before is not None:
         page = page.where(log.id < before)
-    rows = list(await ctx.reader.rows(page))
-    total = await ctx.reader.scalar(select(func.count()).select_from(log).where(of_child))
+    rows = list(await reader.rows(page))
+    total = await reader.scalar(select(func.count()).select_from(log).where(of_child))
     return ChildReads(
         [
             ChildRead(

@@ -18,7 +18,8 @@ from reportlab.platypus.doctemplate import LayoutError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth.access import Caller, restrict
+from hub.auth.access import Caller, family_may_copy, restrict
+from hub.auth.people import WEB_CLIENT_ID
 from hub.consents import service as consents
 from hub.db import models
 from hub.documents.content import TranscriptContent
@@ -26,6 +27,7 @@ from hub.documents.pdf import render_pdf
 from hub.documents.xml.transcript import TranscriptXmlError, build_xml, parse_xml
 from hub.domain import lifecycle
 from hub.domain.lifecycle import TranscriptState
+from hub.domain.people import Person
 from hub.domain.personal_data import UNMASKED_BY, Kind, unmasked
 from hub.domain.problems import Code, HubError, Problem, problem
 from hub.domain.signers import SignerRole
@@ -558,20 +560,21 @@ async def issue_copy(
     (:mod:`hub.domain.personal_data`). An admission service has a copy only under a
     consent in force for it and the transcript's school year; without one it is told
     CONSENT_REQUIRED whether the document exists or not, and the log names the
-    consent a copy was issued under.
+    consent a copy was issued under. The pupil and their verified guardians have a copy
+    of the pupil's finished transcript on the hub's own pages, or through an app that
+    holds ``transcripts:read`` for them (:func:`hub.auth.access.family_may_copy`).
     """
-    caller.require("transcripts:read")
-    if not unmasked(caller.scopes, Kind.SIGNED_FILE):
-        caller.require(UNMASKED_BY[Kind.SIGNED_FILE] or "")
-    transcript = await session.scalar(
-        restrict(
-            select(models.Transcript).where(models.Transcript.document_id == document_id),
-            models.Transcript,
-            caller,
-        )
+    # The family's own path is the hub's pages (a person's session) or an app holding
+    # the scope to read transcripts for that person, never an app without it.
+    acting_as_family = caller.client_id == WEB_CLIENT_ID or caller.has("transcripts:read")
+    transcript = (
+        await _family_copy(session, caller.person, document_id) if acting_as_family else None
     )
+    family = transcript is not None
+    if not family:
+        transcript = await _scoped_copy(session, caller, document_id)
     consent_id: int | None = None
-    if caller.reads_under_consent:
+    if caller.reads_under_consent and not family:
         if transcript is None:
             raise HubError(Code.CONSENT_REQUIRED)
         year = await session.get(models.SchoolYear, transcript.school_year_id)
@@ -597,3 +600,61 @@ async def issue_copy(
         )
     )
     return transcript
+
+
+async def _family_copy(
+    session: AsyncSession, person: Person | None, document_id: str
+) -> models.Transcript | None:
+    """The transcript ``document_id`` when ``person`` may have a copy as family."""
+    if person is None:
+        return None
+    found = await session.scalar(
+        select(models.Transcript).where(models.Transcript.document_id == document_id)
+    )
+    if found is None or not family_may_copy(person, student_id=found.student_id, state=found.state):
+        return None
+    return found
+
+
+async def _scoped_copy(
+    session: AsyncSession, caller: Caller, document_id: str
+) -> models.Transcript | None:
+    """The transcript ``document_id`` if ``caller``'s scopes and reach let it have a copy."""
+    caller.require("transcripts:read")
+    if not unmasked(caller.scopes, Kind.SIGNED_FILE):
+        caller.require(UNMASKED_BY[Kind.SIGNED_FILE] or "")
+    return await session.scalar(
+        restrict(
+            select(models.Transcript).where(models.Transcript.document_id == document_id),
+            models.Transcript,
+            caller,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class FamilyTranscript:
+    """A pupil's transcript as the family's page lists it."""
+
+    document_id: str
+    school_year: str
+    state: TranscriptState
+    version: int
+
+
+async def family_transcripts(
+    session: AsyncSession, *, person: Person, student_id: int
+) -> list[FamilyTranscript]:
+    """The current versions of the pupil's transcripts ``person`` may have a copy of
+    (:func:`hub.auth.access.family_may_copy`), newest school year first."""
+    rows = await session.execute(
+        select(models.Transcript, models.SchoolYear.code)
+        .join(models.SchoolYear, models.SchoolYear.id == models.Transcript.school_year_id)
+        .where(models.Transcript.student_id == student_id, models.Transcript.is_current)
+        .order_by(models.SchoolYear.code.desc())
+    )
+    return [
+        FamilyTranscript(found.document_id, code, TranscriptState(found.state), found.version)
+        for found, code in rows
+        if family_may_copy(person, student_id=student_id, state=found.state)
+    ]

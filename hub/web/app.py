@@ -26,6 +26,7 @@ from hub.signing.service import SigningServices
 from hub.transcripts import service as transcript_service
 from hub.web.authorize import authorize_routes
 from hub.web.consents import consent_routes
+from hub.web.family import family_routes
 from hub.web.graphql import HubGraphQL
 from hub.web.login import login_routes
 from hub.web.metrics import MetricsMiddleware, metrics_endpoint
@@ -33,6 +34,7 @@ from hub.web.oauth import token_routes
 from hub.web.pages import STATIC
 from hub.web.security import BodyLimit, SecurityHeaders
 from hub.web.services import HubServices, purpose_of
+from hub.web.sign_pages import sign_routes
 from hub.web.verify import verify_routes
 
 log = structlog.get_logger()
@@ -151,6 +153,8 @@ def create_app(
             *verify_routes(hub),
             *login_routes(hub),
             *consent_routes(hub),
+            *family_routes(hub),
+            *sign_routes(hub),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         lifespan=lifespan,
