@@ -295,3 +295,30 @@ async def test_the_unverified_stepfather_and_strangers_have_no_page(  # type: ig
         assert copy.status_code == 401
     nobody = await program.get("/family")
     assert nobody.status_code == 303 and nobody.headers["location"] == "/login?next=%2Ffamily"
+
+
+async def test_an_app_acting_for_the_mother_needs_the_scope_to_read_transcripts(
+    db: Database, family_app, family: Family
+) -> None:  # type: ignore[no-untyped-def]
+    """The family's own copy is for the hub's pages, or an app the mother let read
+    transcripts; an app holding only other scopes for her gets none."""
+    issuer = family_app.state.hub.tokens
+    async with db.unit_of_work() as session:
+        client = await create_client(
+            session,
+            name="Ứng dụng liên lạc gia đình",
+            kind=ClientKind.VENDOR,
+            scopes=["students:read", "transcripts:read"],
+            org_level=OrgLevel.DEPARTMENT,
+        )
+    transport = httpx.ASGITransport(app=family_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as app:
+        for scopes, status in [({"students:read"}, 403), ({"transcripts:read"}, 200)]:
+            token, _ = issuer.issue(
+                client.client_id, frozenset(scopes), person=family.people.guardian
+            )
+            copy = await app.get(
+                f"/transcripts/{family.document_id}.pdf",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert copy.status_code == status, (scopes, copy.text)
