@@ -184,6 +184,24 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(
         default=30, description="Lifetime of a refresh token an app holds for a person."
     )
+    # Telling people when their signing provider is down (issue 12, part 3).
+    smtp_host: str | None = Field(
+        default=None,
+        description="The mail server outage notices go through; unset: no mail is sent "
+        "(the pages' banner still shows). The demo runs a catcher on loopback.",
+    )
+    smtp_port: int = Field(default=587, description="The mail server's port.")
+    smtp_from: str = Field(
+        default="hoc-ba-so@localhost", description="The sender of the hub's mails (From)."
+    )
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the connection with STARTTLS before sending."
+    )
+    smtp_username: str | None = Field(default=None, description="Unset: no SMTP AUTH.")
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = Field(
+        default=10.0, description="How long the hub waits for the mail server."
+    )
 
     @property
     def hsts_max_age(self) -> int:

@@ -62,7 +62,17 @@ def demo(
     if not no_serve:
         import uvicorn
 
+        from hub.adapters.mail.simulator import MailCatcher
         from hub.demo.jobs import simulator_enrolment, start_in_process_jobs
+
+        mails = MailCatcher().start()
+        settings = settings.model_copy(update=mails.settings)
+        console.print(
+            f"Mails (outage notices to the people who sign with a provider that is down) "
+            f"are caught on {mails.host}:{mails.port} and shown at [link]{base}/demo/mails[/]. "
+            f"Stop a provider to see one: curl -X POST {suite.url('bcy')}/_sim/faults "
+            """-d '{"server_error": 503}' (and {} to bring it back)"""
+        )
         from hub.web.app import create_app
 
         send_jobs = start_in_process_jobs(settings, suite)
@@ -76,6 +86,7 @@ def demo(
                 signing=suite.signing,
                 send_jobs=send_jobs,
                 enrolment=simulator_enrolment(suite),
+                mails=mails,
             ),
             host=settings.host,
             port=settings.port,

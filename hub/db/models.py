@@ -869,3 +869,22 @@ class Consent(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_by: Mapped[str | None] = mapped_column(String(12))
+
+
+class ProviderStatusChange(Base):
+    """A signing provider's status changed (UP, DEGRADED, DOWN), as a health check saw it.
+
+    ``sequence`` counts a provider's changes: the API process whose insert takes the
+    next number is the one that recorded the change (and tells the people who sign
+    with that provider); another process seeing the same change loses on the unique
+    constraint (migration 0016).
+    """
+
+    __tablename__ = "provider_status_changes"
+    __table_args__ = (UniqueConstraint("provider", "sequence"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[SigningProvider] = mapped_column(_provider())
+    sequence: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[str | None] = mapped_column(String(500))

@@ -31,6 +31,7 @@ class CoverageFigures:
     district_id: int | None
     staff_total: int
     with_valid_certificate: int
+    school_id: int | None = None
 
     @property
     def ratio(self) -> float:
@@ -38,11 +39,18 @@ class CoverageFigures:
 
 
 async def certificate_coverage(
-    ctx: Context, group_by: list[CoverageDimension], *, at: datetime | None = None
+    ctx: Context,
+    group_by: list[CoverageDimension],
+    *,
+    at: datetime | None = None,
+    district_id: int | None = None,
+    by_school: bool = False,
 ) -> list[CoverageFigures]:
     """Staff and staff holding a valid personal certificate, grouped as asked.
 
     A staff member assigned to several schools of one group counts once in it.
+    ``district_id`` keeps the schools of one district; ``by_school`` groups by school
+    within the other dimensions (the dashboard's drill-down, not in the GraphQL enum).
     """
     ctx.caller.require("reports:read")
     at = at or datetime.now(UTC)
@@ -61,6 +69,8 @@ async def certificate_coverage(
         CoverageDimension.DISTRICT: school.district_id.label("district_id"),
     }
     dimensions = [columns[d] for d in dict.fromkeys(group_by)]
+    if by_school:
+        dimensions.append(school.id.label("school_id"))
     assignment = models.StaffAssignment
     statement = (
         select(
@@ -77,6 +87,8 @@ async def certificate_coverage(
     condition = visible(models.School, ctx.caller)
     if condition is not None:
         statement = statement.where(condition)
+    if district_id is not None:
+        statement = statement.where(school.district_id == district_id)
     figures = []
     for row in await ctx.reader.rows(statement):
         values = row._mapping
@@ -89,6 +101,7 @@ async def certificate_coverage(
                 district_id=values.get("district_id"),
                 staff_total=row[-2],
                 with_valid_certificate=row[-1],
+                school_id=values.get("school_id"),
             )
         )
     return figures

@@ -26,11 +26,13 @@ from hub.signing.service import SigningServices
 from hub.transcripts import service as transcript_service
 from hub.web.authorize import authorize_routes
 from hub.web.consents import consent_routes
+from hub.web.dashboard import dashboard_routes
 from hub.web.family import family_routes
 from hub.web.graphql import HubGraphQL
 from hub.web.login import login_routes
 from hub.web.metrics import MetricsMiddleware, metrics_endpoint
 from hub.web.oauth import token_routes
+from hub.web.outage import OutageBanner, outage_routes
 from hub.web.pages import STATIC
 from hub.web.security import BodyLimit, SecurityHeaders
 from hub.web.services import HubServices, purpose_of
@@ -58,13 +60,16 @@ def create_app(
     signing: SigningServices | None = None,
     send_jobs: Callable[[list[Any]], None] | None = None,
     enrolment: Enrolment | None = None,
+    mails: Any = None,
 ) -> Starlette:
     """The hub as an ASGI app; ``db`` may be shared with the caller (tests, demo).
 
     ``signing`` connects the signing providers and the trust store; without it,
     signing and verification answer PROVIDER_UNAVAILABLE. ``send_jobs`` sends job
     messages to the broker (:func:`hub.jobs.actors.send`); ``enrolment`` is how this
-    hub's workers enrol people at a provider, where they can (the demo's simulators).
+    hub's workers enrol people at a provider, where they can (the demo's simulators);
+    ``mails``, the demo's mail catcher (:mod:`hub.adapters.mail.simulator`), is shown at
+    ``/demo/mails`` in demo mode.
     """
     configure_logging(settings)
     hub = HubServices(settings, db, signing, send_jobs, enrolment)
@@ -125,7 +130,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        watcher = asyncio.create_task(signing.providers.watch()) if signing else None
+        watcher = asyncio.create_task(hub.outages.watch()) if signing else None
         listener = (
             asyncio.create_task(revocation.listen_for_client_changes(hub.db.url, hub.callers))
             if hub.db.dialect == "postgresql"
@@ -155,10 +160,13 @@ def create_app(
             *consent_routes(hub),
             *family_routes(hub),
             *sign_routes(hub),
+            *outage_routes(hub, mails=mails),
+            *dashboard_routes(hub),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(OutageBanner, hub=hub)
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(SecurityHeaders, settings=settings)

@@ -31,12 +31,18 @@ environment = Environment(
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A page from ``template`` with ``context`` in the request's language; never cached
-    (it may name a person). Templates get ``t``, ``lang`` and the switch's addresses."""
+    (it may name a person). Templates get ``t``, ``lang`` and the switch's addresses, and
+    ``base.html`` the signed-in person's outage banner: its lines (``outage_banner``) and
+    where its script asks again (``outage_poll``), as :class:`hub.web.outage.OutageBanner`
+    left them in the request's state."""
     language = i18n.language_of(request)
+    state = request.scope.get("state") or {}
     html = environment.get_template(template).render(
         t=partial(i18n.translate, language),
         lang=language,
         languages={other: i18n.switch_url(request, other) for other in i18n.LANGUAGES},
+        outage_banner=state.get("outage_banner") or [],
+        outage_poll=state.get("outage_poll"),
         **context,
     )
     response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

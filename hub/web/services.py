@@ -9,6 +9,7 @@ from starlette.websockets import WebSocket
 
 from hub.adapters.identity.base import IdentityProvider
 from hub.adapters.identity.providers import configured
+from hub.adapters.mail.smtp import SmtpMailer
 from hub.auth.access import Caller
 from hub.auth.clients import CallerCache
 from hub.auth.people import bind, session_caller
@@ -18,6 +19,7 @@ from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.jobs.core import Enrolment
+from hub.signing.outages import Outages
 from hub.signing.service import SigningServices
 
 
@@ -55,6 +57,13 @@ class HubServices:
         self.sessions = SessionStore(self.db, settings)
         #: The identity providers people sign in with, by name (``/login?provider=``).
         self.identity_providers: dict[str, IdentityProvider] = configured(settings)
+        #: The signing providers' health check, their recorded statuses and the outage
+        #: mails (issue 12, part 3).
+        self.outages = Outages(
+            db=self.db,
+            providers=signing.providers if signing else None,
+            mailer=SmtpMailer.from_settings(settings),
+        )
         dummy_hash()  # made now, so the first unknown client id costs no more than others
 
     async def caller_for(self, request: Request | WebSocket) -> Caller | None:

@@ -1,0 +1,147 @@
+"""Benchmark: p95 latency of the department's dashboard page (``GET /dashboard``).
+
+`hub serve` on PostgreSQL at the demo size, a department officer's browser session
+made directly in the session store, one load generator (wrk with a Lua script that
+reports the 95th percentile, or an httpx fallback). Prints p50, p95, p99 and the
+request rate:
+
+    python bench/dashboard.py [--database-url URL] [--size demo] [--duration 10]
+"""
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from _common import hub_env, prepare, start
+from sqlalchemy import select
+
+from hub.adapters.identity.base import Identity
+from hub.auth.sessions import SessionStore
+from hub.config import Settings
+from hub.db import models
+from hub.db.engine import Database
+
+OFFICER = ("079070000001", "Cán Bộ Đo Tải")
+WRK_SCRIPT = """wrk.headers["Cookie"] = "{cookie}"
+done = function(summary, latency, requests)
+  io.write(string.format("p50 %d\\np95 %d\\np99 %d\\nrequests %d\\nerrors %d\\n",
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.timeout))
+end
+"""
+
+
+async def officer_session(url: str, key_file: Path) -> str:
+    """A session cookie's value for a department officer (granted here if need be)."""
+    settings = Settings(database_url=url, token_key_file=key_file, public_url="http://bench.hub")
+    db = Database(url)
+    personal_id, name = OFFICER
+    async with db.unit_of_work() as session:
+        found = await session.scalar(
+            select(models.DepartmentOfficer).where(
+                models.DepartmentOfficer.personal_id == personal_id
+            )
+        )
+        if found is None:
+            session.add(
+                models.DepartmentOfficer(
+                    personal_id=personal_id, full_name=name, granted_by="bench"
+                )
+            )
+    token = await SessionStore(db, settings).create(
+        Identity("vneid", "bench", personal_id, name, account_level=2), name
+    )
+    await db.dispose()
+    return token
+
+
+def with_wrk(url: str, cookie: str, duration: int, connections: int) -> dict[str, float]:
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(WRK_SCRIPT.format(cookie=cookie))
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    figures = dict(
+        line.split() for line in output.splitlines() if line[:3] in ("p50", "p95", "p99")
+    )
+    counted = dict(
+        line.split() for line in output.splitlines() if line.startswith(("requests", "errors"))
+    )
+    if int(counted["errors"]):
+        raise RuntimeError(output)
+    return {key: int(value) / 1000 for key, value in figures.items()} | {
+        "rate": int(counted["requests"]) / duration
+    }
+
+
+async def with_httpx(url: str, cookie: str, duration: int, connections: int) -> dict[str, float]:
+    latencies: list[float] = []
+    stop = time.monotonic() + duration
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while time.monotonic() < stop:
+            began = time.perf_counter()
+            response = await client.get(url)
+            response.raise_for_status()
+            latencies.append((time.perf_counter() - began) * 1000)
+
+    async with httpx.AsyncClient(headers={"Cookie": cookie}) as client:
+        await asyncio.gather(*(worker(client) for _ in range(connections)))
+    cuts = statistics.quantiles(latencies, n=100)
+    return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "rate": len(latencies) / duration}
+
+
+def measure(url: str, cookie: str, duration: int, connections: int) -> dict[str, float]:
+    if shutil.which("wrk"):
+        return with_wrk(url, cookie, duration, connections)
+    return asyncio.run(with_httpx(url, cookie, duration, connections))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_graphql"
+    )
+    parser.add_argument("--size", default="demo")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8611)
+    args = parser.parse_args()
+    key_file = Path(tempfile.mkdtemp(prefix="hub-bench-")) / "key.pem"
+    asyncio.run(prepare(args.database_url, args.size, key_file))
+    token = asyncio.run(officer_session(args.database_url, key_file))
+    cookie = f"hub_session={token}"
+    env = hub_env(args.database_url, key_file)
+    hub = start(
+        [str(Path(sys.executable).parent / "hub"), "serve", "--port", str(args.port)],
+        env,
+        args.port,
+    )
+    url = f"http://127.0.0.1:{args.port}/dashboard"
+    try:
+        page = httpx.get(url, headers={"Cookie": cookie})
+        assert page.status_code == 200 and 'id="levels"' in page.text, page.status_code
+        measure(url, cookie, 2, args.connections)  # warm up
+        figures = measure(url, cookie, args.duration, args.connections)
+    finally:
+        hub.terminate()
+        hub.wait()
+    print(f"GET /dashboard ({args.size}), {args.connections} connections, {args.duration} s")
+    print(
+        f"  p50 {figures['p50']:.1f} ms  p95 {figures['p95']:.1f} ms  "
+        f"p99 {figures['p99']:.1f} ms  {figures['rate']:.1f} req/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
