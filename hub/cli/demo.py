@@ -143,15 +143,19 @@ def _start_identity(settings: Settings, school_code: str) -> Settings:
     console.rule("[bold]Đăng nhập (simulated VNeID and provincial SSO)")
     console.print(
         f"Open [link]{base}/login[/], choose VNeID or the provincial SSO, then pick one of "
-        f"these people on the simulator's page; [link]{base}/me[/] then shows what the "
-        "hub's records let them do:"
+        f"these people on the simulator's page and open their page ([link]{base}/me[/] "
+        "shows what the hub's records let them do). Anyone checks a transcript at "
+        f"[link]{base}/verify[/] (or its QR code's /verify/… address):"
     )
     table = Table(show_header=True)
     table.add_column("vai trò")
     table.add_column("họ và tên")
     table.add_column("mã định danh")
+    table.add_column("trang của họ")
+    pages = {"Giáo": "/sign", "Hiệu": "/sign", "Cha": "/family", "Học": "/family"}
     for person in people:
-        table.add_row(person.role, person.full_name, person.personal_id)
+        page = pages.get(person.role.split()[0], "/dashboard")
+        table.add_row(person.role, person.full_name, person.personal_id, page)
     console.print(table)
     console.print(
         "The pupil's VNeID account is level 1: staff need level 2 "
