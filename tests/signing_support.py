@@ -1,6 +1,6 @@
 """What the signing tests share: the sample school's signers, documents signed the way
-the hub signs them, and the checks every provider's adapter goes through against its
-simulator.
+the hub signs them, the checks every provider's adapter goes through against its
+simulator, and every provider's simulator with a jobs worker for the end-to-end tests.
 
 The fixtures here are ordinary pytest fixtures; a test module that wants one binds it
 under the same name (``signers = support.signers``, the module imported as
@@ -8,22 +8,30 @@ under the same name (``signers = support.signers``, the module imported as
 """
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import io
+import json
+import os
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import dramatiq
 import httpx
 import pytest
+import redis
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from cryptography.hazmat.primitives.hashes import SHA256
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import TimeStamper
+from strawberry.relay import GlobalID
 
 from hub.adapters.signing.base import (
     Credential,
@@ -43,13 +51,19 @@ from hub.adapters.signing.simulator import (
     SimulatorServer,
     sign_digest,
 )
+from hub.config import Settings
+from hub.db.engine import Database
+from hub.demo.signing import DemoSigning, start_demo_signing
 from hub.documents import samples
 from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code
 from hub.domain.signers import SIGNING_ORDER, SignerRole
+from hub.jobs.core import Enrolment, JobRuntime
 from hub.signing.pades import PreparedPdf, finish_pdf, prepare_pdf
+from hub.signing.setup import signing_services
 from hub.signing.verification import document_kind
 from hub.signing.xades import PreparedXml, finish_xml, prepare_xml
+from tests.helpers import data, gql
 
 # --- The sample school's signers and signed documents ----------------------------------
 
@@ -347,3 +361,152 @@ async def check_unknown_user(adapter: SigningAdapter, user_id: str) -> None:
         adapter.list_credentials(user_id), Code.PROVIDER_USER_UNKNOWN, adapter.provider
     )
     assert user_id in error.problem.message
+
+
+# --- Every provider's simulator, and a jobs worker, for the end-to-end tests ------------
+
+
+@pytest.fixture(scope="module")
+async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DemoSigning]:
+    """Every provider's simulator on loopback (the demo's), signers confirming in 0.2 s."""
+    suite = start_demo_signing(tmp_path_factory.mktemp("signing"), confirm_delay=0.2)
+    yield suite
+    await suite.aclose()
+
+
+def redis_url() -> str:
+    """The Redis the jobs tests use (``HUB_TEST_REDIS_URL``), which must answer."""
+    url = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError as error:  # never skip: the jobs need a real broker
+        raise AssertionError(f"Redis is not reachable at {url}: start it (.ci/run does)") from error
+    return url
+
+
+def jobs_settings(settings: Settings, **changes: Any) -> Settings:
+    """``settings`` for a worker on the test broker, in queues of its own (a fresh
+    namespace) and quick to notice a stalled job; ``changes`` on top."""
+    update = {
+        "redis_url": redis_url(),
+        "jobs_namespace": f"hub-test-{uuid.uuid4().hex[:8]}",
+        "jobs_stall_seconds": 2.0,
+    }
+    return settings.model_copy(update=update | changes)
+
+
+def signing_runtime(
+    settings: Settings,
+    demo: DemoSigning,
+    directory: Path,
+    *,
+    enrolment: Enrolment | None = None,
+    **changes: Any,
+) -> JobRuntime:
+    """A worker's runtime signing through ``demo``'s simulators: its own database engine
+    and provider clients, as a ``hub worker`` process configured by
+    :meth:`DemoSigning.worker_environment` has. The providers file written under
+    ``directory`` names the seal tokens and CSC PINs of the people and schools enrolled
+    so far: make the runtime after enrolling the schools its jobs sign for. ``changes``
+    to the worker's settings on top."""
+    environment = demo.worker_environment(directory)
+    worker = jobs_settings(
+        settings,
+        jobs_poll_seconds=0.2,
+        signing_providers_file=Path(environment["HUB_SIGNING_PROVIDERS_FILE"]),
+        tsa_url=environment["HUB_TSA_URL"],
+        trust_roots=[Path(p) for p in json.loads(environment["HUB_TRUST_ROOTS"])],
+        **changes,
+    )
+    signing = signing_services(worker)
+    assert signing is not None
+    return JobRuntime(worker, Database(worker.database_url), signing, enrolment=enrolment)
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    runtime: JobRuntime, *, threads: int = 4
+) -> AsyncIterator[dramatiq.Worker]:
+    """A Dramatiq worker in this process (its own event loop), on a broker for
+    ``runtime``'s settings made the global one; stopped, and its queues emptied, after."""
+    from hub.jobs import actors
+
+    broker = actors.configure(runtime.settings, runtime)
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        broker.flush_all()
+        broker.close()
+        # The engine's connections were opened on the worker's event loop, stopped now:
+        # let them go without closing them from this one.
+        await runtime.db.engine.dispose(close=False)
+
+
+@pytest.fixture(scope="module")
+async def worker(
+    settings: Settings, demo: DemoSigning, school: Any, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[dramatiq.Worker]:
+    """A Dramatiq worker in this process, on a real Redis under a namespace of its own:
+    its own event loop, database engine and provider adapters, as a worker process has,
+    signing through the module's ``demo`` for the module's ``school`` (enrolled first:
+    the providers file the worker reads names the credentials enrolled by then)."""
+    runtime = signing_runtime(settings, demo, tmp_path_factory.mktemp("worker"))
+    async with running_worker(runtime) as started:
+        yield started
+
+
+# --- Signing through the hub's GraphQL API ---------------------------------------------
+
+REQUEST = """mutation($ids: [ID!]!, $role: SignerRole!, $signer: String) {
+  requestTranscriptSignatures(transcriptIds: $ids, role: $role, signerPersonalId: $signer) {
+    requestId role provider state transcripts transactionId expiresAt } }"""
+COMPLETE = """mutation($r: String!) { completeTranscriptSignatures(requestId: $r) {
+  requestId state transcripts signed errorCode errorMessage } }"""
+START = """mutation($role: SignerRole!, $c: ID, $s: ID) {
+  startSigningBatch(role: $role, classId: $c, schoolId: $s) { jobId state total queued } }"""
+BATCH = """query($j: String!) { signingBatch(jobId: $j) {
+  jobId state reasonCode reason total signed returned failed queued waiting
+  waitingFor { provider transactionId expiresAt }
+  items { transcriptId state reasonCode reason } } }"""
+
+
+def gid(transcript_id: int) -> str:
+    """The transcript's GraphQL id."""
+    return str(GlobalID("Transcript", str(transcript_id)))
+
+
+async def sign_through_hub(
+    hub: httpx.AsyncClient,
+    token: str,
+    ids: Sequence[int],
+    role: str,
+    signer: str | None = None,
+) -> dict[str, Any]:
+    """Request ``role``'s signature on the transcripts, then poll until the simulated
+    phone has answered: the completed request."""
+    variables = {"ids": [gid(i) for i in ids], "role": role, "signer": signer}
+    requested = data(await gql(hub, token, REQUEST, variables))["requestTranscriptSignatures"]
+    assert requested["state"] == "PENDING"
+    assert requested["transcripts"] == len(ids)
+    for _ in range(100):
+        done = data(await gql(hub, token, COMPLETE, {"r": requested["requestId"]}))
+        result: dict[str, Any] = done["completeTranscriptSignatures"]
+        if result["state"] != "PENDING":
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError("the provider never answered")
+
+
+async def until_done(
+    hub: httpx.AsyncClient, token: str, job_id: str, seconds: float = 30
+) -> dict[str, Any]:
+    """The signing batch once it is COMPLETED or CANCELLED."""
+    for _ in range(int(seconds / 0.1)):
+        batch: dict[str, Any] = data(await gql(hub, token, BATCH, {"j": job_id}))["signingBatch"]
+        if batch["state"] in ("COMPLETED", "CANCELLED"):
+            return batch
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"batch did not finish: {batch}")

@@ -2,73 +2,52 @@
 
 The worker runs in this process (its own event loop, database engine and
 provider adapters, as a worker process would have); the providers are the
-simulators on loopback. Crash faults with separate worker processes are in
-tests/integration/test_signing_batch_faults.py.
+simulators on loopback. Each test signs a school of its own. Crash faults with
+separate worker processes are in tests/integration/test_signing_batch_faults.py.
 """
 
 import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+import itertools
+from collections.abc import AsyncIterator
 
 import dramatiq
 import httpx
 import pytest
-import redis
 from sqlalchemy import func, select
 from strawberry.relay import GlobalID
 
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
 from hub.db import models
-from hub.db.engine import Database
-from hub.demo.signing import DemoSigning, start_demo_signing
+from hub.demo.signing import DemoSigning
 from hub.domain.enums import OrgLevel, SigningProvider
-from hub.jobs.core import JobRuntime
-from hub.signing.setup import signing_services
 from hub.web.app import create_app
+from tests import signing_support as support
 from tests.helpers import data, gql, register, token_for
 from tests.schools import SigningSchool, signing_school
+from tests.signing_support import BATCH, START, until_done
 
-#: Steps of one story (batches over the module's school, each starting where the last left it):
-#: in random order too they run in the order written (tests/conftest.py).
-pytestmark = pytest.mark.in_order
-
-START = """mutation($role: SignerRole!, $c: ID, $s: ID) {
-  startSigningBatch(role: $role, classId: $c, schoolId: $s) { jobId state total queued } }"""
-BATCH = """query($j: String!) { signingBatch(jobId: $j) {
-  jobId state reasonCode reason total signed returned failed queued waiting
-  waitingFor { provider transactionId expiresAt }
-  items { transcriptId state reasonCode reason } } }"""
 CONTROL = "mutation($j: String!) { %s(jobId: $j) { state reasonCode reason } }"
 
-
-def redis_url() -> str:
-    url = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.ConnectionError as error:  # never skip: the jobs need a real broker
-        raise AssertionError(f"Redis is not reachable at {url}: start it (.ci/run does)") from error
-    return url
+demo = support.demo
+_schools = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-async def demo(tmp_path_factory) -> AsyncIterator[DemoSigning]:  # type: ignore[no-untyped-def]
-    suite = start_demo_signing(tmp_path_factory.mktemp("signing"), confirm_delay=0.2)
-    # Small transactions, so a class takes several chunks (two digests per transcript);
-    # SmartCA's SP769 API does not say its limit, so the hub keeps to 50 digests there.
+@pytest.fixture(scope="module", autouse=True)
+def small_transactions(demo: DemoSigning) -> None:
+    """Small transactions, so a class takes several chunks (two digests per transcript);
+    SmartCA's SP769 API does not say its limit, so the hub keeps to 50 digests there."""
     for provider in (SigningProvider.BCY, SigningProvider.MYSIGN, SigningProvider.CSC):
-        suite.back_offices[provider].max_batch = 4
-    yield suite
-    await suite.aclose()
+        demo.back_offices[provider].max_batch = 4
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def school(db, world, demo) -> SigningSchool:  # type: ignore[no-untyped-def]
+    """The test's own school: three classes of five ready transcripts, their homeroom
+    teachers at Ban Cơ yếu, MySign and CSC, the principal at SmartCA."""
     return await signing_school(
         db,
         demo,
-        code="01BATCH1",
+        code=f"01BATCH{next(_schools)}",
         school_year_id=world.current_year_id,
         teacher_providers=[SigningProvider.BCY, SigningProvider.MYSIGN, SigningProvider.CSC],
         principal_provider=SigningProvider.SMARTCA,
@@ -76,34 +55,16 @@ async def school(db, world, demo) -> SigningSchool:  # type: ignore[no-untyped-d
     )
 
 
-@pytest.fixture(scope="module")
-def worker(settings, demo, school, tmp_path_factory) -> Iterator[dramatiq.Worker]:  # type: ignore[no-untyped-def]
-    from hub.jobs import actors
-
-    environment = demo.worker_environment(tmp_path_factory.mktemp("worker"))
-    jobs_settings = settings.model_copy(
-        update={
-            "redis_url": redis_url(),
-            "jobs_namespace": f"hub-test-{uuid.uuid4().hex[:8]}",
-            "jobs_poll_seconds": 0.2,
-            "jobs_stall_seconds": 2.0,
-            "signing_providers_file": Path(environment["HUB_SIGNING_PROVIDERS_FILE"]),
-            "tsa_url": environment["HUB_TSA_URL"],
-        }
-    )
-    services = signing_services(jobs_settings)
-    assert services is not None
-    runtime = JobRuntime(jobs_settings, Database(jobs_settings.database_url), services)
-    broker = actors.configure(jobs_settings, runtime)
-    worker = dramatiq.Worker(broker, worker_threads=4, worker_timeout=100)
-    worker.start()
-    yield worker
-    worker.stop()
-    broker.flush_all()
-    broker.close()
+@pytest.fixture
+async def worker(settings, demo, school, tmp_path) -> AsyncIterator[dramatiq.Worker]:  # type: ignore[no-untyped-def]
+    """A worker started once the test's school is enrolled, as a worker process reads the
+    providers file: it names each CSC credential's PIN and each school's seal token."""
+    runtime = support.signing_runtime(settings, demo, tmp_path / "worker")
+    async with support.running_worker(runtime) as worker:
+        yield worker
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def hub(settings, db, demo, worker) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     from hub.jobs.actors import send
 
@@ -113,18 +74,9 @@ async def hub(settings, db, demo, worker) -> AsyncIterator[httpx.AsyncClient]:  
         yield client
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def vendor(db, hub, school) -> str:  # type: ignore[no-untyped-def]
     return await token_for(hub, *await register(db, org=OrgLevel.SCHOOL, schools=[school.code]))
-
-
-async def until_done(hub, token, job_id: str, seconds: float = 30) -> dict:  # type: ignore[no-untyped-def]
-    for _ in range(int(seconds / 0.1)):
-        batch = data(await gql(hub, token, BATCH, {"j": job_id}))["signingBatch"]
-        if batch["state"] in ("COMPLETED", "CANCELLED"):
-            return batch
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"batch did not finish: {batch}")
 
 
 async def signatures_recorded(db, transcript_ids: list[int]) -> dict[int, int]:  # type: ignore[no-untyped-def]
@@ -144,10 +96,25 @@ def class_gid(class_id: int) -> str:
     return str(GlobalID("SchoolClass", str(class_id)))
 
 
+async def signed_by_the_homeroom_teachers(hub, vendor, school: SigningSchool) -> None:  # type: ignore[no-untyped-def]
+    """Every class's transcripts signed by its homeroom teacher, a batch per class (the
+    steps before the principal's)."""
+    jobs = [
+        data(await gql(hub, vendor, START, {"role": "HOMEROOM_TEACHER", "c": class_gid(c)}))[
+            "startSigningBatch"
+        ]["jobId"]
+        for c in school.class_ids
+    ]
+    for job_id in jobs:
+        batch = await until_done(hub, vendor, job_id)
+        assert (batch["signed"], batch["failed"]) == (5, 0), batch["items"]
+
+
 async def test_a_class_is_signed_in_chunks_each_transcript_exactly_once(
     hub, vendor, school, db, demo
 ) -> None:  # type: ignore[no-untyped-def]
     first = school.class_ids[0]
+    transactions = len(demo.back_offices[SigningProvider.BCY].transactions)
     started = data(
         await gql(hub, vendor, START, {"role": "HOMEROOM_TEACHER", "c": class_gid(first)})
     )
@@ -156,7 +123,7 @@ async def test_a_class_is_signed_in_chunks_each_transcript_exactly_once(
     batch = await until_done(hub, vendor, job["jobId"])
     assert batch == batch | {"state": "COMPLETED", "signed": 5, "failed": 0, "returned": 0}
     # Five transcripts, two per transaction: three confirmations on the teacher's phone.
-    assert len(demo.back_offices[SigningProvider.BCY].transactions) == 3
+    assert len(demo.back_offices[SigningProvider.BCY].transactions) - transactions == 3
     assert await signatures_recorded(db, school.transcripts[first]) == {
         t: 1 for t in school.transcripts[first]
     }
@@ -166,6 +133,7 @@ async def test_a_rejection_or_no_answer_returns_those_transcripts_and_the_rest_g
     hub, vendor, school, db, demo
 ) -> None:  # type: ignore[no-untyped-def]
     office = demo.back_offices[SigningProvider.MYSIGN]
+    earlier = {t.transaction_id for t in office.transactions.values()}  # other schools'
     # Unanswered requests expire after 1.5 s, as a real one does after its deadline.
     office.phone = Phone(answer=PhoneAnswer.IGNORE, expires_after=1.5)
     second = school.class_ids[1]
@@ -178,7 +146,7 @@ async def test_a_rejection_or_no_answer_returns_those_transcripts_and_the_rest_g
         for _ in range(300):
             # The teacher refuses the first request, lets the second run out, confirms the rest.
             for transaction in list(office.transactions.values()):
-                if transaction.transaction_id in seen:
+                if transaction.transaction_id in seen or transaction.transaction_id in earlier:
                     continue
                 seen.append(transaction.transaction_id)
                 if len(seen) == 1:
@@ -261,6 +229,7 @@ async def test_a_provider_outage_pauses_the_batch_until_it_answers_again(
 async def test_a_school_batch_can_be_paused_resumed_and_cancelled(
     hub, vendor, school, db, demo
 ) -> None:  # type: ignore[no-untyped-def]
+    await signed_by_the_homeroom_teachers(hub, vendor, school)
     office = demo.back_offices[SigningProvider.SMARTCA]
     # The principal's phone does not answer until the test approves, so no timing decides
     # whether the batch can finish before it is cancelled.

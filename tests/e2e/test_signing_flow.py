@@ -4,10 +4,12 @@ The homeroom teacher signs through Ban Cơ yếu (RSSP), the principal through
 Viettel MySign, the seal through a SoftHSM2 token — every provider a real HTTP
 simulator (or token) on loopback, the hub driven through GraphQL. The signed
 documents then verify in the hub and in independent verifiers (xmlsec1, pdfsig).
+Each test signs the transcripts of a school of its own.
 """
 
 import asyncio
 import dataclasses
+import itertools
 import json
 import shutil
 import subprocess
@@ -19,29 +21,20 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
-from strawberry.relay import GlobalID
 
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
 from hub.db import models
-from hub.demo.signing import DemoSigning, start_demo_signing
+from hub.demo.signing import DemoSigning
 from hub.domain.enums import (
     OrgLevel,
     SigningProvider,
 )
 from hub.web.app import create_app
+from tests import signing_support as support
 from tests.helpers import data, error_codes, gql, register, token_for
 from tests.schools import signing_school
+from tests.signing_support import COMPLETE, REQUEST, gid, sign_through_hub
 
-#: Steps of one story (the module's school's transcripts signed step by step):
-#: in random order too they run in the order written (tests/conftest.py).
-pytestmark = pytest.mark.in_order
-
-SCHOOL_CODE = "01LBSIGN"
-REQUEST = """mutation($ids: [ID!]!, $role: SignerRole!, $signer: String) {
-  requestTranscriptSignatures(transcriptIds: $ids, role: $role, signerPersonalId: $signer) {
-    requestId role provider state transcripts transactionId expiresAt } }"""
-COMPLETE = """mutation($r: String!) { completeTranscriptSignatures(requestId: $r) {
-  requestId state transcripts signed errorCode errorMessage } }"""
 VERIFY = """query($id: ID!) { verifyTranscript(id: $id) { verdict
   xml { verdict signatures { role signerName verdict timestampTime reasons { code } }
         reasons { code message messageEn } }
@@ -51,11 +44,8 @@ PROVIDERS = "{ signingProviders(refresh: true) { name status latencyMs lastError
 TRANSCRIPT = "query($id: ID!) { node(id: $id) { ... on Transcript { state waitingFor } } }"
 
 
-@pytest.fixture(scope="module")
-async def demo(tmp_path_factory) -> AsyncIterator[DemoSigning]:  # type: ignore[no-untyped-def]
-    suite = start_demo_signing(tmp_path_factory.mktemp("signing"), confirm_delay=0.2)
-    yield suite
-    await suite.aclose()
+demo = support.demo
+_schools = itertools.count(1)
 
 
 @dataclasses.dataclass
@@ -63,24 +53,26 @@ class School:
     """The signing school of tests/schools.py, seen as one class of four transcripts."""
 
     id: int
+    code: str
     teacher: str
     principal: str
     transcripts: list[int]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def school(db, world, demo) -> School:  # type: ignore[no-untyped-def]
-    """Teacher at Ban Cơ yếu, principal at MySign, the seal on a token; four transcripts ready."""
+    """The test's own school: teacher at Ban Cơ yếu, principal at MySign, the seal on a
+    token; four transcripts ready."""
     built = await signing_school(
         db,
         demo,
-        code=SCHOOL_CODE,
+        code=f"01LBSIGN{next(_schools)}",
         school_year_id=world.current_year_id,
         teacher_providers=[SigningProvider.BCY],
         principal_provider=SigningProvider.MYSIGN,
         per_class=4,
     )
-    return School(built.id, built.teachers[0], built.principal, built.all_transcripts)
+    return School(built.id, built.code, built.teachers[0], built.principal, built.all_transcripts)
 
 
 @pytest.fixture(scope="module")
@@ -91,42 +83,28 @@ async def hub(settings, db, demo) -> AsyncIterator[httpx.AsyncClient]:  # type: 
         yield client
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def vendor(db, hub, school) -> str:  # type: ignore[no-untyped-def]
-    return await token_for(hub, *await register(db, org=OrgLevel.SCHOOL, schools=[SCHOOL_CODE]))
+    return await token_for(hub, *await register(db, org=OrgLevel.SCHOOL, schools=[school.code]))
 
 
-def gid(transcript_id: int) -> str:
-    return str(GlobalID("Transcript", str(transcript_id)))
-
-
-async def sign(hub, vendor, ids, role, signer=None) -> dict:  # type: ignore[no-untyped-def]
-    """Request, then poll until the simulated phone has answered."""
-    requested = data(
-        await gql(
-            hub, vendor, REQUEST, {"ids": [gid(i) for i in ids], "role": role, "signer": signer}
-        )
-    )["requestTranscriptSignatures"]
-    assert requested["state"] == "PENDING"
-    assert requested["transcripts"] == len(ids)
-    for _ in range(100):
-        done = data(await gql(hub, vendor, COMPLETE, {"r": requested["requestId"]}))
-        result = done["completeTranscriptSignatures"]
-        if result["state"] != "PENDING":
-            return result
-        await asyncio.sleep(0.1)
-    raise AssertionError("the provider never answered")
+async def signed_in_turn(hub, vendor, school: School, ids: list[int], *roles: str) -> None:  # type: ignore[no-untyped-def]
+    """The transcripts signed by ``roles`` in turn (the story's earlier steps)."""
+    signers = {"HOMEROOM_TEACHER": school.teacher, "PRINCIPAL": school.principal}
+    for role in roles:
+        result = await sign_through_hub(hub, vendor, ids, role, signers.get(role))
+        assert result["state"] == "SIGNED", result
 
 
 async def test_three_signers_sign_through_their_providers_and_everyone_can_verify(
     hub, vendor, school, demo, db, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     batch = school.transcripts[:2]
-    teacher = await sign(hub, vendor, batch, "HOMEROOM_TEACHER", school.teacher)
+    teacher = await sign_through_hub(hub, vendor, batch, "HOMEROOM_TEACHER", school.teacher)
     assert teacher == teacher | {"state": "SIGNED", "signed": 2, "errorCode": None}
-    principal = await sign(hub, vendor, batch, "PRINCIPAL", school.principal)
+    principal = await sign_through_hub(hub, vendor, batch, "PRINCIPAL", school.principal)
     assert principal["state"] == "SIGNED"
-    seal = await sign(hub, vendor, batch, "SCHOOL_SEAL")
+    seal = await sign_through_hub(hub, vendor, batch, "SCHOOL_SEAL")
     assert seal["state"] == "SIGNED"
     # One phone confirmation each: both transcripts (XML + PDF) in one transaction.
     assert len(demo.back_offices[SigningProvider.BCY].transactions) >= 1
@@ -157,13 +135,15 @@ async def test_three_signers_sign_through_their_providers_and_everyone_can_verif
     assert genuine["verdict"] == "VALID", genuine
 
 
-async def test_anyone_can_check_a_transcript_without_an_account(hub, school, db) -> None:  # type: ignore[no-untyped-def]
+async def test_anyone_can_check_a_transcript_without_an_account(hub, vendor, school, db) -> None:  # type: ignore[no-untyped-def]
+    roles = ("HOMEROOM_TEACHER", "PRINCIPAL", "SCHOOL_SEAL")
+    await signed_in_turn(hub, vendor, school, school.transcripts[:1], *roles)
     async with db.sessions() as session:
         sealed = await session.get(models.Transcript, school.transcripts[0])
         document_id, pdf = sealed.document_id, sealed.pdf
     answer = (await hub.get(f"/verify/{document_id}")).json()
     assert answer["current"] is True and answer["state"] == "SEALED"
-    assert answer["school"] == f"Trường THCS Ký Số {SCHOOL_CODE}"
+    assert answer["school"] == f"Trường THCS Ký Số {school.code}"
     assert answer["xml"]["verdict"] == answer["pdf"]["verdict"] == "VALID"
     assert [s["role"] for s in answer["pdf"]["signatures"]] == [
         "HOMEROOM_TEACHER",
@@ -267,7 +247,9 @@ async def test_a_rejection_on_the_phone_leaves_the_transcript_waiting(
 ) -> None:  # type: ignore[no-untyped-def]
     demo.set_phone(Phone(answer=PhoneAnswer.REJECT, confirm_delay=0.1))
     try:
-        result = await sign(hub, vendor, school.transcripts[2:], "HOMEROOM_TEACHER", school.teacher)
+        result = await sign_through_hub(
+            hub, vendor, school.transcripts[2:], "HOMEROOM_TEACHER", school.teacher
+        )
     finally:
         demo.set_phone(Phone(confirm_delay=0.2))
     assert result["state"] == "REJECTED"
@@ -276,11 +258,14 @@ async def test_a_rejection_on_the_phone_leaves_the_transcript_waiting(
     state = data(await gql(hub, vendor, TRANSCRIPT, {"id": gid(school.transcripts[2])}))["node"]
     assert state["state"] == "READY"
     # The same transcripts can be sent again, and now the teacher confirms.
-    again = await sign(hub, vendor, school.transcripts[2:], "HOMEROOM_TEACHER", school.teacher)
+    again = await sign_through_hub(
+        hub, vendor, school.transcripts[2:], "HOMEROOM_TEACHER", school.teacher
+    )
     assert again["state"] == "SIGNED"
 
 
 async def test_only_the_role_holder_signs_and_only_in_order(hub, vendor, school) -> None:  # type: ignore[no-untyped-def]
+    await signed_in_turn(hub, vendor, school, school.transcripts[2:], "HOMEROOM_TEACHER")
     ids = [gid(school.transcripts[2])]
     wrong_person = await gql(
         hub, vendor, REQUEST, {"ids": ids, "role": "PRINCIPAL", "signer": school.teacher}
@@ -291,6 +276,7 @@ async def test_only_the_role_holder_signs_and_only_in_order(hub, vendor, school)
 
 
 async def test_a_timestamp_authority_outage_loses_nothing(hub, vendor, school, demo) -> None:  # type: ignore[no-untyped-def]
+    await signed_in_turn(hub, vendor, school, school.transcripts[2:], "HOMEROOM_TEACHER")
     ids = [gid(i) for i in school.transcripts[2:]]
     variables = {"ids": ids, "role": "PRINCIPAL", "signer": school.principal}
     request = data(await gql(hub, vendor, REQUEST, variables))["requestTranscriptSignatures"]
