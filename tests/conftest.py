@@ -29,8 +29,9 @@ from tests.world import World, build_world
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
     """The suite runs in random order (pytest-randomly: modules, and tests within a
     module), except within a module marked ``in_order``: its tests are the steps of one
-    story on the module's own rows (each step starts where the previous one left off),
-    so they keep their written order, in the places the shuffle gave the module."""
+    story on the module's own rows, so they keep their written order, in the places the
+    shuffle gave the module. Two page stories still need it (test_sign_page,
+    test_outage_banner); every other module's tests set up what they need themselves."""
     written = {id(item): n for n, item in enumerate(items)}
     result = yield
     places: dict[str, list[int]] = {}

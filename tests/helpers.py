@@ -1,10 +1,17 @@
 """Helpers for talking to the hub over HTTP in tests."""
 
+import base64
+import hashlib
+import secrets
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from hub.adapters.identity.base import Identity
 from hub.auth.clients import create_client
+from hub.auth.sessions import SessionStore
+from hub.config import Settings
 from hub.db.engine import Database
 from hub.domain.enums import ClientKind, OrgLevel
 
@@ -34,6 +41,7 @@ async def register(
     districts: list[str] = (),  # type: ignore[assignment]
     scopes: list[str] = ALL_SCOPES,
     kind: ClientKind = ClientKind.VENDOR,
+    redirect_uris: list[str] = (),  # type: ignore[assignment]
 ) -> tuple[str, str]:
     async with db.unit_of_work() as session:
         client = await create_client(
@@ -44,8 +52,65 @@ async def register(
             org_level=org,
             school_codes=list(schools),
             district_codes=list(districts),
+            redirect_uris=list(redirect_uris),
         )
     return client.client_id, client.client_secret
+
+
+#: Where a test app's authorization codes are sent (nothing listens: the test reads
+#: the redirect's Location).
+APP_REDIRECT_URI = "http://127.0.0.1:9/callback"
+
+
+async def token_through_authorize(
+    http: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    *,
+    client_id: str,
+    secret: str,
+    personal_id: str,
+    scope: str,
+) -> str:
+    """A person-bound access token as an app gets one: the person, signed in at the hub
+    (a session made directly), approves the app at ``/oauth/authorize`` and the app
+    trades the code with its PKCE verifier (the app registered :data:`APP_REDIRECT_URI`)."""
+    store = SessionStore(db, settings)
+    session_token = await store.create(
+        Identity("test", personal_id, personal_id, "test person", account_level=2), "test person"
+    )
+    current = await store.current(session_token)
+    assert current is not None
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    form = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": APP_REDIRECT_URI,
+        "scope": scope,
+        "state": "s",
+        "code_challenge": challenge.rstrip(b"=").decode(),
+        "code_challenge_method": "S256",
+        "csrf_token": current.csrf_token,
+        "decision": "allow",
+    }
+    approved = await http.post(
+        "/oauth/authorize", data=form, cookies={store.cookie_name: session_token}
+    )
+    assert approved.status_code == 303, approved.text
+    code = parse_qs(urlsplit(approved.headers["location"]).query)["code"][0]
+    issued = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": APP_REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        auth=(client_id, secret),
+    )
+    assert issued.status_code == 200, issued.text
+    return str(issued.json()["access_token"])
 
 
 async def token_for(http: httpx.AsyncClient, client_id: str, secret: str, scope: str = "") -> str:

@@ -445,15 +445,15 @@ async def running_worker(
         await runtime.db.engine.dispose(close=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def worker(
-    settings: Settings, demo: DemoSigning, school: Any, tmp_path_factory: pytest.TempPathFactory
+    settings: Settings, demo: DemoSigning, school: Any, tmp_path: Path
 ) -> AsyncIterator[dramatiq.Worker]:
     """A Dramatiq worker in this process, on a real Redis under a namespace of its own:
     its own event loop, database engine and provider adapters, as a worker process has,
-    signing through the module's ``demo`` for the module's ``school`` (enrolled first:
-    the providers file the worker reads names the credentials enrolled by then)."""
-    runtime = signing_runtime(settings, demo, tmp_path_factory.mktemp("worker"))
+    signing through the module's ``demo`` for the test's ``school`` (enrolled first: the
+    providers file the worker reads names the credentials enrolled by then)."""
+    runtime = signing_runtime(settings, demo, tmp_path / "worker")
     async with running_worker(runtime) as started:
         yield started
 

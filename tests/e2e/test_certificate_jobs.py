@@ -6,17 +6,16 @@ modules assert about the shared world). The worker runs in this process with its
 own event loop, database engine and provider adapters (as a worker process
 would); the providers are the simulators on loopback. The simulators' back
 offices play what happens at the providers: a certificate revoked or renewed, a
-teacher enrolled at the Government CA.
+teacher enrolled at the Government CA. Each migration test moves a school of its own
+(:func:`migrating`).
 """
 
 import asyncio
 import dataclasses
-import json
+import itertools
 import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -34,23 +33,18 @@ from hub.db import models, roles
 from hub.db.engine import Database
 from hub.db.migrate import upgrade
 from hub.demo.jobs import simulator_enrolment
-from hub.demo.signing import DemoSigning, start_demo_signing
+from hub.demo.signing import DemoSigning
 from hub.domain.enums import CertificateStatus, OrgLevel, SigningProvider
 from hub.jobs import certificates, migration
 from hub.jobs.core import JobRuntime
 from hub.schema import api
 from hub.schema.certificates_jobs import CertificateJobMutations, CertificateJobQueries
-from hub.signing.setup import signing_services
 from hub.web.app import HubGraphQL, HubServices, create_app
+from tests import signing_support as support
 from tests.conftest import _database_urls, _drop_database, _run_admin
-from tests.e2e.test_signing_batches import redis_url
 from tests.helpers import data, gql, register, token_for
 from tests.schools import SigningSchool, signing_school
 from tests.world import World, build_world
-
-#: Steps of one story (refresh, then plan and run migrations on the module's database):
-#: in random order too they run in the order written (tests/conftest.py).
-pytestmark = pytest.mark.in_order
 
 BCY, MYSIGN, SMARTCA, CSC = (
     SigningProvider.BCY,
@@ -131,15 +125,14 @@ async def world(db: Database) -> World:
     return await build_world(db)
 
 
-@pytest.fixture(scope="module")
-async def demo(tmp_path_factory) -> AsyncIterator[DemoSigning]:  # type: ignore[no-untyped-def]
-    suite = start_demo_signing(tmp_path_factory.mktemp("signing"), confirm_delay=0.2)
-    yield suite
-    await suite.aclose()
+demo = support.demo
+_schools = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
 async def refreshed(db, world, demo) -> SigningSchool:  # type: ignore[no-untyped-def]
+    """The refresh test's school: teachers at Ban Cơ yếu, MySign and CSC, the principal
+    at SmartCA."""
     return await signing_school(
         db,
         demo,
@@ -151,14 +144,14 @@ async def refreshed(db, world, demo) -> SigningSchool:  # type: ignore[no-untype
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def migrating(db, world, demo) -> SigningSchool:  # type: ignore[no-untyped-def]
-    """Two MySign teachers (the first already has a Government CA credential), one
-    SmartCA teacher, a MySign principal."""
+    """The test's own school, none of it moved yet: two MySign teachers (the first
+    already has a Government CA credential), one SmartCA teacher, a MySign principal."""
     school = await signing_school(
         db,
         demo,
-        code="01CERTM1",
+        code=f"01CERTM{next(_schools)}",
         school_year_id=world.current_year_id,
         teacher_providers=[MYSIGN, MYSIGN, SMARTCA],
         principal_provider=MYSIGN,
@@ -170,42 +163,23 @@ async def migrating(db, world, demo) -> SigningSchool:  # type: ignore[no-untype
 
 
 @pytest.fixture(scope="module")
-def runtime(settings, demo, tmp_path_factory) -> JobRuntime:  # type: ignore[no-untyped-def]
-    """The worker's runtime: its own database engine and provider clients, enrolling at
-    the simulators."""
-    environment = demo.worker_environment(tmp_path_factory.mktemp("worker"))
-    jobs_settings = settings.model_copy(
-        update={
-            "redis_url": redis_url(),
-            "jobs_namespace": f"hub-test-{uuid.uuid4().hex[:8]}",
-            "jobs_poll_seconds": 0.2,
-            "jobs_stall_seconds": 2.0,
-            "signing_providers_file": Path(environment["HUB_SIGNING_PROVIDERS_FILE"]),
-            "tsa_url": environment["HUB_TSA_URL"],
-            "trust_roots": [Path(p) for p in json.loads(environment["HUB_TRUST_ROOTS"])],
-        }
-    )
-    services = signing_services(jobs_settings)
-    assert services is not None
-    return JobRuntime(
-        jobs_settings,
-        Database(jobs_settings.database_url),
-        services,
+def runtime(settings, demo, refreshed, tmp_path_factory) -> JobRuntime:  # type: ignore[no-untyped-def]
+    """The worker's runtime: its own database engine and provider clients (made once the
+    refreshed school is enrolled, so they know its seal), enrolling at the simulators.
+    Its watchdog starts no refresh by itself: every run here is a test's."""
+    return support.signing_runtime(
+        settings,
+        demo,
+        tmp_path_factory.mktemp("worker"),
         enrolment=simulator_enrolment(demo),
+        certificate_refresh_hours=0,
     )
 
 
 @pytest.fixture(scope="module")
-def worker(runtime, refreshed, migrating) -> Iterator[dramatiq.Worker]:  # type: ignore[no-untyped-def]
-    from hub.jobs import actors
-
-    broker = actors.configure(runtime.settings, runtime)
-    worker = dramatiq.Worker(broker, worker_threads=4, worker_timeout=100)
-    worker.start()
-    yield worker
-    worker.stop()
-    broker.flush_all()
-    broker.close()
+async def worker(runtime) -> AsyncIterator[dramatiq.Worker]:  # type: ignore[no-untyped-def]
+    async with support.running_worker(runtime) as worker:
+        yield worker
 
 
 @pytest.fixture(scope="module")
@@ -416,6 +390,7 @@ async def test_a_migration_confirmed_drops_the_fallback(
 ) -> None:  # type: ignore[no-untyped-def]
     school = str(GlobalID("School", str(migrating.id)))
     movers = [migrating.teachers[0], migrating.teachers[1], migrating.principal]
+    await migrated_and_rolled_back(hub, department, school)
     # After the rollback, everyone has a Government CA credential: all three switch.
     plan = data(await gql(hub, department, PLAN, {"s": school}))["planProviderMigration"]
     assert (plan["switch"], plan["enrol"], plan["skip"]) == (3, 0, 1)
@@ -438,6 +413,17 @@ async def test_a_migration_confirmed_drops_the_fallback(
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+async def migrated_and_rolled_back(hub: httpx.AsyncClient, token: str, school: str) -> None:
+    """The school's MySign people moved to the Government CA and moved back (the steps
+    before a second migration): the three of them switched, then the migration rolled back."""
+    started = data(await gql(hub, token, START_MIGRATION, {"s": school}))
+    job_id = started["startProviderMigration"]["jobId"]
+    done = await _migration_until(hub, token, job_id, "SWITCHED")
+    assert (done["switched"], done["failed"]) == (3, 0), done["teachers"]
+    rolled = data(await gql(hub, token, CONTROL % "rollback", {"j": job_id}))
+    assert rolled["rollbackProviderMigration"]["state"] == "ROLLED_BACK"
 
 
 def _operator() -> Caller:

@@ -1,15 +1,18 @@
 """Programs sign for a person (issue 11): a human signature is the signer's own.
 
 The hub runs in production mode, where a program on its own may not name a human
-signer. A school's app holds a person-bound token for each of its staff (as the hub's
-authorization-code grant issues them) and a client-credentials token of its own: the
+signer. A school's app holds a person-bound token for each of its staff (each person
+approved the app at /oauth/authorize, the app traded the code with its PKCE verifier)
+and a client-credentials token of its own: the
 homeroom teacher and the principal sign as themselves and as nobody else, the school
 seal stays the school's machine signature, and a bulk signing batch is started by the
 signer and signed by them alone — by the provider simulators on loopback and a
-Dramatiq worker on a real Redis, the hub driven through GraphQL.
+Dramatiq worker on a real Redis, the hub driven through GraphQL. Each test works on a
+school of its own and signs what the story signed before it first (:func:`signed`).
 """
 
 import dataclasses
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
@@ -18,7 +21,6 @@ import pytest
 from sqlalchemy import func, select, update
 from strawberry.relay import GlobalID
 
-from hub.auth.tokens import TokenIssuer, load_signing_key
 from hub.config import Mode, Settings
 from hub.db import models
 from hub.db.engine import Database
@@ -27,15 +29,19 @@ from hub.domain.enums import OrgLevel, SigningProvider
 from hub.jobs.core import Next
 from hub.web.app import create_app
 from tests import signing_support as support
-from tests.helpers import ALL_SCOPES, data, error_codes, gql, register, token_for
+from tests.helpers import (
+    ALL_SCOPES,
+    APP_REDIRECT_URI,
+    data,
+    error_codes,
+    gql,
+    register,
+    token_for,
+    token_through_authorize,
+)
 from tests.schools import SigningSchool, signing_school
 from tests.signing_support import REQUEST, START, gid, sign_through_hub, until_done
 
-#: Steps of one story (the module's school's transcripts signed step by step):
-#: in random order too they run in the order written (tests/conftest.py).
-pytestmark = pytest.mark.in_order
-
-SCHOOL_CODE = "01PERSON"
 VERIFY = """query($id: ID!) { verifyTranscript(id: $id) { verdict
   xml { signatures { role signerName personalId schoolCode verdict } }
   pdf { signatures { role signerName personalId schoolCode verdict } } } }"""
@@ -43,16 +49,18 @@ TRANSCRIPT = "query($id: ID!) { node(id: $id) { ... on Transcript { state } } }"
 
 demo = support.demo
 worker = support.worker
+_schools = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def school(db: Database, world: Any, demo: DemoSigning) -> SigningSchool:
-    """Two classes of four ready transcripts: the first class's teacher signs at Ban Cơ
-    yếu, the second's at MySign, the principal at a CSC server, the seal on a token."""
+    """The test's own school, two classes of four ready transcripts: the first class's
+    teacher signs at Ban Cơ yếu, the second's at MySign, the principal at a CSC server,
+    the seal on a token."""
     return await signing_school(
         db,
         demo,
-        code=SCHOOL_CODE,
+        code=f"01PERSON{next(_schools)}",
         school_year_id=world.current_year_id,
         teacher_providers=[SigningProvider.BCY, SigningProvider.MYSIGN],
         principal_provider=SigningProvider.CSC,
@@ -82,7 +90,7 @@ class Outbox:
         self.send(held)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def outbox(worker: Any) -> Outbox:
     from hub.jobs.actors import send
 
@@ -96,7 +104,7 @@ def production(settings: Settings, app: Any) -> Settings:
     return settings.model_copy(update={"mode": Mode.PRODUCTION})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def hub(
     production: Settings, db: Database, demo: DemoSigning, outbox: Outbox
 ) -> AsyncIterator[httpx.AsyncClient]:
@@ -117,24 +125,42 @@ class Tokens:
     principal: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def tokens(
-    settings: Settings, db: Database, hub: httpx.AsyncClient, school: SigningSchool
+    production: Settings, db: Database, hub: httpx.AsyncClient, school: SigningSchool
 ) -> Tokens:
-    client_id, secret = await register(db, org=OrgLevel.SCHOOL, schools=[school.code])
-    # As the hub's authorization-code grant issues them once the person approved the app.
-    issuer = TokenIssuer(load_signing_key(settings), issuer=settings.issuer, lifetime_seconds=900)
+    client_id, secret = await register(
+        db, org=OrgLevel.SCHOOL, schools=[school.code], redirect_uris=[APP_REDIRECT_URI]
+    )
 
-    def for_person(personal_id: str) -> str:
-        return issuer.issue(client_id, frozenset(ALL_SCOPES), person=personal_id)[0]
+    async def for_person(personal_id: str) -> str:
+        """The person approves the app at /oauth/authorize; the app trades the code."""
+        return await token_through_authorize(
+            hub,
+            db,
+            production,
+            client_id=client_id,
+            secret=secret,
+            personal_id=personal_id,
+            scope=" ".join(ALL_SCOPES),
+        )
 
     return Tokens(
         client_id=client_id,
         app=await token_for(hub, client_id, secret),
-        teacher=for_person(school.teachers[0]),
-        other_teacher=for_person(school.teachers[1]),
-        principal=for_person(school.principal),
+        teacher=await for_person(school.teachers[0]),
+        other_teacher=await for_person(school.teachers[1]),
+        principal=await for_person(school.principal),
     )
+
+
+async def signed(hub: httpx.AsyncClient, tokens: Tokens, ids: list[int], *roles: str) -> None:
+    """The transcripts signed by ``roles`` in turn, each by its holder through the app (the
+    story's earlier steps)."""
+    token = {"HOMEROOM_TEACHER": tokens.teacher, "PRINCIPAL": tokens.principal}
+    for role in roles:
+        result = await sign_through_hub(hub, token.get(role, tokens.app), ids, role)
+        assert result["state"] == "SIGNED", result
 
 
 def school_gid(school: SigningSchool) -> str:
@@ -239,6 +265,7 @@ async def test_the_principal_signs_as_themself_and_the_seal_with_the_apps_own_to
     hub: httpx.AsyncClient, tokens: Tokens, school: SigningSchool, db: Database
 ) -> None:
     ids = school.transcripts[school.class_ids[0]][:2]
+    await signed(hub, tokens, ids, "HOMEROOM_TEACHER")
     principal = await sign_through_hub(hub, tokens.principal, ids, "PRINCIPAL")
     assert principal["state"] == "SIGNED"
     seal = await sign_through_hub(hub, tokens.app, ids, "SCHOOL_SEAL")
@@ -273,6 +300,7 @@ async def test_a_homeroom_batch_holds_only_the_transcripts_of_the_teacher_who_st
     hub: httpx.AsyncClient, tokens: Tokens, school: SigningSchool, db: Database
 ) -> None:
     first, second = school.class_ids
+    await signed(hub, tokens, school.transcripts[first][:2], "HOMEROOM_TEACHER")
     # Another class's teacher finds nothing of theirs waiting in the first class.
     refused = await gql(
         hub, tokens.other_teacher, START, {"role": "HOMEROOM_TEACHER", "c": class_gid(first)}
@@ -305,7 +333,10 @@ async def test_a_homeroom_batch_holds_only_the_transcripts_of_the_teacher_who_st
 async def test_a_batch_started_by_the_principal_signs_as_the_principal(
     hub: httpx.AsyncClient, tokens: Tokens, school: SigningSchool, db: Database, demo: DemoSigning
 ) -> None:
-    rest = school.transcripts[school.class_ids[0]][2:]
+    first = school.transcripts[school.class_ids[0]]
+    sealed, rest = first[:2], first[2:]
+    await signed(hub, tokens, sealed, "HOMEROOM_TEACHER", "PRINCIPAL", "SCHOOL_SEAL")
+    await signed(hub, tokens, rest, "HOMEROOM_TEACHER")
     office = demo.back_offices[SigningProvider.CSC]
     before = len(office.transactions)
     started = data(
@@ -329,7 +360,10 @@ async def test_a_batch_started_by_the_principal_signs_as_the_principal(
 async def test_a_seal_batch_still_runs_on_the_apps_own_token(
     hub: httpx.AsyncClient, tokens: Tokens, school: SigningSchool, db: Database
 ) -> None:
-    rest = school.transcripts[school.class_ids[0]][2:]
+    first = school.transcripts[school.class_ids[0]]
+    sealed, rest = first[:2], first[2:]
+    await signed(hub, tokens, sealed, "HOMEROOM_TEACHER", "PRINCIPAL", "SCHOOL_SEAL")
+    await signed(hub, tokens, rest, "HOMEROOM_TEACHER", "PRINCIPAL")
     started = data(
         await gql(hub, tokens.app, START, {"role": "SCHOOL_SEAL", "s": school_gid(school)})
     )["startSigningBatch"]

@@ -10,7 +10,6 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
-import dramatiq
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -29,6 +28,7 @@ from tests.signing_support import BATCH, START, until_done
 CONTROL = "mutation($j: String!) { %s(jobId: $j) { state reasonCode reason } }"
 
 demo = support.demo
+worker = support.worker
 _schools = itertools.count(1)
 
 
@@ -53,15 +53,6 @@ async def school(db, world, demo) -> SigningSchool:  # type: ignore[no-untyped-d
         principal_provider=SigningProvider.SMARTCA,
         per_class=5,
     )
-
-
-@pytest.fixture
-async def worker(settings, demo, school, tmp_path) -> AsyncIterator[dramatiq.Worker]:  # type: ignore[no-untyped-def]
-    """A worker started once the test's school is enrolled, as a worker process reads the
-    providers file: it names each CSC credential's PIN and each school's seal token."""
-    runtime = support.signing_runtime(settings, demo, tmp_path / "worker")
-    async with support.running_worker(runtime) as worker:
-        yield worker
 
 
 @pytest.fixture

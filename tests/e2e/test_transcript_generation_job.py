@@ -1,8 +1,11 @@
-"""Drafting a whole school's transcripts as a job: a worker on real Redis, class by class."""
+"""Drafting a whole school's transcripts as a job: a worker on real Redis, class by class.
+
+Each test drafts a school of its own (:func:`school`).
+"""
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Iterator
+import itertools
+from collections.abc import AsyncIterator
 from datetime import date
 
 import dramatiq
@@ -19,13 +22,9 @@ from hub.domain.personal_id import compose
 from hub.jobs import generation
 from hub.jobs.core import JobRuntime
 from hub.web.app import create_app
-from tests.e2e.test_signing_batches import redis_url
+from tests import signing_support as support
 from tests.helpers import data, gql, register, token_for
 from tests.world import writers_district
-
-#: Steps of one story (the module's school drafted by the job, then a class again):
-#: in random order too they run in the order written (tests/conftest.py).
-pytestmark = pytest.mark.in_order
 
 START = """mutation($s: ID!) { startTranscriptGeneration(schoolId: $s) {
   jobId state total classes } }"""
@@ -33,26 +32,30 @@ RUN = """query($j: String!) { transcriptGeneration(jobId: $j) {
   jobId state total classes classesDone generated regenerated unchanged skippedCount
   skipped { studentId code message } finishedAt } }"""
 PUPILS = (3, 4)  # per class; the second class has one pupil without a personal ID
+_schools = itertools.count(1)
+#: Serial numbers of the personal IDs given here.
+_serial = itertools.count(700_000)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def school(db, world) -> models.School:  # type: ignore[no-untyped-def]
+    """The test's own school: two classes of :data:`PUPILS`, none drafted yet."""
+    number = next(_schools)
     async with db.unit_of_work() as session:
         department = await session.scalar(select(models.Department))
         district = await writers_district(session)
         school = models.School(
             department_id=department.id,
             district_id=district.id,
-            moet_code="01GENJOB",
+            moet_code=f"01GENJOB{number}",
             name="Trường THCS Lập Học Bạ",
             level=SchoolLevel.LOWER_SECONDARY,
             ownership=Ownership.PUBLIC,
         )
         session.add(school)
         await session.flush()
-        serial = iter(range(700_000, 800_000))
         principal = models.Staff(
-            personal_id=compose("001", 1975, Sex.MALE, next(serial)),
+            personal_id=compose("001", 1975, Sex.MALE, next(_serial)),
             full_name="Lê Văn Hiệu Trưởng",
             search_name="le van hieu truong",
             assignments=[models.StaffAssignment(school_id=school.id, role=StaffRole.PRINCIPAL)],
@@ -69,7 +72,7 @@ async def school(db, world) -> models.School:  # type: ignore[no-untyped-def]
             await session.flush()
             for n in range(pupils):
                 numbered = not (number == 2 and n == 0)
-                personal_id = compose("001", 2014, Sex.FEMALE, next(serial)) if numbered else None
+                personal_id = compose("001", 2014, Sex.FEMALE, next(_serial)) if numbered else None
                 student = models.Student(
                     personal_id=personal_id,
                     full_name=f"Học Sinh {number}.{n}",
@@ -89,24 +92,11 @@ async def school(db, world) -> models.School:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def worker(settings) -> Iterator[dramatiq.Worker]:  # type: ignore[no-untyped-def]
-    from hub.jobs import actors
-
-    jobs_settings = settings.model_copy(
-        update={
-            "redis_url": redis_url(),
-            "jobs_namespace": f"hub-test-{uuid.uuid4().hex[:8]}",
-            "jobs_stall_seconds": 2.0,
-        }
-    )
+async def worker(settings) -> AsyncIterator[dramatiq.Worker]:  # type: ignore[no-untyped-def]
+    jobs_settings = support.jobs_settings(settings)
     runtime = JobRuntime(jobs_settings, Database(jobs_settings.database_url))
-    broker = actors.configure(jobs_settings, runtime)
-    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
-    worker.start()
-    yield worker
-    worker.stop()
-    broker.flush_all()
-    broker.close()
+    async with support.running_worker(runtime, threads=2) as worker:
+        yield worker
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,15 @@
 """The national sync on Dramatiq with a real Redis broker, the real database and the
 far sides (sector database, transcript store, population database) simulated on loopback.
 
-The module works in a database of its own (its runs push every student of the
-database and verify every unverified one, which must not disturb the figures the
-other modules assert); the worker runs in this process like the signing batches'.
+Each test works in a database of its own, with far sides and a worker of its own (a
+run pushes every student of the database that changed since the last one and verifies
+every unverified one, which must not disturb the figures other tests assert); the
+worker runs in this process like the signing batches'. A test that needs an earlier
+run has one done first (:func:`synced`).
 """
 
 import asyncio
 import hashlib
-import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +20,6 @@ from typing import Any
 
 import dramatiq
 import pytest
-import redis
 import strawberry
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -43,10 +43,7 @@ from hub.resolvers.context import Context, Reader
 from hub.schema.api import HubSchema
 from hub.schema.sync import SyncMutations, SyncQueries
 from tests.conftest import _database_urls, _drop_database, _run_admin
-
-#: Steps of one story (sync runs over the module's database, each after the last):
-#: in random order too they run in the order written (tests/conftest.py).
-pytestmark = pytest.mark.in_order
+from tests.signing_support import redis_url
 
 DEPARTMENT = Caller("so-gddt", frozenset({"sync:run"}), OrgLevel.DEPARTMENT, None)
 FAST = SyncOptions(
@@ -54,19 +51,10 @@ FAST = SyncOptions(
 )
 
 
-def redis_url() -> str:
-    url = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.ConnectionError as error:  # never skip: the jobs need a real broker
-        raise AssertionError(f"Redis is not reachable at {url}: start it (.ci/run does)") from error
-    return url
-
-
 # --- the province, the far sides, the worker -----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def sync_db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
     url, maintenance, name = _database_urls(tmp_path_factory.mktemp("sync"))
     if maintenance and name:
@@ -158,7 +146,7 @@ async def touch(db: Database, student_ids: list[int]) -> None:
             student.ethnicity = "Tày" if student.ethnicity == "Kinh" else "Kinh"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def province(sync_db: Database) -> Province:
     async with sync_db.unit_of_work() as session:
         department = models.Department(code="01", name="Sở GDĐT Đồng bộ")
@@ -209,7 +197,7 @@ class FarSides:
         )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def far() -> Iterator[FarSides]:
     sides = FarSides(
         SectorDatabaseSimulator(), TranscriptStoreSimulator(), PopulationSimulator(), {}
@@ -263,7 +251,7 @@ class Workers:
         send(work)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def workers(sync_db: Database, far: FarSides, province: Province) -> AsyncIterator[Workers]:
     settings = Settings(
         database_url=sync_db.url,
@@ -281,12 +269,21 @@ async def workers(sync_db: Database, far: FarSides, province: Province) -> Async
         await database.engine.dispose(close=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def services(far: FarSides) -> AsyncIterator[SyncServices]:
     """Clients for calling the steps from the test's own event loop."""
     clients = far.services()
     yield clients
     await clients.aclose()
+
+
+@pytest.fixture
+async def synced(sync_db: Database, province: Province, workers: Workers) -> None:
+    """A first run done: the province's students at the sector database (the step
+    before the runs that push only what changed since)."""
+    run_id, work = await start(sync_db)
+    workers.send(work)
+    await until(sync_db, run_id, "COMPLETED")
 
 
 # --- GraphQL, with the sync's query and mutation types -------------------------------------------
@@ -414,7 +411,6 @@ async def test_the_far_side_stores_a_batch_sent_twice_once(far: FarSides, servic
     assert first.accepted == again.accepted and list(first.accepted) == ["001212000001"]
     assert first.rejected["1"].code == protocol.Rejection.PERSONAL_ID_INVALID
     assert far.sector.applied == 1 and far.sector.resubmissions == 0
-    far.sector.reset()
 
 
 async def test_a_run_verifies_identities_pushes_students_and_publishes_transcripts(
@@ -526,7 +522,7 @@ async def test_a_run_verifies_identities_pushes_students_and_publishes_transcrip
 
 
 async def test_the_next_run_pushes_only_what_changed(
-    sync_db: Database, province: Province, far: FarSides, workers: Workers
+    sync_db: Database, province: Province, far: FarSides, workers: Workers, synced: None
 ) -> None:
     db = sync_db
     before = far.sector.applied
@@ -541,7 +537,7 @@ async def test_the_next_run_pushes_only_what_changed(
 
 
 async def test_a_message_delivered_twice_stores_each_batch_once(
-    sync_db: Database, province: Province, far: FarSides, workers: Workers, services
+    sync_db: Database, province: Province, far: FarSides, workers: Workers, synced: None, services
 ) -> None:  # type: ignore[no-untyped-def]
     db = sync_db
     workers.stop()  # this test is the worker: two deliveries of one message, at once
@@ -568,7 +564,7 @@ async def test_a_message_delivered_twice_stores_each_batch_once(
 
 
 async def test_a_far_side_down_mid_run_is_retried_with_back_off_until_it_is_back(
-    sync_db: Database, province: Province, far: FarSides, workers: Workers
+    sync_db: Database, province: Province, far: FarSides, workers: Workers, synced: None
 ) -> None:
     db = sync_db
     await touch(db, province.students[:30])
@@ -611,7 +607,7 @@ async def test_a_far_side_down_mid_run_is_retried_with_back_off_until_it_is_back
 
 
 async def test_rejected_items_are_dead_letters_staff_see_until_a_later_run_delivers_them(
-    sync_db: Database, province: Province, far: FarSides, workers: Workers
+    sync_db: Database, province: Province, far: FarSides, workers: Workers, synced: None
 ) -> None:
     db = sync_db
     rejected_students = province.students[6:8]
@@ -669,7 +665,7 @@ async def test_rejected_items_are_dead_letters_staff_see_until_a_later_run_deliv
 
 
 async def test_an_interrupted_run_resumes_from_its_checkpoint(
-    sync_db: Database, province: Province, far: FarSides, workers: Workers
+    sync_db: Database, province: Province, far: FarSides, workers: Workers, synced: None
 ) -> None:
     db = sync_db
     everyone = province.students
@@ -700,11 +696,11 @@ async def test_an_interrupted_run_resumes_from_its_checkpoint(
     assert (await job_of(db, run_id)).checkpoint["students"]["accepted"] == len(everyone)
     async with db.sessions() as session:
         letters = await session.scalar(select(func.count()).select_from(models.SyncDeadLetter))
-    assert letters == 3  # only the previous test's
+    assert letters == 0  # the interrupted run refused nothing
 
 
 async def test_a_batch_refused_as_a_whole_fails_the_run_for_staff_to_see(
-    sync_db: Database, province: Province, far: FarSides, workers: Workers
+    sync_db: Database, province: Province, far: FarSides, workers: Workers, synced: None
 ) -> None:
     db = sync_db
     await touch(db, province.students[:2])
@@ -732,7 +728,7 @@ async def test_a_batch_refused_as_a_whole_fails_the_run_for_staff_to_see(
 
 
 async def test_a_paused_run_can_be_cancelled(
-    sync_db: Database, province: Province, far: FarSides, workers: Workers
+    sync_db: Database, province: Province, far: FarSides, workers: Workers, synced: None
 ) -> None:
     db = sync_db
     await touch(db, province.students[:2])
