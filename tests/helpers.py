@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import secrets
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -144,3 +145,26 @@ def data(result: dict[str, Any]) -> dict[str, Any]:
 
 def error_codes(result: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in result.get("errors") or []]
+
+
+@dataclass
+class Visitor:
+    """A browser signed in as one person: its client (with the session cookie) and the
+    session's anti-forgery token."""
+
+    web: httpx.AsyncClient
+    csrf: str
+
+
+async def signed_in_visitor(app: Any, personal_id: str, name: str) -> Visitor:
+    """A browser with a session for ``personal_id`` made directly in ``app``'s store (as
+    a sign-in would), talking to ``app`` through ASGI; close ``.web`` when done."""
+    store = app.state.hub.sessions
+    token = await store.create(Identity("vneid", "s", personal_id, name, account_level=2), name)
+    current = await store.current(token)
+    web = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://hub.test",
+        cookies={store.cookie_name: token},
+    )
+    return Visitor(web, current.csrf_token if current else "")

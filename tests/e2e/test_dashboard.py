@@ -12,18 +12,17 @@ import html
 import io
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import httpx
 import openpyxl
 import pytest
 from sqlalchemy import select
 
-from hub.adapters.identity.base import Identity
 from hub.auth.sessions import CSRF_HEADER
 from hub.db import models
 from hub.db.engine import Database
 from hub.web import i18n
+from tests.helpers import Visitor, signed_in_visitor
 from tests.people import People, people_school
 from tests.world import World
 
@@ -33,32 +32,14 @@ COVERAGE = """{ certificateCoverage(groupBy: [LEVEL, OWNERSHIP]) {
 VI = i18n.catalogue("vi")
 
 
-@dataclass
-class Visitor:
-    web: httpx.AsyncClient
-    csrf: str
-
-
 @pytest.fixture(scope="module")
 async def people(db: Database, world: World) -> People:
     return await people_school(db, code="DSH")
 
 
-async def _visitor(app, personal_id: str, name: str) -> Visitor:  # type: ignore[no-untyped-def]
-    store = app.state.hub.sessions
-    token = await store.create(Identity("vneid", "s", personal_id, name, account_level=2), name)
-    current = await store.current(token)
-    web = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://hub.test",
-        cookies={store.cookie_name: token},
-    )
-    return Visitor(web, current.csrf_token if current else "")
-
-
 @pytest.fixture
 async def officer(app, people: People) -> AsyncIterator[Visitor]:  # type: ignore[no-untyped-def]
-    visitor = await _visitor(app, people.officer, people.names[people.officer])
+    visitor = await signed_in_visitor(app, people.officer, people.names[people.officer])
     async with visitor.web:
         yield visitor
 
@@ -223,7 +204,7 @@ async def test_every_page_exports_to_xlsx_like_the_page(officer: Visitor, world:
 
 
 async def test_a_teacher_is_turned_away_in_vietnamese(app, people: People) -> None:  # type: ignore[no-untyped-def]
-    teacher = await _visitor(app, people.teacher, people.names[people.teacher])
+    teacher = await signed_in_visitor(app, people.teacher, people.names[people.teacher])
     async with teacher.web:
         for address in ("/dashboard", "/dashboard/staff?school=1", "/dashboard?format=csv"):
             refused = await teacher.web.get(address)

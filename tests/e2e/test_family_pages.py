@@ -18,7 +18,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from hub.adapters.identity.base import Identity
 from hub.auth.clients import create_client
 from hub.config import Settings
 from hub.db import models
@@ -26,7 +25,7 @@ from hub.db.engine import Database
 from hub.domain import consent as rule
 from hub.domain.enums import ClientKind, OrgLevel
 from hub.web.app import create_app
-from tests.helpers import token_for
+from tests.helpers import Visitor, signed_in_visitor, token_for
 from tests.people import People, people_school
 from tests.world import World
 
@@ -79,31 +78,10 @@ async def family(db: Database, world: World) -> Family:
         return Family(people, transcript.document_id, year.code, admission)
 
 
-@dataclass
-class Visitor:
-    """A browser signed in as one person: its client (with the session cookie) and the
-    session's anti-forgery token."""
-
-    web: httpx.AsyncClient
-    csrf: str
-
-
-async def _visitor(app, personal_id: str, name: str) -> Visitor:  # type: ignore[no-untyped-def]
-    store = app.state.hub.sessions
-    token = await store.create(Identity("vneid", "s", personal_id, name, account_level=2), name)
-    current = await store.current(token)
-    web = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://hub.test",
-        cookies={store.cookie_name: token},
-    )
-    return Visitor(web, current.csrf_token if current else "")
-
-
 @pytest.fixture
 async def mother(family_app, family: Family) -> AsyncIterator[Visitor]:  # type: ignore[no-untyped-def]
     people = family.people
-    visitor = await _visitor(family_app, people.guardian, people.names[people.guardian])
+    visitor = await signed_in_visitor(family_app, people.guardian, people.names[people.guardian])
     async with visitor.web:
         yield visitor
 
@@ -111,7 +89,7 @@ async def mother(family_app, family: Family) -> AsyncIterator[Visitor]:  # type:
 @pytest.fixture
 async def pupil(family_app, family: Family) -> AsyncIterator[Visitor]:  # type: ignore[no-untyped-def]
     people = family.people
-    visitor = await _visitor(family_app, people.pupil, people.names[people.pupil])
+    visitor = await signed_in_visitor(family_app, people.pupil, people.names[people.pupil])
     async with visitor.web:
         yield visitor
 
@@ -286,7 +264,7 @@ async def test_the_unverified_stepfather_and_strangers_have_no_page(  # type: ig
     family_app, program: httpx.AsyncClient, family: Family
 ) -> None:
     people = family.people
-    stepfather = await _visitor(
+    stepfather = await signed_in_visitor(
         family_app, people.unverified_guardian, people.names[people.unverified_guardian]
     )
     async with stepfather.web:
