@@ -1,7 +1,9 @@
 """The configured signing providers and how each is doing.
 
-A periodic health check (:meth:`SigningProviders.watch`) asks every provider a
-cheap question and keeps the answer: status, latency and the last error. A
+A periodic health check (:meth:`SigningProviders.check`, run by the web app through
+:meth:`hub.signing.outages.Outages.watch`, which also records and tells people) asks
+every provider a cheap question and keeps the answer: status, latency and the last
+error. A
 signing request to a provider known to be down fails at once with
 PROVIDER_UNAVAILABLE and the reason, instead of hanging until a timeout — the
 seeds' main complaint was an error with no cause after minutes of waiting.
@@ -77,15 +79,6 @@ class SigningProviders:
                 )
             self.health[provider] = answer
         return [self.health[p] for p in providers]
-
-    async def watch(self, interval: timedelta = CHECK_INTERVAL) -> None:
-        """Check every ``interval`` until cancelled (runs in the web app's lifespan)."""
-        while True:
-            try:
-                await self.check()
-            except Exception:  # an adapter broke its never-raise contract: log, keep watching
-                log.exception("signing_provider_health_check_failed")
-            await asyncio.sleep(interval.total_seconds())
 
     async def aclose(self) -> None:
         for adapter in self.adapters.values():
