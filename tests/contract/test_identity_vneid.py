@@ -255,7 +255,8 @@ async def test_a_tampered_state_is_login_expired(
 ) -> None:
     pending, raw_query = await callback(sso, vneid)
     state = param(raw_query, "state")
-    tampered = raw_query.replace(f"state={state}", f"state={state[:-1]}A")
+    changed = "B" if state.endswith("A") else "A"  # a state that really differs
+    tampered = raw_query.replace(f"state={state}", f"state={state[:-1]}{changed}")
     await refused(Code.LOGIN_EXPIRED, vneid.finish(tampered, pending))
     other = (await vneid.start(REDIRECT_URI)).pending
     await refused(Code.LOGIN_EXPIRED, vneid.finish(raw_query, other))
