@@ -19,13 +19,13 @@ from starlette.routing import Route
 from hub.auth.access import SCOPES
 from hub.auth.grants import app_client, issue_code, redirect_uris_of
 from hub.auth.people import load_person
-from hub.auth.sessions import CSRF_FIELD, csrf_matches
+from hub.auth.sessions import csrf_matches
 from hub.db.models import ApiClient
 from hub.domain.problems import Code
 from hub.web import i18n
 from hub.web.pages import problem_page, render
 from hub.web.security import csp_with_form_action
-from hub.web.services import HubServices
+from hub.web.services import HubServices, csrf_token_of
 
 PARAMETERS = ("client_id", "redirect_uri", "scope", "state", "code_challenge")
 
@@ -103,8 +103,7 @@ def authorize_routes(hub: HubServices) -> list[Route]:
                 f"{target.scheme}://{target.netloc}"
             )
             return page
-        field = params.get(CSRF_FIELD)
-        if not csrf_matches(current.csrf_token, field if isinstance(field, str) else None):
+        if not csrf_matches(current.csrf_token, await csrf_token_of(request)):
             return problem_page(request, Code.CSRF_FAILED, 403)
         if params.get("decision") != "allow":
             return _back(redirect_uri, issuer, error="access_denied", state=state)

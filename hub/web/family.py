@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from hub.auth.sessions import CSRF_FIELD, SessionView, csrf_matches
+from hub.auth.sessions import SessionView, csrf_matches
 from hub.consents import service as consents
 from hub.consents.service import ConsentView
 from hub.db import models
@@ -41,7 +41,7 @@ from hub.resolvers.me import ChildReads, reads_of_child
 from hub.transcripts import service as transcripts
 from hub.web import i18n
 from hub.web.pages import problem_page, render
-from hub.web.services import HubServices
+from hub.web.services import HubServices, csrf_token_of
 
 #: How many entries of a child's access log the page shows (newest first).
 READS_SHOWN = 50
@@ -294,8 +294,7 @@ def family_routes(hub: HubServices) -> list[Route]:
             return to_login(request)
         current, person = found
         form = await request.form()
-        given = form.get(CSRF_FIELD)
-        if not csrf_matches(current.csrf_token, given if isinstance(given, str) else None):
+        if not csrf_matches(current.csrf_token, await csrf_token_of(request)):
             return problem_page(request, Code.CSRF_FAILED, 403)
         if not person.known:
             return problem_page(request, Code.PERSON_UNKNOWN, 403)

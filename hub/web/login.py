@@ -20,8 +20,6 @@ from starlette.routing import Route
 from hub.adapters.identity.base import IdentityError, query_parameters
 from hub.auth.people import load_person
 from hub.auth.sessions import (
-    CSRF_FIELD,
-    CSRF_HEADER,
     browser_key,
     csrf_matches,
     safe_return_to,
@@ -30,7 +28,7 @@ from hub.domain.people import Person
 from hub.domain.personal_data import mask_personal_id
 from hub.domain.problems import MESSAGES, Code
 from hub.web.pages import problem_page, render
-from hub.web.services import HubServices
+from hub.web.services import HubServices, csrf_token_of
 
 log = structlog.get_logger()
 
@@ -168,12 +166,7 @@ def login_routes(hub: HubServices) -> list[Route]:
         current = await hub.sessions.current(request.cookies.get(hub.sessions.cookie_name))
         if current is None:
             return RedirectResponse("/", status_code=303)
-        given = request.headers.get(CSRF_HEADER)
-        if given is None:
-            form = await request.form()
-            field = form.get(CSRF_FIELD)
-            given = field if isinstance(field, str) else None
-        if not csrf_matches(current.csrf_token, given):
+        if not csrf_matches(current.csrf_token, await csrf_token_of(request)):
             return problem_page(request, Code.CSRF_FAILED, 403)
         await hub.sessions.end(current.id)
         provider = hub.identity_providers.get(current.provider)

@@ -14,7 +14,13 @@ from hub.auth.access import Caller
 from hub.auth.clients import CallerCache
 from hub.auth.people import bind, session_caller
 from hub.auth.secrets import dummy_hash
-from hub.auth.sessions import CSRF_HEADER, SAFE_METHODS, SessionStore, csrf_matches
+from hub.auth.sessions import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SessionStore,
+    csrf_matches,
+)
 from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
 from hub.config import Settings
 from hub.db.engine import Database
@@ -29,6 +35,23 @@ def purpose_of(request: Request | WebSocket) -> str | None:
     Header values are ASCII, so a Vietnamese purpose arrives percent-encoded UTF-8.
     """
     return unquote(request.headers.get("x-hub-purpose", "")) or None
+
+
+#: The bodies a page's form sends.
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def csrf_token_of(request: Request) -> str | None:
+    """The anti-forgery token a state-changing request made with a session carries: the
+    ``X-CSRF-Token`` header (scripts, apps), or else the ``csrf_token`` field of its
+    form (pages that work without JavaScript)."""
+    given = request.headers.get(CSRF_HEADER)
+    if given is not None:
+        return given
+    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+        return None
+    field = (await request.form()).get(CSRF_FIELD)
+    return field if isinstance(field, str) else None
 
 
 class HubServices:

@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from hub.auth.access import Caller, restrict
 from hub.auth.people import session_caller as person_caller
-from hub.auth.sessions import CSRF_FIELD, CSRF_HEADER, csrf_matches
+from hub.auth.sessions import csrf_matches
 from hub.db import models, roles
 from hub.documents.xml.transcript import TranscriptXmlError, parse_xml
 from hub.domain import lifecycle
@@ -43,7 +43,7 @@ from hub.domain.signers import SignerRole
 from hub.signing import service as signing_service
 from hub.web import i18n
 from hub.web.pages import problem_page, render
-from hub.web.services import HubServices
+from hub.web.services import HubServices, csrf_token_of
 from hub.web.verify import shown
 
 log = structlog.get_logger()
@@ -145,14 +145,6 @@ async def waiting_for(session: AsyncSession, *, caller: Caller, role: SignerRole
     ]
 
 
-def _csrf_given(request: Request, form: Any) -> str | None:
-    given = request.headers.get(CSRF_HEADER)
-    if given is None:
-        field = form.get(CSRF_FIELD)
-        given = field if isinstance(field, str) else None
-    return given
-
-
 def sign_routes(hub: HubServices) -> list[Route]:
     """The signing page's routes."""
 
@@ -202,7 +194,7 @@ def sign_routes(hub: HubServices) -> list[Route]:
         if current is None:
             return sign_in(request)
         form = await request.form()
-        if not csrf_matches(current.csrf_token, _csrf_given(request, form)):
+        if not csrf_matches(current.csrf_token, await csrf_token_of(request)):
             return problem_page(request, Code.CSRF_FAILED, 403, link=BACK)
         # The token was sent as a form field: the caller is the session's person.
         person = await hub.callers.person(hub.db, current.personal_id, current.full_name)
