@@ -1,7 +1,8 @@
 """The roles a person holds, read from the hub's records by their personal ID (issue 11).
 
 :func:`load_person` answers "who is this person here" for a sign-in, a session and a
-person-bound token; :func:`bind` narrows a program's reach to the person it acts for.
+person-bound token; :func:`bind` narrows a program's reach to the person it acts for;
+:func:`admission_caller` is an admission officer reading as their admission service.
 """
 
 from dataclasses import replace
@@ -10,11 +11,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth.access import Caller
+from hub.auth.access import SCOPES, Caller
 from hub.db import models
 from hub.db.roles import is_principal_record
-from hub.domain.enums import OrgLevel
-from hub.domain.people import Child, HomeroomClass, Person, SchoolRole
+from hub.domain.enums import ClientKind, OrgLevel
+from hub.domain.people import AdmissionService, Child, HomeroomClass, Person, SchoolRole
 from hub.domain.personal_id import is_well_formed
 from hub.domain.text import clean_text
 
@@ -77,7 +78,7 @@ async def load_person(session: AsyncSession, personal_id: str, full_name: str = 
         )
     officer = (
         await session.execute(
-            select(models.DepartmentOfficer.full_name).where(
+            select(models.DepartmentOfficer.full_name, models.DepartmentOfficer.district_id).where(
                 models.DepartmentOfficer.personal_id == personal_id,
                 models.DepartmentOfficer.revoked_at.is_(None),
             )
@@ -90,6 +91,15 @@ async def load_person(session: AsyncSession, personal_id: str, full_name: str = 
             )
         )
     ).first()
+    office_school_ids: frozenset[int] = frozenset()
+    if officer is not None and officer.district_id is not None:
+        office_school_ids = frozenset(
+            (
+                await session.scalars(
+                    select(models.School.id).where(models.School.district_id == officer.district_id)
+                )
+            ).all()
+        )
     children: tuple[Child, ...] = ()
     if guardian is not None:
         link = models.GuardianLink
@@ -118,8 +128,16 @@ async def load_person(session: AsyncSession, personal_id: str, full_name: str = 
             )
         )
     ).first()
+    admits = (
+        await session.execute(
+            select(models.AdmissionOfficer.full_name, models.AdmissionOfficer.client_id).where(
+                models.AdmissionOfficer.personal_id == personal_id,
+                models.AdmissionOfficer.revoked_at.is_(None),
+            )
+        )
+    ).first()
     name = next(
-        (row.full_name for row in (staff, officer, guardian, pupil) if row is not None),
+        (row.full_name for row in (staff, officer, guardian, pupil, admits) if row is not None),
         full_name,
     )
     return Person(
@@ -130,21 +148,54 @@ async def load_person(session: AsyncSession, personal_id: str, full_name: str = 
         homeroom_classes=homeroom,
         principal_of=principal_of,
         department_officer=officer is not None,
+        office_district_id=None if officer is None else officer.district_id,
+        office_school_ids=office_school_ids,
         guardian_id=guardian.id if guardian else None,
         children=children,
         student_id=pupil.id if pupil else None,
+        admission=None if admits is None else await _admission_service(session, admits.client_id),
+    )
+
+
+async def _admission_service(session: AsyncSession, client_id: str) -> AdmissionService | None:
+    """The admission service ``client_id`` with what its own caller reads; None when it
+    is no longer an enabled admission client."""
+    # Imported here: hub.auth.clients caches the people this module loads.
+    from hub.auth.clients import load_caller
+
+    client = (
+        await session.execute(
+            select(models.ApiClient.name, models.ApiClient.kind).where(
+                models.ApiClient.client_id == client_id
+            )
+        )
+    ).first()
+    if client is None or client.kind is not ClientKind.ADMISSION:
+        return None
+    service = await load_caller(session, client_id, frozenset(SCOPES))
+    if service is None:  # disabled or deleted
+        return None
+    return AdmissionService(
+        client_id=client_id,
+        name=client.name,
+        scopes=service.scopes,
+        org_level=service.org_level,
+        school_ids=service.school_ids,
     )
 
 
 def reach_of(person: Person) -> frozenset[int] | None:
     """The schools whose records the person's own roles reach (None: the department).
 
-    A department officer reaches the department; staff reach the schools they work
-    at; a guardian or pupil reaches no school's records — they read their own and
-    their children's through ``me``, never a school's lists.
+    A department officer reaches the department, a district office's officer that
+    district's schools (and any they work at); staff reach the schools they work at;
+    a guardian or pupil reaches no school's records — they read their own and their
+    children's through ``me``, never a school's lists.
     """
-    if person.department_officer:
+    if person.department_officer and person.office_district_id is None:
         return None
+    if person.department_officer:
+        return person.office_school_ids | person.staff_school_ids
     return person.staff_school_ids
 
 
@@ -192,46 +243,112 @@ def session_scopes(person: Person) -> frozenset[str]:
 WEB_CLIENT_ID = "hub-web"
 
 
+def admission_caller(person: Person) -> Caller | None:
+    """The caller of an admission officer's reads: their admission service itself,
+    acting for them — its client id, so that the consent check every read of it passes
+    (:func:`hub.auth.access.consented`, :func:`hub.consents.service.require_consent`)
+    counts the consents given to that service alone, its scopes and its reach. The
+    officer's other roles add nothing to it. None for a person who is no such officer.
+    """
+    service = person.admission
+    if service is None:
+        return None
+    return Caller(
+        client_id=service.client_id,
+        scopes=service.scopes,
+        org_level=service.org_level,
+        school_ids=service.school_ids,
+        person=person,
+        kind=ClientKind.ADMISSION,
+    )
+
+
+def reads_as_admission_service(person: Person) -> bool:
+    """Whether every read of the person's browser session is their admission service's:
+    an admission officer holding no other role. A teacher or a parent who also admits
+    keeps their own session; ``/admission`` reads as the service for them."""
+    return (
+        person.admission is not None
+        and not person.is_staff
+        and not person.department_officer
+        and not person.children
+        and person.student_id is None
+    )
+
+
 def session_caller(person: Person) -> Caller:
     """The caller of a request made with a person's browser session."""
+    admission = admission_caller(person) if reads_as_admission_service(person) else None
+    if admission is not None:
+        return admission
     reach = reach_of(person)
     return Caller(
         client_id=WEB_CLIENT_ID,
         scopes=session_scopes(person),
-        org_level=OrgLevel.DEPARTMENT if reach is None else OrgLevel.SCHOOL,
+        org_level=(
+            OrgLevel.DEPARTMENT
+            if reach is None
+            else OrgLevel.DISTRICT
+            if person.office_district_id is not None
+            else OrgLevel.SCHOOL
+        ),
         school_ids=reach,
         person=person,
     )
 
 
 class OfficerError(ValueError):
-    """A department role cannot be granted or revoked as asked."""
+    """A department or admission role cannot be granted or revoked as asked."""
 
 
-async def grant_officer(
-    session: AsyncSession, *, personal_id: str, full_name: str, granted_by: str
-) -> str:
-    """Grant the department role (cán bộ Sở) to the person holding ``personal_id``.
-
-    An operator's act (``hub people grant``): no app and no identity provider can
-    grant it. Granting again after a revocation restores the role. Returns the name
-    as stored.
-    """
+def _officer_name(personal_id: str, full_name: str) -> str:
+    """The name to store for an officer, or OfficerError for a malformed ID or name."""
     if not is_well_formed(personal_id):
         raise OfficerError("a personal ID has exactly 12 digits")
     cleaned = clean_text(full_name, field="fullName", limit=200, required=True)
     if cleaned.value is None:
         raise OfficerError(cleaned.problems[0].message_en)
-    name = cleaned.value
+    return cleaned.value
+
+
+async def grant_officer(
+    session: AsyncSession,
+    *,
+    personal_id: str,
+    full_name: str,
+    granted_by: str,
+    district_code: str | None = None,
+) -> str:
+    """Grant the department role (cán bộ Sở) to the person holding ``personal_id``, or
+    with ``district_code`` the role of that district office's officer (Phòng GDĐT).
+
+    An operator's act (``hub people grant``): no app and no identity provider can
+    grant it. Granting again after a revocation restores the role (with the district
+    given now). Returns the name as stored.
+    """
+    name = _officer_name(personal_id, full_name)
+    district_id = None
+    if district_code is not None:
+        district_id = await session.scalar(
+            select(models.District.id).where(models.District.code == district_code)
+        )
+        if district_id is None:
+            raise OfficerError(f"no district has the code {district_code!r}")
     found = await session.scalar(
         select(models.DepartmentOfficer).where(models.DepartmentOfficer.personal_id == personal_id)
     )
     if found is None:
         session.add(
-            models.DepartmentOfficer(personal_id=personal_id, full_name=name, granted_by=granted_by)
+            models.DepartmentOfficer(
+                personal_id=personal_id,
+                full_name=name,
+                granted_by=granted_by,
+                district_id=district_id,
+            )
         )
     else:
         found.full_name, found.granted_by, found.revoked_at = name, granted_by, None
+        found.district_id = district_id
     await session.flush()
     return name
 
@@ -261,6 +378,70 @@ async def officers(session: AsyncSession) -> list[models.DepartmentOfficer]:
             await session.scalars(
                 select(models.DepartmentOfficer).order_by(
                     models.DepartmentOfficer.granted_at.desc(), models.DepartmentOfficer.id.desc()
+                )
+            )
+        ).all()
+    )
+
+
+async def grant_admission_officer(
+    session: AsyncSession, *, personal_id: str, full_name: str, client_id: str, granted_by: str
+) -> str:
+    """Make the person holding ``personal_id`` an officer of the admission service
+    ``client_id`` (cán bộ tuyển sinh): signed in, they read on ``/admission`` what the
+    service reads, under the families' consents given to it.
+
+    An operator's act (``hub people grant --admission``), as the department role is. A
+    person is an officer of one service at a time: granting another moves them, and
+    granting again after a revocation restores the role. Returns the name as stored.
+    """
+    name = _officer_name(personal_id, full_name)
+    kind = await session.scalar(
+        select(models.ApiClient.kind).where(
+            models.ApiClient.client_id == client_id, models.ApiClient.deleted_at.is_(None)
+        )
+    )
+    if kind is not ClientKind.ADMISSION:
+        raise OfficerError(f"no admission service has the client id {client_id!r}")
+    found = await session.scalar(
+        select(models.AdmissionOfficer).where(models.AdmissionOfficer.personal_id == personal_id)
+    )
+    if found is None:
+        session.add(
+            models.AdmissionOfficer(
+                personal_id=personal_id, full_name=name, client_id=client_id, granted_by=granted_by
+            )
+        )
+    else:
+        found.full_name, found.client_id, found.granted_by = name, client_id, granted_by
+        found.revoked_at = None
+    await session.flush()
+    return name
+
+
+async def revoke_admission_officer(session: AsyncSession, *, personal_id: str) -> bool:
+    """Take the admission officer's role away, at once in every API process (migration
+    0018). False when the person held no such role."""
+    found = await session.scalar(
+        select(models.AdmissionOfficer).where(
+            models.AdmissionOfficer.personal_id == personal_id,
+            models.AdmissionOfficer.revoked_at.is_(None),
+        )
+    )
+    if found is None:
+        return False
+    found.revoked_at = datetime.now(UTC)
+    await session.flush()
+    return True
+
+
+async def admission_officers(session: AsyncSession) -> list[models.AdmissionOfficer]:
+    """Everyone who is or was an admission service's officer, newest grant first."""
+    return list(
+        (
+            await session.scalars(
+                select(models.AdmissionOfficer).order_by(
+                    models.AdmissionOfficer.granted_at.desc(), models.AdmissionOfficer.id.desc()
                 )
             )
         ).all()

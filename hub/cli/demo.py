@@ -152,7 +152,13 @@ def _start_identity(settings: Settings, school_code: str) -> Settings:
     table.add_column("họ và tên")
     table.add_column("mã định danh")
     table.add_column("trang của họ")
-    pages = {"Giáo": "/sign", "Hiệu": "/sign", "Cha": "/family", "Học": "/family"}
+    pages = {
+        "Giáo": "/sign",
+        "Hiệu": "/sign",
+        "Cha": "/family",
+        "Học": "/family",
+        "Tuyển": "/admission",
+    }
     for person in people:
         page = pages.get(person.role.split()[0], "/dashboard")
         table.add_row(person.role, person.full_name, person.personal_id, page)

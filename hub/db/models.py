@@ -764,12 +764,31 @@ class ProviderMigrationStep(Base):
 
 
 class DepartmentOfficer(Base):
-    """A person an operator granted a department role (cán bộ Sở), by personal ID."""
+    """A person an operator granted a department role (cán bộ Sở, or of a district
+    office), by personal ID."""
 
     __tablename__ = "department_officers"
     id: Mapped[int] = mapped_column(primary_key=True)
     personal_id: Mapped[str] = mapped_column(String(12), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    #: A district office's officer (Phòng GDĐT) reaches that district's schools only;
+    #: None: the whole department (migration 0017).
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AdmissionOfficer(Base):
+    """A person an operator made an officer of an admission service (cán bộ tuyển sinh),
+    by personal ID: on the hub's pages they read what that service (an API client of
+    kind ADMISSION) reads, under the families' consents given to it (migration 0018)."""
+
+    __tablename__ = "admission_officers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    personal_id: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    client_id: Mapped[str] = mapped_column(ForeignKey("api_clients.client_id"))
     granted_by: Mapped[str] = mapped_column(String(64))
     granted_at: Mapped[datetime] = mapped_column(server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,8 +1,9 @@
 """The demo's sign-in: simulated VNeID and provincial SSO on loopback, with demo people.
 
-The teacher, principal, a guardian and their child from the demo school, and a
-department officer the demo grants the role to, are citizens at both simulators, so
-a newcomer signs in as each of them by picking the name on the simulator's page.
+The teacher, principal, a guardian and their child from the demo school, a
+department officer the demo grants the role to, and an officer of the demo's admission
+service are citizens at both simulators, so a newcomer signs in as each of them by
+picking the name on the simulator's page.
 """
 
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.identity.oidc.simulator import Simulation as OIDCSimulation
 from hub.adapters.identity.oidc.simulator import simulate as simulate_oidc
@@ -19,12 +21,18 @@ from hub.adapters.identity.vneid.simulator import simulate as simulate_vneid
 from hub.config import Settings
 from hub.db import models, roles
 from hub.db.engine import Database
-from hub.domain.enums import Sex
+from hub.domain.enums import ClientKind, OrgLevel, Sex
 from hub.domain.personal_id import compose
 
 #: The department officer the demo creates (the operator grants the role in production).
 OFFICER_NAME = "Đỗ Minh Cán Bộ Sở"
 OFFICER_ID = compose("001", 1978, Sex.MALE, 990_001)
+#: The demo's admission service (an API client of kind ADMISSION, kept between runs so
+#: the consents given to it stay) and its officer, named as an operator would with
+#: ``hub people grant --admission``.
+ADMISSION_SERVICE_NAME = "Cổng tuyển sinh lớp 10 (bản chạy thử)"
+ADMISSION_OFFICER_NAME = "Phan Thị Tuyển Sinh"
+ADMISSION_OFFICER_ID = compose("001", 1984, Sex.FEMALE, 990_002)
 #: What the simulators say of a demo person whose birth date the records do not hold.
 UNKNOWN_BIRTH_DATE = date(1980, 1, 1)
 
@@ -53,8 +61,9 @@ class DemoIdentity:
 
 
 async def demo_people(settings: Settings, school_code: str) -> list[DemoPerson]:
-    """The demo school's teacher, principal, a verified guardian and child, and an officer
-    (granted the department role here, as an operator would with ``hub people grant``)."""
+    """The demo school's teacher, principal, a verified guardian and child, an officer
+    (granted the department role here, as an operator would with ``hub people grant``)
+    and the demo admission service's officer."""
     db = Database(settings.database_url)
     found: list[DemoPerson] = []
     try:
@@ -143,9 +152,49 @@ async def demo_people(settings: Settings, school_code: str) -> list[DemoPerson]:
                     )
                 )
             found.append(DemoPerson("Cán bộ Sở GDĐT", OFFICER_NAME, OFFICER_ID, None))
+            await _admission_officer(session)
+            found.append(
+                DemoPerson(
+                    f"Tuyển sinh: cán bộ của {ADMISSION_SERVICE_NAME}",
+                    ADMISSION_OFFICER_NAME,
+                    ADMISSION_OFFICER_ID,
+                    None,
+                )
+            )
     finally:
         await db.dispose()
     return found
+
+
+async def _admission_officer(session: AsyncSession) -> None:
+    """The demo admission service (made once) and its officer: a guardian consents to
+    it on ``/family``, and the officer reads the shared transcript on ``/admission``."""
+    from hub.auth.clients import create_client
+    from hub.auth.people import grant_admission_officer
+
+    client_id = await session.scalar(
+        select(models.ApiClient.client_id).where(
+            models.ApiClient.name == ADMISSION_SERVICE_NAME,
+            models.ApiClient.kind == ClientKind.ADMISSION,
+            models.ApiClient.deleted_at.is_(None),
+        )
+    )
+    if client_id is None:
+        created = await create_client(
+            session,
+            name=ADMISSION_SERVICE_NAME,
+            kind=ClientKind.ADMISSION,
+            scopes=["transcripts:read", "personal-ids:read"],
+            org_level=OrgLevel.DEPARTMENT,
+        )
+        client_id = created.client_id
+    await grant_admission_officer(
+        session,
+        personal_id=ADMISSION_OFFICER_ID,
+        full_name=ADMISSION_OFFICER_NAME,
+        client_id=client_id,
+        granted_by="hub demo",
+    )
 
 
 def start_identity(settings: Settings, people: list[DemoPerson]) -> DemoIdentity:

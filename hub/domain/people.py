@@ -4,15 +4,15 @@ The hub never takes a role from the identity provider or from an app: it matches
 signed-in person to its own records by the 12-digit personal ID and reads the roles
 there — a staff assignment at a school, the homeroom class a class record names, the
 principal by :func:`hub.domain.roles.principal_of`, a department role an operator
-granted, a guardianship whose link the hub verified, a pupil's own record. Roles are
-read again on every request, so a teacher moved to another school stops acting for
-the old one at once.
+granted, an admission service's officer an operator named, a guardianship whose link
+the hub verified, a pupil's own record. Roles are read again on every request, so a
+teacher moved to another school stops acting for the old one at once.
 """
 
 from dataclasses import dataclass
 from datetime import date
 
-from hub.domain.enums import GuardianRelation, StaffRole
+from hub.domain.enums import GuardianRelation, OrgLevel, StaffRole
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,20 @@ class Child:
 
 
 @dataclass(frozen=True)
+class AdmissionService:
+    """The admission service (dịch vụ tuyển sinh: an API client of kind ADMISSION) a
+    person is an officer of, as the client's own caller has it when the person's roles
+    are read: what it may read (``scopes``) and where (``school_ids``; None: the whole
+    department), and only ever under the families' consents given to ``client_id``."""
+
+    client_id: str
+    name: str
+    scopes: frozenset[str]
+    org_level: OrgLevel
+    school_ids: frozenset[int] | None
+
+
+@dataclass(frozen=True)
 class Person:
     """A signed-in person as the hub's records describe them."""
 
@@ -56,9 +70,16 @@ class Person:
     homeroom_classes: tuple[HomeroomClass, ...] = ()
     principal_of: frozenset[int] = frozenset()
     department_officer: bool = False
+    #: An officer of a district office (Phòng GDĐT): the district and its schools,
+    #: which bound the officer's reach; None for the whole department's officers.
+    office_district_id: int | None = None
+    office_school_ids: frozenset[int] = frozenset()
     guardian_id: int | None = None
     children: tuple[Child, ...] = ()
     student_id: int | None = None  # the person is a pupil
+    #: The admission service an operator made the person an officer of (cán bộ tuyển
+    #: sinh); None when they are none, or the service is disabled or deleted.
+    admission: AdmissionService | None = None
 
     @property
     def staff_school_ids(self) -> frozenset[int]:
@@ -81,7 +102,15 @@ class Person:
             or self.department_officer
             or bool(self.children)
             or self.student_id is not None
+            or self.admission is not None
         )
+
+    @property
+    def acts_for_an_organisation(self) -> bool:
+        """Whether the person reads others' records for a school, the department or an
+        admission service: they sign in at the staff account level
+        (``Settings.staff_min_account_level``)."""
+        return self.is_staff or self.department_officer or self.admission is not None
 
     def represents(self, student_id: int) -> bool:
         """Whether the person is the verified legal representative of the pupil."""

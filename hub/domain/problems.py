@@ -108,6 +108,11 @@ class Code(StrEnum):
     GUARDIAN_NOT_VERIFIED = "GUARDIAN_NOT_VERIFIED"
     POPULATION_UNAVAILABLE = "POPULATION_UNAVAILABLE"
     GUARDIAN_LINK_NOT_FOUND = "GUARDIAN_LINK_NOT_FOUND"
+    # An admission officer looks up a transcript shared under a consent (issue 12).
+    ADMISSION_OFFICER_REQUIRED = "ADMISSION_OFFICER_REQUIRED"
+    CONSENT_REVOKED = "CONSENT_REVOKED"
+    CONSENT_EXPIRED = "CONSENT_EXPIRED"
+    CONSENT_PENDING = "CONSENT_PENDING"
 
 
 MESSAGES: dict[Code, str] = {
@@ -325,6 +330,21 @@ MESSAGES: dict[Code, str] = {
     ),
     Code.GUARDIAN_LINK_NOT_FOUND: (
         "Không tìm thấy liên kết cha mẹ/người giám hộ này trong phạm vi được phép."
+    ),
+    Code.ADMISSION_OFFICER_REQUIRED: (
+        "Trang này dành cho cán bộ tuyển sinh của một đơn vị tuyển sinh được Sở GDĐT cấp "
+        "quyền; tài khoản của bạn chưa có quyền này."
+    ),
+    Code.CONSENT_REVOKED: (
+        "Gia đình đã rút lại sự đồng ý số {consent} lúc {at}; không có thông tin nào được "
+        "cung cấp. Nếu cần, đề nghị gia đình cho sự đồng ý mới."
+    ),
+    Code.CONSENT_EXPIRED: (
+        "Sự đồng ý số {consent} đã hết thời hạn (hết ngày {last_day}); không có thông tin "
+        "nào được cung cấp. Nếu cần, đề nghị gia đình cho sự đồng ý mới."
+    ),
+    Code.CONSENT_PENDING: (
+        "Sự đồng ý số {consent} chưa có hiệu lực: {reason}; chưa có thông tin nào được cung cấp."
     ),
 }
 
@@ -545,6 +565,20 @@ MESSAGES_EN: dict[Code, str] = {
         "The population database is not answering; the check will be tried again later."
     ),
     Code.GUARDIAN_LINK_NOT_FOUND: "No such guardian link within the permitted scope.",
+    Code.ADMISSION_OFFICER_REQUIRED: (
+        "This page is for the officers of an admission service the department has "
+        "authorised; your account does not hold this role."
+    ),
+    Code.CONSENT_REVOKED: (
+        "The family withdrew consent no. {consent} at {at}; nothing is disclosed. If "
+        "needed, ask the family for a new consent."
+    ),
+    Code.CONSENT_EXPIRED: (
+        "Consent no. {consent} has expired (its last day was {last_day}); nothing is "
+        "disclosed. If needed, ask the family for a new consent."
+    ),
+    Code.CONSENT_PENDING: "Consent no. {consent} is not in force yet: {reason}; nothing is "
+    "disclosed yet.",
 }
 
 

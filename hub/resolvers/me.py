@@ -160,14 +160,17 @@ async def reads_of_child(
             log.item,
             log.consent_id,
             models.ApiClient.name.label("program"),
-            func.coalesce(models.Staff.full_name, models.DepartmentOfficer.full_name).label(
-                "person_name"
-            ),
+            func.coalesce(
+                models.Staff.full_name,
+                models.DepartmentOfficer.full_name,
+                models.AdmissionOfficer.full_name,
+            ).label("person_name"),
             models.Consent.purpose.label("consent_purpose"),
         )
         .outerjoin(models.ApiClient, models.ApiClient.client_id == log.client_id)
         .outerjoin(models.Staff, models.Staff.personal_id == log.person)
         .outerjoin(models.DepartmentOfficer, models.DepartmentOfficer.personal_id == log.person)
+        .outerjoin(models.AdmissionOfficer, models.AdmissionOfficer.personal_id == log.person)
         # Only a consent about this child is named (the log's id is not a foreign key).
         .outerjoin(
             models.Consent,

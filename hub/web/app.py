@@ -24,6 +24,7 @@ from hub.logs import configure as configure_logging
 from hub.schema.api import schema
 from hub.signing.service import SigningServices
 from hub.transcripts import service as transcript_service
+from hub.web.admission import admission_routes
 from hub.web.authorize import authorize_routes
 from hub.web.consents import consent_routes
 from hub.web.dashboard import dashboard_routes
@@ -159,6 +160,7 @@ def create_app(
             *login_routes(hub),
             *consent_routes(hub),
             *family_routes(hub),
+            *admission_routes(hub),
             *sign_routes(hub),
             *outage_routes(hub, mails=mails),
             *dashboard_routes(hub),

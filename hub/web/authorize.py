@@ -77,7 +77,7 @@ def authorize_routes(hub: HubServices) -> list[Route]:
         if isinstance(found, Response):
             return found
         client, redirect_uri, asked = found
-        current = await hub.sessions.current(request.cookies.get(hub.sessions.cookie_name))
+        current = await hub.session_of(request)
         if current is None:
             if request.method != "GET":
                 return problem_page(request, Code.SESSION_REQUIRED, 401)

@@ -143,7 +143,7 @@ def family_routes(hub: HubServices) -> list[Route]:
 
     async def signed_in(request: Request) -> tuple[SessionView, Person] | None:
         """The browser session and its person (any roles), or None without a session."""
-        current = await hub.sessions.current(request.cookies.get(hub.sessions.cookie_name))
+        current = await hub.session_of(request)
         if current is None:
             return None
         person = await hub.callers.person(hub.db, current.personal_id, current.full_name)

@@ -146,7 +146,7 @@ def login_routes(hub: HubServices) -> list[Route]:
             return problem_page(request, Code.PERSON_UNKNOWN, 403)
         level = settings.staff_min_account_level
         if (
-            (person.is_staff or person.department_officer)
+            person.acts_for_an_organisation
             and identity.account_level is not None
             and identity.account_level < level
         ):
@@ -163,7 +163,7 @@ def login_routes(hub: HubServices) -> list[Route]:
         return response
 
     async def logout(request: Request) -> Response:
-        current = await hub.sessions.current(request.cookies.get(hub.sessions.cookie_name))
+        current = await hub.session_of(request)
         if current is None:
             return RedirectResponse("/", status_code=303)
         if not csrf_matches(current.csrf_token, await csrf_token_of(request)):
@@ -186,7 +186,7 @@ def login_routes(hub: HubServices) -> list[Route]:
                 status_code=401,
                 headers={"Cache-Control": "no-store"},
             )
-        current = await hub.sessions.current(request.cookies.get(hub.sessions.cookie_name))
+        current = await hub.session_of(request)
         body = me_json(caller.person, current.provider if current else None)
         if current is not None:
             body["csrfToken"] = current.csrf_token

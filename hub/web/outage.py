@@ -66,7 +66,7 @@ def _since(language: str, notice: ProviderStatus) -> str:
 async def banner_of(hub: HubServices, request: Request) -> list[str] | None:
     """The banner's lines for the request's signed-in person (empty: none to show);
     None without a session."""
-    current = await hub.sessions.current(request.cookies.get(hub.sessions.cookie_name))
+    current = await hub.session_of(request)
     if current is None:
         return None
     person = await hub.callers.person(hub.db, current.personal_id, current.full_name)

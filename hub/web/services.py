@@ -19,6 +19,7 @@ from hub.auth.sessions import (
     CSRF_HEADER,
     SAFE_METHODS,
     SessionStore,
+    SessionView,
     csrf_matches,
 )
 from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
@@ -52,6 +53,10 @@ async def csrf_token_of(request: Request) -> str | None:
         return None
     field = (await request.form()).get(CSRF_FIELD)
     return field if isinstance(field, str) else None
+
+
+#: Where :meth:`HubServices.session_of` keeps a request's session in its state.
+SESSION_KEY = "hub_session"
 
 
 class HubServices:
@@ -89,6 +94,18 @@ class HubServices:
         )
         dummy_hash()  # made now, so the first unknown client id costs no more than others
 
+    async def session_of(self, request: Request) -> SessionView | None:
+        """The request's live browser session, read from the database once per request:
+        the outage banner's middleware, the caller and the page itself share it (kept in
+        the request's ``state``)."""
+        state = request.scope.setdefault("state", {})
+        if SESSION_KEY not in state:
+            state[SESSION_KEY] = await self.sessions.current(
+                request.cookies.get(self.sessions.cookie_name)
+            )
+        found: SessionView | None = state[SESSION_KEY]
+        return found
+
     async def caller_for(self, request: Request | WebSocket) -> Caller | None:
         """Who is behind a request: the client of its bearer token (acting for a person
         when the token is person-bound), or else the person of its session cookie;
@@ -118,7 +135,7 @@ class HubServices:
         return bind(caller, await self.callers.person(self.db, claims.person))
 
     async def _session_caller(self, request: Request) -> Caller | None:
-        current = await self.sessions.current(request.cookies.get(self.sessions.cookie_name))
+        current = await self.session_of(request)
         if current is None:
             return None
         if request.method not in SAFE_METHODS and not csrf_matches(

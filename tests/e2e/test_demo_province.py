@@ -88,7 +88,7 @@ async def test_the_people_hub_demo_prints_sign_in_with_their_roles(province) -> 
     port = free_port("127.0.0.1")
     served = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
     people = await demo_people(served, school_code)
-    assert [p.role.split()[0] for p in people] == ["Giáo", "Hiệu", "Cha", "Học", "Cán"]
+    assert [p.role.split()[0] for p in people] == ["Giáo", "Hiệu", "Cha", "Học", "Cán", "Tuyển"]
     identity = start_identity(served, people)
     server = SimulatorServer(
         create_app(served.model_copy(update=identity.settings)), port=port
@@ -103,9 +103,13 @@ async def test_the_people_hub_demo_prints_sign_in_with_their_roles(province) -> 
                         back = await at_sso.get(start.headers["location"])
                     answer = await browser.get(back.headers["location"])
                     me = (await browser.get("/me")).json()
+                    admission = await browser.get("/admission")
                 assert answer.status_code == 303, (provider, person, answer.text)
                 if person.role.startswith("Học sinh"):
                     assert me["roles"]["pupil"] is True, me
+                    continue
+                if person.role.startswith("Tuyển sinh"):
+                    assert admission.status_code == 200, (provider, person, admission.text)
                     continue
                 roles = me["roles"]
                 held = {
