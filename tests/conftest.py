@@ -25,26 +25,6 @@ from hub.web.app import create_app
 from tests.world import World, build_world
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
-    """The suite runs in random order (pytest-randomly: modules, and tests within a
-    module), except within a module marked ``in_order``: its tests are the steps of one
-    story on the module's own rows, so they keep their written order, in the places the
-    shuffle gave the module. Two page stories still need it (test_sign_page,
-    test_outage_banner); every other module's tests set up what they need themselves."""
-    written = {id(item): n for n, item in enumerate(items)}
-    result = yield
-    places: dict[str, list[int]] = {}
-    for place, item in enumerate(items):
-        if item.get_closest_marker("in_order"):
-            places.setdefault(item.nodeid.split("::")[0], []).append(place)
-    for module_places in places.values():
-        steps = sorted((items[p] for p in module_places), key=lambda item: written[id(item)])
-        for place, item in zip(module_places, steps, strict=True):
-            items[place] = item
-    return result
-
-
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
     """The random order's seed at the end of the run, even under ``-q`` (``make test``)."""
     seed = getattr(config.option, "randomly_seed", None)
@@ -66,7 +46,14 @@ def _database_urls(tmp: Path) -> tuple[str, str | None, str | None]:
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     tmp = tmp_path_factory.mktemp("hub")
     url, maintenance, name = _database_urls(tmp)
-    yield Settings(database_url=url, token_key_file=tmp / "key.pem", public_url="http://hub.test")
+    # The dashboard counts at every request: tests read figures right after changing
+    # them (tests/unit/test_figures.py covers figures kept for a while).
+    yield Settings(
+        database_url=url,
+        token_key_file=tmp / "key.pem",
+        public_url="http://hub.test",
+        dashboard_refresh_seconds=0,
+    )
     if maintenance and name:
         import asyncio
 

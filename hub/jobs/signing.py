@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import ScalarSelect, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.signing.base import SigningError
@@ -130,7 +130,7 @@ async def start_batch(
     )
     if signer is not None:
         query = query.where(
-            _holder_id(role)
+            signing_service.holder_id(role)
             == select(models.Staff.id).where(models.Staff.personal_id == signer).scalar_subquery()
         )
     if class_id is not None:
@@ -220,13 +220,6 @@ async def _holder_of(
     elif role is SignerRole.PRINCIPAL:
         holder = await roles.principal(session, school_id=transcript.school_id)
     return holder.personal_id if holder else None
-
-
-def _holder_id(role: SignerRole) -> ScalarSelect[int]:
-    """The staff id of a transcript row's ``role`` holder, as a correlated subquery."""
-    if role is SignerRole.HOMEROOM_TEACHER:
-        return roles.homeroom_teacher_id(models.Transcript.class_id)
-    return roles.principal_id(models.Transcript.school_id)
 
 
 async def _chunk_signer(

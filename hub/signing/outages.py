@@ -10,8 +10,8 @@ module makes it known:
   process and the department's dashboard read one history, and exactly one process
   records — and tells — each change;
 - :func:`notices_for` decides the banner a signed-in person sees: the providers they
-  sign with (their own certificates, their school's seal when they are its principal)
-  that are down or degraded;
+  sign with (their own certificates, their school's seal when they apply it,
+  :func:`hub.signing.service.seal_keeper_id`) that are down or degraded;
 - :func:`mails_for` writes, in Vietnamese, the mail to everyone who signs with a
   provider that just went down or came back (once per change, never on every check);
 - :class:`Outages` ties them to the web app: one check (:meth:`Outages.check`), the
@@ -37,9 +37,9 @@ from hub.adapters.signing.base import Health, HealthStatus
 from hub.adapters.signing.registry import CHECK_INTERVAL, SigningProviders
 from hub.db import models
 from hub.db.engine import Database
-from hub.db.roles import is_principal_record
 from hub.domain.enums import CertificateStatus, SigningProvider
 from hub.domain.people import Person
+from hub.signing.service import seal_keeper_id
 
 log = structlog.get_logger(__name__)
 
@@ -226,17 +226,16 @@ def _usable() -> list[object]:
 
 async def providers_of(session: AsyncSession, person: Person) -> set[SigningProvider]:
     """The providers ``person`` signs with: their own usable certificates', and the seal's
-    of each school they are the principal of."""
+    of each school whose seal they apply (:func:`seal_keeper_id`)."""
     certificate = models.SigningCertificate
-    owners = []
-    if person.staff_id is not None:
-        owners.append(certificate.staff_id == person.staff_id)
-    if person.principal_of:
-        owners.append(certificate.school_id.in_(person.principal_of))
-    if not owners:
+    if person.staff_id is None:
         return set()
+    owners = or_(
+        certificate.staff_id == person.staff_id,
+        seal_keeper_id(certificate.school_id) == person.staff_id,
+    )
     rows = await session.scalars(
-        select(certificate.provider).distinct().where(or_(*owners), *_usable())  # type: ignore[arg-type]
+        select(certificate.provider).distinct().where(owners, *_usable())  # type: ignore[arg-type]
     )
     return set(rows.all())
 
@@ -246,21 +245,18 @@ async def people_signing_with(
 ) -> list[tuple[str, str]]:
     """(email, full name) of everyone with an email in the records who signs with
     ``provider``: a usable certificate of their own there, or their school's seal there
-    when they are its principal; one each, by name."""
+    when they apply it (:func:`seal_keeper_id`); one each, by name."""
     certificate, staff = models.SigningCertificate, models.Staff
     own = select(certificate.staff_id).where(certificate.provider == provider, *_usable())  # type: ignore[arg-type]
-    seal_schools = select(certificate.school_id).where(
+    keepers = select(seal_keeper_id(certificate.school_id)).where(
         certificate.provider == provider,
         certificate.school_id.is_not(None),
         *_usable(),  # type: ignore[arg-type]
     )
-    principals = select(models.StaffAssignment.staff_id).where(
-        models.StaffAssignment.school_id.in_(seal_schools), is_principal_record()
-    )
     rows = await session.execute(
         select(staff.email, staff.full_name)
         .where(
-            or_(staff.id.in_(own), staff.id.in_(principals)),
+            or_(staff.id.in_(own), staff.id.in_(keepers)),
             staff.email.is_not(None),
             staff.email != "",
         )

@@ -15,7 +15,9 @@ Two calls, because a person confirms on a phone in between:
    the signer rejected or did not confirm in time, the items are closed with
    that reason and the transcripts stay waiting for the same role.
 
-Bulk signing (issue #5) runs these two steps from jobs.
+Bulk signing (issue #5) runs these two steps from jobs. :func:`waiting_for` says
+what waits for a person's own signature, or for the seal they may apply
+(:func:`holder_id`, :func:`seal_keeper_id`): the list the signing page shows.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.sign.timestamps import TimeStamper
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from hub.adapters.signing.base import (
     Credential,
@@ -445,6 +448,93 @@ async def _holds_role(
         return teachers == {staff.id}
     principal = await roles.principal(session, school_id=school.id)
     return principal is not None and principal.id == staff.id
+
+
+# --- who gives each signature, and what waits for them ----------------------------------------
+
+
+def seal_keeper_id(school_id: Any) -> ScalarSelect[Any]:
+    """The staff id of whoever may apply the school's seal (đóng dấu), as a subquery: the
+    school's principal (:func:`hub.db.roles.principal_id`) [assumed].
+
+    The seal is the school's own signature, made by its token with no phone to confirm
+    on, yet a person decides when it goes on the transcripts the principal signed. The
+    records name no other keeper of the seal (no staff role says so), and the principal
+    answers for the school's seal (a clerk, văn thư, keeps the stamp on the principal's
+    order); when the records can name a keeper, this is the one place to read it. The
+    signing page offers the seal step to this person, and the outage banner and mails
+    tell this person when the seal's provider is down (:mod:`hub.signing.outages`).
+    """
+    return roles.principal_id(school_id)
+
+
+def holder_id(role: SignerRole) -> ScalarSelect[Any]:
+    """The staff id of whoever gives a transcript row ``role``'s signature now, as a
+    subquery correlated to ``transcripts``: the homeroom teacher its class names, its
+    school's principal, or whoever may apply its school's seal (:func:`seal_keeper_id`)."""
+    if role is SignerRole.HOMEROOM_TEACHER:
+        return roles.homeroom_teacher_id(models.Transcript.class_id)
+    if role is SignerRole.PRINCIPAL:
+        return roles.principal_id(models.Transcript.school_id)
+    return seal_keeper_id(models.Transcript.school_id)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A transcript waiting for a person's signature (or seal), as a list shows it."""
+
+    transcript_id: int
+    document_id: str
+    pupil: str
+    class_name: str
+    school_id: int
+    school_name: str
+    state: str
+
+
+async def waiting_for(session: AsyncSession, *, caller: Caller, role: SignerRole) -> list[Waiting]:
+    """The current transcripts in the state awaiting ``role``
+    (:func:`hub.domain.lifecycle.state_awaiting`) that the caller's person gives that
+    signature to (:func:`holder_id`), of the schools the caller reaches; by school,
+    class and pupil. Empty for a caller who is no staff member."""
+    person = caller.person
+    if person is None or person.staff_id is None:
+        return []
+    transcript = models.Transcript
+    # The class as the list names it, apart from the one the homeroom rule reads.
+    listed = aliased(models.SchoolClass)
+    query = (
+        select(
+            transcript.id,
+            transcript.document_id,
+            transcript.school_id,
+            transcript.state,
+            models.Student.full_name,
+            listed.name.label("class_name"),
+            models.School.name.label("school_name"),
+        )
+        .join(models.Student, models.Student.id == transcript.student_id)
+        .join(listed, listed.id == transcript.class_id)
+        .join(models.School, models.School.id == transcript.school_id)
+        .where(
+            transcript.is_current.is_(True),
+            transcript.state == lifecycle.state_awaiting(role).value,
+            holder_id(role) == person.staff_id,
+        )
+        .order_by(models.School.id, listed.name, models.Student.full_name, transcript.id)
+    )
+    return [
+        Waiting(
+            transcript_id=row.id,
+            document_id=row.document_id,
+            pupil=row.full_name,
+            class_name=row.class_name,
+            school_id=row.school_id,
+            school_name=row.school_name,
+            state=row.state,
+        )
+        for row in await session.execute(restrict(query, transcript, caller))
+    ]
 
 
 def _check_credential(credential: Credential, registered: models.SigningCertificate) -> None:

@@ -1,32 +1,34 @@
-"""The signing page of a homeroom teacher (GVCN) and a principal, after sign-in.
+"""The signing page of a homeroom teacher (GVCN), a principal and whoever applies the
+school's seal, after sign-in.
 
-``GET /sign`` lists the transcripts waiting for the person's own signature: the
-homeroom teacher's class's in the state awaiting HOMEROOM_TEACHER, the principal's
-school's awaiting PRINCIPAL (:func:`hub.domain.lifecycle.state_awaiting`, the role
-read from the records by :mod:`hub.db.roles`). ``POST /sign`` signs them all as ONE
-provider transaction, one confirmation on the phone
-(:func:`hub.signing.service.request_signatures`, the signer being the session's
-person by :func:`hub.signing.service.signer_of`), and goes to
-``GET /sign/requests/{id}``: the request's progress, with the steps teachers forget
-while it waits. ``sign.js`` polls ``GET /sign/requests/{id}/status``, which asks the
-provider once (:func:`hub.signing.service.complete_signatures`, as the GraphQL
-mutation ``completeTranscriptSignatures`` does); without script the page polls when
-reloaded. Every transcript that did not sign says why (a stable code) and what to do
-next, in words from the catalogue (:data:`NEXT_STEP`).
+``GET /sign`` lists what waits for the signed-in person
+(:func:`hub.signing.service.waiting_for`, the role holders read from the records): the
+homeroom teacher's class's transcripts awaiting HOMEROOM_TEACHER, the principal's
+school's awaiting PRINCIPAL, and, for whoever may apply the school's seal
+(:func:`hub.signing.service.seal_keeper_id`), the school's transcripts the principal
+signed, awaiting SCHOOL_SEAL. ``POST /sign`` signs one group as ONE provider
+transaction (:func:`hub.signing.service.request_signatures`): one confirmation on the
+phone for a person's signature, the button itself for the seal, whose token signs with
+no phone. It goes to ``GET /sign/requests/{id}``: the request's progress, with the
+steps teachers forget while it waits (pressed again meanwhile, it goes to the same
+request: :func:`request_under_way`). ``sign.js`` polls
+``GET /sign/requests/{id}/status``, which asks the provider once
+(:func:`hub.signing.service.complete_signatures`, as the GraphQL mutation
+``completeTranscriptSignatures`` does); without script the page polls when reloaded.
+Every transcript that did not sign says why (a stable code) and what to do next, in
+words from the catalogue (:func:`next_step_key`); so does a refusal of the whole request.
 
 State-changing requests need the session's anti-forgery token (form field
 ``csrf_token`` or header ``X-CSRF-Token``), checked here as ``POST /logout`` does.
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -34,12 +36,11 @@ from starlette.routing import Route
 from hub.auth.access import Caller, restrict
 from hub.auth.people import session_caller as person_caller
 from hub.auth.sessions import csrf_matches
-from hub.db import models, roles
+from hub.db import models
 from hub.documents.xml.transcript import TranscriptXmlError, parse_xml
-from hub.domain import lifecycle
 from hub.domain.personal_data import Kind, unmasked
 from hub.domain.problems import Code, HubError
-from hub.domain.signers import SignerRole
+from hub.domain.signers import SIGNING_ORDER, SignerRole
 from hub.signing import service as signing_service
 from hub.web import i18n
 from hub.web.pages import problem_page, render
@@ -48,13 +49,12 @@ from hub.web.verify import shown
 
 log = structlog.get_logger()
 
-#: The roles a person signs with on this page (the school seal is the school's own).
-PERSONAL_ROLES = (SignerRole.HOMEROOM_TEACHER, SignerRole.PRINCIPAL)
 #: Where every page of the signing flow sends the reader back to.
 BACK = ("/sign", "sign.back")
 
-#: What a transcript that did not sign tells the teacher to do next, by the stable
-#: code of why (the one place this mapping lives; anything else is ``sign.reason.other``).
+#: What a transcript that did not get a person's signature tells them to do next, by
+#: the stable code of why; :data:`SEAL_NEXT_STEP` for the seal, which no phone confirms.
+#: The one place these mappings live: anything else is the table's ``other``.
 NEXT_STEP = {
     Code.SIGNER_NOT_CONFIRMED: "sign.reason.not_confirmed",
     Code.SIGNER_REJECTED: "sign.reason.rejected",
@@ -66,83 +66,82 @@ NEXT_STEP = {
     Code.TIMESTAMP_UNAVAILABLE: "sign.reason.provider_down",
     Code.TRANSCRIPT_STATE: "sign.reason.changed",
     Code.SIGNING_ORDER: "sign.reason.changed",
+    Code.BATCH_TOO_LARGE: "sign.reason.too_many",
+}
+SEAL_NEXT_STEP = {
+    Code.PROVIDER_UNAVAILABLE: "sign.seal_reason.token",
+    Code.PROVIDER_FAILURE: "sign.seal_reason.token",
+    Code.SIGNING_FAILED: "sign.seal_reason.token",
+    Code.PROVIDER_BAD_CREDENTIALS: "sign.seal_reason.pin",
+    Code.CERTIFICATE_EXPIRED: "sign.seal_reason.certificate",
+    Code.CERTIFICATE_REVOKED: "sign.seal_reason.certificate",
+    Code.CREDENTIAL_NOT_FOUND: "sign.seal_reason.certificate",
+    Code.TIMESTAMP_UNAVAILABLE: "sign.seal_reason.timestamp",
+    Code.TRANSCRIPT_STATE: "sign.seal_reason.changed",
+    Code.SIGNING_ORDER: "sign.seal_reason.changed",
+    Code.BATCH_TOO_LARGE: "sign.seal_reason.too_many",
+}
+
+#: The words of a request's states for the seal, where a person's would speak of a phone.
+SEAL_STATES = {
+    signing_service.PENDING: "sign.seal.state_pending",
+    signing_service.SIGNED: "sign.seal.state_signed",
 }
 
 
-def next_step_key(code: str | None) -> str:
-    """The catalogue key of what to do after a signature failed with ``code``."""
+def next_step_key(code: str | None, role: SignerRole) -> str:
+    """The catalogue key of what to do after ``role``'s signature failed with ``code``."""
+    if role is SignerRole.SCHOOL_SEAL:
+        steps, other = SEAL_NEXT_STEP, "sign.seal_reason.other"
+    else:
+        steps, other = NEXT_STEP, "sign.reason.other"
     try:
-        return NEXT_STEP.get(Code(code), "sign.reason.other") if code else "sign.reason.other"
-    except ValueError:
-        return "sign.reason.other"
+        return steps.get(Code(code), other) if code else other
+    except ValueError:  # a code this hub no longer has
+        return other
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """A transcript waiting for the person's signature, as the list shows it."""
-
-    transcript_id: int
-    document_id: str
-    pupil: str
-    class_name: str
-    school_id: int
-    school_name: str
-    state: str
+def state_text(language: str, state: str, role: SignerRole | None = None) -> str:
+    """A transcript's or a request's state in words (a seal request's as the seal's)."""
+    key = SEAL_STATES.get(state) if role is SignerRole.SCHOOL_SEAL else None
+    return i18n.translate(language, key or f"sign.state.{state.lower()}")
 
 
-def _waiting_query(caller: Caller, role: SignerRole) -> Any:
-    """The current transcripts in the state awaiting ``role`` whose role holder (by the
-    records) is the caller's person; None when the person does not hold ``role``."""
+async def is_own_request(
+    session: AsyncSession, caller: Caller, request: models.SigningRequest
+) -> bool:
+    """Whether the page shows ``request`` to the caller: it asked for their own
+    signature, or for the seal of a school whose seal they may apply now (a seal is the
+    school's, so whoever applies it may follow any seal request of the school)."""
     person = caller.person
     if person is None or person.staff_id is None:
-        return None
-    transcript = models.Transcript
-    # The class as the list names it, apart from the one the role's rule reads.
-    listed = aliased(models.SchoolClass)
-    if role is SignerRole.HOMEROOM_TEACHER:
-        holder = roles.homeroom_teacher_id(transcript.class_id) == person.staff_id
-    else:
-        holder = roles.principal_id(transcript.school_id) == person.staff_id
-    query = (
-        select(
-            transcript.id,
-            transcript.document_id,
-            transcript.school_id,
-            transcript.state,
-            models.Student.full_name,
-            listed.name.label("class_name"),
-            models.School.name.label("school_name"),
-        )
-        .join(models.Student, models.Student.id == transcript.student_id)
-        .join(listed, listed.id == transcript.class_id)
-        .join(models.School, models.School.id == transcript.school_id)
+        return False
+    if request.role == SignerRole.SCHOOL_SEAL:
+        keeper = await session.scalar(select(signing_service.seal_keeper_id(request.school_id)))
+        return keeper == person.staff_id
+    return request.staff_id == person.staff_id
+
+
+async def request_under_way(
+    session: AsyncSession, caller: Caller, role: SignerRole, school_id: int
+) -> str | None:
+    """The newest request for ``role`` at the school that the page shows the caller
+    (:func:`is_own_request`) and that still waits for its provider, if any: pressing
+    "sign all" again (a double click, another tab, a page closed while the phone waited)
+    leads there, rather than asking a second time for the same signatures."""
+    pending = await session.scalars(
+        select(models.SigningRequest)
         .where(
-            transcript.is_current.is_(True),
-            transcript.state == lifecycle.state_awaiting(role).value,
-            holder,
+            models.SigningRequest.school_id == school_id,
+            models.SigningRequest.role == role.value,
+            models.SigningRequest.state == signing_service.PENDING,
         )
-        .order_by(models.School.id, listed.name, models.Student.full_name)
+        .order_by(models.SigningRequest.id.desc())
     )
-    return restrict(query, transcript, caller)
-
-
-async def waiting_for(session: AsyncSession, *, caller: Caller, role: SignerRole) -> list[Waiting]:
-    """The transcripts waiting for the caller's own signature in ``role``."""
-    query = _waiting_query(caller, role)
-    if query is None:
-        return []
-    return [
-        Waiting(
-            transcript_id=row.id,
-            document_id=row.document_id,
-            pupil=row.full_name,
-            class_name=row.class_name,
-            school_id=row.school_id,
-            school_name=row.school_name,
-            state=row.state,
-        )
-        for row in await session.execute(query)
-    ]
+    for signing_request in pending:
+        if await is_own_request(session, caller, signing_request):
+            return signing_request.request_id
+    return None
 
 
 def sign_routes(hub: HubServices) -> list[Route]:
@@ -158,23 +157,21 @@ def sign_routes(hub: HubServices) -> list[Route]:
     def sign_in(request: Request) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
-    def label(language: str, state: str) -> str:
-        return i18n.translate(language, f"sign.state.{state.lower()}")
-
     async def overview(request: Request) -> Response:
         caller = await signed_in(request)
         if caller is None:
             return sign_in(request)
-        current = await hub.sessions.current(request.cookies.get(hub.sessions.cookie_name))
+        current = await hub.session_of(request)
         groups = []
         async with hub.db.sessions() as session:
-            for role in PERSONAL_ROLES:
-                rows = await waiting_for(session, caller=caller, role=role)
+            for role in SIGNING_ORDER:
+                rows = await signing_service.waiting_for(session, caller=caller, role=role)
                 for school_id in dict.fromkeys(row.school_id for row in rows):
                     of_school = [row for row in rows if row.school_id == school_id]
                     groups.append(
                         {
                             "role": role.value,
+                            "seal": role is SignerRole.SCHOOL_SEAL,
                             "school_id": school_id,
                             "school": of_school[0].school_name,
                             "rows": of_school,
@@ -186,11 +183,11 @@ def sign_routes(hub: HubServices) -> list[Route]:
             person=caller.person,
             groups=groups,
             csrf_token=current.csrf_token if current else "",
-            state_text=partial(label, i18n.language_of(request)),
+            state_text=partial(state_text, i18n.language_of(request)),
         )
 
     async def sign_all(request: Request) -> Response:
-        current = await hub.sessions.current(request.cookies.get(hub.sessions.cookie_name))
+        current = await hub.session_of(request)
         if current is None:
             return sign_in(request)
         form = await request.form()
@@ -206,17 +203,22 @@ def sign_routes(hub: HubServices) -> list[Route]:
             school_id = int(str(form.get("school_id", "")))
         except ValueError:
             return problem_page(request, Code.INVALID_ARGUMENT, 400, link=BACK, detail="role")
-        if role not in PERSONAL_ROLES:
-            return problem_page(request, Code.INVALID_ARGUMENT, 400, link=BACK, detail="role")
         if hub.signing is None:
             return problem_page(request, Code.PROVIDER_UNAVAILABLE, 503, link=BACK, provider="—")
         try:
             async with hub.db.unit_of_work() as session:
                 ids = [
                     row.transcript_id
-                    for row in await waiting_for(session, caller=caller, role=role)
+                    for row in await signing_service.waiting_for(session, caller=caller, role=role)
                     if row.school_id == school_id
                 ]
+                if not ids:
+                    # Signed meanwhile (another tab, a batch), or never the person's to
+                    # give: the list says what waits now.
+                    return RedirectResponse("/sign", status_code=303)
+                under_way = await request_under_way(session, caller, role, school_id)
+                if under_way is not None:
+                    return RedirectResponse(f"/sign/requests/{under_way}", status_code=303)
                 signing_request = await signing_service.request_signatures(
                     session,
                     caller=caller,
@@ -226,22 +228,34 @@ def sign_routes(hub: HubServices) -> list[Route]:
                 )
                 request_id = signing_request.request_id
         except HubError as error:
-            log.info("sign_page.refused", code=error.problem.code.value)
+            # The provider's own words stay in the log: the page says what to do next.
+            code = error.problem.code.value
+            log.info("sign_page.refused", code=code, role=role.value)
             return render(
                 request,
                 "problem.html",
                 409,
-                code=error.problem.code.value,
-                message=error.problem.message,
+                code=code,
+                message=i18n.translate(i18n.language_of(request), next_step_key(code, role)),
                 link=BACK,
             )
         log.info("sign_page.requested", request=request_id, transcripts=len(ids), role=role.value)
         return RedirectResponse(f"/sign/requests/{request_id}", status_code=303)
 
     async def progress(caller: Caller, request_id: str, language: str) -> dict[str, Any] | None:
-        """Ask the provider once and say where the request stands; None if it is not the
-        caller's own request."""
+        """Ask the provider once and say where the request stands; None if the page does
+        not show it to the caller (:func:`is_own_request`)."""
         assert hub.signing is not None
+        async with hub.db.sessions() as session:
+            try:
+                signing_request = await signing_service.load_request(
+                    session, caller=caller, request_id=request_id
+                )
+            except HubError:
+                return None
+            if not await is_own_request(session, caller, signing_request):
+                return None
+        role = SignerRole(signing_request.role)
         trouble: str | None = None
         try:
             async with hub.db.unit_of_work() as session:
@@ -253,15 +267,9 @@ def sign_routes(hub: HubServices) -> list[Route]:
             # pending and the next poll tries again.
             trouble = error.problem.code.value
         async with hub.db.sessions() as session:
-            try:
-                signing_request = await signing_service.load_request(
-                    session, caller=caller, request_id=request_id
-                )
-            except HubError:
-                return None
-            assert caller.person is not None
-            if signing_request.staff_id != caller.person.staff_id:
-                return None
+            signing_request = await signing_service.load_request(
+                session, caller=caller, request_id=request_id
+            )
             items = (
                 await session.execute(
                     select(
@@ -281,6 +289,7 @@ def sign_routes(hub: HubServices) -> list[Route]:
                     .order_by(models.SigningRequestItem.position)
                 )
             ).all()
+        seal = role is SignerRole.SCHOOL_SEAL
         state = signing_request.state
         total = len(items)
         signed = sum(1 for item in items if item.state == signing_service.SIGNED)
@@ -290,29 +299,34 @@ def sign_routes(hub: HubServices) -> list[Route]:
                 "pupil": item.full_name,
                 "class": item.class_name,
                 "code": item.error_code or Code.SIGNING_FAILED.value,
-                "message": i18n.translate(language, next_step_key(item.error_code)),
+                "message": i18n.translate(language, next_step_key(item.error_code, role)),
             }
             for item in items
             if item.state not in (signing_service.SIGNED, signing_service.PENDING)
         ]
+        progress_key = "sign.seal.progress" if seal else "sign.progress"
         return {
             "requestId": request_id,
+            "role": role.value,
+            "seal": seal,
             "state": state,
-            "stateText": label(language, state),
+            "stateText": state_text(language, state, role),
             "pending": state == signing_service.PENDING,
             "signed": signed,
             "total": total,
-            "progressText": i18n.translate(language, "sign.progress", signed=signed, total=total),
+            "progressText": i18n.translate(language, progress_key, signed=signed, total=total),
             "failures": failures,
             "trouble": trouble,
-            "troubleText": (i18n.translate(language, next_step_key(trouble)) if trouble else None),
+            "troubleText": (
+                i18n.translate(language, next_step_key(trouble, role)) if trouble else None
+            ),
             "items": [
                 {
                     "transcriptId": item.transcript_id,
                     "pupil": item.full_name,
                     "class": item.class_name,
                     "state": item.state,
-                    "stateText": label(language, item.state),
+                    "stateText": state_text(language, item.state, role),
                 }
                 for item in items
             ],
@@ -383,7 +397,7 @@ def sign_routes(hub: HubServices) -> list[Route]:
             transcript=transcript,
             pupil=row.full_name,
             class_name=row.class_name,
-            state=label(i18n.language_of(request), transcript.state),
+            state=state_text(i18n.language_of(request), transcript.state),
             content=content,
             shown=shown,
             # The file carries the pupil's full personal ID under no mask: linked only

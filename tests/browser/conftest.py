@@ -3,7 +3,8 @@
 No browser is downloaded (``make test`` installs the ``chromium`` package). Every page
 is cut off from everything but the hub: a request to any other host is aborted and
 recorded in :attr:`Offline.aborted`, so a test can assert that nothing left loopback.
-Screenshots go to ``var/screenshots/`` (not in git).
+Screenshots go to ``var/screenshots/`` (not in git), of a desktop's width and of a
+phone's (:meth:`Offline.screenshots`, which also checks that the page fits the phone).
 """
 
 import shutil
@@ -19,16 +20,23 @@ from playwright.async_api import (
     Error,
     Page,
     Route,
+    ViewportSize,
     async_playwright,
 )
 
+from hub.adapters.identity.base import Identity
 from hub.adapters.signing.simulator import SimulatorServer, free_port
+from hub.auth.sessions import SessionStore
 from hub.config import Settings
+from hub.db.engine import Database
 from hub.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 LOOPBACK = frozenset({"127.0.0.1", "localhost"})
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+#: The viewports pages are looked at in: a desktop's, and a phone's 390 CSS pixels.
+DESKTOP: ViewportSize = {"width": 1400, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @dataclass
@@ -77,11 +85,39 @@ class Offline:
         await self.page.screenshot(path=str(path), full_page=True)
         return path
 
+    async def screenshots(self, name: str) -> list[Path]:
+        """The page at a desktop's width (``name``-desktop) and a phone's (``name``-phone),
+        back at the desktop's after; at the phone's nothing may stick out sideways (a
+        wide table scrolls in its own box, not the page)."""
+        desktop = await self.screenshot(f"{name}-desktop")
+        await self.page.set_viewport_size(PHONE)
+        try:
+            overflow = await self.page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{name} is {overflow}px wider than a phone"
+            phone = await self.screenshot(f"{name}-phone")
+        finally:
+            await self.page.set_viewport_size(DESKTOP)
+        return [desktop, phone]
+
+    async def sign_in(self, hub: "Hub", db: Database, personal_id: str) -> None:
+        """The page's browser signed in as ``personal_id``: a session made as the
+        sign-in callback makes one, its cookie in the browser."""
+        sessions = SessionStore(db, hub.settings)
+        token = await sessions.create(
+            Identity(provider="vneid", subject=personal_id, personal_id=personal_id, full_name="?"),
+            "?",
+        )
+        await self.page.context.add_cookies(
+            [{"name": sessions.cookie_name, "value": token, "url": hub.url}]
+        )
+
 
 @pytest.fixture
 async def offline(browser: Browser) -> AsyncIterator[Offline]:
     """A fresh browser context and page whose network ends at 127.0.0.1."""
-    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    context = await browser.new_context(viewport=DESKTOP)
     page = await context.new_page()
     watched = Offline(page)
 

@@ -46,6 +46,7 @@
     }));
     itemList.replaceChildren.apply(itemList, status.items.map(function (i) {
       var li = item(i.pupil, " (" + i["class"] + "): " + i.stateText);
+      li.setAttribute("data-transcript", i.transcriptId);
       li.setAttribute("data-state", i.state);
       return li;
     }));
