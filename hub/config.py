@@ -202,6 +202,12 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(
         default=10.0, description="How long the hub waits for the mail server."
     )
+    dashboard_refresh_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How old the dashboard's province-wide figures may be before they are "
+        "counted again, in the background (0: counted at every request).",
+    )
 
     @property
     def hsts_max_age(self) -> int:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from hub.db import models
+    from hub.db.engine import Database
 
 app = typer.Typer(help="Chuyển cán bộ sang nhà cung cấp chữ ký số khác.", no_args_is_help=True)
 
@@ -69,12 +70,22 @@ def migrate_provider_start(
     settings = get_settings()
 
     async def start() -> tuple[str, list[Any]]:
-        plan = await _plan(settings, from_provider, to, school, district)
-        async with database(settings) as db, db.unit_of_work() as session:
-            job, work = await migration.start_provider_migration(
-                session, caller=operator(), plan=plan
-            )
-            return job.job_id, work
+        async with database(settings) as db:
+            school_id, district_id = await _scope(db, school, district)
+            signing = signing_services(settings)
+            try:
+                return await migration.plan_and_start(
+                    db,
+                    caller=operator(),
+                    signing=signing,
+                    from_provider=from_provider,
+                    to_provider=to,
+                    school_id=school_id,
+                    district_id=district_id,
+                    can_enrol=False,  # the console enrols nobody; only the demo's simulators can
+                )
+            finally:
+                await signing.providers.aclose()
 
     with sending(settings) as send:
         job_id, work = run(start())
@@ -90,30 +101,22 @@ def migrate_provider_status(
     job_id: Annotated[str, typer.Argument(help="the migration's jobId")],
 ) -> None:
     """Where a migration stands, person by person."""
-    from sqlalchemy import select
-
-    from hub.db import models
     from hub.jobs import migration
 
-    async def look() -> tuple[models.Job, list[tuple[str, models.ProviderMigrationItem]]]:
+    async def look() -> tuple["models.Job", list["migration.Mover"]]:
         async with database(get_settings()) as db, db.unit_of_work() as session:
             job = await migration.load(session, caller=operator(), job_id=job_id)
-            rows = await session.execute(
-                select(models.Staff.full_name, models.ProviderMigrationItem)
-                .join(models.Staff, models.Staff.id == models.ProviderMigrationItem.staff_id)
-                .where(models.ProviderMigrationItem.job_id == job.id)
-                .order_by(models.ProviderMigrationItem.id)
-            )
-            return job, [(name, item) for name, item in rows.all()]
+            return job, await migration.movers(session, job)
 
-    job, items = run(look())
+    job, people = run(look())
     console.print(
         f"[bold]{job.job_id}[/] {job.params['from']} → {job.params['to']}: {job.state}"
         + (f" · {job.reason}" if job.reason else "")
     )
     table = Table("Cán bộ", "Kế hoạch", "Trạng thái", "Lý do")
-    for name, item in items:
-        table.add_row(name, item.planned, item.state, item.reason or "")
+    for person in people:
+        item = person.item
+        table.add_row(person.full_name, item.planned, item.state, item.reason or "")
     console.print(table)
 
 
@@ -163,32 +166,25 @@ def migrate_provider_resume(job_id: str) -> None:
 async def _migration_progress(session: "AsyncSession", job: "models.Job") -> tuple[int, int, str]:
     from hub.jobs import migration
 
-    counts = (await migration.progress(session, job)).counts
-    finished = sum(
-        counts.get(s, 0)
-        for s in ("SWITCHED", "CONFIRMED", "ROLLED_BACK", "SKIPPED", "FAILED", "CANCELLED")
-    )
+    found = await migration.progress(session, job)
+    state = migration.ItemState
     detail = (
-        f"{job.state} · đã chuyển {counts.get('SWITCHED', 0)} · "
-        f"chờ ký thử {counts.get('TESTING', 0)} · lỗi {counts.get('FAILED', 0)}"
+        f"{job.state} · đã chuyển {found.of(state.SWITCHED)} · "
+        f"chờ ký thử {found.of(state.TESTING)} · lỗi {found.of(state.FAILED)}"
         + (f" · {job.reason}" if job.reason else "")
     )
-    return finished, job.total, detail
+    return found.finished, job.total, detail
 
 
-async def _plan(
-    settings: Settings,
-    from_provider: SigningProvider,
-    to: SigningProvider,
-    school: str | None,
-    district: str | None,
-) -> Any:
+async def _scope(
+    db: "Database", school: str | None, district: str | None
+) -> tuple[int | None, int | None]:
+    """The ids of the school and the district named by their codes."""
     from sqlalchemy import select
 
     from hub.db import models
-    from hub.jobs import migration
 
-    async with database(settings) as db, db.unit_of_work() as session:
+    async with db.unit_of_work() as session:
         school_id = district_id = None
         if school:
             school_id = await session.scalar(
@@ -202,17 +198,32 @@ async def _plan(
             )
             if district_id is None:
                 raise typer.BadParameter(f"không có phòng GDĐT {district}")
+    return school_id, district_id
+
+
+async def _plan(
+    settings: Settings,
+    from_provider: SigningProvider,
+    to: SigningProvider,
+    school: str | None,
+    district: str | None,
+) -> Any:
+    from hub.jobs import migration
+
+    async with database(settings) as db:
+        school_id, district_id = await _scope(db, school, district)
         signing = signing_services(settings)
         try:
-            return await migration.plan_provider_migration(
-                session,
-                caller=operator(),
-                signing=signing,
-                from_provider=from_provider,
-                to_provider=to,
-                school_id=school_id,
-                district_id=district_id,
-                can_enrol=False,  # the console enrols nobody; only the demo's simulators can
-            )
+            async with db.unit_of_work() as session:
+                return await migration.plan_provider_migration(
+                    session,
+                    caller=operator(),
+                    signing=signing,
+                    from_provider=from_provider,
+                    to_provider=to,
+                    school_id=school_id,
+                    district_id=district_id,
+                    can_enrol=False,  # the console enrols nobody; only the demo's simulators can
+                )
         finally:
             await signing.providers.aclose()

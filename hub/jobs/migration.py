@@ -60,6 +60,7 @@ from hub.adapters.signing.base import (
     TransactionState,
 )
 from hub.auth.access import Caller
+from hub.auth.people import WEB_CLIENT_ID
 from hub.db import models
 from hub.db.engine import Database
 from hub.domain.certificates import as_utc, is_valid_at, signing_certificate
@@ -70,6 +71,8 @@ from hub.jobs.core import PAUSED_BY_USER, PROVIDER_DOWN, Enrolment, EnrolmentReq
 from hub.signing.service import SigningServices
 
 KIND = "PROVIDER_MIGRATION"
+#: The providers people can be moved between: remote signing services, not a USB token.
+MIGRATABLE = tuple(p for p in SigningProvider if p is not SigningProvider.PKCS11)
 #: What the signer's phone shows for the test signature (ASCII: some phones show no more).
 TEST_DESCRIPTION = "Kiem tra chu ky so truoc khi chuyen nha cung cap"
 #: Provider calls in flight at once while planning.
@@ -103,6 +106,17 @@ class ItemState(StrEnum):
 #: Items still on their way.
 OPEN_ITEMS = (ItemState.PENDING, ItemState.STARTING, ItemState.TESTING, ItemState.PROVEN)
 ITEMS = core.Items(models.ProviderMigrationItem, ItemState, OPEN_ITEMS)
+#: The states as people count them (the API's ``pending`` and ``testing`` are two of them).
+GROUPS: dict[str, tuple[ItemState, ...]] = {
+    "waiting": (ItemState.PENDING, ItemState.STARTING),
+    "testing": (ItemState.TESTING, ItemState.PROVEN),
+    "switched": (ItemState.SWITCHED,),
+    "confirmed": (ItemState.CONFIRMED,),
+    "rolled_back": (ItemState.ROLLED_BACK,),
+    "failed": (ItemState.FAILED,),
+    "skipped": (ItemState.SKIPPED,),
+    "cancelled": (ItemState.CANCELLED,),
+}
 
 
 class Step(StrEnum):
@@ -135,7 +149,28 @@ CERTIFICATE_UNTRUSTED = "CERTIFICATE_UNTRUSTED"
 CERTIFICATE_TAKEN = "CERTIFICATE_TAKEN"
 
 
-# --- enrolment ---------------------------------------------------------------------------------
+# --- who may run one ----------------------------------------------------------------------------
+
+
+def require_control(caller: Caller) -> None:
+    """Whether ``caller`` may start, pause, resume, roll back or confirm a migration.
+
+    An app needs ``staff:write`` (and the schools in its reach, checked with the job).
+    An officer of the Sở signed in at the hub's own pages may too: for a person it is
+    the department role that allows it, not a scope (an officer's session carries no
+    write scope); a district office's officer may not, a migration being the Sở's work.
+    """
+    if caller.has("staff:write"):
+        return
+    person = caller.person
+    if (
+        caller.client_id == WEB_CLIENT_ID
+        and person is not None
+        and person.department_officer
+        and caller.department_wide
+    ):
+        return
+    raise HubError(Code.FORBIDDEN, scope="staff:write")
 
 
 # --- the plan (a dry run) ----------------------------------------------------------------------
@@ -199,10 +234,11 @@ async def plan_provider_migration(
     """
     caller.require("certificates:read")
     caller.require("staff:read")
-    if from_provider is to_provider or SigningProvider.PKCS11 in (from_provider, to_provider):
+    if from_provider is to_provider or not {from_provider, to_provider} <= set(MIGRATABLE):
         raise HubError(
             Code.INVALID_ARGUMENT,
             detail="cần hai nhà cung cấp ký số từ xa khác nhau (không phải USB token)",
+            details_en={"detail": "two different remote signing providers (not a USB token)"},
         )
     schools = await _schools_in_scope(session, caller, school_id, district_id)
     staff = await _staff_of(session, schools)
@@ -270,11 +306,45 @@ async def plan_provider_migration(
 # --- starting ----------------------------------------------------------------------------------
 
 
+async def plan_and_start(
+    db: Database,
+    *,
+    caller: Caller,
+    signing: SigningServices,
+    from_provider: SigningProvider,
+    to_provider: SigningProvider,
+    school_id: int | None = None,
+    district_id: int | None = None,
+    can_enrol: bool = False,
+) -> tuple[str, list[Next]]:
+    """Plan again and start: the job's id and the messages to send once it is committed.
+
+    The plan is made anew rather than taken from the dry run someone read: people may
+    have enrolled, or left, since. It is made before the job's transaction, which is
+    never held across the providers' answers.
+    """
+    require_control(caller)
+    async with db.unit_of_work() as session:
+        plan = await plan_provider_migration(
+            session,
+            caller=caller,
+            signing=signing,
+            from_provider=from_provider,
+            to_provider=to_provider,
+            school_id=school_id,
+            district_id=district_id,
+            can_enrol=can_enrol,
+        )
+    async with db.unit_of_work() as session:
+        job, work = await start_provider_migration(session, caller=caller, plan=plan)
+        return job.job_id, work
+
+
 async def start_provider_migration(
     session: AsyncSession, *, caller: Caller, plan: MigrationPlan
 ) -> tuple[models.Job, list[Next]]:
     """Store the plan as a job, one item per person, and send the people to migrate."""
-    caller.require("staff:write")
+    require_control(caller)
     await _schools_in_scope(session, caller, plan.school_id, plan.district_id)
     job = await core.create(
         session,
@@ -294,7 +364,7 @@ async def start_provider_migration(
         session,
         job,
         Step.STARTED,
-        caller.client_id,
+        actor_of(caller),
         detail={action.value: plan.count(action) for action in Action},
     )
     items: list[models.ProviderMigrationItem] = []
@@ -320,7 +390,7 @@ async def start_provider_migration(
             session,
             job,
             Step.SKIPPED if teacher.action is Action.SKIP else Step.PLANNED,
-            caller.client_id,
+            actor_of(caller),
             item=item,
             code=teacher.reason_code,
             detail=_planned_detail(teacher),
@@ -531,9 +601,30 @@ async def load(
     return job
 
 
+class Control(StrEnum):
+    """What people may do with a migration once started."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    ROLLBACK = "rollback"
+    CONFIRM = "confirm"
+
+
+def controls(state: str) -> tuple[Control, ...]:
+    """The controls that change a migration in ``state`` (the others leave it as it is,
+    or are refused): those its page offers."""
+    if state == JobState.RUNNING.value:
+        return (Control.PAUSE, Control.ROLLBACK)
+    if state == JobState.PAUSED.value:
+        return (Control.RESUME, Control.ROLLBACK)
+    if state == JobState.SWITCHED.value:
+        return (Control.CONFIRM, Control.ROLLBACK)
+    return ()
+
+
 async def pause(session: AsyncSession, *, caller: Caller, job_id: str) -> models.Job:
     """Start nobody new and switch nobody until resumed."""
-    caller.require("staff:write")
+    require_control(caller)
     job = await load(session, caller=caller, job_id=job_id, lock=True)
     if job.state in core.OPEN:
         _pause(
@@ -541,22 +632,22 @@ async def pause(session: AsyncSession, *, caller: Caller, job_id: str) -> models
             job,
             PAUSED_BY_USER,
             "Đợt chuyển nhà cung cấp đang tạm dừng theo yêu cầu.",
-            caller.client_id,
+            actor_of(caller),
         )
     return job
 
 
 async def resume(session: AsyncSession, *, caller: Caller, job_id: str) -> list[Next]:
-    caller.require("staff:write")
+    require_control(caller)
     job = await load(session, caller=caller, job_id=job_id, lock=True)
     if job.state != JobState.PAUSED.value:
         return []
-    return await _resume(session, job, caller.client_id)
+    return await _resume(session, job, actor_of(caller))
 
 
 async def confirm(session: AsyncSession, *, caller: Caller, job_id: str) -> models.Job:
     """Keep the new providers for good: the old certificates are retired (no fallback)."""
-    caller.require("staff:write")
+    require_control(caller)
     job = await load(session, caller=caller, job_id=job_id, lock=True)
     if job.state == JobState.CONFIRMED.value:
         return job
@@ -564,6 +655,7 @@ async def confirm(session: AsyncSession, *, caller: Caller, job_id: str) -> mode
         raise HubError(
             Code.INVALID_ARGUMENT,
             detail="chỉ xác nhận được khi mọi người đã chuyển xong (trạng thái SWITCHED)",
+            details_en={"detail": "a migration is confirmed once everyone is done (SWITCHED)"},
         )
     now = datetime.now(UTC)
     source = SigningProvider(job.params["from"])
@@ -586,24 +678,26 @@ async def confirm(session: AsyncSession, *, caller: Caller, job_id: str) -> mode
             session,
             job,
             Step.CONFIRMED,
-            caller.client_id,
+            actor_of(caller),
             item=item,
             detail={"retired": [row.id for row in old], "default": item.new_certificate_id},
         )
     core.end(job, JobState.CONFIRMED)
-    _audit(session, job, Step.CONFIRMED, caller.client_id)
+    _audit(session, job, Step.CONFIRMED, actor_of(caller))
     return job
 
 
 async def rollback(session: AsyncSession, *, caller: Caller, job_id: str) -> models.Job:
     """Put everyone switched back on their old default; stop everyone else."""
-    caller.require("staff:write")
+    require_control(caller)
     job = await load(session, caller=caller, job_id=job_id, lock=True)
     if job.state == JobState.ROLLED_BACK.value:
         return job
     if job.state == JobState.CONFIRMED.value:
         raise HubError(
-            Code.INVALID_ARGUMENT, detail="đợt chuyển đã được xác nhận, không hoàn tác được"
+            Code.INVALID_ARGUMENT,
+            detail="đợt chuyển đã được xác nhận, không hoàn tác được",
+            details_en={"detail": "the migration was confirmed: it cannot be rolled back"},
         )
     now = datetime.now(UTC)
     for item in await _items(session, job, [ItemState.SWITCHED]):
@@ -613,26 +707,106 @@ async def rollback(session: AsyncSession, *, caller: Caller, job_id: str) -> mod
             session,
             job,
             Step.ROLLED_BACK,
-            caller.client_id,
+            actor_of(caller),
             item=item,
             detail={"default": item.old_certificate_id, "withdrawn": item.new_certificate_id},
         )
     for item in await _items(session, job, OPEN_ITEMS):
         item.state, item.reason_code = ItemState.CANCELLED.value, "ROLLED_BACK"
         item.reason = "Đợt chuyển đã được hoàn tác trước khi đến lượt người này."
-        _audit(session, job, Step.CANCELLED, caller.client_id, item=item)
+        _audit(session, job, Step.CANCELLED, actor_of(caller), item=item)
     core.end(job, JobState.ROLLED_BACK)
-    _audit(session, job, Step.ROLLED_BACK, caller.client_id)
+    _audit(session, job, Step.ROLLED_BACK, actor_of(caller))
     return job
 
 
 @dataclass(frozen=True)
 class Progress:
+    """How many of a migration's people are in each state (every state, zero or not)."""
+
     counts: dict[str, int]
+
+    def of(self, *states: ItemState) -> int:
+        return sum(self.counts.get(state.value, 0) for state in states)
+
+    @property
+    def waiting(self) -> int:
+        """Not started yet, or being started."""
+        return self.of(*GROUPS["waiting"])
+
+    @property
+    def testing(self) -> int:
+        """Waiting for the test signature on the phone, or proven and held by a pause."""
+        return self.of(*GROUPS["testing"])
+
+    @property
+    def finished(self) -> int:
+        """Done with, one way or another: switched, confirmed, rolled back, skipped,
+        failed or cancelled."""
+        return sum(self.counts.values()) - self.of(*OPEN_ITEMS)
 
 
 async def progress(session: AsyncSession, job: models.Job) -> Progress:
     return Progress(await core.item_counts(session, job, ITEMS))
+
+
+async def recent(session: AsyncSession, *, caller: Caller, first: int = 30) -> list[models.Job]:
+    """The latest migrations the caller may see, newest first."""
+    caller.require("certificates:read")
+    caller.require("staff:read")
+    jobs = await session.scalars(
+        select(models.Job)
+        .where(models.Job.kind == KIND)
+        .order_by(models.Job.created_at.desc(), models.Job.id.desc())
+        .limit(min(first, 200))
+    )
+    return [job for job in jobs if await _may_manage(session, caller, job)]
+
+
+@dataclass(frozen=True)
+class Mover:
+    """A person of a migration, as a list shows them: how far they got, and why not further."""
+
+    item: models.ProviderMigrationItem
+    full_name: str
+    school_name: str
+
+
+async def movers(
+    session: AsyncSession,
+    job: models.Job,
+    *,
+    states: Sequence[str] = (),
+    first: int | None = None,
+) -> list[Mover]:
+    """The migration's people in the order they were planned (only those in ``states``,
+    when given)."""
+    item = models.ProviderMigrationItem
+    query = (
+        select(item, models.Staff.full_name, models.School.name)
+        .join(models.Staff, models.Staff.id == item.staff_id)
+        .outerjoin(models.School, models.School.id == item.school_id)
+        .where(item.job_id == job.id)
+        .order_by(item.id)
+    )
+    if states:
+        query = query.where(item.state.in_(list(states)))
+    if first is not None:
+        query = query.limit(first)
+    rows = await session.execute(query)
+    return [Mover(row, name, school or "") for row, name, school in rows.all()]
+
+
+async def steps(
+    session: AsyncSession, job: models.Job, *, whole_job: bool = False, first: int = 500
+) -> list[models.ProviderMigrationStep]:
+    """The migration's audit trail in order (``whole_job``: only the job's own steps, not
+    each person's)."""
+    step = models.ProviderMigrationStep
+    query = select(step).where(step.job_id == job.id)
+    if whole_job:
+        query = query.where(step.staff_id.is_(None))
+    return list(await session.scalars(query.order_by(step.id).limit(first)))
 
 
 # --- the watchdog ------------------------------------------------------------------------------
@@ -784,7 +958,11 @@ async def _schools_in_scope(
     session: AsyncSession, caller: Caller, school_id: int | None, district_id: int | None
 ) -> list[int]:
     if (school_id is None) == (district_id is None):
-        raise HubError(Code.INVALID_ARGUMENT, detail="cần đúng một trong schoolId, districtId")
+        raise HubError(
+            Code.INVALID_ARGUMENT,
+            detail="cần đúng một trong schoolId, districtId",
+            details_en={"detail": "exactly one of schoolId, districtId"},
+        )
     query = select(models.School.id)
     if school_id is not None:
         query = query.where(models.School.id == school_id)
@@ -792,7 +970,11 @@ async def _schools_in_scope(
         query = query.where(models.School.district_id == district_id)
     schools = list(await session.scalars(query.order_by(models.School.id)))
     if not schools:
-        raise HubError(Code.INVALID_ARGUMENT, detail="không có trường nào trong phạm vi này")
+        raise HubError(
+            Code.INVALID_ARGUMENT,
+            detail="không có trường nào trong phạm vi này",
+            details_en={"detail": "there is no school within this scope"},
+        )
     if not all(caller.may_write_school(s) for s in schools):
         raise HubError(Code.FORBIDDEN, scope="các trường trong phạm vi chuyển đổi")
     return schools
@@ -954,6 +1136,12 @@ def _fail(
 ) -> None:
     item.state, item.reason_code, item.reason = ItemState.FAILED.value, code, message
     _audit(session, job, Step.FAILED, WORKER, item=item, code=code, detail={"reason": message})
+
+
+def actor_of(caller: Caller) -> str:
+    """Who took a step, as the history records it: the program's id, and the personal
+    ID of the person it acted for (an officer on the hub's pages, a person-bound app)."""
+    return caller.client_id if caller.person is None else f"{caller.client_id}/{caller.personal_id}"
 
 
 def _audit(

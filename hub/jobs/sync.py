@@ -28,7 +28,9 @@ next batch is read from the database while the current one is on the wire), then
 hands over to a new message. A far side that is down or failing pauses the run and
 the message comes back after an exponentially growing delay; a batch the far side
 refuses as a whole (4xx) fails the run. Items it rejects become
-:class:`~hub.db.models.SyncDeadLetter` rows, and the run goes on.
+:class:`~hub.db.models.SyncDeadLetter` rows, and the run goes on; a later run that gets
+an item accepted resolves its letters. Staff send refused items again on purpose with
+:func:`retry_dead_letters`: a run of those items alone.
 """
 
 from __future__ import annotations
@@ -138,9 +140,11 @@ async def start_sync(
     caller: Caller,
     phases: Sequence[Phase] = tuple(Phase),
     transcript_ids: Sequence[int] | None = None,
+    retry: Retry | None = None,
     options: SyncOptions | None = None,
 ) -> tuple[models.Job, list[Next]]:
-    """Open a run (one at a time) continuing from where earlier runs got to."""
+    """Open a run (one at a time) continuing from where earlier runs got to; with
+    ``retry``, a run of the items an earlier run could not deliver (:class:`Retry`)."""
     require_department(caller)
     chosen = [phase.value for phase in Phase if phase in set(phases)]
     if not chosen:
@@ -155,6 +159,7 @@ async def start_sync(
         params={
             "phases": chosen,
             "transcript_ids": sorted(set(transcript_ids)) if transcript_ids else None,
+            "retry_of": None if retry is None else asdict(retry),
             "options": asdict(options or SyncOptions()),
         },
         checkpoint={},
@@ -169,26 +174,30 @@ async def start_sync(
             Code.INVALID_ARGUMENT,
             detail=f"lượt đồng bộ {busy} chưa xong; chờ lượt đó kết thúc hoặc huỷ nó trước",
         )
+    earlier = await session.execute(
+        select(models.Job.params, models.Job.checkpoint)
+        .where(models.Job.kind == KIND, models.Job.id != job.id)
+        .order_by(models.Job.id.desc())
+        .limit(50)
+    )
+    # A retry went through every change version, sending only the items it retried.
     since = max(
         [
             int(checkpoint.get("students", {}).get("after", 0))
-            for checkpoint in await session.scalars(
-                select(models.Job.checkpoint)
-                .where(models.Job.kind == KIND, models.Job.id != job.id)
-                .order_by(models.Job.id.desc())
-                .limit(50)
-            )
+            for params, checkpoint in earlier.all()
+            if not params.get("retry_of")
         ],
         default=0,
     )
+    if retry is not None:
+        since = 0
     identity_total = (
         await session.scalar(select(func.count()).where(*_unverified())) or 0
         if Phase.IDENTITY.value in chosen
         else 0
     )
     transcripts_total = (
-        await session.scalar(select(func.count()).where(*_sealed(job.params["transcript_ids"])))
-        or 0
+        await session.scalar(select(func.count()).where(*_sealed(job.params))) or 0
         if Phase.TRANSCRIPTS.value in chosen
         else 0
     )
@@ -257,14 +266,16 @@ async def recent_runs(session: AsyncSession, *, caller: Caller, first: int) -> l
     )
 
 
-async def dead_letter_counts(session: AsyncSession, job_ids: Sequence[int]) -> dict[int, int]:
-    """How many items each run could not deliver (resolved later or not)."""
+async def dead_letter_counts(
+    session: AsyncSession, job_ids: Sequence[int], *, open_only: bool = False
+) -> dict[int, int]:
+    """How many items each run could not deliver (resolved later or not; ``open_only``:
+    those no later run delivered yet)."""
     letter = models.SyncDeadLetter
-    rows = await session.execute(
-        select(letter.job_id, func.count())
-        .where(letter.job_id.in_(list(job_ids)))
-        .group_by(letter.job_id)
-    )
+    query = select(letter.job_id, func.count()).where(letter.job_id.in_(list(job_ids)))
+    if open_only:
+        query = query.where(letter.resolved_at.is_(None))
+    rows = await session.execute(query.group_by(letter.job_id))
     return {job_id: count for job_id, count in rows.all()}
 
 
@@ -283,6 +294,163 @@ async def dead_letters(
     if open_only:
         query = query.where(letter.resolved_at.is_(None))
     return list(await session.scalars(query.order_by(letter.id).limit(max(1, min(first, 1000)))))
+
+
+async def dead_letter(
+    session: AsyncSession, *, caller: Caller, letter_id: int
+) -> tuple[models.SyncDeadLetter, models.Job]:
+    """One refused item and the run that met it, for the department."""
+    require_department(caller)
+    found = (
+        await session.execute(
+            select(models.SyncDeadLetter, models.Job)
+            .join(models.Job, models.Job.id == models.SyncDeadLetter.job_id)
+            .where(models.SyncDeadLetter.id == letter_id)
+        )
+    ).one_or_none()
+    if found is None:
+        raise HubError(Code.INVALID_ARGUMENT, detail=f"không có bản ghi bị từ chối số {letter_id}")
+    return found[0], found[1]
+
+
+async def refusals_of_item(
+    session: AsyncSession, letter: models.SyncDeadLetter
+) -> list[tuple[models.SyncDeadLetter, str]]:
+    """Every refusal of the same item by the same system, oldest first, each with its
+    run's id: the item's history of attempts."""
+    row = models.SyncDeadLetter
+    found = await session.execute(
+        select(row, models.Job.job_id)
+        .join(models.Job, models.Job.id == row.job_id)
+        .where(row.target == letter.target, row.entity_id == letter.entity_id)
+        .order_by(row.id)
+    )
+    return [(refusal, job_id) for refusal, job_id in found.all()]
+
+
+async def attempts(
+    session: AsyncSession, letters: Sequence[models.SyncDeadLetter]
+) -> dict[int, int]:
+    """How many times each letter's item has been refused in a row: its own refusal and
+    every later one, up to the run that delivered it (or up to now, while none has).
+
+    A delivery resolves every open letter of the item at once, with one time, so the
+    refusals of one stretch are those resolved at the same moment (or all still open).
+    """
+    if not letters:
+        return {}
+    row = models.SyncDeadLetter
+    found = await session.execute(
+        select(row.id, row.target, row.entity_id, row.resolved_at).where(
+            row.entity_id.in_(sorted({letter.entity_id for letter in letters}))
+        )
+    )
+    stretches: dict[tuple[str, int, datetime | None], list[int]] = {}
+    for refusal_id, target, entity_id, resolved_at in found.all():
+        stretches.setdefault((target, entity_id, resolved_at), []).append(refusal_id)
+    return {
+        letter.id: sum(
+            1
+            for other in stretches.get((letter.target, letter.entity_id, letter.resolved_at), [])
+            if other >= letter.id
+        )
+        for letter in letters
+    }
+
+
+@dataclass(frozen=True)
+class Retry:
+    """What a retry run sends: the items run ``run_id`` (row ``job``) could not deliver
+    and no run has delivered since — of its letters ``letter_ids`` only, when named.
+
+    Which items those are is asked again at every batch (:func:`_retried`): an item
+    another run delivered meanwhile is not sent twice, and a run of a whole province's
+    refusals carries no list of them.
+    """
+
+    job: int
+    run_id: str
+    letter_ids: list[int] | None = None
+
+
+def _retried(params: dict[str, Any], model: Any, entity: str) -> list[Any]:
+    """For a retry run, the condition that a row of ``model`` is one of its items."""
+    retry = params.get("retry_of")
+    if not retry:
+        return []
+    letter = models.SyncDeadLetter
+    waiting = select(letter.entity_id).where(
+        letter.job_id == retry["job"], letter.entity == entity, letter.resolved_at.is_(None)
+    )
+    if retry["letter_ids"]:
+        waiting = waiting.where(letter.id.in_(retry["letter_ids"]))
+    return [model.id.in_(waiting)]
+
+
+async def retry_dead_letters(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    job_id: str,
+    letter_ids: Sequence[int] | None = None,
+    options: SyncOptions | None = None,
+) -> tuple[models.Job, list[Next]]:
+    """Send again what the national systems refused in run ``job_id`` and no later run
+    delivered: the letters named, or all of the run's still open.
+
+    The items go in a run of their own (:func:`start_sync` with a :class:`Retry`), so
+    they are sent, answered and recorded as any run's are: an item now accepted resolves
+    its letters, one refused again is a letter of the new run (:func:`attempts` counts
+    them).
+    """
+    job = await load_run(session, caller=caller, job_id=job_id)
+    letter = models.SyncDeadLetter
+    query = select(letter.entity).where(letter.job_id == job.id, letter.resolved_at.is_(None))
+    if letter_ids is not None:
+        query = query.where(letter.id.in_(list(letter_ids)))
+    entities = set(await session.scalars(query.distinct()))
+    if not entities:
+        raise HubError(
+            Code.INVALID_ARGUMENT,
+            detail="không còn bản ghi nào chờ gửi lại: các bản ghi đã được gửi thành công",
+        )
+    phases = [
+        phase
+        for phase, entity in ((Phase.STUDENTS, "student"), (Phase.TRANSCRIPTS, "transcript"))
+        if entity in entities
+    ]
+    chosen = None if letter_ids is None else sorted(set(letter_ids))
+    return await start_sync(
+        session,
+        caller=caller,
+        phases=phases,
+        retry=Retry(job=job.id, run_id=job.job_id, letter_ids=chosen),
+        options=options,
+    )
+
+
+async def mismatched_fields(
+    session: AsyncSession, student_ids: Sequence[int], *, runs: int = 20
+) -> dict[int, list[str]]:
+    """The fields (``fullName``, ``birthDate``) the population database last said differ,
+    for those of ``student_ids`` the latest ``runs`` runs' identity reports name (each
+    keeps :data:`ISSUES_KEPT`). The caller has already decided it may see these pupils."""
+    wanted = set(student_ids)
+    found: dict[int, list[str]] = {}
+    if not wanted:
+        return found
+    checkpoints = await session.scalars(
+        select(models.Job.checkpoint)
+        .where(models.Job.kind == KIND)
+        .order_by(models.Job.id.desc())
+        .limit(runs)
+    )
+    for checkpoint in checkpoints:
+        for issue in (checkpoint or {}).get("identity", {}).get("issues", []):
+            student = issue.get("studentId")
+            if student in wanted and student not in found:
+                found[student] = list(issue.get("fields", []))
+    return found
 
 
 @dataclass(frozen=True)
@@ -512,16 +680,26 @@ _STUDENT_ROW = (
 _VERSION = STUDENT_FIELDS.index("version")
 
 
-async def _student_rows(
-    connection: AsyncConnection, *, after: int, through: int, limit: int | None
-) -> Sequence[Row[*tuple[Any, ...]]]:
-    """Students with ``after < change_version <= through``, oldest change first."""
+def _students_in(params: dict[str, Any], after: int, through: int) -> list[Any]:
+    """Students with ``after < change_version <= through`` (a retry's items only)."""
     version = models.Student.change_version
+    return [version > after, version <= through, *_retried(params, models.Student, "student")]
+
+
+async def _student_rows(
+    connection: AsyncConnection,
+    *,
+    params: dict[str, Any],
+    after: int,
+    through: int,
+    limit: int | None,
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """The run's students in the range (:func:`_students_in`), oldest change first."""
     query = (
         select(*_STUDENT_ROW)
         .join(models.School, models.School.id == models.Student.school_id)
-        .where(version > after, version <= through)
-        .order_by(version)
+        .where(*_students_in(params, after, through))
+        .order_by(models.Student.change_version)
     )
     return await _rows(connection, query if limit is None else query.limit(limit))
 
@@ -535,7 +713,10 @@ async def _rows(connection: AsyncConnection, query: Select[*tuple[Any, ...]]) ->
     """
     if connection.dialect.name != "postgresql":
         return (await connection.execute(query)).all()
-    compiled = query.compile(dialect=connection.dialect)
+    # IN lists (a retry's letters) rendered as plain parameters: the raw cursor cannot expand.
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
     raw = await connection.get_raw_connection()
     cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]  # None only once closed
     try:
@@ -577,15 +758,17 @@ async def _push_students(
         if current is None:
             return _Outcome.STOPPED
         state = current.checkpoint["students"]
+        params = current.params
         if state["upper"] is None:  # the phase begins: fix its range
-            state["upper"] = await session.scalar(select(models.ChangeCounter.value)) or 0
-            version = models.Student.change_version
+            upper: int = await session.scalar(select(models.ChangeCounter.value)) or 0
+            state["upper"] = upper
             state["total"] = await session.scalar(
-                select(func.count()).where(version > state["after"], version <= state["upper"])
+                select(func.count()).where(*_students_in(params, state["after"], upper))
             )
         if state["open"] is None:
             rows = await _student_rows(
                 await session.connection(),
+                params=params,
                 after=state["after"],
                 through=state["upper"],
                 limit=options.student_batch,
@@ -598,6 +781,7 @@ async def _push_students(
         else:  # sent before, answer not recorded: the same range again, under the same key
             rows = await _student_rows(
                 await session.connection(),
+                params=params,
                 after=state["after"],
                 through=state["open"]["through"],
                 limit=None,
@@ -614,7 +798,12 @@ async def _push_students(
             answer, following = await _together(
                 sending,
                 _read(
-                    reader, _student_rows, after=through, through=upper, limit=options.student_batch
+                    reader,
+                    _student_rows,
+                    params=params,
+                    after=through,
+                    through=upper,
+                    limit=options.student_batch,
                 ),
             )
             async with db.unit_of_work() as session:
@@ -652,9 +841,11 @@ async def _push_students(
 # --- phase TRANSCRIPTS ---------------------------------------------------------------------------
 
 
-def _sealed(ids: Sequence[int] | None) -> list[Any]:
-    conditions = [awaits_publication()]
-    if ids:
+def _sealed(params: dict[str, Any]) -> list[Any]:
+    """The run's transcripts: those awaiting publication (of the ones named, or a
+    retry's items)."""
+    conditions = [awaits_publication(), *_retried(params, models.Transcript, "transcript")]
+    if ids := params.get("transcript_ids"):
         conditions.append(models.Transcript.id.in_(list(ids)))
     return conditions
 
@@ -662,7 +853,7 @@ def _sealed(ids: Sequence[int] | None) -> list[Any]:
 async def _transcript_rows(
     connection: AsyncConnection,
     *,
-    ids: Sequence[int] | None,
+    params: dict[str, Any],
     after: int,
     through: int | None,
     limit: int | None,
@@ -683,7 +874,7 @@ async def _transcript_rows(
         .join(models.Student, models.Student.id == transcript.student_id)
         .join(models.School, models.School.id == transcript.school_id)
         .join(models.SchoolYear, models.SchoolYear.id == transcript.school_year_id)
-        .where(*_sealed(ids), transcript.id > after)
+        .where(*_sealed(params), transcript.id > after)
         .order_by(transcript.id)
     )
     if through is not None:
@@ -722,12 +913,12 @@ async def _submit_transcripts(
         current = await _claim(session, job_id)
         if current is None:
             return _Outcome.STOPPED
-        ids = current.params.get("transcript_ids")
+        params = current.params
         state = current.checkpoint["transcripts"]
         if state["open"] is None:
             rows = await _transcript_rows(
                 await session.connection(),
-                ids=ids,
+                params=params,
                 after=state["after_id"],
                 through=None,
                 limit=options.transcript_batch,
@@ -740,7 +931,7 @@ async def _submit_transcripts(
         else:
             rows = await _transcript_rows(
                 await session.connection(),
-                ids=ids,
+                params=params,
                 after=state["after_id"],
                 through=state["open"]["through"],
                 limit=None,
@@ -761,7 +952,7 @@ async def _submit_transcripts(
                 _read(
                     reader,
                     _transcript_rows,
-                    ids=ids,
+                    params=params,
                     after=through,
                     through=None,
                     limit=options.transcript_batch,

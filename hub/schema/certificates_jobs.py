@@ -266,42 +266,30 @@ class ProviderMigration:
     async def teachers(
         self, info: Info, state: str | None = None, first: int = 100
     ) -> list[MigrationTeacher]:
-        item = models.ProviderMigrationItem
-        query = (
-            select(item, models.Staff.full_name)
-            .join(models.Staff, models.Staff.id == item.staff_id)
-            .where(item.job_id == self.job.id)
-        )
-        if state:
-            query = query.where(item.state == state)
         async with context_of(info).db.unit_of_work() as session:
-            rows = (await session.execute(query.order_by(item.id).limit(min(first, 1000)))).all()
-            for row, _ in rows:
-                context_of(info).audit.read("staff", row.staff_id, "certificate")
-            return [
-                MigrationTeacher(
-                    staff_id=relay.GlobalID("Staff", str(row.staff_id)),
-                    full_name=name,
-                    planned=migration.Action(row.planned),
-                    state=row.state,
-                    old_certificate_id=_gid("Certificate", row.old_certificate_id),
-                    new_certificate_id=_gid("Certificate", row.new_certificate_id),
-                    reason_code=row.reason_code,
-                    reason=row.reason,
-                )
-                for row, name in rows
-            ]
+            people = await migration.movers(
+                session, self.job, states=[state] if state else [], first=min(first, 1000)
+            )
+        for person in people:
+            context_of(info).audit.read("staff", person.item.staff_id, "certificate")
+        return [
+            MigrationTeacher(
+                staff_id=relay.GlobalID("Staff", str(person.item.staff_id)),
+                full_name=person.full_name,
+                planned=migration.Action(person.item.planned),
+                state=person.item.state,
+                old_certificate_id=_gid("Certificate", person.item.old_certificate_id),
+                new_certificate_id=_gid("Certificate", person.item.new_certificate_id),
+                reason_code=person.item.reason_code,
+                reason=person.item.reason,
+            )
+            for person in people
+        ]
 
     @strawberry.field(description="Nhật ký từng bước, theo thứ tự thời gian")
     async def steps(self, info: Info, first: int = 500) -> list[MigrationStep]:
-        step = models.ProviderMigrationStep
         async with context_of(info).db.unit_of_work() as session:
-            rows = await session.scalars(
-                select(step)
-                .where(step.job_id == self.job.id)
-                .order_by(step.id)
-                .limit(min(first, 5000))
-            )
+            rows = await migration.steps(session, self.job, first=min(first, 5000))
             return [
                 MigrationStep(
                     at=row.at,
@@ -319,7 +307,7 @@ async def _migration(info: Info, job_id: str) -> ProviderMigration:
     ctx = context_of(info)
     async with ctx.db.unit_of_work() as session:
         job = await migration.load(session, caller=ctx.caller, job_id=job_id)
-        counts = (await migration.progress(session, job)).counts
+        found = await migration.progress(session, job)
     state = migration.ItemState
     return ProviderMigration(
         job_id=job.job_id,
@@ -329,39 +317,26 @@ async def _migration(info: Info, job_id: str) -> ProviderMigration:
         from_provider=job.params["from"],
         to_provider=job.params["to"],
         total=job.total,
-        pending=counts[state.PENDING] + counts[state.STARTING],
-        testing=counts[state.TESTING] + counts[state.PROVEN],
-        switched=counts[state.SWITCHED],
-        confirmed=counts[state.CONFIRMED],
-        rolled_back=counts[state.ROLLED_BACK],
-        failed=counts[state.FAILED],
-        skipped=counts[state.SKIPPED],
-        cancelled=counts[state.CANCELLED],
+        pending=found.waiting,
+        testing=found.testing,
+        switched=found.of(state.SWITCHED),
+        confirmed=found.of(state.CONFIRMED),
+        rolled_back=found.of(state.ROLLED_BACK),
+        failed=found.of(state.FAILED),
+        skipped=found.of(state.SKIPPED),
+        cancelled=found.of(state.CANCELLED),
         created_at=job.created_at,
         finished_at=job.finished_at,
         job=job,
     )
 
 
-async def _make_plan(
-    info: Info,
-    from_provider: Any,
-    to_provider: Any,
-    school_id: relay.GlobalID | None,
-    district_id: relay.GlobalID | None,
-) -> migration.MigrationPlan:
-    ctx = context_of(info)
-    async with ctx.db.unit_of_work() as session:
-        return await migration.plan_provider_migration(
-            session,
-            caller=ctx.caller,
-            signing=ctx.require_signing(),
-            from_provider=from_provider,
-            to_provider=to_provider,
-            school_id=queries.node_key(school_id, "School") if school_id else None,
-            district_id=queries.node_key(district_id, "District") if district_id else None,
-            can_enrol=ctx.enrolment is not None,
-        )
+def _scope(school_id: relay.GlobalID | None, district_id: relay.GlobalID | None) -> dict[str, Any]:
+    """A migration's scope as the service takes it."""
+    return {
+        "school_id": queries.node_key(school_id, "School") if school_id else None,
+        "district_id": queries.node_key(district_id, "District") if district_id else None,
+    }
 
 
 From = Annotated[
@@ -401,8 +376,18 @@ class CertificateJobQueries:
         school_id: relay.GlobalID | None = None,
         district_id: relay.GlobalID | None = None,
     ) -> ProviderMigrationPlan:
-        plan = await _make_plan(info, from_provider, to, school_id, district_id)
-        return _plan(plan, context_of(info))
+        ctx = context_of(info)
+        async with ctx.db.unit_of_work() as session:
+            plan = await migration.plan_provider_migration(
+                session,
+                caller=ctx.caller,
+                signing=ctx.require_signing(),
+                from_provider=from_provider,
+                to_provider=to,
+                can_enrol=ctx.enrolment is not None,
+                **_scope(school_id, district_id),
+            )
+        return _plan(plan, ctx)
 
     @strawberry.field(description="Tiến độ một đợt chuyển nhà cung cấp chữ ký số")
     async def provider_migration(self, info: Info, job_id: str) -> ProviderMigration:
@@ -440,13 +425,15 @@ class CertificateJobMutations:
         district_id: relay.GlobalID | None = None,
     ) -> ProviderMigration:
         ctx = context_of(info)
-        ctx.caller.require("staff:write")
-        plan = await _make_plan(info, from_provider, to, school_id, district_id)
-        async with ctx.db.unit_of_work() as session:
-            job, work = await migration.start_provider_migration(
-                session, caller=ctx.caller, plan=plan
-            )
-            job_id = job.job_id
+        job_id, work = await migration.plan_and_start(
+            ctx.db,
+            caller=ctx.caller,
+            signing=ctx.require_signing(),
+            from_provider=from_provider,
+            to_provider=to,
+            can_enrol=ctx.enrolment is not None,
+            **_scope(school_id, district_id),
+        )
         ctx.send_work(work)
         return await _migration(info, job_id)
 

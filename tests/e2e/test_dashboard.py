@@ -226,3 +226,47 @@ async def test_an_unknown_district_or_school_is_said_plainly(officer: Visitor) -
     assert (await officer.web.get("/dashboard/coverage?district=abc")).status_code == 400
     assert (await officer.web.get("/dashboard/staff?school=2147483647")).status_code == 404
     assert (await officer.web.get("/dashboard?format=pdf")).status_code == 400
+
+
+async def test_a_district_office_officer_sees_only_their_district(
+    app,
+    db: Database,
+    world: World,  # type: ignore[no-untyped-def]
+) -> None:
+    """``hub people grant --district``: the same pages, the district's schools only; what
+    only the Sở runs stays the Sở's."""
+    from hub.auth.people import grant_officer
+    from hub.domain.enums import Sex
+    from hub.domain.personal_id import compose
+
+    long_bien = world.districts["LB"]
+    personal_id, name = compose("001", 1979, Sex.FEMALE, 917_331), "Trần Thị Cán Bộ Phòng"
+    async with db.unit_of_work() as session:
+        district = await session.get(models.District, long_bien)
+        assert district is not None
+        await grant_officer(
+            session,
+            personal_id=personal_id,
+            full_name=name,
+            granted_by="test",
+            district_code=district.code,
+        )
+        others = [d.id for d in await session.scalars(select(models.District)) if d.id != long_bien]
+        outside = await session.scalar(
+            select(models.School.id).where(models.School.district_id != long_bien)
+        )
+    visitor = await signed_in_visitor(app, personal_id, name)
+    async with visitor.web:
+        overview = await visitor.web.get("/dashboard")
+        assert overview.status_code == 200
+        names = [row[0] for row in table(overview.text, "districts")]
+        assert names == [district.name]
+        assert table(overview.text, "districts")[0][1:] == ["10", "6", "60,0%"]
+        mine = await visitor.web.get(f"/dashboard/coverage?district={long_bien}")
+        assert mine.status_code == 200 and len(table(mine.text, "schools")) == 2
+        for other in others:
+            theirs = await visitor.web.get(f"/dashboard/coverage?district={other}")
+            assert theirs.status_code == 200
+            assert 'id="schools"' not in theirs.text  # no school of theirs is reachable
+        refused = await visitor.web.get(f"/dashboard/staff?school={outside}")
+        assert refused.status_code == 404

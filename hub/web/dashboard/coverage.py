@@ -1,4 +1,4 @@
-"""The department's dashboard (issue 12, part 4): how many staff can sign, for the Sở.
+"""The dashboard's coverage pages (issue 12, part 4): how many staff can sign.
 
 ``GET /dashboard`` shows seed 003's table — staff (CBGV) and staff holding a valid
 personal certificate, by level and public/private, with the ratio and a bar each — and
@@ -8,33 +8,31 @@ staff without a valid certificate, their personal IDs masked. Every page takes
 ``?format=csv`` (``&table=…`` picks one of its tables) or ``?format=xlsx`` (all its
 tables, a sheet each).
 
-Only a department officer (cán bộ Sở) signed in with their own session sees it. The
-figures are the API's: the pages call the resolvers behind ``certificateCoverage`` and
-``staffWithoutValidCertificate`` in a :class:`~hub.resolvers.context.Context` of their
-own, so the caller's reach, the validity rule (:mod:`hub.domain.certificates` and its
-SQL twin), the masking (:mod:`hub.domain.personal_data`) and the access log are the
-ones every GraphQL read goes through — for the pages and for their exports alike.
+Only an officer sees it (:class:`~hub.web.dashboard.desk.Desk`). The figures are the
+API's: the pages call the resolvers behind ``certificateCoverage`` and
+``staffWithoutValidCertificate`` in the desk's resolver context, so the caller's reach,
+the validity rule (:mod:`hub.domain.certificates` and its SQL twin), the masking
+(:mod:`hub.domain.personal_data`) and the access log are the ones every GraphQL read
+goes through — for the pages and for their exports alike.
 """
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.relay import GlobalID
 
-from hub.auth.access import Caller, visible
+from hub.auth.access import visible
 from hub.db import models
 from hub.domain.enums import Ownership, SchoolLevel
 from hub.domain.problems import Code, HubError
 from hub.resolvers import queries
-from hub.resolvers.context import Context, Reader
+from hub.resolvers.context import Context
 from hub.resolvers.loaders import fetch
 from hub.resolvers.reports import (
     DIRECTLY_MANAGED,
@@ -44,10 +42,8 @@ from hub.resolvers.reports import (
 )
 from hub.schema.filters import StaffFilter
 from hub.schema.nodes import Staff
-from hub.web import i18n
-from hub.web.exports import Table, csv_response, xlsx_response
-from hub.web.pages import problem_page, render
-from hub.web.services import HubServices, purpose_of
+from hub.web.dashboard.desk import Desk, id_param, words
+from hub.web.exports import Table
 
 #: The rows of the department's table, in seed 003's order after the levels it omits.
 LEVELS = (
@@ -58,11 +54,6 @@ LEVELS = (
     SchoolLevel.CONTINUING.value,
     DIRECTLY_MANAGED,
 )
-#: What the access log says the dashboard read for, unless the browser says otherwise.
-PURPOSE = "Theo dõi độ phủ chữ ký số (bảng điều khiển của Sở)"
-#: The largest id a row can have (a 32-bit integer column).
-ID_LIMIT = 2**31 - 1
-FORMATS = ("csv", "xlsx")
 
 
 @dataclass(frozen=True)
@@ -125,95 +116,25 @@ def coverage_by_level(figures: Sequence[CoverageFigures]) -> list[LevelRow]:
     return rows
 
 
-def percent(language: str, ratio: float) -> str:
-    """A ratio as people read it: ``75,3%`` in Vietnamese, ``75.3%`` in English."""
-    text = f"{ratio * 100:.1f}%"
-    return text if language == "en" else text.replace(".", ",")
-
-
-def number(language: str, value: int) -> str:
-    """A count with thousands grouped: ``30.638`` in Vietnamese, ``30,638`` in English."""
-    text = f"{value:,}"
-    return text if language == "en" else text.replace(",", ".")
-
-
-def _id_param(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name, "")
-    return int(value) if value.isdigit() and 0 < int(value) <= ID_LIMIT else None
-
-
-def dashboard_routes(hub: HubServices) -> list[Route]:
-    """The dashboard's pages, for :func:`hub.web.app.create_app`."""
-
-    async def officer(request: Request) -> Caller | Response:
-        """The officer behind the request, or the response that turns the request away:
-        to the sign-in page without a session, a 403 page for anyone else."""
-        caller = await hub.caller_for(request)
-        if caller is None:
-            cookie = request.cookies.get(hub.sessions.cookie_name)
-            if await hub.sessions.current(cookie) is None:
-                target = f"/login?{urlencode({'next': request.url.path})}"
-                return RedirectResponse(target, 303, headers={"Cache-Control": "no-store"})
-            return problem_page(request, Code.PERSON_UNKNOWN, 403)
-        if caller.person is None or not caller.person.department_officer:
-            return problem_page(request, Code.FORBIDDEN, 403, scope="reports:read")
-        return caller
-
-    @asynccontextmanager
-    async def reading(request: Request, caller: Caller) -> AsyncIterator[Context]:
-        """A resolver context for one page, its reads logged as a GraphQL request's."""
-        purpose = (purpose_of(request) or PURPOSE)[:200]
-        ctx = Context(
-            db=hub.db,
-            settings=hub.settings,
-            reader=Reader(hub.db.engine),
-            caller_or_none=caller,
-            purpose=purpose,
+async def coverage_of(
+    district_id: int | None, ctx: Context
+) -> tuple[list[CoverageFigures], list[CoverageFigures]]:
+    """A page's figures, counted together: by level and ownership, then by district (the
+    department) or by school (``district_id``'s)."""
+    levels = [CoverageDimension.LEVEL, CoverageDimension.OWNERSHIP]
+    if district_id is None:
+        return (
+            await certificate_coverage(ctx, levels),
+            await certificate_coverage(ctx, [CoverageDimension.DISTRICT]),
         )
-        try:
-            yield ctx
-            await ctx.audit.flush(ctx.reader, caller=caller, purpose=purpose)
-        finally:
-            await ctx.reader.close()
+    return (
+        await certificate_coverage(ctx, levels, district_id=district_id),
+        await certificate_coverage(ctx, [], district_id=district_id, by_school=True),
+    )
 
-    def page(handler: Callable[[Request, Context], Any]) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
-            found = await officer(request)
-            if isinstance(found, Response):
-                return found
-            if request.query_params.get("format", "html") not in (*FORMATS, "html"):
-                return problem_page(
-                    request,
-                    Code.INVALID_ARGUMENT,
-                    400,
-                    link=("/dashboard", "dashboard.home"),
-                    detail="format",
-                )
-            try:
-                async with reading(request, found) as ctx:
-                    response: Response = await handler(request, ctx)
-            except HubError as error:
-                return refusal(request, error)
-            return response
 
-        return endpoint
-
-    def refusal(request: Request, error: HubError) -> Response:
-        """The page saying why a request stopped, in the reader's language."""
-        found = error.problem
-        english = i18n.language_of(request) == "en" and found.message_en
-        status = {Code.FORBIDDEN: 403, Code.INVALID_ARGUMENT: 400}.get(found.code, 404)
-        return render(
-            request,
-            "problem.html",
-            status,
-            code=found.code.value,
-            message=found.message_en if english else found.message,
-            link=("/dashboard", "dashboard.home"),
-        )
-
-    def words(request: Request) -> Callable[..., str]:
-        return partial(i18n.translate, i18n.language_of(request))
+def coverage_routes(desk: Desk) -> list[Route]:
+    """The coverage pages, for :func:`hub.web.dashboard.dashboard_routes`."""
 
     def level_name(t: Callable[..., str], level: str | None) -> str:
         return t("dashboard.total") if level is None else t(f"dashboard.level.{level}")
@@ -256,42 +177,17 @@ def dashboard_routes(hub: HubServices) -> list[Route]:
         ]
         return Table(t(name), headers, cells, frozenset({3}))
 
-    def export(request: Request, tables: dict[str, Table], filename: str) -> Response | None:
-        """The file the address asks for, or None for the page itself."""
-        wanted = request.query_params.get("format")
-        if wanted == "xlsx":
-            return xlsx_response(list(tables.values()), f"{filename}.xlsx")
-        if wanted == "csv":
-            key = request.query_params.get("table") or next(iter(tables))
-            if key not in tables:
-                raise HubError(Code.INVALID_ARGUMENT, detail="table")
-            return csv_response(tables[key], f"{filename}-{key}.csv")
-        return None
-
-    def show(request: Request, template: str, **context: Any) -> Response:
-        language = i18n.language_of(request)
-        return render(
-            request,
-            template,
-            percent=partial(percent, language),
-            number=partial(number, language),
-            level_name=partial(level_name, words(request)),
-            **context,
+    async def show(request: Request, template: str, **context: Any) -> Response:
+        return await desk.show(
+            request, template, level_name=partial(level_name, words(request)), **context
         )
-
-    async def districts_of(ctx: Context, ids: set[int]) -> dict[int, models.District]:
-        rows = await ctx.reader.rows(
-            select(models.District).where(models.District.id.in_(sorted(ids)))
-        )
-        return {row.id: row for row in rows}
 
     async def overview(request: Request, ctx: Context) -> Response:
         """Seed 003's table for the whole department, then its districts."""
-        levels = coverage_by_level(
-            await certificate_coverage(ctx, [CoverageDimension.LEVEL, CoverageDimension.OWNERSHIP])
-        )
-        by_district = await certificate_coverage(ctx, [CoverageDimension.DISTRICT])
-        names = await districts_of(ctx, {f.district_id for f in by_district if f.district_id})
+        counted = await desk.counted(ctx, "coverage", partial(coverage_of, None))
+        by_level, by_district = counted.value
+        levels = coverage_by_level(by_level)
+        names = await desk.districts_of(ctx, {f.district_id for f in by_district if f.district_id})
         districts = [
             (names[f.district_id], Share(f.staff_total, f.with_valid_certificate))
             for f in by_district
@@ -307,28 +203,29 @@ def dashboard_routes(hub: HubServices) -> list[Route]:
                 [(d.name, share) for d, share in districts],
             ),
         }
-        return export(request, tables, "do-phu-chu-ky-so") or show(
-            request, "dashboard_overview.html", levels=levels, districts=districts
+        return desk.export(request, tables, "do-phu-chu-ky-so") or await show(
+            request,
+            "dashboard_overview.html",
+            levels=levels,
+            districts=districts,
+            counted_at=counted.at,
         )
 
     async def district(request: Request, ctx: Context) -> Response:
         """One district's table and its schools, each linking to its staff list."""
-        district_id = _id_param(request, "district")
+        district_id = id_param(request, "district")
         if district_id is None:
             raise HubError(Code.INVALID_ARGUMENT, detail="district")
-        found = (await districts_of(ctx, {district_id})).get(district_id)
+        found = (await desk.districts_of(ctx, {district_id})).get(district_id)
         if found is None:
             raise HubError(Code.INVALID_ARGUMENT, detail="district")
-        levels = coverage_by_level(
-            await certificate_coverage(
-                ctx,
-                [CoverageDimension.LEVEL, CoverageDimension.OWNERSHIP],
-                district_id=district_id,
-            )
+        counted = await desk.counted(
+            ctx, "coverage", partial(coverage_of, district_id), district_id
         )
+        by_level, by_school_figures = counted.value
+        levels = coverage_by_level(by_level)
         by_school = {
-            f.school_id: Share(f.staff_total, f.with_valid_certificate)
-            for f in await certificate_coverage(ctx, [], district_id=district_id, by_school=True)
+            f.school_id: Share(f.staff_total, f.with_valid_certificate) for f in by_school_figures
         }
         statement = select(models.School).where(models.School.district_id == district_id)
         condition = visible(models.School, ctx.caller)
@@ -347,14 +244,19 @@ def dashboard_routes(hub: HubServices) -> list[Route]:
                 [(school.name, share) for school, share in schools],
             ),
         }
-        return export(request, tables, f"do-phu-chu-ky-so-{found.code}") or show(
-            request, "dashboard_district.html", district=found, levels=levels, schools=schools
+        return desk.export(request, tables, f"do-phu-chu-ky-so-{found.code}") or await show(
+            request,
+            "dashboard_district.html",
+            district=found,
+            levels=levels,
+            schools=schools,
+            counted_at=counted.at,
         )
 
     async def staff(request: Request, ctx: Context) -> Response:
         """A school's staff without a valid certificate (``staffWithoutValidCertificate``)."""
         ctx.caller.require("reports:read")
-        school_id = _id_param(request, "school")
+        school_id = id_param(request, "school")
         statement = select(models.School).where(models.School.id == (school_id or 0))
         condition = visible(models.School, ctx.caller)
         if condition is not None:
@@ -383,12 +285,12 @@ def dashboard_routes(hub: HubServices) -> list[Route]:
             [[p.full_name, p.personal_id, p.email, p.phone] for p in people],
         )
         filename = f"can-bo-chua-co-chu-ky-so-{school.moet_code}"
-        return export(request, {"staff": table}, filename) or show(
+        return desk.export(request, {"staff": table}, filename) or await show(
             request, "dashboard_staff.html", school=school, people=people
         )
 
     return [
-        Route("/dashboard", page(overview)),
-        Route("/dashboard/coverage", page(district)),
-        Route("/dashboard/staff", page(staff)),
+        Route("/dashboard", desk.page(overview)),
+        Route("/dashboard/coverage", desk.page(district)),
+        Route("/dashboard/staff", desk.page(staff)),
     ]
