@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -60,8 +61,32 @@ class RevocationResult:
     problem: str | None = None
 
 
+class Remembered:
+    """Answers kept for ``ttl`` and at most ``size`` of them (least recently used go)."""
+
+    def __init__(self, ttl: timedelta, size: int) -> None:
+        self.ttl = ttl.total_seconds()
+        self.size = size
+        self._items: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
+
+    def get(self, key: Hashable) -> object | None:
+        found = self._items.get(key)
+        if found is None or time.monotonic() - found[0] >= self.ttl:
+            self._items.pop(key, None)
+            return None
+        self._items.move_to_end(key)
+        return found[1]
+
+    def put(self, key: Hashable, value: object) -> None:
+        self._items[key] = (time.monotonic(), value)
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
 class TrustStore:
-    """Trusted roots, with cached path and revocation answers."""
+    """Trusted roots, with cached path and revocation answers, and the verdicts on the
+    hub's stored documents that rest on them (:attr:`stored_verdicts`)."""
 
     def __init__(self, roots: Iterable[x509.Certificate], *, fetch_revocation: bool = True) -> None:
         self.roots = list(roots)
@@ -70,6 +95,9 @@ class TrustStore:
         self._paths: dict[tuple[bytes, ...], PathResult] = {}
         self._revocations: dict[bytes, tuple[float, RevocationResult]] = {}
         self._locks: dict[bytes, asyncio.Lock] = {}
+        #: Verdicts on stored documents, kept no longer than the revocation answers they
+        #: rest on (hub.signing.verification.records): a QR code's page verifies once.
+        self.stored_verdicts = Remembered(REVOCATION_TTL, 4096)
 
     @classmethod
     def from_pem_files(cls, files: Iterable[Path], **options: bool) -> TrustStore:

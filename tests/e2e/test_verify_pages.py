@@ -193,6 +193,33 @@ async def test_programs_get_the_json_answer_unchanged(verifier, stored) -> None:
     assert missing.status_code == 404 and missing.json()["code"] == "TRANSCRIPT_NOT_FOUND"
 
 
+async def test_a_stored_copy_changed_after_its_verdict_is_judged_again(  # type: ignore[no-untyped-def]
+    verifier, stored, db
+) -> None:
+    """The QR page keeps a stored document's verdict for a while (the trust store's
+    ``stored_verdicts``); other bytes are other documents, never the kept verdict."""
+    before = (await verifier.get(f"/verify/{stored.current}")).json()
+    assert before["pdf"]["verdict"] == "VALID"
+    async with db.unit_of_work() as session:
+        row = await session.scalar(
+            select(models.Transcript).where(models.Transcript.document_id == stored.current)
+        )
+        original = row.pdf
+        row.pdf = flip_a_content_byte(original)
+    try:
+        after = (await verifier.get(f"/verify/{stored.current}")).json()
+        assert after["pdf"]["verdict"] == "INVALID", after["pdf"]
+        assert after["xml"]["verdict"] == "VALID"
+    finally:
+        async with db.unit_of_work() as session:
+            row = await session.scalar(
+                select(models.Transcript).where(models.Transcript.document_id == stored.current)
+            )
+            row.pdf = original
+    again = (await verifier.get(f"/verify/{stored.current}")).json()
+    assert again["pdf"]["verdict"] == "VALID"
+
+
 async def test_a_valid_transcript_shows_valid_its_signers_and_its_content(verifier, stored) -> None:  # type: ignore[no-untyped-def]
     response = await verifier.get(f"/verify/{stored.current}", headers=BROWSER)
     assert response.status_code == 200

@@ -9,6 +9,7 @@ the signatures a transcript needs follow its state.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from functools import partial
 
@@ -23,7 +24,7 @@ from hub.domain.problems import Code, HubError
 from hub.domain.signers import SIGNING_ORDER, SignerRole
 from hub.signing.trust import TrustStore
 from hub.signing.verification.reading import MAX_DOCUMENT, bounded, document_kind
-from hub.signing.verification.report import VerificationResult, as_json
+from hub.signing.verification.report import Verdict, VerificationResult, as_json
 from hub.signing.verification.rules import ExpectedSigners, verify_document
 
 #: Not structlog: ``hub verify --json`` prints the verdict on stdout, where structlog
@@ -114,6 +115,22 @@ async def _verify_stored_documents(
     expected = await expected_signers(session, transcript)
     # An unsigned transcript is judged against the whole order: it is not official yet.
     required = lifecycle.signed_by(TranscriptState(transcript.state)) or SIGNING_ORDER
+    # The same bytes, judged against the same signers and trust store, get the same
+    # verdict until the revocation answers behind it expire; an unsure verdict is asked
+    # again every time (a responder may answer now).
+    key = (
+        transcript.document_id,
+        hashlib.sha256(transcript.xml or b"").digest(),
+        hashlib.sha256(transcript.pdf or b"").digest(),
+        tuple(required),
+        tuple(
+            sorted((role.value, tuple(sorted(ids))) for role, ids in expected.personal_ids.items())
+        ),
+        expected.school_code,
+    )
+    cached = trust.stored_verdicts.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
     xml, pdf = [
         await verify_document(
             document,
@@ -124,6 +141,8 @@ async def _verify_stored_documents(
         )
         for document in (transcript.xml, transcript.pdf)
     ]
+    if Verdict.INDETERMINATE not in (xml.verdict, pdf.verdict):
+        trust.stored_verdicts.put(key, (xml, pdf))
     return xml, pdf
 
 
