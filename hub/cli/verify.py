@@ -4,11 +4,13 @@ Kept light to start: everything heavy is imported inside the command.
 """
 
 import json
+import warnings
 from datetime import timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from hub.cli.common import console, run
@@ -16,6 +18,9 @@ from hub.config import get_settings
 
 if TYPE_CHECKING:
     from hub.signing.verification.report import VerificationResult
+
+#: Where the command says what it is doing (stderr: stdout holds only the result).
+progress = Console(stderr=True)
 
 #: ``hub verify`` exit codes (2 is click's own for a usage error).
 EXIT_VALID, EXIT_INVALID, EXIT_INDETERMINATE = 0, 1, 3
@@ -36,6 +41,12 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable result")] = False,
 ) -> None:
     """Verify a signed transcript; exit 0 valid, 1 invalid, 3 indeterminate."""
+    if not as_json:
+        # Said before the signature libraries load (most of the command's time), so the
+        # person at the terminal sees at once that the file is being checked.
+        progress.print(f"Đang kiểm tra {file.name} ({file.stat().st_size:,} byte)…")
+    # pyHanko imports a DSA class cryptography has deprecated: nothing the person can act on.
+    warnings.filterwarnings("ignore", message="DSA is deprecated")
     from hub.signing.trust import trust_store
     from hub.signing.verification import Verdict, verify_document
     from hub.signing.verification import as_json as result_json
