@@ -37,7 +37,7 @@ import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.sign.timestamps import TimeStamper
-from sqlalchemy import ScalarSelect, select
+from sqlalchemy import ScalarSelect, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -54,8 +54,9 @@ from hub.db import models, roles
 from hub.domain import lifecycle
 from hub.domain.enums import SigningProvider
 from hub.domain.lifecycle import TranscriptState
+from hub.domain.people import Person
 from hub.domain.problems import Code, HubError
-from hub.domain.signers import SignerRole
+from hub.domain.signers import SIGNING_ORDER, SignerRole
 from hub.signing.pades import PreparedPdf, finish_pdf, prepare_pdf
 from hub.signing.trust import TrustStore
 from hub.signing.xades import PreparedXml, finish_xml, prepare_xml
@@ -468,6 +469,17 @@ def seal_keeper_id(school_id: Any) -> ScalarSelect[Any]:
     return roles.principal_id(school_id)
 
 
+def may_hold(person: Person, role: SignerRole) -> bool:
+    """Whether ``person`` may hold ``role`` for some transcript (:func:`holder_id` decides
+    for each one): the principal's signature and the seal need a school the records
+    make them principal of (``Person.principal_of``, the same rule read at sign-in, as
+    :func:`seal_keeper_id` says); any staff member may be named a class's homeroom
+    teacher, this year's or an earlier year's."""
+    if role is SignerRole.HOMEROOM_TEACHER:
+        return person.staff_id is not None
+    return bool(person.principal_of)
+
+
 def holder_id(role: SignerRole) -> ScalarSelect[Any]:
     """The staff id of whoever gives a transcript row ``role``'s signature now, as a
     subquery correlated to ``transcripts``: the homeroom teacher its class names, its
@@ -490,19 +502,28 @@ class Waiting:
     school_id: int
     school_name: str
     state: str
+    role: SignerRole
 
 
-async def waiting_for(session: AsyncSession, *, caller: Caller, role: SignerRole) -> list[Waiting]:
-    """The current transcripts in the state awaiting ``role``
-    (:func:`hub.domain.lifecycle.state_awaiting`) that the caller's person gives that
-    signature to (:func:`holder_id`), of the schools the caller reaches; by school,
-    class and pupil. Empty for a caller who is no staff member."""
+async def waiting_for(
+    session: AsyncSession, *, caller: Caller, roles: Sequence[SignerRole] = SIGNING_ORDER
+) -> list[Waiting]:
+    """The current transcripts waiting for a signature in one of ``roles`` (the state
+    :func:`hub.domain.lifecycle.state_awaiting` names) that the caller's person gives
+    that signature to (:func:`holder_id`), of the schools the caller reaches; in signing
+    order, then by school, class and pupil, each with its role. One query whatever the
+    roles. Empty for a caller who is no staff member."""
     person = caller.person
     if person is None or person.staff_id is None:
+        return []
+    # A role the person holds nowhere has nothing waiting: its subqueries are spared.
+    roles = [role for role in roles if may_hold(person, role)]
+    if not roles:
         return []
     transcript = models.Transcript
     # The class as the list names it, apart from the one the homeroom rule reads.
     listed = aliased(models.SchoolClass)
+    awaiting = {lifecycle.state_awaiting(role).value: role for role in roles}
     query = (
         select(
             transcript.id,
@@ -518,12 +539,16 @@ async def waiting_for(session: AsyncSession, *, caller: Caller, role: SignerRole
         .join(models.School, models.School.id == transcript.school_id)
         .where(
             transcript.is_current.is_(True),
-            transcript.state == lifecycle.state_awaiting(role).value,
-            holder_id(role) == person.staff_id,
+            or_(
+                *(
+                    and_(transcript.state == state, holder_id(role) == person.staff_id)
+                    for state, role in awaiting.items()
+                )
+            ),
         )
         .order_by(models.School.id, listed.name, models.Student.full_name, transcript.id)
     )
-    return [
+    found = [
         Waiting(
             transcript_id=row.id,
             document_id=row.document_id,
@@ -532,9 +557,12 @@ async def waiting_for(session: AsyncSession, *, caller: Caller, role: SignerRole
             school_id=row.school_id,
             school_name=row.school_name,
             state=row.state,
+            role=awaiting[row.state],
         )
         for row in await session.execute(restrict(query, transcript, caller))
     ]
+    order = {role: at for at, role in enumerate(SIGNING_ORDER)}
+    return sorted(found, key=lambda waiting: order[waiting.role])  # stable: keeps the rest
 
 
 def _check_credential(credential: Credential, registered: models.SigningCertificate) -> None:

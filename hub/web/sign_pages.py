@@ -40,7 +40,7 @@ from hub.db import models
 from hub.documents.xml.transcript import TranscriptXmlError, parse_xml
 from hub.domain.personal_data import Kind, unmasked
 from hub.domain.problems import Code, HubError
-from hub.domain.signers import SIGNING_ORDER, SignerRole
+from hub.domain.signers import SignerRole
 from hub.signing import service as signing_service
 from hub.web import i18n
 from hub.web.pages import problem_page, render
@@ -164,19 +164,18 @@ def sign_routes(hub: HubServices) -> list[Route]:
         current = await hub.session_of(request)
         groups = []
         async with hub.db.sessions() as session:
-            for role in SIGNING_ORDER:
-                rows = await signing_service.waiting_for(session, caller=caller, role=role)
-                for school_id in dict.fromkeys(row.school_id for row in rows):
-                    of_school = [row for row in rows if row.school_id == school_id]
-                    groups.append(
-                        {
-                            "role": role.value,
-                            "seal": role is SignerRole.SCHOOL_SEAL,
-                            "school_id": school_id,
-                            "school": of_school[0].school_name,
-                            "rows": of_school,
-                        }
-                    )
+            waiting = await signing_service.waiting_for(session, caller=caller)
+        for role, school_id in dict.fromkeys((row.role, row.school_id) for row in waiting):
+            of_school = [row for row in waiting if (row.role, row.school_id) == (role, school_id)]
+            groups.append(
+                {
+                    "role": role.value,
+                    "seal": role is SignerRole.SCHOOL_SEAL,
+                    "school_id": school_id,
+                    "school": of_school[0].school_name,
+                    "rows": of_school,
+                }
+            )
         return render(
             request,
             "sign_list.html",
@@ -209,7 +208,9 @@ def sign_routes(hub: HubServices) -> list[Route]:
             async with hub.db.unit_of_work() as session:
                 ids = [
                     row.transcript_id
-                    for row in await signing_service.waiting_for(session, caller=caller, role=role)
+                    for row in await signing_service.waiting_for(
+                        session, caller=caller, roles=[role]
+                    )
                     if row.school_id == school_id
                 ]
                 if not ids:
