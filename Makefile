@@ -77,9 +77,17 @@ $(FOREIGN_OIDC)/node_modules/.package-lock.json: $(FOREIGN_OIDC)/package-lock.js
 	$(call install_missing,$(TEST_TOOLS),exit 1)
 	npm ci --prefix $(FOREIGN_OIDC) --no-audit --no-fund
 
+# Deque's axe-core, the accessibility rules the browser tests run in every page.
+FOREIGN_AXE := tests/foreign/axe
+
+$(FOREIGN_AXE)/node_modules/.package-lock.json: $(FOREIGN_AXE)/package-lock.json
+	$(call install_missing,$(TEST_TOOLS),exit 1)
+	npm ci --prefix $(FOREIGN_AXE) --no-audit --no-fund
+
 # The tests also need TEST_TOOLS, checked (and installed) with the system packages.
 test: SYSTEM_TOOLS += $(TEST_TOOLS)
-test: $(STAMP) system-deps web-assets $(FOREIGN_OIDC)/node_modules/.package-lock.json
+test: $(STAMP) system-deps web-assets $(FOREIGN_OIDC)/node_modules/.package-lock.json \
+	$(FOREIGN_AXE)/node_modules/.package-lock.json
 	@if [ -z "$$HUB_TEST_DATABASE_URL" ]; then \
 	  echo "HUB_TEST_DATABASE_URL is not set: testing on SQLite (CI tests on PostgreSQL)."; \
 	else \
