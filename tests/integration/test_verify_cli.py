@@ -102,6 +102,7 @@ def test_exit_code_and_json_result(
     run = hub_verify(files[name], "--trust", files["roots.pem"], "--json", cwd=files[name].parent)
     assert run.returncode == exit_code, run.stdout + run.stderr
     result = verdict_of(run)
+    assert "Đang kiểm tra" not in run.stderr  # a program reading JSON is told nothing else
     assert result["kind"] == name.rsplit(".", 1)[1]
     assert result["verdict"] == verdict
     assert [r["code"] for r in result["reasons"]] == codes
@@ -129,6 +130,9 @@ def test_without_json_the_result_is_a_table_naming_the_three_roles(
     for label in ROLE_LABELS:
         assert label in run.stdout
     assert TEACHER_NAME in run.stdout and PRINCIPAL_NAME in run.stdout
+    # What it does is said on stderr (first, before the libraries load), not in the result.
+    assert run.stderr.startswith("Đang kiểm tra valid.xml"), run.stderr
+    assert "Đang kiểm tra" not in run.stdout and "DSA is deprecated" not in run.stderr
 
 
 def test_roots_from_the_settings_are_used_without_trust_option(files: dict[str, Path]) -> None:
