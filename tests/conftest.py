@@ -22,6 +22,8 @@ from hub.config import Settings
 from hub.db.engine import Database
 from hub.db.migrate import upgrade
 from hub.web.app import create_app
+from tests.helpers import Visitor, visiting
+from tests.people import People
 from tests.world import World, build_world
 
 
@@ -91,6 +93,14 @@ async def world(db: Database) -> World:
 @pytest.fixture(scope="session")
 def app(settings: Settings, db: Database):  # type: ignore[no-untyped-def]
     return create_app(settings, db)
+
+
+@pytest.fixture
+async def officer(app, people: People) -> AsyncIterator[Visitor]:  # type: ignore[no-untyped-def]
+    """A browser signed in at ``app`` as the department officer of the module's
+    ``people`` (the module defines that fixture, its school's code its own)."""
+    async with visiting(app, people.officer, people.names[people.officer]) as visitor:
+        yield visitor
 
 
 @pytest.fixture(scope="session")

@@ -3,16 +3,20 @@
 import base64
 import hashlib
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from sqlalchemy import select
 
 from hub.adapters.identity.base import Identity
 from hub.auth.clients import create_client
 from hub.auth.sessions import SessionStore
 from hub.config import Settings
+from hub.db import models
 from hub.db.engine import Database
 from hub.domain.enums import ClientKind, OrgLevel
 
@@ -168,3 +172,26 @@ async def signed_in_visitor(app: Any, personal_id: str, name: str) -> Visitor:
         cookies={store.cookie_name: token},
     )
     return Visitor(web, current.csrf_token if current else "")
+
+
+@asynccontextmanager
+async def visiting(app: Any, personal_id: str, name: str) -> AsyncIterator[Visitor]:
+    """A browser signed in as ``personal_id`` (:func:`signed_in_visitor`) for the length
+    of the block, its client closed after."""
+    visitor = await signed_in_visitor(app, personal_id, name)
+    async with visitor.web:
+        yield visitor
+
+
+async def read_on_pages(db: Database, *, person: str, entity: str) -> set[int]:
+    """The ids of the ``entity`` rows the hub's pages logged ``person`` reading (the
+    access log's entries of client ``hub-web``)."""
+    log = models.AccessLog
+    async with db.sessions() as session:
+        return set(
+            await session.scalars(
+                select(log.entity_id).where(
+                    log.client_id == "hub-web", log.person == person, log.entity == entity
+                )
+            )
+        )

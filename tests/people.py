@@ -9,9 +9,12 @@ teacher exist only at the identity provider or with too low an account level.
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth.people import grant_officer
 from hub.db import models
 from hub.db.engine import Database
 from hub.domain.enums import (
@@ -32,6 +35,54 @@ _serial = iter(range(7_100_000, 7_900_000))
 def new_personal_id(year: int, sex: Sex = Sex.FEMALE) -> str:
     """A personal ID no other test person holds."""
     return compose("001", year, sex, next(_serial))
+
+
+async def new_district_officer(
+    db: Database, *, district_code: str, full_name: str, born: int, sex: Sex = Sex.FEMALE
+) -> tuple[str, str]:
+    """A new officer of the district office ``district_code`` (Phòng GDĐT), granted as
+    ``hub people grant --district`` grants it: their personal ID and name as stored."""
+    personal_id = new_personal_id(born, sex)
+    async with db.unit_of_work() as session:
+        name = await grant_officer(
+            session,
+            personal_id=personal_id,
+            full_name=full_name,
+            granted_by="test",
+            district_code=district_code,
+        )
+    return personal_id, name
+
+
+async def enrolled_pupil(
+    session: AsyncSession,
+    school_class: models.SchoolClass,
+    *,
+    full_name: str,
+    personal_id: str | None,
+    birth_date: date,
+    **fields: Any,
+) -> models.Student:
+    """A pupil of ``school_class``'s school (a girl, unless ``fields`` say otherwise),
+    enrolled in the class for its school year."""
+    student = models.Student(
+        personal_id=personal_id,
+        full_name=full_name,
+        search_name=fold(full_name),
+        birth_date=birth_date,
+        school_id=school_class.school_id,
+        **{"sex": Sex.FEMALE, **fields},
+    )
+    session.add(student)
+    await session.flush()
+    session.add(
+        models.Enrolment(
+            student_id=student.id,
+            class_id=school_class.id,
+            school_year_id=school_class.school_year_id,
+        )
+    )
+    return student
 
 
 @dataclass
@@ -103,20 +154,12 @@ async def people_school(db: Database, *, code: str) -> People:
         )
         session.add(school_class)
         pupil = new_personal_id(2013)
-        student = models.Student(
-            personal_id=pupil,
+        student = await enrolled_pupil(
+            session,
+            school_class,
             full_name=names["pupil"],
-            search_name=fold(names["pupil"]),
+            personal_id=pupil,
             birth_date=date(2013, 3, 4),
-            sex=Sex.FEMALE,
-            school_id=school.id,
-        )
-        session.add(student)
-        await session.flush()
-        session.add(
-            models.Enrolment(
-                student_id=student.id, class_id=school_class.id, school_year_id=year.id
-            )
         )
         mother = models.Guardian(personal_id=new_personal_id(1986), full_name=names["mother"])
         stepfather = models.Guardian(

@@ -53,6 +53,7 @@ from hub.adapters.signing.simulator import (
 )
 from hub.config import Settings
 from hub.db.engine import Database
+from hub.demo.jobs import simulator_enrolment
 from hub.demo.signing import DemoSigning, start_demo_signing
 from hub.documents import samples
 from hub.domain.enums import SigningProvider
@@ -421,6 +422,18 @@ def signing_runtime(
     signing = signing_services(worker)
     assert signing is not None
     return JobRuntime(worker, Database(worker.database_url), signing, enrolment=enrolment)
+
+
+def enrolling_runtime(settings: Settings, demo: DemoSigning, directory: Path) -> JobRuntime:
+    """:func:`signing_runtime` enrolling people at ``demo``'s simulators, its watchdog
+    starting no certificate refresh by itself: every run is a test's."""
+    return signing_runtime(
+        settings,
+        demo,
+        directory,
+        enrolment=simulator_enrolment(demo),
+        certificate_refresh_hours=0,
+    )
 
 
 @contextlib.asynccontextmanager

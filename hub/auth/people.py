@@ -7,6 +7,7 @@ person-bound token; :func:`bind` narrows a program's reach to the person it acts
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -311,6 +312,52 @@ def _officer_name(personal_id: str, full_name: str) -> str:
     return cleaned.value
 
 
+_Grant = TypeVar("_Grant", models.DepartmentOfficer, models.AdmissionOfficer)
+"""A role an operator grants by personal ID: one row a person, revoked in place."""
+
+
+async def _grant(
+    session: AsyncSession,
+    record: type[_Grant],
+    *,
+    personal_id: str,
+    **fields: object,
+) -> None:
+    """Give the person holding ``personal_id`` the role ``record`` stores, with
+    ``fields``: a new row, or their old one overwritten and no longer revoked."""
+    found = await session.scalar(select(record).where(record.personal_id == personal_id))
+    if found is None:
+        session.add(record(personal_id=personal_id, **fields))
+    else:
+        for field, value in fields.items():
+            setattr(found, field, value)
+        found.revoked_at = None
+    await session.flush()
+
+
+async def _revoke(session: AsyncSession, record: type[_Grant], *, personal_id: str) -> bool:
+    """Mark the person's unrevoked ``record`` row revoked now; False when there is none."""
+    found = await session.scalar(
+        select(record).where(record.personal_id == personal_id, record.revoked_at.is_(None))
+    )
+    if found is None:
+        return False
+    found.revoked_at = datetime.now(UTC)
+    await session.flush()
+    return True
+
+
+async def _newest_grant_first(session: AsyncSession, record: type[_Grant]) -> list[_Grant]:
+    """Every ``record`` row, revoked or not, newest grant first."""
+    return list(
+        (
+            await session.scalars(
+                select(record).order_by(record.granted_at.desc(), record.id.desc())
+            )
+        ).all()
+    )
+
+
 async def grant_officer(
     session: AsyncSession,
     *,
@@ -334,22 +381,14 @@ async def grant_officer(
         )
         if district_id is None:
             raise OfficerError(f"no district has the code {district_code!r}")
-    found = await session.scalar(
-        select(models.DepartmentOfficer).where(models.DepartmentOfficer.personal_id == personal_id)
+    await _grant(
+        session,
+        models.DepartmentOfficer,
+        personal_id=personal_id,
+        full_name=name,
+        granted_by=granted_by,
+        district_id=district_id,
     )
-    if found is None:
-        session.add(
-            models.DepartmentOfficer(
-                personal_id=personal_id,
-                full_name=name,
-                granted_by=granted_by,
-                district_id=district_id,
-            )
-        )
-    else:
-        found.full_name, found.granted_by, found.revoked_at = name, granted_by, None
-        found.district_id = district_id
-    await session.flush()
     return name
 
 
@@ -358,30 +397,12 @@ async def revoke_officer(session: AsyncSession, *, personal_id: str) -> bool:
 
     False when the person held no such role.
     """
-    found = await session.scalar(
-        select(models.DepartmentOfficer).where(
-            models.DepartmentOfficer.personal_id == personal_id,
-            models.DepartmentOfficer.revoked_at.is_(None),
-        )
-    )
-    if found is None:
-        return False
-    found.revoked_at = datetime.now(UTC)
-    await session.flush()
-    return True
+    return await _revoke(session, models.DepartmentOfficer, personal_id=personal_id)
 
 
 async def officers(session: AsyncSession) -> list[models.DepartmentOfficer]:
     """Everyone who holds or held the department role, newest grant first."""
-    return list(
-        (
-            await session.scalars(
-                select(models.DepartmentOfficer).order_by(
-                    models.DepartmentOfficer.granted_at.desc(), models.DepartmentOfficer.id.desc()
-                )
-            )
-        ).all()
-    )
+    return await _newest_grant_first(session, models.DepartmentOfficer)
 
 
 async def grant_admission_officer(
@@ -403,46 +424,23 @@ async def grant_admission_officer(
     )
     if kind is not ClientKind.ADMISSION:
         raise OfficerError(f"no admission service has the client id {client_id!r}")
-    found = await session.scalar(
-        select(models.AdmissionOfficer).where(models.AdmissionOfficer.personal_id == personal_id)
+    await _grant(
+        session,
+        models.AdmissionOfficer,
+        personal_id=personal_id,
+        full_name=name,
+        granted_by=granted_by,
+        client_id=client_id,
     )
-    if found is None:
-        session.add(
-            models.AdmissionOfficer(
-                personal_id=personal_id, full_name=name, client_id=client_id, granted_by=granted_by
-            )
-        )
-    else:
-        found.full_name, found.client_id, found.granted_by = name, client_id, granted_by
-        found.revoked_at = None
-    await session.flush()
     return name
 
 
 async def revoke_admission_officer(session: AsyncSession, *, personal_id: str) -> bool:
     """Take the admission officer's role away, at once in every API process (migration
     0018). False when the person held no such role."""
-    found = await session.scalar(
-        select(models.AdmissionOfficer).where(
-            models.AdmissionOfficer.personal_id == personal_id,
-            models.AdmissionOfficer.revoked_at.is_(None),
-        )
-    )
-    if found is None:
-        return False
-    found.revoked_at = datetime.now(UTC)
-    await session.flush()
-    return True
+    return await _revoke(session, models.AdmissionOfficer, personal_id=personal_id)
 
 
 async def admission_officers(session: AsyncSession) -> list[models.AdmissionOfficer]:
     """Everyone who is or was an admission service's officer, newest grant first."""
-    return list(
-        (
-            await session.scalars(
-                select(models.AdmissionOfficer).order_by(
-                    models.AdmissionOfficer.granted_at.desc(), models.AdmissionOfficer.id.desc()
-                )
-            )
-        ).all()
-    )
+    return await _newest_grant_first(session, models.AdmissionOfficer)

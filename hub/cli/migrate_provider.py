@@ -4,6 +4,8 @@ Moves staff to another signing provider: a test signature at the new one, then
 the switch, the old certificate kept as a fallback until confirmed.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -70,22 +72,8 @@ def migrate_provider_start(
     settings = get_settings()
 
     async def start() -> tuple[str, list[Any]]:
-        async with database(settings) as db:
-            school_id, district_id = await _scope(db, school, district)
-            signing = signing_services(settings)
-            try:
-                return await migration.plan_and_start(
-                    db,
-                    caller=operator(),
-                    signing=signing,
-                    from_provider=from_provider,
-                    to_provider=to,
-                    school_id=school_id,
-                    district_id=district_id,
-                    can_enrol=False,  # the console enrols nobody; only the demo's simulators can
-                )
-            finally:
-                await signing.providers.aclose()
+        async with _planning(settings, from_provider, to, school, district) as (db, plan):
+            return await migration.plan_and_start(db, **plan)
 
     with sending(settings) as send:
         job_id, work = run(start())
@@ -210,20 +198,39 @@ async def _plan(
 ) -> Any:
     from hub.jobs import migration
 
+    async with (
+        _planning(settings, from_provider, to, school, district) as (db, plan),
+        db.unit_of_work() as session,
+    ):
+        return await migration.plan_provider_migration(session, **plan)
+
+
+@asynccontextmanager
+async def _planning(
+    settings: Settings,
+    from_provider: SigningProvider,
+    to: SigningProvider,
+    school: str | None,
+    district: str | None,
+) -> AsyncIterator[tuple["Database", dict[str, Any]]]:
+    """The database and what a migration is planned with at the console: the operator,
+    the configured providers (closed after), the providers and the school or district
+    named by their codes."""
     async with database(settings) as db:
         school_id, district_id = await _scope(db, school, district)
         signing = signing_services(settings)
         try:
-            async with db.unit_of_work() as session:
-                return await migration.plan_provider_migration(
-                    session,
-                    caller=operator(),
-                    signing=signing,
-                    from_provider=from_provider,
-                    to_provider=to,
-                    school_id=school_id,
-                    district_id=district_id,
-                    can_enrol=False,  # the console enrols nobody; only the demo's simulators can
-                )
+            yield (
+                db,
+                {
+                    "caller": operator(),
+                    "signing": signing,
+                    "from_provider": from_provider,
+                    "to_provider": to,
+                    "school_id": school_id,
+                    "district_id": district_id,
+                    "can_enrol": False,  # the console enrols nobody; only the demo's simulators can
+                },
+            )
         finally:
             await signing.providers.aclose()

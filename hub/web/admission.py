@@ -17,6 +17,7 @@ the page says why, with its stable code — withdrawn (CONSENT_REVOKED), expired
 this pupil to this service says nothing of the pupil (CONSENT_REQUIRED).
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -69,6 +70,9 @@ CHECK_AGAIN = frozenset({Code.CONSENT_REQUIRED, Code.INVALID_ARGUMENT, Code.PERS
 #: Where a refusal sends the officer next: the lookup form.
 LOOKUP = ("/admission", "admission.lookup_again")
 
+#: A page of the officer's: the request, their session and their caller.
+OfficerHandler = Callable[[Request, SessionView, Caller], Awaitable[Response]]
+
 
 @dataclass(frozen=True)
 class Shared:
@@ -104,6 +108,19 @@ class Listed:
     school: str
     class_name: str
     version: int
+
+
+def _check_typed(*, receipt: str, personal_id: str) -> None:
+    """Refuse a lookup whose receipt number is no number or whose personal ID is
+    malformed, before anything is read (both answered with status 400)."""
+    if not (receipt.isascii() and receipt.isdigit()) or int(receipt) > RECEIPT_LIMIT:
+        raise HubError(
+            Code.INVALID_ARGUMENT,
+            detail="số biên nhận là một số, in trên biên nhận sự đồng ý",
+            details_en={"detail": "the receipt number is a number printed on the receipt"},
+        )
+    if not is_well_formed(personal_id):
+        raise HubError(Code.PERSONAL_ID_FORMAT)
 
 
 def _in_vietnam(at: datetime) -> str:
@@ -187,6 +204,24 @@ def _transcripts_of(caller: Caller, shared: Shared) -> Any:
     )
 
 
+async def _shared_transcript(
+    session: AsyncSession, caller: Caller, *, consent_id: int, document_id: str
+) -> tuple[Shared, Any]:
+    """The consent ``consent_id`` given to ``caller``'s service (:func:`shared_with`)
+    and the row of the transcript ``document_id`` it shares (the transcript, its school
+    year's code, its school's and its class's names); CONSENT_REQUIRED when the consent
+    shares no such transcript."""
+    shared = await shared_with(session, caller, consent_id=consent_id)
+    row = (
+        await session.execute(
+            _transcripts_of(caller, shared).where(models.Transcript.document_id == document_id)
+        )
+    ).first()
+    if row is None:
+        raise HubError(Code.CONSENT_REQUIRED)
+    return shared, row
+
+
 def _logged(caller: Caller, shared: Shared, item: str) -> models.AccessLog:
     """The access-log entry of a read under ``shared``: against the pupil, with the
     consent's number and purpose (Law 91/2025: who read what, why, under what)."""
@@ -260,6 +295,18 @@ def admission_routes(hub: HubServices) -> list[Route]:
             return refused(request, HubError(Code.ACCOUNT_LEVEL_TOO_LOW, level=level))
         return current, caller
 
+    def for_officer(handler: OfficerHandler) -> Callable[[Request], Awaitable[Response]]:
+        """The endpoint running ``handler`` for the officer behind the request, or the
+        response :func:`officer` turns the request away with."""
+
+        async def endpoint(request: Request) -> Response:
+            found = await officer(request)
+            if isinstance(found, Response):
+                return found
+            return await handler(request, *found)
+
+        return endpoint
+
     def form(
         request: Request,
         current: SessionView,
@@ -284,51 +331,19 @@ def admission_routes(hub: HubServices) -> list[Route]:
             check_again=error is not None and error.problem.code in CHECK_AGAIN,
         )
 
-    async def home(request: Request) -> Response:
+    async def home(request: Request, current: SessionView, caller: Caller) -> Response:
         """The lookup form: the receipt number and the pupil's personal ID."""
-        found = await officer(request)
-        if isinstance(found, Response):
-            return found
-        return form(request, *found)
+        return form(request, current, caller)
 
-    async def lookup(request: Request) -> Response:
+    async def lookup(request: Request, current: SessionView, caller: Caller) -> Response:
         """The pupil's transcripts the consent shares with the service, or why not."""
-        found = await officer(request)
-        if isinstance(found, Response):
-            return found
-        current, caller = found
         fields = await request.form()
         if not csrf_matches(current.csrf_token, await csrf_token_of(request)):
             return refused(request, HubError(Code.CSRF_FAILED))
         receipt = str(fields.get("receipt") or "").strip()
         personal_id = str(fields.get("pupil") or "").strip()
-        if not (receipt.isascii() and receipt.isdigit()) or int(receipt) > RECEIPT_LIMIT:
-            error = HubError(
-                Code.INVALID_ARGUMENT,
-                detail="số biên nhận là một số, in trên biên nhận sự đồng ý",
-                details_en={"detail": "the receipt number is a number printed on the receipt"},
-            )
-            return form(
-                request,
-                current,
-                caller,
-                status=400,
-                receipt=receipt,
-                pupil=personal_id,
-                error=error,
-            )
-        if not is_well_formed(personal_id):
-            error = HubError(Code.PERSONAL_ID_FORMAT)
-            return form(
-                request,
-                current,
-                caller,
-                status=400,
-                receipt=receipt,
-                pupil=personal_id,
-                error=error,
-            )
         try:
+            _check_typed(receipt=receipt, personal_id=personal_id)
             async with hub.db.unit_of_work() as session:
                 shared = await shared_with(
                     session, caller, consent_id=int(receipt), personal_id=personal_id
@@ -342,12 +357,11 @@ def admission_routes(hub: HubServices) -> list[Route]:
                 ).all()
                 session.add(_logged(caller, shared, "record"))
         except HubError as error:
-            status = STATUS.get(error.problem.code, 400)
             return form(
                 request,
                 current,
                 caller,
-                status=status,
+                status=STATUS.get(error.problem.code, 400),
                 receipt=receipt,
                 pupil=personal_id,
                 error=error,
@@ -368,27 +382,17 @@ def admission_routes(hub: HubServices) -> list[Route]:
             copies=unmasked(caller.scopes, Kind.SIGNED_FILE),
         )
 
-    async def transcript(request: Request) -> Response:
+    async def transcript(request: Request, _: SessionView, caller: Caller) -> Response:
         """One shared transcript: its verification result and what it says."""
-        found = await officer(request)
-        if isinstance(found, Response):
-            return found
-        _, caller = found
         document_id = request.path_params["document_id"]
         try:
             async with hub.db.unit_of_work() as session:
-                shared = await shared_with(
-                    session, caller, consent_id=request.path_params["consent_id"]
+                shared, row = await _shared_transcript(
+                    session,
+                    caller,
+                    consent_id=request.path_params["consent_id"],
+                    document_id=document_id,
                 )
-                row = (
-                    await session.execute(
-                        _transcripts_of(caller, shared).where(
-                            models.Transcript.document_id == document_id
-                        )
-                    )
-                ).first()
-                if row is None:
-                    raise HubError(Code.CONSENT_REQUIRED)
                 found_transcript, year, school, class_name = row
                 current = None
                 if not found_transcript.is_current:
@@ -438,30 +442,20 @@ def admission_routes(hub: HubServices) -> list[Route]:
             copies=unmasked(caller.scopes, Kind.SIGNED_FILE),
         )
 
-    async def download(request: Request) -> Response:
+    async def download(request: Request, _: SessionView, caller: Caller) -> Response:
         """The transcript's signed PDF or XML, the copy logged against the pupil."""
-        found = await officer(request)
-        if isinstance(found, Response):
-            return found
-        _, caller = found
         kind = request.path_params["kind"]
         document_id = request.path_params["document_id"]
         try:
             if kind not in ("pdf", "xml"):
                 raise HubError(Code.TRANSCRIPT_NOT_FOUND)
             async with hub.db.unit_of_work() as session:
-                shared = await shared_with(
-                    session, caller, consent_id=request.path_params["consent_id"]
+                shared, _ = await _shared_transcript(
+                    session,
+                    caller,
+                    consent_id=request.path_params["consent_id"],
+                    document_id=document_id,
                 )
-                covered = (
-                    await session.execute(
-                        _transcripts_of(caller, shared).where(
-                            models.Transcript.document_id == document_id
-                        )
-                    )
-                ).first()
-                if covered is None:
-                    raise HubError(Code.CONSENT_REQUIRED)
                 copy = await transcripts.issue_copy(
                     session,
                     caller=caller,
@@ -487,8 +481,8 @@ def admission_routes(hub: HubServices) -> list[Route]:
 
     shared_path = "/admission/consents/{consent_id:int}/transcripts"
     return [
-        Route("/admission", home, methods=["GET"]),
-        Route("/admission", lookup, methods=["POST"]),
-        Route(f"{shared_path}/{{document_id}}.{{kind}}", download, methods=["GET"]),
-        Route(f"{shared_path}/{{document_id}}", transcript, methods=["GET"]),
+        Route("/admission", for_officer(home), methods=["GET"]),
+        Route("/admission", for_officer(lookup), methods=["POST"]),
+        Route(f"{shared_path}/{{document_id}}.{{kind}}", for_officer(download), methods=["GET"]),
+        Route(f"{shared_path}/{{document_id}}", for_officer(transcript), methods=["GET"]),
     ]

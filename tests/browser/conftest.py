@@ -8,9 +8,11 @@ phone's (:meth:`Offline.screenshots`, which also checks that the page fits the p
 """
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,10 +27,14 @@ from playwright.async_api import (
 )
 
 from hub.adapters.identity.base import Identity
+from hub.adapters.signing.pki import DemoPKI
+from hub.adapters.signing.registry import SigningProviders
 from hub.adapters.signing.simulator import SimulatorServer, free_port
 from hub.auth.sessions import SessionStore
 from hub.config import Settings
 from hub.db.engine import Database
+from hub.signing.service import SigningServices
+from hub.signing.trust import TrustStore
 from hub.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,17 +51,46 @@ class Hub:
     settings: Settings
 
 
-@pytest.fixture(scope="session")
-def served_hub(settings: Settings, db: object) -> Iterator[Hub]:
-    """The hub (demo mode, the test database) served by uvicorn on 127.0.0.1."""
-    port = free_port("127.0.0.1")
+@contextmanager
+def serving(
+    make_app: Callable[[Settings], Any],
+    settings: Settings,
+    *,
+    port: int | None = None,
+    **update: Any,
+) -> Iterator[Hub]:
+    """The app ``make_app`` makes of ``settings`` (with ``update``, and its public address
+    the served one) served by uvicorn on 127.0.0.1 (on ``port``, or a free one) until the
+    block ends."""
+    port = port or free_port("127.0.0.1")
     url = f"http://127.0.0.1:{port}"
-    served = settings.model_copy(update={"public_url": url})
-    server = SimulatorServer(create_app(served), port=port).start()
+    served = settings.model_copy(update={"public_url": url, **update})
+    server = SimulatorServer(make_app(served), port=port).start()
     try:
         yield Hub(url, served)
     finally:
         server.stop()
+
+
+def verifying(pki: DemoPKI) -> SigningServices:
+    """Signing services that sign nothing and verify against the demo PKI's roots."""
+    return SigningServices(
+        providers=SigningProviders({}), trust=TrustStore(pki.roots), timestamper=None
+    )
+
+
+@pytest.fixture(scope="module")
+def port() -> int:
+    """A free port on 127.0.0.1 for a module's own hub, known before it is served (the
+    QR code of a transcript the module makes names it)."""
+    return free_port("127.0.0.1")
+
+
+@pytest.fixture(scope="session")
+def served_hub(settings: Settings, db: object) -> Iterator[Hub]:
+    """The hub (demo mode, the test database) served by uvicorn on 127.0.0.1."""
+    with serving(create_app, settings) as hub:
+        yield hub
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ module's own (:func:`tests.e2e.test_admission_page.build_shared_school`).
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +20,12 @@ import pytest
 from playwright.async_api import Page
 
 from hub.adapters.signing.pki import DemoPKI
-from hub.adapters.signing.registry import SigningProviders
-from hub.adapters.signing.simulator import SimulatorServer, free_port
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.domain import consent as rule
-from hub.signing.service import SigningServices
-from hub.signing.trust import TrustStore
 from hub.web.app import create_app
-from tests.browser.conftest import Hub, Offline
+from tests.browser.conftest import Hub, Offline, serving, verifying
 from tests.e2e.test_admission_page import PURPOSE, SERVICE, SharedSchool, build_shared_school
-
-
-@pytest.fixture(scope="module")
-def port() -> int:
-    return free_port("127.0.0.1")
 
 
 @pytest.fixture(scope="module")
@@ -47,16 +39,9 @@ async def shared(db: Database, pki: DemoPKI, world: Any, port: int) -> SharedSch
 def consent_hub(settings: Settings, pki: DemoPKI, port: int, shared: SharedSchool) -> Iterator[Hub]:
     """The hub served on loopback, verifying against the demo PKI's roots; people's roles
     are read again at every request (no second's delay after a change)."""
-    url = f"http://127.0.0.1:{port}"
-    served = settings.model_copy(update={"public_url": url, "clients_poll_seconds": 0})
-    signing = SigningServices(
-        providers=SigningProviders({}), trust=TrustStore(pki.roots), timestamper=None
-    )
-    server = SimulatorServer(create_app(served, signing=signing), port=port).start()
-    try:
-        yield Hub(url, served)
-    finally:
-        server.stop()
+    make = partial(create_app, signing=verifying(pki))
+    with serving(make, settings, port=port, clients_poll_seconds=0) as hub:
+        yield hub
 
 
 async def as_person(offline: Offline, hub: Hub, db: Database, personal_id: str) -> Page:

@@ -16,19 +16,18 @@ from playwright.async_api import expect
 from sqlalchemy import select
 
 from hub.adapters.identity.base import Identity
-from hub.adapters.signing.simulator import Phone, PhoneAnswer, SimState, SimulatorServer, free_port
+from hub.adapters.signing.simulator import Phone, PhoneAnswer, SimState
 from hub.auth.sessions import SessionStore
 from hub.config import Settings
 from hub.db import models
 from hub.db.engine import Database
-from hub.demo.jobs import simulator_enrolment
 from hub.demo.signing import DemoSigning
 from hub.domain.enums import SigningProvider
 from hub.jobs.core import JobRuntime
 from hub.signing.setup import signing_services
 from hub.web.app import create_app
 from tests import signing_support as support
-from tests.browser.conftest import Hub, Offline
+from tests.browser.conftest import Hub, Offline, serving
 from tests.people import People, people_school
 from tests.schools import SigningSchool, signing_school
 
@@ -70,13 +69,7 @@ async def school(db: Database, world: Any, demo: DemoSigning) -> SigningSchool:
 
 @pytest.fixture(scope="module")
 def runtime(settings: Settings, demo: DemoSigning, tmp_path_factory: Any) -> JobRuntime:
-    return support.signing_runtime(
-        settings,
-        demo,
-        tmp_path_factory.mktemp("migration-worker"),
-        enrolment=simulator_enrolment(demo),
-        certificate_refresh_hours=0,
-    )
+    return support.enrolling_runtime(settings, demo, tmp_path_factory.mktemp("migration-worker"))
 
 
 @pytest.fixture(scope="module")
@@ -98,23 +91,19 @@ def migrating_hub(
     from hub.jobs.actors import send
 
     environment = demo.worker_environment(tmp_path_factory.mktemp("served"))
-    port = free_port("127.0.0.1")
-    url = f"http://127.0.0.1:{port}"
-    served = settings.model_copy(
-        update={
-            "public_url": url,
-            "signing_providers_file": Path(environment["HUB_SIGNING_PROVIDERS_FILE"]),
-            "tsa_url": environment["HUB_TSA_URL"],
-        }
-    )
-    app = create_app(
-        served, signing=signing_services(served), send_jobs=send, enrolment=runtime.enrolment
-    )
-    server = SimulatorServer(app, port=port).start()
-    try:
-        yield Hub(url, served)
-    finally:
-        server.stop()
+
+    def make(served: Settings) -> Any:
+        return create_app(
+            served, signing=signing_services(served), send_jobs=send, enrolment=runtime.enrolment
+        )
+
+    with serving(
+        make,
+        settings,
+        signing_providers_file=Path(environment["HUB_SIGNING_PROVIDERS_FILE"]),
+        tsa_url=environment["HUB_TSA_URL"],
+    ) as hub:
+        yield hub
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.adapters.signing.simulator import SimulatorServer, free_port
 from hub.config import Settings
 from hub.db import models
 from hub.db.engine import Database
@@ -26,7 +25,7 @@ from hub.domain.enums import OrgLevel, SigningProvider
 from hub.signing.setup import signing_services
 from hub.web.app import create_app
 from tests import signing_support as support
-from tests.browser.conftest import Hub, Offline
+from tests.browser.conftest import Hub, Offline, serving
 from tests.helpers import register, token_for
 from tests.schools import SigningSchool, signing_school
 
@@ -57,22 +56,14 @@ def signing_hub(
     for the server's event loop from the providers file the demo writes, which names the
     test's school's seal token) and trusting the demo roots."""
     environment = demo.worker_environment(tmp_path / "served")
-    port = free_port("127.0.0.1")
-    url = f"http://127.0.0.1:{port}"
-    served = settings.model_copy(
-        update={
-            "public_url": url,
-            "signing_providers_file": Path(environment["HUB_SIGNING_PROVIDERS_FILE"]),
-            "tsa_url": environment["HUB_TSA_URL"],
-            "trust_roots": [Path(p) for p in json.loads(environment["HUB_TRUST_ROOTS"])],
-        }
-    )
-    server = SimulatorServer(create_app(served, signing=signing_services(served)), port=port)
-    server.start()
-    try:
-        yield Hub(url, served)
-    finally:
-        server.stop()
+    with serving(
+        lambda served: create_app(served, signing=signing_services(served)),
+        settings,
+        signing_providers_file=Path(environment["HUB_SIGNING_PROVIDERS_FILE"]),
+        tsa_url=environment["HUB_TSA_URL"],
+        trust_roots=[Path(p) for p in json.loads(environment["HUB_TRUST_ROOTS"])],
+    ) as hub:
+        yield hub
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ the hub served here. The QR code is read from the printed page itself: poppler's
 
 import subprocess
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +20,12 @@ import zxingcpp
 from PIL import Image
 
 from hub.adapters.signing.pki import DemoPKI
-from hub.adapters.signing.registry import SigningProviders
-from hub.adapters.signing.simulator import SimulatorServer, free_port
 from hub.config import Settings
 from hub.db.engine import Database
-from hub.signing.service import SigningServices
-from hub.signing.trust import TrustStore
 from hub.web.app import create_app
-from tests.browser.conftest import Hub, Offline
+from tests.browser.conftest import Hub, Offline, serving, verifying
 from tests.e2e.test_admission_page import SharedSchool, build_shared_school
 from tests.signing_support import flip_a_content_byte
-
-
-@pytest.fixture(scope="module")
-def port() -> int:
-    return free_port("127.0.0.1")
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +38,8 @@ async def shared(db: Database, pki: DemoPKI, world: Any, port: int) -> SharedSch
 @pytest.fixture(scope="module")
 def verify_hub(settings: Settings, pki: DemoPKI, port: int, shared: SharedSchool) -> Iterator[Hub]:
     """The hub served on loopback, verifying against the demo PKI's roots."""
-    url = f"http://127.0.0.1:{port}"
-    served = settings.model_copy(update={"public_url": url})
-    signing = SigningServices(
-        providers=SigningProviders({}), trust=TrustStore(pki.roots), timestamper=None
-    )
-    server = SimulatorServer(create_app(served, signing=signing), port=port).start()
-    try:
-        yield Hub(url, served)
-    finally:
-        server.stop()
+    with serving(partial(create_app, signing=verifying(pki)), settings, port=port) as hub:
+        yield hub
 
 
 def qr_codes_on_first_page(pdf: bytes, folder: Path) -> list[str]:

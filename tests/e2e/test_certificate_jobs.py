@@ -32,7 +32,6 @@ from hub.config import Settings
 from hub.db import models, roles
 from hub.db.engine import Database
 from hub.db.migrate import upgrade
-from hub.demo.jobs import simulator_enrolment
 from hub.demo.signing import DemoSigning
 from hub.domain.enums import CertificateStatus, OrgLevel, SigningProvider
 from hub.jobs import certificates, migration
@@ -167,13 +166,7 @@ def runtime(settings, demo, refreshed, tmp_path_factory) -> JobRuntime:  # type:
     """The worker's runtime: its own database engine and provider clients (made once the
     refreshed school is enrolled, so they know its seal), enrolling at the simulators.
     Its watchdog starts no refresh by itself: every run here is a test's."""
-    return support.signing_runtime(
-        settings,
-        demo,
-        tmp_path_factory.mktemp("worker"),
-        enrolment=simulator_enrolment(demo),
-        certificate_refresh_hours=0,
-    )
+    return support.enrolling_runtime(settings, demo, tmp_path_factory.mktemp("worker"))
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,8 @@ on every provider's simulator and a Dramatiq worker on Redis.
 
 import asyncio
 import csv
-import html
 import io
 import itertools
-import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -29,7 +27,6 @@ import pytest
 from sqlalchemy import select
 
 from hub.auth.access import Caller
-from hub.auth.people import grant_officer
 from hub.config import Settings
 from hub.db import models
 from hub.db.engine import Database
@@ -44,8 +41,9 @@ from hub.jobs.signing import ItemState
 from hub.web import i18n
 from hub.web.app import create_app
 from tests import signing_support as support
-from tests.helpers import Visitor, signed_in_visitor
-from tests.people import People, new_personal_id, people_school
+from tests.helpers import Visitor, visiting
+from tests.pages import table, words
+from tests.people import People, new_district_officer, new_personal_id, people_school
 from tests.schools import SigningSchool, signing_school
 from tests.world import World
 
@@ -235,38 +233,12 @@ async def made(db: Database, world: World) -> AsyncIterator[Batches]:
 
 
 @pytest.fixture
-async def officer(app: Any, people: People) -> AsyncIterator[Visitor]:
-    visitor = await signed_in_visitor(app, people.officer, people.names[people.officer])
-    async with visitor.web:
-        yield visitor
-
-
-@pytest.fixture
 async def district_officer(app: Any, db: Database, made: Batches) -> AsyncIterator[Visitor]:
-    personal_id = new_personal_id(1977)
-    async with db.unit_of_work() as session:
-        name = await grant_officer(
-            session,
-            personal_id=personal_id,
-            full_name="Lý Thị Cán Bộ Phòng",
-            granted_by="test",
-            district_code=made.district_code,
-        )
-    visitor = await signed_in_visitor(app, personal_id, name)
-    async with visitor.web:
+    officer = await new_district_officer(
+        db, district_code=made.district_code, full_name="Lý Thị Cán Bộ Phòng", born=1977
+    )
+    async with visiting(app, *officer) as visitor:
         yield visitor
-
-
-def rows_of(page: str, table_id: str) -> list[list[str]]:
-    found = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', page, re.S)
-    assert found, table_id
-    return [
-        [" ".join(html.unescape(re.sub(r"<[^>]+>", "", cell)).split()) for cell in cells]
-        for cells in (
-            re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
-            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", found.group(1), re.S)
-        )
-    ]
 
 
 def ours(rows: list[list[str]], made: Batches) -> dict[str, list[str]]:
@@ -284,7 +256,7 @@ async def test_the_list_shows_each_batch_s_counts_and_why_it_is_paused(
 ) -> None:
     page = await officer.web.get("/dashboard/batches")
     assert page.status_code == 200
-    rows = ours(rows_of(page.text, "batches"), made)
+    rows = ours(table(page.text, "batches", cell=words), made)
     x, y = made.schools["X"], made.schools["Y"]
     homeroom = rows[f"{x} · {VI['dashboard.batches.role.HOMEROOM_TEACHER']}"]
     # providers, state, signed, returned, failed, waiting, total, reason
@@ -316,7 +288,7 @@ async def test_the_list_shows_each_batch_s_counts_and_why_it_is_paused(
 
 async def test_the_list_keeps_one_state(officer: Visitor, made: Batches) -> None:
     page = (await officer.web.get("/dashboard/batches?state=PAUSED")).text
-    rows = rows_of(page, "batches")
+    rows = table(page, "batches", cell=words)
     assert {row[4] for row in rows} == {state(JobState.PAUSED)}
     assert made.jobs["paused"] in page and made.jobs["done"] not in page
     assert '<option value="PAUSED" selected>' in page
@@ -329,7 +301,7 @@ async def test_a_batch_shows_what_did_not_sign_and_why(
     page = await officer.web.get(f"/dashboard/batches/{made.jobs['paused']}")
     assert page.status_code == 200
     assert made.schools["X"] in page.text and OUTAGE.message in page.text
-    counts = {row[0]: row[1] for row in rows_of(page.text, "counts")}
+    counts = {row[0]: row[1] for row in table(page.text, "counts", cell=words)}
     assert counts == {
         VI["dashboard.batches.item_state.QUEUED"]: "2",
         VI["dashboard.batches.item_state.WAITING"]: "0",
@@ -338,7 +310,7 @@ async def test_a_batch_shows_what_did_not_sign_and_why(
         VI["dashboard.batches.item_state.FAILED"]: "1",
         VI["dashboard.batches.item_state.CANCELLED"]: "0",
     }
-    unsigned = {row[1]: row for row in rows_of(page.text, "unsigned")}
+    unsigned = {row[1]: row for row in table(page.text, "unsigned", cell=words)}
     returned = unsigned[made.pupils["RETURNED"]]
     assert returned[2:5] == [
         VI["dashboard.batches.item_state.RETURNED"],
@@ -372,7 +344,7 @@ async def test_a_district_office_sees_its_district_s_batches_only(
     district_officer: Visitor, made: Batches
 ) -> None:
     page = (await district_officer.web.get("/dashboard/batches")).text
-    schools = {row[1] for row in rows_of(page, "batches")}
+    schools = {row[1] for row in table(page, "batches", cell=words)}
     assert schools == {made.schools["X"], made.schools["Y"]}
     elsewhere = await district_officer.web.get(f"/dashboard/batches/{made.jobs['elsewhere']}")
     assert elsewhere.status_code == 400 and made.schools["Z"] not in elsewhere.text
@@ -385,15 +357,15 @@ async def test_a_district_office_sees_its_district_s_batches_only(
 
 async def test_a_teacher_or_a_guardian_is_turned_away(app: Any, people: People) -> None:
     for personal_id in (people.teacher, people.guardian):
-        visitor = await signed_in_visitor(app, personal_id, people.names[personal_id])
-        async with visitor.web:
+        async with visiting(app, personal_id, people.names[personal_id]) as visitor:
             for address in ("/dashboard/batches", f"/dashboard/batches/{uuid.uuid4()}"):
                 refused = await visitor.web.get(address)
                 assert refused.status_code == 403 and "FORBIDDEN" in refused.text
 
 
 async def test_the_exports_hold_the_pages_figures(officer: Visitor, made: Batches) -> None:
-    shown = ours(rows_of((await officer.web.get("/dashboard/batches")).text, "batches"), made)
+    page = (await officer.web.get("/dashboard/batches")).text
+    shown = ours(table(page, "batches", cell=words), made)
     exported = await officer.web.get("/dashboard/batches?format=csv")
     assert exported.status_code == 200 and exported.content.startswith("\ufeff".encode())
     lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
@@ -415,7 +387,7 @@ async def test_the_exports_hold_the_pages_figures(officer: Visitor, made: Batche
     in_sheet = [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert [
         [row[0], row[1], row[2], f"{row[3]} {row[4]}", str(row[5]), row[6]] for row in in_sheet
-    ] == rows_of(page, "unsigned")
+    ] == table(page, "unsigned", cell=words)
     assert ACCOUNT not in str(in_sheet)
     summary = workbook[VI["dashboard.batches.sheet.batches"]]
     assert [c.value for c in summary[2]][5:10] == [3, 1, 1, 2, 7]
@@ -478,8 +450,7 @@ async def test_a_paused_batch_resumed_from_its_page_signs_to_the_end(
     hub: Any, db: Database, demo: DemoSigning, school: SigningSchool, people: People
 ) -> None:
     job_id = await paused_batch(db, demo, school)
-    officer = await signed_in_visitor(hub, people.officer, people.names[people.officer])
-    async with officer.web:
+    async with visiting(hub, people.officer, people.names[people.officer]) as officer:
         address = f"/dashboard/batches/{job_id}"
         page = (await officer.web.get(address)).text
         assert PAUSED_BY_USER in page and "Đợt ký đang tạm dừng theo yêu cầu." in page
@@ -500,6 +471,6 @@ async def test_a_paused_batch_resumed_from_its_page_signs_to_the_end(
             await asyncio.sleep(0.1)
         page = (await officer.web.get(address)).text
     assert job.state == JobState.COMPLETED.value
-    counts = {row[0]: row[1] for row in rows_of(page, "counts")}
+    counts = {row[0]: row[1] for row in table(page, "counts", cell=words)}
     assert counts[VI["dashboard.batches.item_state.SIGNED"]] == "3"
     assert state(JobState.COMPLETED) in page and "/resume" not in page

@@ -29,7 +29,6 @@ from sqlalchemy import select
 from hub.adapters.signing.simulator import Phone, PhoneAnswer, SimState
 from hub.db import models, roles
 from hub.db.engine import Database
-from hub.demo.jobs import simulator_enrolment
 from hub.demo.signing import DemoSigning
 from hub.domain.enums import SigningProvider
 from hub.domain.personal_data import mask_personal_id
@@ -39,7 +38,7 @@ from hub.web import i18n
 from hub.web.app import create_app
 from hub.web.dashboard import migrations as pages
 from tests import signing_support as support
-from tests.helpers import Visitor, signed_in_visitor
+from tests.helpers import Visitor, visiting
 from tests.people import People, new_personal_id, people_school
 from tests.schools import SigningSchool, signing_school
 from tests.world import World, writers_district
@@ -58,13 +57,7 @@ demo = support.demo
 @pytest.fixture(scope="module")
 def runtime(settings, demo, tmp_path_factory) -> JobRuntime:  # type: ignore[no-untyped-def]
     """The worker's runtime, enrolling at the simulators; it starts no certificate refresh."""
-    return support.signing_runtime(
-        settings,
-        demo,
-        tmp_path_factory.mktemp("migration-worker"),
-        enrolment=simulator_enrolment(demo),
-        certificate_refresh_hours=0,
-    )
+    return support.enrolling_runtime(settings, demo, tmp_path_factory.mktemp("migration-worker"))
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +83,7 @@ async def people(db: Database, world: World) -> People:
 
 @pytest.fixture
 async def officer(hub_app, people: People) -> AsyncIterator[Visitor]:  # type: ignore[no-untyped-def]
-    visitor = await signed_in_visitor(hub_app, people.officer, people.names[people.officer])
-    async with visitor.web:
+    async with visiting(hub_app, people.officer, people.names[people.officer]) as visitor:
         yield visitor
 
 
@@ -342,8 +334,7 @@ async def test_a_district_office_or_a_teacher_is_refused_the_actions(
     office = await _district_officer(db)
     somebody = f"{BASE}/{uuid.uuid4()}"
     start = {"from": "MYSIGN", "to": "BCY", "school": school.code}
-    visitor = await signed_in_visitor(hub_app, office, "Phạm Văn Phòng")
-    async with visitor.web:
+    async with visiting(hub_app, office, "Phạm Văn Phòng") as visitor:
         # The district's officer reads and plans for the district's schools…
         plan = await visitor.web.get(f"{BASE}/plan?from=MYSIGN&to=BCY&school={school.code}")
         assert plan.status_code == 200
@@ -357,8 +348,7 @@ async def test_a_district_office_or_a_teacher_is_refused_the_actions(
             assert "FORBIDDEN" in refused.text
     assert await _migrations_of(db, school) == []
 
-    teacher = await signed_in_visitor(hub_app, people.teacher, people.names[people.teacher])
-    async with teacher.web:
+    async with visiting(hub_app, people.teacher, people.names[people.teacher]) as teacher:
         for address in (BASE, f"{BASE}/plan?from=MYSIGN&to=BCY&school={school.code}"):
             assert (await teacher.web.get(address)).status_code == 403
         for address in (f"{BASE}/start", f"{somebody}/pause", f"{somebody}/rollback"):

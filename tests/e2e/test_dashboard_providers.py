@@ -10,9 +10,7 @@ own, whose cached statuses no other module reads.
 """
 
 import csv
-import html
 import io
-import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +27,8 @@ from hub.domain.enums import SigningProvider
 from hub.signing.outages import record, vietnam_time
 from hub.web import i18n
 from hub.web.app import create_app
-from tests.helpers import Visitor, signed_in_visitor
+from tests.helpers import Visitor, visiting
+from tests.pages import table
 from tests.people import People, people_school
 from tests.world import World
 
@@ -51,8 +50,7 @@ async def people(db: Database, world: World) -> People:
 
 @pytest.fixture
 async def officer(hub: Any, people: People) -> AsyncIterator[Visitor]:
-    visitor = await signed_in_visitor(hub, people.officer, people.names[people.officer])
-    async with visitor.web:
+    async with visiting(hub, people.officer, people.names[people.officer]) as visitor:
         yield visitor
 
 
@@ -97,18 +95,6 @@ async def history(db: Database, cleared: None) -> datetime:
     return now
 
 
-def rows_of(page: str, table_id: str) -> list[list[str]]:
-    found = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', page, re.S)
-    assert found, table_id
-    return [
-        [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in cells]
-        for cells in (
-            re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
-            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", found.group(1), re.S)
-        )
-    ]
-
-
 def status(value: HealthStatus) -> str:
     return VI[f"dashboard.providers.status.{value.value}"]
 
@@ -121,7 +107,7 @@ async def test_each_provider_s_status_now_and_its_outages_with_their_length(
     bcy_back = history - timedelta(days=5) + timedelta(hours=3)
     smartca_down = history - timedelta(hours=2, seconds=30)
     # In the registry's order; only providers seen (this app has none configured).
-    assert rows_of(page.text, "status") == [
+    assert table(page.text, "status") == [
         [BCY.label, status(UP), vietnam_time(bcy_back), "1", "3 giờ 0 phút"],
         [SMARTCA.label, status(DOWN), vietnam_time(smartca_down), "1", "2 giờ 0 phút"],
         [
@@ -140,7 +126,7 @@ async def test_each_provider_s_status_now_and_its_outages_with_their_length(
         ],
     ]
     # Newest first; CSC's outage began before the 30 days but ended within them.
-    assert rows_of(page.text, "outages") == [
+    assert table(page.text, "outages") == [
         [
             SMARTCA.label,
             status(DOWN),
@@ -163,7 +149,7 @@ async def test_each_provider_s_status_now_and_its_outages_with_their_length(
             "6 ngày 0 giờ",
         ],
     ]
-    changes = rows_of(page.text, "changes")
+    changes = table(page.text, "changes")
     assert [row[:2] for row in changes] == [
         [SMARTCA.label, status(DOWN)],
         [BCY.label, status(UP)],
@@ -178,7 +164,7 @@ async def test_each_provider_s_status_now_and_its_outages_with_their_length(
 
 async def test_a_longer_window_and_one_provider(officer: Visitor, history: datetime) -> None:
     page = (await officer.web.get("/dashboard/providers?days=90")).text
-    outages = rows_of(page, "outages")
+    outages = table(page, "outages")
     assert [row[0] for row in outages] == [SMARTCA.label, BCY.label, CSC.label, MYSIGN.label]
     assert outages[-1][1:] == [
         status(DEGRADED),
@@ -187,8 +173,8 @@ async def test_a_longer_window_and_one_provider(officer: Visitor, history: datet
         "30 phút",
     ]
     only = (await officer.web.get("/dashboard/providers?provider=BCY")).text
-    assert [row[0] for row in rows_of(only, "status")] == [BCY.label]
-    assert {row[0] for row in rows_of(only, "changes")} == {BCY.label}
+    assert [row[0] for row in table(only, "status")] == [BCY.label]
+    assert {row[0] for row in table(only, "changes")} == {BCY.label}
     for wrong in ("days=12", "provider=NOPE", "page=0", "format=pdf"):
         assert (await officer.web.get(f"/dashboard/providers?{wrong}")).status_code == 400
 
@@ -202,12 +188,12 @@ async def test_the_changes_come_a_page_at_a_time(
     ]
     await checks(db, *flaps)
     first = (await officer.web.get("/dashboard/providers")).text
-    assert len(rows_of(first, "changes")) == 50
-    assert rows_of(first, "status")[0][3] == "28"  # 28 outages of ten minutes each
+    assert len(table(first, "changes")) == 50
+    assert table(first, "status")[0][3] == "28"  # 28 outages of ten minutes each
     assert 'href="/dashboard/providers?days=30&amp;page=2#changes-title"' in first
     second = (await officer.web.get("/dashboard/providers?days=30&page=2")).text
-    assert len(rows_of(second, "changes")) == 6
-    oldest = rows_of(second, "changes")[-1]
+    assert len(table(second, "changes")) == 6
+    oldest = table(second, "changes")[-1]
     assert oldest[:3] == [TOKEN.label, status(DOWN), vietnam_time(start)]
     assert oldest[4] == "10 phút"
     exported = await officer.web.get("/dashboard/providers?format=csv&table=changes")
@@ -220,7 +206,7 @@ async def test_the_exports_hold_the_page_s_figures(officer: Visitor, history: da
     assert exported.status_code == 200 and exported.content.startswith("\ufeff".encode())
     lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert lines[0][0] == VI["dashboard.providers.column.provider"]
-    assert [line[:5] for line in lines[1:]] == rows_of(page, "status")
+    assert [line[:5] for line in lines[1:]] == table(page, "status")
     assert [line[5] for line in lines[1:]] == ["180", "120", "0", "1440"]
 
     workbook = openpyxl.load_workbook(
@@ -228,15 +214,14 @@ async def test_the_exports_hold_the_page_s_figures(officer: Visitor, history: da
     )
     outages = workbook[VI["dashboard.providers.sheet.outages"]]
     values = [list(row) for row in outages.iter_rows(min_row=2, values_only=True)]
-    assert [row[:5] for row in values] == rows_of(page, "outages")
+    assert [row[:5] for row in values] == table(page, "outages")
     assert [row[5] for row in values] == [120, 180, 6 * 24 * 60]
     changes = workbook[VI["dashboard.providers.sheet.changes"]]
-    assert changes.max_row - 1 == len(rows_of(page, "changes"))
+    assert changes.max_row - 1 == len(table(page, "changes"))
 
 
 async def test_a_teacher_is_turned_away(hub: Any, people: People) -> None:
-    teacher = await signed_in_visitor(hub, people.teacher, people.names[people.teacher])
-    async with teacher.web:
+    async with visiting(hub, people.teacher, people.names[people.teacher]) as teacher:
         for address in ("/dashboard/providers", "/dashboard/providers?format=csv"):
             refused = await teacher.web.get(address)
             assert refused.status_code == 403 and "FORBIDDEN" in refused.text

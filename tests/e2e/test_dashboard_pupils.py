@@ -10,11 +10,9 @@ so its figures are exactly the pupils it made, whatever else the database holds.
 """
 
 import csv
-import html
 import io
 import re
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -23,16 +21,21 @@ import pytest
 from sqlalchemy import select
 
 from hub.auth.access import Caller
-from hub.auth.people import grant_officer
 from hub.db import models
 from hub.db.engine import Database
 from hub.domain.enums import IdentityStatus, OrgLevel, Ownership, SchoolLevel, Sex
-from hub.domain.text import fold
 from hub.jobs import sync
 from hub.jobs.core import JobState
 from hub.web import i18n
-from tests.helpers import Visitor, signed_in_visitor
-from tests.people import People, new_personal_id, people_school
+from tests.helpers import Visitor, read_on_pages, visiting
+from tests.pages import table
+from tests.people import (
+    People,
+    enrolled_pupil,
+    new_district_officer,
+    new_personal_id,
+    people_school,
+)
 from tests.world import World
 
 VI = i18n.catalogue("vi")
@@ -56,13 +59,6 @@ PUPILS_Y = [
 @pytest.fixture(scope="module")
 async def people(db: Database, world: World) -> People:
     return await people_school(db, code="DPU")
-
-
-@pytest.fixture
-async def officer(app, people: People) -> AsyncIterator[Visitor]:  # type: ignore[no-untyped-def]
-    visitor = await signed_in_visitor(app, people.officer, people.names[people.officer])
-    async with visitor.web:
-        yield visitor
 
 
 @dataclass
@@ -112,39 +108,16 @@ async def district_of_pupils(
             await session.flush()
             for given, has_id, status in pupils:
                 full_name = f"Trần Thị {given} {tag}"
-                student = models.Student(
-                    personal_id=new_personal_id(2015) if has_id else None,
+                student = await enrolled_pupil(
+                    session,
+                    school_class,
                     full_name=full_name,
-                    search_name=fold(full_name),
+                    personal_id=new_personal_id(2015) if has_id else None,
                     birth_date=date(2015, 2, 3),
-                    sex=Sex.FEMALE,
-                    school_id=school.id,
                     identity_status=status,
-                )
-                session.add(student)
-                await session.flush()
-                session.add(
-                    models.Enrolment(
-                        student_id=student.id,
-                        class_id=school_class.id,
-                        school_year_id=world.current_year_id,
-                    )
                 )
                 made.pupils[full_name] = (student.id, student.personal_id)
     return made
-
-
-async def district_officer(db: Database, district: District) -> str:
-    personal_id = new_personal_id(1979, Sex.MALE)
-    async with db.unit_of_work() as session:
-        await grant_officer(
-            session,
-            personal_id=personal_id,
-            full_name="Phan Văn Phòng",
-            granted_by="test",
-            district_code=district.code,
-        )
-    return personal_id
 
 
 async def identity_report_naming(db: Database, student_id: int, fields: list[str]) -> None:
@@ -160,17 +133,6 @@ async def identity_report_naming(db: Database, student_id: int, fields: list[str
         }
         job.checkpoint = checkpoint | {"identity": identity, "phase": sync.DONE}
         job.state, job.finished_at = JobState.COMPLETED.value, datetime.now(UTC)
-
-
-def table(page: str, table_id: str) -> list[list[str]]:
-    """The body rows of the page's table ``table_id``, each cell's text."""
-    found = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', page, re.S)
-    assert found, table_id
-    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", found.group(1), re.S)
-    return [
-        [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in cells]
-        for cells in (re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S) for row in rows)
-    ]
 
 
 def reason(key: str) -> str:
@@ -235,27 +197,17 @@ async def test_a_schools_list_says_why_with_the_ids_masked_and_the_reads_logged(
             assert {row[0]: row[3] for row in rows}[name] == "••••••••" + personal_id[-4:]
     assert {row[0]: row[3] for row in rows}[f"Trần Thị Cúc {tag}"] == ""
     listed = {mine.pupils[name][0] for name in expected}
-    async with db.sessions() as session:
-        logged = set(
-            await session.scalars(
-                select(models.AccessLog.entity_id).where(
-                    models.AccessLog.client_id == "hub-web",
-                    models.AccessLog.person == people.officer,
-                    models.AccessLog.entity == "student",
-                    models.AccessLog.entity_id.in_(
-                        [student_id for student_id, _ in mine.pupils.values()]
-                    ),
-                )
-            )
-        )
-    assert logged == listed  # the pupils shown, and only they
+    logged = await read_on_pages(db, person=people.officer, entity="student")
+    ours = {student_id for student_id, _ in mine.pupils.values()}
+    assert logged & ours == listed  # the pupils shown, and only they
 
 
 async def test_a_district_officer_sees_only_their_district(app, db: Database, world: World) -> None:  # type: ignore[no-untyped-def]
     mine, other = await two_districts(db, world)
-    officer = await district_officer(db, mine)
-    visitor = await signed_in_visitor(app, officer, "Phan Văn Phòng")
-    async with visitor.web:
+    officer = await new_district_officer(
+        db, district_code=mine.code, full_name="Phan Văn Phòng", born=1979, sex=Sex.MALE
+    )
+    async with visiting(app, *officer) as visitor:
         overview = await visitor.web.get("/dashboard/pupils")
         assert overview.status_code == 200
         assert table(overview.text, "districts") == [
@@ -333,8 +285,7 @@ async def test_a_teacher_and_a_guardian_are_turned_away(
 ) -> None:  # type: ignore[no-untyped-def]
     mine, _ = await two_districts(db, world)
     for personal_id in (people.teacher, people.guardian):
-        visitor = await signed_in_visitor(app, personal_id, people.names[personal_id])
-        async with visitor.web:
+        async with visiting(app, personal_id, people.names[personal_id]) as visitor:
             for address in (
                 "/dashboard/pupils",
                 f"/dashboard/pupils/district?district={mine.id}",

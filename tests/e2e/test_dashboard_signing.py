@@ -10,7 +10,6 @@ checks the figures it made.
 """
 
 import csv
-import html
 import io
 import re
 import secrets
@@ -23,14 +22,14 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from hub.auth.people import grant_officer
 from hub.db import models
 from hub.db.engine import Database
 from hub.domain.enums import Ownership, SchoolLevel
 from hub.domain.lifecycle import TranscriptState
 from hub.web import i18n
-from tests.helpers import Visitor, signed_in_visitor
-from tests.people import People, new_personal_id, people_school
+from tests.helpers import Visitor, visiting
+from tests.pages import table as rows
+from tests.people import People, new_district_officer, new_personal_id, people_school
 from tests.world import World
 
 VI = i18n.catalogue("vi")
@@ -170,39 +169,18 @@ def all_states(*keys: tuple[str, str]) -> list[TranscriptState]:
 
 
 @pytest.fixture
-async def officer(app, people: People) -> AsyncIterator[Visitor]:  # type: ignore[no-untyped-def]
-    visitor = await signed_in_visitor(app, people.officer, people.names[people.officer])
-    async with visitor.web:
-        yield visitor
-
-
-@pytest.fixture
 async def district_officer(app, db: Database, district: District) -> AsyncIterator[Visitor]:  # type: ignore[no-untyped-def]
     """An officer of the test's district office (Phòng GDĐT)."""
-    personal_id = new_personal_id(1976)
-    async with db.unit_of_work() as session:
-        name = await grant_officer(
-            session,
-            personal_id=personal_id,
-            full_name="Ngô Văn Cán Bộ Phòng",
-            granted_by="test",
-            district_code=district.code,
-        )
-    visitor = await signed_in_visitor(app, personal_id, name)
-    async with visitor.web:
+    officer = await new_district_officer(
+        db, district_code=district.code, full_name="Ngô Văn Cán Bộ Phòng", born=1976
+    )
+    async with visiting(app, *officer) as visitor:
         yield visitor
 
 
 def table(page: str, table_id: str) -> dict[str, list[str]]:
     """The body rows of the page's table ``table_id`` by their first cell's text."""
-    found = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', page, re.S)
-    assert found, table_id
-    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", found.group(1), re.S)
-    cells = [
-        [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in row_cells]
-        for row_cells in (re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S) for row in rows)
-    ]
-    return {row[0]: row[1:] for row in cells}
+    return {row[0]: row[1:] for row in rows(page, table_id)}
 
 
 def as_shown(row: tuple[object, ...] | list[str]) -> list[str]:
@@ -287,8 +265,7 @@ async def test_a_district_office_sees_its_own_district_only(
 
 async def test_a_teacher_or_a_guardian_is_turned_away(app, people: People) -> None:  # type: ignore[no-untyped-def]
     for personal_id in (people.teacher, people.guardian):
-        visitor = await signed_in_visitor(app, personal_id, people.names[personal_id])
-        async with visitor.web:
+        async with visiting(app, personal_id, people.names[personal_id]) as visitor:
             for address in ("/dashboard/signing", "/dashboard/signing?format=xlsx"):
                 refused = await visitor.web.get(address)
                 assert refused.status_code == 403, address

@@ -42,15 +42,15 @@ from hub.config import Settings
 from hub.db import models
 from hub.db.engine import Database
 from hub.domain.enums import OrgLevel, Sex
-from hub.domain.text import fold
 from hub.jobs import sync
 from hub.jobs.actors import send
 from hub.jobs.core import JobRuntime
 from hub.jobs.sync import Phase, SyncServices
 from hub.web import i18n
 from hub.web.app import create_app
-from tests.helpers import Visitor, signed_in_visitor
-from tests.people import People, new_personal_id, people_school
+from tests.helpers import Visitor, visiting
+from tests.pages import table, words
+from tests.people import People, enrolled_pupil, new_personal_id, people_school
 from tests.signing_support import jobs_settings, running_worker
 from tests.world import World, writers_district
 
@@ -110,8 +110,7 @@ async def people(db: Database, world: World) -> People:
 
 @pytest.fixture
 async def officer(hub_app, people: People) -> AsyncIterator[Visitor]:  # type: ignore[no-untyped-def]
-    visitor = await signed_in_visitor(hub_app, people.officer, people.names[people.officer])
-    async with visitor.web:
+    async with visiting(hub_app, people.officer, people.names[people.officer]) as visitor:
         yield visitor
 
 
@@ -158,22 +157,12 @@ async def pupils_school(db: Database, world: World, names: dict[str, bool]) -> P
         found: dict[str, tuple[int, str | None]] = {}
         for name, has_id in names.items():
             full_name = f"{name} {tag}"
-            student = models.Student(
-                personal_id=new_personal_id(2012) if has_id else None,
+            student = await enrolled_pupil(
+                session,
+                school_class,
                 full_name=full_name,
-                search_name=fold(full_name),
+                personal_id=new_personal_id(2012) if has_id else None,
                 birth_date=date(2012, 5, 6),
-                sex=Sex.FEMALE,
-                school_id=school.id,
-            )
-            session.add(student)
-            await session.flush()
-            session.add(
-                models.Enrolment(
-                    student_id=student.id,
-                    class_id=school_class.id,
-                    school_year_id=world.current_year_id,
-                )
             )
             found[full_name] = (student.id, student.personal_id)
         return Pupils(school.id, school.name, found)
@@ -207,20 +196,6 @@ async def sealed_transcript(db: Database, world: World, pupils: Pupils, name: st
 # --- reading the pages and the runs ---------------------------------------------------------------
 
 
-def table(page: str, table_id: str) -> list[list[str]]:
-    """The body rows of the page's table ``table_id``, each cell's text."""
-    found = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', page, re.S)
-    assert found, table_id
-    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", found.group(1), re.S)
-    return [
-        [
-            " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
-            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
-        ]
-        for row in rows
-    ]
-
-
 async def letter_rows(officer: Visitor, address: str) -> list[list[str]]:
     """The rows of a run's table of refused records, page after page ("Xem tiếp")."""
     rows: list[list[str]] = []
@@ -228,7 +203,7 @@ async def letter_rows(officer: Visitor, address: str) -> list[list[str]]:
     while following is not None:
         page = await officer.web.get(following)
         assert page.status_code == 200
-        rows += table(page.text, "letters")
+        rows += table(page.text, "letters", cell=words)
         more = re.search(
             rf'<a href="([^"]+)">{re.escape(VI["dashboard.sync.more"])}</a>', page.text
         )
@@ -330,7 +305,7 @@ async def test_a_run_started_from_the_page_is_shown_with_its_figures_and_refused
     runs = await officer.web.get("/dashboard/sync")
     assert runs.status_code == 200 and runs.headers["cache-control"] == "no-store"
     assert f'href="/dashboard/sync/run?run={job.job_id}"' in runs.text
-    newest = table(runs.text, "runs")[0]
+    newest = table(runs.text, "runs", cell=words)[0]
     assert newest[1:5] == [
         VI["dashboard.sync.state.COMPLETED"],
         number(students["sent"]),
@@ -341,7 +316,7 @@ async def test_a_run_started_from_the_page_is_shown_with_its_figures_and_refused
 
     page = await officer.web.get(f"/dashboard/sync/run?run={job.job_id}")
     assert page.status_code == 200
-    assert table(page.text, "phases") == [
+    assert table(page.text, "phases", cell=words) == [
         [
             VI["dashboard.sync.phase.STUDENTS"],
             number(students["total"]),
@@ -388,7 +363,7 @@ async def test_one_refused_record_is_inspected_masked_and_its_reading_logged(
         assert shown in text, shown
     assert pupils.personal_id(an) not in page.text
     assert f'name="letter" value="{letter.id}"' in page.text  # the retry form
-    assert len(table(page.text, "attempts")) == 1
+    assert len(table(page.text, "attempts", cell=words)) == 1
     async with db.sessions() as session:
         logged = set(
             await session.scalars(
@@ -431,7 +406,7 @@ async def test_a_retry_sends_again_and_the_letter_resolves_or_counts_another_att
     page = await officer.web.get(f"/dashboard/sync/letter?letter={first.id}")
     facts = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.text)).split())
     assert f"{VI['dashboard.sync.column.attempts']} 2 " in facts
-    assert len(table(page.text, "attempts")) == 2
+    assert len(table(page.text, "attempts", cell=words)) == 2
     retry_page = await officer.web.get(f"/dashboard/sync/run?run={retry.job_id}&done=retried")
     assert VI["dashboard.sync.done.retried"] in retry_page.text
     assert f'href="/dashboard/sync/run?run={job.job_id}"' in retry_page.text
@@ -589,7 +564,7 @@ async def test_a_long_list_of_refused_records_is_shown_page_by_page(
     job = await start_students_run(officer, db)
     address = f"/dashboard/sync/run?run={job.job_id}"
     first = await officer.web.get(address)
-    assert len(table(first.text, "letters")) == 200
+    assert len(table(first.text, "letters", cell=words)) == 200
     assert VI["dashboard.sync.more"] in first.text
     rows = await letter_rows(officer, address)
     assert len(rows) == job.checkpoint["students"]["rejected"] >= 201
@@ -616,7 +591,7 @@ async def test_an_open_run_holds_new_ones_back_until_it_is_cancelled(
         assert refused.status_code == 400 and f"lượt đồng bộ {run_id} chưa xong" in refused.text
         page = await officer.web.get(f"/dashboard/sync/run?run={run_id}")
         assert 'action="/dashboard/sync/cancel"' in page.text
-        assert table(page.text, "phases")[0][0] == VI["dashboard.sync.phase.STUDENTS"]
+        assert table(page.text, "phases", cell=words)[0][0] == VI["dashboard.sync.phase.STUDENTS"]
     finally:
         cancelled = await officer.web.post(
             "/dashboard/sync/cancel", data={"csrf_token": officer.csrf, "run": run_id}
@@ -652,8 +627,7 @@ async def test_a_district_officer_a_teacher_and_a_guardian_are_turned_away(
         (people.guardian, people.names[people.guardian], "reports:read"),
     ]
     for personal_id, name, scope in visitors:
-        visitor = await signed_in_visitor(hub_app, personal_id, name)
-        async with visitor.web:
+        async with visiting(hub_app, personal_id, name) as visitor:
             for action, form in (
                 ("retry", {"run": run_id, "letter": str(letter_id or 1)}),
                 ("retry", {"run": run_id}),
@@ -711,8 +685,7 @@ async def test_unknown_runs_letters_and_phases_are_said_plainly(
     none = await officer.web.post("/dashboard/sync/start", data={"csrf_token": officer.csrf})
     assert none.status_code == 400 and "cần ít nhất một phần việc" in none.text
     # The hub without a broker says so, and offers no form that cannot work.
-    visitor = await signed_in_visitor(app, people.officer, people.names[people.officer])
-    async with visitor.web:
+    async with visiting(app, people.officer, people.names[people.officer]) as visitor:
         page = await visitor.web.get("/dashboard/sync")
         assert (
             VI["dashboard.sync.no_workers"] in page.text or VI["dashboard.sync.busy"] in page.text

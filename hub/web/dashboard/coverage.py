@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.relay import GlobalID
 
-from hub.auth.access import visible
+from hub.auth.access import restrict_to
 from hub.db import models
 from hub.domain.enums import Ownership, SchoolLevel
 from hub.domain.problems import Code, HubError
@@ -42,7 +42,7 @@ from hub.resolvers.reports import (
 )
 from hub.schema.filters import StaffFilter
 from hub.schema.nodes import Staff
-from hub.web.dashboard.desk import Desk, id_param, words
+from hub.web.dashboard.desk import Desk, id_param, table_of, words
 from hub.web.exports import Table
 
 #: The rows of the department's table, in seed 003's order after the levels it omits.
@@ -227,10 +227,11 @@ def coverage_routes(desk: Desk) -> list[Route]:
         by_school = {
             f.school_id: Share(f.staff_total, f.with_valid_certificate) for f in by_school_figures
         }
-        statement = select(models.School).where(models.School.district_id == district_id)
-        condition = visible(models.School, ctx.caller)
-        if condition is not None:
-            statement = statement.where(condition)
+        statement = restrict_to(
+            select(models.School).where(models.School.district_id == district_id),
+            models.School,
+            ctx.caller.school_ids,
+        )
         schools = [
             (school, by_school.get(school.id, NONE))
             for school in await ctx.reader.rows(statement.order_by(models.School.name))
@@ -258,10 +259,9 @@ def coverage_routes(desk: Desk) -> list[Route]:
         ctx.caller.require("reports:read")
         school_id = id_param(request, "school")
         statement = select(models.School).where(models.School.id == (school_id or 0))
-        condition = visible(models.School, ctx.caller)
-        if condition is not None:
-            statement = statement.where(condition)
-        schools = await ctx.reader.rows(statement)
+        schools = await ctx.reader.rows(
+            restrict_to(statement, models.School, ctx.caller.school_ids)
+        )
         if school_id is None or not schools:
             raise HubError(Code.SCHOOL_NOT_FOUND, value=request.query_params.get("school", ""))
         school = schools[0]
@@ -273,14 +273,14 @@ def coverage_routes(desk: Desk) -> list[Route]:
             ctx, models.Staff, unsigned.order_by(models.Staff.full_name, models.Staff.id)
         )
         people = [Staff.from_row(row, ctx) for row in rows]
-        t = words(request)
-        table = Table(
-            t("dashboard.sheet.staff"),
+        table = table_of(
+            request,
+            "dashboard.sheet.staff",
             [
-                t("dashboard.column.full_name"),
-                t("dashboard.column.personal_id"),
-                t("dashboard.column.email"),
-                t("dashboard.column.phone"),
+                "dashboard.column.full_name",
+                "dashboard.column.personal_id",
+                "dashboard.column.email",
+                "dashboard.column.phone",
             ],
             [[p.full_name, p.personal_id, p.email, p.phone] for p in people],
         )

@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.relay import GlobalID
 
-from hub.auth.access import restrict, visible
+from hub.auth.access import restrict, restrict_to
 from hub.db import models
 from hub.domain.enums import IdentityStatus
 from hub.domain.problems import Code, HubError
@@ -39,7 +39,7 @@ from hub.resolvers.context import Context
 from hub.resolvers.loaders import Loaders, fetch
 from hub.schema.filters import StudentFilter
 from hub.schema.nodes import Student
-from hub.web.dashboard.desk import Desk, id_param, words
+from hub.web.dashboard.desk import Desk, id_param, table_of, words
 from hub.web.exports import Table
 
 
@@ -131,9 +131,7 @@ async def schools_reached(
         statement = statement.where(models.School.district_id == district_id)
     if school_id is not None:
         statement = statement.where(models.School.id == school_id)
-    condition = visible(models.School, ctx.caller)
-    if condition is not None:
-        statement = statement.where(condition)
+    statement = restrict_to(statement, models.School, ctx.caller.school_ids)
     return list(await ctx.reader.rows(statement.order_by(models.School.name, models.School.id)))
 
 
@@ -289,14 +287,15 @@ def pupil_routes(desk: Desk) -> list[Route]:
                 pupils.append(Pupil(student, name, reason, differing.get(student.id, [])))
         pupils.sort(key=lambda p: (p.class_name or "\uffff", p.student.full_name, p.student.id))
         t = words(request)
-        table = Table(
-            t("dashboard.pupils.sheet.pupils"),
+        table = table_of(
+            request,
+            "dashboard.pupils.sheet.pupils",
             [
-                t("dashboard.pupils.column.full_name"),
-                t("dashboard.pupils.column.class"),
-                t("dashboard.pupils.column.birth_date"),
-                t("dashboard.pupils.column.personal_id"),
-                t("dashboard.pupils.column.why"),
+                "dashboard.pupils.column.full_name",
+                "dashboard.pupils.column.class",
+                "dashboard.pupils.column.birth_date",
+                "dashboard.pupils.column.personal_id",
+                "dashboard.pupils.column.why",
             ],
             [
                 [

@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub.auth.access import visible
+from hub.auth.access import restrict_to
 from hub.db import models
 from hub.domain.lifecycle import TranscriptState
 from hub.domain.problems import Code, HubError
@@ -40,6 +40,8 @@ from hub.web.dashboard.figures import Counted
 from hub.web.exports import Table
 
 PATH = "/dashboard/signing"
+#: A district or a school: a place the table drills into.
+Place = TypeVar("Place", models.District, models.School)
 
 
 @dataclass(frozen=True)
@@ -97,68 +99,82 @@ def signing_routes(desk: Desk) -> list[Route]:
         count = partial(signing_progress, by=by, district_id=district_id, school_id=school_id)
         return await desk.counted(ctx, "signing", count, by, district_id, school_id)
 
-    async def by_district(ctx: Context) -> tuple[list[ProgressRow], datetime]:
-        found = await counted(ctx, ProgressGrouping.DISTRICT)
+    async def progress_rows(
+        ctx: Context,
+        by: ProgressGrouping,
+        places: Any,
+        *,
+        drill: str | None = None,
+        district_id: int | None = None,
+        school_id: int | None = None,
+    ) -> tuple[list[ProgressRow], datetime]:
+        """A row for each of ``places`` (a statement over districts, schools or classes,
+        in the table's order), with its figures and, with ``drill``, the address of the
+        next level down (``?{drill}={id}``); and when the figures were counted."""
+        found = await counted(ctx, by, district_id=district_id, school_id=school_id)
         figures = {f.key: f for f in found.value}
-        statement = select(models.District)
-        condition = visible(models.District, ctx.caller)
-        if condition is not None:
-            statement = statement.where(condition)
-        districts = await ctx.reader.rows(statement.order_by(models.District.name))
         return [
-            ProgressRow(d.name, f"{PATH}?district={d.id}", figures.get(d.id, SigningProgress(d.id)))
-            for d in districts
+            ProgressRow(
+                place.name,
+                None if drill is None else f"{PATH}?{drill}={place.id}",
+                figures.get(place.id, SigningProgress(place.id)),
+            )
+            for place in await ctx.reader.rows(places)
         ], found.at
 
+    async def by_district(ctx: Context) -> tuple[list[ProgressRow], datetime]:
+        districts = restrict_to(select(models.District), models.District, ctx.caller.school_ids)
+        return await progress_rows(
+            ctx,
+            ProgressGrouping.DISTRICT,
+            districts.order_by(models.District.name),
+            drill="district",
+        )
+
     async def by_school(ctx: Context, district_id: int) -> tuple[list[ProgressRow], datetime]:
-        found = await counted(ctx, ProgressGrouping.SCHOOL, district_id=district_id)
-        figures = {f.key: f for f in found.value}
-        statement = select(models.School).where(models.School.district_id == district_id)
-        condition = visible(models.School, ctx.caller)
-        if condition is not None:
-            statement = statement.where(condition)
-        schools = await ctx.reader.rows(statement.order_by(models.School.name))
-        return [
-            ProgressRow(s.name, f"{PATH}?school={s.id}", figures.get(s.id, SigningProgress(s.id)))
-            for s in schools
-        ], found.at
+        schools = restrict_to(
+            select(models.School).where(models.School.district_id == district_id),
+            models.School,
+            ctx.caller.school_ids,
+        )
+        return await progress_rows(
+            ctx,
+            ProgressGrouping.SCHOOL,
+            schools.order_by(models.School.name),
+            drill="school",
+            district_id=district_id,
+        )
 
     async def by_class(
         ctx: Context, school_id: int, year: models.SchoolYear | None
     ) -> tuple[list[ProgressRow], datetime]:
-        found = await counted(ctx, ProgressGrouping.CLASS, school_id=school_id)
-        figures = {f.key: f for f in found.value}
-        statement = select(models.SchoolClass).where(
+        classes = select(models.SchoolClass).where(
             models.SchoolClass.school_id == school_id,
             models.SchoolClass.school_year_id == (year.id if year else None),
         )
-        classes = await ctx.reader.rows(
-            statement.order_by(models.SchoolClass.grade, models.SchoolClass.name)
+        return await progress_rows(
+            ctx,
+            ProgressGrouping.CLASS,
+            classes.order_by(models.SchoolClass.grade, models.SchoolClass.name),
+            school_id=school_id,
         )
-        return [
-            ProgressRow(c.name, None, figures.get(c.id, SigningProgress(c.id))) for c in classes
-        ], found.at
+
+    async def one_reached(ctx: Context, model: type[Place], row_id: int) -> Place | None:
+        """The ``model`` row ``row_id`` if the officer reaches it."""
+        statement = select(model).where(model.id == row_id)
+        found = await ctx.reader.rows(restrict_to(statement, model, ctx.caller.school_ids))
+        return found[0] if found else None
 
     async def district_of(ctx: Context, district_id: int) -> models.District:
-        statement = select(models.District).where(models.District.id == district_id)
-        condition = visible(models.District, ctx.caller)
-        if condition is not None:
-            statement = statement.where(condition)
-        found = await ctx.reader.rows(statement)
-        if not found:
+        district = await one_reached(ctx, models.District, district_id)
+        if district is None:
             raise HubError(Code.INVALID_ARGUMENT, detail="district")
-        district: models.District = found[0]
         return district
 
     async def school_of(ctx: Context, school_id: int, shown: str) -> models.School:
-        statement = select(models.School).where(models.School.id == school_id)
-        condition = visible(models.School, ctx.caller)
-        if condition is not None:
-            statement = statement.where(condition)
-        found = await ctx.reader.rows(statement)
-        if not found:
+        school = await one_reached(ctx, models.School, school_id)
+        if school is None:
             raise HubError(Code.SCHOOL_NOT_FOUND, value=shown)
-        school: models.School = found[0]
         return school
 
     async def progress(request: Request, ctx: Context) -> Response:

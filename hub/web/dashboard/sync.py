@@ -43,7 +43,7 @@ from hub.resolvers.context import Context
 from hub.resolvers.loaders import Loaders, fetch
 from hub.schema.nodes import Student
 from hub.schema.sync import SyncDeadLetter, SyncRun
-from hub.web.dashboard.desk import Desk, id_param, words
+from hub.web.dashboard.desk import Desk, id_param, table_of, words
 from hub.web.dashboard.pupils import day
 from hub.web.exports import Table
 
@@ -277,19 +277,18 @@ def sync_routes(desk: Desk) -> list[Route]:
             )
         return name
 
+    def sheet(request: Request, name: str, columns: list[str], rows: list[list[Any]]) -> Table:
+        """A table of the sync's pages for the exports: ``name`` and ``columns`` are
+        keys under ``dashboard.sync.sheet`` and ``dashboard.sync.column``."""
+        keys = [f"dashboard.sync.column.{column}" for column in columns]
+        return table_of(request, f"dashboard.sync.sheet.{name}", keys, rows)
+
     def runs_table(request: Request, runs: list[RunView]) -> Table:
         t = words(request)
-        return Table(
-            t("dashboard.sync.sheet.runs"),
-            [
-                t("dashboard.sync.column.run_id"),
-                t("dashboard.sync.column.started"),
-                t("dashboard.sync.column.state"),
-                t("dashboard.sync.column.sent"),
-                t("dashboard.sync.column.refused"),
-                t("dashboard.sync.column.open_letters"),
-                t("dashboard.sync.column.duration_seconds"),
-            ],
+        return sheet(
+            request,
+            "runs",
+            ["run_id", "started", "state", "sent", "refused", "open_letters", "duration_seconds"],
             [
                 [
                     view.run.run_id,
@@ -306,15 +305,10 @@ def sync_routes(desk: Desk) -> list[Route]:
 
     def phases_table(request: Request, rows: list[PhaseRow]) -> Table:
         t = words(request)
-        return Table(
-            t("dashboard.sync.sheet.phases"),
-            [
-                t("dashboard.sync.column.phase"),
-                t("dashboard.sync.column.total"),
-                t("dashboard.sync.column.handled"),
-                t("dashboard.sync.column.succeeded"),
-                t("dashboard.sync.column.failed"),
-            ],
+        return sheet(
+            request,
+            "phases",
+            ["phase", "total", "handled", "succeeded", "failed"],
             [
                 [t(f"dashboard.sync.phase.{r.phase}"), r.total, r.handled, r.succeeded, r.failed]
                 for r in rows
@@ -323,18 +317,19 @@ def sync_routes(desk: Desk) -> list[Route]:
 
     def letters_table(request: Request, views: list[LetterView]) -> Table:
         t = words(request)
-        return Table(
-            t("dashboard.sync.sheet.letters"),
+        return sheet(
+            request,
+            "letters",
             [
-                t("dashboard.sync.column.letter"),
-                t("dashboard.sync.column.record"),
-                t("dashboard.sync.column.key"),
-                t("dashboard.sync.column.school"),
-                t("dashboard.sync.column.target"),
-                t("dashboard.sync.column.code"),
-                t("dashboard.sync.column.message"),
-                t("dashboard.sync.column.attempts"),
-                t("dashboard.sync.column.status"),
+                "letter",
+                "record",
+                "key",
+                "school",
+                "target",
+                "code",
+                "message",
+                "attempts",
+                "status",
             ],
             [
                 [
@@ -441,15 +436,10 @@ def sync_routes(desk: Desk) -> list[Route]:
         views = await letter_views(ctx, [refusal for refusal, _ in history], run_ids)
         (view,) = [v for v in views if v.letter.id == found.id]
         t = words(request)
-        table = Table(
-            t("dashboard.sync.sheet.attempts"),
-            [
-                t("dashboard.sync.column.run_id"),
-                t("dashboard.sync.column.refused_at"),
-                t("dashboard.sync.column.code"),
-                t("dashboard.sync.column.message"),
-                t("dashboard.sync.column.status"),
-            ],
+        table = sheet(
+            request,
+            "attempts",
+            ["run_id", "refused_at", "code", "message", "status"],
             [
                 [
                     v.run_id,
