@@ -33,6 +33,38 @@ from tests import signing_support  # noqa: E402
 
 ISSUER = "http://bench.hub"
 
+#: wrk's script for a page load: the session cookie and a browser's Accept, then the
+#: percentiles and counts the benchmarks read.
+WRK_SCRIPT = """wrk.headers["Cookie"] = "{cookie}"
+wrk.headers["Accept"] = "text/html"
+done = function(summary, latency, requests)
+  io.write(string.format("p50 %d\\np95 %d\\np99 %d\\nrequests %d\\nerrors %d\\n",
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.timeout))
+end
+"""
+
+
+def wrk(url: str, cookie: str, duration: int, connections: int) -> dict[str, float]:
+    """p50, p95 and p99 in ms and the rate of ``url`` loaded by wrk for ``duration``
+    seconds over ``connections`` connections (one thread); any error stops the run."""
+    import tempfile
+
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(WRK_SCRIPT.format(cookie=cookie))
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    values = dict(line.split() for line in output.splitlines() if len(line.split()) == 2)
+    if int(values.get("errors", "1")):
+        raise RuntimeError(f"{url}: errors under load\n{output}")
+    return {key: int(values[key]) / 1000 for key in ("p50", "p95", "p99")} | {
+        "rate": int(values["requests"]) / duration
+    }
+
 
 def hub_env(database_url: str, key_file: Path) -> dict[str, str]:
     return os.environ | {

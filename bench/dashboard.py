@@ -18,14 +18,13 @@ import argparse
 import asyncio
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-from _common import hub_env, prepare, start
+from _common import hub_env, prepare, start, wrk
 from sqlalchemy import func, select
 
 from hub.adapters.identity.base import Identity
@@ -51,13 +50,6 @@ PAGES = (
     "/dashboard/pupils/district?district={district}",
     "/dashboard/pupils/school?school={school}",
 )
-WRK_SCRIPT = """wrk.headers["Cookie"] = "{cookie}"
-done = function(summary, latency, requests)
-  io.write(string.format("p50 %d\\np95 %d\\np99 %d\\nrequests %d\\nerrors %d\\n",
-    latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.timeout))
-end
-"""
 
 
 async def officer_session(url: str, key_file: Path) -> str:
@@ -103,28 +95,6 @@ async def busiest(url: str) -> tuple[int, int]:
         await db.dispose()
 
 
-def with_wrk(url: str, cookie: str, duration: int, connections: int) -> dict[str, float]:
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text(WRK_SCRIPT.format(cookie=cookie))
-    output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    figures = dict(
-        line.split() for line in output.splitlines() if line[:3] in ("p50", "p95", "p99")
-    )
-    counted = dict(
-        line.split() for line in output.splitlines() if line.startswith(("requests", "errors"))
-    )
-    if int(counted["errors"]):
-        raise RuntimeError(output)
-    return {key: int(value) / 1000 for key, value in figures.items()} | {
-        "rate": int(counted["requests"]) / duration
-    }
-
-
 async def with_httpx(url: str, cookie: str, duration: int, connections: int) -> dict[str, float]:
     latencies: list[float] = []
     stop = time.monotonic() + duration
@@ -144,7 +114,7 @@ async def with_httpx(url: str, cookie: str, duration: int, connections: int) -> 
 
 def measure(url: str, cookie: str, duration: int, connections: int) -> dict[str, float]:
     if shutil.which("wrk"):
-        return with_wrk(url, cookie, duration, connections)
+        return wrk(url, cookie, duration, connections)
     return asyncio.run(with_httpx(url, cookie, duration, connections))
 
 

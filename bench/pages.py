@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from _common import ROOT
+from _common import ROOT, wrk
 from sqlalchemy import select
 
 from hub.adapters.identity.base import Identity
@@ -38,14 +38,6 @@ from hub.db.engine import Database
 from hub.demo.identity import demo_people
 
 TARGET_MS = 100.0
-WRK_SCRIPT = """wrk.headers["Cookie"] = "{cookie}"
-wrk.headers["Accept"] = "text/html"
-done = function(summary, latency, requests)
-  io.write(string.format("p50 %d\\np95 %d\\np99 %d\\nrequests %d\\nerrors %d\\n",
-    latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.timeout))
-end
-"""
 
 
 @dataclass(frozen=True)
@@ -56,23 +48,6 @@ class Page:
     path: str
     who: str | None
     marker: str
-
-
-def wrk(url: str, cookie: str, duration: int, connections: int) -> dict[str, float]:
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text(WRK_SCRIPT.format(cookie=cookie))
-    output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    values = dict(line.split() for line in output.splitlines() if len(line.split()) == 2)
-    if int(values.get("errors", "1")):
-        raise RuntimeError(f"{url}: errors under load\n{output}")
-    return {key: int(values[key]) / 1000 for key in ("p50", "p95", "p99")} | {
-        "rate": int(values["requests"]) / duration
-    }
 
 
 def start_demo(directory: Path, port: int) -> tuple[subprocess.Popen[bytes], Path, dict[str, str]]:
