@@ -70,6 +70,10 @@ ERRORS: ErrorTable[str] = ErrorTable(
 )
 
 
+#: HTTP answers saying the server has no such method (RFC 9110 §15.5.5, §15.5.6, §15.6.2).
+NOT_OFFERED = frozenset({404, 405, 501})
+
+
 def signing_error(
     provider: SigningProvider,
     response: httpx.Response,
@@ -80,8 +84,12 @@ def signing_error(
 ) -> SigningError:
     """The :class:`SigningError` for a 4xx answer.
 
-    At login every refusal but an unknown user is the hub's configuration (account
-    password, relying-party key), whatever word the server chose for it.
+    An answer without the spec's error body saying the server has no such method
+    (404, 405, 501) is a protocol mismatch — the server does not offer what the hub
+    asked, e.g. ``auth/login`` on a server that announced ``authType: ["external"]`` —
+    never a refusal of the hub's credentials. At login every other refusal but an
+    unknown user is the hub's configuration (account password, relying-party key),
+    whatever word the server chose for it.
     """
     try:
         answer = ErrorResponse.model_validate_json(response.content)
@@ -89,7 +97,9 @@ def signing_error(
     except ValidationError:
         error, description = "", response.text[:200]
     code = ERRORS.code(error, text=description)
-    if login and code is not Code.PROVIDER_USER_UNKNOWN:
+    if not error and response.status_code in NOT_OFFERED:
+        code = Code.PROVIDER_FAILURE
+    elif login and code is not Code.PROVIDER_USER_UNKNOWN:
         code = Code.PROVIDER_BAD_CREDENTIALS
     elif code is None:
         unauthorised = response.status_code in (401, 403)
