@@ -126,7 +126,7 @@ def family_may_copy(person: Person | None, *, student_id: int, state: str) -> bo
     finished (:data:`FAMILY_COPY_STATES`)."""
     if person is None or state not in FAMILY_COPY_STATES:
         return False
-    return person.represents(student_id) or person.student_id == student_id
+    return person.speaks_for(student_id)
 
 
 def read_scope_for(model: type) -> str | None:

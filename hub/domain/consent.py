@@ -211,11 +211,7 @@ def concerns(person: Person, *, student_id: int, given_by: str) -> bool:
     """Whether a consent about the pupil ``student_id`` is ``person``'s to see, keep a
     receipt of and revoke: who gave it, the pupil, or any verified guardian of theirs
     (each may withdraw it: Law 91/2025, the representative exercises a child's rights)."""
-    return (
-        person.personal_id == given_by
-        or person.student_id == student_id
-        or person.represents(student_id)
-    )
+    return person.personal_id == given_by or person.speaks_for(student_id)
 
 
 # --- Validity -----------------------------------------------------------------------

@@ -115,3 +115,8 @@ class Person:
     def represents(self, student_id: int) -> bool:
         """Whether the person is the verified legal representative of the pupil."""
         return student_id in self.child_ids
+
+    def speaks_for(self, student_id: int) -> bool:
+        """Whether the person is the pupil themself or their verified legal representative:
+        who exercises the data subject's rights over the pupil's record (Law 91/2025)."""
+        return self.student_id == student_id or self.represents(student_id)

@@ -747,7 +747,22 @@ class Progress:
 
 
 async def progress(session: AsyncSession, job: models.Job) -> Progress:
-    return Progress(await core.item_counts(session, job, ITEMS))
+    return (await progress_of(session, [job]))[job.id]
+
+
+async def progress_of(session: AsyncSession, jobs: Sequence[models.Job]) -> dict[int, Progress]:
+    """The progress of each of ``jobs`` (by row id), counted in one query for a list."""
+    item = models.ProviderMigrationItem
+    counts = {job.id: {state.value: 0 for state in ItemState} for job in jobs}
+    if counts:
+        rows = await session.execute(
+            select(item.job_id, item.state, func.count())
+            .where(item.job_id.in_(list(counts)))
+            .group_by(item.job_id, item.state)
+        )
+        for job_id, state, count in rows.all():
+            counts[job_id][state] = count
+    return {job_id: Progress(found) for job_id, found in counts.items()}
 
 
 async def recent(session: AsyncSession, *, caller: Caller, first: int = 30) -> list[models.Job]:

@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, String, func, insert, select, text, type_coerce, update
+from sqlalchemy import Row, Select, String, case, func, insert, select, text, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -174,23 +174,24 @@ async def start_sync(
             Code.INVALID_ARGUMENT,
             detail=f"lượt đồng bộ {busy} chưa xong; chờ lượt đó kết thúc hoặc huỷ nó trước",
         )
-    earlier = await session.execute(
-        select(models.Job.params, models.Job.checkpoint)
-        .where(models.Job.kind == KIND, models.Job.id != job.id)
-        .order_by(models.Job.id.desc())
-        .limit(50)
-    )
-    # A retry went through every change version, sending only the items it retried.
-    since = max(
-        [
-            int(checkpoint.get("students", {}).get("after", 0))
-            for params, checkpoint in earlier.all()
-            if not params.get("retry_of")
-        ],
-        default=0,
-    )
-    if retry is not None:
-        since = 0
+    # A retry goes through every change version, sending only the items it retries; so a
+    # run continues from the latest run that was not a retry.
+    since = 0
+    if retry is None:
+        earlier = await session.execute(
+            select(models.Job.params, models.Job.checkpoint)
+            .where(models.Job.kind == KIND, models.Job.id != job.id)
+            .order_by(models.Job.id.desc())
+            .limit(50)
+        )
+        since = max(
+            [
+                int(checkpoint.get("students", {}).get("after", 0))
+                for params, checkpoint in earlier.all()
+                if not params.get("retry_of")
+            ],
+            default=0,
+        )
     identity_total = (
         await session.scalar(select(func.count()).where(*_unverified())) or 0
         if Phase.IDENTITY.value in chosen
@@ -266,17 +267,25 @@ async def recent_runs(session: AsyncSession, *, caller: Caller, first: int) -> l
     )
 
 
-async def dead_letter_counts(
-    session: AsyncSession, job_ids: Sequence[int], *, open_only: bool = False
-) -> dict[int, int]:
-    """How many items each run could not deliver (resolved later or not; ``open_only``:
-    those no later run delivered yet)."""
+async def dead_letter_counts(session: AsyncSession, job_ids: Sequence[int]) -> dict[int, int]:
+    """How many items each run could not deliver (resolved later or not)."""
+    tallies = await dead_letter_tallies(session, job_ids)
+    return {job_id: refused for job_id, (refused, _) in tallies.items()}
+
+
+async def dead_letter_tallies(
+    session: AsyncSession, job_ids: Sequence[int]
+) -> dict[int, tuple[int, int]]:
+    """For each run, how many items it could not deliver and how many of those no later
+    run has delivered yet (one query)."""
     letter = models.SyncDeadLetter
-    query = select(letter.job_id, func.count()).where(letter.job_id.in_(list(job_ids)))
-    if open_only:
-        query = query.where(letter.resolved_at.is_(None))
-    rows = await session.execute(query.group_by(letter.job_id))
-    return {job_id: count for job_id, count in rows.all()}
+    still_open = func.count(case((letter.resolved_at.is_(None), letter.id)))
+    rows = await session.execute(
+        select(letter.job_id, func.count(), still_open)
+        .where(letter.job_id.in_(list(job_ids)))
+        .group_by(letter.job_id)
+    )
+    return {job_id: (refused, left) for job_id, refused, left in rows.all()}
 
 
 async def dead_letters(
@@ -289,6 +298,19 @@ async def dead_letters(
     open_only: bool = False,
 ) -> list[models.SyncDeadLetter]:
     job = await load_run(session, caller=caller, job_id=job_id)
+    return await letters_of(session, job, first=first, after_id=after_id, open_only=open_only)
+
+
+async def letters_of(
+    session: AsyncSession,
+    job: models.Job,
+    *,
+    first: int = 100,
+    after_id: int = 0,
+    open_only: bool = False,
+) -> list[models.SyncDeadLetter]:
+    """The refused items of a run already loaded (:func:`load_run`), in order, after
+    ``after_id`` (``open_only``: those no later run delivered yet)."""
     letter = models.SyncDeadLetter
     query = select(letter).where(letter.job_id == job.id, letter.id > after_id)
     if open_only:

@@ -144,11 +144,10 @@ async def reads_of_child(
     reader: Reader, *, person: Person, student_id: int, first: int, before: int | None
 ) -> ChildReads:
     """:func:`child_reads` on ``reader`` for ``person`` (the family's page asks it too)."""
-    key = student_id
-    if not (person.represents(key) or person.student_id == key):
+    if not person.speaks_for(student_id):
         return ChildReads([], False, 0)
     log = models.AccessLog
-    of_child = and_(log.entity == "student", log.entity_id == key)
+    of_child = and_(log.entity == "student", log.entity_id == student_id)
     page = (
         select(
             log.id,
@@ -174,7 +173,7 @@ async def reads_of_child(
         # Only a consent about this child is named (the log's id is not a foreign key).
         .outerjoin(
             models.Consent,
-            and_(models.Consent.id == log.consent_id, models.Consent.student_id == key),
+            and_(models.Consent.id == log.consent_id, models.Consent.student_id == student_id),
         )
         .where(of_child)
         .order_by(log.id.desc())

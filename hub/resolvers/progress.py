@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from hub.auth.access import visible
+from hub.auth.access import restrict_to
 from hub.db import models
 from hub.domain import lifecycle
 from hub.domain.lifecycle import TranscriptState
@@ -79,7 +79,7 @@ async def signing_progress(
     ``district_id`` and ``school_id`` keep one district's or one school's.
 
     Only for callers holding ``reports:read``; a district office's officer counts the
-    schools of their district only (:func:`hub.auth.access.visible`).
+    schools of their district only (:func:`hub.auth.access.restrict_to`).
     """
     ctx.caller.require("reports:read")
     transcript, school = models.Transcript, models.School
@@ -97,9 +97,7 @@ async def signing_progress(
         .where(transcript.is_current.is_(True), transcript.school_year_id.in_(current_year))
         .group_by(key, transcript.state)
     )
-    condition = visible(school, ctx.caller)
-    if condition is not None:
-        statement = statement.where(condition)
+    statement = restrict_to(statement, school, ctx.caller.school_ids)
     if district_id is not None:
         statement = statement.where(school.district_id == district_id)
     if school_id is not None:

@@ -21,21 +21,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlencode
 
-import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from hub.auth.access import FAMILY_COPY_STATES, Caller, restrict
 from hub.auth.people import admission_caller
 from hub.auth.sessions import SessionView, csrf_matches
 from hub.db import models
-from hub.documents.content import TranscriptContent
-from hub.documents.xml.transcript import TranscriptXmlError, parse_xml
 from hub.domain import consent as rule
 from hub.domain.certificates import as_utc
 from hub.domain.personal_data import Kind, present, unmasked
@@ -43,12 +39,9 @@ from hub.domain.personal_id import is_well_formed
 from hub.domain.problems import Code, HubError
 from hub.signing.verification.records import verify_stored
 from hub.transcripts import service as transcripts
-from hub.web import i18n
-from hub.web.pages import render
+from hub.web.pages import problem_message, render, to_login
 from hub.web.services import HubServices, csrf_token_of
-from hub.web.verify import combined, shown, signed_when
-
-log = structlog.get_logger()
+from hub.web.verify import combined, readable_content, shown, signature_rows
 
 #: The largest receipt number (a consent's id: a 32-bit integer column).
 RECEIPT_LIMIT = 2**31 - 1
@@ -237,33 +230,13 @@ def _logged(caller: Caller, shared: Shared, item: str) -> models.AccessLog:
     )
 
 
-def _content(xml: bytes | None) -> TranscriptContent | None:
-    try:
-        return parse_xml(xml or b"")
-    except TranscriptXmlError:
-        log.warning("admission.content_unreadable", exc_info=True)
-        return None
-
-
 def _service_name(caller: Caller) -> str:
     person = caller.person
     return person.admission.name if person is not None and person.admission else ""
 
 
-def _signatures(result: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for signature in result["signatures"]:
-        when, proven = signed_when(signature)
-        rows.append({**signature, "when": when, "proven": proven})
-    return rows
-
-
 def admission_routes(hub: HubServices) -> list[Route]:
     """The admission officer's pages, for :func:`hub.web.app.create_app`."""
-
-    def message_of(request: Request, error: HubError) -> str:
-        english = i18n.language_of(request) == "en"
-        return (error.problem.message_en if english else "") or error.problem.message
 
     def refused(request: Request, error: HubError) -> Response:
         code = error.problem.code
@@ -272,7 +245,7 @@ def admission_routes(hub: HubServices) -> list[Route]:
             "problem.html",
             STATUS.get(code, 400),
             code=code.value,
-            message=message_of(request, error),
+            message=problem_message(request, error.problem),
             link=LOOKUP,
         )
 
@@ -281,8 +254,7 @@ def admission_routes(hub: HubServices) -> list[Route]:
         response that turns the request away."""
         current = await hub.session_of(request)
         if current is None:
-            target = f"/login?{urlencode({'next': '/admission'})}"
-            return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+            return to_login("/admission")
         person = await hub.callers.person(hub.db, current.personal_id, current.full_name)
         if not person.known:
             return refused(request, HubError(Code.PERSON_UNKNOWN))
@@ -326,7 +298,7 @@ def admission_routes(hub: HubServices) -> list[Route]:
             csrf_token=current.csrf_token,
             receipt=receipt,
             pupil=pupil,
-            error=None if error is None else message_of(request, error),
+            error=None if error is None else problem_message(request, error.problem),
             error_code=None if error is None else error.problem.code.value,
             check_again=error is not None and error.problem.code in CHECK_AGAIN,
         )
@@ -414,7 +386,7 @@ def admission_routes(hub: HubServices) -> list[Route]:
                 session.add(_logged(caller, shared, "transcript"))
         except HubError as error:
             return refused(request, error)
-        content = _content(xml)
+        content = readable_content(xml)
         results: list[dict[str, Any]] = (
             [verified["xml"], verified["pdf"]] if verified is not None else []  # type: ignore[list-item]
         )
@@ -433,7 +405,7 @@ def admission_routes(hub: HubServices) -> list[Route]:
             superseded=not found_transcript.is_current,
             verdict=combined([r["verdict"] for r in results]) if results else None,
             results=results,
-            signatures=_signatures(signed) if signed else [],
+            signatures=signature_rows(signed) if signed else [],
             content=content,
             shown=shown,
             personal_id=present(

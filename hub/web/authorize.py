@@ -23,7 +23,7 @@ from hub.auth.sessions import csrf_matches
 from hub.db.models import ApiClient
 from hub.domain.problems import Code
 from hub.web import i18n
-from hub.web.pages import problem_page, render
+from hub.web.pages import problem_page, render, to_login
 from hub.web.security import csp_with_form_action
 from hub.web.services import HubServices, csrf_token_of
 
@@ -81,8 +81,7 @@ def authorize_routes(hub: HubServices) -> list[Route]:
         if current is None:
             if request.method != "GET":
                 return problem_page(request, Code.SESSION_REQUIRED, 401)
-            back = f"/oauth/authorize?{request.url.query}"
-            return RedirectResponse(f"/login?{urlencode({'next': back})}", status_code=303)
+            return to_login(f"/oauth/authorize?{request.url.query}")
         async with hub.db.sessions() as session:
             person = await load_person(session, current.personal_id, current.full_name)
         state = str(params.get("state") or "") or None

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.datastructures import FormData, QueryParams
@@ -40,7 +39,7 @@ from hub.resolvers.context import Reader
 from hub.resolvers.me import ChildReads, reads_of_child
 from hub.transcripts import service as transcripts
 from hub.web import i18n
-from hub.web.pages import problem_page, render
+from hub.web.pages import problem_message, problem_page, render, to_login
 from hub.web.services import HubServices, csrf_token_of
 
 #: How many entries of a child's access log the page shows (newest first).
@@ -55,7 +54,6 @@ class Pupil:
 
     student_id: int
     full_name: str
-    birth_date: date | None
     own: bool  # the signed-in person is this pupil
 
 
@@ -89,12 +87,9 @@ class ConsentForm:
 
 def pupils_of(person: Person) -> list[Pupil]:
     """The pupils whose page the person sees: themself as a pupil, then their children."""
-    found = [
-        Pupil(child.student_id, child.full_name, child.birth_date, own=False)
-        for child in person.children
-    ]
+    found = [Pupil(child.student_id, child.full_name, own=False) for child in person.children]
     if person.student_id is not None:
-        found.insert(0, Pupil(person.student_id, person.full_name, None, own=True))
+        found.insert(0, Pupil(person.student_id, person.full_name, own=True))
     return found
 
 
@@ -114,7 +109,6 @@ def _consent_row(view: ConsentView, person: Person, now: datetime) -> dict[str, 
         "years": ", ".join(rule.school_years_of(found)),
         "first_day": rule.vietnamese_day(rule.day_in_vietnam(found.valid_from)),
         "last_day": rule.vietnamese_day(rule.last_day(found.valid_until)),
-        "status": state.value,
         "status_key": f"family.status.{state.value}",
         "revocable": state not in (rule.ConsentStatus.REVOKED, rule.ConsentStatus.EXPIRED),
         "awaits_me": state is rule.ConsentStatus.AWAITING_PUPIL
@@ -130,7 +124,6 @@ def _read_rows(reads: ChildReads) -> list[dict[str, Any]]:
             "program": read.program or read.client_id,
             "person": read.person_name or (mask_personal_id(read.person) if read.person else None),
             "purpose": read.purpose,
-            "item": read.item,
             "consent_id": read.consent_id,
             "consent_purpose": read.consent_purpose,
         }
@@ -149,21 +142,6 @@ def family_routes(hub: HubServices) -> list[Route]:
         person = await hub.callers.person(hub.db, current.personal_id, current.full_name)
         return current, person
 
-    def to_login(request: Request) -> Response:
-        target = f"/login?{urlencode({'next': request.url.path})}"
-        return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
-
-    async def school_years() -> list[str]:
-        async with hub.db.sessions() as session:
-            codes = await session.scalars(
-                select(models.SchoolYear.code).order_by(models.SchoolYear.code.desc())
-            )
-            return list(codes)
-
-    def reason_of(request: Request, error: HubError) -> str:
-        english = i18n.language_of(request) == "en"
-        return (error.problem.message_en if english else "") or error.problem.message
-
     async def page(
         request: Request,
         current: SessionView,
@@ -178,6 +156,11 @@ def family_routes(hub: HubServices) -> list[Route]:
         async with hub.db.sessions() as session:
             views = await consents.concerning(session, person=person)
             recipients = await consents.recipients(session)
+            school_years = list(
+                await session.scalars(
+                    select(models.SchoolYear.code).order_by(models.SchoolYear.code.desc())
+                )
+            )
             listed = {
                 pupil.student_id: await transcripts.family_transcripts(
                     session, person=person, student_id=pupil.student_id
@@ -211,7 +194,7 @@ def family_routes(hub: HubServices) -> list[Route]:
             reads=reads,
             consents=rows,
             recipients=recipients,
-            school_years=await school_years(),
+            school_years=school_years,
             csrf_token=current.csrf_token,
             form=form,
             error=error,
@@ -223,7 +206,7 @@ def family_routes(hub: HubServices) -> list[Route]:
         """The family's page: each child's transcripts, reads and consents."""
         found = await signed_in(request)
         if found is None:
-            return to_login(request)
+            return to_login(request.url.path)
         current, person = found
         if not person.known:
             return problem_page(request, Code.PERSON_UNKNOWN, 403)
@@ -233,7 +216,7 @@ def family_routes(hub: HubServices) -> list[Route]:
         """The exact consent text for the terms filled in, with the box to tick."""
         found = await signed_in(request)
         if found is None:
-            return to_login(request)
+            return to_login(request.url.path)
         current, person = found
         if not person.known:
             return problem_page(request, Code.PERSON_UNKNOWN, 403)
@@ -271,7 +254,12 @@ def family_routes(hub: HubServices) -> list[Route]:
                 )
         except HubError as error:
             return await page(
-                request, current, person, status=400, form=form, error=reason_of(request, error)
+                request,
+                current,
+                person,
+                status=400,
+                form=form,
+                error=problem_message(request, error.problem),
             )
         return render(
             request,
@@ -291,7 +279,7 @@ def family_routes(hub: HubServices) -> list[Route]:
         matches; otherwise the response that refuses it."""
         found = await signed_in(request)
         if found is None:
-            return to_login(request)
+            return to_login(request.url.path)
         current, person = found
         form = await request.form()
         if not csrf_matches(current.csrf_token, await csrf_token_of(request)):
@@ -325,7 +313,12 @@ def family_routes(hub: HubServices) -> list[Route]:
                 )
         except HubError as error:
             return await page(
-                request, current, person, status=400, form=form, error=reason_of(request, error)
+                request,
+                current,
+                person,
+                status=400,
+                form=form,
+                error=problem_message(request, error.problem),
             )
         return _back(form.student_id)
 
@@ -349,7 +342,11 @@ def family_routes(hub: HubServices) -> list[Route]:
             except HubError as error:
                 status = 404 if error.problem.code is Code.CONSENT_NOT_FOUND else 400
                 return await page(
-                    request, current, person, status=status, error=reason_of(request, error)
+                    request,
+                    current,
+                    person,
+                    status=status,
+                    error=problem_message(request, error.problem),
                 )
             return _back(student_id)
 

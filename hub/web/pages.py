@@ -9,12 +9,13 @@ a template shows comes from the language's catalogue (:mod:`hub.web.i18n`) throu
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 
-from hub.domain.problems import MESSAGES, MESSAGES_EN, Code
+from hub.domain.problems import MESSAGES, MESSAGES_EN, Code, Problem
 from hub.web import i18n
 
 HERE = Path(__file__).parent
@@ -63,3 +64,15 @@ def problem_page(
     messages = MESSAGES_EN if i18n.language_of(request) == "en" else MESSAGES
     message = messages[code].format(**details) if details else messages[code]
     return render(request, "problem.html", status, code=code.value, message=message, link=link)
+
+
+def problem_message(request: Request, problem: Problem) -> str:
+    """A problem's message in the reader's language (Vietnamese when it has no English)."""
+    english = i18n.language_of(request) == "en"
+    return (problem.message_en if english else "") or problem.message
+
+
+def to_login(next_url: str) -> RedirectResponse:
+    """Off to sign in, then back to ``next_url`` (a path on the hub)."""
+    target = f"/login?{urlencode({'next': next_url})}"
+    return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})

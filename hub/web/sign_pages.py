@@ -37,15 +37,14 @@ from hub.auth.access import Caller, restrict
 from hub.auth.people import session_caller as person_caller
 from hub.auth.sessions import csrf_matches
 from hub.db import models
-from hub.documents.xml.transcript import TranscriptXmlError, parse_xml
 from hub.domain.personal_data import Kind, unmasked
 from hub.domain.problems import Code, HubError
 from hub.domain.signers import SignerRole
 from hub.signing import service as signing_service
 from hub.web import i18n
-from hub.web.pages import problem_page, render
+from hub.web.pages import problem_page, render, to_login
 from hub.web.services import HubServices, csrf_token_of
-from hub.web.verify import shown
+from hub.web.verify import readable_content, shown
 
 log = structlog.get_logger()
 
@@ -154,13 +153,10 @@ def sign_routes(hub: HubServices) -> list[Route]:
         caller = await hub.caller_for(request)
         return caller if caller is not None and caller.person is not None else None
 
-    def sign_in(request: Request) -> Response:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-
     async def overview(request: Request) -> Response:
         caller = await signed_in(request)
         if caller is None:
-            return sign_in(request)
+            return to_login(request.url.path)
         current = await hub.session_of(request)
         groups = []
         async with hub.db.sessions() as session:
@@ -188,14 +184,14 @@ def sign_routes(hub: HubServices) -> list[Route]:
     async def sign_all(request: Request) -> Response:
         current = await hub.session_of(request)
         if current is None:
-            return sign_in(request)
+            return to_login(request.url.path)
         form = await request.form()
         if not csrf_matches(current.csrf_token, await csrf_token_of(request)):
             return problem_page(request, Code.CSRF_FAILED, 403, link=BACK)
         # The token was sent as a form field: the caller is the session's person.
         person = await hub.callers.person(hub.db, current.personal_id, current.full_name)
         if not person.known:
-            return sign_in(request)
+            return to_login(request.url.path)
         caller = person_caller(person)
         try:
             role = SignerRole(str(form.get("role", "")))
@@ -336,7 +332,7 @@ def sign_routes(hub: HubServices) -> list[Route]:
     async def request_page(request: Request) -> Response:
         caller = await signed_in(request)
         if caller is None:
-            return sign_in(request)
+            return to_login(request.url.path)
         if hub.signing is None:
             return problem_page(request, Code.PROVIDER_UNAVAILABLE, 503, link=BACK, provider="—")
         language = i18n.language_of(request)
@@ -360,7 +356,7 @@ def sign_routes(hub: HubServices) -> list[Route]:
     async def preview(request: Request) -> Response:
         caller = await signed_in(request)
         if caller is None:
-            return sign_in(request)
+            return to_login(request.url.path)
         try:
             transcript_id = int(request.path_params["transcript_id"])
         except ValueError:
@@ -388,10 +384,6 @@ def sign_routes(hub: HubServices) -> list[Route]:
         if row is None or not caller.may_write_school(row.Transcript.school_id):
             return problem_page(request, Code.TRANSCRIPT_NOT_FOUND, 404, link=BACK)
         transcript = row.Transcript
-        try:
-            content = parse_xml(transcript.xml)
-        except TranscriptXmlError:
-            content = None
         return render(
             request,
             "sign_preview.html",
@@ -399,7 +391,7 @@ def sign_routes(hub: HubServices) -> list[Route]:
             pupil=row.full_name,
             class_name=row.class_name,
             state=state_text(i18n.language_of(request), transcript.state),
-            content=content,
+            content=readable_content(transcript.xml),
             shown=shown,
             # The file carries the pupil's full personal ID under no mask: linked only
             # for a session that may download it (:func:`hub.transcripts.service.issue_copy`).

@@ -110,7 +110,8 @@ def signed_when(signature: dict[str, Any]) -> tuple[str | None, bool]:
     return at.strftime("%d/%m/%Y %H:%M (UTC+7)"), proven is not None
 
 
-def _signatures(result: dict[str, Any]) -> list[dict[str, Any]]:
+def signature_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A verification result's signatures, each with when it was made (:func:`signed_when`)."""
     rows = []
     for signature in result["signatures"]:
         when, proven = signed_when(signature)
@@ -118,11 +119,12 @@ def _signatures(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _content(xml: bytes) -> TranscriptContent | None:
+def readable_content(xml: bytes | None) -> TranscriptContent | None:
+    """What a stored transcript's XML says, or None (logged) if it cannot be read."""
     try:
-        return parse_xml(xml)
+        return parse_xml(xml or b"")
     except TranscriptXmlError:
-        log.warning("verify.stored_content_unreadable", exc_info=True)
+        log.warning("transcript.content_unreadable", exc_info=True)
         return None
 
 
@@ -141,7 +143,7 @@ def verdict_page(
         status,
         verdict=combined([r["verdict"] for r in results]),
         results=results,
-        signatures=_signatures(signed),
+        signatures=signature_rows(signed),
         shown=shown,
         **context,
     )
@@ -191,7 +193,7 @@ def verify_routes(hub: HubServices) -> list[Route]:
             return _problem(Code.TRANSCRIPT_NOT_FOUND, 404)
         if not wants_html(request):
             return JSONResponse(found)
-        content = _content(xml)
+        content = readable_content(xml)
         return verdict_page(
             request,
             results=[found["xml"], found["pdf"]],  # type: ignore[list-item]

@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import re
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import lxml.html
@@ -19,17 +18,14 @@ import pytest
 from sqlalchemy import select
 
 from hub.adapters.signing.pki import GOV, DemoPKI, Issued
-from hub.adapters.signing.registry import SigningProviders
 from hub.db import models
 from hub.documents import samples
 from hub.domain.enums import Ownership, SchoolLevel, Sex, StaffRole
 from hub.domain.personal_id import compose
-from hub.signing.service import SigningServices
-from hub.signing.trust import TrustStore
 from hub.transcripts.service import render
 from hub.web import i18n
-from hub.web.app import create_app
 from hub.web.pages import TEMPLATES
+from tests import signing_support as support
 from tests.signing_support import SIGNED_AT, flip_a_content_byte, sign_all
 from tests.world import writers_district
 
@@ -52,19 +48,8 @@ class Stored:
     xml: bytes
 
 
-@pytest.fixture(scope="module")
-def trust(pki: DemoPKI) -> TrustStore:
-    return TrustStore(pki.roots)
-
-
-@pytest.fixture(scope="module")
-async def verifier(settings, db, trust) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    """The hub with verification configured (a trust store; no signing provider needed)."""
-    signing = SigningServices(providers=SigningProviders({}), trust=trust, timestamper=None)
-    app = create_app(settings, db, signing=signing)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-        yield client
+trust = support.trust
+verifier = support.verifier
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,7 @@
 A periodic health check (:meth:`SigningProviders.check`, run by the web app through
 :meth:`hub.signing.outages.Outages.watch`, which also records and tells people) asks
 every provider a cheap question and keeps the answer: status, latency and the last
-error. A
-signing request to a provider known to be down fails at once with
+error. A signing request to a provider known to be down fails at once with
 PROVIDER_UNAVAILABLE and the reason, instead of hanging until a timeout — the
 seeds' main complaint was an error with no cause after minutes of waiting.
 """

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from hub.auth.access import visible
+from hub.auth.access import restrict_to, visible
 from hub.db import models
 from hub.domain.enums import SigningProvider
 from hub.domain.personal_data import Kind, present
@@ -38,7 +38,7 @@ from hub.jobs.core import JobState
 from hub.jobs.signing import ItemState
 from hub.resolvers.context import Context
 from hub.web import i18n
-from hub.web.dashboard.desk import Desk, words
+from hub.web.dashboard.desk import Desk, exporting, words
 from hub.web.dashboard.providers import local_time
 from hub.web.exports import Table
 
@@ -86,8 +86,7 @@ def batch_routes(desk: Desk) -> list[Route]:
             .join(models.School, models.School.id == models.Job.school_id)
             .where(models.Job.kind == batches.KIND)
         )
-        condition = visible(models.School, ctx.caller)
-        return statement if condition is None else statement.where(condition)
+        return restrict_to(statement, models.School, ctx.caller.school_ids)
 
     async def lines_of(ctx: Context, statement: Select[*tuple[Any, ...]]) -> list[BatchLine]:
         """The batches ``statement`` selects, with their item counts and providers: two
@@ -196,11 +195,10 @@ def batch_routes(desk: Desk) -> list[Route]:
         pages = max(1, -(-count // PAGE_SIZE))
         page = min(page, pages)
         newest = statement.order_by(models.Job.created_at.desc(), models.Job.id.desc())
-        exporting = request.query_params.get("format") is not None
         lines = await lines_of(
             ctx,
             newest.limit(EXPORT_LIMIT)
-            if exporting
+            if exporting(request)
             else newest.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE),
         )
         table = batch_table(request, ctx, lines)
@@ -266,7 +264,7 @@ def batch_routes(desk: Desk) -> list[Route]:
                 item.state.in_([s.value for s in NOT_SIGNED]),
             )
             .order_by(models.SchoolClass.name, models.Student.full_name, item.id)
-            .limit(EXPORT_LIMIT if request.query_params.get("format") else ITEMS_SHOWN)
+            .limit(EXPORT_LIMIT if exporting(request) else ITEMS_SHOWN)
         )
         condition = visible(transcript, ctx.caller)
         if condition is not None:

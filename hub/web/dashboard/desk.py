@@ -21,22 +21,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
-from hub.auth.access import Caller
+from hub.auth.access import Caller, restrict_to
 from hub.auth.people import session_caller
 from hub.auth.sessions import SAFE_METHODS, csrf_matches
 from hub.db import models
+from hub.domain.certificates import as_utc
 from hub.domain.problems import Code, HubError
 from hub.resolvers.context import Context, Reader
 from hub.web import i18n
 from hub.web.dashboard.figures import Counted, Figures
 from hub.web.exports import Table, csv_response, xlsx_response
-from hub.web.pages import problem_page, render
+from hub.web.pages import problem_message, problem_page, render, to_login
 from hub.web.services import HubServices, csrf_token_of, purpose_of
 from hub.web.verify import VIETNAM
 
@@ -97,10 +97,21 @@ def moment(language: str, at: datetime) -> str:
     return f"{local:%H:%M:%S} {joined} {local:%d/%m/%Y}"
 
 
+def in_vietnam(at: datetime | None, shown: str = "%d/%m/%Y %H:%M") -> str:
+    """A moment as people in Vietnam read it (UTC+7): ``08/12/2026 09:15``; nothing for
+    None."""
+    return "" if at is None else as_utc(at).astimezone(VIETNAM).strftime(shown)
+
+
 def id_param(request: Request, name: str, source: Any = None) -> int | None:
     """A row id from the query (or from ``source``, a form), None unless well formed."""
     value = str((source if source is not None else request.query_params).get(name, ""))
     return int(value) if value.isdigit() and 0 < int(value) <= ID_LIMIT else None
+
+
+def exporting(request: Request) -> bool:
+    """Whether the request asks for a page's tables as a file (all their rows)."""
+    return request.query_params.get("format") in FORMATS
 
 
 def words(request: Request) -> Callable[..., str]:
@@ -135,9 +146,7 @@ class Desk:
             caller = session_caller(person) if person.known else None
         if caller is None:
             if current is None:
-                back = request.url.path if request.method in SAFE_METHODS else "/dashboard"
-                target = f"/login?{urlencode({'next': back})}"
-                return RedirectResponse(target, 303, headers={"Cache-Control": "no-store"})
+                return to_login(request.url.path if request.method in SAFE_METHODS else HOME[0])
             return problem_page(request, Code.PERSON_UNKNOWN, 403)
         if caller.person is None or not caller.person.department_officer:
             return problem_page(request, Code.FORBIDDEN, 403, scope="reports:read")
@@ -222,7 +231,6 @@ class Desk:
     def refusal(self, request: Request, error: HubError) -> Response:
         """The page saying why a request stopped, in the reader's language."""
         found = error.problem
-        english = i18n.language_of(request) == "en" and found.message_en
         status = {Code.FORBIDDEN: 403, Code.INVALID_ARGUMENT: 400}.get(found.code, 409)
         if found.code.value.endswith("NOT_FOUND"):
             status = 404
@@ -231,7 +239,7 @@ class Desk:
             "problem.html",
             status,
             code=found.code.value,
-            message=found.message_en if english else found.message,
+            message=problem_message(request, found),
             link=HOME,
         )
 
@@ -266,10 +274,20 @@ class Desk:
         )
 
     async def districts_of(self, ctx: Context, ids: set[int]) -> dict[int, models.District]:
-        rows = await ctx.reader.rows(
-            select(models.District).where(models.District.id.in_(sorted(ids)))
-        )
+        """The districts ``ids`` the caller reaches (a district office: its own), by id."""
+        statement = select(models.District).where(models.District.id.in_(sorted(ids)))
+        rows = await ctx.reader.rows(restrict_to(statement, models.District, ctx.caller.school_ids))
         return {row.id: row for row in rows}
+
+
+async def school_names(ctx: Context, ids: set[int]) -> dict[int, str]:
+    """The names of the schools ``ids``, by id."""
+    if not ids:
+        return {}
+    rows = await ctx.reader.rows(
+        select(models.School.id, models.School.name).where(models.School.id.in_(sorted(ids)))
+    )
+    return {row.id: row.name for row in rows}
 
 
 def table_of(

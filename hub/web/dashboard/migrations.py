@@ -24,7 +24,6 @@ is ``whole_department``; a district office's officer reads and plans, no more.
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,11 +32,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from hub.auth.access import visible
+from hub.auth.access import restrict_to
 from hub.auth.people import WEB_CLIENT_ID
 from hub.db import models
-from hub.domain.certificates import as_utc
-from hub.domain.consent import VIETNAM
 from hub.domain.enums import SigningProvider
 from hub.domain.personal_data import mask_personal_id
 from hub.domain.problems import Code, HubError
@@ -45,7 +42,16 @@ from hub.jobs import migration
 from hub.jobs.core import PAUSED_BY_USER, PROVIDER_DOWN, JobState
 from hub.resolvers.context import Context
 from hub.web import i18n
-from hub.web.dashboard.desk import FORMATS, Desk, id_param, number, table_of, words
+from hub.web.dashboard.desk import (
+    Desk,
+    exporting,
+    id_param,
+    in_vietnam,
+    number,
+    school_names,
+    table_of,
+    words,
+)
 
 BASE = "/dashboard/migrations"
 #: The most rows a page shows of a table (the exports hold every row).
@@ -161,11 +167,6 @@ class StepRow:
     code: str
 
 
-def local_time(moment: datetime | None, shown: str = "%d/%m/%Y %H:%M") -> str:
-    """A moment as people in Vietnam read it (UTC+7), or nothing."""
-    return "" if moment is None else as_utc(moment).astimezone(VIETNAM).strftime(shown)
-
-
 def providers_of(job: models.Job) -> tuple[SigningProvider, SigningProvider]:
     """The migration's (old, new) providers."""
     return SigningProvider(job.params["from"]), SigningProvider(job.params["to"])
@@ -194,17 +195,14 @@ def actor_text(t: Callable[..., str], actor: str) -> str:
     return f"{shown} ({mask_personal_id(person)})" if person else shown
 
 
-def exporting(request: Request) -> bool:
-    """Whether the request asks for a page's tables as a file (all their rows)."""
-    return request.query_params.get("format") in FORMATS
-
-
 def export_links(request: Request, keys: Sequence[str]) -> dict[str, Any]:
-    """What the export links need: this address with its query (``done`` left out)."""
+    """What the shared ``exports`` macro needs: this address with its query (``done``
+    left out) and each table's sheet name."""
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "done"])
+    t = words(request)
     return {
         "export_base": f"{request.url.path}?" + (f"{query}&" if query else ""),
-        "export_keys": keys,
+        "export_sheets": {key: t(f"dashboard.migrations.sheet.{key}") for key in keys},
     }
 
 
@@ -234,30 +232,19 @@ def migration_routes(desk: Desk) -> list[Route]:
                 raise HubError(Code.INVALID_ARGUMENT, detail="district")
             return Asked(chosen[0], chosen[1], district=found, school=None)
         statement = select(models.School).where(models.School.moet_code == code)
-        condition = visible(models.School, ctx.caller)
         schools = await ctx.reader.rows(
-            statement if condition is None else statement.where(condition)
+            restrict_to(statement, models.School, ctx.caller.school_ids)
         )
         if not schools:
             raise HubError(Code.SCHOOL_NOT_FOUND, value=code)
         return Asked(chosen[0], chosen[1], district=None, school=schools[0])
 
-    async def school_names(ctx: Context, ids: set[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        rows = await ctx.reader.rows(
-            select(models.School.id, models.School.name).where(models.School.id.in_(sorted(ids)))
-        )
-        return {row.id: row.name for row in rows}
-
     async def districts_to_choose(ctx: Context) -> list[Any]:
         """The districts the form offers: those whose schools the officer reaches."""
         statement = select(models.District).order_by(models.District.name)
-        condition = visible(models.School, ctx.caller)
-        if condition is not None:
-            reached = select(models.School.district_id).where(condition)
-            statement = statement.where(models.District.id.in_(reached))
-        return list(await ctx.reader.rows(statement))
+        return list(
+            await ctx.reader.rows(restrict_to(statement, models.District, ctx.caller.school_ids))
+        )
 
     async def places_of(ctx: Context, jobs: Sequence[models.Job]) -> dict[int, str]:
         """Each migration's scope by name: its school's or its district office's."""
@@ -281,7 +268,7 @@ def migration_routes(desk: Desk) -> list[Route]:
         t = words(request)
         async with ctx.db.unit_of_work() as session:
             jobs = await migration.recent(session, caller=ctx.caller)
-            progress = {job.id: await migration.progress(session, job) for job in jobs}
+            progress = await migration.progress_of(session, jobs)
         places = await places_of(ctx, jobs)
         listed = [
             Listed(
@@ -289,7 +276,7 @@ def migration_routes(desk: Desk) -> list[Route]:
                 *providers_of(job),
                 places[job.id],
                 progress[job.id],
-                local_time(job.created_at),
+                in_vietnam(job.created_at),
             )
             for job in jobs
         ]
@@ -357,7 +344,7 @@ def migration_routes(desk: Desk) -> list[Route]:
             PlanRow(
                 teacher,
                 schools.get(teacher.school_id, ""),
-                local_time(teacher.current.valid_to, "%d/%m/%Y") if teacher.current else "",
+                in_vietnam(teacher.current.valid_to, "%d/%m/%Y") if teacher.current else "",
                 t(f"dashboard.migrations.action.{teacher.action.value}"),
                 reason_text(t, teacher.reason_code, teacher.reason, providers),
             )
@@ -494,7 +481,7 @@ def migration_routes(desk: Desk) -> list[Route]:
         ]
         steps = [
             StepRow(
-                local_time(step.at),
+                in_vietnam(step.at),
                 t(f"dashboard.migrations.step.{step.step}"),
                 actor_text(t, step.actor),
                 step.code or "",
@@ -548,8 +535,8 @@ def migration_routes(desk: Desk) -> list[Route]:
             job=job,
             providers=providers,
             place=(await places_of(ctx, [job]))[job.id],
-            started_at=local_time(job.created_at),
-            finished_at=local_time(job.finished_at),
+            started_at=in_vietnam(job.created_at),
+            finished_at=in_vietnam(job.finished_at),
             migration_status=standing(request, job, found),
             groups=list(migration.GROUPS),
             controls=migration.controls(job.state) if ctx.caller.department_wide else (),

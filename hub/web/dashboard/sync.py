@@ -35,7 +35,6 @@ from starlette.routing import Route
 from hub.auth.access import restrict
 from hub.db import models
 from hub.domain.certificates import as_utc
-from hub.domain.consent import VIETNAM
 from hub.domain.problems import Code, HubError
 from hub.jobs import sync
 from hub.jobs.core import OPEN
@@ -43,7 +42,15 @@ from hub.resolvers.context import Context
 from hub.resolvers.loaders import Loaders, fetch
 from hub.schema.nodes import Student
 from hub.schema.sync import SyncDeadLetter, SyncRun
-from hub.web.dashboard.desk import Desk, id_param, table_of, words
+from hub.web.dashboard.desk import (
+    Desk,
+    exporting,
+    id_param,
+    in_vietnam,
+    school_names,
+    table_of,
+    words,
+)
 from hub.web.dashboard.pupils import day
 from hub.web.exports import Table
 
@@ -69,11 +76,6 @@ def notice_of(request: Request) -> str | None:
     """The action the page reports done (``?done=…``), if it is one of :data:`NOTICES`."""
     done = request.query_params.get("done")
     return done if done in NOTICES else None
-
-
-def in_vietnam(at: datetime | None) -> str:
-    """A moment as people in Vietnam read it: ``08/12/2026 09:15``."""
-    return "" if at is None else f"{as_utc(at).astimezone(VIETNAM):%d/%m/%Y %H:%M}"
 
 
 def seconds_between(start: datetime, end: datetime) -> int:
@@ -204,12 +206,7 @@ async def records_of(ctx: Context, letters: Sequence[models.SyncDeadLetter]) -> 
         pupils = {row.id: Student.from_row(row, ctx) for row in rows}
         found = await Loaders(ctx).current_class_of_student.load_many(list(pupils))
         classes = {key: row.name for key, row in zip(pupils, found, strict=True) if row}
-    schools: dict[int, str] = {}
-    if wanted_schools := {x.school_id for x in letters if x.school_id is not None}:
-        named = await ctx.reader.rows(
-            select(models.School.id, models.School.name).where(models.School.id.in_(wanted_schools))
-        )
-        schools = {row.id: row.name for row in named}
+    schools = await school_names(ctx, {x.school_id for x in letters if x.school_id is not None})
     records = {}
     for letter in letters:
         pupil = pupil_of[letter.id]
@@ -232,13 +229,11 @@ def sync_routes(desk: Desk) -> list[Route]:
 
     async def views_of(ctx: Context, jobs: Sequence[models.Job]) -> list[RunView]:
         async with ctx.db.sessions() as session:
-            ids = [job.id for job in jobs]
-            counts = await sync.dead_letter_counts(session, ids)
-            still_open = await sync.dead_letter_counts(session, ids, open_only=True)
+            tallies = await sync.dead_letter_tallies(session, [job.id for job in jobs])
         return [
             RunView(
-                run=SyncRun.of(job, counts.get(job.id, 0)),
-                open_letters=still_open.get(job.id, 0),
+                run=SyncRun.of(job, tallies.get(job.id, (0, 0))[0]),
+                open_letters=tallies.get(job.id, (0, 0))[1],
                 seconds=seconds_between(job.created_at, job.finished_at or ctx.now),
                 retry_of=(job.params.get("retry_of") or {}).get("run_id"),
             )
@@ -383,25 +378,24 @@ def sync_routes(desk: Desk) -> list[Route]:
         """One run, phase by phase, and its refused items."""
         run_id = run_param(request.query_params)
         open_only = request.query_params.get("open") == "1"
-        exporting = request.query_params.get("format") is not None
+        whole = exporting(request)
         after = id_param(request, "after") or 0
         async with ctx.db.sessions() as session:
             job = await sync.load_run(session, caller=ctx.caller, job_id=run_id)
             letters: list[models.SyncDeadLetter] = []
             while True:
-                page = await sync.dead_letters(
+                page = await sync.letters_of(
                     session,
-                    caller=ctx.caller,
-                    job_id=run_id,
-                    first=1000 if exporting else LETTERS_SHOWN + 1,
+                    job,
+                    first=1000 if whole else LETTERS_SHOWN + 1,
                     after_id=letters[-1].id if letters else after,
                     open_only=open_only,
                 )
                 letters += page
-                if not exporting or len(page) < 1000:
+                if not whole or len(page) < 1000:
                     break
-        more = not exporting and len(letters) > LETTERS_SHOWN
-        letters = letters if exporting else letters[:LETTERS_SHOWN]
+        more = not whole and len(letters) > LETTERS_SHOWN
+        letters = letters if whole else letters[:LETTERS_SHOWN]
         (view,) = await views_of(ctx, [job])
         shown = await letter_views(ctx, letters, {job.id: job.job_id})
         phases = phase_rows(view.run)
