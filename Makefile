@@ -67,27 +67,21 @@ $(VENDOR)/.installed: $(WEB_ASSETS)/package-lock.json
 
 web-assets: $(VENDOR)/.installed
 
-# node-oidc-provider (OpenID Certified), the foreign OpenID provider the sign-in tests
-# run against; installed when missing and again when its lock file changes. The browser
-# tests (tests/browser) drive Debian's chromium with Playwright: no browser is downloaded.
-FOREIGN_OIDC := tests/foreign/oidc-provider
+# The foreign implementations the tests run against, each a package of the npm registry
+# installed when missing and again when its lock file changes: node-oidc-provider
+# (OpenID Certified) for the sign-in tests, Deque's axe-core for the accessibility
+# rules the browser tests run in every page. The browser tests (tests/browser) drive
+# Debian's chromium with Playwright: no browser is downloaded.
+FOREIGN := tests/foreign/oidc-provider tests/foreign/axe
 TEST_TOOLS := $(NODE_TOOLS) chromium:chromium
 
-$(FOREIGN_OIDC)/node_modules/.package-lock.json: $(FOREIGN_OIDC)/package-lock.json
+tests/foreign/%/node_modules/.package-lock.json: tests/foreign/%/package-lock.json
 	$(call install_missing,$(TEST_TOOLS),exit 1)
-	npm ci --prefix $(FOREIGN_OIDC) --no-audit --no-fund
-
-# Deque's axe-core, the accessibility rules the browser tests run in every page.
-FOREIGN_AXE := tests/foreign/axe
-
-$(FOREIGN_AXE)/node_modules/.package-lock.json: $(FOREIGN_AXE)/package-lock.json
-	$(call install_missing,$(TEST_TOOLS),exit 1)
-	npm ci --prefix $(FOREIGN_AXE) --no-audit --no-fund
+	npm ci --prefix tests/foreign/$* --no-audit --no-fund
 
 # The tests also need TEST_TOOLS, checked (and installed) with the system packages.
 test: SYSTEM_TOOLS += $(TEST_TOOLS)
-test: $(STAMP) system-deps web-assets $(FOREIGN_OIDC)/node_modules/.package-lock.json \
-	$(FOREIGN_AXE)/node_modules/.package-lock.json
+test: $(STAMP) system-deps web-assets $(FOREIGN:%=%/node_modules/.package-lock.json)
 	@if [ -z "$$HUB_TEST_DATABASE_URL" ]; then \
 	  echo "HUB_TEST_DATABASE_URL is not set: testing on SQLite (CI tests on PostgreSQL)."; \
 	else \

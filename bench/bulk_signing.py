@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +49,6 @@ from hub.db.migrate import upgrade  # noqa: E402
 from hub.demo.signing import start_demo_signing  # noqa: E402
 from hub.documents import samples  # noqa: E402
 from hub.domain.enums import (  # noqa: E402
-    CertificateStatus,
     OrgLevel,
     Ownership,
     SchoolLevel,
@@ -61,6 +60,7 @@ from hub.domain.personal_id import compose  # noqa: E402
 from hub.domain.signers import SIGNING_ORDER  # noqa: E402
 from hub.jobs import signing as batches  # noqa: E402
 from hub.transcripts.service import render  # noqa: E402
+from tests.schools import _certificate  # noqa: E402  (the tests' active certificate)
 
 CLASS_SIZE = 35
 SCHOOL_SIZE = 1_150
@@ -108,8 +108,8 @@ async def build(db: Database, demo, pupils: int) -> list[int]:  # type: ignore[n
             session.add_all([principal, *teachers])
             await session.flush()
             for owner in [principal, *teachers]:
-                session.add(_certificate(now, staff_id=owner.id))
-            session.add(_certificate(now, school_id=school.id, provider=SigningProvider.PKCS11))
+                session.add(_certificate(SigningProvider.BCY, now, staff_id=owner.id))
+            session.add(_certificate(SigningProvider.PKCS11, now, school_id=school.id))
             rows = [
                 models.SchoolClass(
                     school_id=school.id,
@@ -171,20 +171,6 @@ def _person(school_id: int, role: StaffRole, serial: int) -> models.Staff:
 
 def _start_workers(command: list[str], environment: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True)
-
-
-def _certificate(now, provider=SigningProvider.BCY, **owner) -> models.SigningCertificate:  # type: ignore[no-untyped-def]
-    return models.SigningCertificate(
-        provider=provider,
-        credential_id=uuid.uuid4().hex[:16],
-        serial_number=uuid.uuid4().hex[:16],
-        subject_dn="CN=?",
-        issuer_dn="CN=?",
-        valid_from=now - timedelta(days=1),
-        valid_to=now + timedelta(days=365),
-        status=CertificateStatus.ACTIVE,
-        **owner,
-    )
 
 
 async def run(args: argparse.Namespace) -> None:

@@ -28,6 +28,7 @@ from _common import hub_env, prepare, start, wrk
 from sqlalchemy import func, select
 
 from hub.adapters.identity.base import Identity
+from hub.auth.people import grant_officer
 from hub.auth.sessions import SessionStore
 from hub.config import Settings
 from hub.db import models
@@ -53,22 +54,15 @@ PAGES = (
 
 
 async def officer_session(url: str, key_file: Path) -> str:
-    """A session cookie's value for a department officer (granted here if need be)."""
+    """A session cookie's value for a department officer (granted as ``hub people grant``
+    grants it: again, if need be)."""
     settings = Settings(database_url=url, token_key_file=key_file, public_url="http://bench.hub")
     db = Database(url)
     personal_id, name = OFFICER
     async with db.unit_of_work() as session:
-        found = await session.scalar(
-            select(models.DepartmentOfficer).where(
-                models.DepartmentOfficer.personal_id == personal_id
-            )
+        name = await grant_officer(
+            session, personal_id=personal_id, full_name=name, granted_by="bench"
         )
-        if found is None:
-            session.add(
-                models.DepartmentOfficer(
-                    personal_id=personal_id, full_name=name, granted_by="bench"
-                )
-            )
     token = await SessionStore(db, settings).create(
         Identity("vneid", "bench", personal_id, name, account_level=2), name
     )

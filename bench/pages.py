@@ -188,7 +188,7 @@ def pages(ids: dict[str, str]) -> list[Page]:
         Page(f"/sign/preview/{ids['transcript']}", principal, "<main"),
         Page("/family", parent, "<main"),
         Page("/admission", admission, "<main"),
-        Page("/status/banner", teacher, ""),
+        Page("/status/banner", teacher, '"lines"'),
         Page("/dashboard", officer, 'id="levels"'),
         Page(f"/dashboard/coverage?district={ids['district']}", officer, 'id="levels"'),
         Page(f"/dashboard/staff?school={ids['school']}", officer, "<main"),

@@ -12,6 +12,7 @@ every byte it writes (stdout and stderr) watched from the moment of launch:
 import argparse
 import asyncio
 import os
+import re
 import selectors
 import statistics
 import subprocess
@@ -31,7 +32,10 @@ TARGET_SECONDS = 0.5
 
 
 def timed(command: list[str]) -> tuple[float, float, int]:
-    """Seconds to the first byte written, seconds to the end, and the exit code."""
+    """Seconds to the first byte written, seconds to the end, and the exit code. The run
+    must have checked the whole file: offline, the verdict is INDETERMINATE (exit 3) for
+    the revocation it could not check and for nothing else, else what was timed is a
+    failure."""
     began = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
@@ -39,6 +43,7 @@ def timed(command: list[str]) -> tuple[float, float, int]:
     watch.register(process.stdout, selectors.EVENT_READ)
     watch.register(process.stderr, selectors.EVENT_READ)
     first = None
+    written: dict[int, bytes] = {process.stdout.fileno(): b"", process.stderr.fileno(): b""}
     open_streams = 2
     while open_streams:
         for key, _ in watch.select():
@@ -46,10 +51,16 @@ def timed(command: list[str]) -> tuple[float, float, int]:
             if not chunk:
                 watch.unregister(key.fileobj)
                 open_streams -= 1
-            elif first is None:
+                continue
+            written[key.fd] += chunk
+            if first is None:
                 first = time.perf_counter() - began
     code = process.wait()
     end = time.perf_counter() - began
+    stdout, stderr = written[process.stdout.fileno()], written[process.stderr.fileno()]
+    reasons = set(re.findall(r"^• ([A-Z_]+):", stdout.decode(), re.M))
+    if code != 3 or not stdout.startswith(b"INDETERMINATE") or reasons != {"REVOCATION_UNKNOWN"}:
+        raise RuntimeError(f"{' '.join(command)}: exit {code}\n{stdout.decode()}{stderr.decode()}")
     return (first if first is not None else end), end, code
 
 

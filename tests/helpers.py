@@ -62,6 +62,17 @@ async def register(
     return client.client_id, client.client_secret
 
 
+async def signed_in_session(store: SessionStore, personal_id: str, name: str) -> tuple[str, str]:
+    """A session for ``personal_id`` made directly in ``store``, as the sign-in callback
+    makes one (VNeID, account level 2): its cookie's value and its anti-forgery token."""
+    token = await store.create(
+        Identity("vneid", personal_id, personal_id, name, account_level=2), name
+    )
+    current = await store.current(token)
+    assert current is not None
+    return token, current.csrf_token
+
+
 #: Where a test app's authorization codes are sent (nothing listens: the test reads
 #: the redirect's Location).
 APP_REDIRECT_URI = "http://127.0.0.1:9/callback"
@@ -81,11 +92,7 @@ async def token_through_authorize(
     (a session made directly), approves the app at ``/oauth/authorize`` and the app
     trades the code with its PKCE verifier (the app registered :data:`APP_REDIRECT_URI`)."""
     store = SessionStore(db, settings)
-    session_token = await store.create(
-        Identity("test", personal_id, personal_id, "test person", account_level=2), "test person"
-    )
-    current = await store.current(session_token)
-    assert current is not None
+    session_token, csrf = await signed_in_session(store, personal_id, "test person")
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     form = {
@@ -96,7 +103,7 @@ async def token_through_authorize(
         "state": "s",
         "code_challenge": challenge.rstrip(b"=").decode(),
         "code_challenge_method": "S256",
-        "csrf_token": current.csrf_token,
+        "csrf_token": csrf,
         "decision": "allow",
     }
     approved = await http.post(
@@ -164,14 +171,13 @@ async def signed_in_visitor(app: Any, personal_id: str, name: str) -> Visitor:
     """A browser with a session for ``personal_id`` made directly in ``app``'s store (as
     a sign-in would), talking to ``app`` through ASGI; close ``.web`` when done."""
     store = app.state.hub.sessions
-    token = await store.create(Identity("vneid", "s", personal_id, name, account_level=2), name)
-    current = await store.current(token)
+    token, csrf = await signed_in_session(store, personal_id, name)
     web = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://hub.test",
         cookies={store.cookie_name: token},
     )
-    return Visitor(web, current.csrf_token if current else "")
+    return Visitor(web, csrf)
 
 
 @asynccontextmanager

@@ -43,6 +43,7 @@ from hub.adapters.signing.base import (
     TransactionState,
 )
 from hub.adapters.signing.pki import GOV, DemoPKI, Issued
+from hub.adapters.signing.registry import SigningProviders
 from hub.adapters.signing.simulator import (
     Faults,
     Phone,
@@ -61,9 +62,12 @@ from hub.domain.problems import Code
 from hub.domain.signers import SIGNING_ORDER, SignerRole
 from hub.jobs.core import Enrolment, JobRuntime
 from hub.signing.pades import PreparedPdf, finish_pdf, prepare_pdf
+from hub.signing.service import SigningServices
 from hub.signing.setup import signing_services
+from hub.signing.trust import TrustStore
 from hub.signing.verification import document_kind
 from hub.signing.xades import PreparedXml, finish_xml, prepare_xml
+from hub.web.app import create_app
 from tests.helpers import data, gql
 
 # --- The sample school's signers and signed documents ----------------------------------
@@ -362,6 +366,27 @@ async def check_unknown_user(adapter: SigningAdapter, user_id: str) -> None:
         adapter.list_credentials(user_id), Code.PROVIDER_USER_UNKNOWN, adapter.provider
     )
     assert user_id in error.problem.message
+
+
+# --- The hub verifying uploads -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trust(pki: DemoPKI) -> TrustStore:
+    """A trust store of the demo PKI's roots."""
+    return TrustStore(pki.roots)
+
+
+@pytest.fixture(scope="module")
+async def verifier(
+    settings: Settings, db: Database, trust: TrustStore
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The hub with verification configured (a trust store; no signing provider needed)."""
+    signing = SigningServices(providers=SigningProviders({}), trust=trust, timestamper=None)
+    app = create_app(settings, db, signing=signing)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield client
 
 
 # --- Every provider's simulator, and a jobs worker, for the end-to-end tests ------------

@@ -9,7 +9,7 @@ phone's (:meth:`Offline.screenshots`, which also checks that the page fits the p
 
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ from playwright.async_api import (
     async_playwright,
 )
 
-from hub.adapters.identity.base import Identity
 from hub.adapters.signing.pki import DemoPKI
 from hub.adapters.signing.registry import SigningProviders
 from hub.adapters.signing.simulator import SimulatorServer, free_port
@@ -36,6 +35,7 @@ from hub.db.engine import Database
 from hub.signing.service import SigningServices
 from hub.signing.trust import TrustStore
 from hub.web.app import create_app
+from tests.helpers import signed_in_session
 
 CHROMIUM = "/usr/bin/chromium"
 LOOPBACK = frozenset({"127.0.0.1", "localhost"})
@@ -140,19 +140,17 @@ class Offline:
         """The page's browser signed in as ``personal_id``: a session made as the
         sign-in callback makes one, its cookie in the browser."""
         sessions = SessionStore(db, hub.settings)
-        token = await sessions.create(
-            Identity(provider="vneid", subject=personal_id, personal_id=personal_id, full_name="?"),
-            "?",
-        )
+        token, _ = await signed_in_session(sessions, personal_id, "?")
         await self.page.context.add_cookies(
             [{"name": sessions.cookie_name, "value": token, "url": hub.url}]
         )
 
 
-@pytest.fixture
-async def offline(browser: Browser) -> AsyncIterator[Offline]:
-    """A fresh browser context and page whose network ends at 127.0.0.1."""
-    context = await browser.new_context(viewport=DESKTOP)
+@asynccontextmanager
+async def offline_page(browser: Browser, **options: Any) -> AsyncIterator[Offline]:
+    """A fresh browser context (``options`` for it, on a desktop's viewport) and page
+    whose network ends at 127.0.0.1, closed after the block."""
+    context = await browser.new_context(**{"viewport": DESKTOP, **options})
     page = await context.new_page()
     watched = Offline(page)
 
@@ -177,3 +175,10 @@ async def offline(browser: Browser) -> AsyncIterator[Offline]:
         yield watched
     finally:
         await context.close()
+
+
+@pytest.fixture
+async def offline(browser: Browser) -> AsyncIterator[Offline]:
+    """A fresh browser context and page whose network ends at 127.0.0.1."""
+    async with offline_page(browser) as watched:
+        yield watched

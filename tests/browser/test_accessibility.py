@@ -10,15 +10,14 @@ phone's.
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, Route
+from playwright.async_api import Browser
 from sqlalchemy import select
 
 from hub.db import models
 from hub.db.engine import Database
-from tests.browser.conftest import DESKTOP, LOOPBACK, PHONE, Hub, Offline
+from tests.browser.conftest import PHONE, Hub, Offline, offline_page
 from tests.people import People, people_school
 
 AXE = Path(__file__).resolve().parents[1] / "foreign" / "axe" / "node_modules" / "axe-core"
@@ -65,21 +64,8 @@ async def checked(browser: Browser) -> AsyncIterator[Offline]:
     """A page on loopback only, whose content-security policy lets the test inject
     axe-core (the pages' own policy allows no script but the hub's)."""
     assert (AXE / "axe.min.js").is_file(), "axe-core is missing: run `make test`"
-    context = await browser.new_context(viewport=DESKTOP, bypass_csp=True)
-    watched = Offline(await context.new_page())
-
-    async def loopback_only(route: Route) -> None:
-        if urlsplit(route.request.url).hostname in LOOPBACK:
-            await route.continue_()
-        else:
-            watched.aborted.append(route.request.url)
-            await route.abort("internetdisconnected")
-
-    await context.route("**/*", loopback_only)
-    try:
+    async with offline_page(browser, bypass_csp=True) as watched:
         yield watched
-    finally:
-        await context.close()
 
 
 async def violations(offline: Offline) -> list[str]:

@@ -15,9 +15,7 @@ import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
-from hub.adapters.identity.base import Identity
 from hub.adapters.signing.simulator import Phone, PhoneAnswer, SimState
-from hub.auth.sessions import SessionStore
 from hub.config import Settings
 from hub.db import models
 from hub.db.engine import Database
@@ -32,8 +30,6 @@ from tests.people import People, people_school
 from tests.schools import SigningSchool, signing_school
 
 BCY, MYSIGN, SMARTCA = SigningProvider.BCY, SigningProvider.MYSIGN, SigningProvider.SMARTCA
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1400, "height": 900}
 #: How long the page may take to follow the worker (the script asks every 2 s).
 FOLLOW_MS = 30_000
 
@@ -115,18 +111,6 @@ def phones_wait(demo: DemoSigning) -> Iterator[Any]:
     office.phone = Phone(confirm_delay=0.2)
 
 
-async def photograph(offline: Offline, name: str) -> None:
-    """The page on a desktop and on a phone, then back on the desktop."""
-    await offline.screenshot(f"{name}-desktop")
-    await offline.page.set_viewport_size(PHONE)
-    overflow = await offline.page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{name} is wider than a phone by {overflow}px"
-    await offline.screenshot(f"{name}-phone")
-    await offline.page.set_viewport_size(DESKTOP)
-
-
 async def test_the_officer_plans_starts_follows_and_rolls_back(
     migrating_hub: Hub,
     offline: Offline,
@@ -135,26 +119,20 @@ async def test_the_officer_plans_starts_follows_and_rolls_back(
     db: Database,
     phones_wait: Any,
 ) -> None:
-    sessions = SessionStore(db, migrating_hub.settings)
-    token = await sessions.create(
-        Identity(provider="vneid", subject="o", personal_id=people.officer, full_name="?"), "?"
-    )
+    await offline.sign_in(migrating_hub, db, people.officer)
     page = offline.page
-    await page.context.add_cookies(
-        [{"name": sessions.cookie_name, "value": token, "url": migrating_hub.url}]
-    )
 
     await page.goto(f"{migrating_hub.url}/dashboard/migrations")
     await page.select_option("#from", "MYSIGN")
     await page.select_option("#to", "BCY")
     await page.fill("#school", school.code)
-    await photograph(offline, "migrations-list")
+    await offline.screenshots("migrations-list")
     await page.get_by_role("button", name="Lập kế hoạch (chạy thử)").click()
 
     await page.wait_for_url("**/dashboard/migrations/plan?**")
     assert await page.locator("#plan tbody tr").count() == 4
     assert await page.locator('#plan tbody tr[data-action="SKIP"]').count() == 1
-    await photograph(offline, "migration-plan")
+    await offline.screenshots("migration-plan")
     await page.get_by_role("button", name="Bắt đầu chuyển 3 người").click()
 
     # The test signatures wait on the phones: the page shows them waiting, by itself.
@@ -163,7 +141,7 @@ async def test_the_officer_plans_starts_follows_and_rolls_back(
     assert await status.get_attribute("data-state") == "RUNNING"
     await expect(page.locator('[data-count="testing"]')).to_have_text("3", timeout=FOLLOW_MS)
     assert await page.locator("#migration-progress-text").inner_text() == "Đã xong 1/4 người"
-    await photograph(offline, "migration-running")
+    await offline.screenshots("migration-running")
 
     for transaction in list(phones_wait.transactions.values()):
         mover = transaction.credential.user_id in (*school.teachers[:2], school.principal)
@@ -176,7 +154,7 @@ async def test_the_officer_plans_starts_follows_and_rolls_back(
     assert await page.locator("#migration-progress-text").inner_text() == "Đã xong 4/4 người"
     assert await page.locator('[data-count="switched"]').inner_text() == "3"
     assert await page.get_by_role("button", name="Xác nhận chuyển hẳn").is_visible()
-    await photograph(offline, "migration-switched")
+    await offline.screenshots("migration-switched")
 
     await page.locator("form.control-rollback input[type=checkbox]").check()
     await page.get_by_role("button", name="Hoàn tác").click()
@@ -189,10 +167,10 @@ async def test_the_officer_plans_starts_follows_and_rolls_back(
         "rows => rows.map(r => r.dataset.state).sort()"
     )
     assert states == ["ROLLED_BACK", "ROLLED_BACK", "ROLLED_BACK", "SKIPPED"]
-    await photograph(offline, "migration-rolled-back")
+    await offline.screenshots("migration-rolled-back")
 
     await page.goto(f"{migrating_hub.url}/dashboard/migrations")
     assert await page.locator("#migrations tbody tr").count() >= 1
-    await photograph(offline, "migrations-list-after")
+    await offline.screenshots("migrations-list-after")
     assert offline.aborted == []
     assert offline.console_errors == []

@@ -99,7 +99,9 @@ async def test_a_changed_copy_uploaded_is_not_valid_and_says_why(
     assert f"hoc-ba-da-sua.{kind}" in await page.locator("#file").locator("xpath=..").inner_text()
     codes = [code.strip() for code in await page.locator(".reason-code").all_inner_texts()]
     assert "DOCUMENT_MODIFIED" in codes or "SIGNATURE_INVALID" in codes, codes
-    for reason in await page.locator(".reasons li").all():
+    reasons = await page.locator(".reasons li").all()
+    assert len(reasons) >= len(codes), codes
+    for reason in reasons:
         said = await reason.locator('p[lang="vi"]').inner_text()
         assert said.strip(), "every reason is explained in Vietnamese"
     await offline.screenshots(f"verify-upload-tampered-{kind}")

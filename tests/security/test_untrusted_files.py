@@ -14,7 +14,6 @@ import json
 import random
 import time
 import zlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -24,14 +23,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from hub.adapters.signing.pki import DemoPKI
-from hub.adapters.signing.registry import SigningProviders
 from hub.documents import samples
 from hub.domain.enums import OrgLevel
 from hub.domain.signers import SIGNING_ORDER
-from hub.signing.service import SigningServices
 from hub.signing.trust import TrustStore
 from hub.signing.verification import MAX_DOCUMENT, ReasonCode, Verdict, reading, verify_document
-from hub.web.app import create_app
+from tests import signing_support as support
 from tests.helpers import data, register, token_for
 from tests.signing_support import school_signers, sign_in_turn
 
@@ -153,20 +150,8 @@ def nested_xml(depth: int) -> bytes:
 
 # --- Fixtures ----------------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module")
-def trust(pki: DemoPKI) -> TrustStore:
-    return TrustStore(pki.roots)
-
-
-@pytest.fixture(scope="module")
-async def verifier(settings, db, trust) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    """The hub with verification configured (a trust store; no signing provider needed)."""
-    signing = SigningServices(providers=SigningProviders({}), trust=trust, timestamper=None)
-    app = create_app(settings, db, signing=signing)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-        yield client
+trust = support.trust
+verifier = support.verifier
 
 
 @pytest.fixture(scope="module")
