@@ -73,21 +73,23 @@ def demo(
             f"Stop a provider to see one: curl -X POST {suite.url('bcy')}/_sim/faults "
             """-d '{"server_error": 503}' (and {} to bring it back)"""
         )
-        from hub.web.app import create_app
+        from hub.web.app import create_app, settle_heap
 
         send_jobs = start_in_process_jobs(settings, suite)
         console.print(
             "Jobs run in-process (no Redis): try [bold]startSigningBatch(role: PRINCIPAL, "
             "schoolId: …)[/] and follow it with [bold]hub sign watch JOB_ID[/]."
         )
+        app = create_app(
+            settings,
+            signing=suite.signing,
+            send_jobs=send_jobs,
+            enrolment=simulator_enrolment(suite),
+            mails=mails,
+        )
+        settle_heap()
         uvicorn.run(
-            create_app(
-                settings,
-                signing=suite.signing,
-                send_jobs=send_jobs,
-                enrolment=simulator_enrolment(suite),
-                mails=mails,
-            ),
+            app,
             host=settings.host,
             port=settings.port,
             log_level="warning",

@@ -2,7 +2,7 @@
 
 from hub.config import get_settings
 from hub.signing.setup import signing_services
-from hub.web.app import create_app
+from hub.web.app import create_app, settle_heap
 
 settings = get_settings()
 send_jobs = None
@@ -12,3 +12,4 @@ if settings.redis_url:
     configure(settings)
     send_jobs = send
 app = create_app(settings, signing=signing_services(settings), send_jobs=send_jobs)
+settle_heap()
