@@ -109,6 +109,7 @@ bench-seed: $(STAMP)
 
 bench-documents: $(STAMP)
 	taskset -c 0 $(BIN)/python bench/documents.py
+	$(BIN)/python bench/document_sizes.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* $(VENDOR) $(WEB_ASSETS)/node_modules

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     jobs_stall_seconds: float = Field(
         default=30.0, description="A running job with no progress this long is sent again."
     )
+    archive_hours: float = Field(
+        default=24.0,
+        description="How often workers look for sealed transcripts to make long-term or "
+        "whose archive timestamp needs renewing (hub.jobs.archive); 0: never by themselves.",
+    )
     certificate_refresh_hours: float = Field(
         default=24.0,
         description="How often workers refresh every certificate from its provider; 0: never "
@@ -95,6 +100,20 @@ class Settings(BaseSettings):
         default=None, description="Identity verification against the population database."
     )
     national_token: str | None = Field(default=None, description="Bearer token for the above.")
+    national_signer_provider: str | None = Field(
+        default=None,
+        description="The signing provider (PKCS11, BCY, CSC …) holding the department's "
+        "organisation key, which signs every batch sent to the national systems "
+        "(hub.signing.transport); its table is read from the providers file.",
+    )
+    national_signer_user: str | None = Field(
+        default=None,
+        description="How that provider knows the department: for PKCS11 the token's "
+        "sub-table [pkcs11.<user>], for a remote service its user ID.",
+    )
+    national_signer_credential: str | None = Field(
+        default=None, description="The department's credential (key) ID at that provider."
+    )
     signing_providers_file: Path | None = Field(
         default=None, description="TOML file with each signing provider's URL and credentials."
     )

@@ -49,12 +49,14 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     tmp = tmp_path_factory.mktemp("hub")
     url, maintenance, name = _database_urls(tmp)
     # The dashboard counts at every request: tests read figures right after changing
-    # them (tests/unit/test_figures.py covers figures kept for a while).
+    # them (tests/unit/test_figures.py covers figures kept for a while). Archive runs
+    # start when a test starts one (tests/e2e/test_archive_job.py), not by the watchdog.
     yield Settings(
         database_url=url,
         token_key_file=tmp / "key.pem",
         public_url="http://hub.test",
         dashboard_refresh_seconds=0,
+        archive_hours=0,
     )
     if maintenance and name:
         import asyncio
@@ -88,6 +90,27 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 @pytest.fixture(scope="session")
 async def world(db: Database) -> World:
     return await build_world(db)
+
+
+def settings_of_its_own(settings: Settings, tmp: Path) -> Settings:
+    """``settings`` with a database of its own, for a module whose jobs read every row
+    of a kind (a certificate refresh, an archive run): the schools it builds would
+    change what other modules assert about the shared world, and theirs its counts."""
+    url, _, _ = _database_urls(tmp)
+    return settings.model_copy(update={"database_url": url})
+
+
+async def database_of_its_own(settings: Settings) -> AsyncIterator[Database]:
+    """The database of :func:`settings_of_its_own`, created, migrated, dropped after."""
+    maintenance, name = os.environ.get("HUB_TEST_DATABASE_URL"), make_url(settings.database_url)
+    if maintenance:
+        await _run_admin(maintenance, f'CREATE DATABASE "{name.database}"')
+    database = Database(settings.database_url)
+    await upgrade(database.engine)
+    yield database
+    await database.dispose()
+    if maintenance and name.database:
+        await _drop_database(maintenance, name.database)
 
 
 @pytest.fixture(scope="session")

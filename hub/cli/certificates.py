@@ -1,11 +1,11 @@
 """``hub certificates refresh``: ask every provider about every recorded certificate."""
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hub.cli.common import console, database, run
-from hub.cli.jobs import follow_job, load_job, operator, sending
+from hub.cli.common import console
+from hub.cli.jobs import operator, run_job
 from hub.config import get_settings
 
 if TYPE_CHECKING:
@@ -23,20 +23,13 @@ def certificates_refresh(
     """Ask every provider for the status and expiry of every recorded certificate."""
     from hub.jobs import certificates as refresh
 
-    settings = get_settings()
-
-    async def start() -> tuple[str, list[Any]]:
-        async with database(settings) as db, db.unit_of_work() as session:
-            job, work = await refresh.start_refresh(session, client_id=operator().client_id)
-            return job.job_id, work
-
-    with sending(settings) as send:
-        job_id, work = run(start())
-        send(work)
-        console.print(f"Lần cập nhật [bold]{job_id}[/]")
-        if follow:
-            follow_job(settings, job_id, _refresh_progress, done=("COMPLETED",))
-    job = run(load_job(settings, job_id))
+    job = run_job(
+        get_settings(),
+        lambda session: refresh.start_refresh(session, client_id=operator().client_id),
+        _refresh_progress,
+        label="Lần cập nhật",
+        follow_it=follow,
+    )
     found = refresh.summary(job)
     console.print(
         f"{job.state}: kiểm tra {found.checked}/{job.total} · cập nhật {found.updated} · "

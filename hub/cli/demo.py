@@ -59,6 +59,7 @@ def demo(
     console.print(table)
     suite = _start_signing(settings, access.vendor_school_code)
     settings = _start_identity(settings, access.vendor_school_code)
+    settings = _start_national(settings, suite)
     if not no_serve:
         import uvicorn
 
@@ -172,6 +173,60 @@ def _start_identity(settings: Settings, school_code: str) -> Settings:
         "[bold]hub clients create --redirect-uri …[/])."
     )
     return settings.model_copy(update=identity.settings)
+
+
+def _start_national(settings: Settings, suite: Any) -> Settings:
+    """The national systems simulated, the department's key on its token; the settings that
+    use them, and how to try a sync."""
+    import shlex
+
+    from hub.config import VAR_DIR
+    from hub.db.engine import Database
+    from hub.demo.national import UNSIGNED, start_national
+
+    async def start() -> Any:
+        db = Database(settings.database_url)
+        try:
+            return await start_national(
+                db,
+                suite,
+                directory=VAR_DIR / "demo-signing" / "national",
+                department_user="SO-GDDT",
+            )
+        finally:
+            await db.dispose()
+
+    with console.status("Starting the national systems' simulators…"):
+        national = run(start())
+    console.rule("[bold]Đồng bộ quốc gia (simulated sector database, transcript store, C06)")
+    for name, server in national.servers.items():
+        console.print(f"  {name:10} {server.url}")
+    if national.signed:
+        console.print(
+            "Every batch is signed with the department's organisation key (a PKCS#11 token, "
+            "HUB_NATIONAL_SIGNER_*); the simulators verify it against the demo roots and "
+            "refuse a batch whose signature is missing or wrong (NATIONAL_SIGNATURE_REFUSED)."
+        )
+    else:
+        console.print(f"[yellow]{UNSIGNED}[/]")
+    console.print("With the department-wide token, start a run and follow it (or at /dashboard):")
+    typer.echo(
+        "mutation { startSync { runId state phases } }\n"
+        'query { syncRun(runId: "…") { state phase reasonCode reason '
+        "students { sent accepted } transcripts { sent published } } }"
+    )
+    environment = {"HUB_DATABASE_URL": settings.database_url, **national.environment()}
+    console.print("Or from another terminal, in this directory:")
+    typer.echo(
+        " ".join(f"{k}={shlex.quote(v)}" for k, v in environment.items()) + " hub sync national"
+    )
+    console.print(
+        "See a run stuck waiting on a far side, and cancel it: make the sector database slow "
+        f"with curl -X POST {national.servers['sector'].url}/_sim/faults "
+        """-d '{"slow_seconds": 600}', start a run, then """
+        'mutation { cancelSync(runId: "…") { state reason } } (and {} to mend the far side).'
+    )
+    return settings.model_copy(update=national.settings)
 
 
 def _print_signing_steps(ready: "ReadyTranscripts", *, seal: bool) -> None:

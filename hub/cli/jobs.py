@@ -104,3 +104,27 @@ def follow_job(
             return Step(completed, total, detail, finished=job.state in done)
 
     follow(job_id[:8], lambda: run(look()), interval=interval)
+
+
+#: Starts a job in the command's session: the job row and the work to send.
+Start = Callable[["AsyncSession"], Awaitable[tuple["models.Job", list[Any]]]]
+
+
+def run_job(
+    settings: Settings, start: Start, measure: Measure, *, label: str, follow_it: bool
+) -> "models.Job":
+    """Start a job as the operator, send its work (:func:`sending`), say its id after
+    ``label``, follow it until COMPLETED when ``follow_it``, and read it back."""
+
+    async def started() -> tuple[str, list[Any]]:
+        async with database(settings) as db, db.unit_of_work() as session:
+            job, work = await start(session)
+            return job.job_id, work
+
+    with sending(settings) as send:
+        job_id, work = run(started())
+        send(work)
+        console.print(f"{label} [bold]{job_id}[/]")
+        if follow_it:
+            follow_job(settings, job_id, measure, done=("COMPLETED",))
+    return run(load_job(settings, job_id))

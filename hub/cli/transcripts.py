@@ -1,4 +1,5 @@
-"""``hub transcripts``: draft a school's transcripts (học bạ) from its gradebook."""
+"""``hub transcripts``: draft a school's transcripts (học bạ) from its gradebook; keep the
+sealed ones verifiable for decades (``hub transcripts archive``)."""
 
 from typing import TYPE_CHECKING, Annotated
 
@@ -9,6 +10,9 @@ from hub.cli.progress import progress_bar
 from hub.config import get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from hub.db import models
     from hub.transcripts.service import GenerationReport
 
 app = typer.Typer(help="Transcripts (học bạ).", no_args_is_help=True)
@@ -70,3 +74,35 @@ def transcripts_generate(
     )
     for skipped in report.skipped:
         console.print(f"  {skipped.student.full_name}: {skipped.problem.message}")
+
+
+@app.command("archive")
+def transcripts_archive(
+    follow: Annotated[bool, typer.Option(help="follow the run until it ends")] = True,
+) -> None:
+    """Make every sealed transcript long-term (PAdES/XAdES LTA) and renew archive
+    timestamps whose TSA certificate ends within a year; workers do it daily
+    (HUB_ARCHIVE_HOURS)."""
+    from hub.cli.jobs import operator, run_job
+    from hub.jobs import archive
+
+    job = run_job(
+        get_settings(),
+        lambda session: archive.start(session, client_id=operator().client_id),
+        _archive_progress,
+        label="Lần lưu trữ",
+        follow_it=follow,
+    )
+    found = job.checkpoint or {}
+    console.print(
+        f"{job.state}: kiểm tra {found.get('checked', 0)}/{job.total} · "
+        f"thêm dấu thời gian lưu trữ {found.get('extended', 0)} · "
+        f"chưa làm được {found.get('problem_count', 0)}"
+    )
+
+
+async def _archive_progress(_session: "AsyncSession", job: "models.Job") -> tuple[int, int, str]:
+    found = job.checkpoint or {}
+    batches = len(job.params.get("batches", []))
+    detail = f"{job.state} · chưa làm được {found.get('problem_count', 0)}"
+    return len(found.get("done", [])), batches, detail

@@ -5,7 +5,7 @@ Kept light to start: everything heavy is imported inside the command.
 
 import json
 import warnings
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -39,6 +39,15 @@ def verify(
         bool, typer.Option("--offline", help="Do not ask OCSP/CRL (revocation unknown)")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable result")] = False,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            "--at",
+            formats=["%Y-%m-%d"],
+            help="Judge as of this date (YYYY-MM-DD): will the transcript still prove "
+            "itself then? (its archive timestamps must reach that far)",
+        ),
+    ] = None,
 ) -> None:
     """Verify a signed transcript; exit 0 valid, 1 invalid, 3 indeterminate."""
     if not as_json:
@@ -55,7 +64,8 @@ def verify(
     if not store.roots:
         console.print("[red]Không có chứng thư gốc tin cậy nào: dùng --trust FILE.pem[/]")
         raise typer.Exit(EXIT_INDETERMINATE)
-    result = run(verify_document(file.read_bytes(), trust=store))
+    moment = at.replace(tzinfo=VIETNAM) if at is not None else None
+    result = run(verify_document(file.read_bytes(), trust=store, at=moment))
     if as_json:
         typer.echo(json.dumps(result_json(result), ensure_ascii=False, indent=1))
     else:
@@ -85,3 +95,13 @@ def _print_verification(result: "VerificationResult") -> None:
     console.print(table)
     for r in result.reasons:
         console.print(f"• [bold]{r.code.value}[/]: {r.message}\n  [dim]{r.message_en}[/]")
+    if result.attached is not None:
+        agreement = (
+            "khớp nội dung với PDF (same content as the PDF)"
+            if result.attached_agrees
+            else "[red]KHÔNG khớp nội dung với PDF (differs from the PDF)[/]"
+        )
+        console.print(
+            f"Học bạ XML đã ký đi kèm (signed XML carried in the PDF): "
+            f"[bold]{result.attached.verdict.value}[/], {agreement}"
+        )

@@ -20,6 +20,7 @@ DEPARTMENT_SCOPES = (
     "reports:read",
     "changes:read",
     "personal-ids:read",
+    "sync:run",  # startSync against the demo's national simulators
 )
 VENDOR_SCOPES = (
     "students:read",

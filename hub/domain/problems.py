@@ -113,6 +113,11 @@ class Code(StrEnum):
     CONSENT_REVOKED = "CONSENT_REVOKED"
     CONSENT_EXPIRED = "CONSENT_EXPIRED"
     CONSENT_PENDING = "CONSENT_PENDING"
+    # A CSC server the hub cannot use as configured (issue 13).
+    PROVIDER_AUTH_NOT_OFFERED = "PROVIDER_AUTH_NOT_OFFERED"
+    CREDENTIAL_AUTHORIZATION_MISSING = "CREDENTIAL_AUTHORIZATION_MISSING"
+    SIGNATURE_ALGORITHM_UNSUPPORTED = "SIGNATURE_ALGORITHM_UNSUPPORTED"
+    SIGNER_OTP_WRONG = "SIGNER_OTP_WRONG"
 
 
 MESSAGES: dict[Code, str] = {
@@ -345,6 +350,22 @@ MESSAGES: dict[Code, str] = {
     ),
     Code.CONSENT_PENDING: (
         "Sự đồng ý số {consent} chưa có hiệu lực: {reason}; chưa có thông tin nào được cung cấp."
+    ),
+    Code.PROVIDER_AUTH_NOT_OFFERED: (
+        "Máy chủ ký số {provider} không cho phép cách đăng nhập mà hệ thống được cấu hình "
+        "({detail}); chưa có gì được ký. Báo quản trị hệ thống của Sở kiểm tra cấu hình."
+    ),
+    Code.CREDENTIAL_AUTHORIZATION_MISSING: (
+        "Chứng thư số trên {provider} cần {detail} để ký mà hệ thống chưa được cung cấp; "
+        "chưa có gì được ký. Báo quản trị hệ thống của Sở kiểm tra cấu hình."
+    ),
+    Code.SIGNATURE_ALGORITHM_UNSUPPORTED: (
+        "Khóa ký trên {provider} chỉ ký được bằng thuật toán hệ thống không hỗ trợ "
+        "({detail}); chưa có gì được ký. Hãy dùng chứng thư số RSA hoặc ECDSA."
+    ),
+    Code.SIGNER_OTP_WRONG: (
+        "Mã OTP không đúng hoặc đã hết hạn ({provider}); chưa có gì được ký. Hãy ký lại "
+        "để nhận mã mới."
     ),
 }
 
@@ -579,6 +600,24 @@ MESSAGES_EN: dict[Code, str] = {
     ),
     Code.CONSENT_PENDING: "Consent no. {consent} is not in force yet: {reason}; nothing is "
     "disclosed yet.",
+    Code.PROVIDER_AUTH_NOT_OFFERED: (
+        "The signing server {provider} does not offer the way of logging in the system is "
+        "configured with ({detail}); nothing has been signed. Ask the department's system "
+        "administrator to check the configuration."
+    ),
+    Code.CREDENTIAL_AUTHORIZATION_MISSING: (
+        "The certificate at {provider} needs {detail} to sign, which the system has not been "
+        "given; nothing has been signed. Ask the department's system administrator to check "
+        "the configuration."
+    ),
+    Code.SIGNATURE_ALGORITHM_UNSUPPORTED: (
+        "The signing key at {provider} only signs with algorithms the system does not support "
+        "({detail}); nothing has been signed. Use an RSA or ECDSA certificate."
+    ),
+    Code.SIGNER_OTP_WRONG: (
+        "The one-time code is wrong or has expired ({provider}); nothing has been signed. "
+        "Sign again to receive a new code."
+    ),
 }
 
 

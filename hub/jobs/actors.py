@@ -20,7 +20,7 @@ import structlog
 
 from hub.config import Settings
 from hub.db.engine import Database
-from hub.jobs import certificates, generation, migration, signing, sync
+from hub.jobs import archive, certificates, generation, migration, signing, sync
 from hub.jobs.broker import make_broker
 from hub.jobs.core import JobRuntime, Next, StalledWork
 
@@ -32,7 +32,7 @@ SIGNING_QUEUE = "signing"
 #: chunks still to be sent.
 SIGNING_POLL_QUEUE = "signing-poll"
 SYNC_QUEUE = "sync"
-#: The certificate refresh and the provider migrations.
+#: The certificate refresh, the archive timestamps and the provider migrations.
 CERTIFICATES_QUEUE = "certificates"
 TRANSCRIPTS_QUEUE = "transcripts"
 FIRST, LATER = 0, 10
@@ -86,6 +86,10 @@ async def _refresh_certificates(rt: JobRuntime, job_id: str, batch: int) -> list
     )
 
 
+async def _archive_transcripts(rt: JobRuntime, job_id: str, batch: int) -> list[Next]:
+    return await archive.archive_batch(rt.db, rt.signing_services(), job_id=job_id, batch=batch)
+
+
 async def _migrate_teacher(rt: JobRuntime, job_id: str, item_id: int) -> list[Next]:
     return await migration.migrate_teacher(
         rt.db,
@@ -124,6 +128,7 @@ ACTORS: tuple[Actor, ...] = (
     Actor("resume_if_healthy", SIGNING_POLL_QUEUE, _resume_batch, priority=FIRST),
     Actor(sync.ACTOR, SYNC_QUEUE, _national_sync),
     Actor("refresh_certificates", CERTIFICATES_QUEUE, _refresh_certificates),
+    Actor(archive.ACTOR, CERTIFICATES_QUEUE, _archive_transcripts),
     Actor("migrate_teacher", CERTIFICATES_QUEUE, _migrate_teacher),
     Actor("poll_test_signature", CERTIFICATES_QUEUE, _poll_test_signature),
     Actor("resume_migration_if_healthy", CERTIFICATES_QUEUE, _resume_migration),
@@ -131,12 +136,14 @@ ACTORS: tuple[Actor, ...] = (
 )
 
 #: What every worker's watchdog asks every few seconds (:class:`Watchdog`): each kind's
-#: stalled work, and whether a certificate refresh is due.
+#: stalled work, and whether a certificate refresh or an archive run is due.
 STALLED_WORK: tuple[StalledWork, ...] = (
     signing.stalled_work,
     sync.stalled_work,
     certificates.stalled_work,
     certificates.refresh_when_due,
+    archive.stalled_work,
+    archive.archive_when_due,
     migration.stalled_work,
     generation.stalled_work,
 )

@@ -23,6 +23,20 @@ from its idempotency record without storing anything again. Recording an answer
 is guarded by the same ``open`` range in one transaction with the run's row
 locked: of two deliveries, one records and the other stops.
 
+**Signed, and who left.** Every batch to the sector database and the transcript store
+carries the department's transport signature (:mod:`hub.signing.transport`, made in
+the clients); a far side refusing it fails the run (NATIONAL_SIGNATURE_REFUSED), a
+signing provider that is down pauses it like a far side that is down, and any other
+refusal of the department's key fails it with the provider's code. A pupil who leaves
+the province's schools (withdrawn: no school now) is a change like any other, pushed as
+a LEFT record (``enrolment``), so the sector database learns of the tombstone.
+
+**Cancelling.** A run can be cancelled whatever it waits for: while a batch is on the
+wire the step looks at the run every :data:`CANCEL_POLL_SECONDS` and, once it is
+cancelled, drops the request and stops. The far side may still store what reached it;
+a later run sends those records again under its own key, and the far side, which keeps
+each record by version, acknowledges them without storing them twice.
+
 **Pacing.** One message works through batches for up to ``slice_seconds`` (the
 next batch is read from the database while the current one is on the wire), then
 hands over to a new message. A far side that is down or failing pauses the run and
@@ -44,12 +58,26 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, String, case, func, insert, select, text, type_coerce, update
+from sqlalchemy import (
+    Row,
+    Select,
+    String,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import load_only
 
 from hub.adapters.national.errors import FarSideError, System
 from hub.adapters.national.protocol import (
+    ENROLLED,
+    LEFT,
     MAX_STUDENTS,
     MAX_TRANSCRIPTS,
     STUDENT_FIELDS,
@@ -61,6 +89,7 @@ from hub.adapters.national.protocol import (
 )
 from hub.adapters.national.services import SyncServices
 from hub.adapters.population import protocol as population
+from hub.adapters.signing.base import SigningError
 from hub.auth.access import Caller
 from hub.db import models
 from hub.db.engine import Database
@@ -79,6 +108,10 @@ SCOPE = "sync:run"
 ISSUES_KEPT = 1_000
 #: Serialises starting runs on PostgreSQL (SQLite serialises every writer anyway).
 _START_LOCK = 0x5F_6E_61_74
+#: How often a step waiting on a far side looks whether its run was cancelled.
+CANCEL_POLL_SECONDS = 1.0
+#: The ``retry.system`` of a pause while the department's signing provider is down.
+DEPARTMENT_SIGNER = "DEPARTMENT_SIGNER"
 
 
 class Phase(StrEnum):
@@ -541,26 +574,84 @@ async def run(db: Database, services: SyncServices, *, job_id: str) -> list[Next
             if outcome is _Outcome.SLICE_OVER:
                 return [Next(ACTOR, (job_id,))]
             phase = _next_phase(current.params, phase)
+    except _RunEnded:
+        return []
     except FarSideError as error:
-        return await _wait_or_fail(db, job_id, error, options)
+        return await _wait_or_fail(db, job_id, _Stop.of_far_side(error), options)
+    except SigningError as error:
+        return await _wait_or_fail(db, job_id, _Stop.of_signer(error), options)
     return []
 
 
-async def _wait_or_fail(
-    db: Database, job_id: str, error: FarSideError, options: SyncOptions
-) -> list[Next]:
+@dataclass(frozen=True)
+class _Stop:
+    """Why a slice could not go on: a far side's failure or the department's signer's."""
+
+    code: str
+    message: str
+    retryable: bool
+    system: str
+    detail: str
+
+    @classmethod
+    def of_far_side(cls, error: FarSideError) -> _Stop:
+        return cls(
+            error.code.value, error.message, error.retryable, error.system.value, error.detail
+        )
+
+    @classmethod
+    def of_signer(cls, error: SigningError) -> _Stop:
+        """A provider that is down is waited out; any other refusal of the department's key
+        (revoked, expired, not found, bad credentials) needs staff."""
+        code = error.problem.code
+        return cls(
+            code.value,
+            error.problem.message,
+            code in core.PROVIDER_DOWN,
+            DEPARTMENT_SIGNER,
+            error.detail,
+        )
+
+
+class _RunEnded(Exception):
+    """The run was cancelled (or ended otherwise) while a step waited on a far side."""
+
+
+async def _unless_ended(db: Database, job_id: str, waiting: Awaitable[T]) -> T:
+    """``waiting``'s result, or :class:`_RunEnded` as soon as the run is no longer open:
+    a far side that does not answer cannot keep a cancelled run (and its worker) waiting
+    until the request times out."""
+    task = asyncio.ensure_future(waiting)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=CANCEL_POLL_SECONDS)
+            if done:
+                return task.result()
+            async with db.engine.connect() as connection:
+                state = await connection.scalar(
+                    select(models.Job.state).where(models.Job.job_id == job_id)
+                )
+            if state not in core.OPEN:
+                raise _RunEnded(job_id)
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def _wait_or_fail(db: Database, job_id: str, stop: _Stop, options: SyncOptions) -> list[Next]:
     """Pause the run and come back later (doubling the wait), or fail it for staff to see."""
     async with db.unit_of_work() as session:
         current = await _claim(session, job_id)
         if current is None:
             return []
-        if not error.retryable:
+        if not stop.retryable:
             await _save(
                 session,
                 current,
                 state=JobState.FAILED.value,
-                reason_code=error.code.value,
-                reason=error.message,
+                reason_code=stop.code,
+                reason=stop.message,
                 finished_at=_now(),
             )
             return []
@@ -569,15 +660,15 @@ async def _wait_or_fail(
         current.checkpoint["retry"] = {
             "attempt": attempt,
             "at": time.time() + delay,
-            "system": error.system.value,
-            "detail": error.detail[:300],
+            "system": stop.system,
+            "detail": stop.detail[:300],
         }
         await _save(
             session,
             current,
             state=JobState.PAUSED.value,
-            reason_code=error.code.value,
-            reason=f"{error.message} Lần thử {attempt}; thử lại sau {delay:g} giây.",
+            reason_code=stop.code,
+            reason=f"{stop.message} Lần thử {attempt}; thử lại sau {delay:g} giây.",
         )
     return [Next(ACTOR, (job_id,), delay)]
 
@@ -620,16 +711,20 @@ async def _verify_identities(
                 _finish_phase(current, Phase.IDENTITY)
                 await _save(session, current, **_state_after(current))
                 return _Outcome.PHASE_DONE
-        answers = await services.population.verify(
-            [
-                {
-                    "ref": str(row.id),
-                    "personalId": row.personal_id,
-                    "fullName": row.full_name,
-                    "birthDate": row.birth_date.isoformat() if row.birth_date else None,
-                }
-                for row in asked
-            ]
+        answers = await _unless_ended(
+            db,
+            job_id,
+            services.population.verify(
+                [
+                    {
+                        "ref": str(row.id),
+                        "personalId": row.personal_id,
+                        "fullName": row.full_name,
+                        "birthDate": row.birth_date.isoformat() if row.birth_date else None,
+                    }
+                    for row in asked
+                ]
+            ),
         )
         async with db.unit_of_work() as session:
             current = await _claim(session, job_id)
@@ -697,6 +792,7 @@ _STUDENT_ROW = (
     models.School.moet_code,
     type_coerce(models.Student.identity_status, String),
     models.Student.change_version,
+    case((models.Student.school_id.is_(None), literal(LEFT)), else_=literal(ENROLLED)),
     models.Student.id,
 )
 _VERSION = STUDENT_FIELDS.index("version")
@@ -716,10 +812,11 @@ async def _student_rows(
     through: int,
     limit: int | None,
 ) -> Sequence[Row[*tuple[Any, ...]]]:
-    """The run's students in the range (:func:`_students_in`), oldest change first."""
+    """The run's students in the range (:func:`_students_in`), oldest change first; a pupil
+    at no school now (withdrawn, moved away) too, as LEFT."""
     query = (
         select(*_STUDENT_ROW)
-        .join(models.School, models.School.id == models.Student.school_id)
+        .outerjoin(models.School, models.School.id == models.Student.school_id)
         .where(*_students_in(params, after, through))
         .order_by(models.Student.change_version)
     )
@@ -816,7 +913,11 @@ async def _push_students(
         while True:
             key = batch_key(job_id, Phase.STUDENTS, batch)
             items = _student_items(rows)
-            sending = services.sector.upsert_students(key, items.payload) if items.payload else None
+            sending = (
+                _unless_ended(db, job_id, services.sector.upsert_students(key, items.payload))
+                if items.payload
+                else None
+            )
             answer, following = await _together(
                 sending,
                 _read(
@@ -967,7 +1068,9 @@ async def _submit_transcripts(
             key = batch_key(job_id, Phase.TRANSCRIPTS, batch)
             items = _transcript_items(rows)
             sending = (
-                services.store.submit_transcripts(key, items.payload) if items.payload else None
+                _unless_ended(db, job_id, services.store.submit_transcripts(key, items.payload))
+                if items.payload
+                else None
             )
             answer, following = await _together(
                 sending,

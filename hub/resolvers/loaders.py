@@ -97,6 +97,25 @@ def _guardian_links(reach: frozenset[int] | None, dialect: str) -> Select[*tuple
     return restrict_to(statement, GuardianLink, reach)
 
 
+def _enrolments(reach: frozenset[int] | None, dialect: str) -> Select[*tuple[Any, ...]]:
+    statement = (
+        select(
+            Enrolment.id,
+            Enrolment.student_id,
+            Enrolment.class_id,
+            Enrolment.school_year_id,
+            SchoolYear.code.label("year_code"),
+            SchoolYear.starts_on.label("year_starts_on"),
+            SchoolYear.ends_on.label("year_ends_on"),
+            SchoolYear.is_current.label("year_is_current"),
+        )
+        .join(SchoolYear, SchoolYear.id == Enrolment.school_year_id)
+        .where(keys_match(Enrolment.student_id, dialect))
+        .order_by(SchoolYear.starts_on, Enrolment.id)
+    )
+    return restrict_to(statement, Enrolment, reach)
+
+
 def _certificates(owner: Any) -> Callable[[frozenset[int] | None, str], Select[*tuple[Any, ...]]]:
     def build(reach: frozenset[int] | None, dialect: str) -> Select[*tuple[Any, ...]]:
         statement = (
@@ -121,6 +140,7 @@ def _assignments(reach: frozenset[int] | None, dialect: str) -> Select[*tuple[An
 STATEMENTS: dict[str, Callable[[frozenset[int] | None, str], Select[*tuple[Any, ...]]]] = {
     "current_classes": _current_classes,
     "guardian_links": _guardian_links,
+    "enrolments_of_student": _enrolments,
     "certificates_of_staff": _certificates(SigningCertificate.staff_id),
     "seals_of_school": _certificates(SigningCertificate.school_id),
     "assignments_of_staff": _assignments,
@@ -173,6 +193,13 @@ class Loaders:
         self.assignments_of_staff = self._lists_of(
             StaffAssignment, "assignments_of_staff", owner="staff_id"
         )
+        self.enrolments_of_student = self._lists_of(
+            Enrolment, "enrolments_of_student", owner="student_id"
+        )
+        #: The children of every parent at one place of the query (``School.classes``),
+        #: by that place: data loaders batching a list's items (see
+        #: ``hub.schema.pagination.paginate_children``).
+        self.edges: dict[tuple[str, tuple[str, ...]], Any] = {}
 
     async def _run(self, model: type, name: str, keys: list[int], *, by_id: bool = False) -> Any:
         """Authorise, then run the prepared statement ``name`` for ``keys``."""

@@ -70,6 +70,20 @@ def connection_nodes(selections: Sequence[Selection], type_name: str) -> list[Se
     return found
 
 
+#: Every relation field of every node type, and how prefetching fills it; each module of
+#: :mod:`hub.schema` registers the relations of the types it defines.
+RELATIONS: dict[type, list[Relation]] = {}
+
+
+def relations_of(node_type: type) -> list[Relation]:
+    return RELATIONS.get(node_type, [])
+
+
+async def shape(ctx: Context, nodes: Sequence[Any], selections: Sequence[Selection]) -> None:
+    """Prefetch what ``selections`` ask of ``nodes`` (any mix of registered node types)."""
+    await prefetch(ctx, nodes, selections, relations_of)
+
+
 async def prefetch(
     ctx: Context,
     nodes: Sequence[Any],

@@ -121,12 +121,19 @@ class ChildRead:
 @dataclass(frozen=True)
 class ChildReads:
     reads: list[ChildRead]
-    has_next: bool
+    has_next: bool  # more reads beyond the page, in the direction it was read
     total: int
+    beyond: bool = False  # reads on the far side of the cursor the page starts from
 
 
 async def child_reads(
-    ctx: Context, *, student_id: relay.GlobalID, first: int, before: int | None
+    ctx: Context,
+    *,
+    student_id: relay.GlobalID,
+    first: int,
+    before: int | None,
+    newer_than: int | None = None,
+    oldest_first: bool = False,
 ) -> ChildReads:
     """Who read the pupil's record, newest first: for the pupil themself and their
     verified guardians; anyone else gets an empty page, never an error that would
@@ -137,13 +144,27 @@ async def child_reads(
         student_id=node_key(student_id, "Student"),
         first=first,
         before=before,
+        newer_than=newer_than,
+        oldest_first=oldest_first,
     )
 
 
 async def reads_of_child(
-    reader: Reader, *, person: Person, student_id: int, first: int, before: int | None
+    reader: Reader,
+    *,
+    person: Person,
+    student_id: int,
+    first: int,
+    before: int | None,
+    newer_than: int | None = None,
+    oldest_first: bool = False,
 ) -> ChildReads:
-    """:func:`child_reads` on ``reader`` for ``person`` (the family's page asks it too)."""
+    """:func:`child_reads` on ``reader`` for ``person`` (the family's page asks it too).
+
+    The ``first`` reads older than the entry ``before`` and newer than ``newer_than``;
+    with ``oldest_first`` the oldest ones of that range (a page read backward, toward
+    the newest), still answered newest first.
+    """
     if not person.speaks_for(student_id):
         return ChildReads([], False, 0)
     log = models.AccessLog
@@ -176,13 +197,23 @@ async def reads_of_child(
             and_(models.Consent.id == log.consent_id, models.Consent.student_id == student_id),
         )
         .where(of_child)
-        .order_by(log.id.desc())
+        .order_by(log.id.asc() if oldest_first else log.id.desc())
         .limit(first + 1)
     )
     if before is not None:
         page = page.where(log.id < before)
+    if newer_than is not None:
+        page = page.where(log.id > newer_than)
     rows = list(await reader.rows(page))
+    if oldest_first:
+        rows = [*reversed(rows[:first]), *rows[first:]]
     total = await reader.scalar(select(func.count()).select_from(log).where(of_child))
+    # The cursor the page starts from: ``before`` read forward, ``newer_than`` backward.
+    start = newer_than if oldest_first else before
+    beyond = False
+    if start is not None:
+        far = (log.id <= start) if oldest_first else (log.id >= start)
+        beyond = await reader.scalar(select(log.id).where(of_child, far).limit(1)) is not None
     return ChildReads(
         [
             ChildRead(
@@ -202,4 +233,5 @@ async def reads_of_child(
         ],
         len(rows) > first,
         int(total or 0),
+        beyond,
     )

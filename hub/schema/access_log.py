@@ -13,7 +13,7 @@ from hub.domain.certificates import as_utc
 from hub.domain.personal_data import Kind, present
 from hub.resolvers import queries
 from hub.resolvers.context import Context
-from hub.schema.pagination import Connection, First, paginate
+from hub.schema.pagination import Before, Connection, First, Last, paginate
 
 
 @strawberry.type(description="Một lần đọc/ghi hồ sơ cá nhân (nhật ký truy cập)")
@@ -54,7 +54,13 @@ class AccessLogQueries:
         description="Ai đã truy cập hồ sơ của một học sinh (RULES §6), theo thứ tự thời gian"
     )
     async def student_access_log(
-        self, info: Info, student_id: relay.GlobalID, first: First = None, after: str | None = None
+        self,
+        info: Info,
+        student_id: relay.GlobalID,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[AccessLogEntry]:  # type: ignore[type-var]
         statement = select(models.AccessLog).where(
             models.AccessLog.entity == "student",
@@ -67,4 +73,6 @@ class AccessLogQueries:
             build=AccessLogEntry.from_row,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )

@@ -7,17 +7,17 @@ own, so that the cheap checks come first and a refused document never reaches th
 1. trusted documents, when an operator registers them (production serves nothing else);
 2. parsing, with a token limit (cached per query text);
 3. the document's *plan* (cached per document): depth, aliases, directives, every
-   literal ``first`` (1..page_size_max), literal strings of a query, introspection,
+   literal ``first`` or ``last`` (1..page_size_max), literal strings of a query, introspection,
    and the estimated cost as a polynomial over the variables given as ``first``;
 4. per request: introspection for callers without ``schema:read`` in production, the
-   variables given as ``first``, the cost with them, the length of a query's strings;
+   variables given as ``first`` or ``last``, the cost with them, the length of a query's strings;
 5. graphql-core's validation (cached; no "Did you mean …?" in production);
 6. execution of a query within a time budget.
 
 The cost estimates the objects a response holds: every field of an object type
 costs 1; a field taking ``first`` multiplies the list it pages (its own value or a
-connection's ``edges``/``nodes``) by ``first`` (or its default, or the default page
-size); any other list by ``graphql_list_size``. Scalars are free.
+connection's ``edges``/``nodes``) by ``first`` or ``last`` (or its default, or the
+default page size); any other list by ``graphql_list_size``. Scalars are free.
 """
 
 import asyncio
@@ -71,6 +71,7 @@ from hub.schema.pagination import check_first, first_refused
 SCHEMA_SCOPE = "schema:read"
 _INTROSPECTION = frozenset({"__schema", "__type"})
 _PAGED_LISTS = frozenset({"edges", "nodes"})
+_PAGE_SIZES = frozenset({"first", "last"})
 _PLACEHOLDER = "{ __typename }"
 
 UPLOAD = "Upload"
@@ -307,15 +308,16 @@ class _Planner:
         total.deepest = max(total.deepest, inner.deepest)
 
     def _first(self, node: FieldNode, default: Any) -> int | str:
-        """The page size of a field taking ``first``: a number or a variable's name."""
+        """The page size of a field taking ``first`` (and ``last``, paging backward): a
+        number or a variable's name."""
         fallback = default if isinstance(default, int) else self.limits.page_size_default
         for argument in node.arguments or ():
-            if argument.name.value != "first":
+            if argument.name.value not in _PAGE_SIZES:
                 continue
             value = argument.value
             if isinstance(value, IntValueNode):
                 number = int(value.value)
-                refused = first_refused(number, self.limits.page_size_max)
+                refused = first_refused(number, self.limits.page_size_max, argument.name.value)
                 if refused is not None:
                     self._refuse(refusal(Code.INVALID_ARGUMENT, argument, **refused))
                 return number

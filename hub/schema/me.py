@@ -16,6 +16,7 @@ from strawberry.relay.utils import to_base64
 from strawberry.types import Info
 
 from hub.consents.service import ConsentView
+from hub.db import models
 from hub.domain.certificates import as_utc
 from hub.domain.consent import ConsentStatus, last_day, school_years_of
 from hub.domain.people import Person as PersonRecord
@@ -23,7 +24,7 @@ from hub.domain.personal_data import Kind, mask_personal_id, present
 from hub.resolvers import me
 from hub.resolvers.context import Context, context_of
 from hub.schema.nodes import GuardianRelationType, StaffRoleType
-from hub.schema.pagination import Connection, First, decode_cursor, page_size
+from hub.schema.pagination import Before, Connection, First, Last, window_of
 
 # GraphQL enum registered on the domain class; alias as in hub/schema/nodes.py.
 ConsentStatusType = ConsentStatus
@@ -226,15 +227,29 @@ class Person:
         "thực và chính học sinh xem được; người khác nhận danh sách rỗng"
     )
     async def child_reads(
-        self, info: Info, student_id: relay.GlobalID, first: First = None, after: str | None = None
+        self,
+        info: Info,
+        student_id: relay.GlobalID,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[ChildRead]:  # type: ignore[type-var]
         ctx = context_of(info)
+        window = window_of(
+            ctx, models.AccessLog, first=first, after=after, last=last, before=before
+        )
+        # Newest first: after a cursor come older reads (smaller ids), before it newer ones.
         found = await me.child_reads(
             ctx,
             student_id=student_id,
-            first=page_size(ctx, first),
-            before=None if after is None else decode_cursor(after, None),
+            first=window.size,
+            before=window.after,
+            newer_than=window.before,
+            oldest_first=window.backward,
         )
+        more, beyond = found.has_next, found.beyond
+        has_next, has_previous = (beyond, more) if window.backward else (more, beyond)
         edges = [
             relay.Edge(cursor=to_base64("after", read.id), node=ChildRead.of(read))  # type: ignore[type-var]
             for read in found.reads
@@ -246,8 +261,8 @@ class Person:
         return Connection(  # type: ignore[type-var]
             edges=edges,
             page_info=relay.PageInfo(
-                has_next_page=found.has_next,
-                has_previous_page=after is not None,
+                has_next_page=has_next,
+                has_previous_page=has_previous,
                 start_cursor=edges[0].cursor if edges else None,
                 end_cursor=edges[-1].cursor if edges else None,
             ),

@@ -3,17 +3,19 @@
 Nodes are built from Core rows by ``from_row(row, ctx)``; their relation fields
 are plain attributes that :func:`hub.resolvers.lookahead.prefetch` fills for a
 whole page at once (see :data:`RELATIONS`), so GraphQL only reads attributes and
-a page of any size costs the same few SQL statements.
+a page of any size costs the same few SQL statements. The lists below a node
+(``School.classes``, ``SchoolClass.students`` …) take arguments, so they are resolvers;
+each is the root list's query restricted to the parent, and the parents of a page
+read their pages together (:func:`hub.schema.pagination.paginate_children`).
 """
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
-from strawberry.types.nodes import Selection
 
 from hub.db import models
 from hub.domain.certificates import as_utc, expires_soon, is_valid_at
@@ -29,9 +31,25 @@ from hub.domain.enums import (
     StaffRole,
 )
 from hub.domain.personal_data import Kind, present
+from hub.resolvers import paging, queries
 from hub.resolvers.context import Context, context_of
 from hub.resolvers.ids import database_key, key_max
-from hub.resolvers.lookahead import NOT_LOADED, Relation, prefetch
+from hub.resolvers.lookahead import NOT_LOADED, RELATIONS, Relation
+from hub.resolvers.lookahead import shape as shape  # where the schema's modules import it
+from hub.schema.pagination import Before, Connection, First, Last, paginate_children
+
+if TYPE_CHECKING:  # the filters and transcripts modules build on these types
+    from hub.schema.filters import (
+        CertificateFilter,
+        ClassFilter,
+        SchoolFilter,
+        StaffFilter,
+        StudentFilter,
+    )
+    from hub.schema.transcripts import Transcript, TranscriptFilter
+
+_FILTERS = "hub.schema.filters"
+_TRANSCRIPTS = "hub.schema.transcripts"
 
 # `strawberry.enum` attaches the GraphQL definition to the domain enum and returns that
 # same class; the `…Type` names are plain aliases so that mypy accepts them as types.
@@ -98,6 +116,28 @@ class District(HubNode):
     def from_row(cls, row: Any, ctx: Context) -> Self:
         return cls(id=row.id, code=row.code, name=row.name)
 
+    @strawberry.field(description="Trường thuộc Phòng (lọc như danh sách schools)")
+    async def schools(
+        self,
+        info: Info,
+        filter: Annotated["SchoolFilter", strawberry.lazy(_FILTERS)] | None = None,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Annotated["School", strawberry.lazy("hub.schema.nodes")]]:
+        return await paginate_children(
+            info,
+            parent=self.id,
+            edge=paging.SCHOOLS_OF_DISTRICT,
+            statement=lambda: queries.schools(filter),
+            node_type=School,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
 
 @strawberry.type(description="Trường / cơ sở giáo dục (school)")
 class School(HubNode):
@@ -124,6 +164,100 @@ class School(HubNode):
             ownership=row.ownership,
             directly_managed=row.directly_managed,
             district_id=row.district_id,
+        )
+
+    @strawberry.field(description="Lớp học của trường (mặc định năm học hiện tại)")
+    async def classes(
+        self,
+        info: Info,
+        filter: Annotated["ClassFilter", strawberry.lazy(_FILTERS)] | None = None,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Annotated["SchoolClass", strawberry.lazy("hub.schema.nodes")]]:
+        return await paginate_children(
+            info,
+            parent=self.id,
+            edge=paging.CLASSES_OF_SCHOOL,
+            statement=lambda: queries.classes(filter),
+            node_type=SchoolClass,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="Cán bộ, giáo viên, nhân viên được phân công tại trường")
+    async def staff(
+        self,
+        info: Info,
+        filter: Annotated["StaffFilter", strawberry.lazy(_FILTERS)] | None = None,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Annotated["Staff", strawberry.lazy("hub.schema.nodes")]]:
+        dialect = context_of(info).reader.dialect
+        return await paginate_children(
+            info,
+            parent=self.id,
+            edge=paging.STAFF_OF_SCHOOL,
+            statement=lambda: queries.staff(filter, dialect),
+            node_type=Staff,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="Học bạ số của trường (mặc định năm học hiện tại)")
+    async def transcripts(
+        self,
+        info: Info,
+        filter: Annotated["TranscriptFilter", strawberry.lazy(_TRANSCRIPTS)] | None = None,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Annotated["Transcript", strawberry.lazy(_TRANSCRIPTS)]]:
+        from hub.schema.transcripts import Transcript  # it builds on this module's types
+
+        return await paginate_children(
+            info,
+            parent=self.id,
+            edge=paging.TRANSCRIPTS_OF_SCHOOL,
+            statement=lambda: queries.transcripts(filter),
+            node_type=Transcript,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(
+        description="Chứng thư số của trường: con dấu và chứng thư cá nhân của cán bộ được "
+        "phân công tại trường"
+    )
+    async def certificates(
+        self,
+        info: Info,
+        filter: Annotated["CertificateFilter", strawberry.lazy(_FILTERS)] | None = None,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Annotated["Certificate", strawberry.lazy("hub.schema.nodes")]]:
+        return await paginate_children(
+            info,
+            parent=self.id,
+            edge=paging.CERTIFICATES_OF_SCHOOL,
+            statement=lambda: queries.certificates(filter),
+            node_type=Certificate,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
 
 
@@ -164,14 +298,56 @@ class SchoolClass(HubNode):
             homeroom_teacher_id=row.homeroom_teacher_id,
         )
 
+    @strawberry.field(description="Học sinh của lớp (lọc như danh sách students)")
+    async def students(
+        self,
+        info: Info,
+        filter: Annotated["StudentFilter", strawberry.lazy(_FILTERS)] | None = None,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Annotated["Student", strawberry.lazy("hub.schema.nodes")]]:
+        dialect = context_of(info).reader.dialect
+        return await paginate_children(
+            info,
+            parent=self.id,
+            edge=paging.STUDENTS_OF_CLASS,
+            statement=lambda: queries.students(filter, dialect),
+            node_type=Student,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
 
 @strawberry.type(description="Cha mẹ học sinh / người giám hộ")
-class Guardian:
+class Guardian(HubNode):
+    model = models.Guardian
+    id: relay.NodeID[int]
     full_name: str
     phone: str | None
     personal_id: str | None = strawberry.field(
         description="Mã định danh cá nhân (che trừ 4 số cuối nếu không cần)"
     )
+
+    @classmethod
+    def from_row(cls, row: Any, ctx: Context) -> Self:
+        ctx.audit.read("guardian", row.id)
+        return cls.of(row.id, row.full_name, row.phone, row.personal_id, ctx)
+
+    @classmethod
+    def of(
+        cls, key: int, full_name: str, phone: str | None, personal_id: str | None, ctx: Context
+    ) -> Self:
+        """The guardian as this caller may see them (the read is logged by the caller)."""
+        return cls(
+            id=key,
+            full_name=full_name,
+            phone=_shown(ctx, Kind.PHONE, phone),
+            personal_id=_shown(ctx, Kind.PERSONAL_ID, personal_id),
+        )
 
 
 @strawberry.type(description="Quan hệ cha mẹ/người giám hộ ↔ học sinh")
@@ -197,11 +373,33 @@ class GuardianLink:
             verified=row.verified,
             verified_by=row.verified_by,
             verified_at=None if verified_at is None else as_utc(verified_at),
-            guardian=Guardian(
-                full_name=row.guardian_full_name,
-                phone=_shown(ctx, Kind.PHONE, row.guardian_phone),
-                personal_id=_shown(ctx, Kind.PERSONAL_ID, row.guardian_personal_id),
+            guardian=Guardian.of(
+                row.guardian_id,
+                row.guardian_full_name,
+                row.guardian_phone,
+                row.guardian_personal_id,
+                ctx,
             ),
+        )
+
+
+@strawberry.type(description="Một năm học của học sinh: lớp đã học (lịch sử học tập)")
+class Enrolment:
+    school_year: SchoolYear
+    class_id: strawberry.Private[int]
+    school_class: SchoolClass | None = strawberry.field(default=NOT_LOADED, description="Lớp")
+
+    @classmethod
+    def from_row(cls, row: Any, ctx: Context) -> Self:
+        """From a row of the enrolments loader (enrolment columns + ``year_*``)."""
+        return cls(
+            school_year=SchoolYear(
+                code=row.year_code,
+                starts_on=row.year_starts_on,
+                ends_on=row.year_ends_on,
+                is_current=row.year_is_current,
+            ),
+            class_id=row.class_id,
         )
 
 
@@ -226,6 +424,37 @@ class Student(HubNode):
         default=NOT_LOADED, description="Lớp của năm học hiện tại"
     )
     guardians: list[GuardianLink] = strawberry.field(default=NOT_LOADED)
+    enrolments: list[Enrolment] = strawberry.field(
+        default=NOT_LOADED,
+        description="Lịch sử học tập: lớp của từng năm học, cũ trước (ở các trường trong phạm "
+        "vi của ứng dụng)",
+    )
+
+    @strawberry.field(
+        description="Học bạ số của học sinh (mặc định năm học hiện tại; schoolYear để xem năm khác)"
+    )
+    async def transcripts(
+        self,
+        info: Info,
+        filter: Annotated["TranscriptFilter", strawberry.lazy(_TRANSCRIPTS)] | None = None,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Annotated["Transcript", strawberry.lazy(_TRANSCRIPTS)]]:
+        from hub.schema.transcripts import Transcript  # it builds on this module's types
+
+        return await paginate_children(
+            info,
+            parent=self.id,
+            edge=paging.TRANSCRIPTS_OF_STUDENT,
+            statement=lambda: queries.transcripts(filter),
+            node_type=Transcript,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
 
     @classmethod
     def from_row(cls, row: Any, ctx: Context) -> Self:
@@ -350,6 +579,7 @@ NODE_TYPES: dict[type, type[HubNode]] = {
     models.Student: Student,
     models.Staff: Staff,
     models.SigningCertificate: Certificate,
+    models.Guardian: Guardian,
 }
 
 
@@ -363,8 +593,7 @@ def to_one(model: type, key: str, build: Any, field: str, attribute: str | None 
     )
 
 
-#: Every relation field of every node type, and how prefetching fills it.
-RELATIONS: dict[type, list[Relation]] = {
+RELATIONS.update({
     School: [
         to_one(models.District, "district_id", District.from_row, "district"),
         Relation(
@@ -390,6 +619,15 @@ RELATIONS: dict[type, list[Relation]] = {
             loader=lambda loaders: loaders.guardian_links_of_student, key=lambda node: node.id,
             build=GuardianLink.from_row, many=True,
         ),
+        Relation(
+            field="enrolments", attribute="enrolments",
+            loader=lambda loaders: loaders.enrolments_of_student, key=lambda node: node.id,
+            build=Enrolment.from_row, many=True,
+        ),
+    ],
+    Enrolment: [
+        to_one(models.SchoolClass, "class_id", SchoolClass.from_row, "schoolClass",
+               "school_class"),
     ],
     StaffAssignment: [to_one(models.School, "school_id", School.from_row, "school")],
     Staff: [
@@ -413,13 +651,4 @@ RELATIONS: dict[type, list[Relation]] = {
         to_one(models.Staff, "staff_id", Staff.from_row, "staff"),
         to_one(models.School, "school_id", School.from_row, "school"),
     ],
-}  # fmt: skip
-
-
-def relations_of(node_type: type) -> list[Relation]:
-    return RELATIONS.get(node_type, [])
-
-
-async def shape(ctx: Context, nodes: Sequence[Any], selections: Sequence[Selection]) -> None:
-    """Prefetch what ``selections`` ask of ``nodes`` (any mix of node types)."""
-    await prefetch(ctx, nodes, selections, relations_of)
+})  # fmt: skip

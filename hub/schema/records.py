@@ -6,6 +6,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from hub.db import models
+from hub.domain import personal_id as personal_ids
 from hub.domain.problems import Code, HubError
 from hub.resolvers import queries
 from hub.resolvers.context import context_of
@@ -28,7 +29,7 @@ from hub.schema.nodes import (
     Student,
     Subject,
 )
-from hub.schema.pagination import Connection, First, paginate
+from hub.schema.pagination import Before, Connection, First, Last, lookup, paginate
 from hub.schema.transcripts import Transcript, TranscriptFilter
 
 
@@ -63,7 +64,12 @@ class RecordQueries:
 
     @strawberry.field(description="Phòng GDĐT")
     async def districts(
-        self, info: Info, first: First = None, after: str | None = None
+        self,
+        info: Info,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[District]:
         return await paginate(
             info,
@@ -72,6 +78,8 @@ class RecordQueries:
             build=District.from_row,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Trường học")
@@ -81,6 +89,8 @@ class RecordQueries:
         filter: SchoolFilter | None = None,
         first: First = None,
         after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[School]:
         return await paginate(
             info,
@@ -89,6 +99,8 @@ class RecordQueries:
             build=School.from_row,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Lớp học")
@@ -98,6 +110,8 @@ class RecordQueries:
         filter: ClassFilter | None = None,
         first: First = None,
         after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[SchoolClass]:
         return await paginate(
             info,
@@ -106,6 +120,8 @@ class RecordQueries:
             build=SchoolClass.from_row,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Học sinh")
@@ -115,6 +131,8 @@ class RecordQueries:
         filter: StudentFilter | None = None,
         first: First = None,
         after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Student]:
         return await paginate(
             info,
@@ -123,6 +141,8 @@ class RecordQueries:
             build=Student.from_row,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Cán bộ, giáo viên, nhân viên")
@@ -132,6 +152,8 @@ class RecordQueries:
         filter: StaffFilter | None = None,
         first: First = None,
         after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Staff]:
         return await paginate(
             info,
@@ -140,6 +162,8 @@ class RecordQueries:
             build=Staff.from_row,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Chứng thư số")
@@ -149,6 +173,8 @@ class RecordQueries:
         filter: CertificateFilter | None = None,
         first: First = None,
         after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Certificate]:
         return await paginate(
             info,
@@ -157,6 +183,8 @@ class RecordQueries:
             build=Certificate.from_row,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Học bạ số")
@@ -166,6 +194,8 @@ class RecordQueries:
         filter: TranscriptFilter | None = None,
         first: First = None,
         after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Transcript]:
         page = await paginate(
             info,
@@ -174,12 +204,60 @@ class RecordQueries:
             build=Transcript.from_row,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
-        if not page.edges and after is None and context_of(info).caller.reads_under_consent:
+        first_page = after is None and before is None
+        if not page.edges and first_page and context_of(info).caller.reads_under_consent:
             # An admission service sees a transcript only under a consent: told so, the
             # same whether the pupil exists or not.
             raise HubError(Code.CONSENT_REQUIRED)
         return page
+
+    @strawberry.field(
+        description="Học sinh theo mã định danh cá nhân (12 số); null nếu không có trong phạm vi "
+        "của ứng dụng. Mã định danh trong kết quả vẫn che như mọi lần đọc"
+    )
+    async def student_by_personal_id(self, info: Info, personal_id: str) -> Student | None:
+        if not personal_ids.is_well_formed(personal_id):
+            raise HubError(
+                Code.INVALID_ARGUMENT,
+                detail="personalId phải là mã định danh cá nhân 12 chữ số",
+                details_en={"detail": "personalId must be a 12-digit personal ID"},
+            )
+        return await lookup(
+            info,
+            model=models.Student,
+            statement=select(models.Student).where(models.Student.personal_id == personal_id),
+            build=Student.from_row,
+        )
+
+    @strawberry.field(
+        description="Học bạ theo mã tài liệu in trong mã QR (documentId); null nếu không có "
+        "trong phạm vi của ứng dụng"
+    )
+    async def transcript_by_document_id(self, info: Info, document_id: str) -> Transcript | None:
+        found = await lookup(
+            info,
+            model=models.Transcript,
+            statement=select(models.Transcript).where(models.Transcript.document_id == document_id),
+            build=Transcript.from_row,
+        )
+        if found is None and context_of(info).caller.reads_under_consent:
+            raise HubError(Code.CONSENT_REQUIRED)  # as the transcripts list tells it
+        return found
+
+    @strawberry.field(
+        description="Trường theo mã trường của Bộ GDĐT; null nếu không có trong phạm vi của "
+        "ứng dụng"
+    )
+    async def school_by_code(self, info: Info, moet_code: str) -> School | None:
+        return await lookup(
+            info,
+            model=models.School,
+            statement=select(models.School).where(models.School.moet_code == moet_code),
+            build=School.from_row,
+        )
 
     @strawberry.field(description="Năm học")
     async def school_years(self, info: Info) -> list[SchoolYear]:

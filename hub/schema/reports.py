@@ -17,7 +17,7 @@ from hub.resolvers.reports import (
 )
 from hub.schema.filters import StaffFilter, StudentFilter
 from hub.schema.nodes import RELATIONS, District, OwnershipType, Staff, Student, shape, to_one
-from hub.schema.pagination import Connection, First, paginate
+from hub.schema.pagination import Before, Connection, First, Last, paginate
 
 # The GraphQL enum is registered on the domain class; alias as in hub/schema/nodes.py.
 CoverageDimensionType = CoverageDimension
@@ -83,7 +83,13 @@ class CoverageQueries:
 
     @strawberry.field(description="Cán bộ của một trường chưa có chữ ký số hiệu lực")
     async def staff_without_valid_certificate(
-        self, info: Info, school_id: relay.GlobalID, first: First = None, after: str | None = None
+        self,
+        info: Info,
+        school_id: relay.GlobalID,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Staff]:
         ctx = context_of(info)
         ctx.caller.require("reports:read")
@@ -97,6 +103,8 @@ class CoverageQueries:
             build=Staff.from_row,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
 
 
@@ -104,7 +112,13 @@ class CoverageQueries:
 class StudentReportQueries:
     @strawberry.field(description="Học sinh của một trường chưa có mã định danh cá nhân")
     async def students_without_personal_id(
-        self, info: Info, school_id: relay.GlobalID, first: First = None, after: str | None = None
+        self,
+        info: Info,
+        school_id: relay.GlobalID,
+        first: First = None,
+        after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Student]:
         ctx = context_of(info)
         ctx.caller.require("reports:read")
@@ -118,4 +132,6 @@ class StudentReportQueries:
             build=Student.from_row,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 import strawberry
 from sqlalchemy import func, select
@@ -118,6 +119,12 @@ class DocumentVerification:
     document_id: str | None
     signatures: list[SignatureCheck]
     reasons: list[VerificationReason]
+    attached_xml: DocumentVerification | None = strawberry.field(
+        default=None, description="PDF: học bạ XML đã ký mà tệp mang theo, được xác thực riêng"
+    )
+    attached_agrees: bool | None = strawberry.field(
+        default=None, description="PDF: XML mang theo có cùng nội dung với PDF không"
+    )
 
     @classmethod
     def of(cls, result: VerificationResult, scopes: frozenset[str]) -> DocumentVerification:
@@ -127,6 +134,8 @@ class DocumentVerification:
             document_id=result.document_id,
             signatures=[SignatureCheck.of(s, scopes) for s in result.signatures],
             reasons=[VerificationReason.of(r) for r in result.reasons],
+            attached_xml=cls.of(result.attached, scopes) if result.attached else None,
+            attached_agrees=result.attached_agrees,
         )
 
 
@@ -160,6 +169,10 @@ class SigningRequest:
     error_message: str | None
     created_at: datetime
     finished_at: datetime | None
+    awaiting_otp: bool = strawberry.field(
+        description="Đang chờ mã OTP nhà cung cấp gửi tới người ký: gửi lại bằng "
+        "completeTranscriptSignatures(requestId, otp)"
+    )
 
 
 async def _request_node(info: Info, request: models.SigningRequest) -> SigningRequest:
@@ -186,6 +199,7 @@ async def _request_node(info: Info, request: models.SigningRequest) -> SigningRe
         error_message=request.error_message,
         created_at=request.created_at,
         finished_at=request.finished_at,
+        awaiting_otp=signing_service.awaits_otp(request),
     )
 
 
@@ -285,11 +299,25 @@ class SigningMutations:
     @strawberry.mutation(
         description="Hỏi kết quả yêu cầu ký; khi người ký đã xác nhận, hoàn tất chữ ký trên học bạ"
     )
-    async def complete_transcript_signatures(self, info: Info, request_id: str) -> SigningRequest:
+    async def complete_transcript_signatures(
+        self,
+        info: Info,
+        request_id: str,
+        otp: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Mã OTP người ký nhận được, khi yêu cầu đang chờ (awaitingOtp)"
+            ),
+        ] = None,
+    ) -> SigningRequest:
         ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
             request = await signing_service.complete_signatures(
-                session, caller=ctx.caller, signing=ctx.require_signing(), request_id=request_id
+                session,
+                caller=ctx.caller,
+                signing=ctx.require_signing(),
+                request_id=request_id,
+                otp=otp,
             )
         return await _request_node(info, request)
 

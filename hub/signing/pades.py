@@ -28,7 +28,8 @@ message-digest and signing-certificate-v2, no CMS signingTime (the time is the
 dictionary's ``/M``); the claimed role goes in a signer-attributes-v2 attribute,
 and ``/Reason`` carries the role's Vietnamese label, ``/Name`` the signer's name.
 The field's stamp says the same to a reader — "Ký bởi", "Vai trò", "Ngày ký" in
-Vietnam time — in the documents' DejaVu face (see :class:`_StampFont`).
+Vietnam time — in the documents' DejaVu face, at 7–8 pt, through the one copy of
+the font the unsigned document carries (:mod:`hub.documents.pdf.stamp_font`).
 """
 
 from __future__ import annotations
@@ -37,21 +38,18 @@ import dataclasses
 import hashlib
 import io
 import os
+import re
 import unicodedata
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache, lru_cache
-from pathlib import Path
 
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from fontTools import subset, ttLib
+from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory, ShapeResult
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -59,7 +57,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign.ades.api import CAdESSignedAttrSpec, SignerAttrSpec
-from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.fields import SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import ExternalSigner, PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
@@ -68,24 +66,40 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from hub.documents.pdf.layout import FONT_DIR
+from hub.documents.pdf import stamp_font
 from hub.domain.signers import SignerRole
+from hub.signing import algorithms as signature_algorithms
 from hub.signing import pdf_hex  # noqa: F401  (pyHanko reads /Contents fast)
+from hub.signing.algorithms import SignatureAlgorithm
 
 #: Vietnam keeps UTC+7 all year; the stamp shows the signer's wall-clock time.
 VIETNAM_TIME = timezone(timedelta(hours=7), "GMT+7")
 
-#: Room for the RFC 3161 token in the placeholder: the token and the TSA
-#: certificates it carries (a TSA certificate with its chain is 3–6 KiB today).
-TIMESTAMP_ALLOWANCE = 12 * 1024
-#: SignedData framing, algorithm identifiers and the attributes' own size.
-CMS_OVERHEAD = 2 * 1024
+#: Room for the RFC 3161 token when nothing tells its size (see
+#: :func:`_timestamp_allowance`): a token with the TSA certificate and its chain is
+#: 4–6 KiB today.
+TIMESTAMP_ALLOWANCE = 6 * 1024
+#: Room over the largest token the TSA gave before: its answers differ by a few
+#: bytes (serial number, nonce, time precision); a new TSA certificate may be longer.
+TIMESTAMP_MARGIN = 256
+#: SignedData framing: versions, algorithm identifiers, the signer's serial number,
+#: the headers of the SETs and SEQUENCEs (~140 bytes measured), with room to spare.
+CMS_OVERHEAD = 256
 
 
 class PadesError(ValueError):
     """The PDF cannot be signed as asked: no empty field for the role, a prepared state
     that does not match itself (a stored row damaged or mixed up with another), a CMS
     larger than its placeholder. Nothing usable was produced."""
+
+
+class PlaceholderTooSmallError(PadesError):
+    """The CMS is larger than the room the signer's revision kept for it.
+
+    The placeholder is part of what was signed, so it cannot grow: the document
+    must be prepared and signed again (its timestamp allowance then learns the
+    TSA's larger token). Nothing was written.
+    """
 
 
 class SignatureValueMismatchError(PadesError):
@@ -122,6 +136,8 @@ class PreparedPdf:
     #: The signer's certificate and its chain (issuing CA first), DER.
     certificate: bytes
     chain: tuple[bytes, ...]
+    #: How the signer's key signs (the credential's :mod:`hub.signing.algorithms` one).
+    algorithm: SignatureAlgorithm = SignatureAlgorithm.RSA_PKCS1_SHA256
 
     def detached(self, source: bytes) -> PreparedPdf:
         """This with ``pdf`` cut down to what the signer's revision adds to ``source``,
@@ -165,23 +181,42 @@ async def prepare_pdf(
     certificate: x509.Certificate,
     chain: Sequence[x509.Certificate],
     signing_time: datetime | None = None,
+    timestamper: TimeStamper | None = None,
+    algorithm: SignatureAlgorithm | None = None,
 ) -> PreparedPdf:
     """Append ``role``'s signature revision to ``pdf``; return what the provider must sign.
 
     ``signing_time`` (default: now) goes into ``/M`` and the stamp; the time a
     verifier can trust comes later, from the timestamp :func:`finish_pdf` adds.
-    Raises :class:`PadesError` when the document has no empty field for ``role``.
+    ``timestamper``, the one :func:`finish_pdf` will use, sizes the room kept for its
+    token (see :func:`_timestamp_allowance`). ``algorithm`` is how the signer's key
+    signs (default: RSA PKCS#1 v1.5 for RSA, ECDSA for EC). Raises :class:`PadesError`
+    when the document has no empty field for ``role``.
     """
     material = _signer_material(
         certificate.public_bytes(serialization.Encoding.DER),
         tuple(c.public_bytes(serialization.Encoding.DER) for c in chain),
+        algorithm,
     )
+    signed_at = (signing_time or datetime.now(UTC)).astimezone(VIETNAM_TIME)
     # The signature value only exists later: the placeholder signer stands in
     # for the provider while pyHanko lays out the revision.
     signer = ExternalSigner(
         signing_cert=material.certificate,
         cert_registry=material.registry,
         signature_value=material.signature_size,
+        signature_mechanism=signature_algorithms.cms_algorithm(material.algorithm),
+    )
+    # The attributes do not depend on the document: built first, so their size
+    # counts in the placeholder's.
+    template = await _attributes_template(material, signer, role)
+    try:
+        writer = RevisionWriter(io.BytesIO(pdf))
+        width, height = _field_size(writer, role.value)
+    except PdfError as error:
+        raise PadesError(f"cannot sign the {role.value} field: {error}") from error
+    stamp = _stamp_text(
+        signer=material.name, role=role.label, signed_at=signed_at, width=width, height=height
     )
     pdf_signer = PdfSigner(
         PdfSignatureMetadata(
@@ -192,25 +227,30 @@ async def prepare_pdf(
             name=material.name,
         ),
         signer=signer,
-        stamp_style=_stamp_style(),
+        stamp_style=_stamp_style(stamp, _stamp_font(writer, stamp.text)),
     )
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         session = pdf_signer.init_signing_session(writer, existing_fields_only=True)
     except (SigningError, PdfError) as error:
         raise PadesError(f"cannot sign the {role.value} field: {error}") from error
     # Not pdf_signer.async_digest_doc_for_signing: it would run the pre-signing
     # certificate validation (no validation context here: nothing to run) and,
     # without a size, a whole dry-run signature to estimate the placeholder.
-    session.system_time = (signing_time or datetime.now(UTC)).astimezone(VIETNAM_TIME)
+    session.system_time = signed_at
+    cms_size = (
+        material.cms_size
+        + len(template.before)
+        + len(template.after)
+        + hashlib.sha256().digest_size
+        + await _timestamp_allowance(writer, timestamper)
+    )
     tbs = session.prepare_tbs_document(
         validation_info=None,
-        bytes_reserved=material.bytes_reserved,
-        appearance_text_params={"role": role.label},
+        bytes_reserved=2 * cms_size,
+        appearance_text_params={"stamp": stamp.text},
     )
     output = io.BytesIO()
     prepared_digest, _ = tbs.digest_tbs_document(output=output)
-    template = await _attributes_template(material, signer, role)
     signed_attributes = template.fill(prepared_digest.document_digest)
     return PreparedPdf(
         role=role.value,
@@ -222,6 +262,7 @@ async def prepare_pdf(
         digest=hashlib.sha256(signed_attributes).digest(),
         certificate=material.certificate_der,
         chain=material.chain_der,
+        algorithm=material.algorithm,
     )
 
 
@@ -237,7 +278,7 @@ async def finish_pdf(
     timestamper's own errors (TSA unreachable) pass through: nothing was written,
     and the same ``prepared`` and ``signature`` can be finished again later.
     """
-    material = _signer_material(prepared.certificate, prepared.chain)
+    material = _signer_material(prepared.certificate, prepared.chain, prepared.algorithm)
     start, end = prepared.contents_start, prepared.contents_end
     document = prepared.pdf
     if hashlib.sha256(prepared.signed_attributes).digest() != prepared.digest:
@@ -245,10 +286,10 @@ async def finish_pdf(
     if hashlib.sha256(document[:start] + document[end:]).digest() != prepared.document_digest:
         raise PadesError("the prepared document does not match its byte-range digest")
     try:
-        material.public_key.verify(
-            signature, prepared.signed_attributes, padding.PKCS1v15(), hashes.SHA256()
+        signature_algorithms.verify(
+            material.algorithm, material.public_key, signature, prepared.signed_attributes
         )
-    except InvalidSignature as error:
+    except (InvalidSignature, ValueError) as error:
         raise SignatureValueMismatchError(
             f"the {prepared.role} signature value does not verify with the certificate"
             f" of {material.name}"
@@ -257,18 +298,75 @@ async def finish_pdf(
         signing_cert=material.certificate,
         cert_registry=material.registry,
         signature_value=signature,
+        signature_mechanism=signature_algorithms.cms_algorithm(material.algorithm),
     )
     content = await signer.async_sign_prescribed_attributes(
         "sha256",
         cms.CMSAttributes.load(prepared.signed_attributes),
         timestamper=timestamper,
     )
+    room, needed = (end - start - 2) // 2, len(content.dump())
+    if needed > room:
+        raise PlaceholderTooSmallError(
+            f"the {prepared.role} signature ({needed} bytes) does not fit the {room} bytes"
+            " its revision kept for it: prepare the document and sign again"
+        )
     output = io.BytesIO(document)
     try:
         PreparedByteRangeDigest(prepared.document_digest, start, end).fill_with_cms(output, content)
     except SigningError as error:
         raise PadesError(str(error)) from error
     return output.getvalue()
+
+
+# --- The revision and its placeholder ---------------------------------------------------
+
+#: What wraps a timestamp token in the CMS: the unsigned attributes' SET, the
+#: attribute's SEQUENCE, its type (id-aa-timeStampToken) and value SET, and the
+#: longer length fields of the structures around them.
+_TOKEN_FRAMING = 64
+
+
+class RevisionWriter(IncrementalPdfFileWriter):
+    """pyHanko's incremental writer, leaving the document's metadata as it was: for
+    every revision appended to a transcript (signatures, and the long-term
+    validation data and document timestamps after them).
+
+    pyHanko rewrites the information dictionary in every revision it writes (and
+    the XMP, when there is one) to set ``/ModDate`` and ``/Producer``: 1.2 KB a
+    signature for the dictionary alone, and in a PDF/A file the XMP packet again.
+    The transcript's metadata describes its content, which a signature does not
+    change; when each signature was made is in its ``/M`` and its timestamp. Left
+    as rendered, the dictionary and the XMP also keep agreeing, as PDF/A requires —
+    pyHanko's own update would not: it appends itself to the dictionary's
+    ``/Producer`` but writes only itself into the XMP's.
+    """
+
+    def _update_meta(self) -> None:
+        pass
+
+
+async def _timestamp_allowance(
+    writer: IncrementalPdfFileWriter, timestamper: TimeStamper | None
+) -> int:
+    """Bytes to keep for the timestamp :func:`finish_pdf` adds, with its framing.
+
+    The largest token the TSA is known to give, plus :data:`TIMESTAMP_MARGIN`: known
+    from ``timestamper`` (pyHanko asks the TSA once per timestamper for a token over a
+    dummy digest and keeps it) and from the tokens in the document's earlier
+    signatures (the same TSA as a rule). Knowing neither, :data:`TIMESTAMP_ALLOWANCE`.
+    Room too small is not a broken file: :func:`finish_pdf` refuses a CMS larger than
+    its placeholder (:class:`PlaceholderTooSmallError`).
+    """
+    sizes = []
+    for signature in writer.prev.embedded_signatures:
+        unsigned = signature.signer_info["unsigned_attrs"]
+        if unsigned and any(a["type"].native == "signature_time_stamp_token" for a in unsigned):
+            sizes.append(len(unsigned.dump()) + _TOKEN_FRAMING)
+    if timestamper is not None:
+        token = await timestamper.async_dummy_response("sha256")
+        sizes.append(len(token.dump()) + _TOKEN_FRAMING)
+    return max(sizes) + TIMESTAMP_MARGIN if sizes else TIMESTAMP_ALLOWANCE
 
 
 # --- Per-certificate material ---------------------------------------------------------
@@ -282,32 +380,41 @@ class _SignerMaterial:
     chain_der: tuple[bytes, ...]
     certificate: asn1_x509.Certificate
     registry: SimpleCertificateStore
-    public_key: rsa.RSAPublicKey
+    public_key: signature_algorithms.PublicKey
+    algorithm: SignatureAlgorithm
     name: str
     signature_size: int
-    #: Hex digits reserved for /Contents.
-    bytes_reserved: int
+    #: DER bytes of the CMS but for its signed attributes and timestamp token.
+    cms_size: int
 
 
 @lru_cache(maxsize=256)
-def _signer_material(certificate_der: bytes, chain_der: tuple[bytes, ...]) -> _SignerMaterial:
+def _signer_material(
+    certificate_der: bytes,
+    chain_der: tuple[bytes, ...],
+    algorithm: SignatureAlgorithm | None = None,
+) -> _SignerMaterial:
     """Parse a signer's certificate and chain once: a teacher signs a whole class in a row.
 
     The placeholder is sized from what the CMS will carry — this certificate, its
-    chain, an RSA signature of the key's size — plus a fixed allowance for the
-    timestamp token, so no dry-run signature is needed to estimate it.
+    chain, the largest signature the key makes with ``algorithm``, the issuer name
+    that identifies the signer — and, in :func:`prepare_pdf`, the signed attributes
+    and the timestamp token, so no dry-run signature is needed to estimate it.
     """
     certificate = asn1_x509.Certificate.load(certificate_der)
     public_key = x509.load_der_x509_certificate(certificate_der).public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey):
-        raise PadesError("only RSA signing keys are supported (providers sign PKCS#1 v1.5)")
-    signature_size = (public_key.key_size + 7) // 8
+    try:
+        algorithm = algorithm or signature_algorithms.for_key(public_key)
+        key = signature_algorithms.checked_key(algorithm, public_key)
+    except signature_algorithms.UnsupportedAlgorithmError as error:
+        raise PadesError(str(error)) from None
+    signature_size = signature_algorithms.signature_size(algorithm, key)
     der_size = (
         len(certificate_der)
         + sum(len(c) for c in chain_der)
         + signature_size
+        + len(certificate.issuer.dump())
         + CMS_OVERHEAD
-        + TIMESTAMP_ALLOWANCE
     )
     return _SignerMaterial(
         certificate_der=certificate_der,
@@ -316,10 +423,11 @@ def _signer_material(certificate_der: bytes, chain_der: tuple[bytes, ...]) -> _S
         registry=SimpleCertificateStore.from_certs(
             [asn1_x509.Certificate.load(c) for c in chain_der]
         ),
-        public_key=public_key,
+        public_key=key,
+        algorithm=algorithm,
         name=_display_name(certificate),
         signature_size=signature_size,
-        bytes_reserved=2 * der_size,
+        cms_size=der_size,
     )
 
 
@@ -341,13 +449,14 @@ class _AttributesTemplate:
         return self.before + document_digest + self.after
 
 
-_templates: dict[tuple[bytes, SignerRole], _AttributesTemplate] = {}
+_templates: dict[tuple[bytes, SignatureAlgorithm, SignerRole], _AttributesTemplate] = {}
 
 
 async def _attributes_template(
     material: _SignerMaterial, signer: ExternalSigner, role: SignerRole
 ) -> _AttributesTemplate:
-    key = (material.certificate_der, role)
+    # The algorithm is in the attributes too (CMSAlgorithmProtection, RFC 6211).
+    key = (material.certificate_der, material.algorithm, role)
     template = _templates.get(key)
     if template is None:
         marker = os.urandom(32)  # a SHA-256 digest nothing else in the attributes equals
@@ -388,34 +497,116 @@ def _role_claim(role: SignerRole) -> CAdESSignedAttrSpec:
 
 # --- The stamp --------------------------------------------------------------------------
 
-_STAMP_TEXT = "Ký bởi: %(signer)s\nVai trò: %(role)s\nNgày ký: %(ts)s"
-_STAMP_FONT_SIZE = 8
-
-#: Characters every stamp may need: ASCII, Latin-1, Latin Extended-A and the
-#: Vietnamese letters. One font subset holding them all serves every signer, so
-#: the subset is made once per process, not once per name.
-_STAMP_REPERTOIRE = "".join(
-    chr(c)
-    for block in ((0x20, 0x7F), (0xA0, 0x180), (0x1A0, 0x1A2), (0x1AF, 0x1B1), (0x1EA0, 0x1EFA))
-    for c in range(*block)
-)
+#: The stamp's type size, largest first: it is set at the largest at which every line
+#: fits the field, and never below the last — 7 pt is legible at 100 % zoom. Whole
+#: points, and a whole-point leading: pyHanko lays text boxes out in fractions.
+_STAMP_FONT_SIZES = (8, 7)
+#: Space between lines, and between the field's edge and the text, in points.
+_STAMP_LINE_GAP = 2
+_STAMP_MARGIN = 3
 
 
-@cache
-def _stamp_style() -> TextStampStyle:
-    """Who signed, in which role, when: left-aligned in the field, shrunk to fit a long name."""
+@dataclass(frozen=True, slots=True)
+class _StampText:
+    """What a stamp says, as it is set: its lines and their type size."""
+
+    lines: tuple[str, ...]
+    font_size: int
+
+    @property
+    def leading(self) -> int:
+        return self.font_size + _STAMP_LINE_GAP
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _stamp_text(
+    *, signer: str, role: str, signed_at: datetime, width: float, height: float
+) -> _StampText:
+    """ "Ký bởi: …", "Vai trò: …", "Ngày ký: … (GMT+7)" set for a field ``width`` by
+    ``height`` points.
+
+    At the largest of :data:`_STAMP_FONT_SIZES` at which every line fits on one
+    line; else at the smallest, a long line (a school's full name) wrapped at word
+    boundaries, continuation lines indented. The text is never set smaller than
+    that — a stamp too small to read is worse than a wrapped one — and never
+    scaled by pyHanko: when even the wrapped text is taller than the field, the
+    name is cut with "…" so the role and the time still show (the full name stays
+    in the signature's ``/Name`` and certificate).
+    """
+    face = stamp_font.stamp_face()
+    when = signed_at.astimezone(VIETNAM_TIME)
+    items = [
+        f"Ký bởi: {unicodedata.normalize('NFC', signer)}",
+        f"Vai trò: {role}",
+        f"Ngày ký: {when:%d/%m/%Y %H:%M:%S} (GMT+7)",
+    ]
+    room = width - 2 * _STAMP_MARGIN
+    for size in _STAMP_FONT_SIZES:
+        if all(face.width(item, size) <= room for item in items):
+            return _StampText(tuple(items), size)
+    size = _STAMP_FONT_SIZES[-1]
+    signer_lines = _wrap(items[0], size, room)
+    rest = [line for item in items[1:] for line in _wrap(item, size, room)]
+    most = int((height - 2 * _STAMP_MARGIN + _STAMP_LINE_GAP) / (size + _STAMP_LINE_GAP))
+    keep = max(1, most - len(rest))
+    if len(signer_lines) > keep:
+        signer_lines = signer_lines[:keep]
+        last = signer_lines[-1]
+        while last and face.width(last + "…", size) > room:
+            last = last[:-1].rstrip()
+        signer_lines[-1] = last + "…"
+    return _StampText((*signer_lines, *rest), size)
+
+
+def _wrap(value: str, size: int, room: float) -> list[str]:
+    """``value`` in lines no wider than ``room`` at ``size``: at spaces where it can,
+    within a word only when one word is wider than the whole line."""
+    face = stamp_font.stamp_face()
+    indent = "   "
+    lines: list[str] = []
+    line = ""
+    for word in value.split(" "):
+        candidate = f"{line} {word}" if line else (indent if lines else "") + word
+        if face.width(candidate, size) <= room:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = indent + word
+        while face.width(line, size) > room and len(line) > len(indent) + 1:
+            cut = len(line) - 1
+            while cut > len(indent) + 1 and face.width(line[:cut], size) > room:
+                cut -= 1
+            lines.append(line[:cut])
+            line = indent + line[cut:]
+    lines.append(line)
+    return lines
+
+
+def _stamp_style(text: _StampText, font: FontEngineFactory) -> TextStampStyle:
+    """The stamp as :func:`_stamp_text` set it: left-aligned in the field, at its size,
+    never scaled (a scaled stamp is what made the old ones ~4 px high)."""
     return TextStampStyle(
-        stamp_text=_STAMP_TEXT,
-        timestamp_format="%d/%m/%Y %H:%M:%S (%Z)",
+        stamp_text="%(stamp)s",
         text_box_style=TextBoxStyle(
-            font=_StampFontFactory(_StampFont(FONT_DIR / "DejaVuSerifCondensed.ttf")),
-            font_size=_STAMP_FONT_SIZE,
-            leading=_STAMP_FONT_SIZE + 2,
+            font=font,
+            font_size=text.font_size,
+            leading=text.leading,
+            # The box is exactly the text: the field's margin is the only one.
+            box_layout_rule=layout.SimpleBoxLayoutRule(
+                x_align=layout.AxisAlignment.ALIGN_MIN,
+                y_align=layout.AxisAlignment.ALIGN_MIN,
+                margins=layout.Margins.uniform(0),
+            ),
         ),
         inner_content_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MIN,
             y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins.uniform(4),
+            margins=layout.Margins.uniform(_STAMP_MARGIN),
+            inner_content_scaling=layout.InnerScaling.NO_SCALING,
         ),
         # The page draws the field's outline; the stamp only fills it.
         border_width=0,
@@ -423,63 +614,112 @@ def _stamp_style() -> TextStampStyle:
     )
 
 
-class _StampFont:
-    """DejaVu Serif Condensed, the documents' face, read once per process for stamps.
+def _field_size(writer: IncrementalPdfFileWriter, name: str) -> tuple[float, float]:
+    """Width and height of the signature field ``name``'s widget, in points."""
+    for field_name, _, field in enumerate_sig_fields(writer, filled_status=False):
+        if field_name == name:
+            x0, y0, x1, y1 = (float(v) for v in field.get_object()["/Rect"])
+            return abs(x1 - x0), abs(y1 - y0)
+    raise PadesError(f"the document has no empty signature field {name}")
 
-    pyHanko's own OpenType engine (``GlyphAccumulatorFactory``) writes glyph
-    widths in font units, right only for 1000-unit fonts: DejaVu has 2048 units
-    to the em, so its stamps came out letter-spaced and cut off. It also parses
-    and subsets the font for every signature. This engine needs no shaping —
-    text is composed to NFC, and every Vietnamese letter has its own glyph — so
-    it maps characters through the font's cmap, scales widths to the PDF's 1000
-    units, and embeds one cached subset.
-    """
 
-    def __init__(self, path: Path) -> None:
-        program = path.read_bytes()
-        font = ttLib.TTFont(io.BytesIO(program))
-        scale = 1000 / font["head"].unitsPerEm
-        cmap = font.getBestCmap()
-        metrics = font["hmtx"].metrics
-        self.program = program
-        self.postscript_name = font["name"].getDebugName(6) or "DejaVuSerifCondensed"
+def _stamp_font(writer: IncrementalPdfFileWriter, text: str) -> FontEngineFactory:
+    """The font for a stamp saying ``text``: the document's shared stamp font when it
+    has every character (:mod:`hub.documents.pdf.stamp_font`); else — a name in
+    another script, a document rendered before the shared font existed — a subset of
+    the face embedded with this signature, so every letter still renders."""
+    shared = _SharedStampFont.of(writer)
+    if shared is not None and shared.covers(text):
+        return _SharedStampFontFactory(shared)
+    return _StampFontFactory(stamp_font.stamp_face())
+
+
+class _SharedStampFont:
+    """The document's shared stamp font, read back: its object, and which glyph shows
+    each character and how wide (from its ``/ToUnicode`` and ``/W``)."""
+
+    _BFCHAR = re.compile(rb"<([0-9A-Fa-f]{4})>\s*<([0-9A-Fa-f]{4,8})>")
+
+    def __init__(self, reference: generic.IndirectObject) -> None:
+        font = reference.get_object()
+        widths: dict[int, int] = {}
+        runs = font["/DescendantFonts"][0].get_object()["/W"]
+        for index in range(0, len(runs) - 1, 2):
+            first, values = int(runs[index]), runs[index + 1]
+            widths.update((first + offset, int(w)) for offset, w in enumerate(values))
+        self.reference = reference
         #: character → (glyph id, width in 1/1000 em)
-        self.glyphs: dict[str, tuple[int, int]] = {
-            chr(code): (font.getGlyphID(name), round(metrics[name][0] * scale))
-            for code, name in cmap.items()
-        }
-        self.notdef_width = round(metrics[font.getGlyphName(0)][0] * scale)
-        head, hhea, os2 = font["head"], font["hhea"], font["OS/2"]
-        self.bbox = [round(v * scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax)]
-        self.ascent = round(hhea.ascent * scale)
-        self.descent = round(hhea.descent * scale)
-        self.cap_height = round(getattr(os2, "sCapHeight", hhea.ascent) * scale)
-        self.repertoire = frozenset(
-            self.glyphs[c][0] for c in _STAMP_REPERTOIRE if c in self.glyphs
+        self.glyphs: dict[str, tuple[int, int]] = {}
+        for glyph, text in self._BFCHAR.findall(font["/ToUnicode"].get_object().data):
+            glyph_id = int(glyph, 16)
+            if glyph_id in widths:
+                self.glyphs[bytes.fromhex(text.decode()).decode("utf-16-be")] = (
+                    glyph_id,
+                    widths[glyph_id],
+                )
+
+    @classmethod
+    def of(cls, writer: IncrementalPdfFileWriter) -> _SharedStampFont | None:
+        try:
+            fonts = writer.root["/AcroForm"]["/DR"]["/Font"]
+            reference = fonts.raw_get(f"/{stamp_font.STAMP_FONT_RESOURCE}")
+        except KeyError:
+            return None
+        if not isinstance(reference, generic.IndirectObject):
+            return None
+        try:
+            return cls(reference)
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None  # not a font this module wrote: the stamp embeds its own
+
+    def covers(self, text: str) -> bool:
+        return all(
+            character in self.glyphs
+            for character in unicodedata.normalize("NFC", text)
+            if character != "\n"
         )
 
-    def glyph(self, character: str) -> tuple[int, int]:
-        return self.glyphs.get(character, (0, self.notdef_width))
 
-    @lru_cache(maxsize=16)  # noqa: B019 -- one instance per process (_stamp_style), never freed
-    def subset(self, glyph_ids: frozenset[int]) -> tuple[bytes, int]:
-        """The font cut down to ``glyph_ids`` (glyph ids kept), Flate-compressed, and its
-        uncompressed length."""
-        font = ttLib.TTFont(io.BytesIO(self.program))
-        options = subset.Options(layout_closure=False, hinting=False, retain_gids=True)
-        options.drop_tables += ["GPOS", "GDEF", "GSUB", "kern", "FFTM"]
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(gids=sorted(glyph_ids))
-        subsetter.subset(font)
-        buffer = io.BytesIO()
-        font.save(buffer)
-        program = buffer.getvalue()
-        return zlib.compress(program, 6), len(program)
+@dataclass(frozen=True)
+class _SharedStampFontFactory(FontEngineFactory):
+    font: _SharedStampFont
+
+    def create_font_engine(
+        self, writer: BasePdfFileWriter, obj_stream: object = None
+    ) -> FontEngine:
+        return _SharedStampFontEngine(writer, self.font)
+
+
+class _SharedStampFontEngine(FontEngine):
+    """A stamp set in the document's shared font: codes are its glyph ids, and nothing
+    is written — the appearance refers to the font object the document already has."""
+
+    def __init__(self, writer: BasePdfFileWriter, font: _SharedStampFont) -> None:
+        super().__init__(writer, stamp_font.STAMP_FONT_RESOURCE, embedded_subset=False)
+        self.font = font
+
+    @property
+    def uses_complex_positioning(self) -> bool:
+        return False
+
+    def shape(self, txt: str) -> ShapeResult:
+        codes, advance = [], 0
+        for character in unicodedata.normalize("NFC", txt):
+            glyph_id, width = self.font.glyphs[character]
+            codes.append(f"{glyph_id:04X}")
+            advance += width
+        return ShapeResult(f"<{''.join(codes)}> Tj".encode("ascii"), advance / 1000, 0)
+
+    def as_resource(self) -> generic.IndirectObject:
+        return self.font.reference
+
+    def prepare_write(self) -> None:
+        pass  # the font is in the document already
 
 
 @dataclass(frozen=True)
 class _StampFontFactory(FontEngineFactory):
-    font: _StampFont
+    font: stamp_font.StampFace
 
     def create_font_engine(
         self, writer: BasePdfFileWriter, obj_stream: object = None
@@ -488,9 +728,10 @@ class _StampFontFactory(FontEngineFactory):
 
 
 class _StampFontEngine(FontEngine):
-    """One stamp's use of :class:`_StampFont`: a Type0 font with Identity-H glyph ids."""
+    """One stamp's own subset of the face, a Type0 font with Identity-H glyph ids: the
+    fallback when the document's shared stamp font lacks a character."""
 
-    def __init__(self, writer: BasePdfFileWriter, font: _StampFont) -> None:
+    def __init__(self, writer: BasePdfFileWriter, font: stamp_font.StampFace) -> None:
         super().__init__(writer, font.postscript_name, embedded_subset=True)
         self.font = font
         #: glyph id → (width, the text it shows) for /W and /ToUnicode
@@ -523,7 +764,7 @@ class _StampFontEngine(FontEngine):
         self.written = True
         writer, font = self.writer, self.font
         name = f"{self.subset_prefix}+{font.postscript_name}"
-        compressed, length = font.subset(font.repertoire.union(self.used))
+        compressed, length = font.subset(frozenset(self.used))
         program = generic.StreamObject(
             {
                 generic.pdf_name("/Filter"): generic.pdf_name("/FlateDecode"),
@@ -548,14 +789,14 @@ class _StampFontEngine(FontEngine):
                 generic.pdf_name("/FontFile2"): writer.add_object(program),
             }
         )
-        # /W as runs of consecutive glyph ids, "first [w w …]": fewer objects to parse.
-        widths = generic.ArrayObject()
-        for glyph_id in sorted(self.used):
-            width = generic.NumberObject(self.used[glyph_id][0])
-            if widths and widths[-2] + len(widths[-1]) == glyph_id:
-                widths[-1].append(width)
-            else:
-                widths += [generic.NumberObject(glyph_id), generic.ArrayObject([width])]
+        widths = generic.ArrayObject(
+            generic.ArrayObject(generic.NumberObject(w) for w in run)
+            if isinstance(run, list)
+            else generic.NumberObject(run)
+            for run in stamp_font.width_runs(
+                {glyph: width for glyph, (width, _) in self.used.items()}
+            )
+        )
         cid_font = generic.DictionaryObject(
             {
                 generic.pdf_name("/Type"): generic.pdf_name("/Font"),
@@ -573,6 +814,12 @@ class _StampFontEngine(FontEngine):
                 generic.pdf_name("/W"): widths,
             }
         )
+        to_unicode = generic.StreamObject(
+            stream_data=stamp_font.to_unicode(
+                (glyph, text) for glyph, (_, text) in self.used.items()
+            )
+        )
+        to_unicode.compress()
         type0 = generic.DictionaryObject(
             {
                 generic.pdf_name("/Type"): generic.pdf_name("/Font"),
@@ -582,30 +829,7 @@ class _StampFontEngine(FontEngine):
                 generic.pdf_name("/DescendantFonts"): generic.ArrayObject(
                     [writer.add_object(cid_font)]
                 ),
-                generic.pdf_name("/ToUnicode"): writer.add_object(self._to_unicode()),
+                generic.pdf_name("/ToUnicode"): writer.add_object(to_unicode),
             }
         )
         writer.add_object(type0, idnum=self.reference.idnum)
-
-    def _to_unicode(self) -> generic.StreamObject:
-        """The CMap that lets readers (``pdftotext``, search, screen readers) get the text back."""
-        mappings = [
-            f"<{glyph_id:04X}> <{text.encode('utf-16-be').hex().upper()}>"
-            for glyph_id, (_, text) in sorted(self.used.items())
-            if glyph_id
-        ]
-        chunks = [
-            f"{len(chunk)} beginbfchar\n" + "\n".join(chunk) + "\nendbfchar"
-            for chunk in (mappings[i : i + 100] for i in range(0, len(mappings), 100))
-        ]
-        cmap = (
-            "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
-            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
-            "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
-            "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
-            + "\n".join(chunks)
-            + "\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend"
-        )
-        stream = generic.StreamObject(stream_data=cmap.encode("ascii"))
-        stream.compress()
-        return stream

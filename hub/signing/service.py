@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
+import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.sign.timestamps import TimeStamper
@@ -57,10 +58,13 @@ from hub.domain.lifecycle import TranscriptState
 from hub.domain.people import Person
 from hub.domain.problems import Code, HubError
 from hub.domain.signers import SIGNING_ORDER, SignerRole
+from hub.signing import longterm
 from hub.signing.pades import PreparedPdf, finish_pdf, prepare_pdf
 from hub.signing.trust import TrustStore
 from hub.signing.xades import PreparedXml, finish_xml, prepare_xml
 from hub.transcripts import service as transcripts
+
+log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 _DER = Encoding.DER
@@ -157,6 +161,7 @@ async def request_signatures(
             certificate=credential.certificate,
             chain=credential.chain,
             signing_time=signing_time,
+            algorithm=credential.signature_algorithm,
         )
         pdf = await prepare_pdf(
             transcript.pdf,
@@ -164,6 +169,8 @@ async def request_signatures(
             certificate=credential.certificate,
             chain=credential.chain,
             signing_time=signing_time,
+            timestamper=signing.timestamper,
+            algorithm=credential.signature_algorithm,
         )
         digests += [xml.digest, pdf.digest]
         label = f"Hoc ba {transcript.document_id[:8]}"
@@ -205,13 +212,29 @@ async def request_signatures(
 
 
 async def complete_signatures(
-    session: AsyncSession, *, caller: Caller, signing: SigningServices, request_id: str
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    signing: SigningServices,
+    request_id: str,
+    otp: str | None = None,
 ) -> models.SigningRequest:
-    """Poll the provider once and, if the signer confirmed, finish and record every item."""
+    """Poll the provider once and, if the signer confirmed, finish and record every item.
+
+    ``otp`` is the one-time code a provider sent the signer for a request that waits
+    for it (:func:`awaits_otp`): it goes to the provider with this poll only and is
+    never stored."""
     request = await load_request(session, caller=caller, request_id=request_id, for_update=True)
     if request.state != PENDING:
         return request
     transaction = Transaction.from_json(request.transaction)
+    if otp is not None:
+        if not awaits_otp(request):
+            raise HubError(Code.INVALID_ARGUMENT, detail="yêu cầu ký này không chờ mã OTP")
+        code = otp.strip()
+        if not code.isalnum() or not 4 <= len(code) <= 16:
+            raise HubError(Code.INVALID_ARGUMENT, detail="mã OTP gồm 4–16 chữ số hoặc chữ cái")
+        transaction = dataclasses.replace(transaction, data={**transaction.data, "otp": code})
     try:
         result = await signing.providers.adapter(request.provider).poll(transaction)
     except SigningError as error:
@@ -233,6 +256,13 @@ async def complete_signatures(
     request.finished_at = datetime.now(UTC)
     await session.flush()
     return request
+
+
+def awaits_otp(request: models.SigningRequest) -> bool:
+    """Whether a pending request waits for the one-time code the provider sent the signer
+    (a CSC credential with an online OTP): the signer types it where they sign."""
+    data = request.transaction.get("data", {})
+    return request.state == PENDING and data.get("awaiting") == "otp"
 
 
 async def _finish(
@@ -286,6 +316,9 @@ async def _finish(
                 result.signatures[2 * item.position + 1],
                 timestamper=signing.timestamper,
             )
+            if role is SignerRole.SCHOOL_SEAL and signing.timestamper is not None:
+                sealed = await _long_term(signing, longterm.Documents(signed_xml, signed_pdf))
+                signed_xml, signed_pdf = sealed.xml, sealed.pdf
             return signed_xml, signed_pdf
 
     finished = await asyncio.gather(
@@ -311,6 +344,20 @@ async def _finish(
         )
         item.state = SIGNED
     request.state = SIGNED
+
+
+async def _long_term(signing: SigningServices, documents: longterm.Documents) -> longterm.Documents:
+    """The sealed documents made long-term (PAdES B-LTA, XAdES LTA) at once; kept B-T
+    when the PKI cannot answer now (the archive job, :mod:`hub.jobs.archive`, tries
+    again), so an OCSP responder being down never stops a school's seal."""
+    assert signing.timestamper is not None
+    try:
+        return await longterm.make_long_term(
+            documents, trust=signing.trust, timestamper=signing.timestamper
+        )
+    except (longterm.LongTermError, OSError) as error:  # OSError: the TSA did not answer
+        log.warning("signing.long_term_later", problem=str(error)[:300])
+        return documents
 
 
 def _close(

@@ -78,12 +78,14 @@ def signing_services(settings: Settings) -> SigningServices | None:
         client_secret = "…"
         profile_id = "adss:ras:profile:001"
 
-        [csc]
+        [csc]                      # any CSC server; see hub.adapters.signing.csc.adapter
         url = "https://csc.example.vn/csc/v2"
         version = "v2"
         operation_mode = "A"
-        username = "…"
-        password = "…"
+        auth = "oauth2client"      # or external, basic, oauth2code, TLS (default: any
+        client_id = "…"            # the server offers that this table has material for)
+        client_secret = "…"
+        pins = { "<credential ID>" = "…" }   # sent only to credentials that ask
 
         [pkcs11.01LB0101]          # one table per school (ministry code)
         module = "/usr/lib/x86_64-linux-gnu/libeToken.so"

@@ -13,6 +13,12 @@ Three questions, answered separately so each answer can be cached:
    certificate, signed by the issuer, and kept for :data:`REVOCATION_TTL`; the
    revocation *time* is kept, so "revoked after it signed" still counts as good.
 
+A long-term signed document (PAdES/XAdES LTA, :mod:`hub.signing.longterm`) carries
+the OCSP responses and CRLs it needs: :meth:`TrustStore.revocation` reads those
+first (:class:`Evidence`, judged offline by :func:`judge_evidence`) and asks the
+network only when the document holds no answer. :meth:`TrustStore.fetch_evidence`
+fetches the raw answer that signing embeds.
+
 The trust store is the demo roots in demo mode and a configured list of real
 roots (PEM files) otherwise. Revocation of intermediate CAs is taken from the
 trust list (an intermediate that is no longer trusted is removed from it).
@@ -24,7 +30,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -59,6 +65,41 @@ class RevocationResult:
     checked: bool
     revoked_at: datetime | None = None
     problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Validation data a document carries (a PDF's DSS, XAdES certificate and revocation
+    values): certificates, and OCSP responses and CRLs as DER, judged only when used."""
+
+    certificates: tuple[x509.Certificate, ...] = ()
+    ocsp: tuple[bytes, ...] = ()
+    crls: tuple[bytes, ...] = ()
+
+    def __or__(self, other: Evidence) -> Evidence:
+        return Evidence(
+            tuple(dict.fromkeys((*self.certificates, *other.certificates))),
+            tuple(dict.fromkeys((*self.ocsp, *other.ocsp))),
+            tuple(dict.fromkeys((*self.crls, *other.crls))),
+        )
+
+
+#: An OCSP response or CRL made this long before the moment it must vouch for still
+#: counts: the clocks of a TSA and a CA's responder are not the same clock.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class EvidenceUnavailable(RuntimeError):
+    """No revocation answer could be fetched for a certificate that names a source."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A revocation answer as fetched: what it says, and its DER to embed."""
+
+    result: RevocationResult
+    kind: str  # "ocsp" or "crl"
+    der: bytes = field(repr=False)
 
 
 class Remembered:
@@ -98,6 +139,9 @@ class TrustStore:
         #: Verdicts on stored documents, kept no longer than the revocation answers they
         #: rest on (hub.signing.verification.records): a QR code's page verifies once.
         self.stored_verdicts = Remembered(REVOCATION_TTL, 4096)
+        #: Answers fetched to embed (:meth:`fetch_evidence`), no older than
+        #: :data:`CLOCK_SKEW`, so each still vouches for a signature made since.
+        self._evidence = Remembered(CLOCK_SKEW, 4096)
 
     @classmethod
     def from_pem_files(cls, files: Iterable[Path], **options: bool) -> TrustStore:
@@ -146,8 +190,20 @@ class TrustStore:
     # --- 3. revocation ----------------------------------------------------------------------
 
     async def revocation(
-        self, certificate: x509.Certificate, issuer: x509.Certificate
+        self,
+        certificate: x509.Certificate,
+        issuer: x509.Certificate,
+        *,
+        evidence: Evidence | None = None,
+        since: datetime | None = None,
     ) -> RevocationResult:
+        """Was ``certificate`` revoked, and when? From ``evidence`` the document carries
+        when it holds an answer made at or after ``since`` (the moment the answer must
+        vouch for), else from the network (cached)."""
+        if evidence is not None:
+            embedded = judge_evidence(certificate, issuer, evidence, since)
+            if embedded is not None:
+                return embedded
         key = _fingerprint(certificate)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
@@ -164,21 +220,85 @@ class TrustStore:
     ) -> RevocationResult:
         if not self.fetch_revocation:
             return RevocationResult(False, problem="revocation checking is switched off")
-        problems: list[str] = []
-        async with httpx.AsyncClient(timeout=_FETCH_TIMEOUT) as client:
-            for url in _ocsp_urls(certificate):
-                try:
-                    return await _ask_ocsp(client, url, certificate, issuer)
-                except (httpx.HTTPError, ValueError, InvalidSignature) as error:
-                    problems.append(f"OCSP {url}: {error!r}")
-            for url in _crl_urls(certificate):
-                try:
-                    return await _ask_crl(client, url, certificate, issuer)
-                except (httpx.HTTPError, ValueError, InvalidSignature) as error:
-                    problems.append(f"CRL {url}: {error!r}")
-        if not problems:
-            problems.append("the certificate names no OCSP responder and no CRL")
-        return RevocationResult(False, problem="; ".join(problems))
+        fetched, problem = await _fetch(certificate, issuer)
+        return fetched.result if fetched else RevocationResult(False, problem=problem)
+
+    async def fetch_evidence(
+        self, certificate: x509.Certificate, issuer: x509.Certificate
+    ) -> Fetched | None:
+        """The issuer's current answer on ``certificate``, as DER to embed in a document
+        (OCSP first, then the CRL); None when the certificate names no source. Raises
+        :class:`EvidenceUnavailable` when it names one and none answers usably."""
+        if not (_ocsp_urls(certificate) or _crl_urls(certificate)):
+            return None
+        key = _fingerprint(certificate)
+        kept = self._evidence.get(key)
+        if isinstance(kept, Fetched):
+            return kept  # a class sealed at once asks once per CA and signer
+        fetched, problem = await _fetch(certificate, issuer)
+        if fetched is None:
+            raise EvidenceUnavailable(problem)
+        self._evidence.put(key, fetched)
+        return fetched
+
+
+async def _fetch(
+    certificate: x509.Certificate, issuer: x509.Certificate
+) -> tuple[Fetched | None, str]:
+    """The first usable answer of the certificate's OCSP responders, then CRLs."""
+    problems: list[str] = []
+    async with httpx.AsyncClient(timeout=_FETCH_TIMEOUT) as client:
+        for url in _ocsp_urls(certificate):
+            try:
+                return await _ask_ocsp(client, url, certificate, issuer), ""
+            except (httpx.HTTPError, ValueError, InvalidSignature) as error:
+                problems.append(f"OCSP {url}: {error!r}")
+        for url in _crl_urls(certificate):
+            try:
+                return await _ask_crl(client, url, certificate, issuer), ""
+            except (httpx.HTTPError, ValueError, InvalidSignature) as error:
+                problems.append(f"CRL {url}: {error!r}")
+    if not problems:
+        problems.append("the certificate names no OCSP responder and no CRL")
+    return None, "; ".join(problems)
+
+
+def judge_evidence(
+    certificate: x509.Certificate,
+    issuer: x509.Certificate,
+    evidence: Evidence,
+    since: datetime | None,
+) -> RevocationResult | None:
+    """What the document's own OCSP responses or CRLs say of ``certificate``: the first
+    one for it, signed by its issuer (or the issuer's delegated responder), made no
+    earlier than ``since`` less :data:`CLOCK_SKEW`; None when none qualifies.
+
+    An answer made after the signature still vouches for the moment of signing: a
+    revocation is never undone, and a "revoked" answer carries its revocation time."""
+    earliest = since - CLOCK_SKEW if since is not None else None
+    for der in evidence.ocsp:
+        try:
+            response = ocsp.load_der_ocsp_response(der)
+            if (
+                response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL
+                or response.serial_number != certificate.serial_number
+                or (earliest is not None and response.produced_at_utc < earliest)
+            ):
+                continue
+            return _judge_ocsp(response, issuer)
+        except (ValueError, InvalidSignature):
+            continue
+    for der in evidence.crls:
+        try:
+            crl = x509.load_der_x509_crl(der)
+            if crl.issuer != issuer.subject or (
+                earliest is not None and crl.last_update_utc < earliest
+            ):
+                continue
+            return _judge_crl(crl, certificate, issuer)
+        except (ValueError, InvalidSignature):
+            continue
+    return None
 
 
 def trust_store(
@@ -196,7 +316,7 @@ def trust_store(
 
 async def _ask_ocsp(
     client: httpx.AsyncClient, url: str, certificate: x509.Certificate, issuer: x509.Certificate
-) -> RevocationResult:
+) -> Fetched:
     request = (
         ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA256()).build()
     )
@@ -211,6 +331,11 @@ async def _ask_ocsp(
         raise ValueError(f"OCSP status {response.response_status.name}")
     if response.serial_number != certificate.serial_number:
         raise ValueError("OCSP answered for another certificate")
+    return Fetched(_judge_ocsp(response, issuer), "ocsp", answer.content)
+
+
+def _judge_ocsp(response: ocsp.OCSPResponse, issuer: x509.Certificate) -> RevocationResult:
+    """A successful response's verdict, once its signature checks out."""
     signer = _ocsp_signer(response, issuer)
     _verify(
         signer.public_key(),
@@ -245,10 +370,16 @@ def _ocsp_signer(response: ocsp.OCSPResponse, issuer: x509.Certificate) -> x509.
 
 async def _ask_crl(
     client: httpx.AsyncClient, url: str, certificate: x509.Certificate, issuer: x509.Certificate
-) -> RevocationResult:
+) -> Fetched:
     answer = await client.get(url)
     answer.raise_for_status()
     crl = x509.load_der_x509_crl(answer.content)
+    return Fetched(_judge_crl(crl, certificate, issuer), "crl", answer.content)
+
+
+def _judge_crl(
+    crl: x509.CertificateRevocationList, certificate: x509.Certificate, issuer: x509.Certificate
+) -> RevocationResult:
     if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
         raise ValueError("CRL is not signed by the certificate's issuer")
     entry = crl.get_revoked_certificate_by_serial_number(certificate.serial_number)

@@ -16,7 +16,8 @@ with lxml, in the shape this module fixes once (and
 :mod:`hub.signing.verification.xml_reader` accepts, nothing looser):
 
 - ``Id="signature-N"`` (N = 1, 2, 3 in document order), exclusive C14N everywhere,
-  RSA-SHA256, SHA-256 digests;
+  the signer key's algorithm (RSA-SHA256, RSA-PSS or ECDSA with SHA-256:
+  :mod:`hub.signing.algorithms`), SHA-256 digests;
 - references to ``#content``, to **every earlier signature by its Id**, and to this
   signature's ``xades:SignedProperties``. Covering the earlier signatures protects
   them (and their timestamps) against being swapped or stripped; ``URI=""`` with the
@@ -47,8 +48,6 @@ from asn1crypto import cms as asn1_cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from pyhanko.sign.timestamps import TimeStamper
@@ -60,12 +59,15 @@ from hub.documents.xml.transcript import (
     SIGNATURE_NAMESPACE,
 )
 from hub.domain.signers import SignerRole
+from hub.signing import algorithms as signature_algorithms
+from hub.signing.algorithms import SignatureAlgorithm
 
 #: XAdES 1.3.2; EN 319 132-1 put SigningCertificateV2 and SignerRoleV2 in it too, so
 #: B-B and B-T need no 1.4.1 element.
 XADES_NAMESPACE = "http://uri.etsi.org/01903/v1.3.2#"
+#: XAdES 1.4.1: ArchiveTimeStamp and TimeStampValidationData (long-term, LTA).
+XADES141_NAMESPACE = "http://uri.etsi.org/01903/v1.4.1#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
-RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 
@@ -88,6 +90,11 @@ def ds(tag: str) -> str:
 def xades(tag: str) -> str:
     """Clark name of a XAdES 1.3.2 element."""
     return f"{{{XADES_NAMESPACE}}}{tag}"
+
+
+def xades141(tag: str) -> str:
+    """``tag`` in the XAdES 1.4.1 namespace."""
+    return f"{{{XADES141_NAMESPACE}}}{tag}"
 
 
 def signature_id(number: int) -> str:
@@ -118,7 +125,8 @@ class PreparedXml:
     """A signature waiting for its value: plain bytes a job can store and finish later.
 
     ``digest`` is SHA-256 over the canonical ``ds:SignedInfo``, what the provider signs
-    (RSA PKCS#1 v1.5 over DigestInfo). ``document`` is the transcript with the new
+    (as the credential's algorithm signs: RSA PKCS#1 v1.5 over DigestInfo for most
+    providers). ``document`` is the transcript with the new
     ``ds:Signature`` in place and an empty ``ds:SignatureValue``.
     """
 
@@ -191,7 +199,6 @@ class _CertificateFacts:
     base64: str
     sha256: str  # base64 of SHA-256 over the DER, for SigningCertificateV2
     issuer_serial: str  # base64 of the DER RFC 5035 IssuerSerial, for IssuerSerialV2
-    is_rsa: bool
 
 
 @lru_cache(maxsize=1024)
@@ -208,7 +215,6 @@ def _facts(certificate: x509.Certificate) -> _CertificateFacts:
         base64=base64.b64encode(der).decode(),
         sha256=base64.b64encode(hashlib.sha256(der).digest()).decode(),
         issuer_serial=base64.b64encode(issuer_serial.dump()).decode(),
-        is_rsa=isinstance(certificate.public_key(), rsa.RSAPublicKey),
     )
 
 
@@ -251,18 +257,26 @@ def prepare_xml(
     certificate: x509.Certificate,
     chain: Sequence[x509.Certificate],
     signing_time: datetime | None = None,
+    algorithm: SignatureAlgorithm | None = None,
 ) -> PreparedXml:
     """Append ``role``'s ``ds:Signature`` (without its value) to a transcript.
+
+    ``algorithm`` is how the signer's key signs (the credential's; default: RSA
+    PKCS#1 v1.5 for an RSA key, ECDSA for an EC key); it names the SignatureMethod.
 
     ``xml`` is a valid transcript (run ``validate_xml`` once before the first
     signature) with zero, one or two finished signatures; ``chain`` runs from the
     issuing CA up. The signing order is the workflow's to keep and
     ``hub.signing.verification`` checks it; this only refuses what would make a broken or
-    invalid document: a fourth signature, an unfinished earlier one, a non-RSA key.
+    invalid document: a fourth signature, an unfinished earlier one, a key that cannot
+    sign with ``algorithm``.
     """
     facts = _facts(certificate)
-    if not facts.is_rsa:
-        raise XadesError("only RSA certificates are supported (RSA-SHA256 signatures)")
+    try:
+        algorithm = algorithm or signature_algorithms.for_key(certificate.public_key())
+        signature_algorithms.checked_key(algorithm, certificate.public_key())
+    except signature_algorithms.UnsupportedAlgorithmError as error:
+        raise XadesError(str(error)) from None
     claimed = _xsd_datetime(signing_time or datetime.now(UTC))
     try:
         root = parse_document(xml)
@@ -290,7 +304,7 @@ def prepare_xml(
     signature.tail = "\n"
     signed_info = _sub(signature, ds("SignedInfo"))
     _sub(signed_info, ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
-    _sub(signed_info, ds("SignatureMethod"), Algorithm=RSA_SHA256)
+    _sub(signed_info, ds("SignatureMethod"), Algorithm=signature_algorithms.xmldsig_uri(algorithm))
     covered: list[tuple[Element, str, str]] = [
         (content, f"{own_id}-reference-content", _CONTENT_DESCRIPTION)
     ]
@@ -366,18 +380,25 @@ async def finish_xml(
         element.findtext(f"{ds('KeyInfo')}/{ds('X509Data')}/{ds('X509Certificate')}") or ""
     )
     public_key = certificate.public_key()
-    assert isinstance(public_key, rsa.RSAPublicKey)  # prepare_xml accepts RSA only
+    method = signed_info.find(ds("SignatureMethod"))
+    algorithm = signature_algorithms.from_xmldsig_uri(
+        method.get("Algorithm", "") if method is not None else ""
+    )
+    if algorithm is None:
+        raise XadesError("the prepared signature names no signature method the hub signs with")
     try:
-        public_key.verify(
-            signature, prepared.digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256())
+        signature_algorithms.verify(
+            algorithm, public_key, signature, prepared.digest, prehashed=True
         )
-    except InvalidSignature:
+    except (InvalidSignature, ValueError):
         raise SignatureValueMismatchError(
             "the signature value does not verify with the certificate of "
             f"{certificate.subject.rfc4514_string()}: the provider signed with another key "
             "or over another digest"
         ) from None
-    value.text = base64.b64encode(signature).decode()
+    value.text = base64.b64encode(
+        signature_algorithms.to_xmldsig(algorithm, signature, public_key)
+    ).decode()
     if timestamper is not None:
         await _add_timestamp(element, value, timestamper)
     return serialise(root)
@@ -385,11 +406,7 @@ async def finish_xml(
 
 async def _add_timestamp(signature: Element, value: Element, timestamper: TimeStamper) -> None:
     """Add ``xades:SignatureTimeStamp`` over the canonical ``ds:SignatureValue``."""
-    imprint = hashlib.sha256(canonical(value)).digest()
-    token = await timestamper.async_timestamp(imprint, "sha256")
-    tst_info = token["content"]["encap_content_info"]["content"].parsed
-    if tst_info["message_imprint"]["hashed_message"].native != imprint:
-        raise XadesError("the timestamp authority answered for another message imprint")
+    token = await timestamp_token(canonical(value), timestamper)
     qualifying = signature.find(f"{ds('Object')}/{xades('QualifyingProperties')}")
     assert qualifying is not None  # prepare_xml wrote it
     unsigned = _sub(
@@ -397,4 +414,72 @@ async def _add_timestamp(signature: Element, value: Element, timestamper: TimeSt
     )
     stamp = _sub(unsigned, xades("SignatureTimeStamp"), Id=f"{signature.get('Id')}-timestamp")
     _sub(stamp, ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
-    _sub(stamp, xades("EncapsulatedTimeStamp"), base64.b64encode(token.dump()).decode())
+    _sub(stamp, xades("EncapsulatedTimeStamp"), base64.b64encode(token).decode())
+
+
+# --- Timestamps over a finished signature (B-T here, LTA in hub.signing.longterm) -------
+
+#: Where a finished signature keeps what is added after it was signed.
+UNSIGNED_SIGNATURE_PROPERTIES = (
+    f"{ds('Object')}/{xades('QualifyingProperties')}"
+    f"/{xades('UnsignedProperties')}/{xades('UnsignedSignatureProperties')}"
+)
+
+#: A child element in this module's shape (public for :mod:`hub.signing.longterm`).
+sub = _sub
+
+
+async def timestamp_token(data: bytes, timestamper: TimeStamper) -> bytes:
+    """The DER of an RFC 3161 token over SHA-256 of ``data``, checked to be for it."""
+    imprint = hashlib.sha256(data).digest()
+    token = await timestamper.async_timestamp(imprint, "sha256")
+    tst_info = token["content"]["encap_content_info"]["content"].parsed
+    if tst_info["message_imprint"]["hashed_message"].native != imprint:
+        raise XadesError("the timestamp authority answered for another message imprint")
+    return bytes(token.dump())
+
+
+def token_certificates(der: bytes) -> tuple[x509.Certificate, list[x509.Certificate]]:
+    """The certificate that signed an RFC 3161 token, and the others it carries."""
+    token = asn1_cms.ContentInfo.load(der)
+    signed_data = token["content"]
+    carried = [
+        x509.load_der_x509_certificate(c.chosen.dump())
+        for c in signed_data["certificates"]
+        if c.name == "certificate"
+    ]
+    sid = signed_data["signer_infos"][0]["sid"]
+    for index, certificate in enumerate(carried):
+        if sid.name == "issuer_and_serial_number" and (
+            sid.chosen["serial_number"].native == certificate.serial_number
+            and sid.chosen["issuer"].dump() == certificate.issuer.public_bytes()
+        ):
+            return certificate, carried[:index] + carried[index + 1 :]
+    raise XadesError("the timestamp token does not carry its signer's certificate")
+
+
+def archive_input(signature: Element, before: Element | None = None) -> bytes:
+    """What an ``xadesv141:ArchiveTimeStamp`` of ``signature`` covers (EN 319 132-1
+    §5.5.2.2, exclusive C14N): each referenced element in reference order, SignedInfo,
+    SignatureValue and KeyInfo, then every unsigned signature property before
+    ``before`` (all of them when None: the stamp about to be added). Through the
+    references, the earlier signatures and their own timestamps are covered too."""
+    root = signature.getroottree().getroot()
+    parts = []
+    for reference in signature.iterfind(f"{ds('SignedInfo')}/{ds('Reference')}"):
+        identifier = (reference.get("URI") or "").removeprefix("#")
+        targets = root.xpath("//*[@Id=$identifier]", identifier=identifier)
+        if len(targets) != 1:
+            raise XadesError(f"reference #{identifier} does not name exactly one element")
+        parts.append(canonical(targets[0]))
+    for tag in ("SignedInfo", "SignatureValue", "KeyInfo"):
+        element = signature.find(ds(tag))
+        if element is None:
+            raise XadesError(f"the signature has no {tag}")
+        parts.append(canonical(element))
+    unsigned = signature.find(UNSIGNED_SIGNATURE_PROPERTIES)
+    for child in unsigned if unsigned is not None else ():
+        if child is before:
+            break
+        parts.append(canonical(child))
+    return b"".join(parts)

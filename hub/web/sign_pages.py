@@ -29,13 +29,14 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from hub.auth.access import Caller, restrict
 from hub.auth.people import session_caller as person_caller
-from hub.auth.sessions import csrf_matches
+from hub.auth.sessions import SessionView, csrf_matches
 from hub.db import models
 from hub.domain.personal_data import Kind, unmasked
 from hub.domain.problems import Code, HubError
@@ -66,6 +67,7 @@ NEXT_STEP = {
     Code.TRANSCRIPT_STATE: "sign.reason.changed",
     Code.SIGNING_ORDER: "sign.reason.changed",
     Code.BATCH_TOO_LARGE: "sign.reason.too_many",
+    Code.SIGNER_OTP_WRONG: "sign.reason.otp_wrong",
 }
 SEAL_NEXT_STEP = {
     Code.PROVIDER_UNAVAILABLE: "sign.seal_reason.token",
@@ -181,7 +183,9 @@ def sign_routes(hub: HubServices) -> list[Route]:
             state_text=partial(state_text, i18n.language_of(request)),
         )
 
-    async def sign_all(request: Request) -> Response:
+    async def form_post(request: Request) -> Response | tuple[Caller, SessionView, FormData]:
+        """A form posted from a page: the session's person as the caller, once the form's
+        anti-forgery field matches the session's; else the answer to give."""
         current = await hub.session_of(request)
         if current is None:
             return to_login(request.url.path)
@@ -192,7 +196,13 @@ def sign_routes(hub: HubServices) -> list[Route]:
         person = await hub.callers.person(hub.db, current.personal_id, current.full_name)
         if not person.known:
             return to_login(request.url.path)
-        caller = person_caller(person)
+        return person_caller(person), current, form
+
+    async def sign_all(request: Request) -> Response:
+        posted = await form_post(request)
+        if isinstance(posted, Response):
+            return posted
+        caller, _, form = posted
         try:
             role = SignerRole(str(form.get("role", "")))
             school_id = int(str(form.get("school_id", "")))
@@ -239,9 +249,12 @@ def sign_routes(hub: HubServices) -> list[Route]:
         log.info("sign_page.requested", request=request_id, transcripts=len(ids), role=role.value)
         return RedirectResponse(f"/sign/requests/{request_id}", status_code=303)
 
-    async def progress(caller: Caller, request_id: str, language: str) -> dict[str, Any] | None:
-        """Ask the provider once and say where the request stands; None if the page does
-        not show it to the caller (:func:`is_own_request`)."""
+    async def progress(
+        caller: Caller, request_id: str, language: str, otp: str | None = None
+    ) -> dict[str, Any] | None:
+        """Ask the provider once (with the OTP the signer typed, when the request waits
+        for one) and say where the request stands; None if the page does not show it to
+        the caller (:func:`is_own_request`)."""
         assert hub.signing is not None
         async with hub.db.sessions() as session:
             try:
@@ -257,7 +270,7 @@ def sign_routes(hub: HubServices) -> list[Route]:
         try:
             async with hub.db.unit_of_work() as session:
                 await signing_service.complete_signatures(
-                    session, caller=caller, signing=hub.signing, request_id=request_id
+                    session, caller=caller, signing=hub.signing, request_id=request_id, otp=otp
                 )
         except HubError as error:
             # The provider or the TSA did not answer this time: the request stays
@@ -309,6 +322,7 @@ def sign_routes(hub: HubServices) -> list[Route]:
             "state": state,
             "stateText": state_text(language, state, role),
             "pending": state == signing_service.PENDING,
+            "awaitingOtp": signing_service.awaits_otp(signing_request),
             "signed": signed,
             "total": total,
             "progressText": i18n.translate(language, progress_key, signed=signed, total=total),
@@ -339,7 +353,37 @@ def sign_routes(hub: HubServices) -> list[Route]:
         status = await progress(caller, request.path_params["request_id"], language)
         if status is None:
             return problem_page(request, Code.INVALID_ARGUMENT, 404, link=BACK, detail="yêu cầu ký")
-        return render(request, "sign_request.html", report=status)
+        current = await hub.session_of(request)
+        return render(
+            request,
+            "sign_request.html",
+            report=status,
+            csrf_token=current.csrf_token if current else "",
+        )
+
+    async def give_otp(request: Request) -> Response:
+        """The one-time code the provider sent the signer, typed on the page: it goes to
+        the provider with one poll and is kept nowhere; then the page as usual."""
+        posted = await form_post(request)
+        if isinstance(posted, Response):
+            return posted
+        caller, current, form = posted
+        if hub.signing is None:
+            return problem_page(request, Code.PROVIDER_UNAVAILABLE, 503, link=BACK, provider="—")
+        request_id = request.path_params["request_id"]
+        status = await progress(
+            caller,
+            request_id,
+            i18n.language_of(request),
+            otp=str(form.get("otp") or ""),
+        )
+        if status is None:
+            return problem_page(request, Code.INVALID_ARGUMENT, 404, link=BACK, detail="yêu cầu ký")
+        if status["trouble"]:
+            return render(
+                request, "sign_request.html", report=status, csrf_token=current.csrf_token
+            )
+        return RedirectResponse(f"/sign/requests/{request_id}", status_code=303)
 
     async def request_status(request: Request) -> Response:
         caller = await signed_in(request)
@@ -404,5 +448,6 @@ def sign_routes(hub: HubServices) -> list[Route]:
         ("/sign/preview/{transcript_id}", preview, ["GET"]),
         ("/sign/requests/{request_id}", request_page, ["GET"]),
         ("/sign/requests/{request_id}/status", request_status, ["GET"]),
+        ("/sign/requests/{request_id}/otp", give_otp, ["POST"]),
     ]
     return [Route(path, handler, methods=methods) for path, handler, methods in handlers]

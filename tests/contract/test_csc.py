@@ -65,6 +65,8 @@ def make_adapter(csc: Csc, opened: list[SigningAdapter]) -> MakeAdapter:
         version: Version = "v2", operation_mode: OperationMode = "S", **options: object
     ) -> CscAdapter:
         options.setdefault("account", SERVICE)
+        # The hub's service account acts for every user, so it names them (userID).
+        options.setdefault("acts_for_users", options["account"] == SERVICE)
         options.setdefault("pins", {csc.credential_id: PIN})
         adapter = CscAdapter(
             base_url=f"{csc.server.url}/csc/{version}",
@@ -116,7 +118,9 @@ async def test_logs_in_again_when_the_token_expires(pki: DemoPKI) -> None:
     )
     provider.enrol(USER_ID, full_name="Nguyễn Thị Lan")
     with SimulatorServer(app) as server:
-        adapter = CscAdapter(base_url=f"{server.url}/csc/v2", account=SERVICE, pins={})
+        adapter = CscAdapter(
+            base_url=f"{server.url}/csc/v2", account=SERVICE, acts_for_users=True, pins={}
+        )
         try:
             assert len(await adapter.list_credentials(USER_ID)) == 1
             await asyncio.sleep(0.3)
@@ -227,7 +231,7 @@ async def test_an_account_acts_only_for_itself(csc: Csc, make_adapter: MakeAdapt
         ("invalid_request", "The certificate is revoked", Code.CERTIFICATE_REVOKED),
         ("invalid_request", "Certificate has expired", Code.CERTIFICATE_EXPIRED),
         ("invalid_request", "Signing quota reached", Code.QUOTA_EXHAUSTED),
-        ("invalid_otp", "The OTP is invalid", Code.PROVIDER_BAD_CREDENTIALS),
+        ("invalid_otp", "The OTP is invalid", Code.SIGNER_OTP_WRONG),
         ("invalid_request", "The SAD is expired", None),
     ],
 )

@@ -55,6 +55,36 @@ async def test_filtering_by_another_school_returns_nothing(http, world, vendor_a
     assert result == {"totalCount": 0, "nodes": []}
 
 
+async def test_lists_below_a_node_keep_the_clients_reach(http, world, vendor_a, district_lb):
+    """A downward edge is the root list restricted to its parent: the same reach."""
+    query = """{ districts(first: 10) { nodes { code schools(first: 5) { nodes { moetCode
+        classes(first: 10) { nodes { students(first: 1) { totalCount } } } } } } } }"""
+    districts = data(await gql(http, vendor_a, query))["districts"]["nodes"]
+    assert [d["code"] for d in districts] == ["LB"]  # C's district is not there at all
+    (school,) = districts[0]["schools"]["nodes"]
+    assert school["moetCode"] == world.schools["A"].code
+    pupils = sum(c["students"]["totalCount"] for c in school["classes"]["nodes"])
+    assert pupils == len(world.schools["A"].students)
+    lb = data(await gql(http, district_lb, query))["districts"]["nodes"]
+    assert {s["moetCode"] for d in lb for s in d["schools"]["nodes"]} == {
+        world.schools["A"].code,
+        world.schools["B"].code,
+    }
+
+
+async def test_lookups_by_natural_key_keep_the_clients_reach(http, world, vendor_a):
+    query = """query($p: String!, $c: String!) { studentByPersonalId(personalId: $p) { id }
+        schoolByCode(moetCode: $c) { id } }"""
+    theirs = {"p": world.schools["C"].student_personal_ids[0], "c": world.schools["C"].code}
+    assert data(await gql(http, vendor_a, query, theirs)) == {
+        "studentByPersonalId": None,
+        "schoolByCode": None,
+    }
+    mine = {"p": world.schools["A"].student_personal_ids[0], "c": world.schools["A"].code}
+    found = data(await gql(http, vendor_a, query, mine))
+    assert found["studentByPersonalId"] is not None and found["schoolByCode"] is not None
+
+
 async def test_staff_and_certificates_are_limited_too(http, world, vendor_a):
     staff = data(await gql(http, vendor_a, "{ staff { totalCount } }"))["staff"]
     assert staff["totalCount"] == len(world.schools["A"].staff)

@@ -13,7 +13,6 @@ teacher enrolled at the Government CA. Each migration test moves a school of its
 import asyncio
 import dataclasses
 import itertools
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +21,6 @@ import dramatiq
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from strawberry.asgi import GraphQL
 from strawberry.relay import GlobalID
 
@@ -31,7 +29,6 @@ from hub.auth.access import SCOPES, Caller
 from hub.config import Settings
 from hub.db import models, roles
 from hub.db.engine import Database
-from hub.db.migrate import upgrade
 from hub.demo.signing import DemoSigning
 from hub.domain.enums import CertificateStatus, OrgLevel, SigningProvider
 from hub.jobs import certificates, migration
@@ -40,7 +37,7 @@ from hub.schema import api
 from hub.schema.certificates_jobs import CertificateJobMutations, CertificateJobQueries
 from hub.web.app import HubGraphQL, HubServices, create_app
 from tests import signing_support as support
-from tests.conftest import _database_urls, _drop_database, _run_admin
+from tests.conftest import database_of_its_own, settings_of_its_own
 from tests.helpers import data, gql, register, token_for
 from tests.schools import SigningSchool, signing_school
 from tests.world import World, build_world
@@ -101,22 +98,13 @@ class CertificateGraphQL(HubGraphQL):
 
 @pytest.fixture(scope="module")
 def settings(settings, tmp_path_factory) -> Settings:  # type: ignore[no-untyped-def]
-    """The session's settings with a database of this module's own."""
-    url, _, _ = _database_urls(tmp_path_factory.mktemp("certificate-jobs"))
-    return settings.model_copy(update={"database_url": url})  # type: ignore[no-any-return]
+    return settings_of_its_own(settings, tmp_path_factory.mktemp("certificate-jobs"))
 
 
 @pytest.fixture(scope="module")
 async def db(settings: Settings) -> AsyncIterator[Database]:
-    maintenance, name = os.environ.get("HUB_TEST_DATABASE_URL"), make_url(settings.database_url)
-    if maintenance:
-        await _run_admin(maintenance, f'CREATE DATABASE "{name.database}"')
-    database = Database(settings.database_url)
-    await upgrade(database.engine)
-    yield database
-    await database.dispose()
-    if maintenance and name.database:
-        await _drop_database(maintenance, name.database)
+    async for database in database_of_its_own(settings):
+        yield database
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ signatures gives them itself, through the page, as their signers would
 """
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -487,3 +488,48 @@ def test_every_next_step_and_state_is_in_both_catalogues() -> None:
     assert next_step_key(Code.SIGNER_REJECTED.value, SignerRole.SCHOOL_SEAL) == (
         "sign.seal_reason.other"
     )
+
+
+async def test_a_principal_whose_credential_asks_an_otp_types_it_on_the_page(
+    teacher: Visitor,
+    other_teacher: Visitor,
+    principal: Visitor,
+    school: SigningSchool,
+    demo: DemoSigning,
+    db: Database,
+) -> None:
+    """The CSC server sends an OTP: the page asks for it (no clock refresh over the form),
+    a wrong one says what to do, the right one signs."""
+    back_office = demo.back_offices[SigningProvider.CSC]
+    (credential,) = back_office.subscribers[school.principal].credentials
+    back_office.settings[credential.credential_id] = dataclasses.replace(
+        back_office.settings_of(credential), otp="online"
+    )
+    await signed_on_page(teacher, "HOMEROOM_TEACHER", school)
+    await signed_on_page(other_teacher, "HOMEROOM_TEACHER", school)
+
+    page = await press_sign_all(principal, "PRINCIPAL", school)
+    shown = await principal.web.get(page)
+    assert VI["sign.otp.heading"] in shown.text and 'autocomplete="one-time-code"' in shown.text
+    assert "data-awaiting-otp" in shown.text
+    wrong = "1" * 6 if back_office.otps_sent[credential.credential_id] != "1" * 6 else "2" * 6
+    refused = await principal.web.post(
+        f"{page}/otp", data={"csrf_token": principal.csrf, "otp": wrong}
+    )
+    assert refused.status_code == 303
+    failed = (await principal.web.get(f"{page}/status")).json()
+    assert failed["state"] == "FAILED"
+    assert {f["code"] for f in failed["failures"]} == {"SIGNER_OTP_WRONG"}
+    assert VI["sign.reason.otp_wrong"] in {f["message"] for f in failed["failures"]}
+
+    page = await press_sign_all(principal, "PRINCIPAL", school)
+    sent = back_office.otps_sent[credential.credential_id]
+    forged = await principal.web.post(f"{page}/otp", data={"csrf_token": "forged", "otp": sent})
+    assert forged.status_code == 403
+    given = await principal.web.post(
+        f"{page}/otp", data={"csrf_token": principal.csrf, "otp": sent}
+    )
+    assert given.status_code == 303 and given.headers["location"] == page
+    status = (await principal.web.get(f"{page}/status")).json()
+    assert status["state"] == "SIGNED" and status["signed"] == len(school.all_transcripts)
+    assert await states_of(db, school.all_transcripts) == {"SIGNED_BY_PRINCIPAL"}

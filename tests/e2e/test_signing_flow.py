@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy import select
 
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
 from hub.db import models
@@ -29,6 +30,8 @@ from hub.domain.enums import (
     OrgLevel,
     SigningProvider,
 )
+from hub.signing.trust import TrustStore
+from hub.signing.verification import Verdict, verify_document
 from hub.web.app import create_app
 from tests import signing_support as support
 from tests.helpers import data, error_codes, gql, register, token_for
@@ -124,6 +127,11 @@ async def test_three_signers_sign_through_their_providers_and_everyone_can_verif
         stored = await session.get(models.Transcript, batch[0])
         signed_xml, signed_pdf = stored.xml, stored.pdf
     _independent_verifiers_accept(signed_xml, signed_pdf, demo, tmp_path)
+    # Sealed is long-term at once: with the PKI offline, the documents prove themselves.
+    offline = TrustStore(demo.pki.roots, fetch_revocation=False)
+    for document in (signed_xml, signed_pdf):
+        alone = await verify_document(document, trust=offline)
+        assert alone.verdict is Verdict.VALID, alone.reasons
 
     # A tampered copy uploaded by an admission office is rejected, with the reason.
     tampered = signed_xml.replace(b"<ethnicity>Kinh<", b"<ethnicity>Kinn<", 1)
@@ -299,3 +307,72 @@ async def test_a_timestamp_authority_outage_loses_nothing(hub, vendor, school, d
     assert done["completeTranscriptSignatures"]["signed"] == 2
     verified = data(await gql(hub, vendor, VERIFY, {"id": ids[0]}))["verifyTranscript"]
     assert verified["verdict"] == "VALID", verified
+
+
+OTP_REQUEST = """mutation($ids: [ID!]!, $role: SignerRole!, $signer: String) {
+  requestTranscriptSignatures(transcriptIds: $ids, role: $role, signerPersonalId: $signer) {
+    requestId state awaitingOtp } }"""
+OTP_COMPLETE = """mutation($r: String!, $otp: String) {
+  completeTranscriptSignatures(requestId: $r, otp: $otp) { state signed awaitingOtp errorCode } }"""
+
+
+async def test_a_csc_credential_with_an_online_otp_signs_with_the_code_the_signer_types(
+    db, world, demo, hub
+) -> None:  # type: ignore[no-untyped-def]
+    """The CSC server sends the teacher an OTP (no configured source can know it): the
+    request waits for it (awaitingOtp), the code goes with one completion and signs; a
+    wrong code ends the request with SIGNER_OTP_WRONG and nothing signed."""
+    built = await signing_school(
+        db,
+        demo,
+        code=f"01LBOTP{next(_schools)}",
+        school_year_id=world.current_year_id,
+        teacher_providers=[SigningProvider.CSC],
+        principal_provider=SigningProvider.MYSIGN,
+        per_class=2,
+    )
+    back_office = demo.back_offices[SigningProvider.CSC]
+    (credential,) = back_office.subscribers[built.teachers[0]].credentials
+    back_office.settings[credential.credential_id] = dataclasses.replace(
+        back_office.settings_of(credential), otp="online"
+    )
+    vendor = await token_for(hub, *await register(db, org=OrgLevel.SCHOOL, schools=[built.code]))
+    ids = {"ids": [gid(i) for i in built.all_transcripts], "role": "HOMEROOM_TEACHER"}
+    variables = ids | {"signer": built.teachers[0]}
+
+    wrong = data(await gql(hub, vendor, OTP_REQUEST, variables))["requestTranscriptSignatures"]
+    assert wrong["state"] == "PENDING" and wrong["awaitingOtp"] is True
+    still = data(await gql(hub, vendor, OTP_COMPLETE, {"r": wrong["requestId"]}))
+    assert still["completeTranscriptSignatures"]["awaitingOtp"] is True
+    sent = back_office.otps_sent[credential.credential_id]
+    bad = "1" * 6 if sent != "1" * 6 else "2" * 6
+    refused = data(await gql(hub, vendor, OTP_COMPLETE, {"r": wrong["requestId"], "otp": bad}))
+    assert refused["completeTranscriptSignatures"] == {
+        "state": "FAILED",
+        "signed": 0,
+        "awaitingOtp": False,
+        "errorCode": "SIGNER_OTP_WRONG",
+    }
+
+    right = data(await gql(hub, vendor, OTP_REQUEST, variables))["requestTranscriptSignatures"]
+    sent = back_office.otps_sent[credential.credential_id]
+    done = data(await gql(hub, vendor, OTP_COMPLETE, {"r": right["requestId"], "otp": sent}))
+    assert done["completeTranscriptSignatures"] == {
+        "state": "SIGNED",
+        "signed": 2,
+        "awaitingOtp": False,
+        "errorCode": None,
+    }
+    stored = await _stored_transaction(db, right["requestId"])
+    assert "otp" not in stored and sent not in json.dumps(stored)  # the code is kept nowhere
+
+
+async def _stored_transaction(db, request_id: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    async with db.sessions() as session:
+        return (  # type: ignore[no-any-return]
+            await session.scalar(
+                select(models.SigningRequest.transaction).where(
+                    models.SigningRequest.request_id == request_id
+                )
+            )
+        )["data"]

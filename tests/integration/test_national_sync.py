@@ -6,11 +6,17 @@ run pushes every student of the database that changed since the last one and ver
 every unverified one, which must not disturb the figures other tests assert); the
 worker runs in this process like the signing batches'. A test that needs an earlier
 run has one done first (:func:`synced`).
+
+Every batch is signed with the department's organisation key, on a SoftHSM2 token the
+demo PKI certified and reached through the PKCS#11 adapter as configured
+(``HUB_NATIONAL_SIGNER_*``, the providers file), and the far sides verify it.
 """
 
 import asyncio
 import hashlib
 import secrets
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
@@ -25,14 +31,29 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from hub.adapters.national import protocol
-from hub.adapters.national.simulator import SectorDatabaseSimulator, TranscriptStoreSimulator
+from hub.adapters.national.errors import FarSideCode, FarSideError
+from hub.adapters.national.simulator import (
+    SectorDatabaseSimulator,
+    SignatureCheck,
+    TranscriptStoreSimulator,
+)
 from hub.adapters.population.simulator import PopulationSimulator
+from hub.adapters.signing.pkcs11.adapter import Pkcs11Adapter
+from hub.adapters.signing.pkcs11.simulator import (
+    SEAL_PIN,
+    SEAL_SO_PIN,
+    SealToken,
+    provision_seal_token,
+)
+from hub.adapters.signing.pki import DemoPKI
 from hub.adapters.signing.simulator import SimulatorServer
 from hub.auth.access import Caller
 from hub.config import Settings
 from hub.db import models
 from hub.db.engine import Database
 from hub.db.migrate import upgrade
+from hub.demo.national import start_national
+from hub.demo.signing import providers_toml, start_demo_signing
 from hub.domain.enums import IdentityStatus, OrgLevel, Ownership, SchoolLevel, Sex
 from hub.domain.personal_id import compose
 from hub.domain.text import fold
@@ -42,6 +63,7 @@ from hub.jobs.sync import Phase, SyncOptions, SyncServices
 from hub.resolvers.context import Context, Reader
 from hub.schema.api import HubSchema
 from hub.schema.sync import SyncMutations, SyncQueries
+from hub.signing.transport import BatchSigner, department_signer
 from tests.conftest import _database_urls, _drop_database, _run_admin
 from tests.signing_support import redis_url
 
@@ -182,25 +204,99 @@ async def province(sync_db: Database) -> Province:
     return facts
 
 
+#: How the PKCS#11 provider knows the department's token.
+DEPARTMENT_USER = "SO-SYNC"
+
+
+@dataclass(frozen=True)
+class Department:
+    """The department's organisation key on its token, and the providers file naming it."""
+
+    token: SealToken
+    providers_file: Path
+
+    @property
+    def signer_settings(self) -> dict[str, Any]:
+        return {
+            "signing_providers_file": self.providers_file,
+            "national_signer_provider": "PKCS11",
+            "national_signer_user": DEPARTMENT_USER,
+            "national_signer_credential": self.token.key_id.hex(),
+        }
+
+
+def token_of(directory: Path, pki: DemoPKI, code: str, name: str) -> SealToken:
+    return provision_seal_token(
+        directory,
+        pki=pki,
+        school_name=name,
+        school_code=code,
+        label=f"org-{code}"[:32],
+        user_pin=SEAL_PIN,
+        so_pin=SEAL_SO_PIN,
+    )
+
+
+def providers_file(directory: Path, tokens: dict[str, SealToken]) -> Path:
+    """A providers file with a [pkcs11.<user>] table per token, as an operator writes it."""
+    path = directory / "providers.toml"
+    tables = {
+        user: {
+            "module": token.module_path,
+            "token_label": token.token_label,
+            "pin": SEAL_PIN,
+            "environment": token.environment,
+        }
+        for user, token in tokens.items()
+    }
+    path.write_text(providers_toml({"pkcs11": tables}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def department(pki: DemoPKI, tmp_path_factory: pytest.TempPathFactory) -> Department:
+    directory = tmp_path_factory.mktemp("department")
+    token = token_of(directory / "tokens", pki, DEPARTMENT_USER, "Sở GDĐT Đồng bộ")
+    return Department(token, providers_file(directory, {DEPARTMENT_USER: token}))
+
+
+def signer_of(department: Department) -> BatchSigner:
+    """The department's signer, built from settings as a worker builds it."""
+    settings = Settings(token_key_file=Path("unused.pem"), **department.signer_settings)
+    signer = department_signer(settings)
+    assert signer is not None
+    return signer
+
+
 @dataclass
 class FarSides:
     sector: SectorDatabaseSimulator
     store: TranscriptStoreSimulator
     population: PopulationSimulator
     servers: dict[str, SimulatorServer]
+    department: Department
 
-    def services(self) -> SyncServices:
+    def services(self, signer: BatchSigner | None = None, *, signed: bool = True) -> SyncServices:
+        """Clients of the far sides signing as the department, with ``signer``, or not at all."""
+        if signed and signer is None:
+            signer = signer_of(self.department)
         return SyncServices.connect(
             sector_url=self.servers["sector"].url,
             store_url=self.servers["store"].url,
             population_url=self.servers["population"].url,
+            signer=signer if signed else None,
         )
 
 
 @pytest.fixture
-def far() -> Iterator[FarSides]:
+def far(pki: DemoPKI, department: Department) -> Iterator[FarSides]:
+    check = SignatureCheck(roots=pki.roots, registered=[department.token.certificate])
     sides = FarSides(
-        SectorDatabaseSimulator(), TranscriptStoreSimulator(), PopulationSimulator(), {}
+        SectorDatabaseSimulator(check),
+        TranscriptStoreSimulator(check),
+        PopulationSimulator(),
+        {},
+        department,
     )
     for name, side in (
         ("sector", sides.sector),
@@ -400,10 +496,11 @@ async def test_the_far_side_stores_a_batch_sent_twice_once(far: FarSides, servic
         "schoolCode": "01SYNC01",
         "identityStatus": "VERIFIED",
         "version": 1,
+        "enrolment": "ENROLLED",
         "sourceId": 1,
     }
     row = [record[name] for name in protocol.STUDENT_FIELDS]
-    invalid = [*row[:8], 2, 2]
+    invalid = [*row[:8], 2, "ENROLLED", 2]
     invalid[0] = "1"
     first = await services.sector.upsert_students("contract:1", [row, invalid])
     again = await services.sector.upsert_students("contract:1", [row])
@@ -519,6 +616,9 @@ async def test_a_run_verifies_identities_pushes_students_and_publishes_transcrip
         stored = far.store.documents[(document_id, 1)]
         assert stored.ack_id in detail
     assert len(far.store.documents) == 3 and far.store.resubmissions == 0
+    # Every batch went signed with the department's key, and every signature verified.
+    assert far.sector.signed >= 1 and far.store.signed >= 1
+    assert far.sector.signature_refusals == far.store.signature_refusals == []
 
 
 async def test_the_next_run_pushes_only_what_changed(
@@ -749,3 +849,289 @@ async def test_a_paused_run_can_be_cancelled(
     workers.send(work)
     job = await until(db, run_id, "COMPLETED")
     assert job.checkpoint["students"]["accepted"] == 2
+
+
+# --- signed in transit, pupils who leave, a stuck run cancelled --------------------------------
+
+
+class SignsOtherBytes(BatchSigner):
+    """The department's real key and certificate, signing bytes other than the body sent:
+    a batch changed on the way, as the far side sees it."""
+
+    async def sign(self, body: bytes) -> bytes:
+        return await super().sign(body + b" ")
+
+
+async def test_every_batch_carries_the_departments_signature_which_the_far_side_checks(
+    far: FarSides, services, department: Department, pki: DemoPKI, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    record = [
+        "001212000002", None, "Lê Thị Ký", "2012-02-02", "FEMALE", "Kinh", "01SYNC01",
+        "VERIFIED", 1, "ENROLLED", 1,
+    ]  # fmt: skip
+    answer = await services.sector.upsert_students("signed:1", [record])
+    assert list(answer.accepted) == ["001212000002"]
+    assert far.sector.signed == 1 and far.sector.signature_refusals == []
+
+    # Refused, before anything is stored or replayed: no signature; a signature over other
+    # bytes; a key the national roots do not vouch for; a valid key that is not the
+    # department's registered one (a school's seal).
+    stranger = DemoPKI.create("http://127.0.0.1:9")  # another CA, never trusted here
+    school = token_of(tmp_path / "tokens", pki, "01SYNC01", "Trường THCS Đồng Bộ 1")
+    outsider = token_of(tmp_path / "tokens", stranger, "SO-KHAC", "Sở khác")
+    others = providers_file(tmp_path, {"01SYNC01": school, "SO-KHAC": outsider})
+
+    def signer(user: str, token: SealToken, kind: type[BatchSigner] = BatchSigner) -> BatchSigner:
+        settings = Settings(
+            token_key_file=Path("unused.pem"),
+            signing_providers_file=others
+            if token is not department.token
+            else department.providers_file,
+            national_signer_provider="PKCS11",
+            national_signer_user=user,
+            national_signer_credential=token.key_id.hex(),
+        )
+        built = department_signer(settings)
+        assert built is not None
+        return kind(adapter=built.adapter, user_id=user, credential_id=built.credential_id)
+
+    refusal = protocol.SignatureRefusal
+    cases = [
+        (None, refusal.REQUIRED),
+        (signer(DEPARTMENT_USER, department.token, SignsOtherBytes), refusal.INVALID),
+        (signer("SO-KHAC", outsider), refusal.UNTRUSTED),
+        (signer("01SYNC01", school), refusal.NOT_REGISTERED),
+    ]
+    for n, (wrong, code) in enumerate(cases):
+        clients = far.services(wrong, signed=wrong is not None)
+        try:
+            with pytest.raises(FarSideError) as refused:
+                # The key already answered: a replay needs a good signature as well.
+                await clients.sector.upsert_students("signed:1" if n % 2 else f"bad:{n}", [record])
+        finally:
+            await clients.aclose()
+        assert refused.value.code is FarSideCode.SIGNATURE_REFUSED, refused.value
+        assert not refused.value.retryable and code in refused.value.detail
+        assert "từ chối chữ ký số của Sở" in refused.value.message
+    assert far.sector.signature_refusals == [code for _, code in cases]
+    assert far.sector.applied == 1 and far.sector.replays == 0
+
+
+async def test_a_run_whose_signature_is_refused_fails_and_the_next_signed_run_delivers(
+    sync_db: Database, province: Province, far: FarSides, workers: Workers, synced: None
+) -> None:
+    db = sync_db
+    await touch(db, province.students[:4])
+    workers.stop()  # this test is the worker, with a signer that signs the wrong bytes
+    applied = far.sector.applied
+    try:
+        good = signer_of(far.department)
+        wrong = far.services(SignsOtherBytes(adapter=good.adapter, user_id=good.user_id,
+                                             credential_id=good.credential_id))  # fmt: skip
+        try:
+            run_id, _ = await start(db, (Phase.STUDENTS,))
+            assert await sync.run(db, wrong, job_id=run_id) == []
+        finally:
+            await wrong.aclose()
+    finally:
+        workers.start()
+    job = await job_of(db, run_id)
+    assert (job.state, job.reason_code) == ("FAILED", "NATIONAL_SIGNATURE_REFUSED")
+    assert "từ chối chữ ký số của Sở" in (job.reason or "") and "SIGNATURE_INVALID" in (
+        job.reason or ""
+    )
+    assert (
+        far.sector.applied == applied and far.sector.signature_refusals[-1] == "SIGNATURE_INVALID"
+    )
+    run = (await ok(db, RUN, {"r": run_id}))["syncRun"]
+    assert run["reasonCode"] == "NATIONAL_SIGNATURE_REFUSED"
+    # Signed again as it should be, the next run takes the same changes through.
+    run_id, work = await start(db, (Phase.STUDENTS,))
+    workers.send(work)
+    job = await until(db, run_id, "COMPLETED")
+    assert job.checkpoint["students"]["accepted"] == 4
+    assert_stored_once(far, await versions(db, province.students))
+
+
+async def test_a_pupil_who_leaves_the_provinces_schools_is_pushed_as_a_tombstone(
+    sync_db: Database, province: Province, far: FarSides, workers: Workers, synced: None
+) -> None:
+    db = sync_db
+    leaving = province.students[:2]
+    async with db.unit_of_work() as session:  # withdrawn, as withdrawStudents leaves them
+        for student in await session.scalars(
+            select(models.Student).where(models.Student.id.in_(leaving))
+        ):
+            student.school_id = None
+    run_id, work = await start(db, (Phase.STUDENTS,))
+    workers.send(work)
+    job = await until(db, run_id, "COMPLETED")
+    done = job.checkpoint["students"]
+    assert (done["sent"], done["accepted"], done["rejected"]) == (2, 2, 0)
+    pids = await versions(db, leaving)
+    assert_stored_once(far, await versions(db, province.students))
+    for pid in pids:
+        assert far.sector.students[pid]["enrolment"] == "LEFT"
+        assert far.sector.students[pid]["schoolCode"] is None
+    assert far.sector.departed == set(pids)
+    async with db.sessions() as session:  # the change feed's tombstones, the same departures
+        left = await session.scalar(
+            select(func.count()).where(
+                models.Tombstone.entity == "student", models.Tombstone.operation == "left"
+            )
+        )
+    assert left == 2
+    # Back at one of the province's schools: enrolled again at the sector database.
+    async with db.unit_of_work() as session:
+        student = await session.get(models.Student, leaving[0])
+        assert student is not None
+        student.school_id = province.school_ids[1]
+    run_id, work = await start(db, (Phase.STUDENTS,))
+    workers.send(work)
+    await until(db, run_id, "COMPLETED")
+    back = next(iter(await versions(db, leaving[:1])))
+    assert far.sector.students[back]["enrolment"] == "ENROLLED"
+    assert far.sector.students[back]["schoolCode"] == "01SYNC02"
+    assert far.sector.departed == set(pids) - {back}
+
+
+async def test_a_run_stuck_waiting_on_a_far_side_is_cancelled_at_once(
+    sync_db: Database, province: Province, far: FarSides, workers: Workers, synced: None, services
+) -> None:  # type: ignore[no-untyped-def]
+    db = sync_db
+    await touch(db, province.students[:3])
+    workers.stop()  # this test is the worker: the step it runs must end when cancelled
+    far.sector.faults.slow_seconds = 8  # well past the time the cancel must take
+    try:
+        run_id, _ = await start(db, (Phase.STUDENTS,))
+        requests = far.sector.requests
+        stuck = asyncio.ensure_future(sync.run(db, services, job_id=run_id))
+        for _ in range(200):
+            if far.sector.requests > requests:
+                break
+            await asyncio.sleep(0.01)
+        assert far.sector.requests > requests and not stuck.done()  # on the wire, waiting
+        cancel = "mutation($r: String!) { cancelSync(runId: $r) { state reason } }"
+        cancelled = (await ok(db, cancel, {"r": run_id}))["cancelSync"]
+        assert cancelled["state"] == "CANCELLED"
+        began = time.monotonic()
+        assert await asyncio.wait_for(stuck, timeout=5) == []
+        assert time.monotonic() - began < sync.CANCEL_POLL_SECONDS + 1.5
+    finally:
+        far.sector.faults.slow_seconds = 0
+        workers.start()
+    job = await job_of(db, run_id)
+    assert job.state == "CANCELLED" and job.checkpoint["students"]["sent"] == 0
+    # The next run takes the changes through.
+    run_id, work = await start(db, (Phase.STUDENTS,))
+    workers.send(work)
+    job = await until(db, run_id, "COMPLETED")
+    assert job.checkpoint["students"]["accepted"] == 3
+
+
+async def test_the_departments_token_unplugged_pauses_the_run_until_it_signs_again(
+    sync_db: Database, province: Province, far: FarSides, workers: Workers, synced: None
+) -> None:
+    db = sync_db
+    await touch(db, province.students[:2])
+    token = far.department.token
+    unplugged = BatchSigner(
+        adapter=Pkcs11Adapter(
+            module_path=token.module_path,
+            token_label="not-plugged-in",
+            user_pin=SEAL_PIN,
+            environment=token.environment,
+        ),
+        user_id=DEPARTMENT_USER,
+        credential_id=token.key_id.hex(),
+    )
+    workers.stop()  # this test is the worker, its department token not plugged in
+    requests = far.sector.requests
+    try:
+        clients = far.services(unplugged)
+        try:
+            run_id, _ = await start(db, (Phase.STUDENTS,))
+            again = await sync.run(db, clients, job_id=run_id)
+        finally:
+            await clients.aclose()
+    finally:
+        workers.start()
+    job = await job_of(db, run_id)
+    assert (job.state, job.reason_code) == ("PAUSED", "PROVIDER_UNAVAILABLE")
+    assert job.checkpoint["retry"]["system"] == sync.DEPARTMENT_SIGNER
+    assert [(n.actor, n.args) for n in again] == [(sync.ACTOR, (run_id,))]
+    assert again[0].delay_seconds > 0 and far.sector.requests == requests  # nothing sent
+    # Plugged in again (the workers sign with the token): the run resumes by itself.
+    job = await until(db, run_id, "COMPLETED")
+    assert job.checkpoint["students"]["accepted"] == 2
+
+
+async def test_the_demo_starts_the_national_systems_so_a_signed_run_works_out_of_the_box(
+    sync_db: Database, province: Province, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = sync_db
+    unverified = await add_students(db, province, 3, unverified=3)
+    suite = start_demo_signing(tmp_path / "signing", confirm_delay=0.2)
+    national = await start_national(
+        db, suite, directory=tmp_path / "national", department_user="SO-DEMO"
+    )
+    try:
+        assert national.signed
+        # What the demo prints for `hub sync national` in another terminal is all it needs.
+        for name, value in {"HUB_DATABASE_URL": db.url, **national.environment()}.items():
+            monkeypatch.setenv(name, value)
+        services = SyncServices.from_settings(Settings(token_key_file=Path("unused.pem")))
+        assert services is not None and services.signer is not None
+        try:
+            run_id, work = await start(db)
+            while work:
+                work = await sync.run(db, services, job_id=run_id)
+        finally:
+            await services.aclose()
+        job = await job_of(db, run_id)
+        assert job.state == "COMPLETED", job.reason
+        # The population database knows the province's pupils as recorded.
+        assert job.checkpoint["identity"]["verified"] == len(unverified)
+        assert set(national.sector.students) == set(await versions(db, province.students))
+        assert national.sector.signed >= 1 and national.sector.signature_refusals == []
+    finally:
+        national.stop()
+        await suite.aclose()
+
+
+async def test_the_batch_signature_is_a_detached_cms_that_openssl_verifies(
+    department: Department, pki: DemoPKI, tmp_path: Path
+) -> None:
+    """Checked by an implementation the hub does not use to make it: OpenSSL's ``cms``."""
+    signer = signer_of(department)
+    try:
+        body = '{"fields":[],"rows":[["Lê Thị Ký"]]}'.encode()
+        (tmp_path / "body.json").write_bytes(body)
+        (tmp_path / "batch.p7s").write_bytes(await signer.sign(body))
+    finally:
+        await signer.aclose()
+    (tmp_path / "roots.pem").write_bytes(pki.roots_pem())
+
+    def openssl(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["openssl", "cms", *arguments, "-inform", "DER", "-in", "batch.p7s"],
+            cwd=tmp_path, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    def verify(content: str) -> subprocess.CompletedProcess[str]:
+        return openssl("-verify", "-binary", "-purpose", "any", "-content", content,
+                       "-CAfile", "roots.pem", "-out", "/dev/null")  # fmt: skip
+
+    verified = verify("body.json")
+    assert verified.returncode == 0, verified.stderr
+    (tmp_path / "changed.json").write_bytes(body.replace("Ký".encode(), "Kỳ".encode()))
+    assert verify("changed.json").returncode != 0
+    printed = openssl("-cmsout", "-print").stdout
+    assert "eContent: <ABSENT>" in printed  # detached: the body travels as itself
+    for attribute in (
+        "contentType",
+        "messageDigest",
+        "signingTime",
+        "id-smime-aa-signingCertificateV2",
+    ):
+        assert attribute in printed, attribute

@@ -24,7 +24,8 @@ from hub.documents import samples
 from hub.documents.pdf import render_pdf
 from hub.documents.xml.transcript import build_xml
 from hub.domain.signers import SIGNING_ORDER, SignerRole
-from hub.signing import pades
+from hub.signing import algorithms, pades
+from hub.signing.algorithms import SignatureAlgorithm
 from hub.signing.pades import (
     PadesError,
     PreparedPdf,
@@ -33,7 +34,9 @@ from hub.signing.pades import (
     prepare_pdf,
 )
 from hub.signing.verification.pdf_reader import read_pdf_signatures
+from tests import algorithm_signers
 from tests import signing_support as support
+from tests.algorithm_signers import AlgorithmSigner
 from tests.signing_support import (
     PRINCIPAL_NAME,
     SIGNED_AT,
@@ -381,3 +384,69 @@ async def test_the_signed_attributes_are_pyhankos_own_for_the_document_digest(
         use_pades=True,
     )
     assert prepared.signed_attributes == attributes.dump()
+
+
+# --- Other signature algorithms (a CSC server's keys) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed_signers(pki: DemoPKI) -> list[AlgorithmSigner]:
+    return algorithm_signers.mixed_signers(pki)
+
+
+@pytest.fixture(scope="module")
+async def mixed(unsigned: bytes, mixed_signers: list[AlgorithmSigner], pki: DemoPKI) -> bytes:
+    """Signed by an ECDSA teacher, an RSA-PSS principal and an RSA PKCS#1 v1.5 seal, B-T."""
+    return await algorithm_signers.sign_pdf_in_turn(
+        unsigned,
+        zip(SIGNING_ORDER, mixed_signers, strict=True),
+        pki.timestamper,
+        signed_at=SIGNED_AT,
+    )
+
+
+async def test_every_algorithm_reads_back_intact(
+    mixed: bytes, mixed_signers: list[AlgorithmSigner]
+) -> None:
+    signatures, problems = await read_pdf_signatures(mixed)
+    assert problems == []
+    for signature, who in zip(signatures, mixed_signers, strict=True):
+        assert signature.intact, signature.problem
+        assert signature.problem is None
+        assert signature.certificate == who.certificate
+        assert signature.timestamp_valid
+
+
+async def test_each_cms_names_its_keys_algorithm(mixed: bytes) -> None:
+    reader = PdfFileReader(io.BytesIO(mixed))
+    named = [
+        algorithms.from_cms_algorithm(embedded.signer_info["signature_algorithm"])
+        for embedded in reader.embedded_regular_signatures
+    ]
+    assert named == [
+        SignatureAlgorithm.ECDSA_SHA256,
+        SignatureAlgorithm.RSA_PSS_SHA256,
+        SignatureAlgorithm.RSA_PKCS1_SHA256,
+    ]
+
+
+def test_pdfsig_accepts_every_algorithm(
+    mixed: bytes, nss_options: list[str], tmp_path: Path
+) -> None:
+    report = pdfsig(mixed, nss_options, tmp_path)
+    assert report.count("Signature Validation: Signature is Valid.") == 3, report
+    assert report.count("Certificate Validation: Certificate is Trusted.") == 3, report
+
+
+async def test_a_value_of_another_algorithm_is_refused(
+    unsigned: bytes, mixed_signers: list[AlgorithmSigner]
+) -> None:
+    principal = mixed_signers[1]
+    prepared = await prepare_pdf(
+        unsigned,
+        role=SIGNING_ORDER[0],
+        certificate=principal.certificate,
+        chain=principal.chain,
+    )
+    with pytest.raises(SignatureValueMismatchError):
+        await finish_pdf(prepared, principal.sign(prepared.digest))  # PSS, prepared for v1.5

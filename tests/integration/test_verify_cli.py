@@ -17,6 +17,8 @@ import pytest
 from hub.adapters.signing.pki import DemoPKI, Issued
 from hub.documents import samples
 from hub.domain.signers import SIGNING_ORDER
+from hub.signing import longterm
+from hub.signing.trust import TrustStore
 from tests import signing_support as support
 from tests.signing_support import PRINCIPAL_NAME, TEACHER_NAME, flip_a_content_byte, sign_all
 
@@ -41,6 +43,11 @@ async def files(
         "untimed.xml": await sign_all(xml, signers),
         "roots.pem": pki.roots_pem(),
     }
+    sealed = longterm.Documents(documents["valid.xml"], signed_pdf)
+    long_term = await longterm.make_long_term(
+        sealed, trust=TrustStore(pki.roots), timestamper=pki.timestamper
+    )
+    documents |= {"long-term.xml": long_term.xml, "long-term.pdf": long_term.pdf}
     directory = tmp_path_factory.mktemp("verify-cli")
     for name, content in documents.items():
         (directory / name).write_bytes(content)
@@ -163,3 +170,27 @@ def test_no_trust_roots_at_all_exits_3_with_a_hint(files: dict[str, Path]) -> No
     assert run.returncode == 3, run.stdout + run.stderr
     assert "Không có chứng thư gốc tin cậy nào" in run.stdout
     assert "--trust" in run.stdout
+
+
+@pytest.mark.parametrize("kind", ["xml", "pdf"])
+def test_a_long_term_transcript_is_valid_offline_and_says_how_far_it_reaches(
+    files: dict[str, Path], kind: str
+) -> None:
+    """Offline it proves itself; ten years on its archive timestamp's TSA has lapsed
+    (the archive job renews it before then): INDETERMINATE, saying so."""
+    document, roots = files[f"long-term.{kind}"], files["roots.pem"]
+    now = hub_verify(document, "--trust", roots, "--offline", "--json", cwd=document.parent)
+    assert now.returncode == 0, now.stdout + now.stderr
+    assert verdict_of(now)["verdict"] == "VALID"
+    later = hub_verify(
+        document,
+        "--trust",
+        roots,
+        "--offline",
+        "--at",
+        "2036-12-06",
+        "--json",
+        cwd=document.parent,
+    )
+    assert later.returncode == 3, later.stdout + later.stderr
+    assert {r["code"] for r in verdict_of(later)["reasons"]} == {"TIMESTAMP_EXPIRED"}

@@ -198,7 +198,8 @@ async def test_revocation_falls_back_to_the_crl_and_says_when_it_cannot_tell(pki
         answer = await trust_module._ask_crl(
             client, pki.crl_url(GOV), issued.certificate, issued.chain[0]
         )
-    assert answer.checked and answer.revoked_at is not None
+    assert answer.kind == "crl"
+    assert answer.result.checked and answer.result.revoked_at is not None
     offline = TrustStore(pki.roots, fetch_revocation=False)
     teacher = people[SignerRole.HOMEROOM_TEACHER]
     result = await assess(

@@ -19,6 +19,7 @@ from hub.adapters.signing.simulator import sign_digest
 from hub.documents import samples
 from hub.documents.xml.transcript import NAMESPACE, SIGNATURE_NAMESPACE, build_xml, validate_xml
 from hub.domain.signers import SIGNING_ORDER
+from hub.signing.algorithms import SignatureAlgorithm
 from hub.signing.verification.xml_reader import read_xml_signatures
 from hub.signing.xades import (
     XADES_NAMESPACE,
@@ -28,7 +29,9 @@ from hub.signing.xades import (
     finish_xml,
     prepare_xml,
 )
+from tests import algorithm_signers
 from tests import signing_support as support
+from tests.algorithm_signers import AlgorithmSigner
 from tests.signing_support import SIGNED_AT, sign_all
 
 signers = support.signers
@@ -110,8 +113,7 @@ async def test_timestamps_from_the_tsa_over_http(
 def xmlsec1(document: bytes, node_id: str, tmp_path: Path, pki: DemoPKI) -> tuple[bool, str]:
     """Whether Debian's xmlsec1 verifies the signature ``node_id`` (digests, value and
     the chain in KeyInfo up to the demo roots)."""
-    if shutil.which("xmlsec1") is None:
-        pytest.skip("xmlsec1 is not installed")
+    assert shutil.which("xmlsec1"), "xmlsec1 is missing: run `make system-deps`"
     path, roots = tmp_path / f"{node_id}.xml", tmp_path / "roots.pem"
     path.write_bytes(document)
     roots.write_bytes(pki.roots_pem())
@@ -296,3 +298,91 @@ def test_a_fourth_signature_is_refused(basic: bytes, signers: list[Issued]) -> N
     seal = signers[2]
     with pytest.raises(XadesError, match="already has 3 signatures"):
         prepare_xml(basic, role=SIGNING_ORDER[2], certificate=seal.certificate, chain=seal.chain)
+
+
+# --- Other signature algorithms (a CSC server's keys) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed_signers(pki: DemoPKI) -> list[AlgorithmSigner]:
+    return algorithm_signers.mixed_signers(pki)
+
+
+@pytest.fixture(scope="module")
+async def mixed(unsigned: bytes, mixed_signers: list[AlgorithmSigner], pki: DemoPKI) -> bytes:
+    """Signed by an ECDSA teacher, an RSA-PSS principal and an RSA PKCS#1 v1.5 seal, B-T."""
+    return await algorithm_signers.sign_xml_in_turn(
+        unsigned,
+        zip(SIGNING_ORDER, mixed_signers, strict=True),
+        pki.timestamper,
+        signed_at=SIGNED_AT,
+    )
+
+
+def test_each_signature_method_names_its_keys_algorithm(mixed: bytes) -> None:
+    methods = [
+        element.get("Algorithm") for element in etree.fromstring(mixed).iter(ds("SignatureMethod"))
+    ]
+    assert methods == [
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+        "http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1",
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+    ]
+    extracted, problems = read_xml_signatures(mixed)
+    assert problems == []
+    assert [s.problem for s in extracted] == [None, None, None]
+
+
+def test_xmlsec1_accepts_ecdsa_and_pkcs1_signatures(
+    mixed: bytes, tmp_path: Path, pki: DemoPKI
+) -> None:
+    """Debian's xmlsec1 (1.2.x) has no RSA-PSS; signxml checks that one below."""
+    for number in (1, 3):
+        ok, output = xmlsec1(mixed, f"signature-{number}", tmp_path, pki)
+        assert ok, output
+
+
+def test_signxml_accepts_every_algorithm(
+    mixed: bytes, mixed_signers: list[AlgorithmSigner]
+) -> None:
+    methods = [
+        SignatureMethod.ECDSA_SHA256,
+        SignatureMethod.SHA256_RSA_MGF1,
+        SignatureMethod.RSA_SHA256,
+    ]
+    for index, (who, method) in enumerate(zip(mixed_signers, methods, strict=True)):
+        verifier = _NthXMLVerifier()
+        verifier.index = index
+        verifier.verify(
+            mixed,
+            x509_cert=who.certificate,
+            id_attribute="Id",
+            expect_config=SignatureConfiguration(
+                expect_references=index + 2,
+                signature_methods=frozenset({method}),
+                digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+            ),
+        )
+
+
+async def test_a_value_of_another_algorithm_is_refused(
+    unsigned: bytes, mixed_signers: list[AlgorithmSigner]
+) -> None:
+    """A PSS value where the document says PKCS#1 v1.5 (or the reverse) does not verify."""
+    principal = mixed_signers[1]
+    prepared = prepare_xml(
+        unsigned,
+        role=SIGNING_ORDER[0],
+        certificate=principal.certificate,
+        chain=principal.chain,
+    )
+    with pytest.raises(SignatureValueMismatchError):
+        await finish_xml(prepared, principal.sign(prepared.digest))  # PSS, document says v1.5
+    with pytest.raises(XadesError, match="cannot sign"):
+        prepare_xml(
+            unsigned,
+            role=SIGNING_ORDER[0],
+            certificate=mixed_signers[0].certificate,
+            chain=mixed_signers[0].chain,
+            algorithm=SignatureAlgorithm.RSA_PSS_SHA256,
+        )

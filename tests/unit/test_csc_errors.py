@@ -39,3 +39,18 @@ def test_a_spec_error_body_on_404_keeps_its_meaning() -> None:
     """A server may answer 404 with the spec's body (an unknown credential)."""
     found = answer(404, error="invalid_request", error_description="Invalid parameter credentialID")
     assert signing_error(SigningProvider.CSC, found).problem.code is Code.CREDENTIAL_NOT_FOUND
+
+
+def test_a_bare_404_of_a_listed_method_is_an_unknown_credential() -> None:
+    """Servers without the spec's bodies say "no such credential" with a bare 404 to a
+    method their ``info`` lists; for a method not listed it stays a protocol failure."""
+    bare = answer(404)
+    listed = signing_error(SigningProvider.CSC, bare, credential_id="c1", offered=True)
+    assert listed.problem.code is Code.CREDENTIAL_NOT_FOUND
+    unlisted = signing_error(SigningProvider.CSC, bare, credential_id="c1")
+    assert unlisted.problem.code is Code.PROVIDER_FAILURE
+    for status in (405, 501):
+        offered = signing_error(
+            SigningProvider.CSC, answer(status), credential_id="c1", offered=True
+        )
+        assert offered.problem.code is Code.PROVIDER_FAILURE

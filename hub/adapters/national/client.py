@@ -9,7 +9,7 @@ import httpx
 
 from hub.adapters.national import protocol
 from hub.adapters.national.errors import FarSideCode, FarSideError, System
-from hub.adapters.national.http import DEFAULT_TIMEOUT, FarSideHttp
+from hub.adapters.national.http import DEFAULT_TIMEOUT, FarSideHttp, Sign
 from hub.adapters.national.protocol import STUDENT_FIELDS, BatchAnswer, TranscriptSubmission
 
 
@@ -24,9 +24,12 @@ class _BatchClient:
         token: str | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        sign: Sign | None = None,
     ) -> None:
+        """``sign``: the department's transport signature on every batch (the far side
+        refuses batches without one)."""
         self.http = FarSideHttp(
-            self.system, base_url, token=token, timeout=timeout, transport=transport
+            self.system, base_url, token=token, timeout=timeout, transport=transport, sign=sign
         )
 
     async def _send(self, key: str, batch: dict[str, Any]) -> BatchAnswer:

@@ -34,6 +34,9 @@ class FarSideCode(StrEnum):
     UNAVAILABLE = "NATIONAL_SYSTEM_UNAVAILABLE"  # no connection, no answer in time
     FAILURE = "NATIONAL_SYSTEM_FAILURE"  # 5xx, 429 or an answer not understood
     REFUSED = "NATIONAL_SYSTEM_REFUSED"  # 4xx: the batch itself is wrong; resending won't help
+    #: 401 naming a signature refusal: the department's transport signature was missing,
+    #: wrong or made with a certificate the far side does not accept; resending won't help.
+    SIGNATURE_REFUSED = "NATIONAL_SIGNATURE_REFUSED"
 
 
 MESSAGES = {
@@ -46,6 +49,10 @@ MESSAGES = {
     FarSideCode.REFUSED: (
         "{system} từ chối cả lô dữ liệu ({detail}); cần bộ phận kỹ thuật của Sở kiểm tra "
         "cấu hình kết nối trước khi đồng bộ lại."
+    ),
+    FarSideCode.SIGNATURE_REFUSED: (
+        "{system} từ chối chữ ký số của Sở trên lô dữ liệu ({detail}); cần kiểm tra chứng thư "
+        "số tổ chức của Sở và cấu hình ký (HUB_NATIONAL_SIGNER_…) trước khi đồng bộ lại."
     ),
 }
 
@@ -63,4 +70,4 @@ class FarSideError(Exception):
     @property
     def retryable(self) -> bool:
         """Whether the same request, sent again later, may succeed."""
-        return self.code is not FarSideCode.REFUSED
+        return self.code not in (FarSideCode.REFUSED, FarSideCode.SIGNATURE_REFUSED)

@@ -30,9 +30,22 @@ acknowledgement id, or null when it was rejected — then ``rejected`` says why.
 rejected item is the hub's to look at (the sync's dead letters); the rest of the
 batch is stored.
 
+**Signed in transit.** Every batch carries the department's detached CMS signature over
+the exact bytes of its body, base64 in the :data:`SIGNATURE` header, made with the
+organisation certificate the department registered (:mod:`hub.signing.transport`).
+The far side checks it before anything else — a replay included — and refuses the
+batch with 401 and one of :class:`SignatureRefusal`'s codes: no signature, one that
+does not verify over the body, a certificate that does not chain to the national
+roots (or is outside its validity), or a certificate other than the registered one.
+
+**Pupils who leave.** A student record's ``enrolment`` is ENROLLED, or LEFT when the
+pupil attends none of the province's schools any more (moved away, withdrawn;
+``schoolCode`` is then null): the tombstone of the change feed's departures, pushed
+like any change and stored by version as every record is.
+
 **Failures.** 5xx, 429 or no answer: send the same batch again later with the same
 key. Any other 4xx refuses the batch as a whole (malformed, too large, not
-authorised): sending it again will not help.
+authorised, not signed as agreed): sending it again will not help.
 """
 
 from __future__ import annotations
@@ -44,6 +57,8 @@ STUDENTS_PATH = "/v1/students:batchUpsert"
 TRANSCRIPTS_PATH = "/v1/transcripts:batchSubmit"
 IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
+#: The department's detached CMS signature over the request body, base64 of its DER.
+SIGNATURE = "Batch-Signature"
 
 MAX_STUDENTS = 10_000
 MAX_TRANSCRIPTS = 100
@@ -61,9 +76,34 @@ STUDENT_FIELDS = (
     "schoolCode",  # the school's ministry code
     "identityStatus",  # UNVERIFIED | VERIFIED | MISMATCH | UNKNOWN (population database)
     "version",  # the hub's change version: a lower one never overwrites a higher one
+    "enrolment",  # ENROLLED | LEFT (attends none of the province's schools now)
     "sourceId",  # the hub's own id of the student, for tracing
 )
-PERSONAL_ID, FULL_NAME, BIRTH_DATE, VERSION = 0, 2, 3, 8
+PERSONAL_ID, FULL_NAME, BIRTH_DATE, SCHOOL_CODE, VERSION, ENROLMENT = 0, 2, 3, 6, 8, 9
+ENROLLED, LEFT = "ENROLLED", "LEFT"
+
+
+class SignatureRefusal:
+    """Why the far side refused a batch's signature (HTTP 401, ``{"code", "message"}``)."""
+
+    REQUIRED = "SIGNATURE_REQUIRED"  # no Batch-Signature header
+    INVALID = "SIGNATURE_INVALID"  # not a CMS, or it does not verify over the body
+    UNTRUSTED = "SIGNER_UNTRUSTED"  # no chain to the national roots, or not valid now
+    NOT_REGISTERED = "SIGNER_NOT_REGISTERED"  # a valid certificate, not the department's
+
+    ALL = (REQUIRED, INVALID, UNTRUSTED, NOT_REGISTERED)
+
+
+SIGNATURE_MESSAGES = {
+    SignatureRefusal.REQUIRED: "Lô dữ liệu không có chữ ký số của Sở.",
+    SignatureRefusal.INVALID: "Chữ ký số của lô dữ liệu không hợp lệ với nội dung gửi kèm.",
+    SignatureRefusal.UNTRUSTED: (
+        "Chứng thư số ký lô dữ liệu không do tổ chức được tin cậy cấp hoặc đã hết hiệu lực."
+    ),
+    SignatureRefusal.NOT_REGISTERED: (
+        "Chứng thư số ký lô dữ liệu không phải chứng thư tổ chức Sở đã đăng ký."
+    ),
+}
 
 
 class TranscriptSubmission(TypedDict):
@@ -96,7 +136,9 @@ class Rejection:
 
 REJECTION_MESSAGES = {
     Rejection.PERSONAL_ID_INVALID: "Mã định danh cá nhân không hợp lệ (phải gồm đúng 12 chữ số).",
-    Rejection.RECORD_INCOMPLETE: "Hồ sơ thiếu họ tên hoặc ngày sinh.",
+    Rejection.RECORD_INCOMPLETE: (
+        "Hồ sơ thiếu họ tên hoặc ngày sinh, hoặc tình trạng theo học không khớp với mã trường."
+    ),
     Rejection.PERSONAL_ID_UNKNOWN: "Mã định danh cá nhân không có trong cơ sở dữ liệu quốc gia.",
     Rejection.SCHOOL_UNKNOWN: "Mã trường không có trong cơ sở dữ liệu ngành.",
     Rejection.DOCUMENT_INVALID: "Tệp học bạ (XML hoặc PDF) trống hoặc không đọc được.",

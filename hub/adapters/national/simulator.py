@@ -15,6 +15,14 @@ through the control routes under ``/_sim`` (never subject to the faults):
 ``GET /_sim/received`` reports the counts; ``POST /_sim/reset`` forgets everything.
 Storing is cheap (a dict per item, as parsed) so the simulator keeps up with the
 throughput benchmark.
+
+**The transport signature.** Given a :class:`SignatureCheck` (the national roots and,
+when known, the department's registered certificate), a far side verifies every
+batch's ``Batch-Signature`` as the protocol says, with pyHanko's CMS validation —
+real cryptography, the chain to the roots — and refuses a missing or bad one with
+401 and the :class:`~hub.adapters.national.protocol.SignatureRefusal` code;
+``signed`` counts the batches it accepted so signed, ``signature_refusals`` the
+rest. Without one (tests of other matters) it takes batches as they come.
 """
 
 from __future__ import annotations
@@ -24,11 +32,17 @@ import base64
 import binascii
 import hashlib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
+from asn1crypto import cms
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+from pyhanko_certvalidator import ValidationContext
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,7 +50,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.adapters.national import protocol
-from hub.adapters.national.protocol import Rejection
+from hub.adapters.national.protocol import Rejection, SignatureRefusal
 
 #: What storing one item comes to: its key, and its acknowledgement id or rejection code.
 Outcome = tuple[str, str | None, str | None]
@@ -52,6 +66,47 @@ def error(status: int, code: str, message: str) -> Response:
     return json_response({"code": code, "message": message}, status)
 
 
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What a far side accepts as the department's transport signature: a chain to one of
+    ``roots``, and — when ``registered`` is given — one of those certificates exactly."""
+
+    roots: Sequence[x509.Certificate]
+    registered: Sequence[x509.Certificate] = ()
+
+    async def refusal(self, body: bytes, header: str | None) -> str | None:
+        """The :class:`SignatureRefusal` code for ``header`` over ``body``; None when good."""
+        if not header:
+            return SignatureRefusal.REQUIRED
+        try:
+            content = cms.ContentInfo.load(base64.b64decode(header, validate=True))
+            signed_data = content["content"]
+            if content["content_type"].native != "signed_data":
+                return SignatureRefusal.INVALID
+            status = await async_validate_detached_cms(
+                body,
+                signed_data,
+                signer_validation_context=ValidationContext(
+                    trust_roots=[_asn1(root) for root in self.roots], allow_fetching=False
+                ),
+            )
+        except (ValueError, TypeError, KeyError, binascii.Error):
+            return SignatureRefusal.INVALID
+        if not (status.intact and status.valid):
+            return SignatureRefusal.INVALID
+        if not status.trusted:
+            return SignatureRefusal.UNTRUSTED
+        if self.registered and status.signing_cert.dump() not in {
+            c.public_bytes(Encoding.DER) for c in self.registered
+        }:
+            return SignatureRefusal.NOT_REGISTERED
+        return None
+
+
+def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))
+
+
 @dataclass
 class FarSideFaults:
     server_error: int | None = None  # every protocol call answers with this status
@@ -63,10 +118,13 @@ class FarSideFaults:
 class FarSide:
     """What every simulated national system shares: faults, idempotent batches, ``/_sim``."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, signatures: SignatureCheck | None = None) -> None:
         self.name = name
+        self.signatures = signatures
         self.faults = FarSideFaults()
         self.requests = 0
+        self.signed = 0
+        self.signature_refusals: list[str] = []
         self._ids = itertools.count(1)
         #: Idempotency key → the answer's bytes, replayed for the same key.
         self.answers: dict[str, bytes] = {}
@@ -74,12 +132,19 @@ class FarSide:
 
     def received(self) -> dict[str, Any]:
         """Counts for ``GET /_sim/received``."""
-        return {"requests": self.requests, "batches": len(self.answers), "replays": self.replays}
+        return {
+            "requests": self.requests,
+            "batches": len(self.answers),
+            "replays": self.replays,
+            "signed": self.signed,
+            "signatureRefusals": len(self.signature_refusals),
+        }
 
     def reset(self) -> None:
         self.faults = FarSideFaults()
-        self.requests = self.replays = 0
+        self.requests = self.replays = self.signed = 0
         self.answers.clear()
+        self.signature_refusals.clear()
 
     def rejection(self, key: str) -> Outcome | None:
         """The injected rejection of ``key``, if any."""
@@ -93,8 +158,15 @@ class FarSide:
         items_of: Callable[[Any], list[Any]],
         apply: Callable[[Any, str], Outcome],
     ) -> Response:
-        """Take one batch idempotently: the first answer to a key is the answer to it."""
+        """Take one batch idempotently: the first answer to a key is the answer to it;
+        a batch not signed as agreed is refused first, a replay included."""
         body = await request.body()
+        if self.signatures is not None:
+            refused = await self.signatures.refusal(body, request.headers.get(protocol.SIGNATURE))
+            if refused is not None:
+                self.signature_refusals.append(refused)
+                return error(401, refused, protocol.SIGNATURE_MESSAGES[refused])
+            self.signed += 1
         # Nothing is awaited from here on: two requests with one key cannot interleave.
         key = request.headers.get(protocol.IDEMPOTENCY_KEY)
         if not key:
@@ -193,8 +265,8 @@ def _rejected(key: str, code: str) -> Outcome:
 class SectorDatabaseSimulator(FarSide):
     """csdl.moet.gov.vn: student records keyed by personal ID, newest version kept."""
 
-    def __init__(self) -> None:
-        super().__init__("csdl")
+    def __init__(self, signatures: SignatureCheck | None = None) -> None:
+        super().__init__("csdl", signatures)
         #: Personal ID → the row as last stored, its acknowledgement id appended.
         self.rows: dict[str, list[Any]] = {}
         self.applied = 0  # records stored
@@ -207,7 +279,13 @@ class SectorDatabaseSimulator(FarSide):
             "applied": self.applied,
             "resubmissions": self.resubmissions,
             "stale": self.stale,
+            "departed": len(self.departed),
         }
+
+    @property
+    def departed(self) -> set[str]:
+        """The personal IDs whose latest record says the pupil left the province's schools."""
+        return {key for key, row in self.rows.items() if row[protocol.ENROLMENT] == protocol.LEFT}
 
     def reset(self) -> None:
         super().reset()
@@ -236,6 +314,11 @@ class SectorDatabaseSimulator(FarSide):
         if self.faults.reject and (refused := self.rejection(key)):
             return refused
         if not row[protocol.FULL_NAME] or not row[protocol.BIRTH_DATE]:
+            return _rejected(key, Rejection.RECORD_INCOMPLETE)
+        enrolled = row[protocol.ENROLMENT] == protocol.ENROLLED
+        if row[protocol.ENROLMENT] not in (protocol.ENROLLED, protocol.LEFT) or enrolled != bool(
+            row[protocol.SCHOOL_CODE]
+        ):
             return _rejected(key, Rejection.RECORD_INCOMPLETE)
         version = row[protocol.VERSION]
         held = self.rows.get(key)
@@ -273,8 +356,8 @@ class StoredTranscript:
 class TranscriptStoreSimulator(FarSide):
     """The national transcript store: each transcript version kept once, with its receipt."""
 
-    def __init__(self) -> None:
-        super().__init__("khohocba")
+    def __init__(self, signatures: SignatureCheck | None = None) -> None:
+        super().__init__("khohocba", signatures)
         self.documents: dict[tuple[str, int], StoredTranscript] = {}
         self.resubmissions = 0
 

@@ -2,9 +2,11 @@
 
 A provider holds the signer's key; the hub only ever sends it digests and gets
 back raw signature values (RSA PKCS#1 v1.5 over DigestInfo(SHA-256, digest),
-PROVIDERS.md). Signing with a person's key needs that person to confirm on their
-phone, which takes seconds to minutes, so signing is two calls: ``sign_hashes``
-opens a provider transaction and returns at once, ``poll`` tells how it stands.
+PROVIDERS.md; a CSC credential may sign RSASSA-PSS or ECDSA instead, which its
+:attr:`Credential.signature_algorithm` says). Signing with a person's key needs
+that person to confirm on their phone, which takes seconds to minutes, so signing
+is two calls: ``sign_hashes`` opens a provider transaction and returns at once,
+``poll`` tells how it stands.
 Nothing here waits for a phone.
 
 The rules every adapter follows are written here once: what a batch may hold
@@ -32,6 +34,7 @@ from cryptography import x509
 
 from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code, HubError
+from hub.signing.algorithms import SignatureAlgorithm
 
 
 class SigningError(HubError):
@@ -85,6 +88,8 @@ class Credential:
     max_batch: int = 1
     #: Provider-reported state, e.g. "ACTIVE", "REVOKED", "EXPIRED".
     status: str = "ACTIVE"
+    #: How the key signs a digest; only a CSC server may offer other than PKCS#1 v1.5.
+    signature_algorithm: SignatureAlgorithm = SignatureAlgorithm.RSA_PKCS1_SHA256
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -161,7 +162,10 @@ class DemoTsa:
     #: The TSA policy of the demo (the OID pyHanko's test TSA uses).
     POLICY = "1.3.6.1.4.1.4146.2.2"
 
-    def __init__(self, tsa: Issued) -> None:
+    def __init__(self, tsa: Issued, clock: Callable[[], datetime] | None = None) -> None:
+        #: What time it is for this TSA: the tests of archive-timestamp renewal run one
+        #: years ahead (the hub's own TSA always says now).
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._key = tsa.key
         certificate = asn1_x509.Certificate.load(tsa.certificate.public_bytes(_DER))
         self._policy = _der_oid(self.POLICY)
@@ -184,7 +188,7 @@ class DemoTsa:
         algorithm = imprint["hash_algorithm"]["algorithm"].native
         if algorithm not in _HASHES:
             return _tlv(0x30, _tlv(0x30, _der_integer(2)))  # rejection: badAlg
-        now = datetime.now(UTC)
+        now = self._clock()
         nonce = request["nonce"]
         tst_info = _tlv(
             0x30,
@@ -341,7 +345,7 @@ class DemoPKI:
         self,
         ca: str,
         subject: x509.Name,
-        public_key: rsa.RSAPublicKey,
+        public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
         *,
         valid_from: datetime | None,
         valid_to: datetime | None,
@@ -444,13 +448,14 @@ class DemoPKI:
     def certify(
         self,
         ca: str,
-        public_key: rsa.RSAPublicKey,
+        public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
         subject: x509.Name,
         *,
         valid_from: datetime | None = None,
         valid_to: datetime | None = None,
     ) -> x509.Certificate:
-        """Certify a key made elsewhere (a PKCS#11 token's, for the school seal)."""
+        """Certify a key made elsewhere (a PKCS#11 token's, for the school seal; an EC
+        key of a CSC server's, whose end-entity keys may be ECDSA)."""
         return self._certificate(ca, subject, public_key, valid_from=valid_from, valid_to=valid_to)
 
     @staticmethod
@@ -562,6 +567,20 @@ class DemoPKI:
         return builder.sign(authority.key, hashes.SHA256()).public_bytes(_DER)
 
     # --- timestamps -----------------------------------------------------------------------
+
+    def another_tsa(
+        self, *, valid_to: datetime, clock: Callable[[], datetime] | None = None
+    ) -> TimeStamper:
+        """A second TSA, certified by the Government root until ``valid_to`` and telling
+        time by ``clock``: the TSA of a later decade, for renewing archive timestamps."""
+        issued = self._issue(
+            GOV_ROOT,
+            _name("Dịch vụ dấu thời gian Chính phủ G3 (DEMO)", "Ban Cơ yếu Chính phủ"),
+            valid_from=_EPOCH,
+            valid_to=valid_to,
+            extended_usage=ExtendedKeyUsageOID.TIME_STAMPING,
+        )
+        return _InProcessTimeStamper(DemoTsa(issued, clock))
 
     @property
     def timestamper(self) -> TimeStamper:

@@ -470,13 +470,20 @@ class SimulatorServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
+    #: ``https`` for a server that speaks TLS (:meth:`uvicorn_options` says how).
+    scheme = "http"
+
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """More of uvicorn's settings (a TLS server's certificate and key)."""
+        return {}
 
     def start(self) -> SimulatorServer:
         if self._server is not None:
@@ -488,6 +495,7 @@ class SimulatorServer:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            **self.uvicorn_options(),
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name=f"simulator:{self.port}", daemon=True)

@@ -10,13 +10,14 @@ content only.
 
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
+from reportlab import rl_config
 from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
@@ -28,6 +29,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfdoc import (
     PDFArray,
     PDFDictionary,
+    PDFDocument,
     PDFName,
     PDFStream,
     PDFString,
@@ -37,7 +39,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
-FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
+from hub.documents.pdf import stamp_font
+from hub.documents.pdf.stamp_font import FONT_DIR
 
 #: ReportLab is not thread-safe: a TrueType font keeps the glyph subset of the document
 #: being written in the font object itself, so two documents rendered at once in two
@@ -188,8 +191,10 @@ class SignatureRow(Flowable):
     revision; they carry an empty appearance that the signature's stamp replaces.
     """
 
-    FIELD_WIDTH = 50 * mm
-    FIELD_HEIGHT = 15 * mm
+    #: Room for a stamp legible at 100 % zoom: three lines at 8 pt, or a long name
+    #: wrapped at 7 pt over two or three (see ``hub.signing.pades``).
+    FIELD_WIDTH = 56 * mm
+    FIELD_HEIGHT = 20 * mm
 
     def __init__(self, signers: Sequence[tuple[str, str, str]]) -> None:
         """``signers``: (field name, role label, name printed under the field)."""
@@ -283,6 +288,78 @@ def add_signature_field(
     form.fields.append(form.getRef(widget))
 
 
+def add_stamp_font(canvas: Canvas) -> None:
+    """The font every signature stamp uses, once, in the AcroForm's default resources.
+
+    A Type0 font (Identity-H, glyph ids as codes) over the stamp repertoire of
+    :mod:`hub.documents.pdf.stamp_font`, with its widths and a ``/ToUnicode`` for every
+    glyph: the signing engine reads both back to set and measure a stamp, and each
+    signature revision then refers to this object instead of embedding its own copy.
+    """
+    face = stamp_font.stamp_face()
+    font = face.repertoire_font()
+    # A subset's name begins with a six-letter tag (ISO 32000-1, 9.6.4); fixed, so the
+    # output stays a function of the content.
+    name = f"/HUBSTM+{face.postscript_name}"
+    document = canvas._doc  # type: ignore[attr-defined]  # private, so not in the stubs
+    program = PDFStream(
+        PDFDictionary({"Filter": PDFName("FlateDecode"), "Length1": font.length}),
+        content=font.program,
+        filters=[],
+    )
+    descriptor = PDFDictionary(
+        {
+            "Type": PDFName("FontDescriptor"),
+            "FontName": name,
+            # Serif, symbolic (glyphs addressed by id, not by a standard encoding).
+            "Flags": 0b110,
+            "FontBBox": PDFArray(face.bbox),
+            "ItalicAngle": 0,
+            "Ascent": face.ascent,
+            "Descent": face.descent,
+            "CapHeight": face.cap_height,
+            "StemV": 80,
+            "FontFile2": document.Reference(program),
+        }
+    )
+    used = font.used()
+    widths = [
+        PDFArray(run) if isinstance(run, list) else run
+        for run in stamp_font.width_runs({glyph: width for glyph, (width, _) in used.items()})
+    ]
+    cid_font = PDFDictionary(
+        {
+            "Type": PDFName("Font"),
+            "Subtype": PDFName("CIDFontType2"),
+            "BaseFont": name,
+            "CIDSystemInfo": PDFDictionary(
+                {"Registry": PDFString("Adobe"), "Ordering": PDFString("Identity"), "Supplement": 0}
+            ),
+            "FontDescriptor": document.Reference(descriptor),
+            "CIDToGIDMap": PDFName("Identity"),
+            "W": PDFArray(widths),
+        }
+    )
+    to_unicode = PDFStream(
+        content=stamp_font.to_unicode((glyph, text) for glyph, (_, text) in used.items()),
+        filters=[PDFZCompress],
+    )
+    type0 = PDFDictionary(
+        {
+            "Type": PDFName("Font"),
+            "Subtype": PDFName("Type0"),
+            "BaseFont": name,
+            "Encoding": PDFName("Identity-H"),
+            "DescendantFonts": PDFArray([document.Reference(cid_font)]),
+            "ToUnicode": document.Reference(to_unicode),
+        }
+    )
+    resources = PDFDictionary(
+        {"Font": PDFDictionary({stamp_font.STAMP_FONT_RESOURCE: document.Reference(type0)})}
+    )
+    canvas.acroForm.extras["DR"] = resources
+
+
 def _number(value: float) -> float:
     """Coordinates rounded to 1/100 pt, so they print the same on every platform."""
     return round(value, 2)
@@ -336,10 +413,135 @@ def attach_xml(canvas: Canvas, xml: bytes, *, description: str, modified: date) 
             )
         }
     )
-    # reportlab's catalog writes only the keys it knows; /AF (PDF 2.0, PDF/A-3)
-    # is added to this one catalog's list of optional keys.
-    catalog.__NoDefault__ = [*type(catalog).__NoDefault__, "AF"]
+    _add_catalog_keys(catalog, "AF")
     catalog.AF = PDFArray([filespec_ref])
+
+
+#: The output intent's colour space: reportlab draws in DeviceRGB and DeviceGray, and
+#: PDF/A lets a file use device colours only under an output intent saying what they mean.
+OUTPUT_CONDITION = "sRGB IEC61966-2.1"
+
+
+@cache
+def srgb_profile() -> bytes:
+    """The sRGB ICC profile LittleCMS builds (through Pillow), with a fixed creation date.
+
+    Built, not downloaded or shipped; its header carries the time it was built,
+    which would make two renderings of the same content differ, so the date is set
+    to the profile standard's epoch (a profile's date is informative only).
+    """
+    from PIL import ImageCms  # reportlab's own dependency; imported only to render
+
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[24:36] = bytes.fromhex("07d000010001000000000000")  # 2000-01-01 00:00:00
+    return bytes(profile)
+
+
+def declare_pdfa(canvas: Canvas, *, modified: date) -> None:
+    """Make the document PDF/A-3b (ISO 19005-3, level B): an sRGB output intent with its
+    ICC profile, and XMP metadata that identifies the part and level and repeats the
+    document information dictionary.
+
+    The XMP is written from the information dictionary when the document is
+    serialised (reportlab sets title, author… on the canvas after this runs), so
+    the two always say the same, as PDF/A requires. ``modified`` is the content's
+    date, which the information dictionary prints as both creation and
+    modification date (see ``render.py``).
+    """
+    document = canvas._doc  # type: ignore[attr-defined]  # private, so not in the stubs
+    profile = PDFStream(PDFDictionary({"N": 3}), content=srgb_profile(), filters=[PDFZCompress])
+    intent = PDFDictionary(
+        {
+            "Type": PDFName("OutputIntent"),
+            "S": PDFName("GTS_PDFA1"),
+            "OutputConditionIdentifier": PDFString(OUTPUT_CONDITION),
+            "Info": PDFString(OUTPUT_CONDITION),
+            "RegistryName": PDFString("http://www.color.org"),
+            "DestOutputProfile": document.Reference(profile),
+        }
+    )
+    when = f"{modified:%Y-%m-%d}T00:00:00+07:00"  # pdf_date's midnight in Vietnam
+    metadata = _MetadataStream(lambda doc: _xmp_packet(doc, when))
+    catalog = document.Catalog
+    _add_catalog_keys(catalog, "OutputIntents")
+    catalog.OutputIntents = PDFArray([intent])
+    catalog.Metadata = document.Reference(metadata)
+
+
+def _xmp_packet(document: PDFDocument, when: str) -> bytes:
+    """The XMP packet: PDF/A identification, then Dublin Core, XMP basic and Adobe PDF
+    properties with the information dictionary's values (ISO 19005-3, 6.6.2.3)."""
+    info = document.info
+    keywords = info.keywords if isinstance(info.keywords, str) else ", ".join(info.keywords)
+
+    def alt(value: str) -> str:
+        return f'<rdf:Alt><rdf:li xml:lang="x-default">{escape(value)}</rdf:li></rdf:Alt>'
+
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        '<rdf:Description rdf:about=""'
+        ' xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:xmp="http://ns.adobe.com/xap/1.0/"'
+        ' xmlns:pdf="http://ns.adobe.com/pdf/1.3/">\n'
+        "<pdfaid:part>3</pdfaid:part>\n"
+        "<pdfaid:conformance>B</pdfaid:conformance>\n"
+        f"<dc:title>{alt(info.title)}</dc:title>\n"
+        f"<dc:creator><rdf:Seq><rdf:li>{escape(info.author)}</rdf:li></rdf:Seq></dc:creator>\n"
+        f"<dc:description>{alt(info.subject)}</dc:description>\n"
+        "<dc:format>application/pdf</dc:format>\n"
+        f"<xmp:CreatorTool>{escape(info.creator)}</xmp:CreatorTool>\n"
+        f"<xmp:CreateDate>{when}</xmp:CreateDate>\n"
+        f"<xmp:ModifyDate>{when}</xmp:ModifyDate>\n"
+        f"<pdf:Producer>{escape(info.producer)}</pdf:Producer>\n"
+        f"<pdf:Keywords>{escape(keywords)}</pdf:Keywords>\n"
+        f"<pdf:Trapped>{escape(str(info.trapped))}</pdf:Trapped>\n"
+        "</rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n"
+        '<?xpacket end="w"?>'
+    ).encode()
+
+
+def _add_catalog_keys(catalog: Any, *keys: str) -> None:
+    """Let this one catalog write ``keys``: reportlab's catalog writes only the keys it
+    knows, and /AF, /OutputIntents (PDF/A) are not among them."""
+    catalog.__NoDefault__ = [*catalog.__NoDefault__, *keys]
+
+
+def _stream_format_with_eol(self: PDFStream, document: PDFDocument) -> bytes:
+    """reportlab's stream writer, with the end-of-line PDF/A requires before
+    ``endstream`` (ISO 19005-3, 6.1.7.1).
+
+    reportlab writes ``…data endstream`` with ``/Length`` the data's length; the
+    line feed added here sits outside ``/Length``, as the standard wants it.
+    """
+    written: bytes = _reportlab_stream_format(self, document)
+    end = b"endstream\n"
+    return written[: -len(end)] + b"\n" + end
+
+
+_reportlab_stream_format = PDFStream.format
+PDFStream.format = _stream_format_with_eol  # type: ignore[method-assign]
+#: Binary streams, not ASCII85 over Flate: a quarter smaller, and nothing the hub
+#: writes travels through a 7-bit channel (reportlab's documented switch).
+rl_config.useA85 = 0
+
+
+class _MetadataStream(PDFStream):
+    """The XMP packet, uncompressed and without a ``/Filter`` (reportlab writes an empty
+    one for an unfiltered stream), so tools that scan a file for XMP find it; its
+    content is made when the document is written (see :func:`declare_pdfa`)."""
+
+    def __init__(self, packet: Callable[[PDFDocument], bytes]) -> None:
+        super().__init__(PDFDictionary({"Type": PDFName("Metadata"), "Subtype": PDFName("XML")}))
+        self.packet = packet
+
+    def format(self, document: PDFDocument) -> bytes:
+        content = self.packet(document)
+        self.dictionary["Length"] = len(content)
+        head: bytes = self.dictionary.format(document)
+        return head + b"\nstream\n" + content + b"\nendstream\n"
 
 
 def qr_modules(value: str) -> list[list[bool]]:

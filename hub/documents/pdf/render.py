@@ -113,7 +113,8 @@ def _render_pdf(content: TranscriptContent, *, xml: bytes | None) -> bytes:
 
 def _canvas_maker(content: TranscriptContent, xml: bytes | None) -> Callable[..., Canvas]:
     """A canvas factory that sets up what belongs to the document, not to a page:
-    PDF 1.7 (signature fields and associated files), the QR form, the attachment."""
+    PDF 1.7 (signature fields and associated files), PDF/A-3b's metadata and output
+    intent, the signature stamps' font, the QR form, the attachment."""
 
     def make(filename: Any, **kwargs: Any) -> Canvas:
         canvas = Canvas(filename, pdfVersion=(1, 7), **kwargs)
@@ -121,6 +122,8 @@ def _canvas_maker(content: TranscriptContent, xml: bytes | None) -> Callable[...
         # mode's 2000-01-01), so a verifier sees when the transcript was issued.
         created = layout.pdf_date(content.generated_on)
         canvas.setDateFormatter(lambda *_: created)
+        layout.declare_pdfa(canvas, modified=content.generated_on)
+        layout.add_stamp_font(canvas)
         layout.define_qr_form(canvas, content.verification_url, layout.QR_SIZE)
         if xml is not None:
             layout.attach_xml(

@@ -25,6 +25,7 @@ import io
 import itertools
 import logging
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,14 +49,21 @@ from pyhanko.sign.general import (
     extract_signer_info,
     get_pyca_cryptography_hash,
 )
-from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from hub.domain.signers import SignerRole
 from hub.signing import pdf_hex  # noqa: F401  (pyHanko reads /Contents fast)
-from hub.signing.verification.report import DocumentRejected, ExtractedSignature, ReasonCode
+from hub.signing.trust import Evidence
+from hub.signing.verification.report import (
+    DocumentRejected,
+    ExtractedSignature,
+    ReasonCode,
+    Stamp,
+)
 
 #: Not structlog: ``hub verify --json`` prints the verdict on stdout, where structlog
 #: writes; the standard logger writes warnings to stderr until the server configures it.
@@ -68,10 +76,10 @@ _MALFORMED = (PdfError, ValueError, KeyError, TypeError)
 # What a transcript PDF never exceeds, by far: it has one page (two with a long primary
 # comment), a few hundred objects, three signature fields and one revision per signer.
 # A file beyond these is refused before pyHanko spends time on it.
-MAX_REVISIONS = 16
+MAX_REVISIONS = 32
 MAX_OBJECTS = 50_000
 MAX_PAGES = 50
-MAX_SIGNATURE_FIELDS = 8
+MAX_SIGNATURE_FIELDS = 16
 #: Stream decoding: pyHanko's limits for untrusted input, tightened to the size of a
 #: transcript (fonts, a page's content, the attached XML, three signatures).
 DECODE_LIMITS = DecodeLimits(
@@ -135,6 +143,7 @@ def read_pdf(pdf: bytes) -> tuple[list[ExtractedSignature], list[str]]:
     :class:`DocumentRejected` for a file it cannot or will not read as a whole
     (damaged, or beyond the limits above). Anything else it raises is a bug, or a
     file hostile in a way not foreseen, which the caller turns into a verdict."""
+    _check_complete(pdf)
     try:
         reader = PdfFileReader(io.BytesIO(pdf), decode_limits=DECODE_LIMITS)
         _check_size(reader)
@@ -153,11 +162,14 @@ def read_pdf(pdf: bytes) -> tuple[list[ExtractedSignature], list[str]]:
         raise _too_many("trường chữ ký", "signature fields", len(fields), MAX_SIGNATURE_FIELDS)
     problems: list[str] = []
     embedded: list[EmbeddedPdfSignature] = []
+    archives: list[EmbeddedPdfSignature] = []
     for name, value, field in fields:
         try:
             dictionary = value.get_object()
             if dictionary.get("/Type") == "/DocTimeStamp":
-                continue  # validation data added later (PAdES-LTA), not a signer's
+                # An archive timestamp (PAdES-LTA), not a signer's signature.
+                archives.append(EmbeddedPdfSignature(reader, field, name))
+                continue
             if dictionary.get("/SubFilter") not in _SUBFILTERS:
                 problems.append(f"the signature in field {name} is of an unknown type")
                 continue
@@ -172,7 +184,111 @@ def read_pdf(pdf: bytes) -> tuple[list[ExtractedSignature], list[str]]:
     embedded.sort(key=lambda signature: signature.signed_revision)
     signatures = [_read_signature(index, signature) for index, signature in enumerate(embedded)]
     _check_updates(reader, embedded, signatures)
+    _read_long_term(reader, embedded, archives, signatures)
     return signatures, problems
+
+
+def _read_long_term(
+    reader: PdfFileReader,
+    embedded: list[EmbeddedPdfSignature],
+    archives: list[EmbeddedPdfSignature],
+    signatures: list[ExtractedSignature],
+) -> None:
+    """The DSS's certificates, OCSP responses and CRLs (the document's evidence, shared
+    by every signature) and, for each signature, the document timestamps after it."""
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+        evidence = Evidence(
+            tuple(_known(c).crypto for c in dss.load_certs()),
+            tuple(r.get_object().data for r in dss.ocsps),
+            tuple(r.get_object().data for r in dss.crls),
+        )
+    except NoDSSFoundError:
+        evidence = Evidence()
+    except (RecursionError, MemoryError):
+        raise
+    except Exception as error:  # a DSS from anyone: it simply provides nothing
+        log.info("verify.pdf_dss_unreadable: error=%s", repr(error)[:500])
+        evidence = Evidence()
+    archives.sort(key=lambda archive: archive.signed_revision)
+    stamps = [(archive.signed_revision, _read_archive(archive)) for archive in archives]
+    source = _attachment(reader.root, ("/Names", "/EmbeddedFiles", "/Names"))
+    carried = next(
+        (
+            found
+            for archive in archives
+            if (found := _attachment(archive.sig_field, ("/AP", "/N", "/AF"))) is not None
+        ),
+        None,
+    )
+    for signature, own in zip(signatures, embedded, strict=True):
+        signature.source_xml, signature.carried_xml = source, carried
+        signature.evidence = evidence
+        signature.archive_stamps = [
+            stamp for revision, stamp in stamps if revision > own.signed_revision
+        ]
+
+
+def _attachment(holder: generic.DictionaryObject, path: tuple[str, ...]) -> bytes | None:
+    """The first XML file attached at ``path`` under ``holder`` (an ``/AF`` array or a
+    name tree's ``/Names`` array of file specifications); None when there is none or
+    it cannot be read (a file from anyone)."""
+    try:
+        found: object = holder
+        for key in path:
+            if not isinstance(found, generic.DictionaryObject) or key not in found:
+                return None
+            found = _resolved(found[key])
+        for item in found if isinstance(found, generic.ArrayObject) else ():
+            spec = _resolved(item)
+            if isinstance(spec, generic.DictionaryObject) and "/EF" in spec:
+                data = _resolved(_resolved(spec["/EF"])["/F"]).data  # type: ignore[index, attr-defined]
+                if isinstance(data, bytes) and data.lstrip().startswith(b"<"):
+                    return data
+    except (RecursionError, MemoryError):
+        raise
+    except Exception as error:  # an attachment from anyone
+        log.info("verify.pdf_attachment_unreadable: error=%s", repr(error)[:300])
+    return None
+
+
+def _read_archive(archive: EmbeddedPdfSignature) -> Stamp:
+    """A document timestamp: over its whole revision, its imprint the digest of its
+    byte range, its token's signature verifying."""
+    try:
+        if archive.evaluate_signature_coverage() < SignatureCoverageLevel.ENTIRE_REVISION:
+            return Stamp(False, None, None, problem="it does not cover its whole revision")
+        covered = archive.compute_digest()
+        algorithm = archive.md_algorithm
+        verified = _verify_timestamp(
+            archive.signed_data, lambda imprint: covered if imprint == algorithm else b""
+        )
+    except (RecursionError, MemoryError):
+        raise
+    except Exception as error:  # a timestamp from anyone
+        log.info("verify.pdf_archive_unreadable: error=%s", repr(error)[:500])
+        return Stamp(False, None, None, problem="it cannot be read")
+    return Stamp(
+        verified.valid,
+        verified.time if verified.valid else None,
+        verified.certificate,
+        verified.other_certificates,
+        None if verified.valid else "its token does not match the document",
+    )
+
+
+def _check_complete(pdf: bytes) -> None:
+    """Refuse a file that does not end where its last revision ends: a cut file (a
+    download broken off) or an update left half-written. A reader would take the last
+    complete revision and judge a document nobody sent, unsigned or with fewer
+    signatures; what was cut is unknown, so the file is damaged."""
+    end = pdf.rfind(b"%%EOF")
+    if end < 0 or pdf[end + len(b"%%EOF") :].strip(b"\r\n\t \x00"):
+        raise DocumentRejected(
+            ReasonCode.DOCUMENT_MALFORMED,
+            "tệp bị cắt cụt hoặc có dữ liệu thừa sau phần cuối (%%EOF)",
+            "the file is cut short, or has data after its end (%%EOF)",
+        )
 
 
 def _nested_too_deeply() -> DocumentRejected:
@@ -292,8 +408,9 @@ def _read_timestamp(signer_info: cms.SignerInfo, signature: ExtractedSignature) 
             if attribute["type"].native == "signature_time_stamp_token"
             for value in attribute["values"]
         ]
+    value = signer_info["signature"].native
     for token in tokens:
-        verified = _verify_timestamp(token, signer_info["signature"].native)
+        verified = _verify_timestamp(token, lambda algorithm: _digest(algorithm, value))
         signature.timestamp_valid = verified.valid
         signature.timestamp_certificate = verified.certificate
         signature.timestamp_other_certificates = verified.other_certificates
@@ -310,7 +427,8 @@ class _TimestampCheck:
     other_certificates: list[x509.Certificate]
 
 
-def _verify_timestamp(token: cms.SignedData, signature_value: bytes) -> _TimestampCheck:
+def _verify_timestamp(token: cms.SignedData, imprint_of: Callable[[str], bytes]) -> _TimestampCheck:
+    """An RFC 3161 token whose imprint must be ``imprint_of(its hash algorithm)``."""
     content = token["encap_content_info"]["content"]
     tst_info = content.parsed if content else None
     if not isinstance(tst_info, tsp.TSTInfo):
@@ -319,7 +437,7 @@ def _verify_timestamp(token: cms.SignedData, signature_value: bytes) -> _Timesta
     imprint_algorithm = imprint["hash_algorithm"]["algorithm"].native
     try:
         signer, others = _certificates(token)
-        expected = _digest(imprint_algorithm, signature_value)
+        expected = imprint_of(imprint_algorithm)
         tst_signer = extract_signer_info(token)
         content_digest = _digest(tst_signer["digest_algorithm"]["algorithm"].native, bytes(content))
         digest_matches, value_verifies = validate_sig_integrity(

@@ -20,6 +20,7 @@ from enum import StrEnum
 from cryptography import x509
 
 from hub.domain.signers import SignerRole
+from hub.signing.trust import Evidence
 
 
 class Verdict(StrEnum):
@@ -41,6 +42,10 @@ class ReasonCode(StrEnum):
     REVOCATION_UNKNOWN = "REVOCATION_UNKNOWN"
     TIMESTAMP_MISSING = "TIMESTAMP_MISSING"
     TIMESTAMP_INVALID = "TIMESTAMP_INVALID"
+    TIMESTAMP_EXPIRED = "TIMESTAMP_EXPIRED"
+    ARCHIVE_TIMESTAMP_INVALID = "ARCHIVE_TIMESTAMP_INVALID"
+    ATTACHMENT_INVALID = "ATTACHMENT_INVALID"
+    ATTACHMENT_MISMATCH = "ATTACHMENT_MISMATCH"
     ROLE_MISSING = "ROLE_MISSING"
     SIGNER_MISMATCH = "SIGNER_MISMATCH"
     ORDER_WRONG = "ORDER_WRONG"
@@ -113,6 +118,28 @@ REASONS: dict[ReasonCode, tuple[str, str, Verdict]] = {
     ReasonCode.TIMESTAMP_INVALID: (
         "Dấu thời gian trên chữ ký của {signer} không hợp lệ: {detail}.",
         "The timestamp on the signature of {signer} is not valid: {detail}.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.TIMESTAMP_EXPIRED: (
+        "Chữ ký của {signer} chỉ được chứng minh đến {when}: chứng thư số của đơn vị cấp "
+        "dấu thời gian đã hết hạn ({detail}) mà học bạ không có dấu thời gian lưu trữ mới hơn.",
+        "The signature of {signer} is proven only until {when}: the timestamping certificate "
+        "has expired ({detail}) and no later archive timestamp covers the transcript.",
+        Verdict.INDETERMINATE,
+    ),
+    ReasonCode.ARCHIVE_TIMESTAMP_INVALID: (
+        "Dấu thời gian lưu trữ trên chữ ký của {signer} không hợp lệ: {detail}.",
+        "An archive timestamp on the signature of {signer} is not valid: {detail}.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.ATTACHMENT_INVALID: (
+        "Học bạ XML đã ký đi kèm trong tệp PDF không hợp lệ.",
+        "The signed XML transcript carried in the PDF is not valid.",
+        Verdict.INVALID,
+    ),
+    ReasonCode.ATTACHMENT_MISMATCH: (
+        "Học bạ XML đã ký đi kèm trong tệp PDF không khớp nội dung với học bạ PDF.",
+        "The signed XML transcript carried in the PDF does not say what the PDF says.",
         Verdict.INVALID,
     ),
     ReasonCode.ROLE_MISSING: (
@@ -236,6 +263,17 @@ class ExtractedSignature:
     #: The TSA certificate and the certificates its token carried, for its chain check.
     timestamp_certificate: x509.Certificate | None = None
     timestamp_other_certificates: list[x509.Certificate] = field(default_factory=list)
+    #: Validation data the document carries (PDF DSS, XAdES values), shared by all its
+    #: signatures: checked offline before any network is asked.
+    evidence: Evidence = field(default_factory=Evidence)
+    #: The archive timestamps covering this signature (PDF document timestamps, XAdES
+    #: archive timestamps), oldest first.
+    archive_stamps: list[Stamp] = field(default_factory=list)
+    #: A PDF's attachments, shared by all its signatures: the XML it was rendered with
+    #: (covered by every signature) and the fully signed XML its first document
+    #: timestamp carries (:func:`hub.signing.longterm._carry`); None when absent.
+    source_xml: bytes | None = None
+    carried_xml: bytes | None = None
     #: Digests and signature value verify.
     intact: bool = False
     covers_previous: bool = True
@@ -246,6 +284,18 @@ class ExtractedSignature:
     def signing_time(self) -> datetime | None:
         """The time to judge the certificate at: the timestamp's, else the claimed one."""
         return self.timestamp_time or self.claimed_time
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """An archive timestamp as a reader found it: valid when its token verifies and is
+    over what it must cover; whether its TSA is trusted is the assessor's question."""
+
+    valid: bool
+    time: datetime | None
+    certificate: x509.Certificate | None
+    other_certificates: list[x509.Certificate] = field(default_factory=list)
+    problem: str | None = None
 
 
 @dataclass
@@ -271,6 +321,10 @@ class VerificationResult:
     #: Every reason, the document's and the signatures', in order.
     reasons: list[Reason]
     document_id: str | None = None
+    #: A sealed PDF's verdict on the signed XML it carries, and whether that XML says
+    #: what the PDF's signatures cover (None: the PDF carries none).
+    attached: VerificationResult | None = None
+    attached_agrees: bool | None = None
 
 
 def overall(reasons: list[Reason]) -> Verdict:
@@ -317,4 +371,9 @@ def as_json(result: VerificationResult) -> dict[str, object]:
             for s in result.signatures
         ],
         "reasons": reasons(result.reasons),
+        **(
+            {"attached_xml": as_json(result.attached), "attached_agrees": result.attached_agrees}
+            if result.attached is not None
+            else {}
+        ),
     }

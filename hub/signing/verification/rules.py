@@ -11,6 +11,7 @@ finally whether every signature a finished transcript needs is there.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Protocol
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from lxml import etree
 
 from hub.adapters.signing.certificates import personal_id_of, school_code_of
 from hub.domain.signers import SIGNING_ORDER, SignerRole
@@ -30,10 +32,12 @@ from hub.signing.verification.report import (
     Reason,
     ReasonCode,
     SignatureReport,
+    Verdict,
     VerificationResult,
     overall,
     reason,
 )
+from hub.signing.xades import CONTENT, canonical, parse_document
 
 #: Not structlog: ``hub verify --json`` prints the verdict on stdout, where structlog
 #: writes; the standard logger writes warnings to stderr until the server configures it.
@@ -64,8 +68,10 @@ async def verify_document(
     expected: ExpectedSigners | None = None,
     required: Sequence[SignerRole] = SIGNING_ORDER,
     document_id: str | None = None,
+    at: datetime | None = None,
 ) -> VerificationResult:
-    """Read ``document`` (XML or PDF) and assess its signatures.
+    """Read ``document`` (XML or PDF) and assess its signatures, as of ``at`` (now when
+    None; a later date asks whether the document will still prove itself then).
 
     ``document`` may come from anyone: whatever it holds, the answer is a verdict,
     never an exception — a file that cannot be read as a whole is INVALID
@@ -80,7 +86,7 @@ async def verify_document(
             reasons=[refusal],
             document_id=document_id,
         )
-    return await assess(
+    result = await assess(
         kind,
         signatures,
         problems,
@@ -88,7 +94,37 @@ async def verify_document(
         expected=expected,
         required=required,
         document_id=document_id,
+        at=at,
     )
+    carried = next((s.carried_xml for s in signatures if s.carried_xml), None)
+    if kind != "pdf" or carried is None:
+        return result
+    # The signed XML a sealed PDF carries: verified as a document of its own, and
+    # compared with the XML the PDF's signatures cover (hub.signing.longterm._carry).
+    attached = await verify_document(
+        carried, trust=trust, expected=expected, required=required, document_id=document_id, at=at
+    )
+    agrees = same_content(carried, signatures[0].source_xml)
+    extra = [reason(ReasonCode.ATTACHMENT_INVALID)] if attached.verdict is Verdict.INVALID else []
+    extra += [] if agrees else [reason(ReasonCode.ATTACHMENT_MISMATCH)]
+    every = [*result.reasons, *extra]
+    return dataclasses.replace(
+        result, verdict=overall(every), reasons=every, attached=attached, attached_agrees=agrees
+    )
+
+
+def same_content(signed: bytes, source: bytes | None) -> bool:
+    """Whether two transcript XMLs hold the same ``<content>`` (exclusive C14N): what
+    the XML signatures cover against what the PDF signatures cover."""
+    if source is None:
+        return False
+    try:
+        contents = [parse_document(document).find(CONTENT) for document in (signed, source)]
+    except (ValueError, etree.XMLSyntaxError):
+        return False
+    if any(content is None for content in contents):
+        return False
+    return canonical(contents[0]) == canonical(contents[1])  # type: ignore[arg-type]
 
 
 async def assess(
@@ -100,13 +136,16 @@ async def assess(
     expected: ExpectedSigners | None = None,
     required: Sequence[SignerRole] = SIGNING_ORDER,
     document_id: str | None = None,
+    at: datetime | None = None,
 ) -> VerificationResult:
-    """Apply RULES.md §4–§5 to what a format reader found."""
+    """Apply RULES.md §4–§5 to what a format reader found, as of ``at`` (default now)."""
+    at = at or datetime.now(UTC)
     document_reasons = [reason(ReasonCode.FORMAT_INVALID, detail=p) for p in problems]
     if not signatures and not problems:
         document_reasons.append(reason(ReasonCode.NOT_SIGNED))
     reports = [
-        await _assess_guarded(signature, trust=trust, expected=expected) for signature in signatures
+        await _assess_guarded(signature, trust=trust, expected=expected, at=at)
+        for signature in signatures
     ]
     roles = [s.role for s in signatures]
     if signatures and not problems:
@@ -130,13 +169,17 @@ async def assess(
 
 
 async def _assess_guarded(
-    signature: ExtractedSignature, *, trust: TrustStore, expected: ExpectedSigners | None
+    signature: ExtractedSignature,
+    *,
+    trust: TrustStore,
+    expected: ExpectedSigners | None,
+    at: datetime,
 ) -> SignatureReport:
     """:func:`_assess_one`, whose certificates came with the file: one that the checks
     cannot even read (cryptography parses extensions lazily) makes that signature
     INVALID with a stable reason, in the server log with its traceback."""
     try:
-        return await _assess_one(signature, trust=trust, expected=expected)
+        return await _assess_one(signature, trust=trust, expected=expected, at=at)
     except Exception:
         log.exception("verify.signature_unassessable: index=%s", signature.index)
         problem = reason(
@@ -167,7 +210,11 @@ class _AddReason(Protocol):
 
 
 async def _assess_one(
-    signature: ExtractedSignature, *, trust: TrustStore, expected: ExpectedSigners | None
+    signature: ExtractedSignature,
+    *,
+    trust: TrustStore,
+    expected: ExpectedSigners | None,
+    at: datetime,
 ) -> SignatureReport:
     index = signature.index
     certificate = signature.certificate
@@ -197,7 +244,7 @@ async def _assess_one(
             expected=expected_role.label if expected_role else "đủ ba chữ ký",
             expected_en=ROLE_ENGLISH[expected_role] if expected_role else "three signatures",
         )
-    await _check_timestamp(signature, trust, add)
+    await _check_timestamps(signature, trust, add, at)
     if certificate is not None:
         await _check_certificate(signature, certificate, trust, add)
         if expected is not None and role is not None and not expected.accepts(role, certificate):
@@ -217,20 +264,62 @@ async def _assess_one(
     )
 
 
-async def _check_timestamp(
-    signature: ExtractedSignature, trust: TrustStore, add: _AddReason
+async def _check_timestamps(
+    signature: ExtractedSignature, trust: TrustStore, add: _AddReason, at: datetime
 ) -> None:
+    """The signature timestamp proves when the signature existed, as long as its TSA's
+    certificate is valid; each archive timestamp proves the one before it existed
+    while that one's TSA was still valid (PAdES-LTA, XAdES LTA). So, walking the chain
+    from the signature timestamp: each timestamp's TSA chains to the trust store, was
+    not revoked before the next timestamp (or ``at``, for the last), and was valid
+    until then. A TSA's revocation is judged when an answer is at hand — the
+    document's evidence, or the network when allowed; the signer's is RULES.md §5's."""
     if signature.timestamp_valid is None:
         add(ReasonCode.TIMESTAMP_MISSING)
         return
     if signature.timestamp_valid is False or signature.timestamp_certificate is None:
         add(ReasonCode.TIMESTAMP_INVALID, detail="dấu thời gian không khớp với chữ ký")
         return
-    tsa_path = await trust.path(
-        signature.timestamp_certificate, signature.timestamp_other_certificates
-    )
-    if not tsa_path.trusted:
-        add(ReasonCode.TIMESTAMP_INVALID, detail="đơn vị cấp dấu thời gian không được tin cậy")
+    for stamp in signature.archive_stamps:
+        if not stamp.valid or stamp.time is None or stamp.certificate is None:
+            add(ReasonCode.ARCHIVE_TIMESTAMP_INVALID, detail=stamp.problem or "")
+            return
+    chain = [
+        (
+            signature.timestamp_time,
+            signature.timestamp_certificate,
+            signature.timestamp_other_certificates,
+        ),
+        *((s.time, s.certificate, s.other_certificates) for s in signature.archive_stamps),
+    ]
+    for position, (moment, certificate, carried) in enumerate(chain):
+        assert moment is not None and certificate is not None  # checked above
+        code = (
+            ReasonCode.TIMESTAMP_INVALID if position == 0 else ReasonCode.ARCHIVE_TIMESTAMP_INVALID
+        )
+        until = chain[position + 1][0] if position + 1 < len(chain) else at
+        assert until is not None
+        path = await trust.path(certificate, [*carried, *signature.evidence.certificates])
+        if not path.trusted:
+            add(code, detail="đơn vị cấp dấu thời gian không được tin cậy")
+            return
+        lapsed = [link for link in path.path if link.not_valid_after_utc < until]
+        if lapsed:
+            first = min(lapsed, key=lambda link: link.not_valid_after_utc)
+            add(
+                ReasonCode.TIMESTAMP_EXPIRED,
+                when=first.not_valid_after_utc.strftime("%d/%m/%Y"),
+                detail=_common_name(first) or first.subject.rfc4514_string(),
+            )
+            return
+        if len(path.path) < 2:
+            continue
+        revocation = await trust.revocation(
+            certificate, path.path[1], evidence=signature.evidence, since=moment
+        )
+        if revocation.revoked_at is not None and revocation.revoked_at <= until:
+            add(code, detail="chứng thư số của đơn vị cấp dấu thời gian đã bị thu hồi")
+            return
 
 
 async def _check_certificate(
@@ -239,7 +328,9 @@ async def _check_certificate(
     trust: TrustStore,
     add: _AddReason,
 ) -> None:
-    path = await trust.path(certificate, signature.other_certificates)
+    path = await trust.path(
+        certificate, [*signature.other_certificates, *signature.evidence.certificates]
+    )
     if not path.trusted:
         add(ReasonCode.CHAIN_UNTRUSTED)
         return
@@ -254,7 +345,9 @@ async def _check_certificate(
             return
     if len(path.path) < 2:
         return
-    revocation = await trust.revocation(certificate, path.path[1])
+    revocation = await trust.revocation(
+        certificate, path.path[1], evidence=signature.evidence, since=moment
+    )
     if not revocation.checked:
         add(ReasonCode.REVOCATION_UNKNOWN, detail=_revocation_detail(revocation.problem))
     elif revocation.revoked_at is not None and revocation.revoked_at <= moment:

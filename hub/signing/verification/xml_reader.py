@@ -12,7 +12,8 @@ while the signature covers another:
 - references are same-document ``#Id`` only, resolved through the ``Id`` attribute to
   exactly one element (a duplicated Id is a wrapping attack and fails);
 - the only transform and canonicalisation is exclusive C14N, so a reference always
-  covers its whole element; RSA with SHA-256/384/512 and SHA-256/384/512 digests;
+  covers its whole element; RSA with SHA-256/384/512, RSA-PSS or ECDSA with
+  SHA-256 (:mod:`hub.signing.algorithms`), and SHA-256/384/512 digests;
 - role and claimed time are read from the ``SignedProperties`` the signature
   references, inside its own ``QualifyingProperties``; ``SigningCertificateV2`` must
   name the first ``KeyInfo`` certificate, the one the value is verified with;
@@ -46,19 +47,29 @@ from lxml import etree
 
 from hub.documents.xml.transcript import TranscriptXmlError, validate_xml
 from hub.domain.signers import SignerRole
-from hub.signing.verification.report import DocumentRejected, ExtractedSignature, ReasonCode
+from hub.signing import algorithms as signature_algorithms
+from hub.signing.trust import Evidence
+from hub.signing.verification.report import (
+    DocumentRejected,
+    ExtractedSignature,
+    ReasonCode,
+    Stamp,
+)
 from hub.signing.xades import (
     CONTENT,
     EXC_C14N,
     SIGNED_PROPERTIES_TYPE,
     TRANSCRIPT,
+    UNSIGNED_SIGNATURE_PROPERTIES,
     Element,
     XadesError,
+    archive_input,
     canonical,
     certificate_from_base64,
     ds,
     parse_document,
     xades,
+    xades141,
 )
 
 #: The digests a signature, a reference or a timestamp may use, by hashlib name.
@@ -82,6 +93,8 @@ _DIGEST_METHODS: dict[str, str] = {
 _WITH_ID = etree.XPath("//*[@Id]")
 _X509_CERTIFICATES = f"{ds('KeyInfo')}/{ds('X509Data')}/{ds('X509Certificate')}"
 _QUALIFYING = f"{ds('Object')}/{xades('QualifyingProperties')}"
+
+
 _SIGNATURE_TIMESTAMP = (
     f"{xades('UnsignedProperties')}/{xades('UnsignedSignatureProperties')}"
     f"/{xades('SignatureTimeStamp')}"
@@ -168,7 +181,74 @@ def read_xml(xml: bytes) -> tuple[list[ExtractedSignature], list[str]]:
     signatures = [
         document.read(index, element, elements[:index]) for index, element in enumerate(elements)
     ]
+    _read_long_term(elements, signatures)
     return signatures, problems
+
+
+def _read_long_term(elements: list[Element], signatures: list[ExtractedSignature]) -> None:
+    """The certificate and revocation values anywhere in the document's unsigned
+    properties (the evidence, shared), and each signature's archive timestamps: its
+    own and those of every later signature, which covers it through its references."""
+    certificates: list[x509.Certificate] = []
+    ocsp: list[bytes] = []
+    crls: list[bytes] = []
+    for element in elements:
+        unsigned = element.find(UNSIGNED_SIGNATURE_PROPERTIES)
+        if unsigned is None:
+            continue
+        for value in unsigned.iter(xades("EncapsulatedX509Certificate")):
+            try:
+                certificates.append(certificate_from_base64(value.text or ""))
+            except (ValueError, TypeError):
+                log.info("verify.xml_value_unreadable: a certificate value")
+        for kind, into in (("EncapsulatedOCSPValue", ocsp), ("EncapsulatedCRLValue", crls)):
+            for value in unsigned.iter(xades(kind)):
+                try:
+                    into.append(base64.b64decode(value.text or "", validate=True))
+                except ValueError:
+                    log.info("verify.xml_value_unreadable: %s", kind)
+    evidence = Evidence(tuple(dict.fromkeys(certificates)), tuple(ocsp), tuple(crls))
+    stamps = [
+        [_read_archive(element, stamp) for stamp in _archive_stamps(element)]
+        for element in elements
+    ]
+    for index, signature in enumerate(signatures):
+        signature.evidence = evidence
+        signature.archive_stamps = sorted(
+            (stamp for later in stamps[index:] for stamp in later),
+            key=lambda stamp: (stamp.time is None, stamp.time or datetime.min),
+        )
+
+
+def _archive_stamps(element: Element) -> list[Element]:
+    unsigned = element.find(UNSIGNED_SIGNATURE_PROPERTIES)
+    return [] if unsigned is None else unsigned.findall(xades141("ArchiveTimeStamp"))
+
+
+def _read_archive(signature: Element, stamp: Element) -> Stamp:
+    """An ``xadesv141:ArchiveTimeStamp``: a token over :func:`archive_input` of its
+    signature as it stood before the stamp, whose CMS signature verifies."""
+    method = stamp.find(ds("CanonicalizationMethod"))
+    if method is None or method.get("Algorithm") != EXC_C14N:
+        return Stamp(False, None, None, problem="it must use exclusive C14N")
+    try:
+        der = base64.b64decode(stamp.findtext(xades("EncapsulatedTimeStamp")) or "")
+        tst_info, signer, others = _verified_token(der)
+        imprint = tst_info["message_imprint"]
+        algorithm = imprint["hash_algorithm"]["algorithm"].native
+        if algorithm not in _HASHES:
+            return Stamp(False, None, signer, others, f"unsupported imprint {algorithm}")
+        expected = hashlib.new(algorithm, archive_input(signature, stamp)).digest()
+        if imprint["hashed_message"].native != expected:
+            return Stamp(False, None, signer, others, "the signature changed after it was stamped")
+        return Stamp(True, tst_info["gen_time"].native, signer, others)
+    except _Broken as error:
+        return Stamp(False, None, None, problem=str(error))
+    except (RecursionError, MemoryError):
+        raise
+    except Exception as error:  # a token from anyone
+        log.info("verify.xml_archive_unreadable: error=%s", repr(error)[:500])
+        return Stamp(False, None, None, problem="its token cannot be read")
 
 
 def _not_well_formed(error: etree.XMLSyntaxError) -> DocumentRejected:
@@ -337,16 +417,28 @@ def _check_signature_value(signature: Element, certificate: x509.Certificate) ->
     if c14n is None or c14n.get("Algorithm") != EXC_C14N:
         raise _Broken("SignedInfo must be canonicalised with exclusive C14N")
     method = signed_info.find(ds("SignatureMethod"))
-    algorithm = _SIGNATURE_METHODS.get(method.get("Algorithm", "") if method is not None else "")
+    uri = method.get("Algorithm", "") if method is not None else ""
+    # RSA PKCS#1 v1.5 with SHA-384/512 too (made elsewhere); the hub's own algorithms
+    # (RSA-PSS, ECDSA with SHA-256) as hub.signing.algorithms writes them.
+    digest_algorithm = _SIGNATURE_METHODS.get(uri)
+    algorithm = signature_algorithms.from_xmldsig_uri(uri)
+    if digest_algorithm is not None:
+        algorithm = signature_algorithms.SignatureAlgorithm.RSA_PKCS1_SHA256
     if algorithm is None:
-        raise _Broken("unsupported signature method (RSA with SHA-256/384/512 only)")
+        raise _Broken("unsupported signature method (RSA, RSA-PSS or ECDSA with SHA-256)")
     public_key = certificate.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey):
-        raise _Broken("the certificate's key is not RSA")
+    try:
+        signature_algorithms.checked_key(algorithm, public_key)
+    except signature_algorithms.UnsupportedAlgorithmError:
+        raise _Broken(f"the certificate's key cannot sign {algorithm.value}") from None
     try:
         value = base64.b64decode(signature.findtext(ds("SignatureValue")) or "")
-        public_key.verify(
-            value, canonical(signed_info, _prefix_list(c14n)), padding.PKCS1v15(), algorithm
+        signature_algorithms.verify(
+            algorithm,
+            public_key,
+            signature_algorithms.from_xmldsig(algorithm, value),
+            canonical(signed_info, _prefix_list(c14n)),
+            hash_algorithm=digest_algorithm,
         )
     except (InvalidSignature, ValueError):
         raise _Broken("the signature value does not verify with the KeyInfo certificate") from None

@@ -63,5 +63,8 @@
       .catch(function () { window.setTimeout(poll, 2000); });
   }
 
-  if (root.getAttribute("data-state") === "PENDING") { window.setTimeout(poll, 2000); }
+  // A request waiting for the OTP the signer received waits for the form, not the clock.
+  if (root.getAttribute("data-state") === "PENDING" && !root.hasAttribute("data-awaiting-otp")) {
+    window.setTimeout(poll, 2000);
+  }
 })();

@@ -2,7 +2,15 @@
 for the demo and tests only) a simulated server."""
 
 from hub.adapters.signing.base import ProviderEntry
-from hub.adapters.signing.csc.adapter import CscAccount, CscAdapter, PinSource, from_config
+from hub.adapters.signing.csc.adapter import (
+    ClientCertificate,
+    CscAccount,
+    CscAdapter,
+    OAuthClient,
+    OAuthTokens,
+    PinSource,
+    from_config,
+)
 from hub.domain.enums import SigningProvider
 
 PROVIDER = ProviderEntry(
@@ -12,4 +20,12 @@ PROVIDER = ProviderEntry(
     simulator="hub.adapters.signing.csc.simulator",
 )
 
-__all__ = ["PROVIDER", "CscAccount", "CscAdapter", "PinSource"]
+__all__ = [
+    "PROVIDER",
+    "ClientCertificate",
+    "CscAccount",
+    "CscAdapter",
+    "OAuthClient",
+    "OAuthTokens",
+    "PinSource",
+]

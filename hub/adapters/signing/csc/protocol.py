@@ -22,6 +22,8 @@ apart (an expired certificate, an exhausted quota…) the simulator uses the cod
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from enum import StrEnum
 from typing import Literal
 
@@ -37,11 +39,27 @@ DESCRIPTION_LIMIT = 500
 
 Version = Literal["v1", "v2"]
 OperationMode = Literal["S", "A"]
+#: How the hub authorises itself to the service (``info.authType``); ``TLS`` is a
+#: client certificate on the connection.
+ServiceAuth = Literal["external", "basic", "oauth2client", "oauth2code", "TLS"]
+SERVICE_AUTHS: tuple[ServiceAuth, ...] = ("external", "basic", "oauth2client", "oauth2code", "TLS")
+#: How a credential's use is authorised (``authMode``, v2 ``auth.mode``).
+AuthMode = Literal["implicit", "explicit", "oauth2code"]
 
 
 def b64(data: bytes) -> str:
     """Binary values (hashes, signatures, certificates) travel as standard base64."""
     return base64.b64encode(data).decode("ascii")
+
+
+def totp(secret: str, at: float, *, digits: int = 6, step: int = 30) -> str:
+    """An offline OTP (``OTP.type: offline``) as a TOTP device shows it: RFC 6238 with
+    HMAC-SHA-1 over the base32 ``secret``, ``digits`` long, for the time ``at``."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, int(at // step).to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    code = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
+    return str(code % 10**digits).zfill(digits)
 
 
 class WireError(StrEnum):
@@ -90,7 +108,18 @@ class InfoResponse(Wire):
     lang: str = ""
     description: str = ""
     authType: list[str] = []
+    #: Base URI of the OAuth 2.0 endpoints (``oauth2/token``), if not the service's own.
+    oauth2: str | None = None
     methods: list[str] = []
+
+
+class TokenResponse(Wire):
+    """``oauth2/token``: RFC 6749 §5.1."""
+
+    access_token: str
+    token_type: str = "Bearer"
+    refresh_token: str | None = None
+    expires_in: int = 3600
 
 
 class LoginRequest(Wire):
@@ -126,6 +155,7 @@ class KeyInfo(Wire):
     status: Literal["enabled", "disabled"] = "enabled"
     algo: list[str] = []
     len: int | None = None
+    curve: str | None = None
 
 
 class CertInfo(Wire):
@@ -149,6 +179,19 @@ class PinInfo(Wire):
     description: str | None = None
 
 
+class OtpInfo(Wire):
+    """v1: whether ``credentials/authorize`` needs an OTP; ``online`` ones are sent to the
+    signer on ``credentials/sendOTP``, ``offline`` ones come from the signer's device."""
+
+    presence: Literal["true", "false", "optional"] = "true"
+    type: Literal["offline", "online"] = "offline"
+    format: Literal["A", "N"] | None = None
+    label: str | None = None
+    description: str | None = None
+    ID: str | None = None
+    provider: str | None = None
+
+
 class AuthObject(Wire):
     """v2: one thing ``credentials/authorize`` needs, e.g. ``{type: Password, id: PIN}``."""
 
@@ -160,7 +203,7 @@ class AuthObject(Wire):
 
 
 class AuthInfo(Wire):
-    mode: Literal["implicit", "explicit", "oauth2code"] = "explicit"
+    mode: AuthMode = "explicit"
     objects: list[AuthObject] = []
 
 
@@ -170,8 +213,9 @@ class CredentialsInfoResponse(Wire):
     description: str | None = None
     key: KeyInfo
     cert: CertInfo
-    authMode: Literal["implicit", "explicit", "oauth2code"] | None = None
+    authMode: AuthMode | None = None
     PIN: PinInfo | None = None
+    OTP: OtpInfo | None = None
     auth: AuthInfo | None = None
     SCAL: str = "1"
     #: How many hashes one authorisation may cover.
@@ -206,6 +250,15 @@ class AuthorizeRequestV2(Wire):
     description: str | None = None
 
 
+class SendOtpRequest(Wire):
+    credentialID: str
+    clientData: str | None = None
+
+
+class Empty(Wire):
+    """An answer with nothing in it (``credentials/sendOTP``: 200 and no body, or ``{}``)."""
+
+
 class AuthorizeResponse(Wire):
     #: Signature Activation Data: the signer's consent, bound to the hashes when sent.
     SAD: str
@@ -214,7 +267,8 @@ class AuthorizeResponse(Wire):
 
 class SignHashRequestV1(Wire):
     credentialID: str
-    SAD: str
+    #: Absent when a credential-scope OAuth 2.0 token (``oauth2code``) authorises.
+    SAD: str | None = None
     hash: list[str]
     hashAlgo: str | None = None
     signAlgo: str
@@ -223,7 +277,7 @@ class SignHashRequestV1(Wire):
 
 class SignHashRequestV2(Wire):
     credentialID: str
-    SAD: str
+    SAD: str | None = None
     hashes: list[str]
     hashAlgorithmOID: str | None = None
     signAlgo: str

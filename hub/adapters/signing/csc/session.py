@@ -3,7 +3,8 @@
 Both the generic CSC adapter and Ban Cơ yếu's (an RSSP profile of the same API)
 talk bearer-token JSON to ``credentials/*`` and ``signatures/*`` and get errors as
 ``{error, error_description}``; only how they log in differs, so that is the one
-thing :class:`ProtocolSession` is given.
+thing :class:`ProtocolSession` is given (a login may also give no token: a service
+authorised outside the API, ``external``, or by the connection's client certificate).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from hub.adapters.signing.csc.protocol import (
 from hub.adapters.signing.http import ProviderHttp
 from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code
+from hub.signing import algorithms
+from hub.signing.algorithms import SignatureAlgorithm
 
 W = TypeVar("W", bound=Wire)
 
@@ -44,7 +47,7 @@ CONFIRMATION_WINDOW = timedelta(minutes=5)
 ERRORS: ErrorTable[str] = ErrorTable(
     codes={
         WireError.INVALID_PIN: Code.PROVIDER_BAD_CREDENTIALS,
-        WireError.INVALID_OTP: Code.PROVIDER_BAD_CREDENTIALS,
+        WireError.INVALID_OTP: Code.SIGNER_OTP_WRONG,
         WireError.INVALID_GRANT: Code.PROVIDER_BAD_CREDENTIALS,
         WireError.INVALID_CLIENT: Code.PROVIDER_BAD_CREDENTIALS,
         WireError.UNAUTHORIZED_CLIENT: Code.PROVIDER_BAD_CREDENTIALS,
@@ -81,15 +84,18 @@ def signing_error(
     user_id: str = "",
     credential_id: str = "",
     login: bool = False,
+    offered: bool = False,
 ) -> SigningError:
     """The :class:`SigningError` for a 4xx answer.
 
     An answer without the spec's error body saying the server has no such method
     (404, 405, 501) is a protocol mismatch — the server does not offer what the hub
     asked, e.g. ``auth/login`` on a server that announced ``authType: ["external"]`` —
-    never a refusal of the hub's credentials. At login every other refusal but an
-    unknown user is the hub's configuration (account password, relying-party key),
-    whatever word the server chose for it.
+    never a refusal of the hub's credentials. Unless the server's ``info`` lists the
+    method (``offered``): then a bare 404 about a credential says that credential does
+    not exist, as servers that answer without the spec's body do. At login every
+    other refusal but an unknown user is the hub's configuration (account password,
+    relying-party key), whatever word the server chose for it.
     """
     try:
         answer = ErrorResponse.model_validate_json(response.content)
@@ -97,7 +103,9 @@ def signing_error(
     except ValidationError:
         error, description = "", response.text[:200]
     code = ERRORS.code(error, text=description)
-    if not error and response.status_code in NOT_OFFERED:
+    if not error and offered and credential_id and response.status_code == 404:
+        code = Code.CREDENTIAL_NOT_FOUND
+    elif not error and response.status_code in NOT_OFFERED:
         code = Code.PROVIDER_FAILURE
     elif login and code is not Code.PROVIDER_USER_UNKNOWN:
         code = Code.PROVIDER_BAD_CREDENTIALS
@@ -118,14 +126,20 @@ def parse(
     user_id: str = "",
     credential_id: str = "",
     login: bool = False,
+    offered: bool = False,
 ) -> W:
     """The answer as ``answer``, or the provider's refusal raised as a :class:`SigningError`."""
     if response.status_code >= 400:
         raise signing_error(
-            provider, response, user_id=user_id, credential_id=credential_id, login=login
+            provider,
+            response,
+            user_id=user_id,
+            credential_id=credential_id,
+            login=login,
+            offered=offered,
         )
     try:
-        return answer.model_validate_json(response.content)
+        return answer.model_validate_json(response.content or b"{}")
     except ValidationError as error:
         raise SigningError(
             Code.PROVIDER_FAILURE,
@@ -137,13 +151,19 @@ def parse(
 
 
 class ProtocolSession:
-    """Bearer-token calls: log in on first use, and once more when the token is refused."""
+    """Bearer-token calls: log in on first use, and once more when the token is refused.
 
-    def __init__(self, http: ProviderHttp, login: Callable[[], Awaitable[str]]) -> None:
+    A login that gives no token (None) means calls go without ``Authorization``.
+    """
+
+    def __init__(self, http: ProviderHttp, login: Callable[[], Awaitable[str | None]]) -> None:
         self.http = http
         self.provider = http.provider
         self._login = login
         self._token: str | None = None
+        self._logged_in = False
+        #: The methods the server's ``info`` lists, once read (see :func:`signing_error`).
+        self.methods: frozenset[str] = frozenset()
 
     async def call(
         self,
@@ -153,31 +173,57 @@ class ProtocolSession:
         *,
         user_id: str = "",
         credential_id: str = "",
+        token: str | None = None,
     ) -> W:
-        response = await self._post(path, request)
-        if response.status_code == 401:
+        """``path`` called with ``request``; ``token`` instead of the session's (a
+        credential-scope token authorising ``signatures/signHash``)."""
+        response = await self._post(path, request, token)
+        if response.status_code == 401 and token is None:
             # Tokens expire (an hour, typically) and a poll may come from a new
             # process; a fresh login is the cure, and a second 401 is real.
-            self._token = None
-            response = await self._post(path, request)
-        return parse(self.provider, response, answer, user_id=user_id, credential_id=credential_id)
+            self._logged_in = False
+            response = await self._post(path, request, token)
+        return parse(
+            self.provider,
+            response,
+            answer,
+            user_id=user_id,
+            credential_id=credential_id,
+            offered=path in self.methods,
+        )
+
+    async def info(self) -> InfoResponse:
+        """``info``, which needs no token and reads nothing of a user."""
+        response = await self.http.post("info", json=InfoRequest().body())
+        return parse(self.provider, response, InfoResponse)
 
     async def probe(self) -> None:
-        """The health probe: ``info``, which needs no token and reads nothing of a user."""
-        response = await self.http.post("info", json=InfoRequest().body())
-        parse(self.provider, response, InfoResponse)
+        """The health probe: :meth:`info` answers."""
+        await self.info()
 
-    async def _post(self, path: str, request: Wire) -> httpx.Response:
-        if self._token is None:
-            self._token = await self._login()
-        headers = {"Authorization": f"Bearer {self._token}"}
+    async def _post(self, path: str, request: Wire, token: str | None) -> httpx.Response:
+        if token is None:
+            if not self._logged_in:
+                self._token = await self._login()
+                self._logged_in = True
+            token = self._token
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
         return await self.http.post(path, json=request.body(), headers=headers)
 
 
 def credential_from_info(
-    provider: SigningProvider, user_id: str, credential_id: str, info: CredentialsInfoResponse
+    provider: SigningProvider,
+    user_id: str,
+    credential_id: str,
+    info: CredentialsInfoResponse,
+    preference: tuple[SignatureAlgorithm, ...] = algorithms.PREFERENCE,
 ) -> Credential:
-    """A :class:`Credential` from ``credentials/info`` asked with ``certificates: chain``."""
+    """A :class:`Credential` from ``credentials/info`` asked with ``certificates: chain``.
+
+    It signs with the first algorithm of ``preference`` that ``key/algo`` offers and
+    the certificate's key can make; a key offering none of them is refused here, before
+    anything is prepared for signing.
+    """
     try:
         certificates = [
             x509.load_der_x509_certificate(base64.b64decode(c)) for c in info.cert.certificates
@@ -198,6 +244,15 @@ def credential_from_info(
             user=user_id,
             credential=credential_id,
         )
+    algorithm = algorithms.from_csc_offer(info.key.algo, certificates[0].public_key(), preference)
+    if algorithm is None:
+        raise SigningError(
+            Code.SIGNATURE_ALGORITHM_UNSUPPORTED,
+            provider,
+            ", ".join(info.key.algo) or "key/algo is empty",
+            user=user_id,
+            credential=credential_id,
+        )
     if info.key.status == "disabled":
         status = "DISABLED"
     elif info.cert.status in (None, "valid"):
@@ -212,6 +267,7 @@ def credential_from_info(
         chain=tuple(certificates[1:]),
         max_batch=max(info.multisign, 1),
         status=status,
+        signature_algorithm=algorithm,
     )
 
 

@@ -1,14 +1,23 @@
 """A Cloud Signature Consortium server, v1 and v2, on a :class:`SimulatedProvider`.
 
 One back office answers at ``/csc/v1`` (1.0.4.0) and ``/csc/v2`` (2.0.0.2), so the
-same subscriber can be used through either version. Accounts for ``auth/login``
-are the subscribers themselves (user name and password, acting for themselves)
-and the service accounts given to :func:`create_simulator` (acting for any user,
-who is then named by ``userID``). Credentials need their PIN at
-``credentials/authorize`` (SCAL 2: the SAD is bound to the hashes sent). A
-synchronous ``signHash`` signs at once, as the PIN was the consent; v2's
-asynchronous one (``operationMode: A``) waits for the simulated phone, and
-``signatures/signPolling`` tells how that stands.
+same subscriber can be used through either version. :func:`create_server` chooses
+the service authorizations it offers (``info.authType``): ``basic`` (``auth/login``
+for the subscribers themselves and for service accounts), ``oauth2client``
+(client-credentials grant at ``oauth2/token``), ``oauth2code`` (tokens that
+:meth:`_CscService.grant_user_tokens` hands out as a browser flow would, renewed by
+refresh-token grant), ``external`` (no token) and ``TLS`` (a client certificate,
+served by :class:`TlsSimulatorServer`). A service acts for any user and must name
+them (``userID``); a user's own authorization must not.
+
+Each credential is authorised and signs as its :class:`KeySettings` say: ``implicit``,
+``explicit`` with a PIN and/or an OTP (online: sent on ``credentials/sendOTP`` into
+:attr:`CscBackOffice.otps_sent`; offline: TOTP), or ``oauth2code`` (a credential-scope
+token instead of a SAD); a factor the credential does not ask for is refused, so the
+hub's client is held to sending only what is asked. Keys are RSA (PKCS#1 v1.5 and/or
+RSASSA-PSS) or P-256 ECDSA. SADs are bound to the hashes sent (SCAL 2). A
+synchronous ``signHash`` signs at once; v2's asynchronous one (``operationMode: A``)
+waits for the simulated phone, and ``signatures/signPolling`` tells how that stands.
 
 The server-side pieces any CSC-shaped protocol needs (routes that turn
 :class:`SimError` into ``{error, error_description}``, bearer tokens, the
@@ -22,14 +31,17 @@ import base64
 import binascii
 import hmac
 import secrets
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -44,6 +56,7 @@ from hub.adapters.signing.csc.protocol import (
     SHA256_OID,
     SHA256_WITH_RSA_OID,
     AuthInfo,
+    AuthMode,
     AuthObject,
     AuthorizeRequestV1,
     AuthorizeRequestV2,
@@ -53,24 +66,30 @@ from hub.adapters.signing.csc.protocol import (
     CredentialsInfoResponse,
     CredentialsListRequest,
     CredentialsListResponse,
+    Empty,
     ErrorResponse,
     InfoRequest,
     InfoResponse,
     KeyInfo,
     LoginRequest,
     LoginResponse,
+    OtpInfo,
     PinInfo,
+    SendOtpRequest,
+    ServiceAuth,
     SignHashRequestV1,
     SignHashRequestV2,
     SignHashResponse,
     SignPollingRequest,
     SignPollingResponse,
+    TokenResponse,
     Version,
     Wire,
     WireError,
     b64,
+    totp,
 )
-from hub.adapters.signing.pki import CSC_DEMO, DemoPKI
+from hub.adapters.signing.pki import CSC_DEMO, DemoPKI, Issued
 from hub.adapters.signing.simulator import (
     BearerTokens,
     Phone,
@@ -82,7 +101,10 @@ from hub.adapters.signing.simulator import (
     Simulation,
     SimulatorServer,
     person_enrolment,
+    sign_digest,
 )
+from hub.signing import algorithms
+from hub.signing.algorithms import SignatureAlgorithm
 
 M = TypeVar("M", bound=Wire)
 
@@ -98,6 +120,7 @@ WIRE_ERRORS: dict[str, tuple[int, WireError]] = {
     "BAD_SAD": (400, WireError.INVALID_REQUEST),
     "TRANSACTION_UNKNOWN": (400, WireError.INVALID_REQUEST),
     "BAD_PIN": (400, WireError.INVALID_PIN),
+    "BAD_OTP": (400, WireError.INVALID_OTP),
     "BAD_PASSWORD": (401, WireError.INVALID_GRANT),
     "BAD_CLIENT": (401, WireError.INVALID_CLIENT),
     "BAD_TOKEN": (401, WireError.INVALID_TOKEN),
@@ -223,6 +246,140 @@ def raise_if_refused(transaction: SimTransaction) -> None:
 # --- the CSC server -----------------------------------------------------------------------
 
 
+#: A simulated credential's private key.
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+@dataclass
+class KeySettings:
+    """How one simulated credential is authorised and signs.
+
+    ``otp``: None, ``online`` (sent on ``credentials/sendOTP``, read back by a test from
+    :attr:`CscBackOffice.otps_sent`) or ``offline`` (TOTP over ``totp_secret``).
+    ``private_key`` None: the credential's own RSA key from the PKI.
+    ``ecdsa_raw``: answer ECDSA as ``r || s`` instead of DER, as some servers do.
+    """
+
+    auth_mode: AuthMode = "explicit"
+    pin: bool = True
+    otp: Literal["online", "offline"] | None = None
+    totp_secret: str = ""
+    algorithms: tuple[SignatureAlgorithm, ...] = (SignatureAlgorithm.RSA_PKCS1_SHA256,)
+    private_key: PrivateKey | None = None
+    ecdsa_raw: bool = False
+
+
+def sign_with(key: PrivateKey, algorithm: SignatureAlgorithm, digest: bytes) -> bytes:
+    """The raw value of ``algorithm`` over a SHA-256 ``digest`` (ECDSA as DER)."""
+    prehashed = utils.Prehashed(hashes.SHA256())
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(digest, ec.ECDSA(prehashed))
+    if algorithm is SignatureAlgorithm.RSA_PSS_SHA256:
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+        return key.sign(digest, pss, prehashed)
+    return sign_digest(key, digest)
+
+
+class CscBackOffice(SimulatedProvider):
+    """The back office of a CSC server: keys of every kind, each authorised its own way."""
+
+    def __init__(self, pki: DemoPKI, *, max_batch: int) -> None:
+        super().__init__("CSC Cloud Signing (DEMO)", pki, CSC_DEMO, max_batch=max_batch)
+        self.settings: dict[str, KeySettings] = {}
+        #: The last OTP sent to each credential's owner (the simulated SMS inbox).
+        self.otps_sent: dict[str, str] = {}
+
+    def enrol_key(
+        self,
+        user_id: str,
+        *,
+        full_name: str,
+        password: str = "demo",
+        key: Literal["rsa", "ec"] = "rsa",
+        settings: KeySettings | None = None,
+    ) -> SimCredential:
+        """Enrol ``user_id`` with a key signing as ``settings`` say; ``key="ec"`` gives a
+        P-256 key with its own certificate for the same subject."""
+        credential = self.enrol(user_id, full_name=full_name, password=password)
+        chosen = settings or KeySettings()
+        if key == "ec":
+            private_key = ec.generate_private_key(ec.SECP256R1())
+            certificate = self.pki.certify(
+                self.issuing_ca, private_key.public_key(), credential.certificate.subject
+            )
+            # The PKI's RSA key stays in ``issued`` unused: this back office signs with
+            # the settings' key.
+            credential.issued = Issued(credential.issued.key, certificate, credential.chain)
+            chosen.private_key = private_key
+            if chosen.algorithms == KeySettings().algorithms:
+                chosen.algorithms = (SignatureAlgorithm.ECDSA_SHA256,)
+        self.settings[credential.credential_id] = chosen
+        return credential
+
+    def settings_of(self, credential: SimCredential) -> KeySettings:
+        return self.settings.setdefault(credential.credential_id, KeySettings())
+
+    def sign_now(
+        self,
+        credential: SimCredential,
+        digests: Sequence[bytes],
+        algorithm: SignatureAlgorithm = SignatureAlgorithm.RSA_PKCS1_SHA256,
+    ) -> list[bytes]:
+        status = self.credential_status(credential)
+        if status != "ACTIVE":
+            raise SimError(f"CERTIFICATE_{status}")
+        if self.faults.quota_exhausted:
+            raise SimError("QUOTA_EXHAUSTED")
+        settings = self.settings_of(credential)
+        key = settings.private_key or credential.issued.key
+        self.signatures_made += len(digests)
+        values = [sign_with(key, algorithm, digest) for digest in digests]
+        if settings.ecdsa_raw and isinstance(key, ec.EllipticCurvePrivateKey):
+            size = (key.curve.key_size + 7) // 8
+            values = [_raw_ecdsa(value, size) for value in values]
+        return values
+
+    def approve(self, transaction_id: str) -> SimTransaction:
+        transaction = self.transactions[transaction_id]
+        if transaction.state is SimState.PENDING:
+            algorithm = SignatureAlgorithm(transaction.extra["algorithm"])
+            try:
+                transaction.signatures = self.sign_now(
+                    transaction.credential, transaction.digests, algorithm
+                )
+                transaction.state = SimState.SIGNED
+            except SimError as error:
+                transaction.state = SimState.FAILED
+                transaction.error = error.fault
+        return transaction
+
+
+def _raw_ecdsa(der: bytes, size: int) -> bytes:
+    r, s = utils.decode_dss_signature(der)
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+
+#: ``signAlgo`` OIDs (and their ``signAlgoParams``) a key signing each way accepts.
+_SIGN_ALGOS: dict[SignatureAlgorithm, frozenset[str]] = {
+    SignatureAlgorithm.RSA_PKCS1_SHA256: frozenset({RSA_OID, SHA256_WITH_RSA_OID}),
+    SignatureAlgorithm.RSA_PSS_SHA256: frozenset({algorithms.RSASSA_PSS_OID}),
+    SignatureAlgorithm.ECDSA_SHA256: frozenset({algorithms.ECDSA_WITH_SHA256_OID}),
+}
+
+
+def _requested_algorithm(
+    settings: KeySettings, sign_algo: str, params: str | None
+) -> SignatureAlgorithm:
+    for algorithm in settings.algorithms:
+        if sign_algo in _SIGN_ALGOS[algorithm]:
+            if algorithm is SignatureAlgorithm.RSA_PSS_SHA256 and params != (
+                algorithms.csc_sign_algo_params(algorithm)
+            ):
+                raise SimError("BAD_REQUEST", "signAlgoParams: SHA-256, MGF1-SHA-256, salt 32")
+            return algorithm
+    raise SimError("BAD_REQUEST", f"Unsupported signAlgo {sign_algo} for this key")
+
+
 @dataclass
 class _Grant:
     """What a SAD allows: these hashes (at most ``remaining`` of them) with one key."""
@@ -234,18 +391,35 @@ class _Grant:
     description: str
 
 
+#: A subject standing for a service that acts for any user (not user-specific).
+_SERVICE = "service:"
+
+
 class _CscService:
-    """The CSC API over one back office: who logged in, and what each SAD allows."""
+    """The CSC API over one back office: who is let in and how, and what each SAD allows.
+
+    Subjects of tokens are users (user-specific: a subscriber's own ``auth/login`` or
+    ``oauth2code`` token) or services (``_SERVICE`` + name: a service account, an OAuth
+    client, an ``external`` caller), who must name the user in ``credentials/list``.
+    """
 
     def __init__(
         self,
-        provider: SimulatedProvider,
+        provider: CscBackOffice,
+        *,
+        auth_types: Sequence[ServiceAuth],
         service_accounts: Mapping[str, str],
+        oauth_clients: Mapping[str, str],
         token_lifetime: float,
     ) -> None:
         self.provider = provider
+        self.auth_types = list(auth_types)
         self.service_accounts = dict(service_accounts)
+        self.oauth_clients = dict(oauth_clients)
         self.tokens = TokenStore(token_lifetime)
+        self.refresh_tokens: dict[str, str] = {}
+        #: Credential-scope tokens (``oauth2code`` credential authorization) → credential.
+        self.credential_tokens: dict[str, str] = {}
         self.grants: dict[str, _Grant] = {}
 
     def routes(self) -> list[BaseRoute]:
@@ -257,34 +431,62 @@ class _CscService:
     def _routes(self, version: Version) -> list[BaseRoute]:
         authorize_model: type[AuthorizeRequestV1 | AuthorizeRequestV2]
         sign_model: type[SignHashRequestV1 | SignHashRequestV2]
-        version_only: list[BaseRoute] = []
+        routes: list[BaseRoute] = [Route("/oauth2/token", self.oauth2_token, methods=["POST"])]
         if version == "v1":
             authorize_model, sign_model = AuthorizeRequestV1, SignHashRequestV1
         else:
             authorize_model, sign_model = AuthorizeRequestV2, SignHashRequestV2
-            version_only.append(
+            routes.append(
                 protocol_route("/signatures/signPolling", SignPollingRequest, self.sign_polling)
             )
+        if "basic" in self.auth_types:
+            routes.append(protocol_route("/auth/login", LoginRequest, self.login))
         return [
-            *version_only,
+            *routes,
             protocol_route("/info", InfoRequest, partial(self.info, version)),
-            protocol_route("/auth/login", LoginRequest, self.login),
             protocol_route("/credentials/list", CredentialsListRequest, self.credentials_list),
             protocol_route(
                 "/credentials/info", CredentialsInfoRequest, partial(self.credentials_info, version)
             ),
+            protocol_route("/credentials/sendOTP", SendOtpRequest, self.send_otp),
             protocol_route("/credentials/authorize", authorize_model, self.authorize),
             protocol_route("/signatures/signHash", sign_model, self.sign_hash),
         ]
 
+    # --- tokens a person's browser would have obtained (oauth2code) ---------------------
+
+    def grant_user_tokens(self, user_id: str) -> tuple[str, str]:
+        """The access and refresh token an authorization-code flow gives ``user_id``."""
+        self.provider.subscriber(user_id)
+        refresh = secrets.token_urlsafe(24)
+        self.refresh_tokens[refresh] = user_id
+        return self.tokens.grant(user_id), refresh
+
+    def grant_credential_token(self, credential_id: str) -> str:
+        """A credential-scope token (``scope=credential``) for one credential."""
+        credential = self.provider.credential(credential_id)
+        token = self.tokens.grant(credential.user_id)
+        self.credential_tokens[token] = credential_id
+        return token
+
     # --- who may do what ---------------------------------------------------------------
 
+    def _subject(self, request: Request) -> str:
+        """Whom the request stands for; ``external`` callers carry no token, nor do
+        ``TLS`` ones, whose client certificate the server's TLS handshake required."""
+        if "authorization" not in request.headers:
+            if "TLS" in self.auth_types and request.url.scheme == "https":
+                return _SERVICE + "TLS"
+            if "external" in self.auth_types:
+                return _SERVICE + "external"
+        return self.tokens.subject(request)
+
     def _may_act_for(self, subject: str, user_id: str) -> bool:
-        return subject in self.service_accounts or subject == user_id
+        return subject.startswith(_SERVICE) or subject == user_id
 
     def _credential(self, request: Request, credential_id: str) -> SimCredential:
         """The credential, if the caller's account may use it (else it does not exist)."""
-        subject = self.tokens.subject(request)
+        subject = self._subject(request)
         credential = self.provider.credential(credential_id)
         if not self._may_act_for(subject, credential.user_id):
             raise SimError("CREDENTIAL_UNKNOWN", "Invalid parameter credentialID")
@@ -294,20 +496,27 @@ class _CscService:
 
     async def info(self, version: Version, request: Request, payload: InfoRequest) -> InfoResponse:
         methods = [
-            "auth/login",
             "credentials/list",
             "credentials/info",
             "credentials/authorize",
+            "credentials/sendOTP",
             "signatures/signHash",
         ]
+        if "basic" in self.auth_types:
+            methods.insert(0, "auth/login")
+        if version == "v2":
+            methods.append("signatures/signPolling")
         return InfoResponse(
             specs="1.0.4.0" if version == "v1" else "2.0.0.2",
             name=self.provider.name,
             region="VN",
             lang="vi-VN",
             description="Máy chủ ký số CSC mô phỏng (DEMO)",
-            authType=["basic"],
-            methods=methods if version == "v1" else [*methods, "signatures/signPolling"],
+            authType=list(self.auth_types),
+            oauth2=str(request.base_url).rstrip("/") + (V1_PATH if version == "v1" else V2_PATH)
+            if {"oauth2client", "oauth2code"} & set(self.auth_types)
+            else None,
+            methods=methods,
         )
 
     async def login(self, request: Request, payload: LoginRequest) -> LoginResponse:
@@ -318,21 +527,57 @@ class _CscService:
             username, _, password = base64.b64decode(value).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as error:
             raise SimError("BAD_PASSWORD", "Malformed Basic credentials") from error
+        subject = username
         if username in self.service_accounts:
-            expected = self.service_accounts[username]
+            expected, subject = self.service_accounts[username], _SERVICE + username
         else:
             expected = self.provider.subscriber(username).password
         if not hmac.compare_digest(expected.encode(), password.encode()):
             raise SimError("BAD_PASSWORD", "Wrong password")
-        return self.tokens.issue(username)
+        return self.tokens.issue(subject)
+
+    async def oauth2_token(self, request: Request) -> Response:
+        """RFC 6749 token endpoint: client credentials (``oauth2client``) and refresh
+        tokens (``oauth2code``); form-encoded, or JSON as some CSC clients send."""
+        if request.headers.get("content-type", "").startswith("application/json"):
+            form: dict[str, Any] = await request.json()
+        else:
+            form = dict(await request.form())
+        client_id, secret = str(form.get("client_id", "")), str(form.get("client_secret", ""))
+        client_known = client_id in self.oauth_clients and hmac.compare_digest(
+            self.oauth_clients[client_id].encode(), secret.encode()
+        )
+        grant = form.get("grant_type")
+        if grant == "client_credentials" and "oauth2client" in self.auth_types:
+            if not client_known:
+                return error_response(SimError("BAD_CLIENT", "Unknown client or wrong secret"))
+            access = self.tokens.grant(_SERVICE + client_id)
+            answer = TokenResponse(access_token=access, expires_in=round(self.tokens.lifetime))
+            return JSONResponse(answer.body())
+        if grant == "refresh_token" and "oauth2code" in self.auth_types:
+            user_id = self.refresh_tokens.pop(str(form.get("refresh_token", "")), None)
+            if user_id is None or (client_id and not client_known):
+                return error_response(SimError("BAD_PASSWORD", "Invalid refresh token"))
+            access, refresh = self.grant_user_tokens(user_id)
+            answer = TokenResponse(
+                access_token=access, refresh_token=refresh, expires_in=round(self.tokens.lifetime)
+            )
+            return JSONResponse(answer.body())
+        return error_response(SimError("BAD_REQUEST", f"Unsupported grant_type {grant}"))
 
     async def credentials_list(
         self, request: Request, payload: CredentialsListRequest
     ) -> CredentialsListResponse:
-        subject = self.tokens.subject(request)
-        user_id = payload.userID or subject
-        if not self._may_act_for(subject, user_id):
-            raise SimError("FORBIDDEN", f"Account {subject} may not act for {user_id}")
+        subject = self._subject(request)
+        if subject.startswith(_SERVICE):
+            if not payload.userID:
+                raise SimError("BAD_REQUEST", "Invalid parameter userID: required for a service")
+            user_id = payload.userID
+        elif payload.userID is not None:
+            # The spec: SHALL NOT be present when the authorization is user-specific.
+            raise SimError("BAD_REQUEST", "A user-specific authorization must not name a user")
+        else:
+            user_id = subject
         subscriber = self.provider.subscriber(user_id)
         return CredentialsListResponse(
             credentialIDs=[c.credential_id for c in subscriber.credentials]
@@ -342,22 +587,60 @@ class _CscService:
         self, version: Version, request: Request, payload: CredentialsInfoRequest
     ) -> CredentialsInfoResponse:
         credential = self._credential(request, payload.credentialID)
+        settings = self.provider.settings_of(credential)
         answer = CredentialsInfoResponse(
-            key=key_info(credential),
+            key=_key_info(credential, settings),
             cert=cert_info(self.provider, credential, payload),
             SCAL="2",
             multisign=self.provider.max_batch,
         )
         if not payload.authInfo:
             return answer
+        explicit = settings.auth_mode == "explicit"
         if version == "v1":
-            answer.authMode = "explicit"
-            answer.PIN = PinInfo(presence="true", format="N", label="PIN")
+            answer.authMode = settings.auth_mode
+            if explicit and settings.pin:
+                answer.PIN = PinInfo(presence="true", format="N", label="PIN")
+            if explicit and settings.otp:
+                answer.OTP = OtpInfo(presence="true", type=settings.otp, format="N", label="OTP")
         else:
-            answer.auth = AuthInfo(
-                mode="explicit", objects=[AuthObject(type="Password", id="PIN", format="N")]
-            )
+            objects = []
+            if explicit and settings.pin:
+                objects.append(AuthObject(type="Password", id="PIN", format="N"))
+            if explicit and settings.otp:
+                objects.append(AuthObject(type="OTP", id="OTP", format="N"))
+            answer.auth = AuthInfo(mode=settings.auth_mode, objects=objects)
         return answer
+
+    async def send_otp(self, request: Request, payload: SendOtpRequest) -> Empty:
+        credential = self._credential(request, payload.credentialID)
+        if self.provider.settings_of(credential).otp != "online":
+            raise SimError("BAD_REQUEST", "This credential has no online OTP")
+        self.provider.otps_sent[credential.credential_id] = f"{secrets.randbelow(10**6):06d}"
+        return Empty()
+
+    def _check_factors(self, credential: SimCredential, pin: str | None, otp: str | None) -> None:
+        """The factors the credential asks for, and no others (implicit: none)."""
+        settings = self.provider.settings_of(credential)
+        explicit = settings.auth_mode == "explicit"
+        if settings.auth_mode == "oauth2code":
+            raise SimError("BAD_REQUEST", "This credential is authorised with OAuth 2.0")
+        if pin is not None and not (explicit and settings.pin):
+            raise SimError("BAD_REQUEST", "Invalid parameter PIN: this credential has none")
+        if otp is not None and not (explicit and settings.otp):
+            raise SimError("BAD_REQUEST", "Invalid parameter OTP: this credential has none")
+        wrong_pin = pin is None or not hmac.compare_digest(pin.encode(), credential.pin.encode())
+        if explicit and settings.pin and wrong_pin:
+            raise SimError("BAD_PIN", "The PIN is invalid")
+        if explicit and settings.otp:
+            if settings.otp == "online":
+                expected = self.provider.otps_sent.pop(credential.credential_id, None)
+                valid = {expected} if expected else set()
+            else:
+                now = time.time()
+                valid = {totp(settings.totp_secret, now + drift) for drift in (-30, 0, 30)}
+            if otp is None or otp not in valid:
+                raise SimError("BAD_OTP", "The OTP is invalid")
 
     async def authorize(
         self, request: Request, payload: AuthorizeRequestV1 | AuthorizeRequestV2
@@ -366,11 +649,13 @@ class _CscService:
         require_active(self.provider, credential)
         hash_algorithm: str | None  # v2's may go unsaid
         pin: str | None
+        otp: str | None
         if isinstance(payload, AuthorizeRequestV1):
-            values, hash_algorithm, pin = payload.hash, SHA256_OID, payload.PIN
+            values, hash_algorithm, pin, otp = payload.hash, SHA256_OID, payload.PIN, payload.OTP
         else:
             values, hash_algorithm = payload.hashes, payload.hashAlgorithmOID
-            pin = next((a.value for a in payload.authData or () if a.id == "PIN"), payload.PIN)
+            factors = {a.id: a.value for a in payload.authData or ()}
+            pin, otp = factors.get("PIN", payload.PIN), factors.get("OTP", payload.OTP)
         if not 1 <= payload.numSignatures <= self.provider.max_batch:
             raise SimError(
                 "BAD_REQUEST", f"numSignatures must be 1 to {self.provider.max_batch} (multisign)"
@@ -378,8 +663,7 @@ class _CscService:
         if values is None or len(values) != payload.numSignatures:
             raise SimError("BAD_REQUEST", "SCAL 2: one hash per signature is required")
         digests = decode_hashes(values, hash_algorithm)
-        if pin is None or not hmac.compare_digest(pin.encode(), credential.pin.encode()):
-            raise SimError("BAD_PIN", "The PIN is invalid")
+        self._check_factors(credential, pin, otp)
         sad = secrets.token_urlsafe(32)
         self.grants[sad] = _Grant(
             credential_id=credential.credential_id,
@@ -390,41 +674,55 @@ class _CscService:
         )
         return AuthorizeResponse(SAD=sad, expiresIn=round(SAD_LIFETIME))
 
-    async def sign_hash(
-        self, request: Request, payload: SignHashRequestV1 | SignHashRequestV2
-    ) -> SignHashResponse:
-        credential = self._credential(request, payload.credentialID)
-        require_rsa(payload.signAlgo)
-        if isinstance(payload, SignHashRequestV1):
-            digests = decode_hashes(payload.hash, payload.hashAlgo)
-            asynchronous = False
-        else:
-            digests = decode_hashes(payload.hashes, payload.hashAlgorithmOID)
-            asynchronous = payload.operationMode == "A"
-        grant = self.grants.get(payload.SAD)
+    def _consent(self, request: Request, credential: SimCredential, sad: str | None) -> _Grant:
+        """What authorises this signHash: a SAD, or a credential-scope token."""
+        if self.provider.settings_of(credential).auth_mode == "oauth2code":
+            _, _, token = request.headers.get("authorization", "").partition(" ")
+            if self.credential_tokens.get(token) != credential.credential_id:
+                raise SimError("BAD_TOKEN", "A credential-scope token is required")
+            return _Grant(credential.credential_id, frozenset(), self.provider.max_batch, 0, "")
+        grant = self.grants.get(sad or "")
         if (
             grant is None
             or grant.credential_id != credential.credential_id
             or time.monotonic() >= grant.expires
         ):
             raise SimError("BAD_SAD", "Invalid or expired SAD")
-        if len(digests) > grant.remaining or not grant.hashes.issuperset(digests):
+        return grant
+
+    async def sign_hash(
+        self, request: Request, payload: SignHashRequestV1 | SignHashRequestV2
+    ) -> SignHashResponse:
+        credential = self._credential(request, payload.credentialID)
+        settings = self.provider.settings_of(credential)
+        algorithm = _requested_algorithm(settings, payload.signAlgo, payload.signAlgoParams)
+        if isinstance(payload, SignHashRequestV1):
+            digests = decode_hashes(payload.hash, payload.hashAlgo)
+            asynchronous = False
+        else:
+            digests = decode_hashes(payload.hashes, payload.hashAlgorithmOID)
+            asynchronous = payload.operationMode == "A"
+        grant = self._consent(request, credential, payload.SAD)
+        bound = settings.auth_mode != "oauth2code"
+        if len(digests) > grant.remaining or (bound and not grant.hashes.issuperset(digests)):
             raise SimError("BAD_SAD", "The SAD does not cover these hashes")
         if asynchronous:
             transaction = self.provider.open_transaction(credential, digests, [grant.description])
+            transaction.extra["algorithm"] = algorithm.value
             answer = SignHashResponse(responseID=transaction.transaction_id)
         else:
-            signatures = self.provider.sign_now(credential, digests)
+            signatures = self.provider.sign_now(credential, digests, algorithm)
             answer = SignHashResponse(signatures=[b64(s) for s in signatures])
-        grant.remaining -= len(digests)
-        if grant.remaining == 0:
-            del self.grants[payload.SAD]
+        if bound:
+            grant.remaining -= len(digests)
+            if grant.remaining == 0:
+                del self.grants[payload.SAD or ""]
         return answer
 
     async def sign_polling(
         self, request: Request, payload: SignPollingRequest
     ) -> SignPollingResponse:
-        subject = self.tokens.subject(request)
+        subject = self._subject(request)
         transaction = self.provider.transaction(payload.responseID)
         if not self._may_act_for(subject, transaction.credential.user_id):
             raise SimError("TRANSACTION_UNKNOWN", "Invalid parameter responseID")
@@ -436,6 +734,72 @@ class _CscService:
         )
 
 
+def _key_info(credential: SimCredential, settings: KeySettings) -> KeyInfo:
+    """``key``: the OIDs of the algorithms the key signs with."""
+    offered = [oid for a in settings.algorithms for oid in sorted(_SIGN_ALGOS[a])]
+    public_key = credential.certificate.public_key()
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return KeyInfo(status="enabled", algo=offered, len=public_key.curve.key_size)
+    return key_info(credential).model_copy(update={"algo": offered})
+
+
+class TlsSimulatorServer(SimulatorServer):
+    """A :class:`SimulatorServer` on HTTPS that requires a client certificate issued by
+    ``client_ca`` (the ``TLS`` service authorization); PEM file paths."""
+
+    def __init__(
+        self, app: Starlette, *, certificate: str, key: str, client_ca: str, port: int = 0
+    ) -> None:
+        super().__init__(app, port=port)
+        self.tls = {
+            "ssl_certfile": certificate,
+            "ssl_keyfile": key,
+            "ssl_ca_certs": client_ca,
+            "ssl_cert_reqs": ssl.CERT_REQUIRED,
+        }
+
+    scheme = "https"
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        return dict(self.tls)
+
+
+@dataclass
+class CscServer:
+    """A simulated CSC server: its back office and the service's own state (tokens)."""
+
+    back_office: CscBackOffice
+    service: _CscService
+    app: Starlette
+
+
+def create_server(
+    pki: DemoPKI,
+    *,
+    auth_types: Sequence[ServiceAuth] = ("basic",),
+    service_accounts: Mapping[str, str] | None = None,
+    oauth_clients: Mapping[str, str] | None = None,
+    max_batch: int = 50,
+    token_lifetime: float = 3600.0,
+) -> CscServer:
+    """A CSC server offering ``auth_types``; serve its ``app`` with ``SimulatorServer``.
+
+    ``service_accounts`` (``auth/login`` user name → password) and ``oauth_clients``
+    (client ID → secret) act for any subscriber, who is then named by ``userID``;
+    subscribers log in as themselves. ``max_batch`` is every credential's
+    ``multisign``. Certificates come from the demo PKI's CSC CA.
+    """
+    back_office = CscBackOffice(pki, max_batch=max_batch)
+    service = _CscService(
+        back_office,
+        auth_types=auth_types,
+        service_accounts=service_accounts or {},
+        oauth_clients=oauth_clients or {},
+        token_lifetime=token_lifetime,
+    )
+    return CscServer(back_office, service, back_office.app(service.routes()))
+
+
 def create_simulator(
     pki: DemoPKI,
     *,
@@ -443,15 +807,14 @@ def create_simulator(
     max_batch: int = 50,
     token_lifetime: float = 3600.0,
 ) -> tuple[SimulatedProvider, Starlette]:
-    """A CSC server's back office and its app; serve the app with ``SimulatorServer``.
-
-    ``service_accounts`` (user name → password) may act for any subscriber;
-    ``max_batch`` is every credential's ``multisign``. Certificates come from the
-    demo PKI's CSC CA.
-    """
-    provider = SimulatedProvider("CSC Cloud Signing (DEMO)", pki, CSC_DEMO, max_batch=max_batch)
-    service = _CscService(provider, service_accounts or {}, token_lifetime)
-    return provider, provider.app(service.routes())
+    """A ``basic`` CSC server's back office and its app (see :func:`create_server`)."""
+    server = create_server(
+        pki,
+        service_accounts=service_accounts,
+        max_batch=max_batch,
+        token_lifetime=token_lifetime,
+    )
+    return server.back_office, server.app
 
 
 #: The service account the demo and the contract tests log in with.
@@ -460,7 +823,8 @@ SERVICE_ACCOUNT = CscAccount(username="hub-demo", password="hub-demo-password")
 
 def simulate(pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: float) -> Simulation:
     """A CSC v2 server on loopback that asks the signer (operation mode ``A``); the hub
-    logs in with :data:`SERVICE_ACCOUNT` and sends each credential's PIN."""
+    logs in with :data:`SERVICE_ACCOUNT`, which acts for users, and sends each
+    credential's PIN."""
     back_office, app = create_simulator(
         pki, service_accounts={SERVICE_ACCOUNT.username: SERVICE_ACCOUNT.password}
     )
@@ -480,6 +844,7 @@ def simulate(pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: floa
             **{
                 "base_url": url,
                 "account": SERVICE_ACCOUNT,
+                "acts_for_users": True,
                 "pins": lambda _credential_id: SimCredential.pin,
                 "operation_mode": "A",
                 **options,
@@ -489,8 +854,10 @@ def simulate(pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: floa
     def config(directory: Path) -> dict[str, Any]:
         return {
             "url": url,
+            "auth": "basic",
             "username": SERVICE_ACCOUNT.username,
             "password": SERVICE_ACCOUNT.password,
+            "acts_for_users": True,
             "operation_mode": "A",
             "pins": pins(),
         }
