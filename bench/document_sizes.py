@@ -22,7 +22,6 @@ import asyncio
 import io
 import re
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,11 +31,9 @@ from asn1crypto import parser  # noqa: E402
 from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: E402
 
 from hub.adapters.signing.pki import DemoPKI, Issued  # noqa: E402
-from hub.adapters.signing.simulator import SimulatorServer, free_port, sign_digest  # noqa: E402
+from hub.adapters.signing.simulator import SimulatorServer, free_port  # noqa: E402
 from hub.documents import samples  # noqa: E402
-from hub.domain.signers import SIGNING_ORDER  # noqa: E402
 from hub.signing import longterm  # noqa: E402
-from hub.signing.pades import finish_pdf, prepare_pdf  # noqa: E402
 from hub.signing.trust import TrustStore  # noqa: E402
 from hub.transcripts.service import render  # noqa: E402
 from tests.signing_support import SIGNED_AT, school_signers, sign_all  # noqa: E402
@@ -79,18 +76,7 @@ async def sealed(pki: DemoPKI, signers: list[Issued], *, tsa_known: bool) -> byt
     the timestamper :func:`finish_pdf` uses, so even the first signature's placeholder
     is sized from the TSA's own answer; without, from the earlier signatures' tokens."""
     _, pdf = await render(samples.secondary(1))
-    for number, (role, who) in enumerate(zip(SIGNING_ORDER, signers, strict=True)):
-        prepared = await prepare_pdf(
-            pdf,
-            role=role,
-            certificate=who.certificate,
-            chain=who.chain,
-            signing_time=SIGNED_AT + timedelta(minutes=number),
-            timestamper=pki.timestamper if tsa_known else None,
-        )
-        signature = sign_digest(who.key, prepared.digest)
-        pdf = await finish_pdf(prepared, signature, timestamper=pki.timestamper)
-    return pdf
+    return await sign_all(pdf, signers, pki.timestamper, signed_at=SIGNED_AT, tsa_known=tsa_known)
 
 
 async def carrying_its_xml(pki: DemoPKI, signers: list[Issued], sealed_pdf: bytes) -> bytes:

@@ -94,10 +94,16 @@ def school_signers(pki: DemoPKI) -> list[Issued]:
 
 
 async def prepare(
-    document: bytes, role: SignerRole, who: Issued, *, signing_time: datetime | None = None
+    document: bytes,
+    role: SignerRole,
+    who: Issued,
+    *,
+    signing_time: datetime | None = None,
+    timestamper: TimeStamper | None = None,
 ) -> PreparedPdf | PreparedXml:
     """The hub's first step on an XML or PDF transcript: ``role``'s signature by ``who``,
-    its digest ready for the provider."""
+    its digest ready for the provider; a PDF's room for the timestamp sized from the
+    ``timestamper`` the second step will use, as the signing service does."""
     if document_kind(document) == "pdf":
         return await prepare_pdf(
             document,
@@ -105,6 +111,7 @@ async def prepare(
             certificate=who.certificate,
             chain=who.chain,
             signing_time=signing_time,
+            timestamper=timestamper,
         )
     return prepare_xml(
         document, role=role, certificate=who.certificate, chain=who.chain, signing_time=signing_time
@@ -130,10 +137,14 @@ async def sign(
     *,
     timestamper: TimeStamper | None = None,
     signing_time: datetime | None = None,
+    tsa_known: bool = True,
 ) -> bytes:
     """``document`` with ``role``'s signature by ``who``: prepare, sign the digest as a
-    provider would (:func:`sign_digest`), finish; B-T with a ``timestamper``, else B-B."""
-    prepared = await prepare(document, role, who, signing_time=signing_time)
+    provider would (:func:`sign_digest`), finish; B-T with a ``timestamper``, else B-B.
+    ``tsa_known`` False: the first step is not told the timestamper (its room for the
+    token then comes from the document's earlier timestamps)."""
+    told = timestamper if tsa_known else None
+    prepared = await prepare(document, role, who, signing_time=signing_time, timestamper=told)
     return await finish(prepared, sign_digest(who.key, prepared.digest), timestamper=timestamper)
 
 
@@ -143,6 +154,7 @@ async def sign_in_turn(
     timestamper: TimeStamper | None = None,
     *,
     signed_at: datetime | None = None,
+    tsa_known: bool = True,
 ) -> bytes:
     """Each (role, signer) signs in the order given: the engines do not enforce RULES.md §4.
 
@@ -151,7 +163,12 @@ async def sign_in_turn(
     for number, (role, who) in enumerate(turns):
         signing_time = signed_at + timedelta(minutes=number) if signed_at else None
         document = await sign(
-            document, role, who, timestamper=timestamper, signing_time=signing_time
+            document,
+            role,
+            who,
+            timestamper=timestamper,
+            signing_time=signing_time,
+            tsa_known=tsa_known,
         )
     return document
 
@@ -162,10 +179,13 @@ async def sign_all(
     timestamper: TimeStamper | None = None,
     *,
     signed_at: datetime | None = None,
+    tsa_known: bool = True,
 ) -> bytes:
     """Signed by ``signers`` in :data:`SIGNING_ORDER`, as :func:`sign_in_turn` does."""
     turns = zip(SIGNING_ORDER, signers, strict=True)
-    return await sign_in_turn(document, turns, timestamper, signed_at=signed_at)
+    return await sign_in_turn(
+        document, turns, timestamper, signed_at=signed_at, tsa_known=tsa_known
+    )
 
 
 def flip_a_content_byte(pdf: bytes) -> bytes:

@@ -112,6 +112,7 @@ def _start_signing(settings: Settings, school_code: str) -> Any:
     shutil.rmtree(directory, ignore_errors=True)  # fresh tokens; the PKI itself is kept
     with console.status("Starting the signing-provider simulators…"):
         suite = start_demo_signing(directory, pki_dir=settings.demo_pki_dir)
+        suite.accept_hub_callback(settings.issuer)
         ready = run(enrol_and_ready(settings, suite, school_code, seal=seal))
     console.rule("[bold]Ký số (simulated providers, demo PKI)")
     for name, server in suite.servers.items():

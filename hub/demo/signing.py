@@ -42,7 +42,7 @@ from hub.adapters.signing.simulator import (
 from hub.db import models
 from hub.domain.enums import CertificateStatus, SigningProvider
 from hub.domain.problems import Code
-from hub.signing.service import SigningServices
+from hub.signing.service import SigningServices, authorization_callback
 from hub.signing.setup import timestamper
 from hub.signing.trust import TrustStore
 
@@ -75,6 +75,15 @@ class DemoSigning:
         """How every simulated signer answers from now on."""
         for back_office in self.back_offices.values():
             back_office.phone = phone
+
+    def accept_hub_callback(self, issuer: str) -> None:
+        """Let the providers whose signers consent in a browser (a CSC server's
+        ``oauth2code`` credentials) send them back to the hub at ``issuer``."""
+        callback = authorization_callback(issuer)
+        for back_office in self.back_offices.values():
+            register = getattr(back_office, "register_redirect", None)
+            if register is not None:
+                register(callback)
 
     async def enrol_school(self, session: AsyncSession, school_id: int) -> int:
         """Keys and certificates for the school's staff and seal; returns how many."""

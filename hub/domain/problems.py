@@ -118,6 +118,7 @@ class Code(StrEnum):
     CREDENTIAL_AUTHORIZATION_MISSING = "CREDENTIAL_AUTHORIZATION_MISSING"
     SIGNATURE_ALGORITHM_UNSUPPORTED = "SIGNATURE_ALGORITHM_UNSUPPORTED"
     SIGNER_OTP_WRONG = "SIGNER_OTP_WRONG"
+    SIGNER_AUTHORIZATION_REFUSED = "SIGNER_AUTHORIZATION_REFUSED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -366,6 +367,11 @@ MESSAGES: dict[Code, str] = {
     Code.SIGNER_OTP_WRONG: (
         "Mã OTP không đúng hoặc đã hết hạn ({provider}); chưa có gì được ký. Hãy ký lại "
         "để nhận mã mới."
+    ),
+    Code.SIGNER_AUTHORIZATION_REFUSED: (
+        "Nhà cung cấp chữ ký số không chấp nhận xác nhận của người ký ({provider}): mã xác "
+        "nhận sai, đã dùng hoặc đã hết hạn; chưa có gì được ký. Hãy ký lại và xác nhận "
+        "tại nhà cung cấp."
     ),
 }
 
@@ -617,6 +623,11 @@ MESSAGES_EN: dict[Code, str] = {
     Code.SIGNER_OTP_WRONG: (
         "The one-time code is wrong or has expired ({provider}); nothing has been signed. "
         "Sign again to receive a new code."
+    ),
+    Code.SIGNER_AUTHORIZATION_REFUSED: (
+        "The signing provider did not accept the signer's authorization ({provider}): the "
+        "code is wrong, used or expired; nothing has been signed. Sign again and confirm "
+        "at the provider."
     ),
 }
 

@@ -173,6 +173,12 @@ class SigningRequest:
         description="Đang chờ mã OTP nhà cung cấp gửi tới người ký: gửi lại bằng "
         "completeTranscriptSignatures(requestId, otp)"
     )
+    authorize_url: str | None = strawberry.field(
+        description="Khi người ký cần xác nhận tại trang của nhà cung cấp chữ ký số "
+        "(CSC oauth2code): địa chỉ mở cho người ký; nhà cung cấp đưa người ký về trang ký "
+        "của hub, hoặc ứng dụng gửi code và state nhận được bằng "
+        "completeTranscriptSignatures(requestId, oauth2Code, state). Null nếu không chờ."
+    )
 
 
 async def _request_node(info: Info, request: models.SigningRequest) -> SigningRequest:
@@ -200,6 +206,9 @@ async def _request_node(info: Info, request: models.SigningRequest) -> SigningRe
         created_at=request.created_at,
         finished_at=request.finished_at,
         awaiting_otp=signing_service.awaits_otp(request),
+        authorize_url=signing_service.authorize_url(
+            request, issuer=context_of(info).settings.issuer
+        ),
     )
 
 
@@ -309,6 +318,17 @@ class SigningMutations:
                 description="Mã OTP người ký nhận được, khi yêu cầu đang chờ (awaitingOtp)"
             ),
         ] = None,
+        oauth2_code: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Mã (code) nhà cung cấp trả về sau khi người ký xác nhận tại "
+                "authorizeUrl; kèm state"
+            ),
+        ] = None,
+        state: Annotated[
+            str | None,
+            strawberry.argument(description="state nhà cung cấp trả về cùng code"),
+        ] = None,
     ) -> SigningRequest:
         ctx = context_of(info)
         async with ctx.db.unit_of_work() as session:
@@ -318,6 +338,9 @@ class SigningMutations:
                 signing=ctx.require_signing(),
                 request_id=request_id,
                 otp=otp,
+                oauth2_code=oauth2_code,
+                state=state,
+                redirect_uri=signing_service.authorization_callback(ctx.settings.issuer),
             )
         return await _request_node(info, request)
 

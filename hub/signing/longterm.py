@@ -205,8 +205,9 @@ async def pdf_long_term(
 async def _uncarried(
     trust: TrustStore, chains: Sequence[tuple[x509.Certificate, Sequence[x509.Certificate]]]
 ) -> Evidence:
-    """:func:`gather`'s evidence less the certificates the CMS already carries: a
-    verifier reads those from the signature, so the DSS need not hold them twice."""
+    """:func:`gather`'s evidence less the certificates the signatures and timestamps
+    already carry (CMS, ``ds:KeyInfo``): a verifier reads those from there, so the DSS
+    or the XAdES values need not hold them twice."""
     evidence = await gather(trust, chains)
     carried = {c for certificate, others in chains for c in (certificate, *others)}
     return dataclasses.replace(
@@ -388,13 +389,13 @@ async def xml_long_term(xml: bytes, *, trust: TrustStore, timestamper: TimeStamp
     if unsigned is None:
         raise xades.XadesError("the last signature has no signature timestamp (B-T) yet")
     if unsigned.find(xades141("ArchiveTimeStamp")) is None:
-        _values(unsigned, await gather(trust, chains_of(signatures)))
+        _values(unsigned, await _uncarried(trust, chains_of(signatures)))
     token = await xades.timestamp_token(xades.archive_input(last), timestamper)
     stamp = _sub141(unsigned, "ArchiveTimeStamp")
     xades.sub(stamp, ds("CanonicalizationMethod"), Algorithm=xades.EXC_C14N)
     xades.sub(stamp, xades.xades("EncapsulatedTimeStamp"), base64.b64encode(token).decode())
     tsa, carried = xades.token_certificates(token)
-    evidence = await gather(trust, [(tsa, carried)])
+    evidence = await _uncarried(trust, [(tsa, carried)])
     _values(_sub141(unsigned, "TimeStampValidationData"), evidence)
     return serialise(root)
 
@@ -405,8 +406,10 @@ def _sub141(parent: xades.Element, name: str) -> xades.Element:
 
 
 def _values(parent: xades.Element, evidence: Evidence) -> None:
-    """``xades:CertificateValues`` and ``xades:RevocationValues`` holding ``evidence``."""
-    certificates = xades.sub(parent, xades.xades("CertificateValues"))
+    """``xades:CertificateValues`` (when any is not in the document already) and
+    ``xades:RevocationValues`` holding ``evidence``."""
+    if evidence.certificates:
+        certificates = xades.sub(parent, xades.xades("CertificateValues"))
     for certificate in evidence.certificates:
         xades.sub(
             certificates,

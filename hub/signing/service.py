@@ -26,12 +26,13 @@ import asyncio
 import base64
 import dataclasses
 import enum
+import hmac
 import typing
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import orjson
 import structlog
@@ -48,6 +49,7 @@ from hub.adapters.signing.base import (
     Transaction,
     TransactionResult,
     TransactionState,
+    with_redirect_uri,
 )
 from hub.adapters.signing.registry import SigningProviders
 from hub.auth.access import Caller, restrict
@@ -218,23 +220,49 @@ async def complete_signatures(
     signing: SigningServices,
     request_id: str,
     otp: str | None = None,
+    oauth2_code: str | None = None,
+    oauth2_error: str | None = None,
+    state: str | None = None,
+    redirect_uri: str | None = None,
 ) -> models.SigningRequest:
     """Poll the provider once and, if the signer confirmed, finish and record every item.
 
     ``otp`` is the one-time code a provider sent the signer for a request that waits
-    for it (:func:`awaits_otp`): it goes to the provider with this poll only and is
-    never stored."""
+    for it (:func:`awaiting` ``"otp"``); ``oauth2_code`` (or ``oauth2_error``: the
+    signer said no) is what the provider sent the signer back with after they
+    authorised at :func:`authorize_url` (``"oauth2code"``), with the ``state`` it came
+    back with, which must be the request's (RFC 6749 §10.12: no code from another
+    flow), and the ``redirect_uri`` it was sent to (:func:`authorization_callback`).
+    Either goes to the provider with this poll only and is never stored."""
     request = await load_request(session, caller=caller, request_id=request_id, for_update=True)
     if request.state != PENDING:
         return request
     transaction = Transaction.from_json(request.transaction)
+    given: dict[str, str] = {}
     if otp is not None:
-        if not awaits_otp(request):
+        if awaiting(request) != "otp":
             raise HubError(Code.INVALID_ARGUMENT, detail="yêu cầu ký này không chờ mã OTP")
         code = otp.strip()
         if not code.isalnum() or not 4 <= len(code) <= 16:
             raise HubError(Code.INVALID_ARGUMENT, detail="mã OTP gồm 4–16 chữ số hoặc chữ cái")
-        transaction = dataclasses.replace(transaction, data={**transaction.data, "otp": code})
+        given["otp"] = code
+    if oauth2_code is not None or oauth2_error is not None:
+        if awaiting(request) != "oauth2code":
+            raise HubError(
+                Code.INVALID_ARGUMENT, detail="yêu cầu ký này không chờ xác nhận tại nhà cung cấp"
+            )
+        expected = transaction.data.get("state", "")
+        if not state or not hmac.compare_digest(state.encode(), expected.encode()):
+            raise HubError(Code.INVALID_ARGUMENT, detail="state không khớp với yêu cầu ký")
+        if oauth2_error is not None:
+            given["oauth2_error"] = oauth2_error[:100]
+        else:
+            assert oauth2_code is not None
+            if not oauth2_code.strip() or len(oauth2_code) > 2048:
+                raise HubError(Code.INVALID_ARGUMENT, detail="mã xác nhận của nhà cung cấp")
+            given |= {"oauth2_code": oauth2_code.strip(), "redirect_uri": redirect_uri or ""}
+    if given:
+        transaction = dataclasses.replace(transaction, data={**transaction.data, **given})
     try:
         result = await signing.providers.adapter(request.provider).poll(transaction)
     except SigningError as error:
@@ -258,11 +286,65 @@ async def complete_signatures(
     return request
 
 
+#: Where a provider sends a signer back after they authorised a request at its site
+#: (``oauth2code``), under the hub's public URL; registered for the hub's OAuth client.
+AUTHORIZATION_CALLBACK = "/sign/authorized"
+
+
+def awaiting(request: models.SigningRequest) -> Literal["otp", "oauth2code"] | None:
+    """What a pending request waits for from its signer, besides a confirmation on the
+    phone: ``otp``, the one-time code the provider sent them (a CSC credential with an
+    online OTP), which they type where they sign; ``oauth2code``, their consent at the
+    provider's site (:func:`authorize_url`), which comes back to
+    :data:`AUTHORIZATION_CALLBACK`. None: nothing (the phone, or nothing at all)."""
+    if request.state != PENDING:
+        return None
+    waited = request.transaction.get("data", {}).get("awaiting")
+    return waited if waited in ("otp", "oauth2code") else None
+
+
 def awaits_otp(request: models.SigningRequest) -> bool:
-    """Whether a pending request waits for the one-time code the provider sent the signer
-    (a CSC credential with an online OTP): the signer types it where they sign."""
-    data = request.transaction.get("data", {})
-    return request.state == PENDING and data.get("awaiting") == "otp"
+    """Whether a pending request waits for the OTP the provider sent the signer."""
+    return awaiting(request) == "otp"
+
+
+def authorization_callback(issuer: str) -> str:
+    """The hub's redirect URI for providers: its public URL and
+    :data:`AUTHORIZATION_CALLBACK`."""
+    return issuer.rstrip("/") + AUTHORIZATION_CALLBACK
+
+
+def authorize_url(request: models.SigningRequest, *, issuer: str) -> str | None:
+    """Where the signer of a request waiting for their consent gives it (the provider's
+    ``oauth2/authorize``), sending them back to the hub; None unless it waits for that."""
+    if awaiting(request) != "oauth2code":
+        return None
+    url = str(request.transaction["data"]["authorize_url"])
+    return with_redirect_uri(url, authorization_callback(issuer))
+
+
+async def request_authorized_with(
+    session: AsyncSession, *, caller: Caller, state: str
+) -> models.SigningRequest | None:
+    """The pending request, of a school the caller may sign for, whose consent came back
+    with ``state``: the provider's redirect names no request (its URI is registered
+    once, for every request), and the random ``state`` each request sent is what says
+    which. Whichever app asked for the signature, the signer comes back to the hub."""
+    if not state:
+        return None
+    query = select(models.SigningRequest).where(models.SigningRequest.state == PENDING)
+    if caller.school_ids is not None:  # a person's schools: their requests, not the province's
+        query = query.where(models.SigningRequest.school_id.in_(caller.school_ids))
+    pending = await session.scalars(query.order_by(models.SigningRequest.id.desc()))
+    for request in pending:
+        expected = str(request.transaction.get("data", {}).get("state", ""))
+        if (
+            awaiting(request) == "oauth2code"
+            and hmac.compare_digest(expected.encode(), state.encode())
+            and caller.may_write_school(request.school_id)
+        ):
+            return request
+    return None
 
 
 async def _finish(

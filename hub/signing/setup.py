@@ -84,7 +84,9 @@ def signing_services(settings: Settings) -> SigningServices | None:
         operation_mode = "A"
         auth = "oauth2client"      # or external, basic, oauth2code, TLS (default: any
         client_id = "…"            # the server offers that this table has material for)
-        client_secret = "…"
+        client_secret = "…"        # the client also lets signers consent in their browser
+                                   # (oauth2code credentials): the server must register
+                                   # <HUB_PUBLIC_URL>/sign/authorized as its redirect URI
         pins = { "<credential ID>" = "…" }   # sent only to credentials that ask
 
         [pkcs11.01LB0101]          # one table per school (ministry code)

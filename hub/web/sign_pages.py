@@ -15,6 +15,11 @@ request: :func:`request_under_way`). ``sign.js`` polls
 ``GET /sign/requests/{id}/status``, which asks the provider once
 (:func:`hub.signing.service.complete_signatures`, as the GraphQL mutation
 ``completeTranscriptSignatures`` does); without script the page polls when reloaded.
+A request waiting for the signer's consent at their provider (a CSC ``oauth2code``
+credential) links to the provider's page; the provider sends the browser back to
+``GET /sign/authorized`` (the redirect URI registered for the hub, one for every
+request, so the ``state`` it brings back says which request), which polls with the code
+and goes to the request's page.
 Every transcript that did not sign says why (a stable code) and what to do next, in
 words from the catalogue (:func:`next_step_key`); so does a refusal of the whole request.
 
@@ -68,6 +73,7 @@ NEXT_STEP = {
     Code.SIGNING_ORDER: "sign.reason.changed",
     Code.BATCH_TOO_LARGE: "sign.reason.too_many",
     Code.SIGNER_OTP_WRONG: "sign.reason.otp_wrong",
+    Code.SIGNER_AUTHORIZATION_REFUSED: "sign.consent.refused",
 }
 SEAL_NEXT_STEP = {
     Code.PROVIDER_UNAVAILABLE: "sign.seal_reason.token",
@@ -250,11 +256,12 @@ def sign_routes(hub: HubServices) -> list[Route]:
         return RedirectResponse(f"/sign/requests/{request_id}", status_code=303)
 
     async def progress(
-        caller: Caller, request_id: str, language: str, otp: str | None = None
+        caller: Caller, request_id: str, language: str, **given: str | None
     ) -> dict[str, Any] | None:
-        """Ask the provider once (with the OTP the signer typed, when the request waits
-        for one) and say where the request stands; None if the page does not show it to
-        the caller (:func:`is_own_request`)."""
+        """Ask the provider once (with what the signer ``given``, when the request waits
+        for it: the ``otp`` they typed, the ``oauth2_code`` or ``oauth2_error`` and
+        ``state`` their provider sent them back with) and say where the request stands;
+        None if the page does not show it to the caller (:func:`is_own_request`)."""
         assert hub.signing is not None
         async with hub.db.sessions() as session:
             try:
@@ -270,7 +277,12 @@ def sign_routes(hub: HubServices) -> list[Route]:
         try:
             async with hub.db.unit_of_work() as session:
                 await signing_service.complete_signatures(
-                    session, caller=caller, signing=hub.signing, request_id=request_id, otp=otp
+                    session,
+                    caller=caller,
+                    signing=hub.signing,
+                    request_id=request_id,
+                    redirect_uri=signing_service.authorization_callback(hub.settings.issuer),
+                    **given,
                 )
         except HubError as error:
             # The provider or the TSA did not answer this time: the request stays
@@ -323,6 +335,9 @@ def sign_routes(hub: HubServices) -> list[Route]:
             "stateText": state_text(language, state, role),
             "pending": state == signing_service.PENDING,
             "awaitingOtp": signing_service.awaits_otp(signing_request),
+            "authorizeUrl": signing_service.authorize_url(
+                signing_request, issuer=hub.settings.issuer
+            ),
             "signed": signed,
             "total": total,
             "progressText": i18n.translate(language, progress_key, signed=signed, total=total),
@@ -384,6 +399,39 @@ def sign_routes(hub: HubServices) -> list[Route]:
                 request, "sign_request.html", report=status, csrf_token=current.csrf_token
             )
         return RedirectResponse(f"/sign/requests/{request_id}", status_code=303)
+
+    async def authorized(request: Request) -> Response:
+        """Where the signer's provider sends them back after they said yes (``code``) or
+        no (``error``) to a request at its site: one poll with it, then the request's
+        page. The code goes to the provider with that poll and is kept nowhere."""
+        caller = await signed_in(request)
+        if caller is None:
+            return to_login(f"{request.url.path}?{request.url.query}")
+        if hub.signing is None:
+            return problem_page(request, Code.PROVIDER_UNAVAILABLE, 503, link=BACK, provider="—")
+        query = request.query_params
+        async with hub.db.sessions() as session:
+            found = await signing_service.request_authorized_with(
+                session, caller=caller, state=query.get("state", "")
+            )
+        if found is None:
+            return problem_page(request, Code.INVALID_ARGUMENT, 404, link=BACK, detail="yêu cầu ký")
+        answer = (
+            {"oauth2_error": query["error"]}
+            if "error" in query
+            else {"oauth2_code": query.get("code", "")}
+        )
+        status = await progress(
+            caller,
+            found.request_id,
+            i18n.language_of(request),
+            state=query.get("state", ""),
+            **answer,
+        )
+        if status is None:
+            return problem_page(request, Code.INVALID_ARGUMENT, 404, link=BACK, detail="yêu cầu ký")
+        log.info("sign_page.authorized", request=found.request_id, refused="error" in query)
+        return RedirectResponse(f"/sign/requests/{found.request_id}", status_code=303)
 
     async def request_status(request: Request) -> Response:
         caller = await signed_in(request)
@@ -449,5 +497,6 @@ def sign_routes(hub: HubServices) -> list[Route]:
         ("/sign/requests/{request_id}", request_page, ["GET"]),
         ("/sign/requests/{request_id}/status", request_status, ["GET"]),
         ("/sign/requests/{request_id}/otp", give_otp, ["POST"]),
+        (signing_service.AUTHORIZATION_CALLBACK, authorized, ["GET"]),
     ]
     return [Route(path, handler, methods=methods) for path, handler, methods in handlers]

@@ -15,6 +15,7 @@ signatures gives them itself, through the page, as their signers would
 
 import asyncio
 import dataclasses
+import html
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,6 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from hub.adapters.signing.csc.simulator import HUB_CLIENT
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
 from hub.config import Settings
 from hub.db import models
@@ -533,3 +535,62 @@ async def test_a_principal_whose_credential_asks_an_otp_types_it_on_the_page(
     status = (await principal.web.get(f"{page}/status")).json()
     assert status["state"] == "SIGNED" and status["signed"] == len(school.all_transcripts)
     assert await states_of(db, school.all_transcripts) == {"SIGNED_BY_PRINCIPAL"}
+
+
+async def test_a_principal_whose_credential_asks_consent_gives_it_at_the_provider(
+    teacher: Visitor,
+    other_teacher: Visitor,
+    principal: Visitor,
+    school: SigningSchool,
+    demo: DemoSigning,
+    db: Database,
+    hub: Any,
+) -> None:
+    """An oauth2code credential: the page links to the CSC server's consent page; the
+    browser, following real redirects, goes there, says no or yes, and is sent back to
+    the hub's callback, which polls with what it brought and shows the request."""
+    back_office = demo.back_offices[SigningProvider.CSC]
+    back_office.redirect_uris.setdefault(HUB_CLIENT.client_id, set()).add(
+        "http://hub.test/sign/authorized"
+    )
+    (credential,) = back_office.subscribers[school.principal].credentials
+    back_office.settings[credential.credential_id] = dataclasses.replace(
+        back_office.settings_of(credential), auth_mode="oauth2code", pin=False
+    )
+    await signed_on_page(teacher, "HOMEROOM_TEACHER", school)
+    await signed_on_page(other_teacher, "HOMEROOM_TEACHER", school)
+    # The principal's browser: the hub through ASGI, the CSC server over HTTP.
+    browser = httpx.AsyncClient(
+        mounts={"http://hub.test": httpx.ASGITransport(app=hub)},
+        cookies=principal.web.cookies,
+        follow_redirects=True,
+    )
+
+    async def answer_at_the_provider(page: str, decision: str) -> httpx.Response:
+        shown = await principal.web.get(page)
+        assert VI["sign.consent.go"] in shown.text and "data-awaiting-consent" in shown.text
+        link = html.unescape(shown.text.split('id="sign-consent-link" href="')[1].split('"')[0])
+        consent_page = await browser.get(link)
+        assert consent_page.status_code == 200 and "Đồng ý" in consent_page.text
+        ticket = consent_page.text.split('name="ticket" value="')[1].split('"')[0]
+        return await browser.post(link.split("?")[0], data={"ticket": ticket, "decision": decision})
+
+    async with browser:
+        page = await press_sign_all(principal, "PRINCIPAL", school)
+        refused = await answer_at_the_provider(page, "deny")
+        assert refused.status_code == 200 and refused.url == f"http://hub.test{page}"
+        assert [r.status_code for r in refused.history] == [302, 303]
+        status = (await principal.web.get(f"{page}/status")).json()
+        assert status["state"] == "REJECTED" and status["authorizeUrl"] is None
+
+        page = await press_sign_all(principal, "PRINCIPAL", school)
+        given = await answer_at_the_provider(page, "approve")
+        assert given.status_code == 200 and given.url == f"http://hub.test{page}"
+        callback = given.history[1].url
+        assert callback.path == "/sign/authorized" and "code" in callback.params
+        status = (await principal.web.get(f"{page}/status")).json()
+        assert status["state"] == "SIGNED" and status["signed"] == len(school.all_transcripts)
+        assert await states_of(db, school.all_transcripts) == {"SIGNED_BY_PRINCIPAL"}
+        # The same redirect again names no pending request: nothing is signed twice.
+        replayed = await browser.get(str(callback))
+        assert replayed.status_code == 404

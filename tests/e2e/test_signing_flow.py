@@ -23,6 +23,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
+from hub.adapters.signing.csc.simulator import HUB_CLIENT
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
 from hub.db import models
 from hub.demo.signing import DemoSigning
@@ -376,3 +377,85 @@ async def _stored_transaction(db, request_id: str) -> dict:  # type: ignore[no-u
                 )
             )
         )["data"]
+
+
+CONSENT_REQUEST = """mutation($ids: [ID!]!, $role: SignerRole!, $signer: String) {
+  requestTranscriptSignatures(transcriptIds: $ids, role: $role, signerPersonalId: $signer) {
+    requestId state authorizeUrl } }"""
+CONSENT_COMPLETE = """mutation($r: String!, $code: String, $state: String) {
+  completeTranscriptSignatures(requestId: $r, oauth2Code: $code, state: $state) {
+    state signed authorizeUrl errorCode } }"""
+
+
+async def _consent_at_the_provider(authorize_url: str) -> dict[str, str]:
+    """The signer's browser at the CSC server: its page, the approve button, and the
+    query of the redirect back to the hub (not followed: the vendor app reads it)."""
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(authorize_url)
+        assert page.status_code == 200, page.text
+        ticket = page.text.split('name="ticket" value="')[1].split('"')[0]
+        back = await browser.post(
+            authorize_url.split("?")[0], data={"ticket": ticket, "decision": "approve"}
+        )
+    assert back.status_code == 302
+    location = httpx.URL(back.headers["location"])
+    assert str(location).startswith("http://hub.test/sign/authorized?")
+    return dict(location.params)
+
+
+async def test_a_csc_credential_authorised_by_its_signer_signs_with_the_code_they_bring_back(
+    db, world, demo, hub
+) -> None:  # type: ignore[no-untyped-def]
+    """An oauth2code credential with no configured token: the request waits for the
+    signer (authorizeUrl, sending them back to the hub's registered callback); the code
+    and state they come back with sign; a state of another flow is refused, and a code
+    the server does not know ends the request with SIGNER_AUTHORIZATION_REFUSED."""
+    built = await signing_school(
+        db,
+        demo,
+        code=f"01LBOAC{next(_schools)}",
+        school_year_id=world.current_year_id,
+        teacher_providers=[SigningProvider.CSC],
+        principal_provider=SigningProvider.MYSIGN,
+        per_class=2,
+    )
+    back_office = demo.back_offices[SigningProvider.CSC]
+    back_office.redirect_uris.setdefault(HUB_CLIENT.client_id, set()).add(
+        "http://hub.test/sign/authorized"
+    )
+    (credential,) = back_office.subscribers[built.teachers[0]].credentials
+    back_office.settings[credential.credential_id] = dataclasses.replace(
+        back_office.settings_of(credential), auth_mode="oauth2code", pin=False
+    )
+    vendor = await token_for(hub, *await register(db, org=OrgLevel.SCHOOL, schools=[built.code]))
+    ids = {"ids": [gid(i) for i in built.all_transcripts], "role": "HOMEROOM_TEACHER"}
+    variables = ids | {"signer": built.teachers[0]}
+
+    wrong = data(await gql(hub, vendor, CONSENT_REQUEST, variables))["requestTranscriptSignatures"]
+    made_up = {"r": wrong["requestId"], "code": "made-up", "state": "x"}
+    assert error_codes(await gql(hub, vendor, CONSENT_COMPLETE, made_up)) == ["INVALID_ARGUMENT"]
+    state = dict(httpx.URL(wrong["authorizeUrl"]).params)["state"]
+    refused = data(await gql(hub, vendor, CONSENT_COMPLETE, made_up | {"state": state}))
+    assert refused["completeTranscriptSignatures"] == {
+        "state": "FAILED",
+        "signed": 0,
+        "authorizeUrl": None,
+        "errorCode": "SIGNER_AUTHORIZATION_REFUSED",
+    }
+
+    first = data(await gql(hub, vendor, CONSENT_REQUEST, variables))["requestTranscriptSignatures"]
+    assert first["state"] == "PENDING"
+    assert "redirect_uri=http%3A%2F%2Fhub.test%2Fsign%2Fauthorized" in first["authorizeUrl"]
+    back = await _consent_at_the_provider(first["authorizeUrl"])
+    forged = {"r": first["requestId"], "code": back["code"], "state": "another-flow"}
+    assert error_codes(await gql(hub, vendor, CONSENT_COMPLETE, forged)) == ["INVALID_ARGUMENT"]
+    given = {"r": first["requestId"], "code": back["code"], "state": back["state"]}
+    done = data(await gql(hub, vendor, CONSENT_COMPLETE, given))
+    assert done["completeTranscriptSignatures"] == {
+        "state": "SIGNED",
+        "signed": 2,
+        "authorizeUrl": None,
+        "errorCode": None,
+    }
+    stored = await _stored_transaction(db, first["requestId"])
+    assert "oauth2_code" not in stored and back["code"] not in json.dumps(stored)

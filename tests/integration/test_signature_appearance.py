@@ -12,7 +12,6 @@ import re
 import shutil
 import subprocess
 import unicodedata
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -37,7 +36,7 @@ from hub.signing.pades import (
 )
 from tests import signing_support as support
 from tests.integration.test_pades import nss_options, pdfsig
-from tests.signing_support import SIGNED_AT, TEACHER_NAME
+from tests.signing_support import SIGNED_AT, TEACHER_NAME, sign_all
 
 signers = support.signers
 nss_options = nss_options
@@ -66,19 +65,7 @@ async def seal(
 ) -> bytes:
     """Signed by the three in order, B-T, through the hub's two steps; with ``tsa_known``
     :func:`prepare_pdf` is given the timestamper that :func:`finish_pdf` uses."""
-    for number, (role, who) in enumerate(zip(SIGNING_ORDER, signers, strict=True)):
-        prepared = await prepare_pdf(
-            pdf,
-            role=role,
-            certificate=who.certificate,
-            chain=who.chain,
-            signing_time=SIGNED_AT + timedelta(minutes=number),
-            timestamper=timestamper if tsa_known else None,
-        )
-        pdf = await finish_pdf(
-            prepared, sign_digest(who.key, prepared.digest), timestamper=timestamper
-        )
-    return pdf
+    return await sign_all(pdf, signers, timestamper, signed_at=SIGNED_AT, tsa_known=tsa_known)
 
 
 @pytest.fixture(scope="module")

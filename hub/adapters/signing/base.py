@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlencode
 
 from asn1crypto import cms
 from cryptography import x509
@@ -411,3 +412,10 @@ class Stopwatch:
     @property
     def ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 1)
+
+
+def with_redirect_uri(authorize_url: str, redirect_uri: str) -> str:
+    """A provider's OAuth 2 ``authorize_url`` sending the signer back to ``redirect_uri``
+    (RFC 6749 §4.1.1), which the provider registered for the hub's client: an adapter
+    cannot know the hub's address; the code's exchange repeats the same URI."""
+    return authorize_url + "&" + urlencode({"redirect_uri": redirect_uri})

@@ -63,8 +63,11 @@
       .catch(function () { window.setTimeout(poll, 2000); });
   }
 
-  // A request waiting for the OTP the signer received waits for the form, not the clock.
-  if (root.getAttribute("data-state") === "PENDING" && !root.hasAttribute("data-awaiting-otp")) {
+  // A request waiting for the OTP the signer received waits for the form, not the clock;
+  // one waiting for their consent at the provider, for the provider to send them back.
+  var waitsForSigner = root.hasAttribute("data-awaiting-otp") ||
+    root.hasAttribute("data-awaiting-consent");
+  if (root.getAttribute("data-state") === "PENDING" && !waitsForSigner) {
     window.setTimeout(poll, 2000);
   }
 })();

@@ -24,10 +24,24 @@ the OTP the credential asks for — an ``online`` OTP is first requested with
 ``credentials/sendOTP`` and then read from the adapter's OTP source, an
 ``offline`` one is computed from the credential's TOTP secret (RFC 6238) when
 configured; ``oauth2code`` skips ``credentials/authorize`` and sends
-``signatures/signHash`` with the credential-scope token configured for the
-credential. A PIN is sent only when the credential asks for one (or says it is
-optional); a factor the credential needs and the hub lacks is
-CREDENTIAL_AUTHORIZATION_MISSING, raised before anything is sent.
+``signatures/signHash`` with a credential-scope token: the one configured for the
+credential if there is one, else the signer's own (below). A PIN is sent only when
+the credential asks for one (or says it is optional); a factor the credential needs
+and the hub lacks is CREDENTIAL_AUTHORIZATION_MISSING, raised before anything is sent.
+
+**The signer authorises at the provider** (``oauth2code`` with no configured token,
+v1.0.4 §8.3, v2 §8.4): only the signer, in their browser, can consent, so
+:meth:`CscAdapter.sign_hashes` returns a transaction waiting for them
+(``data["awaiting"] = "oauth2code"``) whose ``authorize_url`` is the server's
+``oauth2/authorize`` for these hashes with a random ``state``. The hub adds its own
+``redirect_uri`` where it shows the link (:func:`with_redirect_uri`), since where the
+signer comes back is the hub's web address, not this adapter's to know. The server
+sends the signer back there with a ``code``; the poll that carries it
+(``data["oauth2_code"]`` with ``data["redirect_uri"]``, given for that one poll and
+never stored) exchanges it at ``oauth2/token`` for a token for these hashes and signs
+at once. A code the server refuses (wrong, used, expired) is
+SIGNER_AUTHORIZATION_REFUSED; the signer saying no at the provider
+(``data["oauth2_error"]``) is SIGNER_REJECTED.
 
 ``signAlgo`` is the credential's :attr:`~hub.adapters.signing.base.Credential.signature_algorithm`,
 chosen from its ``key/algo`` (:func:`hub.signing.algorithms.from_csc_offer`).
@@ -40,7 +54,8 @@ the server asks the signer to confirm and answers with a ``responseID``, which
 a poll needs is in the :class:`Transaction`, so a job may poll from another
 process with a new adapter.
 
-``Transaction.data``: ``operation_mode`` (``S``/``A``), ``user_id``,
+``Transaction.data``: ``operation_mode`` (``S``/``A``; :data:`AWAITING_OTP`,
+:data:`AWAITING_SIGNER` while the signer has something to give), ``user_id``,
 ``signature_algorithm``, and for ``S`` ``signatures`` (the raw values, base64,
 space-separated, in digest order). For ``A`` the ``transaction_id`` is the
 server's ``responseID``.
@@ -49,6 +64,7 @@ server's ``responseID``.
 from __future__ import annotations
 
 import base64
+import secrets
 import ssl
 import uuid
 from abc import abstractmethod
@@ -56,8 +72,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
+from urllib.parse import urlencode
 
 import httpx
+from pydantic import ValidationError
 
 from hub.adapters.signing.base import (
     Credential,
@@ -84,6 +102,7 @@ from hub.adapters.signing.csc.protocol import (
     CredentialsListRequest,
     CredentialsListResponse,
     Empty,
+    ErrorResponse,
     InfoResponse,
     LoginRequest,
     LoginResponse,
@@ -97,6 +116,7 @@ from hub.adapters.signing.csc.protocol import (
     SignPollingResponse,
     TokenResponse,
     Version,
+    WireError,
     b64,
     totp,
 )
@@ -120,6 +140,8 @@ PinSource = Mapping[str, str] | Callable[[str], str | None]
 OtpSource = Callable[[str], Awaitable[str | None]]
 #: A transaction's ``operation_mode`` while it waits for the OTP the signer received.
 AWAITING_OTP = "OTP"
+#: A transaction's ``operation_mode`` while the signer authorises at the provider.
+AWAITING_SIGNER = "OAUTH2CODE"
 
 
 class CscSessionAdapter(SigningAdapter):
@@ -511,7 +533,87 @@ class CscAdapter(CscSessionAdapter):
                 hashes=" ".join(hashes),
                 description=phone_text(descriptions),
             )
+        if self._signer_authorises(credential, authorization):
+            # The signer consents in their browser (the signing page's link); the poll
+            # that carries the code the server sent them back with signs.
+            state = secrets.token_urlsafe(24)
+            return self._opened(
+                credential,
+                uuid.uuid4().hex,
+                digests,
+                utcnow() + CONFIRMATION_WINDOW,
+                operation_mode=AWAITING_SIGNER,
+                awaiting="oauth2code",
+                state=state,
+                authorize_url=await self._authorize_url(credential, hashes, state),
+                hashes=" ".join(hashes),
+                description=phone_text(descriptions),
+            )
         return await self._sign(credential, authorization, hashes, phone_text(descriptions))
+
+    def _signer_authorises(
+        self, credential: Credential, authorization: CredentialAuthorization
+    ) -> bool:
+        """An ``oauth2code`` credential with no configured token: the hub, as an OAuth
+        client, sends the signer to consent (with no client, the token is missing)."""
+        return (
+            authorization.mode == "oauth2code"
+            and self.client is not None
+            and _lookup(self._credential_tokens, credential.credential_id) is None
+        )
+
+    async def _oauth2_url(self, endpoint: str) -> str:
+        """An ``oauth2/…`` endpoint: under ``info``'s ``oauth2`` base, else the API's."""
+        info = await self._server_info()
+        return (info.oauth2 or self.base_url).rstrip("/") + "/oauth2/" + endpoint
+
+    async def _authorize_url(
+        self, credential: Credential, hashes: Sequence[str], state: str
+    ) -> str:
+        """``oauth2/authorize`` with ``scope=credential`` for exactly these hashes (the
+        server binds the token to them), less the ``redirect_uri`` the hub adds."""
+        assert self.client is not None
+        listed = ",".join(base64.urlsafe_b64encode(base64.b64decode(h)).decode() for h in hashes)
+        query = {
+            "response_type": "code",
+            "client_id": self.client.client_id,
+            "scope": "credential",
+            "credentialID": credential.credential_id,
+            "numSignatures": str(len(hashes)),
+            "state": state,
+        }
+        if self.version == "v1":
+            query["hash"] = listed
+        else:
+            query |= {"hashes": listed, "hashAlgorithmOID": SHA256_OID}
+        return await self._oauth2_url("authorize") + "?" + urlencode(query)
+
+    async def _exchange_code(self, credential: Credential, code: str, redirect_uri: str) -> str:
+        """The credential-scope token for the code the signer came back with (RFC 6749
+        §4.1.3); a code the server refuses as a grant is the signer's, not the hub's."""
+        assert self.client is not None
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": self.client.client_id,
+            "client_secret": self.client.client_secret,
+        }
+        response = await self._http.post(await self._oauth2_url("token"), data=form)
+        if response.status_code in (400, 401):
+            try:
+                error = ErrorResponse.model_validate_json(response.content).error
+            except ValidationError:
+                error = ""
+            if error == WireError.INVALID_GRANT:
+                raise SigningError(
+                    Code.SIGNER_AUTHORIZATION_REFUSED,
+                    self.provider,
+                    response.text[:200],
+                    user=credential.user_id,
+                    credential=credential.credential_id,
+                )
+        return parse(self.provider, response, TokenResponse, login=True).access_token
 
     async def _authorization(self, credential: Credential) -> CredentialAuthorization:
         authorization = self._authorizations.get(credential.credential_id)
@@ -543,14 +645,17 @@ class CscAdapter(CscSessionAdapter):
         description: str,
         *,
         otp: str | None = None,
+        token: str | None = None,
     ) -> Transaction:
-        """Authorise ``hashes`` (with ``otp``, when the signer gave it) and sign them."""
+        """Authorise ``hashes`` (with ``otp``, when the signer gave it) and sign them;
+        ``token``: the credential-scope token the signer's consent gave."""
         digests = [base64.b64decode(value) for value in hashes]
         sad: str | None = None
-        token: str | None = None
-        if authorization.mode == "oauth2code":
+        # What the signer gave is for this one call: no answer to poll later.
+        once = otp is not None or token is not None
+        if token is None and authorization.mode == "oauth2code":
             token = self._factor(self._credential_tokens, credential, "oauth2code token")
-        else:
+        elif token is None:
             sad = await self._authorize(credential, authorization, hashes, description, otp=otp)
         algorithm = credential.signature_algorithm
         request: SignHashRequestV1 | SignHashRequestV2
@@ -571,8 +676,7 @@ class CscAdapter(CscSessionAdapter):
                 hashAlgorithmOID=SHA256_OID,
                 signAlgo=algorithms.csc_sign_algo(algorithm),
                 signAlgoParams=algorithms.csc_sign_algo_params(algorithm),
-                # A code the signer typed is for this one call: no answer to poll later.
-                operationMode="S" if otp is not None else self.operation_mode,
+                operationMode="S" if once else self.operation_mode,
             )
         answer = await self._session.call(
             "signatures/signHash",
@@ -582,7 +686,7 @@ class CscAdapter(CscSessionAdapter):
             credential_id=credential.credential_id,
             token=token,
         )
-        if self.operation_mode == "A" and otp is None:
+        if self.operation_mode == "A" and not once:
             if not answer.responseID:
                 raise SigningError(
                     Code.PROVIDER_FAILURE,
@@ -720,6 +824,8 @@ class CscAdapter(CscSessionAdapter):
     async def poll(self, transaction: Transaction) -> TransactionResult:
         if transaction.data["operation_mode"] == AWAITING_OTP:
             return await self._sign_with_the_signers_otp(transaction)
+        if transaction.data["operation_mode"] == AWAITING_SIGNER:
+            return await self._sign_with_the_signers_consent(transaction)
         algorithm = SignatureAlgorithm(
             transaction.data.get("signature_algorithm", SignatureAlgorithm.RSA_PKCS1_SHA256)
         )
@@ -772,6 +878,43 @@ class CscAdapter(CscSessionAdapter):
             return outcome_of(error)
         return await self.poll(signed)
 
+    async def _sign_with_the_signers_consent(self, transaction: Transaction) -> TransactionResult:
+        """A transaction waiting for the signer to authorise at the provider: PENDING
+        until the poll carries the code they came back with (``data["oauth2_code"]`` and
+        the ``redirect_uri`` it was sent to), then exchanged and signed at once."""
+        code = transaction.data.get("oauth2_code")
+        refusal = transaction.data.get("oauth2_error")
+        if refusal:
+            no = SigningError(
+                Code.SIGNER_REJECTED,
+                self.provider,
+                f"oauth2/authorize: {refusal}"[:200],
+                user=transaction.data["user_id"],
+                credential=transaction.credential_id,
+            )
+            return outcome_of(no)
+        if not code:
+            if utcnow() > transaction.expires_at:
+                return TransactionResult(TransactionState.EXPIRED)
+            return TransactionResult(TransactionState.PENDING)
+        try:
+            credential = await self.credential(
+                transaction.data["user_id"], transaction.credential_id
+            )
+            token = await self._exchange_code(
+                credential, code, transaction.data.get("redirect_uri", "")
+            )
+            signed = await self._sign(
+                credential,
+                await self._authorization(credential),
+                transaction.data["hashes"].split(),
+                transaction.data.get("description", ""),
+                token=token,
+            )
+        except SigningError as error:
+            return outcome_of(error)
+        return await self.poll(signed)
+
     # --- health -----------------------------------------------------------------------------
 
     def needed_methods(self, mode: ServiceAuth) -> list[str]:
@@ -816,8 +959,10 @@ def from_config(table: Mapping[str, Any]) -> CscAdapter:
     ``client_key``/``ca_file`` (TLS), ``acts_for_users`` (an account that acts for
     many users, so ``userID`` is sent); the credentials' authorization: ``pins``,
     ``totp_secrets`` (offline OTP) and ``credential_tokens`` (oauth2code), each by
-    credential ID; ``sign_algorithms`` (preference: ``RSA_PKCS1_SHA256``,
-    ``RSA_PSS_SHA256``, ``ECDSA_SHA256``).
+    credential ID (an oauth2code credential with no token is authorised by its signer
+    through ``client_id``, whose redirect URI registered at the server is the hub's
+    public URL followed by ``/sign/authorized``); ``sign_algorithms`` (preference:
+    ``RSA_PKCS1_SHA256``, ``RSA_PSS_SHA256``, ``ECDSA_SHA256``).
     """
     account = None
     if "username" in table:

@@ -14,7 +14,13 @@ Each credential is authorised and signs as its :class:`KeySettings` say: ``impli
 ``explicit`` with a PIN and/or an OTP (online: sent on ``credentials/sendOTP`` into
 :attr:`CscBackOffice.otps_sent`; offline: TOTP), or ``oauth2code`` (a credential-scope
 token instead of a SAD); a factor the credential does not ask for is refused, so the
-hub's client is held to sending only what is asked. Keys are RSA (PKCS#1 v1.5 and/or
+hub's client is held to sending only what is asked. An ``oauth2code`` credential's
+token comes from a configured one (:meth:`_CscService.grant_credential_token`) or from
+the signer's consent: ``GET oauth2/authorize`` with ``scope=credential`` shows a page
+where they approve (or :attr:`CscBackOffice.consent` answers for them), the browser
+goes back to the client's registered ``redirect_uri`` (compared exactly, RFC 6749
+§3.1.2) with a ``code``, and ``oauth2/token`` exchanges it, once and within
+:data:`CODE_LIFETIME`, for a token that signs those hashes once. Keys are RSA (PKCS#1 v1.5 and/or
 RSASSA-PSS) or P-256 ECDSA. SADs are bound to the hashes sent (SCAL 2). A
 synchronous ``signHash`` signs at once; v2's asynchronous one (``operationMode: A``)
 waits for the simulated phone, and ``signatures/signPolling`` tells how that stands.
@@ -29,7 +35,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hmac
+import html
 import secrets
 import ssl
 import time
@@ -39,6 +47,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
@@ -46,11 +55,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from hub.adapters.signing.csc import PROVIDER
-from hub.adapters.signing.csc.adapter import CscAccount, CscAdapter
+from hub.adapters.signing.csc.adapter import CscAccount, CscAdapter, OAuthClient
 from hub.adapters.signing.csc.protocol import (
     RSA_OID,
     SHA256_OID,
@@ -113,6 +122,10 @@ V2_PATH = "/csc/v2"
 
 #: How long a SAD from ``credentials/authorize`` may be used.
 SAD_LIFETIME = 300.0
+#: How long the code a signer's consent gives may be exchanged (RFC 6749 §4.1.2: short).
+CODE_LIFETIME = 60.0
+#: How long the credential-scope token exchanged for it may sign.
+CODE_TOKEN_LIFETIME = 120.0
 
 #: :class:`SimError` faults as HTTP status and ``error`` code.
 WIRE_ERRORS: dict[str, tuple[int, WireError]] = {
@@ -122,6 +135,7 @@ WIRE_ERRORS: dict[str, tuple[int, WireError]] = {
     "BAD_PIN": (400, WireError.INVALID_PIN),
     "BAD_OTP": (400, WireError.INVALID_OTP),
     "BAD_PASSWORD": (401, WireError.INVALID_GRANT),
+    "BAD_CODE": (400, WireError.INVALID_GRANT),
     "BAD_CLIENT": (401, WireError.INVALID_CLIENT),
     "BAD_TOKEN": (401, WireError.INVALID_TOKEN),
     "FORBIDDEN": (403, WireError.UNAUTHORIZED_CLIENT),
@@ -288,6 +302,17 @@ class CscBackOffice(SimulatedProvider):
         self.settings: dict[str, KeySettings] = {}
         #: The last OTP sent to each credential's owner (the simulated SMS inbox).
         self.otps_sent: dict[str, str] = {}
+        #: The redirect URIs registered for each OAuth client (``client_id``), where a
+        #: signer's browser may be sent back after ``oauth2/authorize``.
+        self.redirect_uris: dict[str, set[str]] = {}
+        #: How the signer answers ``oauth2/authorize``: on its page (``ask``), or at
+        #: once, for tests that do not click through it.
+        self.consent: Literal["ask", "approve", "deny"] = "ask"
+
+    def register_redirect(self, uri: str) -> None:
+        """Register ``uri`` for the hub's OAuth client, as a real server's administrator
+        does when the hub is set up (the demo registers the hub's own callback)."""
+        self.redirect_uris.setdefault(HUB_CLIENT.client_id, set()).add(uri)
 
     def enrol_key(
         self,
@@ -389,6 +414,22 @@ class _Grant:
     remaining: int
     expires: float
     description: str
+    #: Used up by one signHash, whatever it signed (a signer's consent).
+    once: bool = False
+
+
+@dataclass(frozen=True)
+class _Consent:
+    """What a signer is asked to approve at ``oauth2/authorize``, and where to go next;
+    once approved, what its code may be exchanged for (before ``expires``)."""
+
+    client_id: str
+    redirect_uri: str
+    state: str
+    credential_id: str
+    hashes: frozenset[bytes]
+    count: int
+    expires: float = 0.0
 
 
 #: A subject standing for a service that acts for any user (not user-specific).
@@ -420,7 +461,11 @@ class _CscService:
         self.refresh_tokens: dict[str, str] = {}
         #: Credential-scope tokens (``oauth2code`` credential authorization) → credential.
         self.credential_tokens: dict[str, str] = {}
+        #: What a SAD (or a token from a signer's consent) allows, by its value.
         self.grants: dict[str, _Grant] = {}
+        #: Consents on their page, by the page's ticket; approved ones, by their code.
+        self.consents: dict[str, _Consent] = {}
+        self.codes: dict[str, _Consent] = {}
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -431,7 +476,11 @@ class _CscService:
     def _routes(self, version: Version) -> list[BaseRoute]:
         authorize_model: type[AuthorizeRequestV1 | AuthorizeRequestV2]
         sign_model: type[SignHashRequestV1 | SignHashRequestV2]
-        routes: list[BaseRoute] = [Route("/oauth2/token", self.oauth2_token, methods=["POST"])]
+        routes: list[BaseRoute] = [
+            Route("/oauth2/token", self.oauth2_token, methods=["POST"]),
+            Route("/oauth2/authorize", partial(self.oauth2_authorize, version), methods=["GET"]),
+            Route("/oauth2/authorize", self.oauth2_consent, methods=["POST"]),
+        ]
         if version == "v1":
             authorize_model, sign_model = AuthorizeRequestV1, SignHashRequestV1
         else:
@@ -548,6 +597,10 @@ class _CscService:
             self.oauth_clients[client_id].encode(), secret.encode()
         )
         grant = form.get("grant_type")
+        if grant == "authorization_code":
+            if not client_known:
+                return error_response(SimError("BAD_CLIENT", "Unknown client or wrong secret"))
+            return self._exchange_code(client_id, form)
         if grant == "client_credentials" and "oauth2client" in self.auth_types:
             if not client_known:
                 return error_response(SimError("BAD_CLIENT", "Unknown client or wrong secret"))
@@ -564,6 +617,101 @@ class _CscService:
             )
             return JSONResponse(answer.body())
         return error_response(SimError("BAD_REQUEST", f"Unsupported grant_type {grant}"))
+
+    def _exchange_code(self, client_id: str, form: Mapping[str, Any]) -> Response:
+        """A credential-scope token for an approved code: once, in time, by the client it
+        was given to, with the redirect URI it was sent to (RFC 6749 §4.1.3)."""
+        consent = self.codes.pop(str(form.get("code", "")), None)
+        if (
+            consent is None
+            or time.monotonic() >= consent.expires
+            or consent.client_id != client_id
+            or consent.redirect_uri != form.get("redirect_uri")
+        ):
+            return error_response(SimError("BAD_CODE", "Invalid, used or expired code"))
+        credential = self.provider.credential(consent.credential_id)
+        token = self.tokens.grant(credential.user_id)
+        self.grants[token] = _Grant(
+            credential_id=consent.credential_id,
+            hashes=consent.hashes,
+            remaining=consent.count,
+            expires=time.monotonic() + CODE_TOKEN_LIFETIME,
+            description="",
+            once=True,
+        )
+        answer = TokenResponse(access_token=token, expires_in=round(CODE_TOKEN_LIFETIME))
+        return JSONResponse(answer.body())
+
+    async def oauth2_authorize(self, version: Version, request: Request) -> Response:
+        """``oauth2/authorize`` with ``scope=credential`` (v1.0.4 §8.3.2, v2 §8.4.2): the
+        signer's page. An unknown client or unregistered ``redirect_uri`` is said here,
+        never redirected to; anything else wrong goes back as ``error``."""
+        query = request.query_params
+        client_id, redirect_uri = query.get("client_id", ""), query.get("redirect_uri", "")
+        state = query.get("state", "")
+        if client_id not in self.oauth_clients or redirect_uri not in (
+            self.provider.redirect_uris.get(client_id, set())
+        ):
+            return _consent_page("Ứng dụng hoặc redirect_uri chưa được đăng ký.", status=400)
+        try:
+            consent = self._consent_asked(version, query, client_id, redirect_uri, state)
+        except (SimError, ValueError) as error:
+            return _back(redirect_uri, error="invalid_request", state=state, why=str(error))
+        if self.provider.consent == "approve":
+            return self._approved(consent)
+        if self.provider.consent == "deny":
+            return _back(redirect_uri, error="access_denied", state=state)
+        ticket = secrets.token_urlsafe(16)
+        self.consents[ticket] = consent
+        credential = self.provider.credential(consent.credential_id)
+        return _consent_page(
+            f"{html.escape(credential.certificate.subject.rfc4514_string())} ký "
+            f"{consent.count} tài liệu?"
+            f'<form method="post"><input type="hidden" name="ticket" value="{ticket}">'
+            '<button name="decision" value="approve">Đồng ý</button> '
+            '<button name="decision" value="deny">Từ chối</button></form>'
+        )
+
+    def _consent_asked(
+        self,
+        version: Version,
+        query: Mapping[str, str],
+        client_id: str,
+        redirect_uri: str,
+        state: str,
+    ) -> _Consent:
+        if query.get("response_type") != "code" or query.get("scope") != "credential":
+            raise SimError("BAD_REQUEST", "response_type=code and scope=credential expected")
+        credential = self.provider.credential(query.get("credentialID", ""))
+        if self.provider.settings_of(credential).auth_mode != "oauth2code":
+            raise SimError("BAD_REQUEST", "This credential is not authorised with OAuth 2.0")
+        listed = query.get("hash" if version == "v1" else "hashes", "")
+        algorithm = SHA256_OID if version == "v1" else query.get("hashAlgorithmOID")
+        digests = decode_hashes(
+            [b64(base64.urlsafe_b64decode(v + "=" * (-len(v) % 4))) for v in listed.split(",")],
+            algorithm,
+        )
+        count = int(query.get("numSignatures", "0"))
+        if count != len(digests) or count > self.provider.max_batch:
+            raise SimError("BAD_REQUEST", "numSignatures must count the hashes (multisign)")
+        return _Consent(
+            client_id, redirect_uri, state, credential.credential_id, frozenset(digests), count
+        )
+
+    async def oauth2_consent(self, request: Request) -> Response:
+        """The signer's answer on the consent page."""
+        form = await request.form()
+        consent = self.consents.pop(str(form.get("ticket", "")), None)
+        if consent is None:
+            return _consent_page("Yêu cầu không còn hiệu lực.", status=400)
+        if form.get("decision") != "approve":
+            return _back(consent.redirect_uri, error="access_denied", state=consent.state)
+        return self._approved(consent)
+
+    def _approved(self, consent: _Consent) -> Response:
+        code = secrets.token_urlsafe(24)
+        self.codes[code] = dataclasses.replace(consent, expires=time.monotonic() + CODE_LIFETIME)
+        return _back(consent.redirect_uri, code=code, state=consent.state)
 
     async def credentials_list(
         self, request: Request, payload: CredentialsListRequest
@@ -674,13 +822,23 @@ class _CscService:
         )
         return AuthorizeResponse(SAD=sad, expiresIn=round(SAD_LIFETIME))
 
-    def _consent(self, request: Request, credential: SimCredential, sad: str | None) -> _Grant:
-        """What authorises this signHash: a SAD, or a credential-scope token."""
+    def _consent(
+        self, request: Request, credential: SimCredential, sad: str | None
+    ) -> tuple[str, _Grant]:
+        """What authorises this signHash, and its key in :attr:`grants`: a SAD, a token
+        from the signer's consent (both bound to hashes), or a configured
+        credential-scope token (not bound)."""
         if self.provider.settings_of(credential).auth_mode == "oauth2code":
             _, _, token = request.headers.get("authorization", "").partition(" ")
-            if self.credential_tokens.get(token) != credential.credential_id:
+            if token in self.grants:
+                sad = token
+            elif self.credential_tokens.get(token) != credential.credential_id:
                 raise SimError("BAD_TOKEN", "A credential-scope token is required")
-            return _Grant(credential.credential_id, frozenset(), self.provider.max_batch, 0, "")
+            else:
+                unbound = _Grant(
+                    credential.credential_id, frozenset(), self.provider.max_batch, 0, ""
+                )
+                return "", unbound
         grant = self.grants.get(sad or "")
         if (
             grant is None
@@ -688,7 +846,7 @@ class _CscService:
             or time.monotonic() >= grant.expires
         ):
             raise SimError("BAD_SAD", "Invalid or expired SAD")
-        return grant
+        return sad or "", grant
 
     async def sign_hash(
         self, request: Request, payload: SignHashRequestV1 | SignHashRequestV2
@@ -702,8 +860,8 @@ class _CscService:
         else:
             digests = decode_hashes(payload.hashes, payload.hashAlgorithmOID)
             asynchronous = payload.operationMode == "A"
-        grant = self._consent(request, credential, payload.SAD)
-        bound = settings.auth_mode != "oauth2code"
+        key, grant = self._consent(request, credential, payload.SAD)
+        bound = bool(grant.hashes)
         if len(digests) > grant.remaining or (bound and not grant.hashes.issuperset(digests)):
             raise SimError("BAD_SAD", "The SAD does not cover these hashes")
         if asynchronous:
@@ -715,8 +873,8 @@ class _CscService:
             answer = SignHashResponse(signatures=[b64(s) for s in signatures])
         if bound:
             grant.remaining -= len(digests)
-            if grant.remaining == 0:
-                del self.grants[payload.SAD or ""]
+            if grant.remaining == 0 or grant.once:
+                del self.grants[key]
         return answer
 
     async def sign_polling(
@@ -732,6 +890,24 @@ class _CscService:
         return SignPollingResponse(
             status="SIGNED", signatures=[b64(s) for s in transaction.signatures]
         )
+
+
+def _back(redirect_uri: str, **answer: str) -> Response:
+    """The signer's browser sent back to the client (302), with ``answer`` in the query."""
+    separator = "&" if "?" in redirect_uri else "?"
+    fields = {name: value for name, value in answer.items() if value and name != "why"}
+    if answer.get("why"):
+        fields["error_description"] = answer["why"]
+    return RedirectResponse(redirect_uri + separator + urlencode(fields), status_code=302)
+
+
+def _consent_page(body: str, *, status: int = 200) -> Response:
+    """The simulator's one page: what the signer approves (``body`` is HTML)."""
+    return HTMLResponse(
+        '<!doctype html><html lang="vi"><meta charset="utf-8">'
+        f"<title>Xác nhận ký số (DEMO)</title><p>{body}</p></html>",
+        status_code=status,
+    )
 
 
 def _key_info(credential: SimCredential, settings: KeySettings) -> KeyInfo:
@@ -804,6 +980,7 @@ def create_simulator(
     pki: DemoPKI,
     *,
     service_accounts: Mapping[str, str] | None = None,
+    oauth_clients: Mapping[str, str] | None = None,
     max_batch: int = 50,
     token_lifetime: float = 3600.0,
 ) -> tuple[SimulatedProvider, Starlette]:
@@ -811,6 +988,7 @@ def create_simulator(
     server = create_server(
         pki,
         service_accounts=service_accounts,
+        oauth_clients=oauth_clients,
         max_batch=max_batch,
         token_lifetime=token_lifetime,
     )
@@ -819,6 +997,10 @@ def create_simulator(
 
 #: The service account the demo and the contract tests log in with.
 SERVICE_ACCOUNT = CscAccount(username="hub-demo", password="hub-demo-password")
+#: The hub as the demo server's OAuth client, to which signers of ``oauth2code``
+#: credentials give their consent; its redirect URIs are registered by whoever knows
+#: the hub's address (:attr:`CscBackOffice.redirect_uris`).
+HUB_CLIENT = OAuthClient(client_id="hub-demo", client_secret="hub-demo-secret")
 
 
 def simulate(pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: float) -> Simulation:
@@ -826,7 +1008,9 @@ def simulate(pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: floa
     logs in with :data:`SERVICE_ACCOUNT`, which acts for users, and sends each
     credential's PIN."""
     back_office, app = create_simulator(
-        pki, service_accounts={SERVICE_ACCOUNT.username: SERVICE_ACCOUNT.password}
+        pki,
+        service_accounts={SERVICE_ACCOUNT.username: SERVICE_ACCOUNT.password},
+        oauth_clients={HUB_CLIENT.client_id: HUB_CLIENT.client_secret},
     )
     back_office.phone = Phone(confirm_delay=confirm_delay)
     server = SimulatorServer(app).start()
@@ -844,6 +1028,7 @@ def simulate(pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: floa
             **{
                 "base_url": url,
                 "account": SERVICE_ACCOUNT,
+                "client": HUB_CLIENT,
                 "acts_for_users": True,
                 "pins": lambda _credential_id: SimCredential.pin,
                 "operation_mode": "A",
@@ -857,6 +1042,8 @@ def simulate(pki: DemoPKI, *, directory: Path, variant: str, confirm_delay: floa
             "auth": "basic",
             "username": SERVICE_ACCOUNT.username,
             "password": SERVICE_ACCOUNT.password,
+            "client_id": HUB_CLIENT.client_id,
+            "client_secret": HUB_CLIENT.client_secret,
             "acts_for_users": True,
             "operation_mode": "A",
             "pins": pins(),
