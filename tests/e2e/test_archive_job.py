@@ -58,8 +58,8 @@ async def world(db: Database) -> World:
 
 
 @pytest.fixture(scope="module")
-async def sealed_while_offline(db, world, demo) -> SigningSchool:  # type: ignore[no-untyped-def]
-    """A school whose two transcripts were sealed B-T (the PKI did not answer then)."""
+async def school(db, world, demo) -> tuple[SigningSchool, dict[int, tuple[bytes, bytes]]]:  # type: ignore[no-untyped-def]
+    """A school of two transcripts, and each one's documents sealed B-T."""
     school = await signing_school(
         db,
         demo,
@@ -70,18 +70,33 @@ async def sealed_while_offline(db, world, demo) -> SigningSchool:  # type: ignor
         per_class=2,
     )
     signers = support.school_signers(demo.pki)
-    async with db.unit_of_work() as session:
+    sealed = {}
+    async with db.sessions() as session:
         for transcript_id in school.all_transcripts:
             transcript = await session.get(models.Transcript, transcript_id)
             assert transcript is not None
-            transcript.xml = await support.sign_all(transcript.xml, signers, demo.pki.timestamper)
-            transcript.pdf = await support.sign_all(transcript.pdf, signers, demo.pki.timestamper)
-            transcript.state = "SEALED"
-    return school
+            sealed[transcript_id] = (
+                await support.sign_all(transcript.xml, signers, demo.pki.timestamper),
+                await support.sign_all(transcript.pdf, signers, demo.pki.timestamper),
+            )
+    return school, sealed
+
+
+@pytest.fixture
+async def sealed_while_offline(db, school) -> SigningSchool:  # type: ignore[no-untyped-def]
+    """The school, its transcripts sealed B-T (the PKI did not answer then) at the start
+    of each test, whatever an earlier test's runs made of them."""
+    built, sealed = school
+    async with db.unit_of_work() as session:
+        for transcript_id, (xml, pdf) in sealed.items():
+            transcript = await session.get(models.Transcript, transcript_id)
+            assert transcript is not None
+            transcript.xml, transcript.pdf, transcript.state = xml, pdf, "SEALED"
+    return built  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
-def runtime(settings, demo, sealed_while_offline, tmp_path_factory) -> JobRuntime:  # type: ignore[no-untyped-def]
+def runtime(settings, demo, school, tmp_path_factory) -> JobRuntime:  # type: ignore[no-untyped-def]
     return support.signing_runtime(settings, demo, tmp_path_factory.mktemp("worker"))
 
 
@@ -140,7 +155,7 @@ async def test_a_run_makes_sealed_transcripts_long_term_once(
 async def test_a_run_years_later_renews_the_archive_timestamps(
     db, demo, runtime, sealed_while_offline, worker
 ):
-    await run_to_the_end(db)  # long-term first (a no-op if the test above ran)
+    await run_to_the_end(db)  # long-term first
     assert await verdicts(db, sealed_while_offline, demo, at=TEN_YEARS_ON) == {
         Verdict.INDETERMINATE
     }
