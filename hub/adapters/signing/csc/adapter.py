@@ -822,10 +822,8 @@ class CscAdapter(CscSessionAdapter):
         return answer.SAD
 
     async def poll(self, transaction: Transaction) -> TransactionResult:
-        if transaction.data["operation_mode"] == AWAITING_OTP:
-            return await self._sign_with_the_signers_otp(transaction)
-        if transaction.data["operation_mode"] == AWAITING_SIGNER:
-            return await self._sign_with_the_signers_consent(transaction)
+        if transaction.data["operation_mode"] in (AWAITING_OTP, AWAITING_SIGNER):
+            return await self._sign_when_the_signer_answers(transaction)
         algorithm = SignatureAlgorithm(
             transaction.data.get("signature_algorithm", SignatureAlgorithm.RSA_PKCS1_SHA256)
         )
@@ -854,61 +852,42 @@ class CscAdapter(CscSessionAdapter):
         )
         return TransactionResult(TransactionState.SIGNED, signatures)
 
-    async def _sign_with_the_signers_otp(self, transaction: Transaction) -> TransactionResult:
-        """A transaction waiting for the OTP the signer received: PENDING until the poll
-        carries it (``data["otp"]``, put there for that one poll and never stored), then
-        authorised and signed at once; a wrong code ends it as the server says."""
-        otp = transaction.data.get("otp")
-        if not otp:
+    async def _sign_when_the_signer_answers(self, transaction: Transaction) -> TransactionResult:
+        """A transaction waiting for its signer: PENDING until the poll carries what they
+        gave (put in ``data`` for that one poll, never stored) — the OTP the server sent
+        them (``otp``), or the code they came back with from the provider's consent page
+        (``oauth2_code`` and the ``redirect_uri`` it was sent to; ``oauth2_error`` when
+        they said no) — then authorised and signed at once; a wrong code ends it as the
+        server says."""
+        data = transaction.data
+        if data.get("oauth2_error"):
+            return outcome_of(
+                SigningError(
+                    Code.SIGNER_REJECTED,
+                    self.provider,
+                    f"oauth2/authorize: {data['oauth2_error']}"[:200],
+                    user=data["user_id"],
+                    credential=transaction.credential_id,
+                )
+            )
+        otp, code = data.get("otp"), data.get("oauth2_code")
+        if not (otp or code):
             if utcnow() > transaction.expires_at:
                 return TransactionResult(TransactionState.EXPIRED)
             return TransactionResult(TransactionState.PENDING)
         try:
-            credential = await self.credential(
-                transaction.data["user_id"], transaction.credential_id
+            credential = await self.credential(data["user_id"], transaction.credential_id)
+            token = (
+                await self._exchange_code(credential, code, data.get("redirect_uri", ""))
+                if code
+                else None
             )
             signed = await self._sign(
                 credential,
                 await self._authorization(credential),
-                transaction.data["hashes"].split(),
-                transaction.data.get("description", ""),
+                data["hashes"].split(),
+                data.get("description", ""),
                 otp=otp,
-            )
-        except SigningError as error:
-            return outcome_of(error)
-        return await self.poll(signed)
-
-    async def _sign_with_the_signers_consent(self, transaction: Transaction) -> TransactionResult:
-        """A transaction waiting for the signer to authorise at the provider: PENDING
-        until the poll carries the code they came back with (``data["oauth2_code"]`` and
-        the ``redirect_uri`` it was sent to), then exchanged and signed at once."""
-        code = transaction.data.get("oauth2_code")
-        refusal = transaction.data.get("oauth2_error")
-        if refusal:
-            no = SigningError(
-                Code.SIGNER_REJECTED,
-                self.provider,
-                f"oauth2/authorize: {refusal}"[:200],
-                user=transaction.data["user_id"],
-                credential=transaction.credential_id,
-            )
-            return outcome_of(no)
-        if not code:
-            if utcnow() > transaction.expires_at:
-                return TransactionResult(TransactionState.EXPIRED)
-            return TransactionResult(TransactionState.PENDING)
-        try:
-            credential = await self.credential(
-                transaction.data["user_id"], transaction.credential_id
-            )
-            token = await self._exchange_code(
-                credential, code, transaction.data.get("redirect_uri", "")
-            )
-            signed = await self._sign(
-                credential,
-                await self._authorization(credential),
-                transaction.data["hashes"].split(),
-                transaction.data.get("description", ""),
                 token=token,
             )
         except SigningError as error:
