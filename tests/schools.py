@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from hub.db import models
+from hub.db import models, roles
 from hub.db.engine import Database
 from hub.demo.signing import DemoSigning
 from hub.documents import samples
@@ -177,3 +177,32 @@ def _certificate(
         status=CertificateStatus.ACTIVE,
         **owner,
     )
+
+
+async def staff_name(db: Database, personal_id: str) -> str:
+    """The full name the records give a staff member."""
+    async with db.sessions() as session:
+        name = await session.scalar(
+            select(models.Staff.full_name).where(models.Staff.personal_id == personal_id)
+        )
+    assert name is not None
+    return name
+
+
+async def default_certificate(db: Database, personal_id: str) -> models.SigningCertificate:
+    """The certificate the signing service would sign with now."""
+    async with db.sessions() as session:
+        staff_id = await session.scalar(
+            select(models.Staff.id).where(models.Staff.personal_id == personal_id)
+        )
+        assert staff_id is not None
+        row = await roles.signing_certificate(session, staff_id=staff_id, at=datetime.now(UTC))
+    assert row is not None
+    return row
+
+
+async def certificate_row(db: Database, certificate_id: int) -> models.SigningCertificate:
+    async with db.sessions() as session:
+        row = await session.get(models.SigningCertificate, certificate_id)
+    assert row is not None
+    return row

@@ -27,7 +27,7 @@ from strawberry.relay import GlobalID
 from hub.adapters.signing.simulator import Phone
 from hub.auth.access import SCOPES, Caller
 from hub.config import Settings
-from hub.db import models, roles
+from hub.db import models
 from hub.db.engine import Database
 from hub.demo.signing import DemoSigning
 from hub.domain.enums import CertificateStatus, OrgLevel, SigningProvider
@@ -39,7 +39,13 @@ from hub.web.app import HubGraphQL, HubServices, create_app
 from tests import signing_support as support
 from tests.conftest import database_of_its_own, settings_of_its_own
 from tests.helpers import data, gql, register, token_for
-from tests.schools import SigningSchool, signing_school
+from tests.schools import (
+    SigningSchool,
+    certificate_row,
+    default_certificate,
+    signing_school,
+    staff_name,
+)
 from tests.world import World, build_world
 
 BCY, MYSIGN, SMARTCA, CSC = (
@@ -145,7 +151,7 @@ async def migrating(db, world, demo) -> SigningSchool:  # type: ignore[no-untype
         per_class=0,
     )
     first = school.teachers[0]
-    demo.back_offices[BCY].enrol(first, full_name=await _name(db, first), personal_id=first)
+    demo.back_offices[BCY].enrol(first, full_name=await staff_name(db, first), personal_id=first)
     return school
 
 
@@ -209,7 +215,7 @@ async def test_a_refresh_records_revocations_renewals_and_expiry_and_the_report_
     now = datetime.now(UTC)
     credential.issued = demo.pki.issue_person(
         office.issuing_ca,
-        full_name=await _name(db, renewed),
+        full_name=await staff_name(db, renewed),
         personal_id=renewed,
         organisation="Trường THCS Ký Số 01CERTR1",
         valid_from=now - timedelta(days=360),
@@ -228,12 +234,12 @@ async def test_a_refresh_records_revocations_renewals_and_expiry_and_the_report_
     assert abs(_utc(after_renewed.valid_to) - (now + timedelta(days=10))) < timedelta(seconds=2)
     expiring = {e["certificateId"]: e for e in run["expiring"]}
     entry = expiring[str(GlobalID("Certificate", str(after_renewed.id)))]
-    assert entry["ownerName"] == await _name(db, renewed) and entry["provider"] == "MYSIGN"
+    assert entry["ownerName"] == await staff_name(db, renewed) and entry["provider"] == "MYSIGN"
     assert run["expiringCount"] >= 1
     # The coverage report reads the rows the refresh updated.
     without = data(await gql(reports, department, WITHOUT, {"s": school}))
     names = [e["node"]["fullName"] for e in without["staffWithoutValidCertificate"]["edges"]]
-    assert names == [await _name(db, revoked)]
+    assert names == [await staff_name(db, revoked)]
     assert await _covered(reports, department) == covered - 1
 
     # Asked again, the providers say the same: nothing to change.
@@ -278,8 +284,8 @@ async def test_the_plan_is_a_dry_run_saying_what_will_happen(
 
     assert (plan["fromProvider"], plan["toProvider"], plan["canEnrol"]) == ("MYSIGN", "BCY", True)
     by_name = {t["fullName"]: t for t in plan["teachers"]}
-    first, second, third = [by_name[await _name(db, p)] for p in migrating.teachers]
-    principal = by_name[await _name(db, migrating.principal)]
+    first, second, third = [by_name[await staff_name(db, p)] for p in migrating.teachers]
+    principal = by_name[await staff_name(db, migrating.principal)]
     assert (first["action"], first["targetAccount"]) == ("SWITCH", True)
     assert first["current"]["provider"] == "MYSIGN" and first["target"]["serialNumber"]
     assert (second["action"], second["targetAccount"], second["target"]) == ("ENROL", False, None)
@@ -308,7 +314,7 @@ async def test_a_migration_runs_pauses_resumes_and_rolls_back(
 ) -> None:  # type: ignore[no-untyped-def]
     school = str(GlobalID("School", str(migrating.id)))
     movers = [migrating.teachers[0], migrating.teachers[1], migrating.principal]
-    old = {p: (await _default(db, p)).id for p in movers}
+    old = {p: (await default_certificate(db, p)).id for p in movers}
     office = demo.back_offices[BCY]
     office.phone = Phone(confirm_delay=1.5)  # test signatures wait on the phones…
     try:
@@ -325,7 +331,7 @@ async def test_a_migration_runs_pauses_resumes_and_rolls_back(
         held = await _migration(hub, department, job_id)
         assert (held["state"], held["switched"]) == ("PAUSED", 0)
         assert "PROVEN" in {t["state"] for t in held["teachers"]}, held["teachers"]
-        assert {p: (await _default(db, p)).id for p in movers} == old
+        assert {p: (await default_certificate(db, p)).id for p in movers} == old
     finally:
         office.phone = Phone(confirm_delay=0.2)
     resumed = data(await gql(hub, department, CONTROL % "resume", {"j": job_id}))
@@ -334,9 +340,9 @@ async def test_a_migration_runs_pauses_resumes_and_rolls_back(
     assert (done["switched"], done["skipped"], done["failed"]) == (3, 1, 0), done["teachers"]
 
     for person in movers:  # the new certificate is the default, the old one the fallback
-        default = await _default(db, person)
+        default = await default_certificate(db, person)
         assert default.provider is BCY and default.preferred
-        fallback = await _row(db, old[person])
+        fallback = await certificate_row(db, old[person])
         assert fallback.retired_at is None and fallback.status is CertificateStatus.ACTIVE
     # Each was proven by a test signature the teacher confirmed at the Government CA.
     signed = {t.credential.user_id for t in office.transactions.values() if t.signatures}
@@ -357,7 +363,7 @@ async def test_a_migration_runs_pauses_resumes_and_rolls_back(
     rolled = data(await gql(hub, department, CONTROL % "rollback", {"j": job_id}))
     assert rolled["rollbackProviderMigration"]["state"] == "ROLLED_BACK"
     for person in movers:  # the old defaults are back; the new certificates are withdrawn
-        assert (await _default(db, person)).id == old[person]
+        assert (await default_certificate(db, person)).id == old[person]
     after = await _migration(hub, department, job_id)
     assert after["rolledBack"] == 3
     rolled_back = [s for s in after["steps"] if s["step"] == "ROLLED_BACK"]
@@ -375,7 +381,7 @@ async def test_a_migration_confirmed_drops_the_fallback(
     # After the rollback, everyone has a Government CA credential: all three switch.
     plan = data(await gql(hub, department, PLAN, {"s": school}))["planProviderMigration"]
     assert (plan["switch"], plan["enrol"], plan["skip"]) == (3, 0, 1)
-    old = {p: (await _default(db, p)).id for p in movers}
+    old = {p: (await default_certificate(db, p)).id for p in movers}
     started = data(await gql(hub, department, START_MIGRATION, {"s": school}))
     job_id = started["startProviderMigration"]["jobId"]
     done = await _migration_until(hub, department, job_id, "SWITCHED")
@@ -383,9 +389,11 @@ async def test_a_migration_confirmed_drops_the_fallback(
     confirmed = data(await gql(hub, department, CONTROL % "confirm", {"j": job_id}))
     assert confirmed["confirmProviderMigration"]["state"] == "CONFIRMED"
     for person in movers:
-        default = await _default(db, person)
+        default = await default_certificate(db, person)
         assert default.provider is BCY and default.retired_at is None
-        assert (await _row(db, old[person])).retired_at is not None  # no fallback any more
+        assert (
+            await certificate_row(db, old[person])
+        ).retired_at is not None  # no fallback any more
     after = await _migration(hub, department, job_id)
     assert after["confirmed"] == 3
     assert [s["step"] for s in after["steps"] if s["staffId"] is None][-1] == "CONFIRMED"
@@ -417,15 +425,6 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-async def _name(db: Database, personal_id: str) -> str:
-    async with db.sessions() as session:
-        name = await session.scalar(
-            select(models.Staff.full_name).where(models.Staff.personal_id == personal_id)
-        )
-    assert name is not None
-    return name
-
-
 async def _staff_gid(db: Database, personal_id: str) -> str:
     async with db.sessions() as session:
         staff_id = await session.scalar(
@@ -441,25 +440,6 @@ async def _certificate(db: Database, personal_id: str) -> models.SigningCertific
             .join(models.Staff, models.Staff.id == models.SigningCertificate.staff_id)
             .where(models.Staff.personal_id == personal_id)
         )
-    assert row is not None
-    return row
-
-
-async def _row(db: Database, certificate_id: int) -> models.SigningCertificate:
-    async with db.sessions() as session:
-        row = await session.get(models.SigningCertificate, certificate_id)
-    assert row is not None
-    return row
-
-
-async def _default(db: Database, personal_id: str) -> models.SigningCertificate:
-    """The certificate the signing service would sign with now."""
-    async with db.sessions() as session:
-        staff_id = await session.scalar(
-            select(models.Staff.id).where(models.Staff.personal_id == personal_id)
-        )
-        assert staff_id is not None
-        row = await roles.signing_certificate(session, staff_id=staff_id, at=datetime.now(UTC))
     assert row is not None
     return row
 

@@ -17,7 +17,6 @@ import io
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import dramatiq
@@ -27,7 +26,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.adapters.signing.simulator import Phone, PhoneAnswer, SimState
-from hub.db import models, roles
+from hub.db import models
 from hub.db.engine import Database
 from hub.demo.signing import DemoSigning
 from hub.domain.enums import SigningProvider
@@ -40,7 +39,13 @@ from hub.web.dashboard import migrations as pages
 from tests import signing_support as support
 from tests.helpers import Visitor, visiting
 from tests.people import People, new_personal_id, people_school
-from tests.schools import SigningSchool, signing_school
+from tests.schools import (
+    SigningSchool,
+    certificate_row,
+    default_certificate,
+    signing_school,
+    staff_name,
+)
 from tests.world import World, writers_district
 
 BCY, MYSIGN, SMARTCA = SigningProvider.BCY, SigningProvider.MYSIGN, SigningProvider.SMARTCA
@@ -101,7 +106,7 @@ async def school(db: Database, world: World, demo: DemoSigning) -> SigningSchool
         per_class=0,
     )
     first = found.teachers[0]
-    demo.back_offices[BCY].enrol(first, full_name=await _name(db, first), personal_id=first)
+    demo.back_offices[BCY].enrol(first, full_name=await staff_name(db, first), personal_id=first)
     return found
 
 
@@ -121,7 +126,7 @@ async def test_plan_start_pause_resume_and_roll_back(
     officer: Visitor, school: SigningSchool, db: Database, people: People, phones_wait: Any
 ) -> None:
     movers = [school.teachers[0], school.teachers[1], school.principal]
-    old = {p: (await _default(db, p)).id for p in movers}
+    old = {p: (await default_certificate(db, p)).id for p in movers}
 
     listed = await officer.web.get(BASE)
     assert listed.status_code == 200
@@ -135,8 +140,8 @@ async def test_plan_start_pause_resume_and_roll_back(
     assert planned.status_code == 200, planned.text
     html = page(planned.text)
     rows = {row[0]: row for row in cells(html, "plan")}
-    first, second, third = [rows[await _name(db, p)] for p in school.teachers]
-    principal = rows[await _name(db, school.principal)]
+    first, second, third = [rows[await staff_name(db, p)] for p in school.teachers]
+    principal = rows[await staff_name(db, school.principal)]
     assert first[6] == VI["dashboard.migrations.action.SWITCH"] and first[5] == "Có"
     assert first[2] == MYSIGN.label and first[3] != "—"
     assert second[6] == principal[6] == VI["dashboard.migrations.action.ENROL"]
@@ -155,7 +160,7 @@ async def test_plan_start_pause_resume_and_roll_back(
     }
     assert summary == {"NEEDS_ENROLMENT": "0", "ENROL": "2", "SWITCH": "1", "SKIP": "1"}
     assert await _migrations_of(db, school) == []  # a dry run: nothing written
-    assert {p: (await _default(db, p)).id for p in movers} == old
+    assert {p: (await default_certificate(db, p)).id for p in movers} == old
     assert await _logged(db, people.officer, school) >= 4  # each person's read is logged
 
     exported = await officer.web.get(f"{plan_address}&format=csv&table=plan")
@@ -202,8 +207,8 @@ async def test_plan_start_pause_resume_and_roll_back(
         lambda: people_in(officer, f"{address}?show=testing"),
         lambda found: sorted(found.values()) == ["PROVEN"] * 3,
     )
-    assert set(held) == {await _name(db, p) for p in movers}
-    assert {p: (await _default(db, p)).id for p in movers} == old
+    assert set(held) == {await staff_name(db, p) for p in movers}
+    assert {p: (await default_certificate(db, p)).id for p in movers} == old
     shown = page((await officer.web.get(address)).text)
     assert buttons(shown) == ["resume", "rollback"]
     assert text(shown, "#migration-state") == VI["dashboard.migrations.state.PAUSED"]
@@ -214,7 +219,7 @@ async def test_plan_start_pause_resume_and_roll_back(
     assert status["counts"] | {"switched": 3, "skipped": 1} == status["counts"]
     assert status["finished"] == 4 and not status["open"]
     for person in movers:
-        default = await _default(db, person)
+        default = await default_certificate(db, person)
         assert default.provider is BCY and default.preferred
     shown = page((await officer.web.get(address)).text)
     assert buttons(shown) == ["confirm", "rollback"]
@@ -230,7 +235,7 @@ async def test_plan_start_pause_resume_and_roll_back(
     status = await progress(officer, address)
     assert (status["state"], status["counts"]["rolled_back"]) == ("ROLLED_BACK", 3)
     for person in movers:
-        assert (await _default(db, person)).id == old[person]
+        assert (await default_certificate(db, person)).id == old[person]
     shown = page((await officer.web.get(f"{address}?done=rolled_back")).text)
     assert buttons(shown) == []
     assert text(shown, ".done") == VI["dashboard.migrations.done.rolled_back"]
@@ -263,7 +268,7 @@ async def test_another_migration_is_confirmed_and_every_table_exports(
     officer: Visitor, school: SigningSchool, db: Database
 ) -> None:
     movers = [school.teachers[0], school.teachers[1], school.principal]
-    old = {p: (await _default(db, p)).id for p in movers}
+    old = {p: (await default_certificate(db, p)).id for p in movers}
     started = await officer.web.post(
         f"{BASE}/start",
         data={"csrf_token": officer.csrf, "from": "MYSIGN", "to": "BCY", "school": school.code},
@@ -278,8 +283,10 @@ async def test_another_migration_is_confirmed_and_every_table_exports(
     status = await progress(officer, address)
     assert (status["state"], status["counts"]["confirmed"]) == ("CONFIRMED", 3)
     for person in movers:
-        assert (await _default(db, person)).provider is BCY
-        assert (await _row(db, old[person])).retired_at is not None  # no fallback any more
+        assert (await default_certificate(db, person)).provider is BCY
+        assert (
+            await certificate_row(db, old[person])
+        ).retired_at is not None  # no fallback any more
     shown = page((await officer.web.get(address)).text)
     assert text(shown, "#migration-state") == VI["dashboard.migrations.state.CONFIRMED"]
     assert buttons(shown) == []
@@ -494,34 +501,6 @@ async def people_in(visitor: Visitor, address: str) -> dict[str, str]:
         " ".join(row.cssselect("th")[0].text_content().split()): row.get("data-state")
         for row in html.cssselect("#people tbody tr")
     }
-
-
-async def _name(db: Database, personal_id: str) -> str:
-    async with db.sessions() as session:
-        name = await session.scalar(
-            select(models.Staff.full_name).where(models.Staff.personal_id == personal_id)
-        )
-    assert name is not None
-    return name
-
-
-async def _default(db: Database, personal_id: str) -> models.SigningCertificate:
-    """The certificate the signing service would sign with now."""
-    async with db.sessions() as session:
-        staff_id = await session.scalar(
-            select(models.Staff.id).where(models.Staff.personal_id == personal_id)
-        )
-        assert staff_id is not None
-        row = await roles.signing_certificate(session, staff_id=staff_id, at=datetime.now(UTC))
-    assert row is not None
-    return row
-
-
-async def _row(db: Database, certificate_id: int) -> models.SigningCertificate:
-    async with db.sessions() as session:
-        row = await session.get(models.SigningCertificate, certificate_id)
-    assert row is not None
-    return row
 
 
 async def _migrations_of(db: Database, school: SigningSchool) -> list[str]:
