@@ -198,7 +198,8 @@ def from_cms_algorithm(identifier: algos.SignedDigestAlgorithm) -> SignatureAlgo
     }.get(kind)
 
 
-def _padding(algorithm: SignatureAlgorithm, digest_size: int) -> padding.AsymmetricPadding:
+def padding_for(algorithm: SignatureAlgorithm, digest_size: int = 32) -> padding.AsymmetricPadding:
+    """An RSA algorithm's padding (PSS: MGF1-SHA-256, salt the digest's length)."""
     if algorithm is SignatureAlgorithm.RSA_PSS_SHA256:
         return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=digest_size)
     return padding.PKCS1v15()
@@ -227,7 +228,7 @@ def verify(
     if isinstance(key, ec.EllipticCurvePublicKey):
         key.verify(signature, data, ec.ECDSA(chosen))
     else:
-        key.verify(signature, data, _padding(algorithm, digest_algorithm.digest_size), chosen)
+        key.verify(signature, data, padding_for(algorithm, digest_algorithm.digest_size), chosen)
 
 
 def verifies(

@@ -39,12 +39,12 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import ocsp
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 
 from hub.config import Mode, Settings
+from hub.signing import algorithms
 
 #: How long a revocation answer is reused before asking again.
 REVOCATION_TTL = timedelta(minutes=5)
@@ -387,11 +387,13 @@ def _judge_crl(
 
 
 def _verify(public_key: object, signature: bytes, data: bytes, algorithm: object) -> None:
-    if not isinstance(public_key, rsa.RSAPublicKey) or not isinstance(
-        algorithm, hashes.HashAlgorithm
-    ):
-        raise ValueError("only RSA signatures are supported")
-    public_key.verify(signature, data, padding.PKCS1v15(), algorithm)
+    """An OCSP response's, a responder certificate's or a CRL's signature: RSA PKCS#1
+    v1.5 or ECDSA, as a CA signs (:mod:`hub.signing.algorithms`)."""
+    if not isinstance(algorithm, hashes.HashAlgorithm):
+        raise ValueError("the signature names no hash algorithm")
+    algorithms.verify(
+        algorithms.for_key(public_key), public_key, signature, data, hash_algorithm=algorithm
+    )
 
 
 def _ocsp_urls(certificate: x509.Certificate) -> list[str]:

@@ -632,10 +632,14 @@ class CscAdapter(CscSessionAdapter):
             return False
         if credential.credential_id in self._totp_secrets and authorization.otp_online is not True:
             return False
-        online = authorization.otp_online
-        if online is None:  # v2 does not say: online if the server sends OTPs
-            online = "credentials/sendOTP" in self._session.methods
-        return online
+        return self._otp_online(authorization)
+
+    def _otp_online(self, authorization: CredentialAuthorization) -> bool:
+        """Whether the credential's OTP is sent to the signer (v2 does not say: online if
+        the server offers ``credentials/sendOTP``)."""
+        if authorization.otp_online is not None:
+            return authorization.otp_online
+        return "credentials/sendOTP" in self._session.methods
 
     async def _sign(
         self,
@@ -754,10 +758,7 @@ class CscAdapter(CscSessionAdapter):
         secret = self._totp_secrets.get(credential.credential_id)
         if secret is not None and authorization.otp_online is not True:
             return totp(secret, utcnow().timestamp())
-        online = authorization.otp_online
-        if online is None:  # v2 does not say: online if the server sends OTPs
-            online = "credentials/sendOTP" in self._session.methods
-        if online and self._otps is not None:
+        if self._otp_online(authorization) and self._otps is not None:
             await self._send_otp(credential)
             otp = await self._otps(credential.credential_id)
             if otp is not None:

@@ -29,10 +29,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from hub.signing.algorithms import RSA_ENCRYPTION_OID
+
 SHA256_OID = "2.16.840.1.101.3.4.2.1"
 #: ``rsaEncryption``: with a separate hash algorithm, RSA PKCS#1 v1.5 over DigestInfo.
-RSA_OID = "1.2.840.113549.1.1.1"
-SHA256_WITH_RSA_OID = "1.2.840.113549.1.1.11"
+RSA_OID = RSA_ENCRYPTION_OID
 
 #: The ``description`` a signer sees is at most this long (spec: 500 characters).
 DESCRIPTION_LIMIT = 500

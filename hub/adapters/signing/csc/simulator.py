@@ -50,7 +50,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
 from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -63,7 +63,6 @@ from hub.adapters.signing.csc.adapter import CscAccount, CscAdapter, OAuthClient
 from hub.adapters.signing.csc.protocol import (
     RSA_OID,
     SHA256_OID,
-    SHA256_WITH_RSA_OID,
     AuthInfo,
     AuthMode,
     AuthObject,
@@ -230,7 +229,7 @@ def require_active(provider: SimulatedProvider, credential: SimCredential) -> No
 
 def require_rsa(sign_algorithm: str) -> None:
     """The simulated keys are RSA and sign PKCS#1 v1.5 only."""
-    if sign_algorithm not in (RSA_OID, SHA256_WITH_RSA_OID):
+    if sign_algorithm not in (RSA_OID, algorithms.SHA256_WITH_RSA_OID):
         raise SimError("BAD_REQUEST", f"Unsupported signAlgo {sign_algorithm}")
 
 
@@ -289,8 +288,7 @@ def sign_with(key: PrivateKey, algorithm: SignatureAlgorithm, digest: bytes) -> 
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(digest, ec.ECDSA(prehashed))
     if algorithm is SignatureAlgorithm.RSA_PSS_SHA256:
-        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-        return key.sign(digest, pss, prehashed)
+        return key.sign(digest, algorithms.padding_for(algorithm), prehashed)
     return sign_digest(key, digest)
 
 
@@ -360,8 +358,7 @@ class CscBackOffice(SimulatedProvider):
         self.signatures_made += len(digests)
         values = [sign_with(key, algorithm, digest) for digest in digests]
         if settings.ecdsa_raw and isinstance(key, ec.EllipticCurvePrivateKey):
-            size = (key.curve.key_size + 7) // 8
-            values = [_raw_ecdsa(value, size) for value in values]
+            values = [algorithms.ecdsa_to_xmldsig(value, key.public_key()) for value in values]
         return values
 
     def approve(self, transaction_id: str) -> SimTransaction:
@@ -379,14 +376,9 @@ class CscBackOffice(SimulatedProvider):
         return transaction
 
 
-def _raw_ecdsa(der: bytes, size: int) -> bytes:
-    r, s = utils.decode_dss_signature(der)
-    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
-
-
 #: ``signAlgo`` OIDs (and their ``signAlgoParams``) a key signing each way accepts.
 _SIGN_ALGOS: dict[SignatureAlgorithm, frozenset[str]] = {
-    SignatureAlgorithm.RSA_PKCS1_SHA256: frozenset({RSA_OID, SHA256_WITH_RSA_OID}),
+    SignatureAlgorithm.RSA_PKCS1_SHA256: frozenset({RSA_OID, algorithms.SHA256_WITH_RSA_OID}),
     SignatureAlgorithm.RSA_PSS_SHA256: frozenset({algorithms.RSASSA_PSS_OID}),
     SignatureAlgorithm.ECDSA_SHA256: frozenset({algorithms.ECDSA_WITH_SHA256_OID}),
 }
