@@ -35,12 +35,14 @@ PAdES-LTA), and its TSA's evidence. :func:`renewal_due` says when; the job is
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from asn1crypto import cms as asn1_cms
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
@@ -49,8 +51,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.fields import SigFieldSpec, append_signature_field, enumerate_sig_fields
+from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 from pyhanko.sign.general import extract_certificate_info
 from pyhanko.sign.signers import PdfTimeStamper
 from pyhanko.sign.timestamps import TimeStamper
@@ -109,8 +112,8 @@ async def gather(
 def chains_of(
     signatures: Sequence[ExtractedSignature],
 ) -> list[tuple[x509.Certificate, Sequence[x509.Certificate]]]:
-    """Every chain the signatures rest on: each signer's, its signature timestamp's and
-    its archive timestamps' TSA (each with the certificates it carried)."""
+    """Every chain the signatures rest on: each signer's and its signature timestamp's
+    TSA (each with the certificates it carried)."""
     chains: list[tuple[x509.Certificate, Sequence[x509.Certificate]]] = []
     for signature in signatures:
         if signature.certificate is not None:
@@ -142,9 +145,10 @@ def due(documents: Documents, now: datetime) -> bool:
     from hub.signing.verification.pdf_reader import read_pdf
     from hub.signing.verification.xml_reader import read_xml
 
-    return renewal_due(read_xml(documents.xml)[0], now) or renewal_due(
-        read_pdf(documents.pdf)[0], now
-    )
+    with _as_long_term_error():
+        return renewal_due(read_xml(documents.xml)[0], now) or renewal_due(
+            read_pdf(documents.pdf)[0], now
+        )
 
 
 async def make_long_term(
@@ -152,9 +156,26 @@ async def make_long_term(
 ) -> Documents:
     """Both documents made long-term (or their archive timestamps renewed), or
     :class:`LongTermError` / the TSA's ``OSError`` with nothing changed."""
-    xml = await xml_long_term(documents.xml, trust=trust, timestamper=timestamper)
-    pdf = await pdf_long_term(documents.pdf, trust=trust, timestamper=timestamper, signed_xml=xml)
+    with _as_long_term_error():
+        xml = await xml_long_term(documents.xml, trust=trust, timestamper=timestamper)
+        pdf = await pdf_long_term(
+            documents.pdf, trust=trust, timestamper=timestamper, signed_xml=xml
+        )
     return Documents(xml, pdf)
+
+
+@contextlib.contextmanager
+def _as_long_term_error() -> Iterator[None]:
+    """A document the engines cannot take further — no signature timestamp (sealed
+    without a TSA), damaged, unreadable — is :class:`LongTermError` to the seal and the
+    archive job, which keep it as it is and report it, never an error that stops them."""
+    from hub.signing.pades import PadesError
+    from hub.signing.verification.report import DocumentRejected
+
+    try:
+        yield
+    except (xades.XadesError, PadesError, DocumentRejected, PdfError) as error:
+        raise LongTermError(str(error)[:300]) from error
 
 
 # --- PDF ------------------------------------------------------------------------------
@@ -178,14 +199,14 @@ async def pdf_long_term(
     except NoDSSFoundError:
         known = set()
     missing = []
-    for embedded in _embedded(reader):
+    for embedded in reader.embedded_regular_signatures:
         key = _vri_key(embedded)
         if DocumentSecurityStore.sig_content_identifier(key) not in known:
             missing.append((key, await _uncarried(trust, _pdf_chains(embedded))))
     writer = RevisionWriter(io.BytesIO(pdf))
     _supply_dss(writer, missing)
     field = None
-    if signed_xml is not None and not _timestamps(reader):
+    if signed_xml is not None and not reader.embedded_timestamp_signatures:
         field = _carry(writer, signed_xml)
     output = io.BytesIO()
     await PdfTimeStamper(timestamper, field_name=field).async_timestamp_pdf(
@@ -193,7 +214,7 @@ async def pdf_long_term(
     )
     pdf = output.getvalue()
     # The new document timestamp's own TSA, so the latest timestamp too verifies offline.
-    newest = _timestamps(PdfFileReader(io.BytesIO(pdf)))[-1]
+    newest = PdfFileReader(io.BytesIO(pdf)).embedded_timestamp_signatures[-1]
     evidence = await _uncarried(trust, _pdf_chains(newest))
     writer = RevisionWriter(io.BytesIO(pdf))
     _supply_dss(writer, [(_vri_key(newest), evidence)])
@@ -310,8 +331,10 @@ def _room_for_a_token(reader: PdfFileReader) -> int | None:
     """Hex room for a document timestamp: the largest token already in the document
     (the same TSA, as a rule) and 512 bytes to spare; None (pyHanko asks the TSA for a dummy
     token to measure) when the document holds none."""
-    sizes = [len(embedded.pkcs7_content.rstrip(b"\x00")) for embedded in _timestamps(reader)]
-    for embedded in _embedded(reader):
+    sizes = [
+        len(stamp.pkcs7_content.rstrip(b"\x00")) for stamp in reader.embedded_timestamp_signatures
+    ]
+    for embedded in reader.embedded_regular_signatures:
         unsigned = embedded.signer_info["unsigned_attrs"]
         if unsigned:
             sizes += [
@@ -321,25 +344,6 @@ def _room_for_a_token(reader: PdfFileReader) -> int | None:
                 for value in attribute["values"]
             ]
     return 2 * (max(sizes) + 512) if sizes else None
-
-
-def _embedded(reader: PdfFileReader) -> list[EmbeddedPdfSignature]:
-    """The signers' signatures in signing order (document timestamps left out)."""
-    found = [
-        EmbeddedPdfSignature(reader, field, name)
-        for name, value, field in enumerate_sig_fields(reader, filled_status=True)
-        if value.get_object().get("/Type") != "/DocTimeStamp"
-    ]
-    return sorted(found, key=lambda signature: signature.signed_revision)
-
-
-def _timestamps(reader: PdfFileReader) -> list[EmbeddedPdfSignature]:
-    found = [
-        EmbeddedPdfSignature(reader, field, name)
-        for name, value, field in enumerate_sig_fields(reader, filled_status=True)
-        if value.get_object().get("/Type") == "/DocTimeStamp"
-    ]
-    return sorted(found, key=lambda signature: signature.signed_revision)
 
 
 def _vri_key(embedded: EmbeddedPdfSignature) -> bytes:
@@ -394,7 +398,8 @@ async def xml_long_term(xml: bytes, *, trust: TrustStore, timestamper: TimeStamp
     stamp = _sub141(unsigned, "ArchiveTimeStamp")
     xades.sub(stamp, ds("CanonicalizationMethod"), Algorithm=xades.EXC_C14N)
     xades.sub(stamp, xades.xades("EncapsulatedTimeStamp"), base64.b64encode(token).decode())
-    tsa, carried = xades.token_certificates(token)
+    info = extract_certificate_info(asn1_cms.ContentInfo.load(token)["content"])
+    tsa, carried = _crypto(info.signer_cert), [_crypto(c) for c in info.other_certs]
     evidence = await _uncarried(trust, [(tsa, carried)])
     _values(_sub141(unsigned, "TimeStampValidationData"), evidence)
     return serialise(root)

@@ -439,25 +439,6 @@ async def timestamp_token(data: bytes, timestamper: TimeStamper) -> bytes:
     return bytes(token.dump())
 
 
-def token_certificates(der: bytes) -> tuple[x509.Certificate, list[x509.Certificate]]:
-    """The certificate that signed an RFC 3161 token, and the others it carries."""
-    token = asn1_cms.ContentInfo.load(der)
-    signed_data = token["content"]
-    carried = [
-        x509.load_der_x509_certificate(c.chosen.dump())
-        for c in signed_data["certificates"]
-        if c.name == "certificate"
-    ]
-    sid = signed_data["signer_infos"][0]["sid"]
-    for index, certificate in enumerate(carried):
-        if sid.name == "issuer_and_serial_number" and (
-            sid.chosen["serial_number"].native == certificate.serial_number
-            and sid.chosen["issuer"].dump() == certificate.issuer.public_bytes()
-        ):
-            return certificate, carried[:index] + carried[index + 1 :]
-    raise XadesError("the timestamp token does not carry its signer's certificate")
-
-
 def archive_input(signature: Element, before: Element | None = None) -> bytes:
     """What an ``xadesv141:ArchiveTimeStamp`` of ``signature`` covers (EN 319 132-1
     §5.5.2.2, exclusive C14N): each referenced element in reference order, SignedInfo,

@@ -204,3 +204,17 @@ async def test_a_pdf_carrying_another_transcripts_xml_is_invalid(pki, signers, s
     assert codes(result) == {ReasonCode.ATTACHMENT_MISMATCH}
     assert result.attached is not None and result.attached.verdict is Verdict.VALID
     assert other != sealed.xml
+
+
+async def test_a_transcript_sealed_without_timestamps_is_reported_not_raised(pki, signers):
+    """Sealed while no TSA was configured (B-B): the engines cannot take it further, and
+    the seal and the archive job get LongTermError (kept as it is, reported)."""
+    xml, pdf = await render(samples.secondary(4))
+    untimed = longterm.Documents(await sign_all(xml, signers), await sign_all(pdf, signers))
+    assert longterm.due(untimed, datetime.now(UTC))
+    with pytest.raises(longterm.LongTermError, match="timestamp"):
+        await longterm.make_long_term(
+            untimed, trust=TrustStore(pki.roots), timestamper=pki.timestamper
+        )
+    with pytest.raises(longterm.LongTermError):
+        longterm.due(longterm.Documents(b"<not a transcript/>", untimed.pdf), datetime.now(UTC))
