@@ -227,6 +227,13 @@ class Settings(BaseSettings):
         description="How old the dashboard's province-wide figures may be before they are "
         "counted again, in the background (0: counted at every request).",
     )
+    # Spreadsheet import (issue 14): hub.spreadsheets, hub.jobs.imports, hub.web.imports.
+    import_max_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Cap of an uploaded spreadsheet (POST /imports/…)."
+    )
+    import_max_rows: int = Field(
+        default=20_000, description="Data rows one uploaded spreadsheet may hold."
+    )
 
     @property
     def hsts_max_age(self) -> int:

@@ -270,6 +270,16 @@ class SigningCertificate(Tracked, Base):
     __table_args__ = (
         UniqueConstraint("issuer_dn", "serial_number"),
         CheckConstraint("(staff_id IS NULL) <> (school_id IS NULL)", name="one_owner"),
+        # Who holds a valid certificate, read from the index alone (the coverage report).
+        Index(
+            "ix_signing_certificates_active_staff",
+            "staff_id",
+            "valid_to",
+            "valid_from",
+            "retired_at",
+            postgresql_where=text("status = 'ACTIVE' AND staff_id IS NOT NULL"),
+            sqlite_where=text("status = 'ACTIVE' AND staff_id IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int | None] = mapped_column(
@@ -907,3 +917,96 @@ class ProviderStatusChange(Base):
     status: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     detail: Mapped[str | None] = mapped_column(String(500))
+
+
+#: A tally's row id: 64-bit on PostgreSQL (a season adds millions of deltas), SQLite's
+#: own row id there.
+_TALLY_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class SigningTally(Base):
+    """The current versions of the transcripts, counted by school and state: the signing
+    season's progress without counting two million rows (``hub.db.tallies``; one
+    school's classes are counted from its own transcripts).
+
+    Rows are deltas (``n`` is +k or −k) written by the database's own triggers on
+    ``transcripts`` in the transaction that changes them (migration 0019); a figure is
+    the sum of its rows, and compaction folds them into one row per key.
+    """
+
+    __tablename__ = "signing_tallies"
+    __table_args__ = (Index("ix_signing_tallies_year_school", "school_year_id", "school_id"),)
+    id: Mapped[int] = mapped_column(_TALLY_ID, primary_key=True)
+    school_id: Mapped[int] = mapped_column(Integer)
+    school_year_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(24))
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class ResultTally(Base):
+    """The current versions of the transcripts, counted by school, grade and the year's
+    results the grading rules gave them (learning, conduct, promotion): the learning
+    results report (``hub.db.tallies``; deltas as in :class:`SigningTally`)."""
+
+    __tablename__ = "result_tallies"
+    __table_args__ = (Index("ix_result_tallies_year_school", "school_year_id", "school_id"),)
+    id: Mapped[int] = mapped_column(_TALLY_ID, primary_key=True)
+    school_id: Mapped[int] = mapped_column(Integer)
+    school_year_id: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[int] = mapped_column(SmallInteger)
+    learning_result: Mapped[str | None] = mapped_column(String(16))
+    conduct_result: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class PupilTally(Base):
+    """The pupils of each school, counted by whether they have a personal ID and what the
+    population database said of it: pupils without a verified ID (``hub.db.tallies``;
+    deltas as in :class:`SigningTally`)."""
+
+    __tablename__ = "pupil_tallies"
+    __table_args__ = (Index("ix_pupil_tallies_school", "school_id"),)
+    id: Mapped[int] = mapped_column(_TALLY_ID, primary_key=True)
+    school_id: Mapped[int] = mapped_column(Integer)
+    has_personal_id: Mapped[bool] = mapped_column(Boolean)
+    identity_status: Mapped[IdentityStatus] = mapped_column(
+        _enum(IdentityStatus, "identity_status")
+    )
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class SpreadsheetImport(Base):
+    """A spreadsheet a school or an office uploaded (issue 14), and the file it got back.
+
+    Its IMPORT :class:`Job` writes the rows part by part (:class:`SpreadsheetImportPart`);
+    ``running_key`` (kind, the file's digest, who sent it) is set while the job runs, so
+    the same bytes sent again by the same caller meanwhile find that job instead of
+    starting a second one (migration 0020).
+    """
+
+    __tablename__ = "spreadsheet_imports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    layout: Mapped[str] = mapped_column(String(32))
+    file_format: Mapped[str] = mapped_column(String(8))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    running_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    upload: Mapped[bytes] = mapped_column(LargeBinary)
+    result: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class SpreadsheetImportPart(Base):
+    """Up to one write's rows of an import: their cells as read, then, once ``written``,
+    each row's verdict ([row number, status, errors, warnings])."""
+
+    __tablename__ = "spreadsheet_import_parts"
+    __table_args__ = (UniqueConstraint("import_id", "part"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("spreadsheet_imports.id", ondelete="CASCADE"))
+    part: Mapped[int] = mapped_column(Integer)
+    cells: Mapped[list[Any]] = mapped_column(JSON)
+    written: Mapped[bool] = mapped_column(Boolean, default=False)
+    verdicts: Mapped[list[Any] | None] = mapped_column(JSON)

@@ -119,6 +119,17 @@ class Code(StrEnum):
     SIGNATURE_ALGORITHM_UNSUPPORTED = "SIGNATURE_ALGORITHM_UNSUPPORTED"
     SIGNER_OTP_WRONG = "SIGNER_OTP_WRONG"
     SIGNER_AUTHORIZATION_REFUSED = "SIGNER_AUTHORIZATION_REFUSED"
+    # Lists and reports as files (issue 14).
+    EXPORT_TOO_LARGE = "EXPORT_TOO_LARGE"
+    # Spreadsheet import (issue 14): a file the hub cannot read, a cell it cannot parse.
+    SPREADSHEET_UNREADABLE = "SPREADSHEET_UNREADABLE"
+    SPREADSHEET_HEADER_UNKNOWN = "SPREADSHEET_HEADER_UNKNOWN"
+    SPREADSHEET_EMPTY = "SPREADSHEET_EMPTY"
+    SPREADSHEET_TOO_MANY_ROWS = "SPREADSHEET_TOO_MANY_ROWS"
+    CELL_REQUIRED = "CELL_REQUIRED"
+    CELL_DATE_INVALID = "CELL_DATE_INVALID"
+    CELL_NUMBER_INVALID = "CELL_NUMBER_INVALID"
+    CELL_VALUE_NOT_ALLOWED = "CELL_VALUE_NOT_ALLOWED"
 
 
 MESSAGES: dict[Code, str] = {
@@ -372,6 +383,31 @@ MESSAGES: dict[Code, str] = {
         "Nhà cung cấp chữ ký số không chấp nhận xác nhận của người ký ({provider}): mã xác "
         "nhận sai, đã dùng hoặc đã hết hạn; chưa có gì được ký. Hãy ký lại và xác nhận "
         "tại nhà cung cấp."
+    ),
+    Code.SPREADSHEET_UNREADABLE: (
+        "Tệp không phải bảng tính đọc được (XLSX, hoặc CSV mã UTF-8); không có dữ liệu nào "
+        "được ghi."
+    ),
+    Code.SPREADSHEET_HEADER_UNKNOWN: (
+        "Không tìm thấy dòng tiêu đề của mẫu «{layout}» (thiếu cột: {columns}); hãy dùng mẫu "
+        "tải về từ hệ thống. Không có dữ liệu nào được ghi."
+    ),
+    Code.SPREADSHEET_EMPTY: "Tệp không có dòng dữ liệu nào dưới dòng tiêu đề.",
+    Code.SPREADSHEET_TOO_MANY_ROWS: (
+        "Tệp có hơn {limit} dòng dữ liệu, quá giới hạn một lần nhập; hãy chia thành nhiều "
+        "tệp. Không có dữ liệu nào được ghi."
+    ),
+    Code.CELL_REQUIRED: "Cột «{column}» không được để trống.",
+    Code.CELL_DATE_INVALID: (
+        "Cột «{column}»: «{value}» không phải ngày hợp lệ (ngày/tháng/năm, ví dụ 05/09/2013)."
+    ),
+    Code.CELL_NUMBER_INVALID: "Cột «{column}»: «{value}» không phải số hợp lệ.",
+    Code.CELL_VALUE_NOT_ALLOWED: (
+        "Cột «{column}»: «{value}» không thuộc các giá trị cho phép ({allowed})."
+    ),
+    Code.EXPORT_TOO_LARGE: (
+        "Danh sách có {count} dòng, vượt quá {limit} dòng mỗi tệp; hãy lọc hẹp lại (theo "
+        "trường, lớp…) rồi tải từng phần."
     ),
 }
 
@@ -628,6 +664,31 @@ MESSAGES_EN: dict[Code, str] = {
         "The signing provider did not accept the signer's authorization ({provider}): the "
         "code is wrong, used or expired; nothing has been signed. Sign again and confirm "
         "at the provider."
+    ),
+    Code.SPREADSHEET_UNREADABLE: (
+        "The file is not a spreadsheet the hub can read (XLSX, or CSV in UTF-8); nothing was "
+        "written."
+    ),
+    Code.SPREADSHEET_HEADER_UNKNOWN: (
+        "The header row of the «{layout}» template was not found (missing columns: "
+        "{columns}); please use the template downloaded from the hub. Nothing was written."
+    ),
+    Code.SPREADSHEET_EMPTY: "The file has no data rows below its header row.",
+    Code.SPREADSHEET_TOO_MANY_ROWS: (
+        "The file has more than {limit} data rows, over the limit of one import; please split "
+        "it into several files. Nothing was written."
+    ),
+    Code.CELL_REQUIRED: "The column «{column}» must not be empty.",
+    Code.CELL_DATE_INVALID: (
+        "Column «{column}»: «{value}» is not a valid date (day/month/year, e.g. 05/09/2013)."
+    ),
+    Code.CELL_NUMBER_INVALID: "Column «{column}»: «{value}» is not a valid number.",
+    Code.CELL_VALUE_NOT_ALLOWED: (
+        "Column «{column}»: «{value}» is not one of the allowed values ({allowed})."
+    ),
+    Code.EXPORT_TOO_LARGE: (
+        "The list has {count} rows, more than the {limit} a file holds; narrow it with "
+        "filters (a school, a class…) and download it in parts."
     ),
 }
 

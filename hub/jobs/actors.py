@@ -19,8 +19,9 @@ import dramatiq
 import structlog
 
 from hub.config import Settings
+from hub.db import tallies
 from hub.db.engine import Database
-from hub.jobs import archive, certificates, generation, migration, signing, sync
+from hub.jobs import archive, certificates, generation, imports, migration, signing, sync
 from hub.jobs.broker import make_broker
 from hub.jobs.core import JobRuntime, Next, StalledWork
 
@@ -35,6 +36,8 @@ SYNC_QUEUE = "sync"
 #: The certificate refresh, the archive timestamps and the provider migrations.
 CERTIFICATES_QUEUE = "certificates"
 TRANSCRIPTS_QUEUE = "transcripts"
+#: Spreadsheet imports (issue 14): a part's rows through the vendor writes.
+IMPORTS_QUEUE = "imports"
 FIRST, LATER = 0, 10
 
 Step = Callable[..., Awaitable[list[Next]]]
@@ -121,6 +124,14 @@ async def _generate_class(rt: JobRuntime, job_id: str, index: int) -> list[Next]
     return await generation.generate_class(rt.db, job_id=job_id, index=index)
 
 
+async def _import_part(rt: JobRuntime, job_id: str, part: int) -> list[Next]:
+    return await imports.write_part(rt.db, job_id=job_id, part=part)
+
+
+async def _import_finish(rt: JobRuntime, job_id: str) -> list[Next]:
+    return await imports.finish(rt.db, job_id=job_id)
+
+
 #: Every actor of the hub.
 ACTORS: tuple[Actor, ...] = (
     Actor("send_chunk", SIGNING_QUEUE, _send_chunk, priority=LATER),
@@ -133,10 +144,20 @@ ACTORS: tuple[Actor, ...] = (
     Actor("poll_test_signature", CERTIFICATES_QUEUE, _poll_test_signature),
     Actor("resume_migration_if_healthy", CERTIFICATES_QUEUE, _resume_migration),
     Actor("generate_class", TRANSCRIPTS_QUEUE, _generate_class),
+    Actor(imports.ACTOR, IMPORTS_QUEUE, _import_part),
+    Actor(imports.FINISH_ACTOR, IMPORTS_QUEUE, _import_finish),
 )
 
+
+async def _compact_tallies(runtime: JobRuntime, *, stall_seconds: float) -> list[Next]:
+    """Fold the report tallies' deltas once enough have piled up (hub.db.tallies)."""
+    await tallies.compact_when_due(runtime.db)
+    return []
+
+
 #: What every worker's watchdog asks every few seconds (:class:`Watchdog`): each kind's
-#: stalled work, and whether a certificate refresh or an archive run is due.
+#: stalled work, whether a certificate refresh or an archive run is due, and whether the
+#: report tallies want compacting.
 STALLED_WORK: tuple[StalledWork, ...] = (
     signing.stalled_work,
     sync.stalled_work,
@@ -146,6 +167,8 @@ STALLED_WORK: tuple[StalledWork, ...] = (
     archive.archive_when_due,
     migration.stalled_work,
     generation.stalled_work,
+    imports.stalled_work,
+    _compact_tallies,
 )
 
 

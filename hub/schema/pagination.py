@@ -98,6 +98,11 @@ def decode_cursor(cursor: str, model: type | None = None) -> int:
     return database_key(value, INT32_MAX if model is None else key_max(model), shown=cursor)
 
 
+def cursor_of(key: int) -> str:
+    """The cursor after the row ``key`` (its id; a report row's place in the report)."""
+    return to_base64(_CURSOR_PREFIX, key)
+
+
 def window_of(
     ctx: Context,
     model: type,
@@ -132,7 +137,7 @@ def _connection(
     count: Callable[[], Awaitable[int]],
 ) -> Connection[Any]:
     edges = [
-        relay.Edge(cursor=to_base64(_CURSOR_PREFIX, row.id), node=node)
+        relay.Edge(cursor=cursor_of(row.id), node=node)
         for row, node in zip(rows, nodes, strict=True)
     ]
     return Connection(

@@ -33,6 +33,9 @@ class CoverageRow:
     district_id: strawberry.Private[int | None]
     staff_total: int = strawberry.field(description="Tổng số CBGVNV")
     with_valid_certificate: int = strawberry.field(description="Số người có chữ ký số hiệu lực")
+    without_valid_certificate: int = strawberry.field(
+        description="Số người chưa có chữ ký số hiệu lực"
+    )
     ratio: float = strawberry.field(description="Tỷ lệ (0–1)")
     district: District | None = strawberry.field(default=NOT_LOADED)
 
@@ -44,6 +47,7 @@ class CoverageRow:
             district_id=figures.district_id,
             staff_total=figures.staff_total,
             with_valid_certificate=figures.with_valid_certificate,
+            without_valid_certificate=figures.staff_total - figures.with_valid_certificate,
             ratio=round(figures.ratio, 4),
         )
 
@@ -73,6 +77,7 @@ class CoverageQueries:
             district_id=None,
             staff_total=staff_total,
             with_valid_certificate=valid,
+            without_valid_certificate=staff_total - valid,
             ratio=round(valid / staff_total, 4) if staff_total else 0.0,
         )
         rows = [CoverageRow.of(f) for f in figures]

@@ -18,6 +18,7 @@ from hub.schema.records import RecordQueries
 from hub.schema.reports import CoverageQueries, StudentReportQueries
 from hub.schema.signing import SigningMutations, SigningQueries
 from hub.schema.signing_batches import JobMutations, JobQueries
+from hub.schema.statistics import StatisticsQueries
 from hub.schema.sync import SyncMutations, SyncQueries
 from hub.schema.transcripts import TranscriptMutations
 from hub.schema.writes import VendorWriteMutations
@@ -35,6 +36,7 @@ class Query(
     CoverageQueries,
     AccessLogQueries,
     StudentReportQueries,
+    StatisticsQueries,
     MeQueries,
 ):
     """Every read of the API."""

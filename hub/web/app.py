@@ -31,6 +31,8 @@ from hub.web.consents import consent_routes
 from hub.web.dashboard import dashboard_routes
 from hub.web.family import family_routes
 from hub.web.graphql import HubGraphQL
+from hub.web.imports import import_routes
+from hub.web.lists import list_routes
 from hub.web.login import login_routes
 from hub.web.metrics import MetricsMiddleware, metrics_endpoint
 from hub.web.oauth import token_routes
@@ -178,6 +180,8 @@ def create_app(
             *sign_routes(hub),
             *outage_routes(hub, mails=mails),
             *dashboard_routes(hub),
+            *import_routes(hub),
+            *list_routes(hub),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         lifespan=lifespan,

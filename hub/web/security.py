@@ -65,6 +65,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+#: What a multipart form adds around an uploaded spreadsheet.
+MULTIPART_ROOM = 64 * 1024
+
+
 class BodyLimit:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -79,6 +83,9 @@ class BodyLimit:
             return s.max_token_body_bytes
         if path == "/verify":
             return s.max_upload_bytes
+        if path.startswith("/imports/") or path == "/dashboard/imports":
+            # A spreadsheet upload (hub.web.imports), with room for the form around it.
+            return s.import_max_bytes + MULTIPART_ROOM
         return s.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

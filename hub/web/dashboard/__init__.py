@@ -13,6 +13,7 @@ from hub.web.dashboard.desk import Desk
 from hub.web.dashboard.migrations import migration_routes
 from hub.web.dashboard.providers import provider_routes
 from hub.web.dashboard.pupils import pupil_routes
+from hub.web.dashboard.results import result_routes
 from hub.web.dashboard.signing import signing_routes
 from hub.web.dashboard.sync import sync_routes
 from hub.web.services import HubServices
@@ -24,6 +25,7 @@ def dashboard_routes(hub: HubServices) -> list[Route]:
     return [
         *coverage_routes(desk),
         *signing_routes(desk),
+        *result_routes(desk),
         *provider_routes(desk),
         *migration_routes(desk),
         *batch_routes(desk),

@@ -63,11 +63,13 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("/dashboard", "dashboard.nav.coverage"),
     Section("/dashboard/signing", "dashboard.nav.signing"),
+    Section("/dashboard/results", "dashboard.nav.results"),
     Section("/dashboard/providers", "dashboard.nav.providers"),
     Section("/dashboard/migrations", "dashboard.nav.migrations"),
     Section("/dashboard/batches", "dashboard.nav.batches"),
     Section("/dashboard/sync", "dashboard.nav.sync"),
     Section("/dashboard/pupils", "dashboard.nav.pupils"),
+    Section("/dashboard/imports", "dashboard.nav.imports"),
 )
 
 

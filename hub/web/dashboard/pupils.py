@@ -15,21 +15,17 @@ only: every read goes through the caller's reach (:func:`hub.auth.access.restric
 the list through ``Student`` nodes, so the masking and the access log are the API's.
 """
 
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.relay import GlobalID
 
-from hub.auth.access import restrict, restrict_to
 from hub.db import models
 from hub.domain.enums import IdentityStatus
 from hub.domain.problems import Code, HubError
@@ -37,102 +33,20 @@ from hub.jobs import sync
 from hub.resolvers import queries
 from hub.resolvers.context import Context
 from hub.resolvers.loaders import Loaders, fetch
+from hub.resolvers.pupil_ids import (
+    Reason,
+    Tally,
+    reason_of,
+    schools_reached,
+    tallies_by_district,
+    tallies_by_school,
+    total_of,
+    without_verified_id,
+)
 from hub.schema.filters import StudentFilter
 from hub.schema.nodes import Student
 from hub.web.dashboard.desk import Desk, id_param, table_of, words
 from hub.web.exports import Table
-
-
-class Reason(StrEnum):
-    """Why the hub cannot vouch for a pupil's personal ID."""
-
-    MISSING = "MISSING"  # none on record
-    UNVERIFIED = "UNVERIFIED"  # not checked against the population database yet
-    MISMATCH = "MISMATCH"  # the number exists there, but the name or birth date differs
-    UNKNOWN = "UNKNOWN"  # the population database does not know the number
-
-
-def reason_of(*, has_personal_id: bool, status: IdentityStatus) -> Reason | None:
-    """Why a pupil's personal ID is not verified; None when the population database
-    matched it (the national sync's identity phase, :mod:`hub.jobs.sync`)."""
-    if not has_personal_id:
-        return Reason.MISSING
-    if status is IdentityStatus.VERIFIED:
-        return None
-    return Reason(status.value)
-
-
-def without_verified_id() -> ColumnElement[bool]:
-    """The SQL twin of :func:`reason_of` is not None."""
-    student = models.Student
-    return or_(student.personal_id.is_(None), student.identity_status != IdentityStatus.VERIFIED)
-
-
-@dataclass
-class Tally:
-    """Pupils of a group, and how many of them lack a verified personal ID, by reason."""
-
-    pupils: int = 0
-    reasons: Counter[Reason] = field(default_factory=Counter)
-
-    @property
-    def unverified(self) -> int:
-        return sum(self.reasons.values())
-
-    @property
-    def ratio(self) -> float:
-        return 0.0 if self.pupils == 0 else self.unverified / self.pupils
-
-    def add(self, other: "Tally") -> None:
-        self.pupils += other.pupils
-        self.reasons.update(other.reasons)
-
-
-async def tallies_by_school(ctx: Context, *, district_id: int | None = None) -> dict[int, Tally]:
-    """Each school's tally, of the schools the caller reaches (of one district)."""
-    student = models.Student
-    missing = student.personal_id.is_(None)
-    statement = (
-        select(student.school_id, missing, student.identity_status, func.count())
-        .where(student.school_id.is_not(None))
-        .group_by(student.school_id, missing, student.identity_status)
-    )
-    if district_id is not None:
-        statement = statement.join(models.School, models.School.id == student.school_id).where(
-            models.School.district_id == district_id
-        )
-    tallies: dict[int, Tally] = {}
-    for school_id, no_id, status, count in await ctx.reader.rows(
-        restrict(statement, student, ctx.caller)
-    ):
-        tally = tallies.setdefault(school_id, Tally())
-        tally.pupils += count
-        reason = reason_of(has_personal_id=not no_id, status=IdentityStatus(status))
-        if reason is not None:
-            tally.reasons[reason] += count
-    return tallies
-
-
-async def tallies_by_district(ctx: Context) -> dict[int, Tally]:
-    """Each district's tally, of the schools the caller reaches."""
-    by_school = await tallies_by_school(ctx)
-    by_district: dict[int, Tally] = {}
-    for school in await schools_reached(ctx):
-        by_district.setdefault(school.district_id, Tally()).add(by_school.get(school.id, Tally()))
-    return by_district
-
-
-async def schools_reached(
-    ctx: Context, *, district_id: int | None = None, school_id: int | None = None
-) -> list[Any]:
-    """The schools the caller reaches (of one district, or the one school), by name."""
-    statement = select(models.School)
-    if district_id is not None:
-        statement = statement.where(models.School.district_id == district_id)
-    if school_id is not None:
-        statement = statement.where(models.School.id == school_id)
-    statement = restrict_to(statement, models.School, ctx.caller.school_ids)
-    return list(await ctx.reader.rows(statement.order_by(models.School.name, models.School.id)))
 
 
 @dataclass(frozen=True)
@@ -148,13 +62,6 @@ class Pupil:
 def day(value: date | None) -> str | None:
     """A date as people in Vietnam write it: ``04/03/2013``."""
     return None if value is None else f"{value:%d/%m/%Y}"
-
-
-def total_of(tallies: Iterable[Tally]) -> Tally:
-    total = Tally()
-    for tally in tallies:
-        total.add(tally)
-    return total
 
 
 def pupil_routes(desk: Desk) -> list[Route]:
