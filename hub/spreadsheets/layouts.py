@@ -12,11 +12,12 @@ Headers match whatever their case, diacritics or spacing (:func:`hub.domain.text
 allowed set); whether the row is right is the write's to say.
 """
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
 from hub.domain.enums import GuardianRelation, Sex, StaffRole
 from hub.domain.grading.inputs import PrimaryPeriod
@@ -34,6 +35,8 @@ from hub.spreadsheets.reading import HEADER_SEARCH_ROWS, Raw, Sheet
 
 #: The column the result file adds (and an uploaded result file's, ignored on reading).
 RESULT_HEADER = "Kết quả"
+#: A write input type (hub.schema.writes, hub.schema.assessments).
+Input = TypeVar("Input")
 
 
 class Kind(StrEnum):
@@ -313,6 +316,29 @@ TRAIT_NAMES = tuple(Choice(name, code) for code, name in TRAITS.items())
 # --- the columns the layouts share --------------------------------------------------------------
 
 
+def _flat(input_type: type[Input]) -> Callable[[Mapping[str, Any]], Input]:
+    """The build of a layout whose columns are its write input's fields, by name: the
+    value of each column the sheet has; a required text field left empty is "" (the
+    write says what is missing, in its own words), an optional one None."""
+    hints = get_type_hints(input_type)
+    fields = dataclasses.fields(input_type)  # type: ignore[arg-type]
+    required_text = {
+        f.name
+        for f in fields
+        if hints[f.name] is str
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    }
+
+    def build(values: Mapping[str, Any]) -> Input:
+        given = {f.name: values[f.name] for f in fields if f.name in values}
+        for name in required_text:
+            given[name] = given.get(name) or ""
+        return input_type(**given)
+
+    return build
+
+
 def _pupil(header: str = "Mã định danh học sinh") -> Column:
     return Column(
         "student_personal_id",
@@ -348,19 +374,6 @@ PERSONAL_ID_HELP = "Mã định danh cá nhân (12 chữ số)."
 # --- students, staff, guardians -----------------------------------------------------------------
 
 
-def _student(values: Mapping[str, Any]) -> writes.StudentInput:
-    return writes.StudentInput(
-        personal_id=values["personal_id"],
-        ministry_code=values["ministry_code"],
-        full_name=values["full_name"] or "",
-        birth_date=values["birth_date"],
-        sex=values["sex"],
-        ethnicity=values["ethnicity"],
-        school_code=values["school_code"] or "",
-        class_name=values["class_name"],
-    )
-
-
 STUDENTS = Layout(
     kind="students",
     title="Học sinh",
@@ -370,7 +383,7 @@ STUDENTS = Layout(
     intro_en="One pupil per row, keyed by personal ID (or the ministry's pupil code).",
     scope="students:write",
     upsert=upserts.upsert_students,
-    build=_student,
+    build=_flat(writes.StudentInput),
     columns=(
         Column(
             "personal_id",
@@ -706,19 +719,6 @@ SECONDARY = Layout(
 )
 
 
-def _year_record(values: Mapping[str, Any]) -> gradebook.YearRecordInput:
-    return gradebook.YearRecordInput(
-        student_personal_id=values["student_personal_id"] or "",
-        school_year=values["school_year"],
-        conduct_first=values["conduct_first"],
-        conduct_second=values["conduct_second"],
-        summer_training=values["summer_training"],
-        half_days_absent=values["half_days_absent"],
-        homeroom_comment=values["homeroom_comment"],
-        principal_approval=values["principal_approval"],
-    )
-
-
 def _level(key_: str, header: str, help_: str, example: str = "") -> Column:
     return Column(key_, header, help_, Kind.WORD, choices=LEVELS, example=example)
 
@@ -731,7 +731,7 @@ YEAR_RECORDS = Layout(
     intro_en="One pupil and school year per row: conduct, absences, comments.",
     scope="assessments:write",
     upsert=assessments.upsert_year_records,
-    build=_year_record,
+    build=_flat(gradebook.YearRecordInput),
     columns=(
         _pupil(),
         SCHOOL_YEAR,
@@ -760,16 +760,6 @@ YEAR_RECORDS = Layout(
 )
 
 
-def _retest(values: Mapping[str, Any]) -> gradebook.RetestInput:
-    return gradebook.RetestInput(
-        student_personal_id=values["student_personal_id"] or "",
-        subject_code=values["subject_code"] or "",
-        school_year=values["school_year"],
-        score=values["score"],
-        rating=values["rating"],
-    )
-
-
 RETESTS = Layout(
     kind="retests",
     title="Kiểm tra lại",
@@ -779,7 +769,7 @@ RETESTS = Layout(
     intro_en="One pupil and re-tested subject per row.",
     scope="assessments:write",
     upsert=assessments.upsert_retests,
-    build=_retest,
+    build=_flat(gradebook.RetestInput),
     columns=(
         _pupil(),
         SUBJECT,
@@ -800,18 +790,6 @@ RETESTS = Layout(
         ),
     ),
 )
-
-
-def _primary(values: Mapping[str, Any]) -> gradebook.PrimaryAssessmentInput:
-    return gradebook.PrimaryAssessmentInput(
-        student_personal_id=values["student_personal_id"] or "",
-        subject_code=values["subject_code"] or "",
-        period=values["period"],
-        school_year=values["school_year"],
-        completion=values["completion"],
-        test_score=values["test_score"],
-        comment=values["comment"],
-    )
 
 
 PERIOD = Column(
@@ -835,7 +813,7 @@ PRIMARY = Layout(
     intro_en="One primary pupil, subject and period per row (Circular 27/2020).",
     scope="assessments:write",
     upsert=assessments.upsert_primary_assessments,
-    build=_primary,
+    build=_flat(gradebook.PrimaryAssessmentInput),
     columns=(
         _pupil(),
         SUBJECT,
@@ -861,16 +839,6 @@ PRIMARY = Layout(
 )
 
 
-def _trait(values: Mapping[str, Any]) -> gradebook.PrimaryTraitInput:
-    return gradebook.PrimaryTraitInput(
-        student_personal_id=values["student_personal_id"] or "",
-        trait=values["trait"] or "",
-        period=values["period"],
-        level=values["level"],
-        school_year=values["school_year"],
-    )
-
-
 TRAITS_LAYOUT = Layout(
     kind="traits",
     title="Phẩm chất, năng lực",
@@ -880,7 +848,7 @@ TRAITS_LAYOUT = Layout(
     intro_en="One primary pupil, quality or competency and period per row.",
     scope="assessments:write",
     upsert=assessments.upsert_primary_traits,
-    build=_trait,
+    build=_flat(gradebook.PrimaryTraitInput),
     columns=(
         _pupil(),
         Column(
