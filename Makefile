@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install system-deps web-assets lint format bench-graphql bench-seed bench-documents clean
+.PHONY: demo test install system-deps web-assets lint format bench-graphql bench-seed bench-documents clean local-stack
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -79,9 +79,19 @@ tests/foreign/%/node_modules/.package-lock.json: tests/foreign/%/package-lock.js
 	$(call install_missing,$(TEST_TOOLS),exit 1)
 	npm ci --prefix tests/foreign/$* --no-audit --no-fund
 
+# checkov scans the deployment (tests/deploy) from a virtualenv of its own: it holds
+# packaging below 24, which the hub's test tools refuse.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/.installed
+$(CHECKOV): deploy/checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r deploy/checkov-requirements.txt
+	touch $(CHECKOV)
+
 # The tests also need TEST_TOOLS, checked (and installed) with the system packages.
 test: SYSTEM_TOOLS += $(TEST_TOOLS)
-test: $(STAMP) system-deps web-assets $(FOREIGN:%=%/node_modules/.package-lock.json)
+test: $(STAMP) system-deps web-assets $(FOREIGN:%=%/node_modules/.package-lock.json) $(CHECKOV)
 	@if [ -z "$$HUB_TEST_DATABASE_URL" ]; then \
 	  echo "HUB_TEST_DATABASE_URL is not set: testing on SQLite (CI tests on PostgreSQL)."; \
 	else \
@@ -91,6 +101,12 @@ test: $(STAMP) system-deps web-assets $(FOREIGN:%=%/node_modules/.package-lock.j
 	$(BIN)/mypy hub
 	$(BIN)/hub schema --check
 	$(BIN)/python -m pytest -q
+
+# The production topology on one machine (API processes behind a front, workers,
+# simulators) on this machine's PostgreSQL and Redis: `deploy/local-stack --help`;
+# `deploy/local-stack status`, `deploy/local-stack stop [--drop]`.
+local-stack: $(STAMP)
+	$(BIN)/python deploy/local-stack start
 
 lint: $(STAMP)
 	$(BIN)/ruff check hub tests bench

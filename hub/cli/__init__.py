@@ -17,6 +17,7 @@ from hub.cli import (
     seed,
     serve,
     sign,
+    simulators,
     sync,
     transcripts,
     verify,
@@ -38,5 +39,6 @@ app.command("verify")(verify.verify)
 app.command("schema")(schema.schema_command)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.command("simulators")(simulators.simulators)
 
 __all__ = ["app"]
