@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from hub.config import Settings
 from hub.db import models, tallies
@@ -264,3 +264,19 @@ def test_hub_db_tallies_says_whether_the_counts_agree(tmp_path: Path) -> None:
     assert wrong.returncode == 1
     assert "pupil_tallies: 1 counts differ" in wrong.stdout
     assert "kept 3, counted 0" in wrong.stdout
+
+
+async def test_a_truncate_empties_the_tallies_of_what_it_emptied(database: Database) -> None:
+    """An operator's TRUNCATE (PostgreSQL) or DELETE of every row leaves no count behind."""
+    schools, _, _ = await province(database)
+    async with database.unit_of_work() as session:
+        await session.execute(
+            insert(models.Student), [student_row(n, schools[0]) for n in range(300, 305)]
+        )
+    assert (await agree(database))["pupil_tallies"] == 5
+    async with database.unit_of_work() as session:
+        if database.dialect == "postgresql":
+            await session.execute(text("TRUNCATE students CASCADE"))
+        else:
+            await session.execute(delete(models.Student))
+    assert (await agree(database))["pupil_tallies"] == 0
