@@ -41,6 +41,9 @@ PAGES: list[tuple[str | None, str]] = [
     ("officer", "/dashboard/sync"),
     ("officer", "/dashboard/pupils"),
     ("officer", "/dashboard/pupils/district?district={district}"),
+    ("officer", "/dashboard/results"),
+    ("officer", "/dashboard/results?district={district}"),
+    ("officer", "/dashboard/imports"),
 ]
 
 
