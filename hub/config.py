@@ -3,6 +3,7 @@
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -226,6 +227,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How old the dashboard's province-wide figures may be before they are "
         "counted again, in the background (0: counted at every request).",
+    )
+    graphql_fastpath: Literal["on", "off", "check"] = Field(
+        default="on",
+        description="The compiled GraphQL path (hub.fastpath): on; off (the ordinary path "
+        "only); check (both answer every query the compiled path takes, which must agree: "
+        "the tests).",
     )
     # Spreadsheet import (issue 14): hub.spreadsheets, hub.jobs.imports, hub.web.imports.
     import_max_bytes: int = Field(

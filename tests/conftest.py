@@ -56,6 +56,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         token_key_file=tmp / "key.pem",
         public_url="http://hub.test",
         dashboard_refresh_seconds=0,
+        # Every query the compiled GraphQL path takes is answered by both paths, which
+        # must agree (hub.fastpath; tests/e2e/test_fastpath.py).
+        graphql_fastpath="check",
         archive_hours=0,
     )
     if maintenance and name:

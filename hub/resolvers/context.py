@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Executable, insert, select, text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from strawberry.types import Info
 
@@ -33,7 +34,13 @@ class Reader:
 
     async def _open(self) -> AsyncConnection:
         if self._connection is None:
-            self._connection = await self._engine.connect()
+            connection = await self._engine.connect()
+            if self._engine.dialect.name == "postgresql":
+                # Reads need no transaction of their own (READ COMMITTED takes a snapshot
+                # per statement either way) and the access log is one statement: no
+                # BEGIN/COMMIT round trips.
+                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            self._connection = connection
         return self._connection
 
     async def rows(self, statement: Executable, parameters: Any = None) -> Sequence[Any]:
@@ -41,6 +48,11 @@ class Reader:
 
     async def scalar(self, statement: Executable) -> Any:
         return await asyncio.shield(self._scalar(statement))
+
+    async def write_driver_sql(self, sql: str, parameters: dict[str, Any]) -> Sequence[Any]:
+        """Execute compiled SQL text that writes (a data-modifying CTE), commit, answer its
+        rows (the compiled path, :mod:`hub.fastpath`)."""
+        return await asyncio.shield(self._write_driver_sql(sql, parameters))
 
     async def write(self, statement: Executable, parameters: Any) -> None:
         """Execute a write on the request's connection and commit it."""
@@ -57,6 +69,13 @@ class Reader:
         async with self._lock:
             return (await (await self._open()).execute(statement)).scalar()
 
+    async def _write_driver_sql(self, sql: str, parameters: dict[str, Any]) -> Sequence[Any]:
+        async with self._lock:
+            connection = await self._open()
+            rows = (await connection.exec_driver_sql(sql, parameters)).all()
+            await connection.commit()
+            return rows
+
     async def _write(self, statement: Executable, parameters: Any) -> None:
         async with self._lock:
             connection = await self._open()
@@ -66,6 +85,10 @@ class Reader:
     @property
     def dialect(self) -> str:
         return self._engine.dialect.name
+
+    @property
+    def dialect_object(self) -> Dialect:
+        return self._engine.dialect
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -88,6 +111,9 @@ class AccessRecorder:
     #: Transcripts read, by (student id, school year id): an admission service reads
     #: each under a consent, which its log entry names.
     transcripts: dict[tuple[int, int], None] = field(default_factory=dict)
+    #: The (entity, id, item) entries the last flush wrote (compared with the compiled
+    #: path's in its check mode, :mod:`hub.fastpath`).
+    written: list[tuple[str, int, str]] = field(default_factory=list)
 
     def read(self, entity: str, entity_id: int, item: str = "record") -> None:
         """Note that the request read ``item`` of the person ``entity`` ``entity_id``."""
@@ -112,6 +138,7 @@ class AccessRecorder:
             entries[("student", pair[0], "transcript", consents.get(pair))] = None
         self.reads.clear()
         self.transcripts.clear()
+        self.written = [(entity, key, item) for entity, key, item, _ in entries]
         person = caller.personal_id
         if reader.dialect == "postgresql":
             # One statement of constant text (so prepared once) whatever the row count.

@@ -14,26 +14,35 @@ internet. Whatever strawberry refuses at the HTTP level
 with a stable code, in Vietnamese and English.
 """
 
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import orjson
+import structlog
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.http.ides import GraphQL_IDE
 from strawberry.types import ExecutionResult
 
 from hub.config import Mode
 from hub.domain.problems import Code, HubError
+from hub.fastpath import FastPath
+from hub.fastpath.run import Answer
 from hub.resolvers.context import Context, Reader
 from hub.resolvers.loaders import Loaders
 from hub.schema.api import schema
+from hub.schema.errors import client_error
 from hub.web.graphiql import graphiql_page
 from hub.web.services import HubServices, purpose_of
+
+log = structlog.get_logger()
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -101,6 +110,43 @@ def request_error_status(result: ExecutionResult) -> int | None:
     return 400
 
 
+@dataclass(frozen=True)
+class Refused:
+    """The compiled path's request error (its time budget ran out)."""
+
+    error: GraphQLError
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Check mode: the compiled path raised (the ordinary path must fail as well)."""
+
+    error: Exception
+
+
+def compare(answer: "Answer | Failed", result: ExecutionResult, ctx: Context) -> None:
+    """Check mode: the compiled path's answer and access log must be the ordinary path's."""
+    if isinstance(answer, Failed):
+        if not result.errors:
+            raise AssertionError("the compiled path failed, the ordinary path did not") from (
+                answer.error
+            )
+        return
+    codes = {(e.extensions or {}).get("code") for e in result.errors or ()}
+    if codes == {Code.QUERY_TIMEOUT.value}:
+        return  # the ordinary path ran out of time: an outcome of timing, not of meaning
+    fast_data = orjson.loads(answer.data)
+    if result.errors or fast_data != result.data:
+        errors = [str(e) for e in result.errors or ()]
+        raise AssertionError(
+            f"compiled path answered {fast_data!r}, ordinary path {result.data!r} {errors}"
+        )
+    if sorted(answer.written or ()) != sorted(ctx.audit.written):
+        raise AssertionError(
+            f"compiled path logged {answer.written!r}, ordinary path {ctx.audit.written!r}"
+        )
+
+
 def http_refusal(error: HTTPException) -> GraphQLHTTPResponse:
     """strawberry's plain-text HTTP refusal as a GraphQL error with a stable code."""
     code, vietnamese, english = _HTTP_REFUSALS.get(
@@ -125,6 +171,10 @@ class HubGraphQL(GraphQL[Context, None]):
         ide: GraphQL_IDE | None = None if hub.settings.mode is Mode.PRODUCTION else "graphiql"
         super().__init__(schema, graphql_ide=ide, multipart_uploads_enabled=True)
         self.hub = hub
+
+    @cached_property
+    def fast(self) -> FastPath:
+        return FastPath(schema)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """The hub's GraphiQL page instead of strawberry's, which loads it from a CDN."""
@@ -168,6 +218,25 @@ class HubGraphQL(GraphQL[Context, None]):
         ctx.loaders = Loaders(ctx)
         return ctx
 
+    async def _fast_answer(
+        self, ctx: Context, request_data: GraphQLRequestData, fast: str
+    ) -> "Answer | Refused | Failed | None":
+        """The compiled path's answer (:mod:`hub.fastpath`), None for the ordinary path."""
+        if self.schema is not schema:
+            return None  # a schema of its own (tests): the compiled path knows the hub's
+        try:
+            return await self.fast.answer(ctx, request_data, check=fast == "check")
+        except HubError as error:  # QUERY_TIMEOUT: answered as the ordinary path does
+            production = ctx.settings.mode is Mode.PRODUCTION
+            refused = GraphQLError(error.problem.message, original_error=error)
+            return Refused(client_error(refused, production=production))
+        except Exception as error:
+            if fast == "check":
+                return Failed(error)  # the ordinary path must fail too (compare())
+            log.exception("graphql.fastpath_failed")
+            await ctx.reader.close()
+            return None
+
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
         if _accepts_graphql_response(request):
@@ -175,7 +244,17 @@ class HubGraphQL(GraphQL[Context, None]):
         return sub_response
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        result = await super().execute_single(*args, **kwargs)
+        answer, fast = None, self.hub.settings.graphql_fastpath
+        if fast in ("on", "check"):
+            answer = await self._fast_answer(kwargs["context"], kwargs["request_data"], fast)
+        if isinstance(answer, Refused):
+            result = ExecutionResult(data=None, errors=[answer.error])
+        elif isinstance(answer, Answer) and fast == "on":
+            result = ExecutionResult(data=answer.fragment, errors=None)
+        else:
+            result = await super().execute_single(*args, **kwargs)
+            if answer is not None:
+                compare(answer, result, kwargs["context"])
         sub_response: Response = kwargs["sub_response"]
         if sub_response.media_type == GRAPHQL_RESPONSE:
             status = request_error_status(result)
