@@ -8,9 +8,25 @@ run on ``--processes`` Dramatiq worker processes (what ``hub worker`` starts)
 against PostgreSQL and Redis; the simulators and the TSA run in this process. Timed:
 from starting the homeroom batches (the workers already up) until the last seal is
 on; each role's batches start when the previous role's are done. Printed besides:
-the rate every 30 s, the CPU seconds of the workers, of this process (simulators,
-TSA) and of the whole machine (PostgreSQL and Redis are the rest), and how long a
-provider transaction took from sending to its signatures recorded.
+the rate every 30 s, the CPU seconds of the workers (each role's, and per signature
+against the engine's), of this process (simulators, TSA) and of the whole machine
+(PostgreSQL and Redis are the rest) with how busy it was, and how long a provider
+transaction took from sending to its signatures recorded.
+
+Before the run, in this process, the engine's own cost is measured on the same sample
+document: prepare+finish of one XML and one PDF per role (the provider's RSA signing
+left out), B-B and B-T; the workers' CPU per signature is printed against it.
+
+A seal batch records the sealed documents B-T and leaves making them long-term (OCSP
+answers, archive timestamps) to the archive job (hub/jobs/signing.py): so the signing
+figures hold no long-term work. After the signing, an archive run on the same workers
+makes the sealed transcripts long-term, and its time and CPU are printed apart
+(``--skip-archive`` leaves it out). The seal token (SoftHSM2) is in the workers, so its
+RSA signing — the provider's work — is in the workers' CPU. ``--profile DIR`` samples
+each worker's event loop with pyinstrument (bench/_profiled_worker.py).
+
+Batches are started for a whole school as the demo starts them (each chunk asks its
+role holder: ``apps_may_name_signers``), not signed in as each teacher (issue 11).
 
 The transcripts' documents are one rendered sample (the signing work per document
 is the same; rendering 35,000 distinct PDFs first would take longer than the run).
@@ -25,6 +41,7 @@ import asyncio
 import hashlib
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,12 +75,18 @@ from hub.domain.enums import (  # noqa: E402
 )
 from hub.domain.personal_id import compose  # noqa: E402
 from hub.domain.signers import SIGNING_ORDER  # noqa: E402
+from hub.jobs import archive  # noqa: E402
 from hub.jobs import signing as batches  # noqa: E402
+from hub.signing.pades import finish_pdf, prepare_pdf  # noqa: E402
+from hub.signing.xades import finish_xml, prepare_xml  # noqa: E402
 from hub.transcripts.service import render  # noqa: E402
+from tests import signing_support  # noqa: E402
 from tests.schools import _certificate  # noqa: E402  (the tests' active certificate)
 
 CLASS_SIZE = 35
 SCHOOL_SIZE = 1_150
+#: Rounds of the engine's own cost measured before the run (each: the three roles).
+ENGINE_ROUNDS = 60
 
 
 async def build(db: Database, demo, pupils: int) -> list[int]:  # type: ignore[no-untyped-def]
@@ -159,6 +182,61 @@ async def build(db: Database, demo, pupils: int) -> list[int]:  # type: ignore[n
     return school_ids
 
 
+async def engine_cost(rounds: int = ENGINE_ROUNDS) -> tuple[float, float]:
+    """The engine's own CPU seconds per signature, measured in this process before the
+    run: ``prepare_xml`` + ``finish_xml`` + ``prepare_pdf`` + ``finish_pdf`` of the
+    run's sample document, for each role on the document as the roles before it left
+    it (the teacher on the unsigned one, and so on), averaged over the three roles; the
+    provider's RSA signing is left out (it is the provider's). Two figures: B-B (no
+    timestamp, as bench/signing_xml.py and bench/signing_pdf.py measure it) and B-T
+    with an in-process TSA (pyHanko's client side and the TSA's own token signing,
+    which in the run is the simulators', both counted here)."""
+    from hub.adapters.signing.pki import DemoPKI
+    from hub.adapters.signing.simulator import sign_digest
+
+    xml, pdf = await render(samples.primary(1))
+    pki = DemoPKI.create("http://127.0.0.1:9")  # nobody serves its OCSP; its TSA is in-process
+    people = signing_support.school_signers(pki)
+    turns = list(zip(SIGNING_ORDER, people, strict=True))
+    found = []  # (role, who, xml, pdf) as each role finds the documents
+    for role, who in turns:
+        found.append((role, who, xml, pdf))
+        xml = await signing_support.sign(xml, role, who)
+        pdf = await signing_support.sign(pdf, role, who)
+
+    async def one(timestamper: object) -> float:
+        spent = 0.0
+        for role, who, xml, pdf in found:
+            started = time.thread_time()
+            prepared_xml = prepare_xml(xml, role=role, certificate=who.certificate, chain=who.chain)
+            spent += time.thread_time() - started
+            signature = sign_digest(who.key, prepared_xml.digest)
+            started = time.thread_time()
+            await finish_xml(prepared_xml, signature, timestamper=timestamper)  # type: ignore[arg-type]
+            prepared_pdf = await prepare_pdf(
+                pdf,
+                role=role,
+                certificate=who.certificate,
+                chain=who.chain,
+                timestamper=timestamper,  # type: ignore[arg-type]
+            )
+            spent += time.thread_time() - started
+            signature = sign_digest(who.key, prepared_pdf.digest)
+            started = time.thread_time()
+            await finish_pdf(prepared_pdf, signature, timestamper=timestamper)  # type: ignore[arg-type]
+            spent += time.thread_time() - started
+        return spent / len(found)
+
+    for _ in range(3):  # warm: caches of certificates, fonts, the TSA's dummy token
+        await one(None)
+        await one(pki.timestamper)
+    b_b, b_t = [], []
+    for _ in range(rounds):  # interleaved, so a slower moment of the machine hits both
+        b_b.append(await one(None))
+        b_t.append(await one(pki.timestamper))
+    return statistics.median(b_b), statistics.median(b_t)
+
+
 def _person(school_id: int, role: StaffRole, serial: int) -> models.Staff:
     name = f"Giáo viên {serial}"
     return models.Staff(
@@ -183,6 +261,13 @@ async def run(args: argparse.Namespace) -> None:
         await connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)
     workers: list[subprocess.Popen] = []
+    engine_bb, engine_bt = await engine_cost()
+    print(
+        f"engine, in this process before the run: prepare+finish of one XML and one PDF, "
+        f"{1000 * engine_bb:.2f} ms CPU per signature B-B, {1000 * engine_bt:.2f} ms B-T "
+        f"(in-process TSA), average of the three roles",
+        flush=True,
+    )
     work = Path(tempfile.mkdtemp(prefix="bench-signing-"))
     demo = start_demo_signing(work, confirm_delay=1.0)
     try:
@@ -205,8 +290,14 @@ async def run(args: argparse.Namespace) -> None:
             # The daily certificate refresh would start at once in this new database and
             # ask the providers about every signer: not what is measured here.
             "HUB_CERTIFICATE_REFRESH_HOURS": "0",
+            # The archive run is started below, after the signing, and measured apart.
+            "HUB_ARCHIVE_HOURS": "0",
         }
-        command = [sys.executable, "-m", "dramatiq", "hub.jobs.entry:broker"]
+        entry = "hub.jobs.entry:broker"
+        if args.profile:
+            entry = "bench._profiled_worker:broker"
+            environment["HUB_BENCH_PROFILE"] = args.profile
+        command = [sys.executable, "-m", "dramatiq", entry]
         command += ["--processes", str(args.processes), "--threads", str(args.threads)]
         workers.append(_start_workers(command, environment))
         await _until_ready(args.redis_url, namespace, args.processes)
@@ -214,19 +305,30 @@ async def run(args: argparse.Namespace) -> None:
         caller = Caller("bench", scopes, OrgLevel.DEPARTMENT, None)
         started = time.perf_counter()
         own_cpu, machine_cpu = time.process_time(), _machine_cpu()
-        worker_cpu = 0.0
+        # The workers' start-up (imports, the simulators' certificates) is left out.
+        booted = role_cpu = _cpu_of_tree(workers[0].pid)
         for role in SIGNING_ORDER:
             job_ids = []
             for school_id in school_ids:
                 async with db.unit_of_work() as session:
                     job, messages = await batches.start_batch(
-                        session, caller=caller, signing=demo.signing, role=role, school_id=school_id
+                        session,
+                        caller=caller,
+                        signing=demo.signing,
+                        role=role,
+                        school_id=school_id,
+                        # Each chunk asks its role holder, as the demo does: a school's
+                        # batch without signing in as each of its teachers.
+                        apps_may_name_signers=True,
                     )
                     job_ids.append(job.job_id)
                 send(messages)
             await _wait(db, job_ids, role.value, started)
+            spent = _cpu_of_tree(workers[0].pid)
+            print(f"    workers' CPU for this role: {spent - role_cpu:.1f} s", flush=True)
+            role_cpu = spent
         elapsed = time.perf_counter() - started
-        worker_cpu = _cpu_of_tree(workers[0].pid)
+        worker_cpu = _cpu_of_tree(workers[0].pid) - booted
         own_cpu = time.process_time() - own_cpu
         machine_cpu = _machine_cpu() - machine_cpu
         async with db.sessions() as session:
@@ -257,23 +359,36 @@ async def run(args: argparse.Namespace) -> None:
             f"× 3 roles in {elapsed:.0f} s ({elapsed / 60:.1f} min); {sealed:,} sealed, "
             f"{signed:,} signatures recorded ({signed / elapsed:.1f}/s)"
         )
+        available = elapsed * (os.cpu_count() or 1)
+        per_signature = worker_cpu / signed
         print(
             f"  CPU seconds: workers {worker_cpu:.0f}, simulators+TSA {own_cpu:.0f}, "
-            f"whole machine {machine_cpu:.0f} of {elapsed * os.cpu_count():.0f} available; "
-            f"per signature: workers {1000 * worker_cpu / signed:.1f} ms, "
+            f"whole machine {machine_cpu:.0f} of {available:.0f} available "
+            f"({100 * machine_cpu / available:.0f}% busy); "
+            f"per signature: workers {1000 * per_signature:.2f} ms, "
             f"machine {1000 * machine_cpu / signed:.1f} ms"
+        )
+        print(
+            f"  workers' CPU per signature / engine's: {per_signature / engine_bb:.2f}× B-B "
+            f"({1000 * engine_bb:.2f} ms), {per_signature / engine_bt:.2f}× B-T "
+            f"({1000 * engine_bt:.2f} ms); the seals are B-T here, made long-term below"
         )
         for provider, count, seconds in waits:
             print(
                 f"  {provider.value:8} {count:5,} provider transactions, "
                 f"{float(seconds):.1f} s from sending to recorded on average"
             )
+        if not args.skip_archive:
+            await _archive_run(db, workers[0].pid, sealed)
         await db.dispose()
     finally:
         for worker in workers:
-            os.killpg(worker.pid, signal.SIGTERM)
+            if args.profile:  # Dramatiq stops its processes itself; a second TERM kills them
+                os.kill(worker.pid, signal.SIGTERM)
+            else:
+                os.killpg(worker.pid, signal.SIGTERM)
             try:
-                worker.wait(timeout=10)
+                worker.wait(timeout=120 if args.profile else 10)
             except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait()
@@ -281,6 +396,38 @@ async def run(args: argparse.Namespace) -> None:
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+async def _archive_run(db: Database, worker_pid: int, sealed: int) -> None:
+    """The archive run that makes the batches' sealed transcripts long-term (PAdES B-LTA,
+    XAdES LTA: OCSP answers, archive timestamps), as the workers' daily run or
+    ``hub transcripts archive`` would, on the same workers; timed and counted apart from
+    the signing above, which it is not part of."""
+    from hub.jobs.actors import send
+
+    started, machine = time.perf_counter(), _machine_cpu()
+    worker = _cpu_of_tree(worker_pid)
+    async with db.unit_of_work() as session:
+        job, work = await archive.start(session, client_id="bench")
+    send(work)
+    while True:
+        async with db.sessions() as session:
+            found = await session.get(models.Job, job.id, populate_existing=True)
+        if found is not None and found.state == "COMPLETED":
+            break
+        await asyncio.sleep(1)
+    elapsed = time.perf_counter() - started
+    worker = _cpu_of_tree(worker_pid) - worker
+    machine = _machine_cpu() - machine
+    counts = found.checkpoint or {}
+    print(
+        f"long-term (the archive run, not in the signing figures above): "
+        f"{counts.get('extended', 0):,} of {sealed:,} sealed transcripts made long-term "
+        f"({counts.get('checked', 0):,} checked), "
+        f"{counts.get('problem_count', 0)} problems, in {elapsed:.0f} s; CPU seconds: "
+        f"workers {worker:.0f} ({1000 * worker / max(sealed, 1):.1f} ms per transcript), "
+        f"whole machine {machine:.0f} of {elapsed * (os.cpu_count() or 1):.0f} available"
+    )
 
 
 async def _until_ready(redis_url: str, namespace: str, processes: int) -> None:
@@ -401,4 +548,17 @@ if __name__ == "__main__":
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument(
+        "--skip-archive",
+        action="store_true",
+        help="leave out the archive run that makes the sealed transcripts long-term",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample each worker's event loop with pyinstrument; reports written to DIR",
+    )
+    arguments = parser.parse_args()
+    if arguments.profile:
+        arguments.profile = os.path.abspath(arguments.profile)
+    asyncio.run(run(arguments))

@@ -1,9 +1,11 @@
 """Archive timestamps: every sealed transcript made long-term, and kept so for decades.
 
-A transcript is made PAdES B-LTA / XAdES LTA when the seal is applied
+A transcript sealed on its own is made PAdES B-LTA / XAdES LTA when the seal is applied
 (:func:`hub.signing.service.complete_signatures`), unless the PKI could not answer
-then. A timestamp proves something only while its TSA's certificate is valid, so
-before that certificate ends a new archive timestamp must cover the old one
+then; one sealed by a bulk-signing batch is recorded B-T
+(:func:`hub.signing.service.complete_batch_signatures`) and made long-term here. A
+timestamp proves something only while its TSA's certificate is valid, so before that
+certificate ends a new archive timestamp must cover the old one
 (:mod:`hub.signing.longterm`). This job does both, for every signed version of every
 sealed or published transcript (a corrected one's earlier version stays verifiable).
 

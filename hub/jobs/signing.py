@@ -26,6 +26,14 @@ the new holder's phone. Only where apps may name signers (the demo) may a progra
 its own start one, and then each chunk asks the role holder, as before sign-in
 existed. The school seal is the school's machine signature, whoever starts it.
 
+A seal batch records the sealed documents as the seal made them (PAdES B-T, XAdES
+B-T) and leaves making them long-term (OCSP answers, archive timestamps:
+:mod:`hub.signing.longterm`) to the archive job (:mod:`hub.jobs.archive`, which
+finds every sealed transcript without an archive timestamp due): the seal's
+transaction waits for no OCSP responder, and a batch's CPU goes to signing. A seal
+made one at a time (:func:`hub.signing.service.complete_signatures`) is still made
+long-term at once.
+
 Signing twice is impossible by construction: the lifecycle refuses a second
 signature for the same role (the transcript has moved on), the transcript row is
 locked while a signature is recorded, and a transcript has at most one pending
@@ -367,7 +375,8 @@ async def _poll_once(
             )
         )
         try:
-            request = await signing_service.complete_signatures(
+            # A seal's documents are made long-term by the archive job (module docstring).
+            request = await signing_service.complete_batch_signatures(
                 session,
                 caller=await acting_caller(session, job),
                 signing=signing,

@@ -26,6 +26,7 @@ import asyncio
 import base64
 import dataclasses
 import enum
+import functools
 import hmac
 import typing
 import uuid
@@ -225,7 +226,8 @@ async def complete_signatures(
     state: str | None = None,
     redirect_uri: str | None = None,
 ) -> models.SigningRequest:
-    """Poll the provider once and, if the signer confirmed, finish and record every item.
+    """Poll the provider once and, if the signer confirmed, finish and record every item;
+    a seal is made long-term at once (:func:`_long_term`).
 
     ``otp`` is the one-time code a provider sent the signer for a request that waits
     for it (:func:`awaiting` ``"otp"``); ``oauth2_code`` (or ``oauth2_error``: the
@@ -234,6 +236,46 @@ async def complete_signatures(
     back with, which must be the request's (RFC 6749 §10.12: no code from another
     flow), and the ``redirect_uri`` it was sent to (:func:`authorization_callback`).
     Either goes to the provider with this poll only and is never stored."""
+    return await _complete(
+        session,
+        caller=caller,
+        signing=signing,
+        request_id=request_id,
+        otp=otp,
+        oauth2_code=oauth2_code,
+        oauth2_error=oauth2_error,
+        state=state,
+        redirect_uri=redirect_uri,
+        long_term=True,
+    )
+
+
+async def complete_batch_signatures(
+    session: AsyncSession, *, caller: Caller, signing: SigningServices, request_id: str
+) -> models.SigningRequest:
+    """:func:`complete_signatures` for bulk signing (:mod:`hub.jobs.signing`): a seal's
+    documents are recorded as the seal made them (B-T) and left to the archive job
+    (:mod:`hub.jobs.archive` finds every sealed transcript without an archive timestamp
+    due) to be made long-term, so a seal batch's transaction waits for no OCSP
+    responder and the batch's CPU goes to signing."""
+    return await _complete(
+        session, caller=caller, signing=signing, request_id=request_id, long_term=False
+    )
+
+
+async def _complete(
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    signing: SigningServices,
+    request_id: str,
+    long_term: bool,
+    otp: str | None = None,
+    oauth2_code: str | None = None,
+    oauth2_error: str | None = None,
+    state: str | None = None,
+    redirect_uri: str | None = None,
+) -> models.SigningRequest:
     request = await load_request(session, caller=caller, request_id=request_id, for_update=True)
     if request.state != PENDING:
         return request
@@ -278,7 +320,7 @@ async def complete_signatures(
         )
     )
     if result.state is TransactionState.SIGNED:
-        await _finish(session, caller, signing, request, items, result)
+        await _finish(session, caller, signing, request, items, result, long_term=long_term)
     else:
         _close(request, items, result)
     request.finished_at = datetime.now(UTC)
@@ -354,6 +396,8 @@ async def _finish(
     request: models.SigningRequest,
     items: list[models.SigningRequestItem],
     result: TransactionResult,
+    *,
+    long_term: bool = True,
 ) -> None:
     if len(result.signatures) != 2 * len(items):
         _fail(
@@ -398,7 +442,7 @@ async def _finish(
                 result.signatures[2 * item.position + 1],
                 timestamper=signing.timestamper,
             )
-            if role is SignerRole.SCHOOL_SEAL and signing.timestamper is not None:
+            if long_term and role is SignerRole.SCHOOL_SEAL and signing.timestamper is not None:
                 sealed = await _long_term(signing, longterm.Documents(signed_xml, signed_pdf))
                 signed_xml, signed_pdf = sealed.xml, sealed.pdf
             return signed_xml, signed_pdf
@@ -750,6 +794,13 @@ def unpack(kind: type[T], data: bytes) -> T:
             return hint(value)
         return value
 
-    hints = typing.get_type_hints(kind)
+    hints = _type_hints(typing.cast(Any, kind))
     fields = orjson.loads(data)
     return kind(**{name: restore(value, hints.get(name)) for name, value in fields.items()})
+
+
+@functools.cache
+def _type_hints(kind: type) -> dict[str, Any]:
+    """A prepared dataclass's field types, resolved once (every item of every chunk is
+    unpacked: :func:`typing.get_type_hints` evaluates the annotations each time)."""
+    return typing.get_type_hints(kind)

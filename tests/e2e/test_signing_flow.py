@@ -25,12 +25,17 @@ from sqlalchemy import select
 
 from hub.adapters.signing.csc.simulator import HUB_CLIENT
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
+from hub.auth.access import Caller
 from hub.db import models
 from hub.demo.signing import DemoSigning
 from hub.domain.enums import (
     OrgLevel,
     SigningProvider,
 )
+from hub.domain.signers import SignerRole
+from hub.jobs import archive
+from hub.signing import longterm
+from hub.signing import service as signing_service
 from hub.signing.trust import TrustStore
 from hub.signing.verification import Verdict, verify_document
 from hub.web.app import create_app
@@ -142,6 +147,57 @@ async def test_three_signers_sign_through_their_providers_and_everyone_can_verif
     assert "DOCUMENT_MODIFIED" in {r["code"] for r in result["reasons"]}
     genuine = await _upload(hub, vendor, signed_pdf, "hocba.pdf")
     assert genuine["verdict"] == "VALID", genuine
+
+
+async def test_a_seal_batch_leaves_long_term_to_the_archive_job(
+    hub, vendor, school, demo, db
+) -> None:  # type: ignore[no-untyped-def]
+    """Bulk signing's seal (complete_batch_signatures) records the documents B-T; the
+    archive job then finds them due and makes them long-term, as it does a seal made
+    while the PKI did not answer."""
+    batch = school.transcripts[:1]
+    await signed_in_turn(hub, vendor, school, batch, "HOMEROOM_TEACHER", "PRINCIPAL")
+    caller = Caller(
+        "batch", frozenset({"transcripts:read", "transcripts:sign"}), OrgLevel.DEPARTMENT, None
+    )
+    async with db.unit_of_work() as session:
+        request = await signing_service.request_signatures(
+            session,
+            caller=caller,
+            signing=demo.signing,
+            transcript_ids=batch,
+            role=SignerRole.SCHOOL_SEAL,
+        )
+    for _ in range(100):
+        async with db.unit_of_work() as session:
+            done = await signing_service.complete_batch_signatures(
+                session, caller=caller, signing=demo.signing, request_id=request.request_id
+            )
+        if done.state != signing_service.PENDING:
+            break
+        await asyncio.sleep(0.1)
+    assert done.state == signing_service.SIGNED
+
+    async def stored() -> longterm.Documents:
+        async with db.sessions() as session:
+            transcript = await session.get(models.Transcript, batch[0])
+            assert transcript is not None and transcript.state == "SEALED"
+            return longterm.Documents(transcript.xml, transcript.pdf)
+
+    sealed = await stored()
+    assert longterm.due(sealed, datetime.now(UTC))
+    offline = TrustStore(demo.pki.roots, fetch_revocation=False)
+    assert (await verify_document(sealed.pdf, trust=offline)).verdict is not Verdict.VALID
+
+    async with db.unit_of_work() as session:
+        job, work = await archive.start(session, client_id="test")
+    for step in work:
+        await archive.archive_batch(db, demo.signing, job_id=job.job_id, batch=step.args[1])
+    made = await stored()
+    assert not longterm.due(made, datetime.now(UTC))
+    for document in (made.xml, made.pdf):
+        alone = await verify_document(document, trust=offline)
+        assert alone.verdict is Verdict.VALID, alone.reasons
 
 
 async def test_anyone_can_check_a_transcript_without_an_account(hub, vendor, school, db) -> None:  # type: ignore[no-untyped-def]
