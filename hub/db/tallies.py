@@ -135,16 +135,31 @@ _compacted: dict[tuple[str, str], int] = {}
 
 async def compact_when_due(db: Database) -> None:
     """Compact each tally that gained :data:`COMPACT_AFTER` deltas since this process last
-    did (every tally once, the first time): the watchdog's tick, in every worker."""
+    looked: the watchdog's tick, in every worker. The first look counts the rows beyond
+    one per key instead, so a worker's start compacts only a tally that needs it (every
+    worker starting at once would each rewrite every tally otherwise)."""
     for tally in TALLIES:
         mark = (db.url, tally.table)
         async with db.unit_of_work() as session:
             newest = await session.scalar(select(func.max(tally.model.id))) or 0
-            if mark in _compacted and newest - _compacted[mark] < COMPACT_AFTER:
+            if mark in _compacted:
+                due = newest - _compacted[mark] >= COMPACT_AFTER
+            else:
+                due = await _surplus(session, tally) >= COMPACT_AFTER
+            if not due:
+                _compacted.setdefault(mark, newest)
                 continue
             rows = await compact(session, tally)
             _compacted[mark] = await session.scalar(select(func.max(tally.model.id))) or 0
         log.info("tallies.compacted", table=tally.table, rows=rows)
+
+
+async def _surplus(session: AsyncSession, tally: Counted) -> int:
+    """How many of the tally's rows a compaction would fold away (rows beyond one per key)."""
+    rows = await session.scalar(select(func.count()).select_from(tally.model)) or 0
+    columns = tally.columns()
+    keys = select(*columns).group_by(*columns).subquery()
+    return int(rows) - int(await session.scalar(select(func.count()).select_from(keys)) or 0)
 
 
 async def differences(session: AsyncSession, tally: Counted) -> list[tuple[Any, ...]]:

@@ -280,3 +280,31 @@ async def test_a_truncate_empties_the_tallies_of_what_it_emptied(database: Datab
         else:
             await session.execute(delete(models.Student))
     assert (await agree(database))["pupil_tallies"] == 0
+
+
+async def test_the_watchdog_compacts_only_a_tally_that_needs_it(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's first look leaves a compact tally alone and folds one whose deltas
+    outnumber its keys by COMPACT_AFTER; later looks count the deltas since."""
+    monkeypatch.setattr(tallies, "COMPACT_AFTER", 5)
+    monkeypatch.setattr(tallies, "_compacted", {})
+    schools, _, _ = await province(database)
+
+    async def rows() -> int:
+        async with database.unit_of_work() as session:
+            found = await session.scalar(select(func.count()).select_from(models.PupilTally))
+            return int(found or 0)
+
+    async with database.unit_of_work() as session:
+        for n in range(400, 403):  # three deltas of one key: two to fold, under 5
+            await session.execute(insert(models.Student), [student_row(n, schools[0])])
+    await tallies.compact_when_due(database)
+    assert await rows() == 3  # the first look left it alone
+    async with database.unit_of_work() as session:
+        for n in range(403, 410):  # seven more deltas since that look
+            await session.execute(insert(models.Student), [student_row(n, schools[0])])
+    assert await rows() == 10
+    await tallies.compact_when_due(database)
+    assert await rows() == 1
+    assert (await agree(database))["pupil_tallies"] == 10
