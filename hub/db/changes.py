@@ -51,12 +51,27 @@ def reserve_versions(session: Session, count: int) -> int:
     return last - count + 1
 
 
+#: The natural key of each tracked entity read from its own row: (the key's name in the
+#: change feed, the row's column). A guardian link's and a transcript's keys take
+#: columns of other rows (:func:`guardian_link_key`, :func:`transcript_key`).
+NATURAL_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "student": (("personalId", "personal_id"), ("ministryCode", "moet_code")),
+    "staff": (("personalId", "personal_id"),),
+    "certificate": (("issuer", "issuer_dn"), ("serialNumber", "serial_number")),
+}
+
+
+def natural_key(entity: str, row: Any) -> dict[str, Any]:
+    """The natural key of ``row`` (an ORM object or a Core row) of a tracked ``entity``."""
+    return {name: getattr(row, column) for name, column in NATURAL_KEYS[entity]}
+
+
 def student_key(row: Student) -> dict[str, Any]:
-    return {"personalId": row.personal_id, "ministryCode": row.moet_code}
+    return natural_key("student", row)
 
 
 def staff_key(row: Staff) -> dict[str, Any]:
-    return {"personalId": row.personal_id}
+    return natural_key("staff", row)
 
 
 def guardian_link_key(
@@ -70,7 +85,7 @@ def guardian_link_key(
 
 
 def certificate_key(row: SigningCertificate) -> dict[str, Any]:
-    return {"issuer": row.issuer_dn, "serialNumber": row.serial_number}
+    return natural_key("certificate", row)
 
 
 def _tombstone_of(row: Any, session: Session) -> tuple[str, dict[str, Any], list[int | None]]:

@@ -140,6 +140,26 @@ NODES: dict[str, NodeShape] = {
         },
         audit=(("staff", "staff_id", "certificate"),),
     ),
+    # Reached only as a change's node (:mod:`hub.fastpath.feed`), not from a root list.
+    "Transcript": NodeShape(
+        models.Transcript,
+        {
+            "id": Scalar("id", GLOBAL_ID),
+            "documentId": Scalar("document_id"),
+            "version": Scalar("version"),
+            "state": Scalar("state"),
+            "isCurrent": Scalar("is_current"),
+            "correctionReason": Scalar("correction_reason"),
+            "learningResult": Scalar("learning_result"),
+            "conductResult": Scalar("conduct_result"),
+            "outcome": Scalar("outcome"),
+            "award": Scalar("award"),
+            "createdAt": Scalar("created_at", DATETIME),
+            "updatedAt": Scalar("updated_at", DATETIME),
+        },
+        {},
+        audit=(("student", "student_id", "transcript"),),
+    ),
 }
 
 

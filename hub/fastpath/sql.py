@@ -40,7 +40,7 @@ from hub.resolvers.paging import Window, beyond_cursor, bounded, ordered
 from hub.schema.pagination import decode_cursor
 
 
-def _str(value: str) -> Any:
+def sql_string(value: str) -> Any:
     """A SQL string literal (keys and type names: never user input at run time)."""
     return literal_column("'" + value.replace("'", "''") + "'", String)
 
@@ -62,27 +62,24 @@ def _concat(*parts: Any) -> Any:
 
 def global_id(type_name: str, column: Any) -> Any:
     """strawberry's ``base64("Type:id")``."""
-    text = _concat(_str(f"{type_name}:"), cast(column, Text))
-    return func.encode(func.convert_to(text, _str("UTF8")), _str("base64"))
+    text = _concat(sql_string(f"{type_name}:"), cast(column, Text))
+    return func.encode(func.convert_to(text, sql_string("UTF8")), sql_string("base64"))
 
 
 def _cursor(column: Any) -> Any:
     """:func:`hub.schema.pagination.cursor_of`: ``base64("after:id")``."""
-    text = _concat(_str("after:"), cast(column, Text))
-    return func.encode(func.convert_to(text, _str("UTF8")), _str("base64"))
+    text = _concat(sql_string("after:"), cast(column, Text))
+    return func.encode(func.convert_to(text, sql_string("UTF8")), sql_string("base64"))
 
 
 def _iso_datetime(column: Any) -> Any:
-    """A naive UTC timestamp as Python's ``isoformat()`` of it in UTC."""
-    micro = func.to_char(column, _str("US"))
-    return _concat(
-        func.to_char(column, _str('YYYY-MM-DD"T"HH24:MI:SS')),
-        case((micro == _str("000000"), _str("")), else_=_concat(_str("."), micro)),
-        _str("+00:00"),
-    )
+    """A naive UTC timestamp as Python's ``isoformat()`` of it in UTC (no fraction when
+    it has no microseconds): one ``to_char``, the empty fraction cut."""
+    text = func.to_char(column, sql_string('YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))
+    return func.replace(text, sql_string(".000000+"), sql_string("+"))
 
 
-def _masked(kind: Kind, column: Any) -> Any:
+def masked_sql(kind: Kind, column: Any) -> Any:
     """:func:`hub.domain.personal_data._mask` in SQL."""
     value: Any
     if kind is Kind.PERSONAL_ID:
@@ -90,32 +87,37 @@ def _masked(kind: Kind, column: Any) -> Any:
         value = case(
             (
                 length > _int(4),
-                _concat(func.repeat(_str(_BULLET), length - _int(4)), func.right(column, _int(4))),
+                _concat(
+                    func.repeat(sql_string(_BULLET), length - _int(4)), func.right(column, _int(4))
+                ),
             ),
-            else_=func.repeat(_str(_BULLET), length),
+            else_=func.repeat(sql_string(_BULLET), length),
         )
     elif kind is Kind.PHONE:
-        digits = func.regexp_replace(column, _str("[^0-9]"), _str(""), _str("g"))
+        digits = func.regexp_replace(column, sql_string("[^0-9]"), sql_string(""), sql_string("g"))
         value = _concat(
-            func.repeat(_str(_BULLET), func.greatest(func.length(digits) - _int(3), _int(0))),
+            func.repeat(sql_string(_BULLET), func.greatest(func.length(digits) - _int(3), _int(0))),
             func.right(digits, _int(3)),
         )
     elif kind is Kind.EMAIL:
-        at = func.strpos(column, _str("@"))
+        at = func.strpos(column, sql_string("@"))
         value = case(
             (
                 at > _int(0),
                 _concat(
-                    func.left(func.split_part(column, _str("@"), _int(1)), _int(1)),
-                    _str(_BULLET * 3 + "@"),
+                    func.left(func.split_part(column, sql_string("@"), _int(1)), _int(1)),
+                    sql_string(_BULLET * 3 + "@"),
                     func.substr(column, at + _int(1)),
                 ),
             ),
-            else_=_str(_BULLET * 3),
+            else_=sql_string(_BULLET * 3),
         )
     elif kind is Kind.CERTIFICATE_SUBJECT:
         value = func.regexp_replace(
-            column, _str("[0-9]{8}([0-9]{4})"), _str(_BULLET * 8 + "\\1"), _str("g")
+            column,
+            sql_string("[0-9]{8}([0-9]{4})"),
+            sql_string(_BULLET * 8 + "\\1"),
+            sql_string("g"),
         )
     else:  # pragma: no cover - the shapes list no other kind
         raise Unsupported(kind)
@@ -207,11 +209,11 @@ class Builder:
         if scalar.show == GLOBAL_ID:
             return global_id(type_name, column)
         if scalar.show == DATE:
-            return func.to_char(column, _str("YYYY-MM-DD"))
+            return column  # JSON writes a date as ISO 8601 (YYYY-MM-DD), as strawberry does
         if scalar.show == DATETIME:
             return _iso_datetime(column)
         kind = Kind(scalar.show)
-        return column if unmasked(self.caller.scopes, kind) else _masked(kind, column)
+        return column if unmasked(self.caller.scopes, kind) else masked_sql(kind, column)
 
     def level(self, plan: NodePlan, rows: Any, key: Any) -> Any:
         """A CTE of ``(k, j)``: each row's JSON by ``key``."""
@@ -220,9 +222,9 @@ class Builder:
         source = rows
         arguments: list[Any] = []
         for out, what in plan.outputs:
-            arguments.append(_str(out))
+            arguments.append(sql_string(out))
             if what[0] == "typename":
-                arguments.append(_str(plan.type_name))
+                arguments.append(sql_string(plan.type_name))
             elif what[0] == "scalar":
                 scalar = shape.scalars[what[1]]
                 arguments.append(self.scalar(plan.type_name, scalar, rows.c[scalar.column]))
@@ -239,9 +241,9 @@ class Builder:
         for entity, column, item in NODES[type_name].audit:
             self.audit.append(
                 select(
-                    _str(entity).label("entity"),
+                    sql_string(entity).label("entity"),
                     rows.c[column].label("entity_id"),
-                    _str(item).label("item"),
+                    sql_string(item).label("item"),
                 ).where(rows.c[column].is_not(None))
             )
 
@@ -306,10 +308,10 @@ class Builder:
         self._audit(root.node, page)  # a page's nodes are read whatever is selected of them
         values: list[Any] = []
         for out, what in plan.outputs:
-            values.append(_str(out))
+            values.append(sql_string(out))
             kind = what[0]
             if kind == "typename":
-                values.append(_str(what[1]))
+                values.append(sql_string(what[1]))
             elif kind == "totalCount":
                 counted = select(func.count()).select_from(
                     query.authorised.order_by(None).subquery()
@@ -337,9 +339,9 @@ class Builder:
         following, preceding = (beyond, more) if query.window.backward else (more, beyond)
         values: list[Any] = []
         for out, info in infos:
-            values.append(_str(out))
+            values.append(sql_string(out))
             if info == "__typename":
-                values.append(_str("PageInfo"))
+                values.append(sql_string("PageInfo"))
             elif info == "hasNextPage":
                 values.append(following)
             elif info == "hasPreviousPage":
@@ -353,11 +355,11 @@ class Builder:
         source = page
         values: list[Any] = []
         for out, what in outputs:
-            values.append(_str(out))
+            values.append(sql_string(out))
             if what[0] == "cursor":
                 values.append(_cursor(page.c.id))
             elif what[0] == "typename":
-                values.append(_str(what[1]))
+                values.append(sql_string(what[1]))
             else:
                 nodes = self.level(what[1], page, page.c.id)
                 source = source.outerjoin(nodes, nodes.c.k == page.c.id)
@@ -371,9 +373,9 @@ class Builder:
         root lists' authorised statements and page sizes (:func:`root_statement`)."""
         values: list[Any] = []
         for key, root in plan.roots:
-            values.append(_str(key))
+            values.append(sql_string(key))
             if isinstance(root, str):
-                values.append(_str(root))
+                values.append(sql_string(root))
             else:
                 values.append(self.connection(root, roots[key]))
         data = cast(func.json_build_object(*values), Text).label("data")
@@ -387,7 +389,7 @@ class Builder:
                 select(
                     cast(bindparam("client_id", None), String),
                     cast(bindparam("person", None), String),
-                    _str("read"),
+                    sql_string("read"),
                     entries.c.entity,
                     entries.c.entity_id,
                     entries.c.item,

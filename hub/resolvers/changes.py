@@ -1,20 +1,17 @@
 """The change feed: what changed after a version, including deletions."""
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
-from hub.auth.access import read_scope_for, restrict
+from hub.auth.access import Caller, read_scope_for, restrict
 from hub.db import models
 from hub.db.changes import (
     UPSERTED,
-    certificate_key,
     guardian_link_key,
-    staff_key,
-    student_key,
+    natural_key,
     transcript_key,
 )
 from hub.resolvers.context import Context
@@ -38,20 +35,16 @@ TRACKED: dict[str, type[Any]] = {
     "certificate": models.SigningCertificate,
 }
 
-#: Each entity's natural key, from a row of its model's columns (as ``fetch`` reads it).
-KEYS: dict[str, Callable[[Any], dict[str, Any]]] = {
-    "student": student_key,
-    "staff": staff_key,
-    "certificate": certificate_key,
-}
 
-
-def _readable(ctx: Context) -> list[str]:
-    return [
+def feed_kinds(caller: Caller) -> list[str]:
+    """The kinds of change ``caller`` reads in the feed: the tracked records it may read,
+    and published transcripts with ``transcripts:read``."""
+    kinds = [
         entity
         for entity, model in TRACKED.items()
-        if (scope := read_scope_for(model)) is None or ctx.caller.has(scope)
+        if (scope := read_scope_for(model)) is None or caller.has(scope)
     ]
+    return [*kinds, "transcript"] if caller.has("transcripts:read") else kinds
 
 
 async def _guardian_link_changes(ctx: Context, since: int, first: int) -> list[ChangeRecord]:
@@ -97,9 +90,12 @@ async def changes_since(ctx: Context, *, since: int, first: int) -> list[ChangeR
     its organisation, deletions included.
     """
     ctx.caller.require("changes:read")
-    kinds = _readable(ctx)
+    kinds = feed_kinds(ctx.caller)
     records: list[ChangeRecord] = []
     for entity in kinds:
+        if entity == "transcript":
+            records += await _transcript_changes(ctx, since, first)
+            continue
         if entity == "guardianLink":
             records += await _guardian_link_changes(ctx, since, first)
             continue
@@ -108,11 +104,10 @@ async def changes_since(ctx: Context, *, since: int, first: int) -> list[ChangeR
         statement = select(model).where(version > since).order_by(version).limit(first)
         for row in await fetch(ctx, model, statement):
             records.append(
-                ChangeRecord(row.change_version, entity, UPSERTED, KEYS[entity](row), model, row)
+                ChangeRecord(
+                    row.change_version, entity, UPSERTED, natural_key(entity, row), model, row
+                )
             )
-    if ctx.caller.has("transcripts:read"):
-        records += await _transcript_changes(ctx, since, first)
-        kinds.append("transcript")
     tombstone = models.Tombstone
     deleted = await ctx.reader.rows(
         restrict(

@@ -27,6 +27,7 @@ from hub.signing.service import SigningServices
 from hub.transcripts import service as transcript_service
 from hub.web.admission import admission_routes
 from hub.web.authorize import authorize_routes
+from hub.web.changes import change_routes
 from hub.web.consents import consent_routes
 from hub.web.dashboard import dashboard_routes
 from hub.web.family import family_routes
@@ -182,6 +183,7 @@ def create_app(
             *dashboard_routes(hub),
             *import_routes(hub),
             *list_routes(hub),
+            *change_routes(hub),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         lifespan=lifespan,
