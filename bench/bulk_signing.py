@@ -17,6 +17,17 @@ Before the run, in this process, the engine's own cost is measured on the same s
 document: prepare+finish of one XML and one PDF per role (the provider's RSA signing
 left out), B-B and B-T; the workers' CPU per signature is printed against it.
 
+The school seal's provider is a SoftHSM2 token loaded into the worker process, so
+for one role in three the workers' CPU holds the provider's own work — opening a
+session on the token, reading the credential, the RSA signing of every digest —
+that a remote provider (the people's CAs) does on its own servers. Against the
+plain engine figure the seal role is charged for work no other role does. So the
+token's cost is measured too (:func:`token_cost`: a seal chunk's calls to the
+token, in this process, per transcript) and a third of it added to the B-T engine
+figure (each role is a third of the signatures): "the B-T engine with the seal
+token's signing", the figure the workers' CPU per signature is held to. The plain
+B-B and B-T ratios are printed as before.
+
 A seal batch records the sealed documents B-T and leaves making them long-term (OCSP
 answers, archive timestamps) to the archive job (hub/jobs/signing.py): so the signing
 figures hold no long-term work. After the signing, an archive run on the same workers
@@ -237,6 +248,34 @@ async def engine_cost(rounds: int = ENGINE_ROUNDS) -> tuple[float, float]:
     return statistics.median(b_b), statistics.median(b_t)
 
 
+async def token_cost(db: Database, demo, school_id: int, rounds: int = 5) -> float:  # type: ignore[no-untyped-def]
+    """CPU seconds per seal signature that the school's SoftHSM2 token spends in the
+    process that calls it: what a worker asks of the token for one seal chunk (the
+    credential read from the token, then every digest of the chunk signed in one
+    session), divided by the chunk's transcripts. A remote provider does this work on
+    its own servers, so it is the provider's, not the engine's; measured here, in this
+    process, on a token of the run, as the workers' chunks use it."""
+    async with db.sessions() as session:
+        school = await session.get(models.School, school_id)
+        row = await session.scalar(
+            select(models.SigningCertificate).where(
+                models.SigningCertificate.school_id == school_id
+            )
+        )
+    assert school is not None and row is not None
+    adapter = demo.signing.providers.adapter(SigningProvider.PKCS11)
+    credential = await adapter.credential(school.moet_code, row.credential_id)
+    chunk = min(batches.MAX_CHUNK, credential.max_batch // 2)
+    digests = [hashlib.sha256(bytes([n % 256, n // 256])).digest() for n in range(2 * chunk)]
+    spent = []
+    for _ in range(rounds + 1):  # the first warms the token's session
+        started = time.process_time()
+        credential = await adapter.credential(school.moet_code, row.credential_id)
+        await adapter.sign_hashes(credential, digests, [""] * len(digests))
+        spent.append(time.process_time() - started)
+    return statistics.median(spent[1:]) / chunk
+
+
 def _person(school_id: int, role: StaffRole, serial: int) -> models.Staff:
     name = f"Giáo viên {serial}"
     return models.Staff(
@@ -277,6 +316,16 @@ async def run(args: argparse.Namespace) -> None:
         school_ids = await build(db, demo, args.pupils)
         print(f"built {args.pupils:,} transcripts in {len(school_ids)} schools "
               f"in {time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+        token = await token_cost(db, demo, school_ids[0])
+        # The engine with the provider's work that the workers do besides: the seal
+        # token's, one role in three.
+        engine_token = engine_bt + token / len(SIGNING_ORDER)
+        print(
+            f"seal token (SoftHSM2, in the workers' processes): {1000 * token:.2f} ms CPU per "
+            f"seal signature; the B-T engine with it: {1000 * engine_token:.2f} ms per "
+            f"signature, average of the three roles",
+            flush=True,
+        )
         namespace = f"bench-{uuid.uuid4().hex[:6]}"
         settings = Settings(database_url=url, redis_url=args.redis_url, jobs_namespace=namespace)
         configure(settings)
@@ -372,6 +421,10 @@ async def run(args: argparse.Namespace) -> None:
             f"  workers' CPU per signature / engine's: {per_signature / engine_bb:.2f}× B-B "
             f"({1000 * engine_bb:.2f} ms), {per_signature / engine_bt:.2f}× B-T "
             f"({1000 * engine_bt:.2f} ms); the seals are B-T here, made long-term below"
+        )
+        print(
+            f"  workers' CPU per signature / B-T engine with the seal token's signing: "
+            f"{per_signature / engine_token:.2f}× ({1000 * engine_token:.2f} ms)"
         )
         for provider, count, seconds in waits:
             print(

@@ -18,12 +18,16 @@ a transaction that first checks the documents are still the ones it read. The st
 is in the documents themselves: a batch delivered twice, or run again after a crash,
 finds the documents it finished not due and leaves them; the watchdog sends again the
 batches a stalled run lacks (:func:`stalled_work`) and starts a run when the last one
-is older than ``HUB_ARCHIVE_HOURS`` (:func:`archive_when_due`).
+is older than ``HUB_ARCHIVE_HOURS`` (:func:`archive_when_due`). A batch is small and
+marks the run as progressing while it works (:data:`PROGRESS_SECONDS`), so a run whose
+batches are only busy is never taken for stalled and sent again: a batch sent again
+while the first is still at work would make its transcripts long-term a second time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,8 +47,13 @@ from hub.signing.service import SigningServices
 
 KIND = "ARCHIVE"
 ACTOR = "archive_transcripts"
-#: Transcripts per message; each may cost a few OCSP requests and two timestamps.
-BATCH_TRANSCRIPTS = 100
+#: Transcripts per message; each may cost a few OCSP requests and two timestamps, and
+#: ~60 ms of CPU: a batch of 20 is a second or two of a worker's time, so a batch running
+#: beside a dozen others still ends well inside the watchdog's stall time.
+BATCH_TRANSCRIPTS = 20
+#: While a batch works, the run is marked as progressing at most this often, so the
+#: watchdog never takes a run whose batches are busy for stalled and sends them again.
+PROGRESS_SECONDS = 5.0
 #: The client id of runs the watchdog starts.
 SCHEDULER = "hub-scheduler"
 #: How many problems a run lists; its counts are always whole.
@@ -143,7 +152,11 @@ async def archive_batch(
         ).all()
     moment = now or datetime.now(UTC)
     checked, extended, problems = 0, 0, []
+    noted = time.monotonic()
     for transcript_id, xml, pdf in rows:
+        if time.monotonic() - noted >= PROGRESS_SECONDS:
+            await core.touch(db, job_id)
+            noted = time.monotonic()
         checked += 1
         documents = longterm.Documents(xml, pdf)
         try:

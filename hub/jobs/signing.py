@@ -42,11 +42,16 @@ provider request per role (a partial unique index).
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.errors import ActorNotFound
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -503,12 +508,24 @@ async def progress(session: AsyncSession, job: models.Job) -> Progress:
 
 
 async def stalled_work(runtime: core.JobRuntime, *, stall_seconds: float) -> list[Next]:
-    """What batches without progress for ``stall_seconds`` still need: their queued chunks
-    and the requests they wait on; a batch an outage paused, its resume."""
+    """What batches without progress for ``stall_seconds`` still need: the requests they
+    wait on, and their queued chunks unless the broker still holds chunks to send; a
+    batch an outage paused, its resume.
+
+    A batch makes no progress while its chunks wait their turn behind other schools'
+    (a district's batches are started together): their messages are in the queue, not
+    lost, and sending each one again every ``stall_seconds`` only piled no-op copies
+    at the queue's end (a district's run: hundreds every round). So queued chunks are
+    sent again only once the chunks' queue has run dry (:func:`_chunks_in_queue`) —
+    when a lost message (Redis restarted without persistence) is the only reason left.
+    An ask after a signer's answer is sent again as before: each ask schedules the
+    next, so a lost one is never followed by another.
+    """
+    backlog = await asyncio.to_thread(_chunks_in_queue)
 
     async def running(session: AsyncSession, job: models.Job) -> list[Next]:
-        work = await _work_left(session, job)
-        if not work:
+        work = await _work_left(session, job, queued=not backlog)
+        if not work and not backlog:
             await core.finish_if_done(session, job, ITEMS)
         return work
 
@@ -529,14 +546,20 @@ async def _resume(session: AsyncSession, job: models.Job) -> list[Next]:
     return await _work_left(session, job)
 
 
-async def _work_left(session: AsyncSession, job: models.Job) -> list[Next]:
-    chunks = set(
-        await session.scalars(
-            select(models.SigningBatchItem.chunk).where(
-                models.SigningBatchItem.job_id == job.id,
-                models.SigningBatchItem.state == ItemState.QUEUED.value,
+async def _work_left(session: AsyncSession, job: models.Job, *, queued: bool = True) -> list[Next]:
+    """The messages a batch still needs: its queued chunks (unless not ``queued``) and
+    the requests it waits on."""
+    chunks = (
+        set(
+            await session.scalars(
+                select(models.SigningBatchItem.chunk).where(
+                    models.SigningBatchItem.job_id == job.id,
+                    models.SigningBatchItem.state == ItemState.QUEUED.value,
+                )
             )
         )
+        if queued
+        else set()
     )
     requests = set(
         await session.scalars(
@@ -569,6 +592,23 @@ async def _still_waiting(
         if lifecycle.awaits_signature(TranscriptState(states[i.transcript_id]), role)
     ]
     return ready, [i for i in items if i not in ready]
+
+
+def _chunks_in_queue() -> bool:
+    """Whether the broker still holds :func:`send_chunk` messages not yet taken: the
+    queue's length in Redis, or in the in-process broker. A worker's prefetched
+    messages are not counted, so at the queue's very end a few chunks may still be sent
+    twice (harmless: a chunk's items are taken once)."""
+    broker = dramatiq.get_broker()
+    try:
+        queue = broker.get_actor("send_chunk").queue_name
+    except ActorNotFound:
+        return False
+    if isinstance(broker, RedisBroker):
+        return bool(broker.client.llen(f"{broker.namespace}:{queue}"))
+    if isinstance(broker, StubBroker) and queue in broker.queues:
+        return not broker.queues[queue].empty()
+    return False
 
 
 async def _providers_of(session: AsyncSession, job: models.Job) -> set[SigningProvider]:

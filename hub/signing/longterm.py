@@ -320,11 +320,39 @@ def _pdf_chains(
             if attribute["type"].native == "signature_time_stamp_token"
             for value in attribute["values"]
         ]
-    chains: list[tuple[x509.Certificate, Sequence[x509.Certificate]]] = []
-    for signed_data in tokens:
+    return [_carried_chain(signed_data) for signed_data in tokens]
+
+
+#: Chains already classified, by what decides them (:func:`_carried_chain`).
+_carried: dict[
+    tuple[bytes, tuple[bytes, ...]], tuple[x509.Certificate, list[x509.Certificate]]
+] = {}
+
+
+def _carried_chain(
+    signed_data: asn1_cms.SignedData,
+) -> tuple[x509.Certificate, list[x509.Certificate]]:
+    """The signer's certificate and the others a CMS carries, as pyHanko's
+    ``extract_certificate_info`` tells them apart.
+
+    Which is the signer's is decided by the signer identifier and the certificates
+    alone, and a batch's documents carry the same few (a class's teacher, a principal,
+    a seal, one TSA): so each set is classified once — asn1crypto compares names
+    slowly, and every document's chains were read again for each of its signatures."""
+    try:
+        (signer,) = signed_data["signer_infos"]
+        key = (signer["sid"].dump(), tuple(c.dump() for c in signed_data["certificates"]))
+    except (TypeError, ValueError):  # not one signer, no certificates: pyHanko says why
+        key = None
+    found = _carried.get(key) if key is not None else None
+    if found is None:
         info = extract_certificate_info(signed_data)
-        chains.append((_crypto(info.signer_cert), [_crypto(c) for c in info.other_certs]))
-    return chains
+        found = (_crypto(info.signer_cert), [_crypto(c) for c in info.other_certs])
+        if key is not None:
+            if len(_carried) >= 1024:
+                _carried.clear()
+            _carried[key] = found
+    return found[0], list(found[1])
 
 
 def _room_for_a_token(reader: PdfFileReader) -> int | None:
@@ -398,8 +426,7 @@ async def xml_long_term(xml: bytes, *, trust: TrustStore, timestamper: TimeStamp
     stamp = _sub141(unsigned, "ArchiveTimeStamp")
     xades.sub(stamp, ds("CanonicalizationMethod"), Algorithm=xades.EXC_C14N)
     xades.sub(stamp, xades.xades("EncapsulatedTimeStamp"), base64.b64encode(token).decode())
-    info = extract_certificate_info(asn1_cms.ContentInfo.load(token)["content"])
-    tsa, carried = _crypto(info.signer_cert), [_crypto(c) for c in info.other_certs]
+    tsa, carried = _carried_chain(asn1_cms.ContentInfo.load(token)["content"])
     evidence = await _uncarried(trust, [(tsa, carried)])
     _values(_sub141(unsigned, "TimeStampValidationData"), evidence)
     return serialise(root)

@@ -54,6 +54,7 @@ from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory, ShapeResult
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign.ades.api import CAdESSignedAttrSpec, SignerAttrSpec
@@ -640,23 +641,10 @@ class _SharedStampFont:
 
     _BFCHAR = re.compile(rb"<([0-9A-Fa-f]{4})>\s*<([0-9A-Fa-f]{4,8})>")
 
-    def __init__(self, reference: generic.IndirectObject) -> None:
-        font = reference.get_object()
-        widths: dict[int, int] = {}
-        runs = font["/DescendantFonts"][0].get_object()["/W"]
-        for index in range(0, len(runs) - 1, 2):
-            first, values = int(runs[index]), runs[index + 1]
-            widths.update((first + offset, int(w)) for offset, w in enumerate(values))
+    def __init__(self, reference: generic.IndirectObject, glyphs: dict[str, tuple[int, int]]):
         self.reference = reference
-        #: character → (glyph id, width in 1/1000 em)
-        self.glyphs: dict[str, tuple[int, int]] = {}
-        for glyph, text in self._BFCHAR.findall(font["/ToUnicode"].get_object().data):
-            glyph_id = int(glyph, 16)
-            if glyph_id in widths:
-                self.glyphs[bytes.fromhex(text.decode()).decode("utf-16-be")] = (
-                    glyph_id,
-                    widths[glyph_id],
-                )
+        #: character → (glyph id, width in 1/1000 em); shared between documents, never changed
+        self.glyphs = glyphs
 
     @classmethod
     def of(cls, writer: IncrementalPdfFileWriter) -> _SharedStampFont | None:
@@ -667,10 +655,18 @@ class _SharedStampFont:
             return None
         if not isinstance(reference, generic.IndirectObject):
             return None
-        try:
-            return cls(reference)
-        except (KeyError, IndexError, TypeError, ValueError):
-            return None  # not a font this module wrote: the stamp embeds its own
+        stored = _stored_font(writer, reference)
+        glyphs = _glyphs_read.get(stored) if stored is not None else None
+        if glyphs is None:
+            try:
+                glyphs, objects = _read_glyphs(reference)
+            except (KeyError, IndexError, TypeError, ValueError):
+                return None  # not a font this module wrote: the stamp embeds its own
+            if stored is not None and _whole(stored, objects):
+                if len(_glyphs_read) >= 64:
+                    _glyphs_read.clear()
+                _glyphs_read[stored] = glyphs
+        return cls(reference, glyphs)
 
     def covers(self, text: str) -> bool:
         return all(
@@ -678,6 +674,146 @@ class _SharedStampFont:
             for character in unicodedata.normalize("NFC", text)
             if character != "\n"
         )
+
+
+def _read_glyphs(
+    reference: generic.IndirectObject,
+) -> tuple[dict[str, tuple[int, int]], tuple[generic.PdfObject, ...]]:
+    """Character → (glyph id, width) of the shared stamp font ``reference`` names, read
+    from its ``/W`` and ``/ToUnicode``; and the font's three objects as parsed."""
+    font = reference.get_object()
+    descendant = font["/DescendantFonts"][0].get_object()
+    widths: dict[int, int] = {}
+    runs = descendant["/W"]
+    for index in range(0, len(runs) - 1, 2):
+        first, values = int(runs[index]), runs[index + 1]
+        widths.update((first + offset, int(w)) for offset, w in enumerate(values))
+    to_unicode = font["/ToUnicode"].get_object()
+    glyphs: dict[str, tuple[int, int]] = {}
+    for glyph, text in _SharedStampFont._BFCHAR.findall(to_unicode.data):
+        glyph_id = int(glyph, 16)
+        if glyph_id in widths:
+            glyphs[bytes.fromhex(text.decode()).decode("utf-16-be")] = (glyph_id, widths[glyph_id])
+    return glyphs, (font, descendant, to_unicode)
+
+
+#: Glyphs of the shared stamp fonts read so far, by the bytes of their objects
+#: (:func:`_stored_font`): every transcript one version of the hub rendered carries the
+#: same font, and parsing its ~240 widths and its CMap cost a millisecond a PDF.
+_glyphs_read: dict[tuple[bytes, bytes, bytes], dict[str, tuple[int, int]]] = {}
+
+#: The references a shared stamp font's dictionary makes, as :mod:`stamp_font` writes it.
+_FONT_REFERENCES = re.compile(
+    rb"/DescendantFonts\s*\[\s*(\d+)\s+(\d+)\s+R\s*\].*?/ToUnicode\s+(\d+)\s+(\d+)\s+R", re.S
+)
+
+
+def _stored_font(
+    writer: IncrementalPdfFileWriter, reference: generic.IndirectObject
+) -> tuple[bytes, bytes, bytes] | None:
+    """The bytes the shared stamp font is stored as in the file — its font, descendant
+    font and ``/ToUnicode`` objects, each from its header to the first ``endobj`` after
+    it — found without parsing them; None when one of them is not plainly in the file
+    (in an object stream, or referred to otherwise than :data:`_FONT_REFERENCES` says).
+
+    The parser reads nothing but these bytes for these objects, so equal bytes are the
+    same font — when each object ends at that first ``endobj``, which :func:`_whole`
+    checks before a font read is kept."""
+    reader = writer.prev
+    if not isinstance(reader, PdfFileReader) or not isinstance(reader.stream, io.BytesIO):
+        return None
+    data = reader.stream.getvalue()
+    font = _stored_object(writer, reader, data, reference.reference)
+    found = _FONT_REFERENCES.search(font) if font is not None else None
+    if font is None or found is None:
+        return None
+    descendant = _stored_object(
+        writer, reader, data, generic.Reference(int(found[1]), int(found[2]))
+    )
+    to_unicode = _stored_object(
+        writer, reader, data, generic.Reference(int(found[3]), int(found[4]))
+    )
+    if descendant is None or to_unicode is None:
+        return None
+    return font, descendant, to_unicode
+
+
+def _stored_object(
+    writer: IncrementalPdfFileWriter,
+    reader: PdfFileReader,
+    data: bytes,
+    reference: generic.Reference,
+) -> bytes | None:
+    if (reference.generation, reference.idnum) in writer.objects:
+        return None  # changed in the revision being written: not what the file holds
+    at = reader.xrefs[generic.Reference(reference.idnum, reference.generation)]
+    if not isinstance(at, int):
+        return None  # in an object stream
+    end = data.find(b"endobj", at)
+    return data[at : end + len(b"endobj")] if end >= 0 else None
+
+
+def _whole(stored: tuple[bytes, bytes, bytes], objects: tuple[generic.PdfObject, ...]) -> bool:
+    """Whether the stored bytes decide the glyphs alone: each object ends in ``>>`` (a
+    dictionary) or ``endstream`` with its stream's data in it, no string or name in it
+    says ``endobj`` (so the first ``endobj`` was its end, not a cut), and neither the
+    widths nor the CMap's stream dictionary refer to another object; and the font's
+    references are the ones :func:`_stored_font` followed."""
+    font, descendant, to_unicode = objects
+    found = _FONT_REFERENCES.search(stored[0])
+    if not isinstance(font, generic.DictionaryObject) or found is None:
+        return False
+    descendants, cmap = font.raw_get("/DescendantFonts"), font.raw_get("/ToUnicode")
+    if not (
+        isinstance(descendants, generic.ArrayObject)
+        and len(descendants) == 1
+        and _refers_to(descendants.raw_get(0), found[1], found[2])
+        and _refers_to(cmap, found[3], found[4])
+    ):
+        return False
+    for raw, parsed in zip(stored, objects, strict=True):
+        body = raw[: -len(b"endobj")].rstrip()
+        if isinstance(parsed, generic.StreamObject):
+            if not body.endswith(b"endstream") or parsed.encoded_data not in body:
+                return False
+        elif not body.endswith(b">>") or _says_endobj(parsed):
+            return False
+    return (
+        isinstance(descendant, generic.DictionaryObject)
+        and isinstance(to_unicode, generic.StreamObject)
+        and _direct(descendant.raw_get("/W"))
+        and all(_direct(value) for value in to_unicode.values())
+    )
+
+
+def _says_endobj(value: object) -> bool:
+    if isinstance(value, str | bytes):
+        text = value.encode("latin-1", "replace") if isinstance(value, str) else value
+        return b"endobj" in text
+    if isinstance(value, dict):
+        return any(_says_endobj(k) or _says_endobj(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_says_endobj(v) for v in value)
+    return False
+
+
+def _refers_to(value: object, idnum: bytes, generation: bytes) -> bool:
+    return (
+        isinstance(value, generic.IndirectObject)
+        and value.idnum == int(idnum)
+        and value.generation == int(generation)
+    )
+
+
+def _direct(value: object) -> bool:
+    """Whether ``value`` holds no reference to another object, at any depth."""
+    if isinstance(value, generic.IndirectObject):
+        return False
+    if isinstance(value, dict):
+        return all(_direct(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_direct(v) for v in value)
+    return True
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,10 @@ class SigningServices:
     timestamper: TimeStamper | None
 
     async def aclose(self) -> None:
-        """Close the providers' connections and the TSA session, if it keeps one."""
+        """Close the providers' connections, the trust store's client and the TSA
+        session, if it keeps one."""
         await self.providers.aclose()
+        await self.trust.aclose()
         session = getattr(self.timestamper, "_session", None)
         if session is not None and hasattr(session, "close"):
             await session.close()

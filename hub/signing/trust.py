@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -142,6 +143,27 @@ class TrustStore:
         #: Answers fetched to embed (:meth:`fetch_evidence`), no older than
         #: :data:`CLOCK_SKEW`, so each still vouches for a signature made since.
         self._evidence = Remembered(CLOCK_SKEW, 4096)
+        #: The HTTP client of each event loop that asks (:meth:`_client`).
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _client(self) -> httpx.AsyncClient:
+        """The client this event loop's OCSP and CRL requests share, made on its first
+        request: a new client per request built its TLS context and connection pool
+        every time (an archive run asks for hundreds of answers). One per loop, as a
+        client's connections belong to the loop that opened them."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            client = self._clients[loop] = httpx.AsyncClient(timeout=_FETCH_TIMEOUT)
+        return client
+
+    async def aclose(self) -> None:
+        """Close the running event loop's client, if it made one."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
 
     @classmethod
     def from_pem_files(cls, files: Iterable[Path], **options: bool) -> TrustStore:
@@ -220,7 +242,7 @@ class TrustStore:
     ) -> RevocationResult:
         if not self.fetch_revocation:
             return RevocationResult(False, problem="revocation checking is switched off")
-        fetched, problem = await _fetch(certificate, issuer)
+        fetched, problem = await _fetch(self._client(), certificate, issuer)
         return fetched.result if fetched else RevocationResult(False, problem=problem)
 
     async def fetch_evidence(
@@ -235,7 +257,7 @@ class TrustStore:
         kept = self._evidence.get(key)
         if isinstance(kept, Fetched):
             return kept  # a class sealed at once asks once per CA and signer
-        fetched, problem = await _fetch(certificate, issuer)
+        fetched, problem = await _fetch(self._client(), certificate, issuer)
         if fetched is None:
             raise EvidenceUnavailable(problem)
         self._evidence.put(key, fetched)
@@ -243,21 +265,20 @@ class TrustStore:
 
 
 async def _fetch(
-    certificate: x509.Certificate, issuer: x509.Certificate
+    client: httpx.AsyncClient, certificate: x509.Certificate, issuer: x509.Certificate
 ) -> tuple[Fetched | None, str]:
     """The first usable answer of the certificate's OCSP responders, then CRLs."""
     problems: list[str] = []
-    async with httpx.AsyncClient(timeout=_FETCH_TIMEOUT) as client:
-        for url in _ocsp_urls(certificate):
-            try:
-                return await _ask_ocsp(client, url, certificate, issuer), ""
-            except (httpx.HTTPError, ValueError, InvalidSignature) as error:
-                problems.append(f"OCSP {url}: {error!r}")
-        for url in _crl_urls(certificate):
-            try:
-                return await _ask_crl(client, url, certificate, issuer), ""
-            except (httpx.HTTPError, ValueError, InvalidSignature) as error:
-                problems.append(f"CRL {url}: {error!r}")
+    for url in _ocsp_urls(certificate):
+        try:
+            return await _ask_ocsp(client, url, certificate, issuer), ""
+        except (httpx.HTTPError, ValueError, InvalidSignature) as error:
+            problems.append(f"OCSP {url}: {error!r}")
+    for url in _crl_urls(certificate):
+        try:
+            return await _ask_crl(client, url, certificate, issuer), ""
+        except (httpx.HTTPError, ValueError, InvalidSignature) as error:
+            problems.append(f"CRL {url}: {error!r}")
     if not problems:
         problems.append("the certificate names no OCSP responder and no CRL")
     return None, "; ".join(problems)
