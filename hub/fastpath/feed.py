@@ -9,8 +9,9 @@ change, oldest first. The statement reads each kind of record the caller may rea
 read (:func:`hub.auth.access.restrict`): for each kind, an index scan on
 ``change_version`` that stops at the chunk's size picks (version, row id); the picks are
 merged in version order and cut at the size, and only the changes kept are built, their
-rows found by primary key (:class:`FeedBuilder`). Personal IDs, phones and e-mails are masked in SQL as :mod:`hub.domain.
-personal_data` masks them (deletions' stored keys too), and the access-log rows the
+rows found by primary key (:class:`FeedBuilder`). Personal IDs, phones and e-mails are
+masked in SQL as :mod:`hub.domain.personal_data` masks them (deletions' stored keys
+too), and the access-log rows the
 ordinary path would write for the chunk's nodes are inserted by the same statement
 (a data-modifying CTE): no chunk leaves without its log.
 

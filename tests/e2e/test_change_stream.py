@@ -78,9 +78,7 @@ async def test_personal_ids_and_phones_are_masked_without_their_scopes(db, http,
     changes, _ = await _stream(http, token, since=0)
     assert changes == await _graphql_feed(http, token, 0)
     students = [c for c in changes if c["entity"] == "student" and c["node"]["personalId"]]
-    assert students and all(
-        c["naturalKey"]["personalId"].startswith("••••••••") for c in students
-    )
+    assert students and all(c["naturalKey"]["personalId"].startswith("••••••••") for c in students)
     assert all(c["node"]["personalId"] == c["naturalKey"]["personalId"] for c in students)
     staff = [c for c in changes if c["entity"] == "staff" and c["node"]["personalId"]]
     assert staff and all(c["node"]["personalId"].startswith("••••••••") for c in staff)
