@@ -31,7 +31,6 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    insert,
     literal_column,
     null,
     select,
@@ -45,7 +44,7 @@ from hub.db import models
 from hub.db.changes import DELETED, LEFT, NATURAL_KEYS
 from hub.domain.personal_data import DOCUMENT_KEYS, unmasked
 from hub.fastpath.shapes import NODES
-from hub.fastpath.sql import Builder, masked_sql, sql_string
+from hub.fastpath.sql import Builder, access_log_written, masked_sql, sql_string
 from hub.resolvers.changes import TRACKED, feed_kinds
 
 #: The GraphQL type of each kind of change's node (a guardian link's is its pupil).
@@ -289,27 +288,11 @@ class FeedBuilder:
             *[self._built(entity, picked) for entity in kinds], self._built(_TOMBSTONE, picked)
         )
         chunk = built.cte("chunk")
-        entries = (
-            select(
-                cast(bindparam("client_id", None), String),
-                cast(bindparam("person", None), String),
-                sql_string("read"),
-                chunk.c.audit_entity,
-                chunk.c.audit_id,
-                chunk.c.audit_item,
-                cast(bindparam("purpose", None), String),
-            )
-            .where(chunk.c.audit_id.is_not(None))
-            .distinct()
-        )
-        log = (
-            insert(models.AccessLog)
-            .from_select(
-                ["client_id", "person", "action", "entity", "entity_id", "item", "purpose"],
-                entries,
-            )
-            .returning(models.AccessLog.entity, models.AccessLog.entity_id, models.AccessLog.item)
-            .cte("access_log_written")
+        log = access_log_written(
+            chunk.c.audit_entity,
+            chunk.c.audit_id,
+            chunk.c.audit_item,
+            chunk.c.audit_id.is_not(None),
         )
         lines = func.string_agg(
             cast(chunk.c.line, Text), aggregate_order_by(literal_column("E'\\n'"), chunk.c.version)

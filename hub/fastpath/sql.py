@@ -382,23 +382,7 @@ class Builder:
         if not self.audit:
             return select(data)
         entries = union(*self.audit).subquery("entries")
-        log = (
-            insert(models.AccessLog)
-            .from_select(
-                ["client_id", "person", "action", "entity", "entity_id", "item", "purpose"],
-                select(
-                    cast(bindparam("client_id", None), String),
-                    cast(bindparam("person", None), String),
-                    sql_string("read"),
-                    entries.c.entity,
-                    entries.c.entity_id,
-                    entries.c.item,
-                    cast(bindparam("purpose", None), String),
-                ).distinct(),
-            )
-            .returning(models.AccessLog.entity, models.AccessLog.entity_id, models.AccessLog.item)
-            .cte("access_log_written")
-        )
+        log = access_log_written(entries.c.entity, entries.c.entity_id, entries.c.item)
         if self.check:
             written = select(
                 cast(
@@ -408,6 +392,32 @@ class Builder:
             ).scalar_subquery()
             return select(data, written.label("written")).add_cte(log)
         return select(data).add_cte(log)
+
+
+def access_log_written(entity: Any, entity_id: Any, item: Any, *where: Any) -> Any:
+    """The data-modifying CTE that writes the access log of the people a statement reads:
+    one ``read`` row per distinct (entity, id, item) of the given columns (``where``
+    they hold), with the request's client, person and purpose (:func:`caller_values`);
+    it returns the rows written."""
+    entries = select(
+        cast(bindparam("client_id", None), String),
+        cast(bindparam("person", None), String),
+        sql_string("read"),
+        entity,
+        entity_id,
+        item,
+        cast(bindparam("purpose", None), String),
+    ).distinct()
+    log = models.AccessLog
+    return (
+        insert(log)
+        .from_select(
+            ["client_id", "person", "action", "entity", "entity_id", "item", "purpose"],
+            entries.where(*where),
+        )
+        .returning(log.entity, log.entity_id, log.item)
+        .cte("access_log_written")
+    )
 
 
 def caller_values(caller: Caller, purpose: str) -> dict[str, Any]:
