@@ -46,6 +46,7 @@ from hub.domain.personal_data import DOCUMENT_KEYS, unmasked
 from hub.fastpath.shapes import NODES
 from hub.fastpath.sql import Builder, access_log_written, masked_sql, sql_string
 from hub.resolvers.changes import TRACKED, feed_kinds
+from hub.schema.guards import own_document
 
 #: The GraphQL type of each kind of change's node (a guardian link's is its pupil).
 NODE_TYPES = {
@@ -68,7 +69,7 @@ def _fragment(type_name: str) -> str:
 #: The GraphQL query whose ``changes.changes`` items a chunk's lines are, field for
 #: field: the ordinary path answers the streamed feed with it (SQLite, admission
 #: services), and the tests compare both paths' chunks.
-FEED_QUERY = (
+FEED_QUERY = own_document(
     "query ChangeStream($since: Int!, $first: Int!) { changes(since: $since, first: $first) "
     "{ changes { version entity operation naturalKey node { __typename "
     + " ".join(_fragment(t) for t in sorted(set(NODE_TYPES.values())))

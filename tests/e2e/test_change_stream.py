@@ -5,17 +5,21 @@ the compiled statement and by GraphQL, and a difference in lines or access log b
 the stream (no last line), so each test here also compares both paths.
 """
 
+import json
 import uuid
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from sqlalchemy import func, select
 
+from hub.config import Mode
 from hub.db.models import AccessLog, Transcript
 from hub.domain.enums import OrgLevel, Sex
 from hub.domain.personal_id import compose
 from hub.fastpath.feed import FEED_QUERY
+from hub.web.app import create_app
 from tests.helpers import ALL_SCOPES, client_token, data, gql
 
 
@@ -215,3 +219,26 @@ async def test_a_published_transcript_is_streamed_with_its_node(db, http, world)
         "GOOD",
     )
     assert node["createdAt"].endswith("+00:00")
+
+
+async def test_the_ordinary_path_streams_under_trusted_documents_in_production(
+    settings, app, db, world, department, tmp_path
+):
+    """Production serving registered documents only: the stream's own GraphQL pages are
+    the hub's document, not the client's, and still run (here with the compiled path
+    off, as on SQLite or for an admission service)."""
+    documents = tmp_path / "trusted.json"
+    documents.write_text(json.dumps({"0" * 64: "query Me { me { clientId } }"}))
+    strict = settings.model_copy(
+        update={
+            "mode": Mode.PRODUCTION,
+            "graphql_trusted_documents_file": documents,
+            "graphql_fastpath": "off",
+        }
+    )
+    transport = httpx.ASGITransport(app=create_app(strict, db))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as http:
+        changes, last = await _stream(http, department, since=0, limit=300)
+        assert len(changes) == 300 and last["hasMore"] is True
+        refused = await gql(http, department, FEED_QUERY.replace("hasMore", ""), {"since": 0})
+        assert [e["extensions"]["code"] for e in refused["errors"]] == ["OPERATION_NOT_TRUSTED"]
