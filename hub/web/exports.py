@@ -26,8 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from hub.domain.problems import Code, HubError, Problem
-from hub.resolvers.context import Context, Reader
-from hub.resolvers.loaders import Loaders
+from hub.resolvers.context import Context
 from hub.web.services import HubServices, purpose_of
 
 Cell = str | int | float | None
@@ -108,7 +107,8 @@ _PIECE = 64 * 1024
 Chunks = AsyncGenerator[list[list[Cell]], None]
 
 
-def _bearer(request: Request) -> bool:
+def bearer(request: Request) -> bool:
+    """Whether the request carries a bearer token (an API client, not a browser)."""
     return request.headers.get("authorization", "").lower().startswith("bearer ")
 
 
@@ -126,22 +126,11 @@ async def export_context(hub: HubServices, request: Request) -> Context | None:
     if caller is None:
         return None
     purpose = purpose_of(request)
-    if not _bearer(request):
+    if not bearer(request):
         if caller.person is None or not caller.person.department_officer:
             raise HubError(Code.FORBIDDEN, scope="reports:read")
         purpose = purpose or EXPORT_PURPOSE
-    ctx = Context(
-        db=hub.db,
-        settings=hub.settings,
-        reader=Reader(hub.db.engine),
-        caller_or_none=caller,
-        purpose=None if purpose is None else purpose[:PURPOSE_LIMIT],
-        signing=hub.signing,
-        send_jobs=hub.send_jobs,
-        enrolment=hub.enrolment,
-    )
-    ctx.loaders = Loaders(ctx)
-    return ctx
+    return hub.context(caller, None if purpose is None else purpose[:PURPOSE_LIMIT])
 
 
 async def release_context(ctx: Context) -> None:

@@ -35,8 +35,7 @@ from hub.config import Mode
 from hub.domain.problems import Code, HubError
 from hub.fastpath import FastPath
 from hub.fastpath.run import Answer
-from hub.resolvers.context import Context, Reader
-from hub.resolvers.loaders import Loaders
+from hub.resolvers.context import Context
 from hub.schema.api import schema
 from hub.schema.errors import client_error
 from hub.web.graphiql import graphiql_page
@@ -204,19 +203,8 @@ class HubGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        ctx = Context(
-            db=self.hub.db,
-            settings=self.hub.settings,
-            reader=Reader(self.hub.db.engine),
-            caller_or_none=await self.hub.caller_for(request),
-            # Header values are ASCII: Vietnamese purposes arrive percent-encoded.
-            purpose=purpose_of(request),
-            signing=self.hub.signing,
-            send_jobs=self.hub.send_jobs,
-            enrolment=self.hub.enrolment,
-        )
-        ctx.loaders = Loaders(ctx)
-        return ctx
+        # Header values are ASCII: Vietnamese purposes arrive percent-encoded (purpose_of).
+        return self.hub.context(await self.hub.caller_for(request), purpose_of(request))
 
     async def _fast_answer(
         self, ctx: Context, request_data: GraphQLRequestData, fast: str

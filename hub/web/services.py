@@ -26,6 +26,8 @@ from hub.auth.tokens import InvalidToken, TokenIssuer, load_signing_key
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.jobs.core import Enrolment
+from hub.resolvers.context import Context, Reader
+from hub.resolvers.loaders import Loaders
 from hub.signing.outages import Outages
 from hub.signing.service import SigningServices
 
@@ -93,6 +95,24 @@ class HubServices:
             mailer=SmtpMailer.from_settings(settings),
         )
         dummy_hash()  # made now, so the first unknown client id costs no more than others
+
+    def context(self, caller: Caller | None, purpose: str | None) -> Context:
+        """A resolver context reading as ``caller`` (None: nobody signed in), its reads
+        logged for ``purpose``, with this server's signing providers, job sender and
+        enrolment: what a GraphQL request's resolvers get, and every page or download
+        that reads through them."""
+        ctx = Context(
+            db=self.db,
+            settings=self.settings,
+            reader=Reader(self.db.engine),
+            caller_or_none=caller,
+            purpose=purpose,
+            signing=self.signing,
+            send_jobs=self.send_jobs,
+            enrolment=self.enrolment,
+        )
+        ctx.loaders = Loaders(ctx)
+        return ctx
 
     async def session_of(self, request: Request) -> SessionView | None:
         """The request's live browser session, read from the database once per request:

@@ -32,7 +32,7 @@ from hub.auth.sessions import SAFE_METHODS, csrf_matches
 from hub.db import models
 from hub.domain.certificates import as_utc
 from hub.domain.problems import Code, HubError
-from hub.resolvers.context import Context, Reader
+from hub.resolvers.context import Context
 from hub.web import i18n
 from hub.web.dashboard.figures import Counted, Figures
 from hub.web.exports import Table, csv_response, xlsx_response
@@ -180,16 +180,7 @@ class Desk:
         """A resolver context reading as ``caller``, its reads logged for ``purpose``,
         with this server's signing providers, job sender and enrolment, as the GraphQL
         endpoint gives its resolvers."""
-        ctx = Context(
-            db=self.hub.db,
-            settings=self.hub.settings,
-            reader=Reader(self.hub.db.engine),
-            caller_or_none=caller,
-            purpose=purpose,
-            signing=self.hub.signing,
-            send_jobs=self.hub.send_jobs,
-            enrolment=self.hub.enrolment,
-        )
+        ctx = self.hub.context(caller, purpose)
         try:
             yield ctx
             await ctx.audit.flush(ctx.reader, caller=caller, purpose=purpose)
