@@ -19,7 +19,6 @@ The statement's text depends only on the caller's reach and scopes: it is built 
 compiled once for them and run with the chunk's ``since`` and size.
 """
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -43,6 +42,7 @@ from hub.auth.access import Caller, restrict
 from hub.db import models
 from hub.db.changes import DELETED, LEFT, NATURAL_KEYS
 from hub.domain.personal_data import DOCUMENT_KEYS, unmasked
+from hub.fastpath.cache import CompiledStatement, compile_statement, lookup
 from hub.fastpath.shapes import NODES
 from hub.fastpath.sql import Builder, access_log_written, masked_sql, sql_string
 from hub.resolvers.changes import TRACKED, feed_kinds
@@ -309,32 +309,11 @@ class FeedBuilder:
         return select(*answer).add_cte(log)
 
 
-@dataclass(frozen=True)
-class CompiledFeed:
-    sql: str
-    fixed: dict[str, Any]
-
-    def parameters(self, since: int, size: int, values: dict[str, Any]) -> dict[str, Any]:
-        return {**self.fixed, "since": since, "size": size, **values}
-
-
-_COMPILED: dict[tuple[Any, ...], CompiledFeed] = {}
-_MAX = 256
-
-
-def compiled_feed(caller: Caller, dialect: Dialect, *, check: bool = False) -> CompiledFeed:
-    """The chunk statement for ``caller``'s reach and scopes, compiled once."""
-    key = (caller.school_ids, caller.scopes, check)
-    found = _COMPILED.get(key)
-    if found is None:
-        compiled = (
-            FeedBuilder(caller, check=check)
-            .statement()
-            .compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        )
-        fixed = dict(compiled.construct_params())
-        found = CompiledFeed(compiled.string, fixed)
-        if len(_COMPILED) >= _MAX:
-            _COMPILED.clear()
-        _COMPILED[key] = found
-    return found
+def compiled_feed(caller: Caller, dialect: Dialect, *, check: bool = False) -> CompiledStatement:
+    """The chunk statement for ``caller``'s reach and scopes, built and compiled once (the
+    compiled path's cache, :mod:`hub.fastpath.cache`); run it with the parameters
+    ``since``, ``size`` and :func:`hub.fastpath.sql.caller_values`."""
+    key = ("change feed", caller.school_ids, caller.scopes, check)
+    return lookup(key) or compile_statement(
+        key, FeedBuilder(caller, check=check).statement(), [], dialect
+    )

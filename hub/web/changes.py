@@ -30,7 +30,6 @@ from typing import Any, Protocol
 
 import orjson
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -38,10 +37,10 @@ from starlette.routing import Route
 from hub.auth.access import Caller
 from hub.domain.problems import Code, HubError
 from hub.fastpath.feed import FEED_QUERY, compiled_feed
-from hub.resolvers.context import Context, Reader
-from hub.resolvers.loaders import Loaders
+from hub.fastpath.sql import caller_values
+from hub.resolvers.context import Reader
 from hub.schema.api import schema
-from hub.web.exports import PURPOSE_LIMIT, problem_response
+from hub.web.exports import PURPOSE_LIMIT, bearer, problem_response
 from hub.web.services import HubServices, purpose_of
 
 log = structlog.get_logger(__name__)
@@ -76,36 +75,31 @@ class Source(Protocol):
 
 
 class Compiled:
-    """Chunks read by the compiled statement on a connection of the stream's own."""
+    """Chunks read by the compiled statement, on the stream's own read connection."""
 
     def __init__(self, hub: HubServices, caller: Caller, purpose: str, *, check: bool) -> None:
         self.size = CHUNK
         self.engine = hub.db.engine
         self.statement = compiled_feed(caller, self.engine.dialect, check=check)
-        self.values = {"client_id": caller.client_id, "person": caller.personal_id}
-        self.values["purpose"] = purpose
+        self.values = caller_values(caller, purpose)
         self.check = check
-        self.connection: AsyncConnection | None = None
+        self.reader = Reader(self.engine)
 
     async def read(self, since: int, size: int) -> Chunk:
-        if self.connection is None:
-            connection = await self.engine.connect()
-            if not self.check:  # each chunk's log commits with the statement
-                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            self.connection = connection
-        parameters = self.statement.parameters(since, size, self.values)
-        row: Sequence[Any] = (
-            await self.connection.exec_driver_sql(self.statement.sql, parameters)
-        ).one()
-        if self.check:  # the ordinary path writes the log; this one's is rolled back
-            await self.connection.rollback()
-            written = [] if row[3] is None else [tuple(e) for e in orjson.loads(row[3])]
-            return Chunk((row[0] or "").encode(), row[2], row[1], written)
-        return Chunk((row[0] or "").encode(), row[2], row[1])
+        values = {"since": since, "size": size, **self.values}
+        sql, parameters = self.statement.sql, self.statement.parameters([], values)
+        if not self.check:  # the chunk's log commits with the statement
+            ((lines, last, count),) = await self.reader.write_driver_sql(sql, parameters)
+            return Chunk((lines or "").encode(), count, last)
+        # Check mode: the ordinary path writes the log, this statement's is rolled back.
+        async with self.engine.connect() as connection:
+            row: Sequence[Any] = (await connection.exec_driver_sql(sql, parameters)).one()
+            await connection.rollback()
+        written = [] if row[3] is None else [tuple(e) for e in orjson.loads(row[3])]
+        return Chunk((row[0] or "").encode(), row[2], row[1], written)
 
     async def close(self) -> None:
-        if self.connection is not None:
-            await self.connection.close()
+        await self.reader.close()
 
 
 class Ordinary:
@@ -118,18 +112,7 @@ class Ordinary:
         self.size = hub.settings.page_size_max
 
     async def read(self, since: int, size: int) -> Chunk:
-        hub = self.hub
-        ctx = Context(
-            db=hub.db,
-            settings=hub.settings,
-            reader=Reader(hub.db.engine),
-            caller_or_none=self.caller,
-            purpose=self.purpose,
-            signing=hub.signing,
-            send_jobs=hub.send_jobs,
-            enrolment=hub.enrolment,
-        )
-        ctx.loaders = Loaders(ctx)
+        ctx = self.hub.context(self.caller, self.purpose)
         result = await schema.execute(
             FEED_QUERY,
             variable_values={"since": since, "first": size},
@@ -245,8 +228,7 @@ def change_routes(hub: HubServices) -> list[Route]:
         try:
             since = _argument(request, "since", 0)
             limit = _argument(request, "limit", LIMIT_DEFAULT, LIMIT_MAX)
-            bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
-            caller = await hub.caller_for(request) if bearer else None
+            caller = await hub.caller_for(request) if bearer(request) else None
             if caller is None:
                 raise HubError(Code.UNAUTHENTICATED)
             caller.require("changes:read")
