@@ -166,6 +166,13 @@ def start(
     raise RuntimeError(f"server on port {port} did not start")
 
 
+def start_hub(env: dict[str, str], port: int, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
+    """``hub.web.main:app`` under uvicorn on ``port`` (quiet, no access log), once it
+    answers."""
+    uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
+    return start([*uvicorn, "hub.web.main:app", "--port", str(port)], env, port, cwd)
+
+
 # --- signing and verification -----------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 import orjson
-from _common import ISSUER, hub_env, start
+from _common import ISSUER, hub_env, start_hub
 from sqlalchemy import func, select
 
 from hub.auth.clients import create_client
@@ -142,21 +142,7 @@ def main() -> None:
         sys.exit(f"the feed holds {head:,} changes: seed the province first")
     env = hub_env(url, key_file)
     env.pop("HUB_GRAPHQL_FASTPATH", None)
-    server = start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "hub.web.main:app",
-            "--port",
-            str(PORT),
-        ],
-        env,
-        PORT,
-    )
+    server = start_hub(env, PORT)
     headers = {"Authorization": f"Bearer {token}"}
     points = {"from the start": 0, "from the middle": head // 2}
     print(f"feed: {head:,} changes; client {'masked' if args.masked else 'unmasked'}")

@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import ROOT, hub_env, person_tokens, prepare, start
+from _common import ROOT, hub_env, person_tokens, prepare, start, start_hub
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -111,8 +111,7 @@ def measure_hub(
     cwd: Path, env: dict[str, str], port: int, body: dict, auth: dict, args: argparse.Namespace
 ) -> tuple[float, list]:
     """Start the hub of the checkout at ``cwd``, check the page, load it; (req/s, nodes)."""
-    uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
-    hub = start([*uvicorn, "hub.web.main:app", "--port", str(port)], env, port, cwd)
+    hub = start_hub(env, port, cwd)
     url = f"http://127.0.0.1:{port}/graphql"
     try:
         page = httpx.post(url, json=body, headers=auth).json()

@@ -12,13 +12,12 @@ import argparse
 import asyncio
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-from _common import hub_env, prepare, start
+from _common import hub_env, prepare, start_hub
 from sqlalchemy import select
 from strawberry.relay import GlobalID
 
@@ -112,21 +111,7 @@ def main() -> None:
     key_file = Path(tempfile.mkdtemp(prefix="hub-bench-")) / "key.pem"
     token, _ = asyncio.run(prepare(args.database_url, args.size, key_file))
     pool = asyncio.run(samples(args.database_url))
-    server = start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "hub.web.main:app",
-            "--port",
-            "8603",
-        ],
-        hub_env(args.database_url, key_file),
-        8603,
-    )
+    server = start_hub(hub_env(args.database_url, key_file), 8603)
     rng = random.Random(7)
     headers = {"Authorization": f"Bearer {token}"}
     print(f"{'query':52} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")

@@ -13,14 +13,13 @@ hub process's CPU time (user + system, from /proc) is read before and after:
 import argparse
 import asyncio
 import os
-import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
 import httpx
-from _common import ROOT, hub_env, prepare, start
+from _common import hub_env, prepare, start_hub
 from sqlalchemy import select
 
 from hub.adapters.identity.oidc.simulator import simulate as simulate_oidc
@@ -90,8 +89,7 @@ def main() -> None:
         **vneid.env,
         **oidc.env,
     }
-    uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
-    process = start([*uvicorn, "hub.web.main:app", "--port", str(port)], env, port, ROOT)
+    process = start_hub(env, port)
     try:
         print(f"{args.logins} sign-ins each, the hub's CPU per login (its own process):")
         for provider, sso in (("vneid", vneid), ("oidc", oidc)):
