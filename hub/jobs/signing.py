@@ -54,6 +54,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import ActorNotFound
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from hub.adapters.signing.base import SigningError
 from hub.auth.access import Caller, restrict
@@ -281,7 +282,12 @@ async def send_chunk(
             await core.finish_if_done(session, job, ITEMS)
             return []
         transcripts = [item.transcript_id for item in ready]
-        first = await session.get(models.Transcript, transcripts[0])
+        # The class and school say who signs; the documents are read with the chunk's.
+        first = await session.get(
+            models.Transcript,
+            transcripts[0],
+            options=[load_only(models.Transcript.class_id, models.Transcript.school_id)],
+        )
         assert first is not None
         try:
             request = await signing_service.request_signatures(

@@ -352,21 +352,23 @@ async def _timestamp_allowance(
 ) -> int:
     """Bytes to keep for the timestamp :func:`finish_pdf` adds, with its framing.
 
-    The largest token the TSA is known to give, plus :data:`TIMESTAMP_MARGIN`: known
-    from ``timestamper`` (pyHanko asks the TSA once per timestamper for a token over a
-    dummy digest and keeps it) and from the tokens in the document's earlier
-    signatures (the same TSA as a rule). Knowing neither, :data:`TIMESTAMP_ALLOWANCE`.
-    Room too small is not a broken file: :func:`finish_pdf` refuses a CMS larger than
-    its placeholder (:class:`PlaceholderTooSmallError`).
+    The largest token the TSA is known to give, plus :data:`TIMESTAMP_MARGIN`. With
+    ``timestamper``, the one that will stamp, its own answer says (pyHanko asks the TSA
+    once per timestamper for a token over a dummy digest and keeps it); the document's
+    earlier signatures are not read, as reading their dictionaries (each with its CMS)
+    is a fifth of preparing a signature. Without, the tokens in the earlier signatures
+    (the same TSA as a rule); knowing neither, :data:`TIMESTAMP_ALLOWANCE`. Room too
+    small is not a broken file: :func:`finish_pdf` refuses a CMS larger than its
+    placeholder (:class:`PlaceholderTooSmallError`).
     """
+    if timestamper is not None:
+        token = await timestamper.async_dummy_response("sha256")
+        return len(token.dump()) + _TOKEN_FRAMING + TIMESTAMP_MARGIN
     sizes = []
     for signature in writer.prev.embedded_signatures:
         unsigned = signature.signer_info["unsigned_attrs"]
         if unsigned and any(a["type"].native == "signature_time_stamp_token" for a in unsigned):
             sizes.append(len(unsigned.dump()) + _TOKEN_FRAMING)
-    if timestamper is not None:
-        token = await timestamper.async_dummy_response("sha256")
-        sizes.append(len(token.dump()) + _TOKEN_FRAMING)
     return max(sizes) + TIMESTAMP_MARGIN if sizes else TIMESTAMP_ALLOWANCE
 
 

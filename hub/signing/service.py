@@ -186,7 +186,7 @@ async def request_signatures(
                 role=role.value,
                 position=position,
                 source_sha256=transcript.xml_sha256,
-                prepared_xml=pack(xml),
+                prepared_xml=pack(xml.detached(transcript.xml)),
                 prepared_pdf=pack(pdf.detached(transcript.pdf)),
                 state=PENDING,
             )
@@ -432,15 +432,17 @@ async def _finish(
     # (a few at a time), and only written once every one of them has its timestamp.
     gate = asyncio.Semaphore(FINISHING_AT_ONCE)
 
-    async def finish(item: models.SigningRequestItem, pdf: bytes) -> tuple[bytes, bytes]:
+    async def finish(
+        item: models.SigningRequestItem, transcript: models.Transcript
+    ) -> tuple[bytes, bytes]:
         async with gate:
             signed_xml = await finish_xml(
-                unpack(PreparedXml, item.prepared_xml),
+                unpack(PreparedXml, item.prepared_xml).attached(transcript.xml),
                 result.signatures[2 * item.position],
                 timestamper=signing.timestamper,
             )
             signed_pdf = await finish_pdf(
-                unpack(PreparedPdf, item.prepared_pdf).attached(pdf),
+                unpack(PreparedPdf, item.prepared_pdf).attached(transcript.pdf),
                 result.signatures[2 * item.position + 1],
                 timestamper=signing.timestamper,
             )
@@ -450,7 +452,7 @@ async def _finish(
             return signed_xml, signed_pdf
 
     finished = await asyncio.gather(
-        *(finish(item, transcript.pdf) for item, transcript in ready), return_exceptions=True
+        *(finish(item, transcript) for item, transcript in ready), return_exceptions=True
     )
     for outcome in finished:
         if isinstance(outcome, OSError):

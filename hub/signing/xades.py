@@ -37,6 +37,7 @@ signatures cover is their canonical form, which a parse-and-write round trip kee
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import threading
 from collections.abc import Sequence
@@ -132,6 +133,52 @@ class PreparedXml:
 
     digest: bytes
     document: bytes
+    #: Set by :meth:`detached`: ``document`` is then only the bytes prepare_xml put
+    #: between the source's first ``head`` and last ``tail`` bytes, and ``whole_sha256``
+    #: the whole document's digest, which :meth:`attached` checks. None: stored whole.
+    head: int | None = None
+    tail: int = 0
+    whole_sha256: bytes = b""
+
+    def detached(self, source: bytes) -> PreparedXml:
+        """Without what it shares with ``source``, the transcript it was prepared from:
+        a stored request keeps only the new signature (with the bytes around it that
+        serialising changed), not a second copy of the transcript that grows by a
+        signature at each turn; :meth:`attached` puts it back together."""
+        document = self.document
+        head = _shared_head(source, document)
+        tail = _shared_head(source[head:][::-1], document[head:][::-1])
+        return dataclasses.replace(
+            self,
+            document=document[head : len(document) - tail],
+            head=head,
+            tail=tail,
+            whole_sha256=hashlib.sha256(document).digest(),
+        )
+
+    def attached(self, source: bytes) -> PreparedXml:
+        """The whole prepared document again, from :meth:`detached`'s and ``source``;
+        :class:`XadesError` when ``source`` is not the transcript it was prepared from."""
+        if self.head is None:
+            return self
+        if self.head + self.tail > len(source):
+            raise XadesError("the prepared signature does not fit its source document")
+        document = source[: self.head] + self.document + source[len(source) - self.tail :]
+        if hashlib.sha256(document).digest() != self.whole_sha256:
+            raise XadesError("the prepared signature was made for another source document")
+        return PreparedXml(self.digest, document)
+
+
+def _shared_head(a: bytes, b: bytes) -> int:
+    """How many leading bytes ``a`` and ``b`` share (halving: slices compare in C)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 # --- Parsing and canonicalisation, shared with the reader (verify_xml) ----------

@@ -294,6 +294,27 @@ async def test_prepared_state_is_plain_bytes_and_must_match(
         await finish_xml(other, sign_digest(teacher.key, other.digest))
 
 
+async def test_a_stored_request_keeps_the_new_signature_not_the_transcript(
+    unsigned: bytes, signers: list[Issued]
+) -> None:
+    """What a signing request stores is the signature prepare_xml added (detached from
+    the transcript it was prepared from), put back together only on that transcript;
+    a request stored whole, before requests were stored detached, still finishes."""
+    teacher = signers[0]
+    prepared = prepare_xml(
+        unsigned, role=SIGNING_ORDER[0], certificate=teacher.certificate, chain=teacher.chain
+    )
+    detached = prepared.detached(unsigned)
+    assert len(detached.document) < len(prepared.document) - len(unsigned) // 2
+    assert detached.attached(unsigned) == prepared
+    for other in (unsigned.replace(b"</", b"</ ", 1), unsigned.replace(b">", b"]", 1), b""):
+        with pytest.raises(XadesError, match="source document"):
+            detached.attached(other)
+    value = sign_digest(teacher.key, prepared.digest)
+    signed = await finish_xml(detached.attached(unsigned), value)
+    assert signed == await finish_xml(prepared.attached(b""), value)
+
+
 def test_a_fourth_signature_is_refused(basic: bytes, signers: list[Issued]) -> None:
     seal = signers[2]
     with pytest.raises(XadesError, match="already has 3 signatures"):
