@@ -15,7 +15,9 @@ transaction took from sending to its signatures recorded.
 
 Before the run, in this process, the engine's own cost is measured on the same sample
 document: prepare+finish of one XML and one PDF per role (the provider's RSA signing
-left out), B-B and B-T; the workers' CPU per signature is printed against it.
+left out), B-B and B-T; and again after the run, as the speed of a shared machine drifts
+over minutes (the same work has taken 20 % more CPU time from one run to the next); the
+workers' CPU per signature is printed against the mean of the two.
 
 The school seal's provider is a SoftHSM2 token loaded into the worker process, so
 for one role in three the workers' CPU holds the provider's own work — opening a
@@ -410,6 +412,16 @@ async def run(args: argparse.Namespace) -> None:
         )
         available = elapsed * (os.cpu_count() or 1)
         per_signature = worker_cpu / signed
+        # This machine's speed drifts over minutes (a shared host): the engine measured
+        # again now, the workers idle, and the ratios taken against the mean of the two.
+        after_bb, after_bt = await engine_cost()
+        print(
+            f"  engine again after the run: {1000 * after_bb:.2f} ms B-B, "
+            f"{1000 * after_bt:.2f} ms B-T (before: {1000 * engine_bb:.2f}, "
+            f"{1000 * engine_bt:.2f}); the ratios below use the mean of before and after"
+        )
+        engine_bb, engine_bt = (engine_bb + after_bb) / 2, (engine_bt + after_bt) / 2
+        engine_token = engine_bt + token / len(SIGNING_ORDER)
         print(
             f"  CPU seconds: workers {worker_cpu:.0f}, simulators+TSA {own_cpu:.0f}, "
             f"whole machine {machine_cpu:.0f} of {available:.0f} available "

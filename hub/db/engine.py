@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, exc
+from psycopg import pq
+from sqlalchemy import Executable, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -89,6 +90,32 @@ def _ping_when_needed(engine: AsyncEngine) -> None:
     event.listen(engine.sync_engine.pool, "checkout", checkout)
 
 
+#: The execution option :func:`binary_rows` sets.
+BINARY_ROWS = "hub_binary_rows"
+
+E = TypeVar("E", bound=Executable)
+
+
+def binary_rows(statement: E) -> E:
+    """``statement`` with its rows sent by PostgreSQL in binary format: for a query that
+    reads documents (``bytea``). As text, PostgreSQL writes each byte as two hex digits
+    and psycopg reads them back: twice the bytes on the socket and ~0.3 ms of the
+    client's CPU (more of the server's) a 130 KB transcript; in binary, neither
+    (``bench``: 20 transcripts read in 4.6 ms of CPU instead of 10.8 ms). Every column
+    type the hub maps reads the same either way; SQLite ignores the option."""
+    return statement.execution_options(**{BINARY_ROWS: True})
+
+
+def _rows_as_asked(
+    _connection: Any, cursor: Any, _statement: Any, _parameters: Any, context: Any, _many: Any
+) -> None:
+    """Ask for binary rows where the statement says :func:`binary_rows`. SQLAlchemy makes
+    a cursor per statement, so the format is this statement's only; its psycopg cursor
+    is the adapter's ``_cursor`` (tests/integration/test_binary_rows.py watches that)."""
+    if context is not None and context.execution_options.get(BINARY_ROWS):
+        cursor._cursor.format = pq.Format.BINARY
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for PostgreSQL (psycopg 3) or SQLite (aiosqlite)."""
     parsed = make_url(url)
@@ -98,6 +125,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "postgresql":
         _ping_when_needed(engine)
+        event.listen(engine.sync_engine, "before_cursor_execute", _rows_as_asked)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -55,6 +55,7 @@ from hub.adapters.signing.base import (
 from hub.adapters.signing.registry import SigningProviders
 from hub.auth.access import Caller, restrict
 from hub.db import models, roles
+from hub.db.engine import binary_rows
 from hub.domain import lifecycle
 from hub.domain.enums import SigningProvider
 from hub.domain.lifecycle import TranscriptState
@@ -316,9 +317,11 @@ async def _complete(
         return request
     items = list(
         await session.scalars(
-            select(models.SigningRequestItem)
-            .where(models.SigningRequestItem.request_id == request.id)
-            .order_by(models.SigningRequestItem.position)
+            binary_rows(
+                select(models.SigningRequestItem)
+                .where(models.SigningRequestItem.request_id == request.id)
+                .order_by(models.SigningRequestItem.position)
+            )
         )
     )
     if result.state is TransactionState.SIGNED:
@@ -413,10 +416,12 @@ async def _finish(
     locked = {
         t.id: t
         for t in await session.scalars(
-            select(models.Transcript)
-            .where(models.Transcript.id.in_([item.transcript_id for item in items]))
-            .order_by(models.Transcript.id)
-            .with_for_update()
+            binary_rows(
+                select(models.Transcript)
+                .where(models.Transcript.id.in_([item.transcript_id for item in items]))
+                .order_by(models.Transcript.id)
+                .with_for_update()
+            )
         )
     }
     ready = []
@@ -534,12 +539,14 @@ async def _transcripts(
 ) -> list[models.Transcript]:
     rows = list(
         await session.scalars(
-            restrict(
-                select(models.Transcript)
-                .where(models.Transcript.id.in_(set(transcript_ids)))
-                .order_by(models.Transcript.id),
-                models.Transcript,
-                caller,
+            binary_rows(
+                restrict(
+                    select(models.Transcript)
+                    .where(models.Transcript.id.in_(set(transcript_ids)))
+                    .order_by(models.Transcript.id),
+                    models.Transcript,
+                    caller,
+                )
             )
         )
     )
