@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 
+from hub.memo import Remembered
+
 _MAX = 1024
 
 
@@ -46,7 +48,7 @@ class CompiledStatement:
         return value if processor is None or value is None else processor(value)
 
 
-_COMPILED: dict[Any, CompiledStatement] = {}
+_COMPILED: Remembered[CompiledStatement] = Remembered(None, _MAX)
 
 
 def cache_key(shape: tuple[Any, ...], roots: Sequence[Any]) -> tuple[Any, ...] | None:
@@ -88,7 +90,5 @@ def compile_statement(
     )
     found = CompiledStatement(compiled.string, fixed, slots, processors)
     if key is not None:
-        if len(_COMPILED) >= _MAX:
-            _COMPILED.clear()
-        _COMPILED[key] = found
+        _COMPILED.put(key, found)
     return found

@@ -61,6 +61,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
+from hub.memo import Remembered
 from hub.signing import xades
 from hub.signing.pades import RevisionWriter
 from hub.signing.trust import Evidence, EvidenceUnavailable, TrustStore
@@ -324,9 +325,7 @@ def _pdf_chains(
 
 
 #: Chains already classified, by what decides them (:func:`_carried_chain`).
-_carried: dict[
-    tuple[bytes, tuple[bytes, ...]], tuple[x509.Certificate, list[x509.Certificate]]
-] = {}
+_carried: Remembered[tuple[x509.Certificate, list[x509.Certificate]]] = Remembered(None, 1024)
 
 
 def _carried_chain(
@@ -349,9 +348,7 @@ def _carried_chain(
         info = extract_certificate_info(signed_data)
         found = (_crypto(info.signer_cert), [_crypto(c) for c in info.other_certs])
         if key is not None:
-            if len(_carried) >= 1024:
-                _carried.clear()
-            _carried[key] = found
+            _carried.put(key, found)
     return found[0], list(found[1])
 
 

@@ -69,6 +69,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from hub.documents.pdf import stamp_font
 from hub.domain.signers import SignerRole
+from hub.memo import Remembered
 from hub.signing import algorithms as signature_algorithms
 from hub.signing import pdf_hex  # noqa: F401  (pyHanko reads /Contents fast)
 from hub.signing.algorithms import SignatureAlgorithm
@@ -665,9 +666,7 @@ class _SharedStampFont:
             except (KeyError, IndexError, TypeError, ValueError):
                 return None  # not a font this module wrote: the stamp embeds its own
             if stored is not None and _whole(stored, objects):
-                if len(_glyphs_read) >= 64:
-                    _glyphs_read.clear()
-                _glyphs_read[stored] = glyphs
+                _glyphs_read.put(stored, glyphs)
         return cls(reference, glyphs)
 
     def covers(self, text: str) -> bool:
@@ -702,7 +701,7 @@ def _read_glyphs(
 #: Glyphs of the shared stamp fonts read so far, by the bytes of their objects
 #: (:func:`_stored_font`): every transcript one version of the hub rendered carries the
 #: same font, and parsing its ~240 widths and its CMap cost a millisecond a PDF.
-_glyphs_read: dict[tuple[bytes, bytes, bytes], dict[str, tuple[int, int]]] = {}
+_glyphs_read: Remembered[dict[str, tuple[int, int]]] = Remembered(None, 64)
 
 #: The references a shared stamp font's dictionary makes, as :mod:`stamp_font` writes it.
 _FONT_REFERENCES = re.compile(

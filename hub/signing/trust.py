@@ -29,8 +29,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,6 +44,7 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 
 from hub.config import Mode, Settings
+from hub.memo import Remembered
 from hub.signing import algorithms
 
 #: How long a revocation answer is reused before asking again.
@@ -103,29 +103,6 @@ class Fetched:
     der: bytes = field(repr=False)
 
 
-class Remembered:
-    """Answers kept for ``ttl`` and at most ``size`` of them (least recently used go)."""
-
-    def __init__(self, ttl: timedelta, size: int) -> None:
-        self.ttl = ttl.total_seconds()
-        self.size = size
-        self._items: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
-
-    def get(self, key: Hashable) -> object | None:
-        found = self._items.get(key)
-        if found is None or time.monotonic() - found[0] >= self.ttl:
-            self._items.pop(key, None)
-            return None
-        self._items.move_to_end(key)
-        return found[1]
-
-    def put(self, key: Hashable, value: object) -> None:
-        self._items[key] = (time.monotonic(), value)
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-
 class TrustStore:
     """Trusted roots, with cached path and revocation answers, and the verdicts on the
     hub's stored documents that rest on them (:attr:`stored_verdicts`)."""
@@ -139,10 +116,10 @@ class TrustStore:
         self._locks: dict[bytes, asyncio.Lock] = {}
         #: Verdicts on stored documents, kept no longer than the revocation answers they
         #: rest on (hub.signing.verification.records): a QR code's page verifies once.
-        self.stored_verdicts = Remembered(REVOCATION_TTL, 4096)
+        self.stored_verdicts: Remembered[object] = Remembered(REVOCATION_TTL, 4096)
         #: Answers fetched to embed (:meth:`fetch_evidence`), no older than
         #: :data:`CLOCK_SKEW`, so each still vouches for a signature made since.
-        self._evidence = Remembered(CLOCK_SKEW, 4096)
+        self._evidence: Remembered[Fetched] = Remembered(CLOCK_SKEW, 4096)
         #: The HTTP client of each event loop that asks (:meth:`_client`).
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
