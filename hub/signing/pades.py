@@ -47,6 +47,7 @@ from functools import cache, lru_cache
 
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
+from asn1crypto.parser import emit
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -71,7 +72,7 @@ from hub.documents.pdf import stamp_font
 from hub.domain.signers import SignerRole
 from hub.memo import Remembered
 from hub.signing import algorithms as signature_algorithms
-from hub.signing import pdf_hex  # noqa: F401  (pyHanko reads /Contents fast)
+from hub.signing import pdf_tokens  # noqa: F401  (pyHanko reads and writes tokens fast)
 from hub.signing.algorithms import SignatureAlgorithm
 
 #: Vietnam keeps UTC+7 all year; the stamp shows the signer's wall-clock time.
@@ -302,12 +303,12 @@ async def finish_pdf(
         signature_value=signature,
         signature_mechanism=signature_algorithms.cms_algorithm(material.algorithm),
     )
-    content = await signer.async_sign_prescribed_attributes(
-        "sha256",
-        cms.CMSAttributes.load(prepared.signed_attributes),
-        timestamper=timestamper,
+    signed_attributes = cms.CMSAttributes.load(prepared.signed_attributes)
+    unsigned = await signer.unsigned_attrs(
+        "sha256", signature, signed_attrs=signed_attributes, timestamper=timestamper
     )
-    room, needed = (end - start - 2) // 2, len(content.dump())
+    content = material.frame.package(prepared.signed_attributes, signature, unsigned)
+    room, needed = (end - start - 2) // 2, len(content)
     if needed > room:
         raise PlaceholderTooSmallError(
             f"the {prepared.role} signature ({needed} bytes) does not fit the {room} bytes"
@@ -390,6 +391,8 @@ class _SignerMaterial:
     signature_size: int
     #: DER bytes of the CMS but for its signed attributes and timestamp token.
     cms_size: int
+    #: The CMS's parts that are the same for every signature of this certificate.
+    frame: _CmsFrame
 
 
 @lru_cache(maxsize=256)
@@ -413,6 +416,7 @@ def _signer_material(
     except signature_algorithms.UnsupportedAlgorithmError as error:
         raise PadesError(str(error)) from None
     signature_size = signature_algorithms.signature_size(algorithm, key)
+    registry = SimpleCertificateStore.from_certs([asn1_x509.Certificate.load(c) for c in chain_der])
     der_size = (
         len(certificate_der)
         + sum(len(c) for c in chain_der)
@@ -424,15 +428,85 @@ def _signer_material(
         certificate_der=certificate_der,
         chain_der=chain_der,
         certificate=certificate,
-        registry=SimpleCertificateStore.from_certs(
-            [asn1_x509.Certificate.load(c) for c in chain_der]
-        ),
+        registry=registry,
         public_key=key,
         algorithm=algorithm,
         name=_display_name(certificate),
         signature_size=signature_size,
         cms_size=der_size,
+        frame=_CmsFrame.of(
+            ExternalSigner(
+                signing_cert=certificate,
+                cert_registry=registry,
+                signature_value=signature_size,
+                signature_mechanism=signature_algorithms.cms_algorithm(algorithm),
+            )
+        ),
     )
+
+
+#: The DER of the content type ``signedData`` (RFC 5652 §5.1).
+_SIGNED_DATA = cms.ContentType("signed_data").dump()
+
+
+@dataclass(frozen=True, slots=True)
+class _CmsFrame:
+    """A signer's CMS around what changes from one signature to the next.
+
+    pyHanko packages a signature by building the whole ``ContentInfo`` in asn1crypto
+    objects (three quarters of finishing a PDF signature): the same certificates,
+    algorithm identifiers and issuer name every time. Here pyHanko packages one
+    signature per certificate, the parts that do not change are kept as its DER, and
+    :meth:`package` puts each signature's attributes and value between them — the
+    bytes pyHanko would write (tests/integration/test_pades.py holds them equal).
+    """
+
+    #: SignedData's version, digest algorithms, encapsulated content and certificates.
+    signed_data_head: bytes
+    #: SignerInfo's version, signer identifier and digest algorithm.
+    signer_info_head: bytes
+    signature_algorithm: bytes
+
+    @classmethod
+    def of(cls, signer: ExternalSigner) -> _CmsFrame:
+        packaged = signer._package_signature(  # the library's own packaging, once
+            digest_algorithm="sha256",
+            cms_version="v1",
+            signed_attrs=cms.CMSAttributes([]),
+            signature=b"",  # its own field, not kept
+            unsigned_attrs=None,
+            encap_content_info=None,
+        )
+        signed_data = packaged["content"]
+        (signer_info,) = signed_data["signer_infos"]
+        return cls(
+            signed_data_head=b"".join(
+                signed_data[part].dump()
+                for part in ("version", "digest_algorithms", "encap_content_info", "certificates")
+            ),
+            signer_info_head=b"".join(
+                signer_info[part].dump() for part in ("version", "sid", "digest_algorithm")
+            ),
+            signature_algorithm=signer_info["signature_algorithm"].dump(),
+        )
+
+    def package(
+        self, signed_attributes: bytes, signature: bytes, unsigned: cms.CMSAttributes | None
+    ) -> bytes:
+        """The DER ``ContentInfo``: ``signed_attributes`` (a SET OF, as signed) and
+        ``unsigned`` go in as the SignerInfo's ``[0]`` and ``[1]``."""
+        signer_info = (
+            self.signer_info_head
+            + b"\xa0"
+            + signed_attributes[1:]
+            + self.signature_algorithm
+            + emit(0, 0, 4, signature)  # OCTET STRING
+        )
+        if unsigned is not None:
+            signer_info += b"\xa1" + unsigned.dump()[1:]
+        signer_infos = emit(0, 1, 17, emit(0, 1, 16, signer_info))  # SET OF SEQUENCE
+        signed_data = emit(0, 1, 16, self.signed_data_head + signer_infos)
+        return emit(0, 1, 16, _SIGNED_DATA + emit(2, 1, 0, signed_data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,7 +527,7 @@ class _AttributesTemplate:
         return self.before + document_digest + self.after
 
 
-_templates: dict[tuple[bytes, SignatureAlgorithm, SignerRole], _AttributesTemplate] = {}
+_templates: Remembered[_AttributesTemplate] = Remembered(None, 1024)
 
 
 async def _attributes_template(
@@ -475,9 +549,7 @@ async def _attributes_template(
             raise PadesError("the signed attributes do not hold the document digest once")
         at = encoded.index(marker)
         template = _AttributesTemplate(encoded[:at], encoded[at + len(marker) :])
-        if len(_templates) > 1024:
-            _templates.clear()
-        _templates[key] = template
+        _templates.put(key, template)
     return template
 
 

@@ -11,12 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from asn1crypto import cms
+from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.signers import PdfTimeStamper
-from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.signers import ExternalSigner, PdfTimeStamper
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from hub.adapters.signing.pki import DemoPKI, Issued
 from hub.adapters.signing.simulator import sign_digest
@@ -24,6 +27,7 @@ from hub.documents import samples
 from hub.documents.pdf import render_pdf
 from hub.documents.xml.transcript import build_xml
 from hub.domain.signers import SIGNING_ORDER, SignerRole
+from hub.memo import Remembered
 from hub.signing import algorithms, pades
 from hub.signing.algorithms import SignatureAlgorithm
 from hub.signing.pades import (
@@ -306,7 +310,7 @@ async def test_a_role_claimed_in_the_cms_must_be_the_field_s(
     """A principal's signature that claims, in its signed attributes, to be the teacher's."""
     claimed_as_teacher = pades._role_claim(SignerRole.HOMEROOM_TEACHER)
     monkeypatch.setattr(pades, "_role_claim", lambda role: claimed_as_teacher)
-    monkeypatch.setattr(pades, "_templates", {})  # built with the forged claim
+    monkeypatch.setattr(pades, "_templates", Remembered(None, 4))  # built with the forged claim
     pdf = await sign(unsigned, SignerRole.PRINCIPAL, signers[1])
     [signature], _ = await read_pdf_signatures(pdf)
     assert signature.intact
@@ -450,3 +454,62 @@ async def test_a_value_of_another_algorithm_is_refused(
     )
     with pytest.raises(SignatureValueMismatchError):
         await finish_pdf(prepared, principal.sign(prepared.digest))  # PSS, prepared for v1.5
+
+
+class _TheTokenGiven(TimeStamper):
+    """Answers every timestamp request with one token: to package a CMS again."""
+
+    def __init__(self, token: cms.ContentInfo) -> None:
+        super().__init__()
+        self.token = token
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        return self.token
+
+
+async def _pyhankos_own_packaging(
+    pdf: bytes, who: list[Issued] | list[AlgorithmSigner]
+) -> list[tuple[bytes, bytes]]:
+    """(the CMS in each signature of ``pdf``, pyHanko's packaging of the same signed
+    attributes, signature value and timestamp token with the signer's certificates)."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    pairs = []
+    for embedded, signer in zip(reader.embedded_regular_signatures, who, strict=True):
+        contents = bytes(embedded.sig_object["/Contents"])
+        written = contents[: len(cms.ContentInfo.load(contents, strict=False).dump())]
+        signer_info = embedded.signer_info
+        unsigned = signer_info["unsigned_attrs"]
+        timestamper = _TheTokenGiven(unsigned[0]["values"][0]) if unsigned else None
+        algorithm = getattr(signer, "algorithm", SignatureAlgorithm.RSA_PKCS1_SHA256)
+        library = ExternalSigner(
+            signing_cert=asn1_x509.Certificate.load(
+                signer.certificate.public_bytes(serialization.Encoding.DER)
+            ),
+            cert_registry=SimpleCertificateStore.from_certs(
+                [
+                    asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
+                    for c in signer.chain
+                ]
+            ),
+            signature_value=signer_info["signature"].native,
+            signature_mechanism=algorithms.cms_algorithm(algorithm),
+        )
+        packaged = await library.async_sign_prescribed_attributes(
+            "sha256",
+            cms.CMSAttributes.load(b"\x31" + signer_info["signed_attrs"].dump()[1:]),
+            timestamper=timestamper,
+        )
+        pairs.append((written, packaged.dump()))
+    return pairs
+
+
+async def test_the_cms_is_pyhankos_own_packaging(
+    basic: bytes, signers: list[Issued], mixed: bytes, mixed_signers: list[AlgorithmSigner]
+) -> None:
+    """finish_pdf's CMS (pades._CmsFrame) is byte for byte what pyHanko packages, B-B and
+    B-T, for RSA PKCS#1 v1.5, RSA-PSS and ECDSA keys with their chains."""
+    pairs = await _pyhankos_own_packaging(basic, signers)
+    pairs += await _pyhankos_own_packaging(mixed, mixed_signers)
+    assert len(pairs) == 6
+    for written, packaged in pairs:
+        assert written == packaged

@@ -56,7 +56,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from hub.domain.signers import SignerRole
-from hub.signing import pdf_hex  # noqa: F401  (pyHanko reads /Contents fast)
+from hub.signing import pdf_tokens  # noqa: F401  (pyHanko reads and writes tokens fast)
 from hub.signing.trust import Evidence
 from hub.signing.verification.report import (
     DocumentRejected,
