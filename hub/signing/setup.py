@@ -16,6 +16,7 @@ from hub.adapters.signing.registry import SigningProviders
 from hub.config import Settings
 from hub.domain.enums import SigningProvider
 from hub.signing.service import SigningServices
+from hub.signing.timestamp_requests import TemplateRequests
 from hub.signing.trust import trust_store
 
 
@@ -28,7 +29,7 @@ def timestamper(url: str) -> HTTPTimeStamper:
     return _KeptAliveTimeStamper(url, session=LazySession())
 
 
-class _KeptAliveTimeStamper(HTTPTimeStamper):
+class _KeptAliveTimeStamper(TemplateRequests, HTTPTimeStamper):
     """pyHanko's RFC 3161 client, sending a request again when its kept-alive
     connection turns out closed.
 

@@ -39,6 +39,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub.adapters.signing.certificates import PERSONAL_ID_PREFIXES, SCHOOL_CODE_PREFIX
+from hub.signing.timestamp_requests import TemplateRequests
 
 GOV_ROOT = "gov-root"
 GOV = "gov"
@@ -238,8 +239,9 @@ class DemoTsa:
         return _tlv(0x30, _tlv(0x30, _der_integer(0)) + token)
 
 
-class _InProcessTimeStamper(TimeStamper):
-    """A pyHanko ``TimeStamper`` that asks the demo TSA directly (no HTTP)."""
+class _InProcessTimeStamper(TemplateRequests):
+    """A pyHanko ``TimeStamper`` that asks the demo TSA directly (no HTTP), writing its
+    requests as the hub's HTTP client does."""
 
     def __init__(self, tsa: DemoTsa) -> None:
         super().__init__()
