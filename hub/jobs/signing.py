@@ -310,9 +310,15 @@ async def send_chunk(
             _close_items(ready, ItemState.FAILED, error.problem.code.value, error.problem.message)
             await core.finish_if_done(session, job, ITEMS)
             return []
-        for item in ready:
-            item.state, item.request_id = ItemState.WAITING.value, request.request_id
-            item.attempts += 1
+        await session.execute(  # one statement for the chunk, not one a transcript
+            update(models.SigningBatchItem)
+            .where(models.SigningBatchItem.id.in_([item.id for item in ready]))
+            .values(
+                state=ItemState.WAITING.value,
+                request_id=request.request_id,
+                attempts=models.SigningBatchItem.attempts + 1,
+            )
+        )
         job.updated_at = datetime.now(UTC)
         return [Next("poll_request", (job_id, request.request_id))]
 
@@ -414,17 +420,26 @@ async def _poll_once(
                 )
             ).all()
         )
+        closed: dict[tuple[str, str | None, str | None], list[int]] = {}
         for item in items:
             outcome = outcomes.get(item.transcript_id)
             if outcome == signing_service.SIGNED:
-                item.state, item.reason_code, item.reason = ItemState.SIGNED.value, None, None
+                how: tuple[str, str | None, str | None] = (ItemState.SIGNED.value, None, None)
             elif outcome in (signing_service.REJECTED, signing_service.EXPIRED):
-                item.state = ItemState.RETURNED.value
-                item.reason_code, item.reason = request.error_code, request.error_message
+                how = (ItemState.RETURNED.value, request.error_code, request.error_message)
             else:
-                item.state = ItemState.FAILED.value
-                item.reason_code = request.error_code or Code.TRANSCRIPT_STATE.value
-                item.reason = request.error_message or "Học bạ đã thay đổi trong lúc chờ ký."
+                how = (
+                    ItemState.FAILED.value,
+                    request.error_code or Code.TRANSCRIPT_STATE.value,
+                    request.error_message or "Học bạ đã thay đổi trong lúc chờ ký.",
+                )
+            closed.setdefault(how, []).append(item.id)
+        for (state, code, reason), ids in closed.items():  # a statement per outcome
+            await session.execute(
+                update(models.SigningBatchItem)
+                .where(models.SigningBatchItem.id.in_(ids))
+                .values(state=state, reason_code=code, reason=reason)
+            )
         await core.finish_if_done(session, job, ITEMS)
         return []
 

@@ -40,7 +40,7 @@ import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.sign.timestamps import TimeStamper
-from sqlalchemy import ScalarSelect, and_, or_, select
+from sqlalchemy import ScalarSelect, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -466,7 +466,7 @@ async def _finish(
             raise HubError(Code.TIMESTAMP_UNAVAILABLE, detail=str(outcome)[:200]) from outcome
         if isinstance(outcome, BaseException):
             raise outcome
-    for (item, transcript), documents in zip(ready, finished, strict=True):
+    for (_, transcript), documents in zip(ready, finished, strict=True):
         signed_xml, signed_pdf = documents  # type: ignore[misc]
         await transcripts.record_signature(
             session,
@@ -477,7 +477,12 @@ async def _finish(
             signed_pdf=signed_pdf,
             signer=signer_name,
         )
-        item.state = SIGNED
+    if ready:  # one statement for the request's items (the loaded ones follow it)
+        await session.execute(
+            update(models.SigningRequestItem)
+            .where(models.SigningRequestItem.id.in_([item.id for item, _ in ready]))
+            .values(state=SIGNED)
+        )
     request.state = SIGNED
 
 
