@@ -17,6 +17,7 @@ from typing import Any
 
 import dramatiq
 import structlog
+from dramatiq.middleware.asyncio import AsyncIO
 
 from hub.config import Settings
 from hub.db import tallies
@@ -197,7 +198,8 @@ def configure(settings: Settings, runtime: JobRuntime | None = None) -> dramatiq
     """
     broker = make_broker(settings)
     if runtime is not None:
-        broker.add_middleware(Watchdog(runtime, settings.jobs_stall_seconds))
+        # Before AsyncIO: on shutdown the watchdog stops before the event loop it uses.
+        broker.add_middleware(Watchdog(runtime, settings.jobs_stall_seconds), before=AsyncIO)
     dramatiq.set_broker(broker)
     for actor in ACTORS:
         _declare(actor, runtime, broker)
@@ -265,4 +267,6 @@ class Watchdog(dramatiq.Middleware):
                     )
                     send(work, broker)
             except Exception:  # the database may be away for a moment: try next round
+                if self._stop.is_set():
+                    return  # the worker is stopping and took the event loop with it
                 log.exception("jobs_watchdog_failed")
