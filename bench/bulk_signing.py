@@ -10,7 +10,7 @@ from starting the homeroom batches (the workers already up) until the last seal 
 on; each role's batches start when the previous role's are done. Printed besides:
 the rate every 30 s, the CPU seconds of the workers (each role's, and per signature
 against the engine's), of this process (simulators, TSA) and of the whole machine
-(PostgreSQL and Redis are the rest) with how busy it was, and how long a provider
+with how busy it was, and of PostgreSQL and Redis within it, and how long a provider
 transaction took from sending to its signatures recorded.
 
 Before the run, in this process, the engine's own cost is measured on the same sample
@@ -357,6 +357,7 @@ async def run(args: argparse.Namespace) -> None:
         caller = Caller("bench", scopes, OrgLevel.DEPARTMENT, None)
         started = time.perf_counter()
         own_cpu, machine_cpu = time.process_time(), _machine_cpu()
+        servers_cpu = {name: _cpu_of_command(name) for name in SERVERS}
         # The workers' start-up (imports, the simulators' certificates) is left out.
         booted = role_cpu = _cpu_of_tree(workers[0].pid)
         for role in SIGNING_ORDER:
@@ -383,6 +384,7 @@ async def run(args: argparse.Namespace) -> None:
         worker_cpu = _cpu_of_tree(workers[0].pid) - booted
         own_cpu = time.process_time() - own_cpu
         machine_cpu = _machine_cpu() - machine_cpu
+        servers_cpu = {name: _cpu_of_command(name) - cpu for name, cpu in servers_cpu.items()}
         async with db.sessions() as session:
             signed = await session.scalar(
                 select(func.count()).where(models.TranscriptEvent.event == "SIGNED")
@@ -429,7 +431,9 @@ async def run(args: argparse.Namespace) -> None:
             f"whole machine {machine_cpu:.0f} of {available:.0f} available "
             f"({100 * machine_cpu / available:.0f}% busy); "
             f"per signature: workers {1000 * per_signature:.2f} ms, "
-            f"machine {1000 * machine_cpu / signed:.1f} ms"
+            f"machine {1000 * machine_cpu / signed:.1f} ms ("
+            + ", ".join(f"{name} {1000 * cpu / signed:.2f}" for name, cpu in servers_cpu.items())
+            + ")"
         )
         print(
             f"  workers' CPU per signature / engine's: {per_signature / engine_bb:.2f}× B-B "
@@ -516,6 +520,29 @@ def _machine_cpu() -> float:
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     user, nice, system = (int(v) for v in fields[:3])
     return (user + nice + system) / os.sysconf("SC_CLK_TCK")
+
+
+#: The servers whose CPU the run's accounting names (their processes, by command name).
+SERVERS = ("postgres", "redis-server")
+
+
+def _cpu_of_command(name: str) -> float:
+    """CPU seconds used by the processes called ``name`` (PostgreSQL's postmaster and
+    backends): their own, and that of their ended children (a backend's, once its
+    connection closed and the postmaster reaped it)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        command, fields = stat.split("(", 1)[1].rsplit(")", 1)
+        if command == name:
+            times = fields.split()[11:15]  # utime, stime, cutime, cstime
+            total += sum(int(value) for value in times) / tick
+    return total
 
 
 def _cpu_of_tree(root: int) -> float:
