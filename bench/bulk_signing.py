@@ -61,6 +61,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -526,23 +527,30 @@ def _machine_cpu() -> float:
 SERVERS = ("postgres", "redis-server")
 
 
-def _cpu_of_command(name: str) -> float:
-    """CPU seconds used by the processes called ``name`` (PostgreSQL's postmaster and
-    backends): their own, and that of their ended children (a backend's, once its
-    connection closed and the postmaster reaped it)."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+def _processes() -> Iterator[tuple[int, str, list[str]]]:
+    """Every process in /proc: its pid, its command name and its stat fields after it
+    (state, parent, … ``utime`` at 11, ``stime``, ``cutime``, ``cstime``)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
         except OSError:
-            continue
+            continue  # ended meanwhile
         command, fields = stat.split("(", 1)[1].rsplit(")", 1)
-        if command == name:
-            times = fields.split()[11:15]  # utime, stime, cutime, cstime
-            total += sum(int(value) for value in times) / tick
-    return total
+        yield int(entry.name), command, fields.split()
+
+
+def _cpu_of_command(name: str) -> float:
+    """CPU seconds used by the processes called ``name`` (PostgreSQL's postmaster and
+    backends): their own, and that of their ended children (a backend's, once its
+    connection closed and the postmaster reaped it)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum(
+        sum(int(value) for value in fields[11:15]) / tick
+        for _, command, fields in _processes()
+        if command == name
+    )
 
 
 def _cpu_of_tree(root: int) -> float:
@@ -550,16 +558,9 @@ def _cpu_of_tree(root: int) -> float:
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    for pid, _, fields in _processes():
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
     tree, grew = {root}, True
     while grew:
         more = {pid for pid, parent in parents.items() if parent in tree} - tree
