@@ -18,7 +18,10 @@ document: prepare+finish of one XML and one PDF per role (the provider's RSA sig
 left out), B-B and B-T; and again after the run, as the speed of a shared machine drifts
 over minutes (the same work has taken 20 % more CPU time from one run to the next, and
 once twice as much right after a run); the workers' CPU per signature is printed against
-the faster of the two, the larger ratio.
+the faster of the two, the larger ratio. A third measurement runs in a process of its own
+while the principals' batches keep the machine busy, where the workers run: the same work
+costs more CPU time on a busy machine (shared caches and cores); the ratio to it is
+printed apart.
 
 The school seal's provider is a SoftHSM2 token loaded into the worker process, so
 for one role in three the workers' CPU holds the provider's own work — opening a
@@ -89,7 +92,7 @@ from hub.domain.enums import (  # noqa: E402
     StaffRole,
 )
 from hub.domain.personal_id import compose  # noqa: E402
-from hub.domain.signers import SIGNING_ORDER  # noqa: E402
+from hub.domain.signers import SIGNING_ORDER, SignerRole  # noqa: E402
 from hub.jobs import archive  # noqa: E402
 from hub.jobs import signing as batches  # noqa: E402
 from hub.signing.pades import finish_pdf, prepare_pdf  # noqa: E402
@@ -252,6 +255,25 @@ async def engine_cost(rounds: int = ENGINE_ROUNDS) -> tuple[float, float]:
     return statistics.median(b_b), statistics.median(b_t)
 
 
+#: Seconds into the principals' batches when the engine is measured on the busy machine.
+BUSY_ENGINE_AFTER = 15.0
+
+
+async def _engine_while_busy(after: float) -> tuple[float, float]:
+    """:func:`engine_cost` in a process of its own ``after`` seconds into a role, the
+    workers, simulators and PostgreSQL keeping the machine as busy as the run does: the
+    same prepare and finish cost more CPU time on a busy machine (caches and cores shared)
+    than on a quiet one, and the workers only ever run on the busy one. Its CPU counts in
+    the machine's, not the workers'."""
+    await asyncio.sleep(after)
+    measured = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--engine-only", stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await measured.communicate()
+    b_b, b_t = (float(value) for value in output.decode().split()[-2:])
+    return b_b, b_t
+
+
 async def token_cost(db: Database, demo, school_id: int, rounds: int = 5) -> float:  # type: ignore[no-untyped-def]
     """CPU seconds per seal signature that the school's SoftHSM2 token spends in the
     process that calls it: what a worker asks of the token for one seal chunk (the
@@ -377,6 +399,8 @@ async def run(args: argparse.Namespace) -> None:
                     )
                     job_ids.append(job.job_id)
                 send(messages)
+            if role is SignerRole.PRINCIPAL:  # the longest steady stretch of the run
+                busy_engine = asyncio.create_task(_engine_while_busy(BUSY_ENGINE_AFTER))
             await _wait(db, job_ids, role.value, started)
             spent = _cpu_of_tree(workers[0].pid)
             print(f"    workers' CPU for this role: {spent - role_cpu:.1f} s", flush=True)
@@ -444,6 +468,14 @@ async def run(args: argparse.Namespace) -> None:
         print(
             f"  workers' CPU per signature / B-T engine with the seal token's signing: "
             f"{per_signature / engine_token:.2f}× ({1000 * engine_token:.2f} ms)"
+        )
+        busy_bb, busy_bt = await busy_engine
+        busy_token = busy_bt + token / len(SIGNING_ORDER)
+        print(
+            f"  engine measured while the workers ran (its own process, mid-run): "
+            f"{1000 * busy_bb:.2f} ms B-B, {1000 * busy_bt:.2f} ms B-T, "
+            f"{1000 * busy_token:.2f} ms with the seal token's signing; workers' CPU per "
+            f"signature / that: {per_signature / busy_token:.2f}×"
         )
         for provider, count, seconds in waits:
             print(
@@ -653,7 +685,15 @@ if __name__ == "__main__":
         metavar="DIR",
         help="sample each worker's event loop with pyinstrument; reports written to DIR",
     )
+    parser.add_argument(
+        "--engine-only",
+        action="store_true",
+        help="print the engine's own B-B and B-T seconds per signature (engine_cost) and stop",
+    )
     arguments = parser.parse_args()
+    if arguments.engine_only:
+        print(*asyncio.run(engine_cost()))
+        sys.exit(0)
     if arguments.profile:
         arguments.profile = os.path.abspath(arguments.profile)
     asyncio.run(run(arguments))
