@@ -198,11 +198,25 @@ _LITERAL_BYTE = tuple(
     for byte in range(256)
 )
 
-generic.read_hex_string_from_stream = _read_hex_string
-generic._read_string_literal_bytes = _read_string_literal_bytes
-misc.read_non_whitespace = generic.read_non_whitespace = _read_non_whitespace
-misc.read_until_delimiter = generic.read_until_delimiter = _read_until_delimiter
-misc.read_until_whitespace = _read_until_whitespace
-generic._decode_name = _decode_name
-generic.NameObject.write_to_stream = _write_name  # type: ignore[method-assign]
-generic.TextStringObject.write_to_stream = _write_text_string  # type: ignore[method-assign]
+#: Where each fast reader and writer stands in for pyHanko's: (owner, name, fast,
+#: pyHanko's own). The tests put pyHanko's back from the same list.
+REPLACED: tuple[tuple[Any, str, Any, Any], ...] = (
+    (generic, "read_hex_string_from_stream", _read_hex_string, pyhanko_read_hex_string),
+    (
+        generic,
+        "_read_string_literal_bytes",
+        _read_string_literal_bytes,
+        pyhanko_read_string_literal_bytes,
+    ),
+    (misc, "read_non_whitespace", _read_non_whitespace, pyhanko_read_non_whitespace),
+    (generic, "read_non_whitespace", _read_non_whitespace, pyhanko_read_non_whitespace),
+    (misc, "read_until_delimiter", _read_until_delimiter, pyhanko_read_until_delimiter),
+    (generic, "read_until_delimiter", _read_until_delimiter, pyhanko_read_until_delimiter),
+    (misc, "read_until_whitespace", _read_until_whitespace, pyhanko_read_until_whitespace),
+    (generic, "_decode_name", _decode_name, pyhanko_decode_name),
+    (generic.NameObject, "write_to_stream", _write_name, pyhanko_write_name),
+    (generic.TextStringObject, "write_to_stream", _write_text_string, pyhanko_write_text_string),
+)
+
+for _owner, _name, _fast, _ in REPLACED:
+    setattr(_owner, _name, _fast)

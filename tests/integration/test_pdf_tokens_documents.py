@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from hub.adapters.signing.pki import DemoPKI
@@ -23,15 +22,8 @@ async def test_signed_transcript_reads_the_same(monkeypatch: pytest.MonkeyPatch)
     for role, who in zip(SIGNING_ORDER, signing_support.school_signers(pki), strict=True):
         pdf = await signing_support.sign(pdf, role, who)
     fast = _every_object(pdf)
-    monkeypatch.setattr(generic, "read_hex_string_from_stream", pdf_tokens.pyhanko_read_hex_string)
-    monkeypatch.setattr(
-        generic, "_read_string_literal_bytes", pdf_tokens.pyhanko_read_string_literal_bytes
-    )
-    for module in (misc, generic):
-        monkeypatch.setattr(module, "read_non_whitespace", pdf_tokens.pyhanko_read_non_whitespace)
-        monkeypatch.setattr(module, "read_until_delimiter", pdf_tokens.pyhanko_read_until_delimiter)
-    monkeypatch.setattr(misc, "read_until_whitespace", pdf_tokens.pyhanko_read_until_whitespace)
-    monkeypatch.setattr(generic, "_decode_name", pdf_tokens.pyhanko_decode_name)
+    for owner, name, _, original in pdf_tokens.REPLACED:
+        monkeypatch.setattr(owner, name, original)
     assert _every_object(pdf) == fast
     assert len(fast) > 40
     # Strings with escapes, signatures' /Contents and names were all among them.
