@@ -487,12 +487,12 @@ async def run(args: argparse.Namespace) -> None:
         await db.dispose()
     finally:
         for worker in workers:
-            if args.profile:  # Dramatiq stops its processes itself; a second TERM kills them
-                os.kill(worker.pid, signal.SIGTERM)
-            else:
-                os.killpg(worker.pid, signal.SIGTERM)
+            # As a service manager stops it: TERM to Dramatiq's main process, which stops
+            # its own processes (a TERM to the whole group is a second TERM for those,
+            # which kills them halfway through their shutdown).
+            os.kill(worker.pid, signal.SIGTERM)
             try:
-                worker.wait(timeout=120 if args.profile else 10)
+                worker.wait(timeout=120 if args.profile else 30)
             except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait()

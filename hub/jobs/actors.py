@@ -267,6 +267,6 @@ class Watchdog(dramatiq.Middleware):
                     )
                     send(work, broker)
             except Exception:  # the database may be away for a moment: try next round
-                if self._stop.is_set():
-                    return  # the worker is stopping and took the event loop with it
+                if self._stop.is_set() or not threading.main_thread().is_alive():
+                    return  # the worker is stopping (or killed) and took the event loop
                 log.exception("jobs_watchdog_failed")

@@ -37,16 +37,25 @@ class _StoppedLoop:
         raise RuntimeError("cannot schedule new futures after shutdown")
 
 
-@pytest.mark.parametrize("stopping", [True, False])
+class _DeadThread:
+    def is_alive(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("stopping", ["shutdown", "killed", None])
 def test_a_failure_is_logged_unless_the_worker_is_stopping(
-    stopping: bool, monkeypatch: pytest.MonkeyPatch
+    stopping: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Stopping is the worker's shutdown (the watchdog told first) or a kill: a second
+    TERM makes Dramatiq's process leave its main thread with no shutdown at all."""
     watchdog = actors.Watchdog(runtime=object(), stall_seconds=0.0)  # type: ignore[arg-type]
     rounds = iter([False, True])  # one round, then the wait says stop
     monkeypatch.setattr(watchdog._stop, "wait", lambda timeout=None: next(rounds))
-    loop = _StoppedLoop(watchdog._stop.set if stopping else lambda: None)
+    if stopping == "killed":
+        monkeypatch.setattr(actors.threading, "main_thread", _DeadThread)
+    loop = _StoppedLoop(watchdog._stop.set if stopping == "shutdown" else lambda: None)
     monkeypatch.setattr(dramatiq.asyncio, "get_event_loop_thread", lambda: loop)
     with capture_logs() as logs:
         watchdog._run(broker=None)  # type: ignore[arg-type]
     failed = [entry for entry in logs if entry["event"] == "jobs_watchdog_failed"]
-    assert bool(failed) is not stopping
+    assert bool(failed) is (stopping is None)
