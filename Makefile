@@ -89,6 +89,12 @@ $(CHECKOV): deploy/checkov-requirements.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r deploy/checkov-requirements.txt
 	touch $(CHECKOV)
 
+# The suite runs in a process per core, at most four (pytest-xdist): each has its own
+# database, queues and simulators (tests/conftest.py), and a test file stays in one
+# process, so a module's fixtures are made once. `make test TEST_PROCESSES=` runs it in
+# this process alone.
+TEST_PROCESSES ?= -n auto --maxprocesses 4 --dist loadfile
+
 # The tests also need TEST_TOOLS, checked (and installed) with the system packages.
 test: SYSTEM_TOOLS += $(TEST_TOOLS)
 test: $(STAMP) system-deps web-assets $(FOREIGN:%=%/node_modules/.package-lock.json) $(CHECKOV)
@@ -100,7 +106,7 @@ test: $(STAMP) system-deps web-assets $(FOREIGN:%=%/node_modules/.package-lock.j
 	$(BIN)/ruff check hub tests bench
 	$(BIN)/mypy hub
 	$(BIN)/hub schema --check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(TEST_PROCESSES)
 
 # The production topology on one machine (API processes behind a front, workers,
 # simulators) on this machine's PostgreSQL and Redis: `deploy/local-stack --help`;
