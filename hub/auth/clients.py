@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from hub.auth.access import SCOPES, Caller
+from hub.auth.client_reach import load_caller_and_version
 from hub.auth.grants import family_revoked
 from hub.auth.people import load_person
 from hub.auth.secrets import dummy_hash, hash_secret, new_secret, verify_secret
@@ -268,47 +269,6 @@ async def delete_client(session: AsyncSession, client_id: str) -> None:
     await _changed(session, client)
 
 
-async def load_caller(
-    session: AsyncSession, client_id: str, scopes: frozenset[str]
-) -> Caller | None:
-    """Resolve a token's client to the schools it reaches; None if disabled or gone."""
-    return (await _load_caller(session, client_id, scopes))[0]
-
-
-async def _load_caller(
-    session: AsyncSession, client_id: str, scopes: frozenset[str]
-) -> tuple[Caller | None, int | None]:
-    """The caller and the client's current ``credentials_version``."""
-    client = await session.scalar(
-        select(ApiClient)
-        .where(ApiClient.client_id == client_id)
-        .options(selectinload(ApiClient.grants))
-    )
-    if client is None:
-        return None, None
-    if client.disabled or client.deleted_at is not None:
-        return None, client.credentials_version
-    school_ids: frozenset[int] | None = None
-    if client.org_level is not OrgLevel.DEPARTMENT:
-        district_ids = [g.district_id for g in client.grants if g.district_id is not None]
-        direct_ids = [g.school_id for g in client.grants if g.school_id is not None]
-        rows = await session.scalars(
-            select(School.id).where(
-                or_(School.id.in_(direct_ids), School.district_id.in_(district_ids))
-            )
-        )
-        school_ids = frozenset(rows)
-    granted = frozenset(client.scopes.split())
-    caller = Caller(
-        client_id=client.client_id,
-        scopes=scopes & granted,
-        org_level=client.org_level,
-        school_ids=school_ids,
-        kind=client.kind,
-    )
-    return caller, client.credentials_version
-
-
 class CallerCache:
     """Callers resolved recently, so a request does not pay for the lookup.
 
@@ -360,7 +320,7 @@ class CallerCache:
         if not fresh:
             generation = self._generation
             async with db.sessions() as session:
-                caller, version = await _load_caller(session, client_id, scopes)
+                caller, version = await load_caller_and_version(session, client_id, scopes)
             if generation == self._generation:
                 self._entries[key] = (now, caller, version)
         if credentials_version is not None and credentials_version != version:

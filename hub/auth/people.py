@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.access import SCOPES, Caller
+from hub.auth.client_reach import load_caller
 from hub.db import models
 from hub.db.roles import is_principal_record
 from hub.domain.enums import ClientKind, OrgLevel
@@ -161,9 +162,6 @@ async def load_person(session: AsyncSession, personal_id: str, full_name: str = 
 async def _admission_service(session: AsyncSession, client_id: str) -> AdmissionService | None:
     """The admission service ``client_id`` with what its own caller reads; None when it
     is no longer an enabled admission client."""
-    # Imported here: hub.auth.clients caches the people this module loads.
-    from hub.auth.clients import load_caller
-
     client = (
         await session.execute(
             select(models.ApiClient.name, models.ApiClient.kind).where(

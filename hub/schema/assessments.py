@@ -11,7 +11,7 @@ from hub.domain.grading.inputs import PrimaryPeriod
 from hub.resolvers import assessments
 from hub.schema.writes import UpsertResult, upsert_rows
 
-# GraphQL enums registered on the domain classes; aliases as in hub/schema/nodes.py.
+# GraphQL enums registered on the domain classes; aliases as in hub/schema/enums.py.
 RatingType = secondary.Rating
 strawberry.enum(secondary.Rating, name="Rating", description="Đạt / Chưa đạt")
 LevelType = secondary.Level

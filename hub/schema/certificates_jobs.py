@@ -17,9 +17,9 @@ from hub.jobs import certificates as refresh
 from hub.jobs import migration
 from hub.resolvers import queries
 from hub.resolvers.context import Context, context_of
-from hub.schema.nodes import SigningProviderType
+from hub.schema.enums import SigningProviderType
 
-# The GraphQL enum is registered on the domain class; alias as in hub/schema/nodes.py.
+# The GraphQL enum is registered on the domain class; alias as in hub/schema/enums.py.
 MigrationActionType = migration.Action
 strawberry.enum(
     migration.Action,

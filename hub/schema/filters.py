@@ -5,7 +5,7 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
-from hub.schema.nodes import (
+from hub.schema.enums import (
     CertificateStatusType,
     IdentityStatusType,
     OwnershipType,

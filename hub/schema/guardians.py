@@ -14,7 +14,7 @@ from hub.resolvers.context import context_of
 from hub.schema.nodes import GuardianLink
 from hub.schema.writes import ProblemCode
 
-# GraphQL enum registered on the domain class; alias as in hub/schema/nodes.py.
+# GraphQL enum registered on the domain class; alias as in hub/schema/enums.py.
 GuardianLinkCheckResultType = LinkCheck
 strawberry.enum(
     LinkCheck,

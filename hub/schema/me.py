@@ -23,10 +23,10 @@ from hub.domain.people import Person as PersonRecord
 from hub.domain.personal_data import Kind, mask_personal_id, present
 from hub.resolvers import me
 from hub.resolvers.context import Context, context_of
-from hub.schema.nodes import GuardianRelationType, StaffRoleType
+from hub.schema.enums import GuardianRelationType, StaffRoleType
 from hub.schema.pagination import Before, Connection, First, Last, window_of
 
-# GraphQL enum registered on the domain class; alias as in hub/schema/nodes.py.
+# GraphQL enum registered on the domain class; alias as in hub/schema/enums.py.
 ConsentStatusType = ConsentStatus
 strawberry.enum(ConsentStatus, name="ConsentStatus", description="Tình trạng của sự đồng ý")
 

@@ -19,23 +19,23 @@ from strawberry.types import Info
 
 from hub.db import models
 from hub.domain.certificates import as_utc, expires_soon, is_valid_at
-from hub.domain.enums import (
-    CertificateStatus,
-    GuardianCheck,
-    GuardianRelation,
-    IdentityStatus,
-    Ownership,
-    SchoolLevel,
-    Sex,
-    SigningProvider,
-    StaffRole,
-)
 from hub.domain.personal_data import Kind, present
 from hub.resolvers import paging, queries
 from hub.resolvers.context import Context, context_of
 from hub.resolvers.ids import database_key, key_max
 from hub.resolvers.lookahead import NOT_LOADED, RELATIONS, Relation
 from hub.resolvers.lookahead import shape as shape  # where the schema's modules import it
+from hub.schema.enums import (
+    CertificateStatusType,
+    GuardianCheckType,
+    GuardianRelationType,
+    IdentityStatusType,
+    OwnershipType,
+    SchoolLevelType,
+    SexType,
+    SigningProviderType,
+    StaffRoleType,
+)
 from hub.schema.pagination import Before, Connection, First, Last, paginate_children
 
 if TYPE_CHECKING:  # the filters and transcripts modules build on these types
@@ -50,31 +50,6 @@ if TYPE_CHECKING:  # the filters and transcripts modules build on these types
 
 _FILTERS = "hub.schema.filters"
 _TRANSCRIPTS = "hub.schema.transcripts"
-
-# `strawberry.enum` attaches the GraphQL definition to the domain enum and returns that
-# same class; the `…Type` names are plain aliases so that mypy accepts them as types.
-SchoolLevelType = SchoolLevel
-strawberry.enum(SchoolLevel, description="Cấp học")
-OwnershipType = Ownership
-strawberry.enum(Ownership, description="Loại hình: công lập / tư thục")
-StaffRoleType = StaffRole
-strawberry.enum(StaffRole, description="Vai trò tại trường")
-SexType = Sex
-strawberry.enum(Sex, description="Giới tính")
-IdentityStatusType = IdentityStatus
-strawberry.enum(IdentityStatus, description="Kết quả xác thực với CSDL quốc gia về dân cư")
-GuardianRelationType = GuardianRelation
-strawberry.enum(GuardianRelation, description="Quan hệ với học sinh")
-GuardianCheckType = GuardianCheck
-strawberry.enum(
-    GuardianCheck,
-    description="Cách quan hệ cha mẹ/người giám hộ được xác thực: CSDL dân cư hoặc kiểm tra trực "
-    "tiếp tại trường (không bao giờ theo ứng dụng của nhà cung cấp)",
-)
-SigningProviderType = SigningProvider
-strawberry.enum(SigningProvider, description="Nhà cung cấp ký số")
-CertificateStatusType = CertificateStatus
-strawberry.enum(CertificateStatus, description="Trạng thái chứng thư số")
 
 
 def _shown(ctx: Context, kind: Kind, value: Any) -> Any:

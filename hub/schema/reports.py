@@ -15,11 +15,12 @@ from hub.resolvers.reports import (
     CoverageFigures,
     certificate_coverage,
 )
+from hub.schema.enums import OwnershipType
 from hub.schema.filters import StaffFilter, StudentFilter
-from hub.schema.nodes import RELATIONS, District, OwnershipType, Staff, Student, shape, to_one
+from hub.schema.nodes import RELATIONS, District, Staff, Student, shape, to_one
 from hub.schema.pagination import Before, Connection, First, Last, paginate
 
-# The GraphQL enum is registered on the domain class; alias as in hub/schema/nodes.py.
+# The GraphQL enum is registered on the domain class; alias as in hub/schema/enums.py.
 CoverageDimensionType = CoverageDimension
 strawberry.enum(CoverageDimension, name="CoverageDimension", description="Chiều tổng hợp báo cáo")
 

@@ -26,7 +26,7 @@ from hub.domain.personal_data import Kind, present
 from hub.domain.signers import SignerRole
 from hub.resolvers import queries
 from hub.resolvers.context import context_of
-from hub.schema.nodes import SigningProviderType
+from hub.schema.enums import SigningProviderType
 from hub.schema.transcripts import SignerRoleType
 from hub.signing import service as signing_service
 from hub.signing import verification
@@ -39,7 +39,7 @@ from hub.signing.verification import (
     VerificationResult,
 )
 
-# GraphQL enums registered on the domain classes; aliases as in hub/schema/nodes.py.
+# GraphQL enums registered on the domain classes; aliases as in hub/schema/enums.py.
 VerdictType = Verdict
 strawberry.enum(Verdict, name="Verdict", description="Kết luận xác thực")
 ReasonCodeType = ReasonCode

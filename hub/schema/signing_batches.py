@@ -14,7 +14,7 @@ from hub.db import models
 from hub.jobs import signing as batches
 from hub.resolvers import queries
 from hub.resolvers.context import context_of
-from hub.schema.nodes import SigningProviderType
+from hub.schema.enums import SigningProviderType
 from hub.schema.transcripts import SignerRoleType
 
 

@@ -23,19 +23,12 @@ from hub.resolvers.progress import ProgressGrouping
 from hub.resolvers.pupil_ids import Reason
 from hub.resolvers.queries import node_key
 from hub.resolvers.results import Measure, ResultDimension, ResultFigures
-from hub.schema.nodes import (
-    RELATIONS,
-    District,
-    School,
-    SchoolClass,
-    SchoolLevelType,
-    shape,
-    to_one,
-)
+from hub.schema.enums import SchoolLevelType
+from hub.schema.nodes import RELATIONS, District, School, SchoolClass, shape, to_one
 from hub.schema.pagination import First, cursor_of, decode_cursor, page_size
 from hub.schema.transcripts import TranscriptStateType
 
-# The GraphQL enums are registered on the domain classes; aliases as in hub/schema/nodes.py.
+# The GraphQL enums are registered on the domain classes; aliases as in hub/schema/enums.py.
 ResultDimensionType = ResultDimension
 strawberry.enum(ResultDimension, description="Chiều tổng hợp kết quả học tập")
 ProgressGroupingType = ProgressGrouping

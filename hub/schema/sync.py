@@ -18,7 +18,7 @@ from hub.jobs.core import JobState
 from hub.resolvers import queries
 from hub.resolvers.context import Context, context_of
 
-# The GraphQL enum is registered on the domain class; alias as in hub/schema/nodes.py.
+# The GraphQL enum is registered on the domain class; alias as in hub/schema/enums.py.
 SyncPhaseType = sync.Phase
 strawberry.enum(
     sync.Phase,

@@ -32,7 +32,7 @@ from hub.schema.assessments import (
 from hub.schema.nodes import RELATIONS, HubNode, School, SchoolClass, Student, shape, to_one
 from hub.schema.writes import UpsertResult, upsert_result
 
-# GraphQL enums registered on the domain classes; aliases as in hub/schema/nodes.py.
+# GraphQL enums registered on the domain classes; aliases as in hub/schema/enums.py.
 TranscriptStateType = TranscriptState
 strawberry.enum(TranscriptState, name="TranscriptState", description="Trạng thái học bạ")
 SignerRoleType = SignerRole

@@ -16,9 +16,9 @@ from hub.domain.problems import Code
 from hub.resolvers import upserts
 from hub.resolvers.context import context_of
 from hub.resolvers.upserts import RowOutcome
-from hub.schema.nodes import GuardianRelationType, SexType, StaffRoleType
+from hub.schema.enums import GuardianRelationType, SexType, StaffRoleType
 
-# GraphQL enums registered on the domain classes; aliases as in hub/schema/nodes.py.
+# GraphQL enums registered on the domain classes; aliases as in hub/schema/enums.py.
 ProblemCode = Code
 strawberry.enum(Code, name="ProblemCode", description="Mã lỗi ổn định")
 RowStatusType = upserts.RowStatus

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 from strawberry.relay import GlobalID
 
-from hub.auth.clients import load_caller
+from hub.auth.client_reach import load_caller
 from hub.db import models
 from hub.db.engine import Database
 from hub.documents.xml.transcript import parse_xml, validate_xml
