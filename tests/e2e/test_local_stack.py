@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from strawberry.relay import GlobalID
 
-from hub.adapters.signing.simulator import free_port
+from hub.adapters.signing.simulator import EPHEMERAL_PORTS_FROM, free_port
 from hub.config import Mode, Settings
 from hub.db import models
 from hub.db.engine import Database
@@ -95,10 +95,14 @@ def server_info(url: str) -> dict[str, Any]:
 
 
 def free_ports(count: int) -> int:
-    """The first of ``count`` consecutive free ports."""
-    for _ in range(50):
+    """The first of ``count`` consecutive free ports, below the kernel's ephemeral range
+    (as :func:`free_port` chooses): the port of an API process killed mid-way stays
+    refused, as a dead pod's address does, not handed to the next socket that binds port
+    0 or connects (another test process beside this one starts servers all the time),
+    whose accepting and closing the front would take for an answer."""
+    for _ in range(200):
         first = free_port("127.0.0.1")
-        if first + count < 65_000 and all(_free(first + n) for n in range(count)):
+        if first + count < EPHEMERAL_PORTS_FROM and all(_free(first + n) for n in range(count)):
             return first
     raise AssertionError("no consecutive free ports")
 
