@@ -51,6 +51,13 @@ is the same; rendering 35,000 distinct PDFs first would take longer than the run
     .venv/bin/python bench/bulk_signing.py --processes 1
     .venv/bin/python bench/bulk_signing.py --processes 2
     .venv/bin/python bench/bulk_signing.py --processes 2 --pupils 3000   # a quick look
+
+Scaling from 1 to 2 worker processes cannot show on a 2-core machine that one process
+already keeps busy; ``--cpu-limit CORES`` gives each worker process a CPU quota (as a
+pod's ``limits.cpu``), so the machine has room for both and the rates compare::
+
+    .venv/bin/python bench/bulk_signing.py --processes 1 --pupils 1500 --cpu-limit 0.5
+    .venv/bin/python bench/bulk_signing.py --processes 2 --pupils 1500 --cpu-limit 0.5
 """
 
 import argparse
@@ -326,6 +333,7 @@ async def run(args: argparse.Namespace) -> None:
         await connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)
     workers: list[subprocess.Popen] = []
+    cgroups: list[Path] = []
     engine_bb, engine_bt = await engine_cost()
     print(
         f"engine, in this process before the run: prepare+finish of one XML and one PDF, "
@@ -376,6 +384,14 @@ async def run(args: argparse.Namespace) -> None:
         command += ["--processes", str(args.processes), "--threads", str(args.threads)]
         workers.append(_start_workers(command, environment))
         await _until_ready(args.redis_url, namespace, args.processes)
+        if args.cpu_limit:
+            limited = _children(workers[0].pid)
+            _limit_cpu(limited, args.cpu_limit, cgroups)
+            print(
+                f"each of the {len(limited)} worker process(es) may use {args.cpu_limit:.2f} "
+                f"of a core (a cgroup's CPU quota, as a pod's limits.cpu)",
+                flush=True,
+            )
         scopes = frozenset({"transcripts:read", "transcripts:sign"})
         caller = Caller("bench", scopes, OrgLevel.DEPARTMENT, None)
         started = time.perf_counter()
@@ -500,6 +516,8 @@ async def run(args: argparse.Namespace) -> None:
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+        for group in cgroups:  # empty once its process ended
+            group.rmdir()
 
 
 async def _archive_run(db: Database, worker_pid: int, sealed: int) -> None:
@@ -583,6 +601,38 @@ def _cpu_of_command(name: str) -> float:
         for _, command, fields in _processes()
         if command == name
     )
+
+
+def _children(parent: int) -> list[int]:
+    """The processes ``parent`` started (Dramatiq's worker processes)."""
+    return sorted(pid for pid, _, fields in _processes() if int(fields[1]) == parent)
+
+
+def _limit_cpu(pids: list[int], share: float, groups: list[Path]) -> None:
+    """Each of ``pids`` in a cgroup of its own whose CPU quota is ``share`` of one core,
+    as Kubernetes applies a pod's ``limits.cpu``: cgroup v2's ``cpu.max`` where the
+    unified hierarchy has the cpu controller, else cgroup v1's CFS quota. Needs root.
+    Each cgroup made goes into ``groups`` at once, to be removed after the run."""
+    period = 100_000
+    quota = max(1_000, round(share * period))
+    unified, legacy = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/cpu")
+    controllers = unified / "cgroup.subtree_control"
+    v2 = controllers.exists() and "cpu" in controllers.read_text().split()
+    if not v2 and not (legacy / "cpu.cfs_quota_us").exists():
+        raise SystemExit("--cpu-limit needs a cgroup CPU controller (/sys/fs/cgroup)")
+    for pid in pids:
+        group = (unified if v2 else legacy) / f"hub-bench-{pid}"
+        try:
+            group.mkdir()
+            groups.append(group)
+            if v2:
+                (group / "cpu.max").write_text(f"{quota} {period}")
+            else:
+                (group / "cpu.cfs_period_us").write_text(str(period))
+                (group / "cpu.cfs_quota_us").write_text(str(quota))
+            (group / "cgroup.procs").write_text(str(pid))  # the process with its threads
+        except PermissionError:
+            raise SystemExit("--cpu-limit needs root (it writes cgroups)") from None
 
 
 def _cpu_of_tree(root: int) -> float:
@@ -684,6 +734,14 @@ if __name__ == "__main__":
         "--profile",
         metavar="DIR",
         help="sample each worker's event loop with pyinstrument; reports written to DIR",
+    )
+    parser.add_argument(
+        "--cpu-limit",
+        type=float,
+        metavar="CORES",
+        help="let each worker process use at most CORES of a core (a cgroup quota, as a "
+        "pod's limits.cpu), so that 1 and 2 processes can be compared on a machine "
+        "they do not saturate",
     )
     parser.add_argument(
         "--engine-only",
