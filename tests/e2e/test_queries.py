@@ -32,23 +32,36 @@ def _statements() -> float:
     )
 
 
-async def _statements_for(http, token, variables) -> tuple[float, dict]:  # type: ignore[no-untyped-def]
+async def _statements_for(http, token, variables, query=PAGE) -> tuple[float, dict]:  # type: ignore[no-untyped-def]
     before = _statements()
-    result = data(await gql(http, token, PAGE, variables))
+    result = data(await gql(http, token, query, variables))
     return _statements() - before, result
+
+
+async def _fewest_statements_for(http, token, variables, query=PAGE) -> tuple[float, dict]:  # type: ignore[no-untyped-def]
+    """What a query costs with the caller's caches warm: the fewest statements of three
+    tries. A cached caller that lapses (30 s) or is forgotten (another module's client or
+    person changed, heard by NOTIFY at any moment) adds its own reads to one request,
+    never takes any away; the slower the machine, the likelier that falls in a test."""
+    tries = [await _statements_for(http, token, variables, query) for _ in range(3)]
+    return min(tries, key=lambda measured: measured[0])
 
 
 async def test_a_page_of_100_costs_the_same_statements_as_a_page_of_10(http, world, department):
     school = str(GlobalID("School", str(world.schools["A"].id)))
     await _statements_for(http, department, {"first": 10, "school": school})  # warm caches
-    small, small_page = await _statements_for(http, department, {"first": 10, "school": school})
-    large, large_page = await _statements_for(http, department, {"first": 100, "school": school})
+    small, small_page = await _fewest_statements_for(
+        http, department, {"first": 10, "school": school}
+    )
+    large, large_page = await _fewest_statements_for(
+        http, department, {"first": 100, "school": school}
+    )
     assert len(small_page["students"]["edges"]) == 10
     assert len(large_page["students"]["edges"]) == 100
     nested = large_page["students"]["edges"][99]["node"]
     assert nested["currentClass"]["homeroomTeacher"]["certificates"]
     assert nested["guardians"] and nested["school"]["district"]["name"] == "Long Biên"
-    assert small == large
+    assert small == large, f"{small} statements for a page of 10, {large} for 100"
     assert large <= 10
 
 
@@ -99,18 +112,12 @@ async def test_edges_and_lookups_cost_the_same_statements_at_any_page_size(
     }
     variables = {key: value for key, value in given.items() if f"${key}:" in query}
 
-    async def run(outer: int, inner: int) -> tuple[float, dict]:  # type: ignore[type-arg]
-        before = _statements()
-        result = data(
-            await gql(http, department, query, {**variables, "outer": outer, "inner": inner})
-        )
-        return _statements() - before, result
+    def sizes(outer: int, inner: int) -> dict:  # type: ignore[type-arg]
+        return {**variables, "outer": outer, "inner": inner}
 
-    # The least of two runs each: a cached caller forgotten in between (another module's
-    # client or person changed, heard by NOTIFY at any moment) costs a few statements more.
-    await run(1, 2)  # warm caches
-    small = min([(await run(1, 2))[0] for _ in range(2)])
-    large, found = min([await run(3, 4) for _ in range(2)], key=lambda pair: pair[0])
+    await _statements_for(http, department, sizes(1, 2), query)  # warm caches
+    small, _ = await _fewest_statements_for(http, department, sizes(1, 2), query)
+    large, found = await _fewest_statements_for(http, department, sizes(3, 4), query)
     assert small == large, f"{name}: {small} statements for small pages, {large} for large"
     assert large <= 15  # a page, a count and a cursor check per edge, one per relation
     if name == "down to pupils":
