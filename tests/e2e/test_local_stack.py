@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -108,8 +109,6 @@ def free_ports(count: int) -> int:
 
 
 def _free(port: int) -> bool:
-    import socket
-
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
         try:
@@ -195,12 +194,28 @@ def _leave_nothing(directory: Path, database_url: str) -> None:
 
 
 def kill(process: dict[str, Any]) -> None:
-    """SIGKILL the process and its children (its own process group)."""
+    """SIGKILL the process and its children (its own process group), and wait until it
+    is gone: no longer running and, for a server, its port refusing connections. A
+    process's first thread can be a zombie while its other threads still exit and hold
+    its files, the listening socket among them: a connection made then is taken into
+    the backlog and reset a moment later (on a busy machine, long enough for the front
+    to pass a new connection to it)."""
     os.killpg(process["pid"], signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _running(process["pid"]):
+    while time.monotonic() < deadline and (
+        _running(process["pid"]) or ("port" in process and _listening(process["port"]))
+    ):
         time.sleep(0.05)
     assert not _running(process["pid"]), f"{process['name']} outlived SIGKILL"
+    assert "port" not in process or not _listening(process["port"]), (
+        f"{process['name']}'s port still takes connections"
+    )
+
+
+def _listening(port: int) -> bool:
+    with contextlib.closing(socket.socket()) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _running(pid: int) -> bool:
