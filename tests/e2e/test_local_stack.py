@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from strawberry.relay import GlobalID
 
-from hub.adapters.signing.simulator import EPHEMERAL_PORTS_FROM, free_port
+from hub.adapters.signing.simulator import ephemeral_ports_from, free_port, port_free
 from hub.config import Mode, Settings
 from hub.db import models
 from hub.db.engine import Database
@@ -99,23 +99,14 @@ def free_ports(count: int) -> int:
     """The first of ``count`` consecutive free ports, below the kernel's ephemeral range
     (as :func:`free_port` chooses): the port of an API process killed mid-way stays
     refused, as a dead pod's address does, not handed to the next socket that binds port
-    0 or connects (another test process beside this one starts servers all the time),
-    whose accepting and closing the front would take for an answer."""
+    0 or connects (another test process beside this one starts servers all the time)."""
     for _ in range(200):
         first = free_port("127.0.0.1")
-        if first + count < EPHEMERAL_PORTS_FROM and all(_free(first + n) for n in range(count)):
+        if first + count < ephemeral_ports_from() and all(
+            port_free("127.0.0.1", first + n) for n in range(count)
+        ):
             return first
     raise AssertionError("no consecutive free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def stack_command(*arguments: str, directory: Path) -> list[str]:

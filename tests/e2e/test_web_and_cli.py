@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hub.adapters.signing.simulator import free_port
 from hub.schema.api import schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,14 +97,6 @@ def test_schema_check_fails_on_a_stale_file(tmp_path):
     assert result.returncode == 1
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 async def test_hub_serve_answers_over_real_http(settings, db, world):
     """End to end: `hub serve` in its own process, a client over loopback HTTP."""
     import asyncio
@@ -114,7 +107,7 @@ async def test_hub_serve_answers_over_real_http(settings, db, world):
     from tests.helpers import register
 
     client_id, secret = await register(db, org=OrgLevel.SCHOOL, schools=[world.schools["B"].code])
-    port = _free_port()
+    port = free_port("127.0.0.1")
     env = os.environ | {
         "HUB_DATABASE_URL": settings.database_url,
         "HUB_TOKEN_KEY_FILE": str(settings.token_key_file),

@@ -12,7 +12,7 @@ from hub.adapters.signing import simulator
 from hub.adapters.signing.simulator import FIRST_SERVER_PORT, free_port
 
 
-def _ephemeral_from() -> int:
+def _ephemeral_from() -> int:  # read here, not through the module under test
     return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
 
 

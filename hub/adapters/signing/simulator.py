@@ -529,6 +529,25 @@ EPHEMERAL_PORTS_FROM = 32_768
 FIRST_SERVER_PORT = 10_000
 
 
+def ephemeral_ports_from() -> int:
+    """The first port the kernel hands to a socket that binds port 0 or connects."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return EPHEMERAL_PORTS_FROM
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host``:``port`` now (bound as servers bind)."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(host: str) -> int:
     """A port nothing listens on at ``host`` now, at random below the kernel's ephemeral
     range: a simulator stopped to play an outage starts again on the same port, and
@@ -536,19 +555,10 @@ def free_port(host: str) -> int:
     the kernel would hand the port to the next socket that binds port 0 or connects (the
     tests run in several processes side by side), and that socket's owner would answer
     for the provider, or keep the simulator from starting again."""
-    try:
-        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
-        ephemeral = int(text.split()[0])
-    except (OSError, ValueError, IndexError):
-        ephemeral = EPHEMERAL_PORTS_FROM
+    ephemeral = ephemeral_ports_from()
     for _ in range(1_000):
         port = secrets.randbelow(max(1, ephemeral - FIRST_SERVER_PORT)) + FIRST_SERVER_PORT
-        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
-            try:
-                probe.bind((host, port))
-            except OSError:
-                continue
+        if port_free(host, port):
             return port
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
         probe.bind((host, 0))  # below the range nothing is free: the kernel's choice
