@@ -80,12 +80,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
-from asn1crypto import tsp  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from hub.adapters.signing.pki import DemoTsa  # noqa: E402
 from hub.auth.access import Caller  # noqa: E402
 from hub.config import Settings  # noqa: E402
 from hub.db import models  # noqa: E402
@@ -106,7 +104,6 @@ from hub.domain.signers import SIGNING_ORDER, SignerRole  # noqa: E402
 from hub.jobs import archive  # noqa: E402
 from hub.jobs import signing as batches  # noqa: E402
 from hub.signing.pades import finish_pdf, prepare_pdf  # noqa: E402
-from hub.signing.timestamp_requests import TemplateRequests  # noqa: E402
 from hub.signing.xades import finish_xml, prepare_xml  # noqa: E402
 from hub.transcripts.service import render  # noqa: E402
 from tests import signing_support  # noqa: E402
@@ -211,19 +208,6 @@ async def build(db: Database, demo, pupils: int) -> list[int]:  # type: ignore[n
     return school_ids
 
 
-class _TsaElsewhere(TemplateRequests):
-    """The demo TSA asked without HTTP, as the demo PKI's in-process timestamper asks it,
-    but answering in another thread: the token's signing is the TSA's work (in the run,
-    the simulators'), so the engine's figure leaves it out."""
-
-    def __init__(self, tsa: DemoTsa) -> None:
-        super().__init__()
-        self._tsa = tsa
-
-    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        return tsp.TimeStampResp.load(await asyncio.to_thread(self._tsa.response, req.dump()))
-
-
 async def engine_cost(rounds: int = ENGINE_ROUNDS) -> tuple[float, float]:
     """The engine's own CPU seconds per signature, measured in this process before the
     run: ``prepare_xml`` + ``finish_xml`` + ``prepare_pdf`` + ``finish_pdf`` of the
@@ -233,14 +217,14 @@ async def engine_cost(rounds: int = ENGINE_ROUNDS) -> tuple[float, float]:
     timestamp, as bench/signing_xml.py and bench/signing_pdf.py measure it) and B-T:
     the engine's side of the timestamps (the requests, the tokens checked and embedded),
     without the TSA's own work, which in the run is the simulators' — the demo TSA
-    answers in another thread (:class:`_TsaElsewhere`), whose CPU ``thread_time`` does
-    not count."""
+    answers in another thread (``DemoPKI.timestamper_apart``), whose CPU ``thread_time``
+    does not count."""
     from hub.adapters.signing.pki import DemoPKI
     from hub.adapters.signing.simulator import sign_digest
 
     xml, pdf = await render(samples.primary(1))
     pki = DemoPKI.create("http://127.0.0.1:9")  # nobody serves its OCSP
-    timestamper = _TsaElsewhere(DemoTsa(pki.tsa))
+    timestamper = pki.timestamper_apart()
     people = signing_support.school_signers(pki)
     turns = list(zip(SIGNING_ORDER, people, strict=True))
     found = []  # (role, who, xml, pdf) as each role finds the documents
