@@ -74,7 +74,8 @@ def demo(
             f"Stop a provider to see one: curl -X POST {suite.url('bcy')}/_sim/faults "
             """-d '{"server_error": 503}' (and {} to bring it back)"""
         )
-        from hub.web.app import create_app, settle_heap
+        from hub.heap import settle_heap
+        from hub.web.app import create_app
 
         send_jobs = start_in_process_jobs(settings, suite)
         console.print(

@@ -4,6 +4,7 @@ its actors running with a runtime built from them."""
 import logging
 
 from hub.config import get_settings
+from hub.heap import settle_heap
 from hub.jobs.actors import configure, worker_runtime
 from hub.logs import configure as configure_logging
 
@@ -15,3 +16,5 @@ for noisy in ("httpx", "fontTools"):
 settings = get_settings()
 configure_logging(settings)
 broker = configure(settings, worker_runtime(settings))
+# Each worker process imports this once: what it built stays out of the collector's passes.
+settle_heap()

@@ -2,7 +2,6 @@
 
 import asyncio
 import functools
-import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -57,19 +56,6 @@ def _problem(code: Code, status: int, message: str | None = None) -> JSONRespons
     return JSONResponse(
         {"code": code.value, "message": message or MESSAGES[code]}, status_code=status
     )
-
-
-def settle_heap() -> None:
-    """Move what is alive once a serving process has built its app (the imported modules,
-    the schema, the templates, the simulators of the demo) out of the collector's sight.
-
-    Python's full collection walks every tracked object: over everything the hub holds
-    after start-up it stopped the event loop for 200–290 ms every ~6 s under load (the
-    p99 of the busiest pages, issue 12); over what is allocated after start-up, 7–22 ms.
-    Objects frozen here are never collected, so this runs once per serving process,
-    after a collection, and never in tests."""
-    gc.collect()
-    gc.freeze()
 
 
 def create_app(

@@ -1,8 +1,9 @@
 """The ASGI entry point ``hub.web.main:app`` for uvicorn and other servers."""
 
 from hub.config import get_settings
+from hub.heap import settle_heap
 from hub.signing.setup import signing_services
-from hub.web.app import create_app, settle_heap
+from hub.web.app import create_app
 
 settings = get_settings()
 send_jobs = None
