@@ -7,7 +7,7 @@ one monotonic counter by :mod:`hub.db.changes`.
 """
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -75,6 +76,13 @@ class Base(DeclarativeBase):
         datetime: DateTime(timezone=True),
         dict[str, Any]: JSON,
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements that write many rows at once without the
+    ORM's per-statement work (no session objects are synchronised: the caller holds none
+    of those rows, or gives them the values written)."""
+    return cast(Table, model.__table__)
 
 
 class Tracked:

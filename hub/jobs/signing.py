@@ -221,7 +221,9 @@ async def _signer_of(
 ) -> signing_service.Signer:
     """The role holder for a transcript, from the school's records."""
     holder = await _holder_of(session, transcript, role)
-    return await signing_service.find_signer(session, [transcript], role, holder)
+    return await signing_service.find_signer(
+        session, transcript.school_id, [transcript.id], role, holder
+    )
 
 
 async def _holder_of(
@@ -310,13 +312,14 @@ async def send_chunk(
             _close_items(ready, ItemState.FAILED, error.problem.code.value, error.problem.message)
             await core.finish_if_done(session, job, ITEMS)
             return []
+        batch_items = models.table_of(models.SigningBatchItem)
         await session.execute(  # one statement for the chunk, not one a transcript
-            update(models.SigningBatchItem)
-            .where(models.SigningBatchItem.id.in_([item.id for item in ready]))
+            update(batch_items)
+            .where(batch_items.c.id.in_([item.id for item in ready]))
             .values(
                 state=ItemState.WAITING.value,
                 request_id=request.request_id,
-                attempts=models.SigningBatchItem.attempts + 1,
+                attempts=batch_items.c.attempts + 1,
             )
         )
         job.updated_at = datetime.now(UTC)
@@ -370,13 +373,14 @@ async def _poll_once(
             return []
         # Writing first takes the items' locks (the whole database's, on SQLite), so a
         # second delivery of this message waits here and then finds nothing WAITING.
+        batch_items = models.table_of(models.SigningBatchItem)
         claimed = await core.claim(
             session,
-            update(models.SigningBatchItem)
+            update(batch_items)
             .where(
-                models.SigningBatchItem.job_id == job.id,
-                models.SigningBatchItem.request_id == request_id,
-                models.SigningBatchItem.state == ItemState.WAITING.value,
+                batch_items.c.job_id == job.id,
+                batch_items.c.request_id == request_id,
+                batch_items.c.state == ItemState.WAITING.value,
             )
             .values(updated_at=func.now()),
         )
@@ -436,8 +440,8 @@ async def _poll_once(
             closed.setdefault(how, []).append(item.id)
         for (state, code, reason), ids in closed.items():  # a statement per outcome
             await session.execute(
-                update(models.SigningBatchItem)
-                .where(models.SigningBatchItem.id.in_(ids))
+                update(batch_items)
+                .where(batch_items.c.id.in_(ids))
                 .values(state=state, reason_code=code, reason=reason)
             )
         await core.finish_if_done(session, job, ITEMS)

@@ -40,7 +40,7 @@ import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.sign.timestamps import TimeStamper
-from sqlalchemy import ScalarSelect, and_, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -145,7 +145,9 @@ async def request_signatures(
         raise HubError(Code.INVALID_ARGUMENT, detail="mỗi lần ký chỉ gồm học bạ của một trường")
     for transcript in found:
         lifecycle.require_turn(TranscriptState(transcript.state), role)
-    signer = await find_signer(session, found, role, signer_personal_id)
+    signer = await find_signer(
+        session, school_ids.pop(), [t.id for t in found], role, signer_personal_id
+    )
     try:
         adapter = signing.providers.adapter(signer.certificate.provider)
         credential = await adapter.credential(signer.user_id, signer.certificate.credential_id)
@@ -157,7 +159,7 @@ async def request_signatures(
         raise HubError(Code.BATCH_TOO_LARGE, limit=credential.max_batch // 2, count=len(found))
 
     signing_time = datetime.now(UTC)
-    items: list[models.SigningRequestItem] = []
+    items: list[dict[str, Any]] = []
     digests: list[bytes] = []
     descriptions: list[str] = []
     for position, transcript in enumerate(found):
@@ -182,15 +184,15 @@ async def request_signatures(
         label = f"Hoc ba {transcript.document_id[:8]}"
         descriptions += [f"{label} (XML)", f"{label} (PDF)"]
         items.append(
-            models.SigningRequestItem(
-                transcript_id=transcript.id,
-                role=role.value,
-                position=position,
-                source_sha256=transcript.xml_sha256,
-                prepared_xml=pack(xml.detached(transcript.xml)),
-                prepared_pdf=pack(pdf.detached(transcript.pdf)),
-                state=PENDING,
-            )
+            {
+                "transcript_id": transcript.id,
+                "role": role.value,
+                "position": position,
+                "source_sha256": transcript.xml_sha256,
+                "prepared_xml": pack(xml.detached(transcript.xml)),
+                "prepared_pdf": pack(pdf.detached(transcript.pdf)),
+                "state": PENDING,
+            }
         )
     try:
         transaction = await adapter.sign_hashes(credential, digests, descriptions)
@@ -210,10 +212,10 @@ async def request_signatures(
     )
     session.add(request)
     await session.flush()
-    for item in items:
-        item.request_id = request.id
-    session.add_all(items)
-    await session.flush()
+    # One statement for the items, with no ORM object for their prepared documents.
+    await session.execute(
+        insert(models.SigningRequestItem), [item | {"request_id": request.id} for item in items]
+    )
     return request
 
 
@@ -315,19 +317,29 @@ async def _complete(
         raise
     if result.state is TransactionState.PENDING:
         return request
+    item = models.SigningRequestItem
     items = list(
-        await session.scalars(
-            binary_rows(
-                select(models.SigningRequestItem)
-                .where(models.SigningRequestItem.request_id == request.id)
-                .order_by(models.SigningRequestItem.position)
+        (
+            await session.execute(
+                binary_rows(
+                    select(
+                        item.id,
+                        item.transcript_id,
+                        item.position,
+                        item.source_sha256,
+                        item.prepared_xml,
+                        item.prepared_pdf,
+                    )
+                    .where(item.request_id == request.id)
+                    .order_by(item.position)
+                )
             )
-        )
+        ).all()
     )
     if result.state is TransactionState.SIGNED:
         await _finish(session, caller, signing, request, items, result, long_term=long_term)
     else:
-        _close(request, items, result)
+        await _close(session, request, result)
     request.finished_at = datetime.now(UTC)
     await session.flush()
     return request
@@ -399,55 +411,68 @@ async def _finish(
     caller: Caller,
     signing: SigningServices,
     request: models.SigningRequest,
-    items: list[models.SigningRequestItem],
+    items: Sequence[Any],
     result: TransactionResult,
     *,
     long_term: bool = True,
 ) -> None:
+    """Finish and record every item of a request its signer confirmed. ``items`` are the
+    request's items as read (id, transcript_id, position, source_sha256 and the prepared
+    documents); the documents move as plain rows, a few statements a request."""
     if len(result.signatures) != 2 * len(items):
-        _fail(
-            request, items, Code.SIGNING_FAILED, "provider returned the wrong number of signatures"
+        await _fail(
+            session,
+            request,
+            Code.SIGNING_FAILED,
+            "provider returned the wrong number of signatures",
         )
         return
     role = SignerRole(request.role)
     signer = await session.get(models.Staff, request.staff_id) if request.staff_id else None
     signer_name = signer.full_name if signer else "con dấu của trường"
     # Locked in one query, in id order (as every signer of a chunk locks them).
+    transcript = models.Transcript
     locked = {
-        t.id: t
-        for t in await session.scalars(
+        row.id: row
+        for row in await session.execute(
             binary_rows(
-                select(models.Transcript)
-                .where(models.Transcript.id.in_([item.transcript_id for item in items]))
-                .order_by(models.Transcript.id)
+                select(
+                    transcript.id,
+                    transcript.state,
+                    transcript.xml_sha256,
+                    transcript.xml,
+                    transcript.pdf,
+                )
+                .where(transcript.id.in_([item.transcript_id for item in items]))
+                .order_by(transcript.id)
                 .with_for_update()
             )
         )
     }
-    ready = []
+    ready, stale = [], []
     for item in items:
-        transcript = locked[item.transcript_id]
-        if transcript.xml_sha256 != item.source_sha256 or not lifecycle.awaits_signature(
-            TranscriptState(transcript.state), role
+        found = locked[item.transcript_id]
+        if found.xml_sha256 != item.source_sha256 or not lifecycle.awaits_signature(
+            TranscriptState(found.state), role
         ):
-            item.state, item.error_code = FAILED, Code.TRANSCRIPT_STATE.value
+            stale.append(item.id)
         else:
-            ready.append((item, transcript))
+            ready.append((item, found))
+    if stale:
+        await _close_items(session, stale, FAILED, Code.TRANSCRIPT_STATE)
     # Each document waits for its timestamp: the documents are finished side by side
     # (a few at a time), and only written once every one of them has its timestamp.
     gate = asyncio.Semaphore(FINISHING_AT_ONCE)
 
-    async def finish(
-        item: models.SigningRequestItem, transcript: models.Transcript
-    ) -> tuple[bytes, bytes]:
+    async def finish(item: Any, found: Any) -> tuple[bytes, bytes]:
         async with gate:
             signed_xml = await finish_xml(
-                unpack(PreparedXml, item.prepared_xml).attached(transcript.xml),
+                unpack(PreparedXml, item.prepared_xml).attached(found.xml),
                 result.signatures[2 * item.position],
                 timestamper=signing.timestamper,
             )
             signed_pdf = await finish_pdf(
-                unpack(PreparedPdf, item.prepared_pdf).attached(transcript.pdf),
+                unpack(PreparedPdf, item.prepared_pdf).attached(found.pdf),
                 result.signatures[2 * item.position + 1],
                 timestamper=signing.timestamper,
             )
@@ -457,7 +482,7 @@ async def _finish(
             return signed_xml, signed_pdf
 
     finished = await asyncio.gather(
-        *(finish(item, transcript) for item, transcript in ready), return_exceptions=True
+        *(finish(item, found) for item, found in ready), return_exceptions=True
     )
     for outcome in finished:
         if isinstance(outcome, OSError):
@@ -466,23 +491,18 @@ async def _finish(
             raise HubError(Code.TIMESTAMP_UNAVAILABLE, detail=str(outcome)[:200]) from outcome
         if isinstance(outcome, BaseException):
             raise outcome
-    for (_, transcript), documents in zip(ready, finished, strict=True):
-        signed_xml, signed_pdf = documents  # type: ignore[misc]
-        await transcripts.record_signature(
-            session,
-            caller=caller,
-            transcript=transcript,
-            role=role,
-            signed_xml=signed_xml,
-            signed_pdf=signed_pdf,
-            signer=signer_name,
-        )
-    if ready:  # one statement for the request's items (the loaded ones follow it)
-        await session.execute(
-            update(models.SigningRequestItem)
-            .where(models.SigningRequestItem.id.in_([item.id for item, _ in ready]))
-            .values(state=SIGNED)
-        )
+    await transcripts.record_signatures(
+        session,
+        caller=caller,
+        role=role,
+        signed=[
+            transcripts.Signed(found.id, TranscriptState(found.state), *documents)  # type: ignore[misc]
+            for (_, found), documents in zip(ready, finished, strict=True)
+        ],
+        signer=signer_name,
+    )
+    if ready:
+        await _close_items(session, [item.id for item, _ in ready], SIGNED)
     request.state = SIGNED
 
 
@@ -500,31 +520,49 @@ async def _long_term(signing: SigningServices, documents: longterm.Documents) ->
         return documents
 
 
-def _close(
-    request: models.SigningRequest,
-    items: list[models.SigningRequestItem],
-    result: TransactionResult,
+async def _close(
+    session: AsyncSession, request: models.SigningRequest, result: TransactionResult
 ) -> None:
+    """Close a request its signer did not confirm: rejected, expired or failed, with the
+    provider's reason, and every item with it."""
     state = {TransactionState.REJECTED: REJECTED, TransactionState.EXPIRED: EXPIRED}.get(
         result.state, FAILED
     )
     code = result.error.problem.code if result.error else Code.SIGNING_FAILED
     message = result.error.problem.message if result.error else None
     request.state, request.error_code, request.error_message = state, code.value, message
-    for item in items:
-        item.state, item.error_code = state, code.value
+    await _close_items(session, None, state, code, request=request)
 
 
-def _fail(
-    request: models.SigningRequest,
-    items: list[models.SigningRequestItem],
-    code: Code,
-    detail: str,
+async def _fail(
+    session: AsyncSession, request: models.SigningRequest, code: Code, detail: str
 ) -> None:
     request.state, request.error_code = FAILED, code.value
     request.error_message = detail
-    for item in items:
-        item.state, item.error_code = FAILED, code.value
+    await _close_items(session, None, FAILED, code, request=request)
+
+
+async def _close_items(
+    session: AsyncSession,
+    ids: Sequence[int] | None,
+    state: str,
+    code: Code | None = None,
+    *,
+    request: models.SigningRequest | None = None,
+) -> None:
+    """One statement for items leaving PENDING: those of ``ids``, or every pending item of
+    ``request``."""
+    item = models.table_of(models.SigningRequestItem).c
+    if ids is not None:
+        chosen: ColumnElement[bool] = item.id.in_(ids)
+    else:
+        assert request is not None
+        chosen = and_(item.request_id == request.id, item.state == PENDING)
+    await session.execute(
+        update(models.table_of(models.SigningRequestItem))
+        .where(chosen)
+        .values(state=state, error_code=code.value if code else None)
+    )
 
 
 async def load_request(
@@ -541,19 +579,31 @@ async def load_request(
 
 async def _transcripts(
     session: AsyncSession, caller: Caller, transcript_ids: Sequence[int]
-) -> list[models.Transcript]:
+) -> list[Any]:
+    """The transcripts to sign, as plain rows with their documents (no ORM objects)."""
+    transcript = models.Transcript
     rows = list(
-        await session.scalars(
-            binary_rows(
-                restrict(
-                    select(models.Transcript)
-                    .where(models.Transcript.id.in_(set(transcript_ids)))
-                    .order_by(models.Transcript.id),
-                    models.Transcript,
-                    caller,
+        (
+            await session.execute(
+                binary_rows(
+                    restrict(
+                        select(
+                            transcript.id,
+                            transcript.school_id,
+                            transcript.state,
+                            transcript.document_id,
+                            transcript.xml,
+                            transcript.pdf,
+                            transcript.xml_sha256,
+                        )
+                        .where(transcript.id.in_(set(transcript_ids)))
+                        .order_by(transcript.id),
+                        transcript,
+                        caller,
+                    )
                 )
             )
-        )
+        ).all()
     )
     if len(rows) != len(set(transcript_ids)) or not all(
         caller.may_write_school(t.school_id) for t in rows
@@ -591,12 +641,14 @@ def signer_of(
 
 async def find_signer(
     session: AsyncSession,
-    found: list[models.Transcript],
+    school_id: int,
+    transcript_ids: Sequence[int],
     role: SignerRole,
     signer_personal_id: str | None,
 ) -> Signer:
-    """The role holder for these transcripts, with their active certificate (RULES.md §4)."""
-    school = await session.get(models.School, found[0].school_id)
+    """The role holder for these transcripts of one school, with their active certificate
+    (RULES.md §4)."""
+    school = await session.get(models.School, school_id)
     assert school is not None
     if role is SignerRole.SCHOOL_SEAL:
         certificate = await roles.seal_certificate(
@@ -610,7 +662,7 @@ async def find_signer(
     staff = await session.scalar(
         select(models.Staff).where(models.Staff.personal_id == signer_personal_id)
     )
-    if staff is None or not await _holds_role(session, staff, role, found, school):
+    if staff is None or not await _holds_role(session, staff, role, transcript_ids, school):
         raise HubError(Code.SIGNER_NOT_ROLE_HOLDER, role=role.label, person=signer_personal_id)
     certificate = await roles.signing_certificate(session, staff_id=staff.id, at=datetime.now(UTC))
     if certificate is None:
@@ -622,7 +674,7 @@ async def _holds_role(
     session: AsyncSession,
     staff: models.Staff,
     role: SignerRole,
-    found: list[models.Transcript],
+    transcript_ids: Sequence[int],
     school: models.School,
 ) -> bool:
     """Whether ``staff`` holds ``role`` for every transcript: the homeroom teacher of each
@@ -631,7 +683,7 @@ async def _holds_role(
         teachers = set(
             await session.scalars(
                 select(roles.homeroom_teacher_id(models.Transcript.class_id)).where(
-                    models.Transcript.id.in_([t.id for t in found])
+                    models.Transcript.id.in_(transcript_ids)
                 )
             )
         )

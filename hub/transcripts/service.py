@@ -15,8 +15,10 @@ from datetime import date
 from typing import Any
 
 from reportlab.platypus.doctemplate import LayoutError
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from hub.auth.access import Caller, family_may_copy, restrict
 from hub.auth.people import WEB_CLIENT_ID
@@ -85,15 +87,19 @@ def _event(
     name: str,
     detail: str | None = None,
 ) -> None:
-    session.add(
-        models.TranscriptEvent(
-            transcript_id=transcript.id,
-            client_id=caller.client_id,
-            person=caller.personal_id,
-            event=name,
-            detail=detail,
-        )
-    )
+    session.add(models.TranscriptEvent(**_event_row(transcript.id, caller, name, detail)))
+
+
+def _event_row(transcript_id: int, caller: Caller, name: str, detail: str | None) -> dict[str, Any]:
+    """A history entry's columns: what happened to a transcript, by whom (the client, and
+    the person it acted for)."""
+    return {
+        "transcript_id": transcript_id,
+        "client_id": caller.client_id,
+        "person": caller.personal_id,
+        "event": name,
+        "detail": detail,
+    }
 
 
 async def render(content: TranscriptContent) -> tuple[bytes, bytes]:
@@ -414,25 +420,73 @@ async def reopen(session: AsyncSession, *, caller: Caller, transcript_id: int) -
     return transcript
 
 
-async def record_signature(
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """A transcript's documents as one role signed them (:func:`record_signatures`)."""
+
+    transcript_id: int
+    #: The state the transcript was in when signed (its row locked since it was read).
+    state: TranscriptState
+    xml: bytes
+    pdf: bytes
+
+
+#: The transcript columns a signature writes, and the parameter each is written from.
+_SIGNED_COLUMNS = {
+    "state": "signed_state",
+    "xml": "signed_xml",
+    "pdf": "signed_pdf",
+    "xml_sha256": "signed_sha256",
+}
+
+
+async def record_signatures(
     session: AsyncSession,
     *,
     caller: Caller,
-    transcript: models.Transcript,
     role: SignerRole,
-    signed_xml: bytes,
-    signed_pdf: bytes,
+    signed: Sequence[Signed],
     signer: str,
 ) -> None:
-    """Keep the documents as ``role`` signed them and move the transcript on.
+    """Keep the documents as ``role`` signed them and move each transcript on.
 
-    Called by the signing engine once a provider returned the signature; the
-    order homeroom teacher → principal → seal is enforced here.
+    Called by the signing engine once a provider returned the signatures, the rows
+    locked; the order homeroom teacher → principal → seal is enforced here. One
+    statement writes the transcripts and one their histories, however many a provider
+    transaction signed (no ORM objects for documents of ~100 KB each); a transcript
+    this session had loaded is given the values written.
     """
-    transcript.state = lifecycle.sign(TranscriptState(transcript.state), role).value
-    transcript.xml, transcript.pdf = signed_xml, signed_pdf
-    transcript.xml_sha256 = hashlib.sha256(signed_xml).hexdigest()
-    _event(session, transcript, caller, Event.SIGNED, f"{role.value}: {signer}")
+    if not signed:
+        return
+    rows = [
+        {
+            "signed_id": one.transcript_id,
+            "signed_state": lifecycle.sign(one.state, role).value,
+            "signed_xml": one.xml,
+            "signed_pdf": one.pdf,
+            "signed_sha256": hashlib.sha256(one.xml).hexdigest(),
+        }
+        for one in signed
+    ]
+    table = models.table_of(models.Transcript)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("signed_id"))
+        .values({column: bindparam(value) for column, value in _SIGNED_COLUMNS.items()}),
+        rows,
+    )
+    await session.execute(
+        insert(models.TranscriptEvent),
+        [
+            _event_row(one.transcript_id, caller, Event.SIGNED, f"{role.value}: {signer}")
+            for one in signed
+        ],
+    )
+    for row in rows:
+        loaded = session.identity_map.get(identity_key(models.Transcript, row["signed_id"]))
+        if loaded is not None:  # what the session holds says what was written
+            for column, value in _SIGNED_COLUMNS.items():
+                set_committed_value(loaded, column, row[value])
 
 
 async def publish(

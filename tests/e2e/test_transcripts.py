@@ -18,6 +18,7 @@ from hub.db.engine import Database
 from hub.documents.xml.transcript import parse_xml, validate_xml
 from hub.domain.enums import IdentityStatus, OrgLevel, Ownership, SchoolLevel, Sex, StaffRole
 from hub.domain.grading.secondary import regular_assessment_count
+from hub.domain.lifecycle import TranscriptState
 from hub.domain.personal_id import compose
 from hub.domain.signers import SIGNING_ORDER, SignerRole
 from hub.domain.text import fold
@@ -330,28 +331,25 @@ async def test_signed_transcripts_are_immutable_and_corrections_keep_history(
     async with db.unit_of_work() as session:
         caller = await load_caller(session, office_client[0], frozenset(ALL_SCOPES))
         transcript = await session.get(models.Transcript, transcript_id)
-        with pytest.raises(Exception, match="chưa thể ký"):
-            await service.record_signature(
+        xml, pdf = transcript.xml, transcript.pdf
+
+        async def record(role: SignerRole, signer: str) -> None:
+            await service.record_signatures(
                 session,
                 caller=caller,
-                transcript=transcript,
-                role=SignerRole.PRINCIPAL,
-                signed_xml=transcript.xml,
-                signed_pdf=transcript.pdf,
-                signer="Hiệu trưởng",
+                role=role,
+                signed=[service.Signed(transcript_id, TranscriptState(transcript.state), xml, pdf)],
+                signer=signer,
             )
+
+        with pytest.raises(Exception, match="chưa thể ký"):
+            await record(SignerRole.PRINCIPAL, "Hiệu trưởng")
         # The signing engine hands over the signed documents; here they are the
         # unsigned ones, since only the order and the bookkeeping are under test.
         for role in SIGNING_ORDER:
-            await service.record_signature(
-                session,
-                caller=caller,
-                transcript=transcript,
-                role=role,
-                signed_xml=transcript.xml,
-                signed_pdf=transcript.pdf,
-                signer=role.label,
-            )
+            await record(role, role.label)
+        assert transcript.state == "SEALED"
+        await session.refresh(transcript)
         assert transcript.state == "SEALED"
     gid = str(GlobalID("Transcript", str(transcript_id)))
     no_reason = await gql(http, office, CORRECT, {"id": gid, "reason": "  "})

@@ -387,12 +387,16 @@ async def test_two_principal_records_resolve_the_same_way_on_every_path(db, corn
         )
         # The signing service: only the principal may sign as principal.
         signer = await signing_service.find_signer(
-            session, [transcript], SignerRole.PRINCIPAL, new.personal_id
+            session, transcript.school_id, [transcript.id], SignerRole.PRINCIPAL, new.personal_id
         )
         assert signer.staff is not None and signer.staff.id == new.id
         with pytest.raises(HubError) as refused:
             await signing_service.find_signer(
-                session, [transcript], SignerRole.PRINCIPAL, old.personal_id
+                session,
+                transcript.school_id,
+                [transcript.id],
+                SignerRole.PRINCIPAL,
+                old.personal_id,
             )
         assert refused.value.problem.code is Code.SIGNER_NOT_ROLE_HOLDER
         # A signing batch finds the same person.
@@ -417,11 +421,15 @@ async def test_a_retired_certificate_cannot_sign(db, corner):
         transcript = await session.get(models.Transcript, corner.transcripts["READY current"])
         with pytest.raises(HubError) as refused:
             await signing_service.find_signer(
-                session, [transcript], SignerRole.HOMEROOM_TEACHER, teacher.personal_id
+                session,
+                transcript.school_id,
+                [transcript.id],
+                SignerRole.HOMEROOM_TEACHER,
+                teacher.personal_id,
             )
         assert refused.value.problem.code is Code.CREDENTIAL_NOT_FOUND
         seal = await signing_service.find_signer(
-            session, [transcript], SignerRole.SCHOOL_SEAL, None
+            session, transcript.school_id, [transcript.id], SignerRole.SCHOOL_SEAL, None
         )
         assert seal.certificate.retired_at is None
 
