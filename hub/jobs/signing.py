@@ -386,15 +386,6 @@ async def _poll_once(
         )
         if not claimed:
             return []
-        items = list(
-            await session.scalars(
-                select(models.SigningBatchItem).where(
-                    models.SigningBatchItem.job_id == job.id,
-                    models.SigningBatchItem.request_id == request_id,
-                    models.SigningBatchItem.state == ItemState.WAITING.value,
-                )
-            )
-        )
         try:
             # A seal's documents are made long-term by the archive job (module docstring).
             request = await signing_service.complete_batch_signatures(
@@ -415,6 +406,16 @@ async def _poll_once(
         if request.state == signing_service.PENDING:
             job.updated_at = datetime.now(UTC)
             return None
+        # The items are read once the signer answered (most asks find nothing yet).
+        items = (
+            await session.execute(
+                select(batch_items.c.id, batch_items.c.transcript_id).where(
+                    batch_items.c.job_id == job.id,
+                    batch_items.c.request_id == request_id,
+                    batch_items.c.state == ItemState.WAITING.value,
+                )
+            )
+        ).all()
         outcomes = dict(
             (
                 await session.execute(
