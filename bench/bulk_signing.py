@@ -85,6 +85,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from hub.auth.access import Caller  # noqa: E402
+from hub.cli.worker import THREADS  # noqa: E402
 from hub.config import Settings  # noqa: E402
 from hub.db import models  # noqa: E402
 from hub.db.engine import Database  # noqa: E402
@@ -724,7 +725,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pupils", type=int, default=34_911)
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--threads", type=int, default=THREADS, help="per process; default: hub worker's"
+    )
     parser.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
