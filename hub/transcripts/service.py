@@ -451,10 +451,11 @@ async def record_signatures(
     """Keep the documents as ``role`` signed them and move each transcript on.
 
     Called by the signing engine once a provider returned the signatures, the rows
-    locked; the order homeroom teacher → principal → seal is enforced here. One
-    statement writes the transcripts and one their histories, however many a provider
-    transaction signed (no ORM objects for documents of ~100 KB each); a transcript
-    this session had loaded is given the values written.
+    locked; the order homeroom teacher → principal → seal is enforced here. One UPDATE,
+    executed for all the rows at once (pipelined on PostgreSQL), writes the transcripts
+    and one INSERT their histories, however many a provider transaction signed: no ORM
+    objects for documents of ~100 KB each. A transcript this session had loaded is
+    given the values written.
     """
     if not signed:
         return
