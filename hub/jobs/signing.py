@@ -90,6 +90,8 @@ ITEMS = core.Items(models.SigningBatchItem, ItemState, OPEN_ITEMS)
 #: seal token takes 500): a chunk is one database transaction and one stretch of work
 #: on a worker, and smaller chunks spread over the worker processes.
 MAX_CHUNK = 50
+#: The batch items' table: a chunk's and a request's items are written by statement.
+_BATCH_ITEMS = models.table_of(models.SigningBatchItem)
 #: How often a batch paused by an outage asks whether the provider is back.
 RESUME_CHECK_SECONDS = 3.0
 
@@ -312,14 +314,13 @@ async def send_chunk(
             _close_items(ready, ItemState.FAILED, error.problem.code.value, error.problem.message)
             await core.finish_if_done(session, job, ITEMS)
             return []
-        batch_items = models.table_of(models.SigningBatchItem)
         await session.execute(  # one statement for the chunk, not one a transcript
-            update(batch_items)
-            .where(batch_items.c.id.in_([item.id for item in ready]))
+            update(_BATCH_ITEMS)
+            .where(_BATCH_ITEMS.c.id.in_([item.id for item in ready]))
             .values(
                 state=ItemState.WAITING.value,
                 request_id=request.request_id,
-                attempts=batch_items.c.attempts + 1,
+                attempts=_BATCH_ITEMS.c.attempts + 1,
             )
         )
         job.updated_at = datetime.now(UTC)
@@ -373,14 +374,13 @@ async def _poll_once(
             return []
         # Writing first takes the items' locks (the whole database's, on SQLite), so a
         # second delivery of this message waits here and then finds nothing WAITING.
-        batch_items = models.table_of(models.SigningBatchItem)
         claimed = await core.claim(
             session,
-            update(batch_items)
+            update(_BATCH_ITEMS)
             .where(
-                batch_items.c.job_id == job.id,
-                batch_items.c.request_id == request_id,
-                batch_items.c.state == ItemState.WAITING.value,
+                _BATCH_ITEMS.c.job_id == job.id,
+                _BATCH_ITEMS.c.request_id == request_id,
+                _BATCH_ITEMS.c.state == ItemState.WAITING.value,
             )
             .values(updated_at=func.now()),
         )
@@ -409,10 +409,10 @@ async def _poll_once(
         # The items are read once the signer answered (most asks find nothing yet).
         items = (
             await session.execute(
-                select(batch_items.c.id, batch_items.c.transcript_id).where(
-                    batch_items.c.job_id == job.id,
-                    batch_items.c.request_id == request_id,
-                    batch_items.c.state == ItemState.WAITING.value,
+                select(_BATCH_ITEMS.c.id, _BATCH_ITEMS.c.transcript_id).where(
+                    _BATCH_ITEMS.c.job_id == job.id,
+                    _BATCH_ITEMS.c.request_id == request_id,
+                    _BATCH_ITEMS.c.state == ItemState.WAITING.value,
                 )
             )
         ).all()
@@ -441,8 +441,8 @@ async def _poll_once(
             closed.setdefault(how, []).append(item.id)
         for (state, code, reason), ids in closed.items():  # a statement per outcome
             await session.execute(
-                update(batch_items)
-                .where(batch_items.c.id.in_(ids))
+                update(_BATCH_ITEMS)
+                .where(_BATCH_ITEMS.c.id.in_(ids))
                 .values(state=state, reason_code=code, reason=reason)
             )
         await core.finish_if_done(session, job, ITEMS)

@@ -420,9 +420,10 @@ async def _finish(
     request's items as read (id, transcript_id, position, source_sha256 and the prepared
     documents); the documents move as plain rows, a few statements a request."""
     if len(result.signatures) != 2 * len(items):
-        await _fail(
+        await _end(
             session,
             request,
+            FAILED,
             Code.SIGNING_FAILED,
             "provider returned the wrong number of signatures",
         )
@@ -459,7 +460,7 @@ async def _finish(
         else:
             ready.append((item, found))
     if stale:
-        await _close_items(session, stale, FAILED, Code.TRANSCRIPT_STATE)
+        await _set_items(session, _ITEMS.c.id.in_(stale), FAILED, Code.TRANSCRIPT_STATE)
     # Each document waits for its timestamp: the documents are finished side by side
     # (a few at a time), and only written once every one of them has its timestamp.
     gate = asyncio.Semaphore(FINISHING_AT_ONCE)
@@ -502,7 +503,7 @@ async def _finish(
         signer=signer_name,
     )
     if ready:
-        await _close_items(session, [item.id for item, _ in ready], SIGNED)
+        await _set_items(session, _ITEMS.c.id.in_([item.id for item, _ in ready]), SIGNED)
     request.state = SIGNED
 
 
@@ -520,48 +521,43 @@ async def _long_term(signing: SigningServices, documents: longterm.Documents) ->
         return documents
 
 
+#: Signing request items, written by statement (no ORM objects hold their documents).
+_ITEMS = models.table_of(models.SigningRequestItem)
+
+
 async def _close(
     session: AsyncSession, request: models.SigningRequest, result: TransactionResult
 ) -> None:
     """Close a request its signer did not confirm: rejected, expired or failed, with the
-    provider's reason, and every item with it."""
+    provider's reason."""
     state = {TransactionState.REJECTED: REJECTED, TransactionState.EXPIRED: EXPIRED}.get(
         result.state, FAILED
     )
     code = result.error.problem.code if result.error else Code.SIGNING_FAILED
     message = result.error.problem.message if result.error else None
-    request.state, request.error_code, request.error_message = state, code.value, message
-    await _close_items(session, None, state, code, request=request)
+    await _end(session, request, state, code, message)
 
 
-async def _fail(
-    session: AsyncSession, request: models.SigningRequest, code: Code, detail: str
-) -> None:
-    request.state, request.error_code = FAILED, code.value
-    request.error_message = detail
-    await _close_items(session, None, FAILED, code, request=request)
-
-
-async def _close_items(
+async def _end(
     session: AsyncSession,
-    ids: Sequence[int] | None,
+    request: models.SigningRequest,
     state: str,
-    code: Code | None = None,
-    *,
-    request: models.SigningRequest | None = None,
+    code: Code,
+    message: str | None,
 ) -> None:
-    """One statement for items leaving PENDING: those of ``ids``, or every pending item of
-    ``request``."""
-    item = models.table_of(models.SigningRequestItem).c
-    if ids is not None:
-        chosen: ColumnElement[bool] = item.id.in_(ids)
-    else:
-        assert request is not None
-        chosen = and_(item.request_id == request.id, item.state == PENDING)
+    """End ``request`` unsigned, and every item of it still pending with it."""
+    request.state, request.error_code, request.error_message = state, code.value, message
+    await _set_items(
+        session, and_(_ITEMS.c.request_id == request.id, _ITEMS.c.state == PENDING), state, code
+    )
+
+
+async def _set_items(
+    session: AsyncSession, chosen: ColumnElement[bool], state: str, code: Code | None = None
+) -> None:
+    """One statement for the ``chosen`` items leaving PENDING."""
     await session.execute(
-        update(models.table_of(models.SigningRequestItem))
-        .where(chosen)
-        .values(state=state, error_code=code.value if code else None)
+        update(_ITEMS).where(chosen).values(state=state, error_code=code.value if code else None)
     )
 
 
