@@ -8,9 +8,9 @@ from hub.cli.common import console
 from hub.config import get_settings
 
 #: Messages a worker process works on at once. Each process runs its jobs' steps on one
-#: event loop, so a thread is only a slot for a step, and the waits (providers, the TSA,
-#: the database) overlap on the loop whatever the count; more slots than that only make
-#: more chunks share one core. On 2 cores with the simulators, 8 threads cost 9.2–9.5 ms
+#: event loop: a thread holds a step, and the steps' waits (providers, the TSA, the
+#: database) overlap on the loop, so a few slots keep one core busy and more only make
+#: more chunks share it. On 2 cores with the simulators, 8 threads cost 9.2–9.5 ms
 #: of worker CPU a signature at 124 signatures/s, 4 threads 8.1–8.2 ms at 135–138/s
 #: (``bench/bulk_signing.py --pupils 3000 --threads``, runs alternated).
 THREADS = 4

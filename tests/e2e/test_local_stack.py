@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -186,27 +185,22 @@ def _leave_nothing(directory: Path, database_url: str) -> None:
 
 def kill(process: dict[str, Any]) -> None:
     """SIGKILL the process and its children (its own process group), and wait until it
-    is gone: no longer running and, for a server, its port refusing connections. A
+    is gone: no longer running and, for a server, its listening socket closed. A
     process's first thread can be a zombie while its other threads still exit and hold
     its files, the listening socket among them: a connection made then is taken into
     the backlog and reset a moment later (on a busy machine, long enough for the front
     to pass a new connection to it)."""
     os.killpg(process["pid"], signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (
-        _running(process["pid"]) or ("port" in process and _listening(process["port"]))
-    ):
+    while time.monotonic() < deadline and (_running(process["pid"]) or _port_held(process)):
         time.sleep(0.05)
     assert not _running(process["pid"]), f"{process['name']} outlived SIGKILL"
-    assert "port" not in process or not _listening(process["port"]), (
-        f"{process['name']}'s port still takes connections"
-    )
+    assert not _port_held(process), f"{process['name']}'s port is still held"
 
 
-def _listening(port: int) -> bool:
-    with contextlib.closing(socket.socket()) as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+def _port_held(process: dict[str, Any]) -> bool:
+    """Whether a server's listening socket is still open (its port cannot be bound)."""
+    return "port" in process and not port_free("127.0.0.1", process["port"])
 
 
 def _running(pid: int) -> bool:
