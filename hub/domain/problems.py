@@ -63,6 +63,7 @@ class Code(StrEnum):
     PROVIDER_USER_UNKNOWN = "PROVIDER_USER_UNKNOWN"
     CREDENTIAL_NOT_FOUND = "CREDENTIAL_NOT_FOUND"
     SIGNING_FAILED = "SIGNING_FAILED"
+    SIGNATURE_PENDING = "SIGNATURE_PENDING"
     SIGNER_NOT_ROLE_HOLDER = "SIGNER_NOT_ROLE_HOLDER"
     TIMESTAMP_UNAVAILABLE = "TIMESTAMP_UNAVAILABLE"
     # Requests the hub refuses before or around execution (issue 9).
@@ -243,6 +244,11 @@ MESSAGES: dict[Code, str] = {
         "Không tìm thấy chứng thư số {credential} của người ký ở {provider}."
     ),
     Code.SIGNING_FAILED: "Ký số không thành công ở {provider}: {detail}.",
+    Code.SIGNATURE_PENDING: (
+        "{count} học bạ đang nằm trong một yêu cầu ký khác ({role}) chưa kết thúc; chưa gửi "
+        "thêm yêu cầu nào. Hãy xác nhận yêu cầu đó trên điện thoại hoặc chờ nó kết thúc, rồi "
+        "thử lại."
+    ),
     Code.TIMESTAMP_UNAVAILABLE: (
         "Chữ ký đã được xác nhận nhưng chưa lấy được dấu thời gian ({detail}); học bạ chưa "
         "thay đổi. Hệ thống sẽ hoàn tất khi dịch vụ dấu thời gian hoạt động trở lại: "
@@ -524,6 +530,11 @@ MESSAGES_EN: dict[Code, str] = {
         "The signer's certificate {credential} was not found at {provider}."
     ),
     Code.SIGNING_FAILED: "Signing failed at {provider}: {detail}.",
+    Code.SIGNATURE_PENDING: (
+        "{count} transcript(s) are in another signing request ({role}) that has not ended; "
+        "nothing more was sent. Confirm that request on the phone or wait for it to end, then "
+        "try again."
+    ),
     Code.TIMESTAMP_UNAVAILABLE: (
         "The signature was confirmed but no timestamp could be obtained yet ({detail}); the "
         "transcript has not changed. The system finishes it when the timestamp service is "

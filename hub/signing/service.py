@@ -40,7 +40,8 @@ import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.sign.timestamps import TimeStamper
-from sqlalchemy import ColumnElement, ScalarSelect, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -157,6 +158,7 @@ async def request_signatures(
     _check_credential(credential, signer.certificate)
     if 2 * len(found) > credential.max_batch:
         raise HubError(Code.BATCH_TOO_LARGE, limit=credential.max_batch // 2, count=len(found))
+    await _refuse_pending(session, [t.id for t in found], role)
 
     signing_time = datetime.now(UTC)
     items: list[dict[str, Any]] = []
@@ -213,10 +215,34 @@ async def request_signatures(
     session.add(request)
     await session.flush()
     # One statement for the items, with no ORM object for their prepared documents.
-    await session.execute(
-        insert(models.SigningRequestItem), [item | {"request_id": request.id} for item in items]
-    )
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                insert(models.SigningRequestItem),
+                [item | {"request_id": request.id} for item in items],
+            )
+    except IntegrityError:
+        # Another request for them was sent meanwhile (the partial unique index on
+        # pending items): this one's transaction at the provider is left to expire.
+        await _refuse_pending(session, [t.id for t in found], role)
+        raise
     return request
+
+
+async def _refuse_pending(
+    session: AsyncSession, transcript_ids: Sequence[int], role: SignerRole
+) -> None:
+    """SIGNATURE_PENDING if any of the transcripts is in a pending request for ``role``:
+    checked before anything goes to the provider, so no second phone is asked."""
+    pending = await session.scalar(
+        select(func.count()).where(
+            _ITEMS.c.transcript_id.in_(transcript_ids),
+            _ITEMS.c.role == role.value,
+            _ITEMS.c.state == PENDING,
+        )
+    )
+    if pending:
+        raise HubError(Code.SIGNATURE_PENDING, count=pending, role=role.label)
 
 
 async def complete_signatures(
@@ -314,7 +340,11 @@ async def _complete(
         result = await signing.providers.adapter(request.provider).poll(transaction)
     except SigningError as error:
         signing.providers.note_failure(error)
-        raise
+        if error.problem.code is not Code.SIGNING_FAILED:
+            raise  # the provider may answer later: the request stays pending
+        # The provider failed this transaction, or answered it with signatures that
+        # are not one per digest: asking again gets the same answer, so it ends here.
+        result = TransactionResult(TransactionState.FAILED, error=error)
     if result.state is TransactionState.PENDING:
         return request
     item = models.SigningRequestItem

@@ -184,6 +184,30 @@ async def test_a_rejection_or_no_answer_returns_those_transcripts_and_the_rest_g
     assert set((await signatures_recorded(db, school.transcripts[second])).values()) == {1}
 
 
+async def test_a_broken_provider_answer_fails_its_transcripts_and_the_batch_ends(
+    hub, vendor, school, db, demo
+) -> None:  # type: ignore[no-untyped-def]
+    """The CSC server answers the third class's teacher with one signature too few: each
+    chunk's transcripts fail with SIGNING_FAILED (the same answer would come at every
+    ask), the batch completes instead of asking for ever, and a later batch signs them."""
+    third = school.class_ids[2]
+    faults = demo.back_offices[SigningProvider.CSC].faults
+    faults.signature_missing = True
+    try:
+        started = data(
+            await gql(hub, vendor, START, {"role": "HOMEROOM_TEACHER", "c": class_gid(third)})
+        )
+        batch = await until_done(hub, vendor, started["startSigningBatch"]["jobId"])
+    finally:
+        faults.signature_missing = False
+    assert batch == batch | {"state": "COMPLETED", "signed": 0, "failed": 5}, batch["items"]
+    assert {i["reasonCode"] for i in batch["items"]} == {"SIGNING_FAILED"}
+    assert await signatures_recorded(db, school.transcripts[third]) == {}
+    again = data(await gql(hub, vendor, START, {"role": "HOMEROOM_TEACHER", "c": class_gid(third)}))
+    done = await until_done(hub, vendor, again["startSigningBatch"]["jobId"])
+    assert (done["signed"], done["failed"]) == (5, 0), done["items"]
+
+
 async def test_a_provider_outage_pauses_the_batch_until_it_answers_again(
     hub, vendor, school, db, demo
 ) -> None:  # type: ignore[no-untyped-def]

@@ -329,6 +329,60 @@ async def test_a_rejection_on_the_phone_leaves_the_transcript_waiting(
     assert again["state"] == "SIGNED"
 
 
+async def test_a_provider_answer_without_a_signature_for_every_digest_ends_the_request(
+    hub, vendor, school, demo
+) -> None:  # type: ignore[no-untyped-def]
+    """The teacher confirmed, but Ban Cơ yếu answers with one signature too few: the
+    request ends FAILED at the first ask (the same answer would come at every ask),
+    nothing is signed, and the same transcripts can be sent again."""
+    faults = demo.back_offices[SigningProvider.BCY].faults
+    faults.signature_missing = True
+    try:
+        result = await sign_through_hub(
+            hub, vendor, school.transcripts[2:], "HOMEROOM_TEACHER", school.teacher
+        )
+    finally:
+        faults.signature_missing = False
+    assert result["state"] == "FAILED"
+    assert result["errorCode"] == "SIGNING_FAILED"
+    assert "Ban Cơ yếu" in result["errorMessage"]
+    state = data(await gql(hub, vendor, TRANSCRIPT, {"id": gid(school.transcripts[2])}))["node"]
+    assert state["state"] == "READY"
+    again = await sign_through_hub(
+        hub, vendor, school.transcripts[2:], "HOMEROOM_TEACHER", school.teacher
+    )
+    assert again["state"] == "SIGNED"
+
+
+async def test_a_transcript_waiting_on_a_phone_is_not_sent_to_it_again(
+    hub, vendor, school, demo
+) -> None:  # type: ignore[no-untyped-def]
+    """While the teacher has not answered one request, a second one for any of the same
+    transcripts is refused with its own code before anything reaches the provider."""
+    demo.set_phone(Phone(confirm_delay=30))
+    back_office = demo.back_offices[SigningProvider.BCY]
+    try:
+        variables = {
+            "ids": [gid(i) for i in school.transcripts[2:]],
+            "role": "HOMEROOM_TEACHER",
+            "signer": school.teacher,
+        }
+        first = data(await gql(hub, vendor, REQUEST, variables))["requestTranscriptSignatures"]
+        assert first["state"] == "PENDING"
+        sent = len(back_office.transactions)
+        variables["ids"] = [gid(school.transcripts[3])]
+        second = await gql(hub, vendor, REQUEST, variables)
+        assert error_codes(second) == ["SIGNATURE_PENDING"]
+        assert "1 học bạ" in second["errors"][0]["message"]
+        assert len(back_office.transactions) == sent  # no second phone asked
+        # The first request is untouched: once the teacher confirms, it signs.
+        back_office.approve(list(back_office.transactions)[-1])
+        done = data(await gql(hub, vendor, COMPLETE, {"r": first["requestId"]}))
+        assert done["completeTranscriptSignatures"]["state"] == "SIGNED"
+    finally:
+        demo.set_phone(Phone(confirm_delay=0.2))
+
+
 async def test_only_the_role_holder_signs_and_only_in_order(hub, vendor, school) -> None:  # type: ignore[no-untyped-def]
     await signed_in_turn(hub, vendor, school, school.transcripts[2:], "HOMEROOM_TEACHER")
     ids = [gid(school.transcripts[2])]

@@ -363,10 +363,15 @@ def signatures_of(
     *,
     credential_id: str = "",
 ) -> tuple[bytes, ...]:
-    """The raw signature values of an answer, checked to be one per digest sent."""
+    """The raw signature values of an answer, checked to be one per digest sent.
+
+    An answer that fails the check is the provider's final word on the transaction
+    (asking again gets the same one): SIGNING_FAILED, which ends the transaction
+    (:func:`hub.signing.service.complete_signatures`), not PROVIDER_FAILURE, which is
+    a provider failing now and answering later."""
     if values is None or len(values) != count:
         raise SigningError(
-            Code.PROVIDER_FAILURE,
+            Code.SIGNING_FAILED,
             provider,
             f"{len(values or ())} signatures for {count} hashes",
             credential=credential_id,
@@ -375,7 +380,7 @@ def signatures_of(
         return tuple(raw_signature(value) for value in values)
     except ValueError as error:
         raise SigningError(
-            Code.PROVIDER_FAILURE,
+            Code.SIGNING_FAILED,
             provider,
             f"unreadable signature: {error}",
             credential=credential_id,

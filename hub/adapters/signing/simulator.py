@@ -70,6 +70,9 @@ class Faults:
     certificate_revoked: bool = False
     certificate_expired: bool = False
     quota_exhausted: bool = False
+    #: A confirmed transaction answered with one signature fewer than its digests (a
+    #: provider's broken answer: final, and the same at every ask).
+    signature_missing: bool = False
 
 
 @dataclass
@@ -258,7 +261,12 @@ class SimulatedProvider:
         if self.faults.quota_exhausted:
             raise SimError("QUOTA_EXHAUSTED")
         self.signatures_made += len(digests)
-        return [sign_digest(credential.issued.key, d) for d in digests]
+        return self.answered([sign_digest(credential.issued.key, d) for d in digests])
+
+    def answered(self, signatures: list[bytes]) -> list[bytes]:
+        """The signatures as the provider hands them back: all of them, or one too few
+        (:attr:`Faults.signature_missing`)."""
+        return signatures[:-1] if self.faults.signature_missing else signatures
 
     def transaction(self, transaction_id: str) -> SimTransaction:
         """The transaction as it stands now, the phone's default answer applied."""

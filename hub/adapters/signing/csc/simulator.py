@@ -359,7 +359,7 @@ class CscBackOffice(SimulatedProvider):
         values = [sign_with(key, algorithm, digest) for digest in digests]
         if settings.ecdsa_raw and isinstance(key, ec.EllipticCurvePrivateKey):
             values = [algorithms.ecdsa_to_xmldsig(value, key.public_key()) for value in values]
-        return values
+        return self.answered(values)
 
     def approve(self, transaction_id: str) -> SimTransaction:
         transaction = self.transactions[transaction_id]
