@@ -13,27 +13,33 @@ against the engine's), of this process (simulators, TSA) and of the whole machin
 with how busy it was, and of PostgreSQL and Redis within it, and how long a provider
 transaction took from sending to its signatures recorded.
 
-Before the run, in this process, the engine's own cost is measured on the same sample
-document: prepare+finish of one XML and one PDF per role (the provider's RSA signing
-and the TSA's token signing left out: both are the far sides' work, done by the
-simulators in the run), B-B and B-T; and again after the run, as the speed of a shared
-machine drifts over minutes (the same work has taken 20 % more CPU time from one run
-to the next, and once twice as much right after a run); the workers' CPU per signature
-is printed against the faster of the two, the larger ratio. A third measurement runs in
-a process of its own while the principals' batches keep the machine busy, where the
-workers run: the same work costs more CPU time on a busy machine (shared caches and
-cores); the ratio to it is printed apart.
+The workers' CPU per signature is held to the engine's own cost measured in the same
+run: prepare+finish of one XML and one PDF per role on the run's sample document (the
+provider's RSA signing and the TSA's token signing left out: both are the far sides'
+work, done by the simulators in the run), B-B and B-T. This machine's speed drifts over
+minutes (the same work has taken 20 % more CPU time from one run to the next, and once
+70 % more right after a run), and the same work costs more CPU time on a busy machine
+(shared caches and cores) than on a quiet one; so an engine sampler (:class:`EngineSampler`),
+a process of its own started with the timed run, measures a round of the engine every
+second while the workers run, and the ratio is taken against the medians of its rounds
+(each role's window is printed too). The engine measured in this process with the
+workers idle, before and after the run, is printed as well, with the ratio to the
+faster of the two.
+
+Before the timed run, a small school (:data:`WARM_UP`) goes through the three roles on
+the workers, as the engine's own measurement warms its caches first: a worker's first
+chunks load what it keeps for its life.
 
 The school seal's provider is a SoftHSM2 token loaded into the worker process, so
 for one role in three the workers' CPU holds the provider's own work — opening a
 session on the token, reading the credential, the RSA signing of every digest —
 that a remote provider (the people's CAs) does on its own servers. Against the
 plain engine figure the seal role is charged for work no other role does. So the
-token's cost is measured too (:func:`token_cost`: a seal chunk's calls to the
-token, in this process, per transcript) and a third of it added to the B-T engine
-figure (each role is a third of the signatures): "the B-T engine with the seal
-token's signing", the figure the workers' CPU per signature is held to. The plain
-B-B and B-T ratios are printed as before.
+token's cost is measured too (:func:`token_round`: a seal chunk's calls to the
+token, per transcript; by the sampler, on the run's token, and in this process before
+the run) and a third of it added to the B-T engine figure (each role is a third of the
+signatures): "the B-T engine with the seal token's signing", the figure the workers' CPU
+per signature is held to. The plain B-B and B-T ratios are printed as well.
 
 A seal batch records the sealed documents B-T and leaves making them long-term (OCSP
 answers, archive timestamps) to the archive job (hub/jobs/signing.py): so the signing
@@ -114,10 +120,21 @@ CLASS_SIZE = 35
 SCHOOL_SIZE = 1_150
 #: Rounds of the engine's own cost measured before the run (each: the three roles).
 ENGINE_ROUNDS = 60
+#: Pupils of the school every role signs on the workers before the timed run (four
+#: classes: a chunk of each role on each worker process), as the engine's own
+#: measurement warms its caches first: a worker's first chunks load what it keeps
+#: for its life (fonts, certificates, the seal token's session, compiled statements).
+WARM_UP = 4 * CLASS_SIZE
 
 
-async def build(db: Database, demo, pupils: int) -> list[int]:  # type: ignore[no-untyped-def]
-    """Schools, staff with certificates at the simulators, and READY transcripts."""
+def school_sizes(pupils: int) -> list[int]:
+    """The run's schools: ``pupils`` in schools of :data:`SCHOOL_SIZE`, the last one smaller."""
+    return [min(SCHOOL_SIZE, pupils - start) for start in range(0, pupils, SCHOOL_SIZE)]
+
+
+async def build(db: Database, demo, sizes: list[int]) -> list[int]:  # type: ignore[no-untyped-def]
+    """Schools of these sizes, staff with certificates at the simulators, and READY
+    transcripts."""
     xml, pdf = await render(samples.primary(1))
     digest = hashlib.sha256(xml).hexdigest()
     now = datetime.now(UTC)
@@ -133,11 +150,7 @@ async def build(db: Database, demo, pupils: int) -> list[int]:  # type: ignore[n
         )
         session.add_all([district, year])
         await session.flush()
-        left, number = pupils, 0
-        while left > 0:
-            number += 1
-            size = min(SCHOOL_SIZE, left)
-            left -= size
+        for number, size in enumerate(sizes, start=1):
             school = models.School(
                 department_id=department.id,
                 district_id=district.id,
@@ -209,17 +222,14 @@ async def build(db: Database, demo, pupils: int) -> list[int]:  # type: ignore[n
     return school_ids
 
 
-async def engine_cost(rounds: int = ENGINE_ROUNDS) -> tuple[float, float]:
-    """The engine's own CPU seconds per signature, measured in this process before the
-    run: ``prepare_xml`` + ``finish_xml`` + ``prepare_pdf`` + ``finish_pdf`` of the
-    run's sample document, for each role on the document as the roles before it left
-    it (the teacher on the unsigned one, and so on), averaged over the three roles; the
-    provider's RSA signing is left out (it is the provider's). Two figures: B-B (no
-    timestamp, as bench/signing_xml.py and bench/signing_pdf.py measure it) and B-T:
-    the engine's side of the timestamps (the requests, the tokens checked and embedded),
-    without the TSA's own work, which in the run is the simulators' — the demo TSA
-    answers in another thread (``DemoPKI.timestamper_apart``), whose CPU ``thread_time``
-    does not count."""
+async def _engine_round():  # type: ignore[no-untyped-def]
+    """A coroutine function measuring one round of the engine's own work: given a
+    timestamper (None: B-B), the CPU seconds of ``prepare_xml`` + ``finish_xml`` +
+    ``prepare_pdf`` + ``finish_pdf`` of the run's sample document per signature, for
+    each role on the document as the roles before it left it (the teacher on the
+    unsigned one, and so on), averaged over the three roles; the provider's RSA signing
+    is left out (it is the provider's). With it, the demo TSA that answers in another
+    thread (``DemoPKI.timestamper_apart``, whose CPU ``thread_time`` does not count)."""
     from hub.adapters.signing.pki import DemoPKI
     from hub.adapters.signing.simulator import sign_digest
 
@@ -234,7 +244,8 @@ async def engine_cost(rounds: int = ENGINE_ROUNDS) -> tuple[float, float]:
         xml = await signing_support.sign(xml, role, who)
         pdf = await signing_support.sign(pdf, role, who)
 
-    async def one(timestamper: object) -> float:
+    async def one(stamped: bool) -> float:
+        stamper = timestamper if stamped else None
         spent = 0.0
         for role, who, xml, pdf in found:
             started = time.thread_time()
@@ -242,57 +253,143 @@ async def engine_cost(rounds: int = ENGINE_ROUNDS) -> tuple[float, float]:
             spent += time.thread_time() - started
             signature = sign_digest(who.key, prepared_xml.digest)
             started = time.thread_time()
-            await finish_xml(prepared_xml, signature, timestamper=timestamper)  # type: ignore[arg-type]
+            await finish_xml(prepared_xml, signature, timestamper=stamper)
             prepared_pdf = await prepare_pdf(
-                pdf,
-                role=role,
-                certificate=who.certificate,
-                chain=who.chain,
-                timestamper=timestamper,  # type: ignore[arg-type]
+                pdf, role=role, certificate=who.certificate, chain=who.chain, timestamper=stamper
             )
             spent += time.thread_time() - started
             signature = sign_digest(who.key, prepared_pdf.digest)
             started = time.thread_time()
-            await finish_pdf(prepared_pdf, signature, timestamper=timestamper)  # type: ignore[arg-type]
+            await finish_pdf(prepared_pdf, signature, timestamper=stamper)
             spent += time.thread_time() - started
         return spent / len(found)
 
     for _ in range(3):  # warm: caches of certificates, fonts, the TSA's dummy token
-        await one(None)
-        await one(timestamper)
+        await one(False)
+        await one(True)
+    return one
+
+
+async def engine_cost(rounds: int = ENGINE_ROUNDS) -> tuple[float, float]:
+    """The engine's own CPU seconds per signature (:func:`_engine_round`), B-B (no
+    timestamp, as bench/signing_xml.py and bench/signing_pdf.py measure it) and B-T
+    (the engine's side of the timestamps: the requests, the tokens checked and
+    embedded, without the TSA's own work, which in the run is the simulators'):
+    medians of ``rounds``, measured in this process with the workers idle."""
+    one = await _engine_round()
     b_b, b_t = [], []
     for _ in range(rounds):  # interleaved, so a slower moment of the machine hits both
-        b_b.append(await one(None))
-        b_t.append(await one(timestamper))
+        b_b.append(await one(False))
+        b_t.append(await one(True))
     return statistics.median(b_b), statistics.median(b_t)
 
 
-#: Seconds into the principals' batches when the engine is measured on the busy machine.
-BUSY_ENGINE_AFTER = 15.0
+#: Seconds the engine sampler rests between its rounds: ~10 % of a core, so that it
+#: hardly changes the load it measures under.
+SAMPLER_REST = 1.0
+#: How the sampler's lines of figures begin.
+SAMPLE = "engine-sample"
 
 
-async def _engine_while_busy(after: float) -> tuple[float, float]:
-    """:func:`engine_cost` in a process of its own ``after`` seconds into a role, the
-    workers, simulators and PostgreSQL keeping the machine as busy as the run does: the
-    same prepare and finish cost more CPU time on a busy machine (caches and cores shared)
-    than on a quiet one, and the workers only ever run on the busy one. Its CPU counts in
-    the machine's, not the workers'."""
-    await asyncio.sleep(after)
-    measured = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--engine-only", stdout=asyncio.subprocess.PIPE
-    )
-    output, _ = await measured.communicate()
-    b_b, b_t = (float(value) for value in output.decode().split()[-2:])
-    return b_b, b_t
+async def engine_samples(school: str, credential_id: str) -> None:
+    """The engine sampler (``--engine-sampler``): in a process of its own, a round of
+    the engine (:func:`_engine_round`, B-B and B-T) and of the seal token's signing
+    (:func:`token_round`, on the run's token as a worker reaches it: the settings of
+    the workers' environment) every :data:`SAMPLER_REST` seconds until stopped, each
+    printed as a line: the wall-clock time and the CPU seconds per signature of the
+    three."""
+    from hub.config import get_settings
+    from hub.signing.setup import signing_services
+
+    one = await _engine_round()
+    signing = signing_services(get_settings())
+    adapter = signing.providers.adapter(SigningProvider.PKCS11)
+    await token_round(adapter, school, credential_id)  # opens the token's session
+    while True:
+        b_b, b_t = await one(False), await one(True)
+        token = await token_round(adapter, school, credential_id)
+        print(f"{SAMPLE} {time.time()} {b_b} {b_t} {token}", flush=True)
+        await asyncio.sleep(SAMPLER_REST)
+
+
+class EngineSampler:
+    """The engine's cost measured throughout the run, where the workers run: the same
+    prepare and finish cost more CPU time on a busy machine than on a quiet one (shared
+    caches and cores), and this machine's speed drifts over minutes, so the engine
+    measured before or after the run is not the engine the workers ran with. A process
+    of its own (:func:`engine_samples`) whose CPU counts in the machine's, not the
+    workers'."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.samples: list[tuple[float, float, float, float]] = []
+        self.first = asyncio.Event()  # set once the first round is in
+        self._reading = asyncio.create_task(self._read())
+
+    @classmethod
+    async def start(
+        cls, environment: dict[str, str], school: str, credential_id: str
+    ) -> "EngineSampler":
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--engine-sampler",
+            school,
+            credential_id,
+            env=environment,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        return cls(process)
+
+    async def first_round(self) -> None:
+        """Wait for the sampler's first round; a sampler that ended before it stops the run."""
+        ended = asyncio.create_task(self.process.wait())
+        first = asyncio.create_task(self.first.wait())
+        await asyncio.wait([ended, first], return_when=asyncio.FIRST_COMPLETED)
+        if not first.done():
+            first.cancel()
+            raise SystemExit(f"the engine sampler ended (exit status {self.process.returncode})")
+        ended.cancel()
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        async for line in self.process.stdout:
+            if not line.startswith(SAMPLE.encode()):
+                continue  # what else the process prints (the adapters' logs)
+            at, b_b, b_t, token = (float(value) for value in line.split()[1:])
+            self.samples.append((at, b_b, b_t, token))
+            self.first.set()
+
+    def between(self, start: float, end: float) -> tuple[float, float, float] | None:
+        """Medians of the rounds that ended between ``start`` and ``end`` (wall-clock
+        times): B-B, B-T, and B-T with a third of the seal token's signing; None if
+        none did."""
+        chosen = [sample for sample in self.samples if start <= sample[0] <= end]
+        if not chosen:
+            return None
+        b_b, b_t, token = (
+            statistics.median(column) for column in list(zip(*chosen, strict=True))[1:]
+        )
+        return b_b, b_t, b_t + token / len(SIGNING_ORDER)
+
+    async def stop(self) -> None:
+        self.process.terminate()
+        await self.process.wait()
+        await self._reading
 
 
 async def token_cost(db: Database, demo, school_id: int, rounds: int = 5) -> float:  # type: ignore[no-untyped-def]
     """CPU seconds per seal signature that the school's SoftHSM2 token spends in the
-    process that calls it: what a worker asks of the token for one seal chunk (the
-    credential read from the token, then every digest of the chunk signed in one
-    session), divided by the chunk's transcripts. A remote provider does this work on
-    its own servers, so it is the provider's, not the engine's; measured here, in this
-    process, on a token of the run, as the workers' chunks use it."""
+    process that calls it (:func:`token_round`), median of ``rounds``, measured here
+    with the workers idle, on a token of the run."""
+    school, credential_id = await _seal_credential(db, school_id)
+    adapter = demo.signing.providers.adapter(SigningProvider.PKCS11)
+    spent = [await token_round(adapter, school, credential_id) for _ in range(rounds + 1)]
+    return statistics.median(spent[1:])  # the first opened the token's session
+
+
+async def _seal_credential(db: Database, school_id: int) -> tuple[str, str]:
+    """The school's code and its seal's credential id at the token."""
     async with db.sessions() as session:
         school = await session.get(models.School, school_id)
         row = await session.scalar(
@@ -301,17 +398,21 @@ async def token_cost(db: Database, demo, school_id: int, rounds: int = 5) -> flo
             )
         )
     assert school is not None and row is not None
-    adapter = demo.signing.providers.adapter(SigningProvider.PKCS11)
-    credential = await adapter.credential(school.moet_code, row.credential_id)
+    return school.moet_code, row.credential_id
+
+
+async def token_round(adapter, school: str, credential_id: str) -> float:  # type: ignore[no-untyped-def]
+    """The CPU seconds per transcript of what a worker asks of a school's seal token for
+    one seal chunk: the credential read from the token, then every digest of the chunk
+    signed in one session. A remote provider does this work on its own servers, so it
+    is the provider's, not the engine's."""
+    credential = await adapter.credential(school, credential_id)
     chunk = min(batches.MAX_CHUNK, credential.max_batch // 2)
     digests = [hashlib.sha256(bytes([n % 256, n // 256])).digest() for n in range(2 * chunk)]
-    spent = []
-    for _ in range(rounds + 1):  # the first warms the token's session
-        started = time.process_time()
-        credential = await adapter.credential(school.moet_code, row.credential_id)
-        await adapter.sign_hashes(credential, digests, [""] * len(digests))
-        spent.append(time.process_time() - started)
-    return statistics.median(spent[1:]) / chunk
+    started = time.process_time()
+    credential = await adapter.credential(school, credential_id)
+    await adapter.sign_hashes(credential, digests, [""] * len(digests))
+    return (time.process_time() - started) / chunk
 
 
 def _person(school_id: int, role: StaffRole, serial: int) -> models.Staff:
@@ -329,7 +430,7 @@ def _start_workers(command: list[str], environment: dict[str, str]) -> subproces
 
 
 async def run(args: argparse.Namespace) -> None:
-    from hub.jobs.actors import configure, send
+    from hub.jobs.actors import configure
 
     base = make_url(args.database_url)
     name = f"bench_sign_{uuid.uuid4().hex[:8]}"
@@ -352,7 +453,7 @@ async def run(args: argparse.Namespace) -> None:
         db = Database(url)
         await upgrade(db.engine)
         started = time.perf_counter()
-        school_ids = await build(db, demo, args.pupils)
+        warm_up, *school_ids = await build(db, demo, [WARM_UP, *school_sizes(args.pupils)])
         print(f"built {args.pupils:,} transcripts in {len(school_ids)} schools "
               f"in {time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
         token = await token_cost(db, demo, school_ids[0])
@@ -400,43 +501,54 @@ async def run(args: argparse.Namespace) -> None:
         scopes = frozenset({"transcripts:read", "transcripts:sign"})
         caller = Caller("bench", scopes, OrgLevel.DEPARTMENT, None)
         started = time.perf_counter()
+        for role in SIGNING_ORDER:
+            await _wait(db, await _start(db, demo, caller, [warm_up], role), role.value, started)
+        print(
+            f"  warm-up: a school of {WARM_UP} pupils through the three roles in "
+            f"{time.perf_counter() - started:.0f} s, not counted below",
+            flush=True,
+        )
+        sampler = await EngineSampler.start(environment, *await _seal_credential(db, school_ids[0]))
+        await sampler.first_round()  # taken on a machine as quiet as before
+        started, run_started = time.perf_counter(), time.time()
         own_cpu, machine_cpu = time.process_time(), _machine_cpu()
         servers_cpu = {name: _cpu_of_command(name) for name in SERVERS}
         # The workers' start-up (imports, the simulators' certificates) is left out.
         booted = role_cpu = _cpu_of_tree(workers[0].pid)
         for role in SIGNING_ORDER:
-            job_ids = []
-            for school_id in school_ids:
-                async with db.unit_of_work() as session:
-                    job, messages = await batches.start_batch(
-                        session,
-                        caller=caller,
-                        signing=demo.signing,
-                        role=role,
-                        school_id=school_id,
-                        # Each chunk asks its role holder, as the demo does: a school's
-                        # batch without signing in as each of its teachers.
-                        apps_may_name_signers=True,
-                    )
-                    job_ids.append(job.job_id)
-                send(messages)
-            if role is SignerRole.PRINCIPAL:  # the longest steady stretch of the run
-                busy_engine = asyncio.create_task(_engine_while_busy(BUSY_ENGINE_AFTER))
-            await _wait(db, job_ids, role.value, started)
+            role_started = time.time()
+            await _wait(db, await _start(db, demo, caller, school_ids, role), role.value, started)
             spent = _cpu_of_tree(workers[0].pid)
-            print(f"    workers' CPU for this role: {spent - role_cpu:.1f} s", flush=True)
+            meanwhile = sampler.between(role_started, time.time())
+            print(
+                f"    workers' CPU for this role: {spent - role_cpu:.1f} s, "
+                f"{1000 * (spent - role_cpu) / args.pupils:.2f} ms a signature"
+                + (
+                    f"; the B-T engine meanwhile {1000 * meanwhile[1]:.2f} ms, with the "
+                    f"seal token's signing {1000 * meanwhile[2]:.2f} ms (all three roles')"
+                    if meanwhile
+                    else ""
+                ),
+                flush=True,
+            )
             role_cpu = spent
         elapsed = time.perf_counter() - started
+        during = sampler.between(run_started, time.time())
+        await sampler.stop()
         worker_cpu = _cpu_of_tree(workers[0].pid) - booted
         own_cpu = time.process_time() - own_cpu
         machine_cpu = _machine_cpu() - machine_cpu
         servers_cpu = {name: _cpu_of_command(name) - cpu for name, cpu in servers_cpu.items()}
         async with db.sessions() as session:
+            timed = models.Transcript.school_id.in_(school_ids)  # not the warm-up's
             signed = await session.scalar(
-                select(func.count()).where(models.TranscriptEvent.event == "SIGNED")
+                select(func.count())
+                .select_from(models.TranscriptEvent)
+                .join(models.Transcript)
+                .where(models.TranscriptEvent.event == "SIGNED", timed)
             )
             sealed = await session.scalar(
-                select(func.count()).where(models.Transcript.state == "SEALED")
+                select(func.count()).where(models.Transcript.state == "SEALED", timed)
             )
             # From sending a chunk to its signatures recorded, minus the phone's delay.
             waits = (
@@ -451,7 +563,9 @@ async def run(args: argparse.Namespace) -> None:
                                 - models.SigningRequest.created_at,
                             )
                         ),
-                    ).group_by(models.SigningRequest.provider)
+                    )
+                    .where(models.SigningRequest.school_id.in_(school_ids))
+                    .group_by(models.SigningRequest.provider)
                 )
             ).all()
         print(
@@ -490,14 +604,16 @@ async def run(args: argparse.Namespace) -> None:
             f"  workers' CPU per signature / B-T engine with the seal token's signing: "
             f"{per_signature / engine_token:.2f}× ({1000 * engine_token:.2f} ms)"
         )
-        busy_bb, busy_bt = await busy_engine
-        busy_token = busy_bt + token / len(SIGNING_ORDER)
-        print(
-            f"  engine measured while the workers ran (its own process, mid-run): "
-            f"{1000 * busy_bb:.2f} ms B-B, {1000 * busy_bt:.2f} ms B-T, "
-            f"{1000 * busy_token:.2f} ms with the seal token's signing; workers' CPU per "
-            f"signature / that: {per_signature / busy_token:.2f}×"
-        )
+        if during:
+            busy_bb, busy_bt, busy_token = during
+            print(
+                f"  the engine throughout the run (its own process, a round every "
+                f"{SAMPLER_REST:.0f} s, {len(sampler.samples)} rounds, medians): "
+                f"{1000 * busy_bb:.2f} ms B-B, {1000 * busy_bt:.2f} ms B-T, "
+                f"{1000 * busy_token:.2f} ms with the seal token's signing; "
+                f"workers' CPU per signature / that: {per_signature / busy_token:.2f}× "
+                f"(the ratio in the same run)"
+            )
         for provider, count, seconds in waits:
             print(
                 f"  {provider.value:8} {count:5,} provider transactions, "
@@ -523,6 +639,30 @@ async def run(args: argparse.Namespace) -> None:
         await admin.dispose()
         for group in cgroups:  # empty once its process ended
             group.rmdir()
+
+
+async def _start(  # type: ignore[no-untyped-def]
+    db: Database, demo, caller: Caller, school_ids: list[int], role: SignerRole
+) -> list[str]:
+    """Start ``role``'s batch in each school, as the demo starts them; the jobs' ids."""
+    from hub.jobs.actors import send
+
+    job_ids = []
+    for school_id in school_ids:
+        async with db.unit_of_work() as session:
+            job, messages = await batches.start_batch(
+                session,
+                caller=caller,
+                signing=demo.signing,
+                role=role,
+                school_id=school_id,
+                # Each chunk asks its role holder, as the demo does: a school's batch
+                # without signing in as each of its teachers.
+                apps_may_name_signers=True,
+            )
+            job_ids.append(job.job_id)
+        send(messages)
+    return job_ids
 
 
 async def _archive_run(db: Database, worker_pid: int, sealed: int) -> None:
@@ -755,7 +895,15 @@ if __name__ == "__main__":
         action="store_true",
         help="print the engine's own B-B and B-T seconds per signature (engine_cost) and stop",
     )
+    parser.add_argument(
+        "--engine-sampler",
+        nargs=2,
+        metavar=("SCHOOL", "CREDENTIAL"),
+        help="the engine sampler's process (engine_samples), which the run starts",
+    )
     arguments = parser.parse_args()
+    if arguments.engine_sampler:
+        asyncio.run(engine_samples(*arguments.engine_sampler))
     if arguments.engine_only:
         print(*asyncio.run(engine_cost()))
         sys.exit(0)
