@@ -13,6 +13,7 @@ from psycopg import pq
 from sqlalchemy import Executable, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -151,6 +152,14 @@ class Database:
         """A session whose transaction commits on success and rolls back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection on which each statement is its own transaction: for a single
+        statement that needs no transaction around it, one round trip to the database
+        instead of three (BEGIN, the statement, COMMIT)."""
+        async with self.engine.connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -174,7 +174,7 @@ async def lock(session: AsyncSession, job_id: str) -> models.Job | None:
     Writing first is what takes the lock, so two steps changing one job take turns
     and the second reads what the first wrote; it also marks progress (``updated_at``).
     """
-    await session.execute(_progress(job_id))
+    await session.execute(progress(job_id))
     return await find(session, job_id, fresh=True)
 
 
@@ -222,7 +222,7 @@ async def touch(db: Database, job_id: str) -> None:
     """Note progress without a change (still waiting for a phone, a provider), so the
     watchdog does not take the job for stalled."""
     async with db.unit_of_work() as session:
-        await session.execute(_progress(job_id))
+        await session.execute(progress(job_id))
 
 
 def pause(job: models.Job, code: str, message: str) -> None:
@@ -344,7 +344,7 @@ async def finish_if_done(
 async def complete_if_done(db: Database, job_id: str, *, kind: str, items: Items) -> None:
     """Mark the job COMPLETED if none of its items is open, after a step committed.
 
-    One statement in its own transaction: of steps closing a job's last items side by
+    One statement, its own transaction: of steps closing a job's last items side by
     side, the last to commit sees every item closed.
     """
     still_open = (
@@ -353,8 +353,8 @@ async def complete_if_done(db: Database, job_id: str, *, kind: str, items: Items
         .exists()
     )
     now = _now()
-    async with db.unit_of_work() as session:
-        await session.execute(
+    async with db.autocommit() as connection:
+        await connection.execute(
             update(models.Job)
             .where(
                 models.Job.job_id == job_id,
@@ -460,7 +460,8 @@ def resume_after_outage(actor: str) -> Callable[[models.Job], list[Next]]:
     return again
 
 
-def _progress(job_id: str) -> Update:
+def progress(job_id: str) -> Update:
+    """The statement marking that ``job_id`` made progress now (``updated_at``)."""
     return update(models.Job).where(models.Job.job_id == job_id).values(updated_at=func.now())
 
 

@@ -47,16 +47,16 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import ActorNotFound
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 
-from hub.adapters.signing.base import SigningError
+from hub.adapters.signing.base import SigningError, TransactionState
 from hub.auth.access import Caller, restrict
 from hub.auth.people import load_person
 from hub.db import models, roles
@@ -228,9 +228,7 @@ async def _signer_of(
     )
 
 
-async def _holder_of(
-    session: AsyncSession, transcript: models.Transcript, role: SignerRole
-) -> str | None:
+async def _holder_of(session: AsyncSession, transcript: Placed, role: SignerRole) -> str | None:
     """The personal ID of the role's holder for a transcript now (None: the seal, or nobody)."""
     holder = None
     if role is SignerRole.HOMEROOM_TEACHER:
@@ -240,8 +238,17 @@ async def _holder_of(
     return holder.personal_id if holder else None
 
 
+class Placed(Protocol):
+    """Where a transcript is: what says who holds a role for it."""
+
+    @property
+    def class_id(self) -> int: ...
+    @property
+    def school_id(self) -> int: ...
+
+
 async def _chunk_signer(
-    session: AsyncSession, job: models.Job, transcript: models.Transcript, role: SignerRole
+    session: AsyncSession, job: models.Job, transcript: Placed, role: SignerRole
 ) -> str | None:
     """Whom a chunk is signed by: the role's holder now, who must still be the person
     who started the batch (SIGNER_NOT_CALLER once the role has moved to someone else)."""
@@ -278,7 +285,7 @@ async def send_chunk(
         if not items:
             return []
         role = SignerRole(job.params["role"])
-        ready, stale = await _still_waiting(session, items, role)
+        ready, stale, placed = await _still_waiting(session, items, role)
         for item in stale:
             item.state, item.reason_code = ItemState.FAILED.value, Code.TRANSCRIPT_STATE.value
             item.reason = "Học bạ không còn chờ người ký này (đã ký hoặc đã mở lại)."
@@ -286,13 +293,6 @@ async def send_chunk(
             await core.finish_if_done(session, job, ITEMS)
             return []
         transcripts = [item.transcript_id for item in ready]
-        # The class and school say who signs; the documents are read with the chunk's.
-        first = await session.get(
-            models.Transcript,
-            transcripts[0],
-            options=[load_only(models.Transcript.class_id, models.Transcript.school_id)],
-        )
-        assert first is not None
         try:
             request = await signing_service.request_signatures(
                 session,
@@ -300,7 +300,8 @@ async def send_chunk(
                 signing=signing,
                 transcript_ids=transcripts,
                 role=role,
-                signer_personal_id=await _chunk_signer(session, job, first, role),
+                # The first one's class and school say who signs.
+                signer_personal_id=await _chunk_signer(session, job, placed, role),
                 apps_may_name_signers=bool(job.params.get("apps_may_name_signers")),
             )
         except SigningError as error:
@@ -366,8 +367,18 @@ async def _poll_once(
 ) -> list[Next] | None:
     """Ask the provider once; apply the signatures, or put the items back with the reason.
 
-    None: the signer has not answered yet.
+    None: the signer has not answered yet. The ask comes first, outside any transaction
+    (:func:`signing_service.first_answer`): most find no answer yet, and then only the
+    batch's progress is written, so that the watchdog does not take a long wait on a
+    phone for a stalled batch.
     """
+    async with db.autocommit() as connection:
+        answer = await signing_service.first_answer(
+            connection, signing=signing, request_id=request_id, job_id=job_id
+        )
+        if answer is not None and answer.state is TransactionState.PENDING:
+            await connection.execute(core.progress(job_id))
+            return None
     async with db.unit_of_work() as session:
         job = await core.find(session, job_id)
         if job is None:
@@ -393,6 +404,7 @@ async def _poll_once(
                 caller=await acting_caller(session, job),
                 signing=signing,
                 request_id=request_id,
+                answer=answer,
             )
         except SigningError as error:
             if error.problem.code not in PROVIDER_DOWN:
@@ -406,28 +418,27 @@ async def _poll_once(
         if request.state == signing_service.PENDING:
             job.updated_at = datetime.now(UTC)
             return None
-        # The items are read once the signer answered (most asks find nothing yet).
-        items = (
-            await session.execute(
-                select(_BATCH_ITEMS.c.id, _BATCH_ITEMS.c.transcript_id).where(
-                    _BATCH_ITEMS.c.job_id == job.id,
-                    _BATCH_ITEMS.c.request_id == request_id,
-                    _BATCH_ITEMS.c.state == ItemState.WAITING.value,
-                )
+        # The items, each with how its transcript's signature ended, are read once the
+        # signer answered (most asks find nothing yet).
+        signed = models.SigningRequestItem
+        items = await session.execute(
+            select(_BATCH_ITEMS.c.id, signed.state.label("outcome"))
+            .outerjoin(
+                signed,
+                and_(
+                    signed.request_id == request.id,
+                    signed.transcript_id == _BATCH_ITEMS.c.transcript_id,
+                ),
             )
-        ).all()
-        outcomes = dict(
-            (
-                await session.execute(
-                    select(
-                        models.SigningRequestItem.transcript_id, models.SigningRequestItem.state
-                    ).where(models.SigningRequestItem.request_id == request.id)
-                )
-            ).all()
+            .where(
+                _BATCH_ITEMS.c.job_id == job.id,
+                _BATCH_ITEMS.c.request_id == request_id,
+                _BATCH_ITEMS.c.state == ItemState.WAITING.value,
+            )
         )
         closed: dict[tuple[str, str | None, str | None], list[int]] = {}
         for item in items:
-            outcome = outcomes.get(item.transcript_id)
+            outcome = item.outcome
             if outcome == signing_service.SIGNED:
                 how: tuple[str, str | None, str | None] = (ItemState.SIGNED.value, None, None)
             elif outcome in (signing_service.REJECTED, signing_service.EXPIRED):
@@ -445,7 +456,10 @@ async def _poll_once(
                 .where(_BATCH_ITEMS.c.id.in_(ids))
                 .values(state=state, reason_code=code, reason=reason)
             )
-        await core.finish_if_done(session, job, ITEMS)
+        # Whether that was the batch's last open chunk is for :func:`complete_if_done`
+        # to say once this commits (:func:`poll_request`): asked in here, the answer
+        # could miss a chunk closed side by side.
+        job.updated_at = datetime.now(UTC)
         return []
 
 
@@ -602,22 +616,24 @@ async def _work_left(session: AsyncSession, job: models.Job, *, queued: bool = T
 
 async def _still_waiting(
     session: AsyncSession, items: list[models.SigningBatchItem], role: SignerRole
-) -> tuple[list[models.SigningBatchItem], list[models.SigningBatchItem]]:
-    states = dict(
-        (
-            await session.execute(
-                select(models.Transcript.id, models.Transcript.state).where(
-                    models.Transcript.id.in_([i.transcript_id for i in items])
-                )
-            )
-        ).all()
-    )
+) -> tuple[list[models.SigningBatchItem], list[models.SigningBatchItem], Placed]:
+    """The items whose transcripts still wait for ``role``, the others, and where the
+    first item's transcript is."""
+    transcript = models.Transcript
+    rows = {
+        row.id: row
+        for row in await session.execute(
+            select(
+                transcript.id, transcript.state, transcript.class_id, transcript.school_id
+            ).where(transcript.id.in_([i.transcript_id for i in items]))
+        )
+    }
     ready = [
         i
         for i in items
-        if lifecycle.awaits_signature(TranscriptState(states[i.transcript_id]), role)
+        if lifecycle.awaits_signature(TranscriptState(rows[i.transcript_id].state), role)
     ]
-    return ready, [i for i in items if i not in ready]
+    return ready, [i for i in items if i not in ready], rows[(ready or items)[0].transcript_id]
 
 
 def _chunks_in_queue() -> bool:

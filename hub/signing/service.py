@@ -40,9 +40,19 @@ import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.sign.timestamps import TimeStamper
-from sqlalchemy import ColumnElement, ScalarSelect, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from hub.adapters.signing.base import (
@@ -140,12 +150,14 @@ async def request_signatures(
     )
     if not transcript_ids:
         raise HubError(Code.INVALID_ARGUMENT, detail="cần ít nhất một học bạ")
-    found = await _transcripts(session, caller, transcript_ids)
+    found = await _transcripts(session, caller, transcript_ids, role)
     school_ids = {t.school_id for t in found}
     if len(school_ids) != 1:
         raise HubError(Code.INVALID_ARGUMENT, detail="mỗi lần ký chỉ gồm học bạ của một trường")
     for transcript in found:
         lifecycle.require_turn(TranscriptState(transcript.state), role)
+    if pending := sum(1 for t in found if t.pending):  # before the provider hears of it
+        raise _pending(pending, role)
     signer = await find_signer(
         session, school_ids.pop(), [t.id for t in found], role, signer_personal_id
     )
@@ -158,7 +170,6 @@ async def request_signatures(
     _check_credential(credential, signer.certificate)
     if 2 * len(found) > credential.max_batch:
         raise HubError(Code.BATCH_TOO_LARGE, limit=credential.max_batch // 2, count=len(found))
-    await _refuse_pending(session, [t.id for t in found], role)
 
     signing_time = datetime.now(UTC)
     items: list[dict[str, Any]] = []
@@ -232,8 +243,9 @@ async def request_signatures(
 async def _refuse_pending(
     session: AsyncSession, transcript_ids: Sequence[int], role: SignerRole
 ) -> None:
-    """SIGNATURE_PENDING if any of the transcripts is in a pending request for ``role``:
-    checked before anything goes to the provider, so no second phone is asked."""
+    """SIGNATURE_PENDING if any of the transcripts is in a pending request for ``role``,
+    read again (:func:`_transcripts` reads it with the documents, before anything goes
+    to the provider, so that no second phone is asked)."""
     pending = await session.scalar(
         select(func.count()).where(
             _ITEMS.c.transcript_id.in_(transcript_ids),
@@ -242,7 +254,11 @@ async def _refuse_pending(
         )
     )
     if pending:
-        raise HubError(Code.SIGNATURE_PENDING, count=pending, role=role.label)
+        raise _pending(pending, role)
+
+
+def _pending(count: int, role: SignerRole) -> HubError:
+    return HubError(Code.SIGNATURE_PENDING, count=count, role=role.label)
 
 
 async def complete_signatures(
@@ -282,16 +298,55 @@ async def complete_signatures(
 
 
 async def complete_batch_signatures(
-    session: AsyncSession, *, caller: Caller, signing: SigningServices, request_id: str
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    signing: SigningServices,
+    request_id: str,
+    answer: TransactionResult | None = None,
 ) -> models.SigningRequest:
     """:func:`complete_signatures` for bulk signing (:mod:`hub.jobs.signing`): a seal's
     documents are recorded as the seal made them (B-T) and left to the archive job
     (:mod:`hub.jobs.archive` finds every sealed transcript without an archive timestamp
     due) to be made long-term, so a seal batch's transaction waits for no OCSP
-    responder and the batch's CPU goes to signing."""
+    responder and the batch's CPU goes to signing. ``answer``: the provider's final
+    answer, already asked for (:func:`first_answer`), which is then not asked again."""
     return await _complete(
-        session, caller=caller, signing=signing, request_id=request_id, long_term=False
+        session,
+        caller=caller,
+        signing=signing,
+        request_id=request_id,
+        long_term=False,
+        answer=answer,
     )
+
+
+async def first_answer(
+    connection: AsyncConnection, *, signing: SigningServices, request_id: str, job_id: str
+) -> TransactionResult | None:
+    """A bulk batch's ask (:mod:`hub.jobs.signing`), made before any transaction: most
+    asks find the signer has not answered yet, and need neither locks nor anything but
+    the request's row, read on ``connection`` (autocommit) for the batch ``job_id`` of
+    the request's school. The provider's answer, once; None where the locked path
+    (:func:`complete_batch_signatures`) must ask itself: the request is not the batch's
+    or not pending, or the provider failed to answer (that path deals with it)."""
+    request, job = models.SigningRequest, models.Job
+    row = (
+        await connection.execute(
+            select(request.provider, request.transaction).where(
+                request.request_id == request_id,
+                request.state == PENDING,
+                request.school_id
+                == select(job.school_id).where(job.job_id == job_id).scalar_subquery(),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    try:
+        return await _ask(signing, row.provider, Transaction.from_json(row.transaction))
+    except SigningError:
+        return None
 
 
 async def _complete(
@@ -306,6 +361,7 @@ async def _complete(
     oauth2_error: str | None = None,
     state: str | None = None,
     redirect_uri: str | None = None,
+    answer: TransactionResult | None = None,
 ) -> models.SigningRequest:
     request = await load_request(session, caller=caller, request_id=request_id, for_update=True)
     if request.state != PENDING:
@@ -336,15 +392,7 @@ async def _complete(
             given |= {"oauth2_code": oauth2_code.strip(), "redirect_uri": redirect_uri or ""}
     if given:
         transaction = dataclasses.replace(transaction, data={**transaction.data, **given})
-    try:
-        result = await signing.providers.adapter(request.provider).poll(transaction)
-    except SigningError as error:
-        signing.providers.note_failure(error)
-        if error.problem.code is not Code.SIGNING_FAILED:
-            raise  # the provider may answer later: the request stays pending
-        # The provider failed this transaction, or answered it with signatures that
-        # are not one per digest: asking again gets the same answer, so it ends here.
-        result = TransactionResult(TransactionState.FAILED, error=error)
+    result = answer if answer is not None else await _ask(signing, request.provider, transaction)
     if result.state is TransactionState.PENDING:
         return request
     item = models.SigningRequestItem
@@ -373,6 +421,22 @@ async def _complete(
     request.finished_at = datetime.now(UTC)
     await session.flush()
     return request
+
+
+async def _ask(
+    signing: SigningServices, provider: SigningProvider, transaction: Transaction
+) -> TransactionResult:
+    """The provider's answer for ``transaction`` now. A failure that asking again would
+    meet again (SIGNING_FAILED: the provider failed the transaction, or answered it with
+    signatures that are not one per digest) is the answer FAILED; any other failure is
+    raised, and the request stays pending."""
+    try:
+        return await signing.providers.adapter(provider).poll(transaction)
+    except SigningError as error:
+        signing.providers.note_failure(error)
+        if error.problem.code is not Code.SIGNING_FAILED:
+            raise
+        return TransactionResult(TransactionState.FAILED, error=error)
 
 
 #: Where a provider sends a signer back after they authorised a request at its site
@@ -604,10 +668,21 @@ async def load_request(
 
 
 async def _transcripts(
-    session: AsyncSession, caller: Caller, transcript_ids: Sequence[int]
+    session: AsyncSession, caller: Caller, transcript_ids: Sequence[int], role: SignerRole
 ) -> list[Any]:
-    """The transcripts to sign, as plain rows with their documents (no ORM objects)."""
+    """The transcripts to sign, as plain rows with their documents (no ORM objects), and
+    whether each is in a request still pending for ``role`` (``pending``)."""
     transcript = models.Transcript
+    pending = (
+        select(_ITEMS.c.id)
+        .where(
+            _ITEMS.c.transcript_id == transcript.id,
+            _ITEMS.c.role == role.value,
+            _ITEMS.c.state == PENDING,
+        )
+        .exists()
+        .label("pending")
+    )
     rows = list(
         (
             await session.execute(
@@ -621,6 +696,7 @@ async def _transcripts(
                             transcript.xml,
                             transcript.pdf,
                             transcript.xml_sha256,
+                            pending,
                         )
                         .where(transcript.id.in_(set(transcript_ids)))
                         .order_by(transcript.id),
@@ -686,9 +762,12 @@ async def find_signer(
     if not signer_personal_id:
         raise HubError(Code.INVALID_ARGUMENT, detail="cần mã định danh của người ký")
     staff = await session.scalar(
-        select(models.Staff).where(models.Staff.personal_id == signer_personal_id)
+        select(models.Staff).where(
+            models.Staff.personal_id == signer_personal_id,
+            _holds_role(role, transcript_ids, school.id),
+        )
     )
-    if staff is None or not await _holds_role(session, staff, role, transcript_ids, school):
+    if staff is None:  # nobody with that ID, or not the role's holder
         raise HubError(Code.SIGNER_NOT_ROLE_HOLDER, role=role.label, person=signer_personal_id)
     certificate = await roles.signing_certificate(session, staff_id=staff.id, at=datetime.now(UTC))
     if certificate is None:
@@ -696,26 +775,19 @@ async def find_signer(
     return Signer(staff, school, certificate)
 
 
-async def _holds_role(
-    session: AsyncSession,
-    staff: models.Staff,
-    role: SignerRole,
-    transcript_ids: Sequence[int],
-    school: models.School,
-) -> bool:
-    """Whether ``staff`` holds ``role`` for every transcript: the homeroom teacher of each
-    one's class, or the principal of the school (:mod:`hub.domain.roles`)."""
+def _holds_role(
+    role: SignerRole, transcript_ids: Sequence[int], school_id: int
+) -> ColumnElement[bool]:
+    """Whether a ``staff`` row holds ``role`` for every transcript, as a condition on it:
+    the homeroom teacher of each one's class, or the principal of the school
+    (:mod:`hub.db.roles`, the SQL twins of :mod:`hub.domain.roles`)."""
     if role is SignerRole.HOMEROOM_TEACHER:
-        teachers = set(
-            await session.scalars(
-                select(roles.homeroom_teacher_id(models.Transcript.class_id)).where(
-                    models.Transcript.id.in_(transcript_ids)
-                )
-            )
+        transcript = models.Transcript
+        return ~exists().where(
+            transcript.id.in_(transcript_ids),
+            roles.homeroom_teacher_id(transcript.class_id).is_distinct_from(models.Staff.id),
         )
-        return teachers == {staff.id}
-    principal = await roles.principal(session, school_id=school.id)
-    return principal is not None and principal.id == staff.id
+    return models.Staff.id == roles.principal_id(school_id)
 
 
 # --- who gives each signature, and what waits for them ----------------------------------------
