@@ -10,11 +10,13 @@ check is :func:`probe_health` around one cheap call of the adapter's choosing.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 from pydantic import TypeAdapter, ValidationError
 
 from hub.adapters.signing.base import Health, HealthStatus, SigningError, Stopwatch, utcnow
@@ -26,6 +28,26 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=2.0)
 
 #: Slower than this and a provider that answers is still reported DEGRADED.
 SLOW_MS = 2000.0
+
+#: How long an idle connection to a provider is kept for the next call: under the 5 s
+#: after which common servers (uvicorn, so the simulators; many proxies) close theirs, so
+#: that no request is written to a connection the provider is closing.
+KEEPALIVE_SECONDS = 4.0
+
+
+def provider_transport(verify: ssl.SSLContext | bool = True) -> httpx.AsyncBaseTransport:
+    """How the hub's HTTP reaches providers: httpx's client over aiohttp's connections
+    (httpx-aiohttp), which take half the client's CPU of httpx's own transport a call
+    (a signing worker calls its providers a few times a chunk: the transaction, the
+    credential, every ask). ``verify``: a TLS context of the hub's own (a client
+    certificate), or whether to check the server's against the system's CAs."""
+    return AiohttpTransport(
+        verify=verify,
+        limits=httpx.Limits(
+            max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_SECONDS
+        ),
+    )
+
 
 T = TypeVar("T")
 
@@ -43,7 +65,9 @@ class ProviderHttp:
     ) -> None:
         self.provider = provider
         self.client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/", timeout=timeout, transport=transport
+            base_url=base_url.rstrip("/") + "/",
+            timeout=timeout,
+            transport=transport or provider_transport(),
         )
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -127,7 +127,12 @@ from hub.adapters.signing.csc.session import (
     parse,
     phone_text,
 )
-from hub.adapters.signing.http import DEFAULT_TIMEOUT, ProviderHttp, probe_health
+from hub.adapters.signing.http import (
+    DEFAULT_TIMEOUT,
+    ProviderHttp,
+    probe_health,
+    provider_transport,
+)
 from hub.domain.enums import SigningProvider
 from hub.domain.problems import Code
 from hub.signing import algorithms
@@ -248,10 +253,10 @@ class ClientCertificate:
     key_file: str
     ca_file: str | None = None
 
-    def transport(self) -> httpx.AsyncHTTPTransport:
+    def transport(self) -> httpx.AsyncBaseTransport:
         context = ssl.create_default_context(cafile=self.ca_file)
         context.load_cert_chain(self.certificate_file, self.key_file)
-        return httpx.AsyncHTTPTransport(verify=context)
+        return provider_transport(verify=context)
 
 
 Presence = Literal["true", "false", "optional"]
