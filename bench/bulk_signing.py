@@ -79,6 +79,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -223,11 +224,11 @@ async def build(db: Database, demo, sizes: list[int]) -> list[int]:  # type: ign
 
 
 async def _engine_round():  # type: ignore[no-untyped-def]
-    """A coroutine function measuring one round of the engine's own work: given a
-    timestamper (None: B-B), the CPU seconds of ``prepare_xml`` + ``finish_xml`` +
-    ``prepare_pdf`` + ``finish_pdf`` of the run's sample document per signature, for
-    each role on the document as the roles before it left it (the teacher on the
-    unsigned one, and so on), averaged over the three roles; the provider's RSA signing
+    """A coroutine function measuring one round of the engine's own work: given whether
+    to timestamp (B-T; else B-B), the CPU seconds of ``prepare_xml`` + ``finish_xml`` +
+    ``prepare_pdf`` + ``finish_pdf`` of the run's sample document for each role, in
+    signing order, on the document as the roles before it left it (the teacher on the
+    unsigned one, and so on: each role's costs more than the one before); the provider's RSA signing
     is left out (it is the provider's). With it, the demo TSA that answers in another
     thread (``DemoPKI.timestamper_apart``, whose CPU ``thread_time`` does not count)."""
     from hub.adapters.signing.pki import DemoPKI
@@ -244,10 +245,11 @@ async def _engine_round():  # type: ignore[no-untyped-def]
         xml = await signing_support.sign(xml, role, who)
         pdf = await signing_support.sign(pdf, role, who)
 
-    async def one(stamped: bool) -> float:
+    async def one(stamped: bool) -> list[float]:
         stamper = timestamper if stamped else None
-        spent = 0.0
+        each = []
         for role, who, xml, pdf in found:
+            spent = 0.0
             started = time.thread_time()
             prepared_xml = prepare_xml(xml, role=role, certificate=who.certificate, chain=who.chain)
             spent += time.thread_time() - started
@@ -262,7 +264,8 @@ async def _engine_round():  # type: ignore[no-untyped-def]
             started = time.thread_time()
             await finish_pdf(prepared_pdf, signature, timestamper=stamper)
             spent += time.thread_time() - started
-        return spent / len(found)
+            each.append(spent)
+        return each
 
     for _ in range(3):  # warm: caches of certificates, fonts, the TSA's dummy token
         await one(False)
@@ -279,8 +282,8 @@ async def engine_cost(rounds: int = ENGINE_ROUNDS) -> tuple[float, float]:
     one = await _engine_round()
     b_b, b_t = [], []
     for _ in range(rounds):  # interleaved, so a slower moment of the machine hits both
-        b_b.append(await one(False))
-        b_t.append(await one(True))
+        b_b.append(statistics.mean(await one(False)))
+        b_t.append(statistics.mean(await one(True)))
     return statistics.median(b_b), statistics.median(b_t)
 
 
@@ -296,8 +299,8 @@ async def engine_samples(school: str, credential_id: str) -> None:
     the engine (:func:`_engine_round`, B-B and B-T) and of the seal token's signing
     (:func:`token_round`, on the run's token as a worker reaches it: the settings of
     the workers' environment) every :data:`SAMPLER_REST` seconds until stopped, each
-    printed as a line: the wall-clock time and the CPU seconds per signature of the
-    three."""
+    printed as a line: the wall-clock time, the CPU seconds per signature of the three
+    (the engine's averaged over the roles), and the B-T engine's of each role."""
     from hub.config import get_settings
     from hub.signing.setup import signing_services
 
@@ -308,8 +311,30 @@ async def engine_samples(school: str, credential_id: str) -> None:
     while True:
         b_b, b_t = await one(False), await one(True)
         token = await token_round(adapter, school, credential_id)
-        print(f"{SAMPLE} {time.time()} {b_b} {b_t} {token}", flush=True)
+        figures = [statistics.mean(b_b), statistics.mean(b_t), token, *b_t]
+        print(SAMPLE, time.time(), *figures, flush=True)
         await asyncio.sleep(SAMPLER_REST)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The engine's CPU seconds per signature as the sampler measured them."""
+
+    b_b: float
+    b_t: float
+    #: The seal token's signing, per seal signature.
+    token: float
+    #: The B-T engine of each role.
+    roles: dict[SignerRole, float]
+
+    @property
+    def with_token(self) -> float:
+        """B-T with a third of the seal token's signing (one signature in three is a seal)."""
+        return self.b_t + self.token / len(SIGNING_ORDER)
+
+    def of(self, role: SignerRole) -> float:
+        """``role``'s B-T engine, with the token's signing for the seal."""
+        return self.roles[role] + (self.token if role is SignerRole.SCHOOL_SEAL else 0.0)
 
 
 class EngineSampler:
@@ -322,7 +347,8 @@ class EngineSampler:
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
-        self.samples: list[tuple[float, float, float, float]] = []
+        #: (wall-clock time, B-B, B-T, token, B-T of each role in signing order)
+        self.samples: list[tuple[float, ...]] = []
         self.first = asyncio.Event()  # set once the first round is in
         self._reading = asyncio.create_task(self._read())
 
@@ -356,21 +382,19 @@ class EngineSampler:
         async for line in self.process.stdout:
             if not line.startswith(SAMPLE.encode()):
                 continue  # what else the process prints (the adapters' logs)
-            at, b_b, b_t, token = (float(value) for value in line.split()[1:])
-            self.samples.append((at, b_b, b_t, token))
+            self.samples.append(tuple(float(value) for value in line.split()[1:]))
             self.first.set()
 
-    def between(self, start: float, end: float) -> tuple[float, float, float] | None:
+    def between(self, start: float, end: float) -> Engine | None:
         """Medians of the rounds that ended between ``start`` and ``end`` (wall-clock
-        times): B-B, B-T, and B-T with a third of the seal token's signing; None if
-        none did."""
+        times); None if none did."""
         chosen = [sample for sample in self.samples if start <= sample[0] <= end]
         if not chosen:
             return None
-        b_b, b_t, token = (
+        b_b, b_t, token, *roles = (
             statistics.median(column) for column in list(zip(*chosen, strict=True))[1:]
         )
-        return b_b, b_t, b_t + token / len(SIGNING_ORDER)
+        return Engine(b_b, b_t, token, dict(zip(SIGNING_ORDER, roles, strict=True)))
 
     async def stop(self) -> None:
         self.process.terminate()
@@ -520,12 +544,14 @@ async def run(args: argparse.Namespace) -> None:
             await _wait(db, await _start(db, demo, caller, school_ids, role), role.value, started)
             spent = _cpu_of_tree(workers[0].pid)
             meanwhile = sampler.between(role_started, time.time())
+            per_signature = (spent - role_cpu) / args.pupils
             print(
                 f"    workers' CPU for this role: {spent - role_cpu:.1f} s, "
-                f"{1000 * (spent - role_cpu) / args.pupils:.2f} ms a signature"
+                f"{1000 * per_signature:.2f} ms a signature"
                 + (
-                    f"; the B-T engine meanwhile {1000 * meanwhile[1]:.2f} ms, with the "
-                    f"seal token's signing {1000 * meanwhile[2]:.2f} ms (all three roles')"
+                    f"; this role's B-T engine meanwhile {1000 * meanwhile.of(role):.2f} ms"
+                    + (" with the seal token's signing" if role is SignerRole.SCHOOL_SEAL else "")
+                    + f" ({per_signature / meanwhile.of(role):.2f}×)"
                     if meanwhile
                     else ""
                 ),
@@ -605,7 +631,7 @@ async def run(args: argparse.Namespace) -> None:
             f"{per_signature / engine_token:.2f}× ({1000 * engine_token:.2f} ms)"
         )
         if during:
-            busy_bb, busy_bt, busy_token = during
+            busy_bb, busy_bt, busy_token = during.b_b, during.b_t, during.with_token
             print(
                 f"  the engine throughout the run (its own process, a round every "
                 f"{SAMPLER_REST:.0f} s, {len(sampler.samples)} rounds, medians): "
