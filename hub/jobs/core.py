@@ -220,9 +220,9 @@ async def load(
 
 async def touch(db: Database, job_id: str) -> None:
     """Note progress without a change (still waiting for a phone, a provider), so the
-    watchdog does not take the job for stalled."""
-    async with db.unit_of_work() as session:
-        await session.execute(progress(job_id))
+    watchdog does not take the job for stalled: one statement, its own transaction."""
+    async with db.autocommit() as connection:
+        await connection.execute(progress(job_id))
 
 
 def pause(job: models.Job, code: str, message: str) -> None:

@@ -372,13 +372,12 @@ async def _poll_once(
     batch's progress is written, so that the watchdog does not take a long wait on a
     phone for a stalled batch.
     """
-    async with db.autocommit() as connection:
-        answer = await signing_service.first_answer(
-            connection, signing=signing, request_id=request_id, job_id=job_id
-        )
-        if answer is not None and answer.state is TransactionState.PENDING:
-            await connection.execute(core.progress(job_id))
-            return None
+    answer = await signing_service.first_answer(
+        db, signing=signing, request_id=request_id, job_id=job_id
+    )
+    if answer is not None and answer.state is TransactionState.PENDING:
+        await core.touch(db, job_id)
+        return None
     async with db.unit_of_work() as session:
         job = await core.find(session, job_id)
         if job is None:

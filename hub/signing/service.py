@@ -52,7 +52,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hub.adapters.signing.base import (
@@ -66,7 +66,7 @@ from hub.adapters.signing.base import (
 from hub.adapters.signing.registry import SigningProviders
 from hub.auth.access import Caller, restrict
 from hub.db import models, roles
-from hub.db.engine import binary_rows
+from hub.db.engine import Database, binary_rows
 from hub.domain import lifecycle
 from hub.domain.enums import SigningProvider
 from hub.domain.lifecycle import TranscriptState
@@ -223,11 +223,11 @@ async def request_signatures(
         state=PENDING,
         client_id=caller.client_id,
     )
-    session.add(request)
-    await session.flush()
-    # One statement for the items, with no ORM object for their prepared documents.
     try:
-        async with session.begin_nested():
+        async with session.begin_nested():  # the request and its items, or neither
+            session.add(request)
+            await session.flush()
+            # One statement for the items, with no ORM object for their prepared documents.
             await session.execute(
                 insert(models.SigningRequestItem),
                 [item | {"request_id": request.id} for item in items],
@@ -322,25 +322,26 @@ async def complete_batch_signatures(
 
 
 async def first_answer(
-    connection: AsyncConnection, *, signing: SigningServices, request_id: str, job_id: str
+    db: Database, *, signing: SigningServices, request_id: str, job_id: str
 ) -> TransactionResult | None:
     """A bulk batch's ask (:mod:`hub.jobs.signing`), made before any transaction: most
     asks find the signer has not answered yet, and need neither locks nor anything but
-    the request's row, read on ``connection`` (autocommit) for the batch ``job_id`` of
+    the request's row, read in one statement (autocommit) for the batch ``job_id`` of
     the request's school. The provider's answer, once; None where the locked path
     (:func:`complete_batch_signatures`) must ask itself: the request is not the batch's
     or not pending, or the provider failed to answer (that path deals with it)."""
     request, job = models.SigningRequest, models.Job
-    row = (
-        await connection.execute(
-            select(request.provider, request.transaction).where(
-                request.request_id == request_id,
-                request.state == PENDING,
-                request.school_id
-                == select(job.school_id).where(job.job_id == job_id).scalar_subquery(),
+    async with db.autocommit() as connection:
+        row = (
+            await connection.execute(
+                select(request.provider, request.transaction).where(
+                    request.request_id == request_id,
+                    request.state == PENDING,
+                    request.school_id
+                    == select(job.school_id).where(job.job_id == job_id).scalar_subquery(),
+                )
             )
-        )
-    ).first()
+        ).first()
     if row is None:
         return None
     try:
