@@ -540,8 +540,11 @@ async def run(args: argparse.Namespace) -> None:
         # The workers' start-up (imports, the simulators' certificates) is left out.
         booted = role_cpu = _cpu_of_tree(workers[0].pid)
         for role in SIGNING_ORDER:
-            role_started = time.time()
-            await _wait(db, await _start(db, demo, caller, school_ids, role), role.value, started)
+            role_started, role_since = time.time(), time.perf_counter()
+            job_ids = await _start(db, demo, caller, school_ids, role)
+            # The rate is counted from the role's start: its first batches sign while the
+            # later schools' are still being started.
+            await _wait(db, job_ids, role.value, started, since=role_since)
             spent = _cpu_of_tree(workers[0].pid)
             meanwhile = sampler.between(role_started, time.time())
             per_signature = (spent - role_cpu) / args.pupils
@@ -822,8 +825,12 @@ def _cpu_of_tree(root: int) -> float:
     return sum(times.get(pid, 0.0) for pid in tree)
 
 
-async def _wait(db: Database, job_ids: list[str], role: str, started: float) -> None:
-    last, last_signed = time.perf_counter(), 0
+async def _wait(
+    db: Database, job_ids: list[str], role: str, started: float, *, since: float | None = None
+) -> None:
+    """Until the role's batches are done, printing the rate every 30 s (from ``since``,
+    the role's start, by default now)."""
+    last, last_signed = since if since is not None else time.perf_counter(), 0
     while True:
         async with db.sessions() as session:
             open_jobs = await session.scalar(
