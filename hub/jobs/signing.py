@@ -10,10 +10,11 @@ thing, writes the rows in the same transaction and says what should happen next
 
 - :func:`send_chunk` sends the chunk's QUEUED items to the provider (rows locked,
   so two deliveries cannot both send) and marks them WAITING with the request id;
-- :func:`poll_request` asks the provider once (the signing request row is locked)
-  and applies the answer: SIGNED, RETURNED with the reason (rejected, not confirmed
-  in time — the transcript stays ready for that role), or FAILED; with no answer
-  yet it asks again in a delayed message;
+- :func:`poll_request` asks the provider once, before taking any lock (most asks find
+  no answer yet), and applies an answer with the signing request row locked: SIGNED,
+  RETURNED with the reason (rejected, not confirmed in time — the transcript stays
+  ready for that role), or FAILED; with no answer yet it asks again in a delayed
+  message;
 - a provider that is down pauses the batch with that reason; :func:`resume_if_healthy`
   continues it when the provider's health check answers again.
 
