@@ -383,6 +383,46 @@ async def test_a_transcript_waiting_on_a_phone_is_not_sent_to_it_again(
         demo.set_phone(Phone(confirm_delay=0.2))
 
 
+async def test_of_two_requests_sent_at_once_for_a_transcript_one_waits_and_one_is_refused(
+    hub, vendor, school, demo, db
+) -> None:  # type: ignore[no-untyped-def]
+    """Two requests for the same transcript, side by side: each finds nothing pending,
+    both reach the slow provider, and the second to record its items is refused with
+    SIGNATURE_PENDING (not an internal error), leaving nothing of itself behind."""
+    back_office = demo.back_offices[SigningProvider.BCY]
+    back_office.faults.slow_seconds = 0.5  # both pass the check before either records
+    asked = [
+        {"ids": [gid(i) for i in ids], "role": "HOMEROOM_TEACHER", "signer": school.teacher}
+        for ids in (school.transcripts[2:], school.transcripts[3:])
+    ]
+    try:
+        answers = await asyncio.gather(*(gql(hub, vendor, REQUEST, one) for one in asked))
+    finally:
+        back_office.faults.slow_seconds = 0.0
+    refused = [answer for answer in answers if answer.get("errors")]
+    assert len(refused) == 1, answers
+    assert error_codes(refused[0]) == ["SIGNATURE_PENDING"]
+    (waiting,) = [answer for answer in answers if not answer.get("errors")]
+    request = waiting["data"]["requestTranscriptSignatures"]
+    assert request["state"] == "PENDING"
+    # The refused one left no request behind; the one that got in signs.
+    async with db.sessions() as session:
+        requests = list(
+            await session.scalars(
+                select(models.SigningRequest.request_id).where(
+                    models.SigningRequest.school_id == school.id
+                )
+            )
+        )
+    assert requests == [request["requestId"]]
+    for _ in range(100):  # the phone confirms after 0.2 s
+        done = data(await gql(hub, vendor, COMPLETE, {"r": request["requestId"]}))
+        if done["completeTranscriptSignatures"]["state"] != "PENDING":
+            break
+        await asyncio.sleep(0.1)
+    assert done["completeTranscriptSignatures"]["state"] == "SIGNED"
+
+
 async def test_only_the_role_holder_signs_and_only_in_order(hub, vendor, school) -> None:  # type: ignore[no-untyped-def]
     await signed_in_turn(hub, vendor, school, school.transcripts[2:], "HOMEROOM_TEACHER")
     ids = [gid(school.transcripts[2])]
