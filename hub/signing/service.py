@@ -247,14 +247,16 @@ async def _refuse_pending(
     read again (:func:`_transcripts` reads it with the documents, before anything goes
     to the provider, so that no second phone is asked)."""
     pending = await session.scalar(
-        select(func.count()).where(
-            _ITEMS.c.transcript_id.in_(transcript_ids),
-            _ITEMS.c.role == role.value,
-            _ITEMS.c.state == PENDING,
-        )
+        select(func.count()).where(_ITEMS.c.transcript_id.in_(transcript_ids), _pending_for(role))
     )
     if pending:
         raise _pending(pending, role)
+
+
+def _pending_for(role: SignerRole) -> ColumnElement[bool]:
+    """A signing request item still waiting for ``role``'s signature: at most one a
+    transcript (the partial unique index on pending items)."""
+    return and_(_ITEMS.c.role == role.value, _ITEMS.c.state == PENDING)
 
 
 def _pending(count: int, role: SignerRole) -> HubError:
@@ -676,11 +678,7 @@ async def _transcripts(
     transcript = models.Transcript
     pending = (
         select(_ITEMS.c.id)
-        .where(
-            _ITEMS.c.transcript_id == transcript.id,
-            _ITEMS.c.role == role.value,
-            _ITEMS.c.state == PENDING,
-        )
+        .where(_ITEMS.c.transcript_id == transcript.id, _pending_for(role))
         .exists()
         .label("pending")
     )
