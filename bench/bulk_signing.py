@@ -924,21 +924,14 @@ if __name__ == "__main__":
         "they do not saturate",
     )
     parser.add_argument(
-        "--engine-only",
-        action="store_true",
-        help="print the engine's own B-B and B-T seconds per signature (engine_cost) and stop",
-    )
-    parser.add_argument(
         "--engine-sampler",
         nargs=2,
         metavar=("SCHOOL", "CREDENTIAL"),
         help="the engine sampler's process (engine_samples), which the run starts",
     )
     arguments = parser.parse_args()
-    if arguments.engine_sampler:
+    if arguments.engine_sampler:  # rounds until the run stops it
         asyncio.run(engine_samples(*arguments.engine_sampler))
-    if arguments.engine_only:
-        print(*asyncio.run(engine_cost()))
         sys.exit(0)
     if arguments.profile:
         arguments.profile = os.path.abspath(arguments.profile)
