@@ -21,7 +21,11 @@ def test_a_port_is_below_the_ephemeral_range_and_binds() -> None:
         port = free_port("127.0.0.1")
         assert FIRST_SERVER_PORT <= port < _ephemeral_from()
         with contextlib.closing(socket.socket()) as server:
+            # as servers bind (uvicorn, the simulators): a port another test's server
+            # closed a moment ago waits in TIME_WAIT, which only a bare bind refuses
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             server.bind(("127.0.0.1", port))
+            server.listen()
 
 
 def test_a_port_something_listens_on_is_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
