@@ -7,7 +7,7 @@ Each twin is tested against its pure rule on the same rows
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Select, UnaryExpression, and_, exists, or_, select
+from sqlalchemy import Boolean, ScalarSelect, Select, UnaryExpression, and_, exists, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -40,7 +40,7 @@ def certificate_valid_at(at: datetime) -> ColumnElement[bool]:
     )
 
 
-def signing_certificate_query(owner: Any, owner_id: int, at: datetime) -> Select[Any]:
+def signing_certificate_query(owner: Any, owner_id: Any, at: datetime) -> Select[Any]:
     """SQL twin of :func:`hub.domain.certificates.signing_certificate`: the certificate the
     owner (``owner`` is ``SigningCertificate.staff_id`` or ``.school_id``) signs with."""
     return (
@@ -48,6 +48,16 @@ def signing_certificate_query(owner: Any, owner_id: int, at: datetime) -> Select
         .where(owner == owner_id, certificate_valid_at(at))
         .order_by(*SIGNING_CERTIFICATE_ORDER)
         .limit(1)
+    )
+
+
+def signing_certificate_id(owner: Any, owner_id: Any, at: datetime) -> ScalarSelect[Any]:
+    """The id of :func:`signing_certificate_query`'s certificate, as a subquery: for a
+    query that reads the owner and joins their certificate (``owner_id`` a column of it)."""
+    return (
+        signing_certificate_query(owner, owner_id, at)
+        .with_only_columns(SigningCertificate.id)
+        .scalar_subquery()
     )
 
 

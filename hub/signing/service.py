@@ -43,6 +43,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
+    Select,
     and_,
     exists,
     func,
@@ -67,6 +68,7 @@ from hub.adapters.signing.registry import SigningProviders
 from hub.auth.access import Caller, restrict
 from hub.db import models, roles
 from hub.db.engine import Database, binary_rows
+from hub.db.queries import signing_certificate_id
 from hub.domain import lifecycle
 from hub.domain.enums import SigningProvider
 from hub.domain.lifecycle import TranscriptState
@@ -748,30 +750,46 @@ async def find_signer(
     signer_personal_id: str | None,
 ) -> Signer:
     """The role holder for these transcripts of one school, with their active certificate
-    (RULES.md §4)."""
-    school = await session.get(models.School, school_id)
-    assert school is not None
+    (RULES.md §4): the school, the holder and the certificate read in one statement."""
+    school, staff, at = models.School, models.Staff, datetime.now(UTC)
+    certificate = aliased(models.SigningCertificate)
+    owner = models.SigningCertificate
+    query: Select[*tuple[Any, ...]]
     if role is SignerRole.SCHOOL_SEAL:
-        certificate = await roles.seal_certificate(
-            session, school_id=school.id, at=datetime.now(UTC)
+        query = (
+            select(school, certificate)
+            .select_from(school)
+            .outerjoin(
+                certificate,
+                certificate.id == signing_certificate_id(owner.school_id, school.id, at),
+            )
         )
-        if certificate is None:
-            raise HubError(Code.CREDENTIAL_NOT_FOUND, provider="", credential="con dấu của trường")
-        return Signer(None, school, certificate)
-    if not signer_personal_id:
-        raise HubError(Code.INVALID_ARGUMENT, detail="cần mã định danh của người ký")
-    staff = await session.scalar(
-        select(models.Staff).where(
-            models.Staff.personal_id == signer_personal_id,
-            _holds_role(role, transcript_ids, school.id),
+    else:
+        if not signer_personal_id:
+            raise HubError(Code.INVALID_ARGUMENT, detail="cần mã định danh của người ký")
+        query = (
+            select(school, certificate, staff)
+            .select_from(school)
+            .join(
+                staff,
+                and_(
+                    staff.personal_id == signer_personal_id,
+                    _holds_role(role, transcript_ids, school_id),
+                ),
+            )
+            .outerjoin(
+                certificate, certificate.id == signing_certificate_id(owner.staff_id, staff.id, at)
+            )
         )
-    )
-    if staff is None:  # nobody with that ID, or not the role's holder
+    found = (await session.execute(query.where(school.id == school_id))).first()
+    if found is None:  # nobody with that ID, or not the role's holder
         raise HubError(Code.SIGNER_NOT_ROLE_HOLDER, role=role.label, person=signer_personal_id)
-    certificate = await roles.signing_certificate(session, staff_id=staff.id, at=datetime.now(UTC))
-    if certificate is None:
-        raise HubError(Code.CREDENTIAL_NOT_FOUND, provider="", credential=staff.full_name)
-    return Signer(staff, school, certificate)
+    where, chosen, *holder = found
+    person: models.Staff | None = holder[0] if holder else None
+    if chosen is None:
+        name = person.full_name if person else "con dấu của trường"
+        raise HubError(Code.CREDENTIAL_NOT_FOUND, provider="", credential=name)
+    return Signer(person, where, chosen)
 
 
 def _holds_role(
