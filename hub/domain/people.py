@@ -81,6 +81,15 @@ class Person:
     #: sinh); None when they are none, or the service is disabled or deleted.
     admission: AdmissionService | None = None
 
+    @classmethod
+    def recorded(cls, personal_id: str) -> "Person":
+        """The person a job recorded it acts for, by their personal ID alone: whom its
+        steps act for and the audit names. Their roles are not read (a sign-in's
+        :func:`hub.auth.people.load_person` is ~8 queries): a step that depends on one
+        asks the records itself, as a bulk signing chunk asks whether they still hold
+        the role it is signed for."""
+        return cls(personal_id=personal_id, full_name="")
+
     @property
     def staff_school_ids(self) -> frozenset[int]:
         """The schools the person works at (any assignment)."""

@@ -59,7 +59,13 @@ class Actor:
 
 
 async def _send_chunk(rt: JobRuntime, job_id: str, chunk: int) -> list[Next]:
-    work = await signing.send_chunk(rt.db, rt.signing_services(), job_id=job_id, chunk=chunk)
+    work = await signing.send_chunk(
+        rt.db,
+        rt.signing_services(),
+        job_id=job_id,
+        chunk=chunk,
+        poll_seconds=rt.settings.jobs_poll_seconds,
+    )
     if not work:  # nothing left waiting on this chunk: it may have been the batch's last
         await signing.complete_if_done(rt.db, job_id)
     return work

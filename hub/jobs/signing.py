@@ -59,7 +59,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.signing.base import SigningError, TransactionState
 from hub.auth.access import Caller, restrict
-from hub.auth.people import load_person
 from hub.db import models, roles
 from hub.db.engine import Database
 from hub.domain import lifecycle
@@ -89,8 +88,13 @@ OPEN_ITEMS = (ItemState.QUEUED.value, ItemState.WAITING.value)
 ITEMS = core.Items(models.SigningBatchItem, ItemState, OPEN_ITEMS)
 #: At most this many transcripts in one chunk, even where the provider takes more (a
 #: seal token takes 500): a chunk is one database transaction and one stretch of work
-#: on a worker, and smaller chunks spread over the worker processes.
+#: on a worker, and smaller chunks spread over the worker processes. (Chunks of 100
+#: for the seal measured no cheaper a signature: session 12's notes on issue 15.)
 MAX_CHUNK = 50
+#: A person confirms a chunk on their phone (the notification, opening the app, reading
+#: it, the PIN): an ask sooner than this after sending finds nothing. A seal's token
+#: signed while the chunk was sent, so its ask comes at once.
+FIRST_ASK_SECONDS = 2.0
 #: The batch items' table: a chunk's and a request's items are written by statement.
 _BATCH_ITEMS = models.table_of(models.SigningBatchItem)
 #: How often a batch paused by an outage asks whether the provider is back.
@@ -104,15 +108,17 @@ def batch_caller(job: models.Job, person: Person | None = None) -> Caller:
     return caller if person is None else replace(caller, person=person)
 
 
-async def acting_caller(session: AsyncSession, job: models.Job) -> Caller:
-    """:func:`batch_caller` for the person recorded at the start, as the records describe
-    them now: who the batch's requests are signed by, and who the audit names.
+def acting_caller(job: models.Job) -> Caller:
+    """:func:`batch_caller` for the person recorded at the start (:meth:`Person.recorded`):
+    whose signature each chunk asks for, and whom the audit names. Each chunk asks the
+    records whether that person still holds the role (:func:`_chunk_signer`, then the
+    signing service's own check); nothing else of theirs is read.
 
     The reach stays the job's school, not the person's narrowed again: a signature
     already confirmed on the phone is still finished if the person has moved since.
     """
     person = job.params.get("person")
-    return batch_caller(job, await load_person(session, person) if person else None)
+    return batch_caller(job, Person.recorded(person) if person else None)
 
 
 # --- starting ----------------------------------------------------------------------------------
@@ -264,9 +270,10 @@ async def _chunk_signer(
 
 
 async def send_chunk(
-    db: Database, signing: SigningServices, *, job_id: str, chunk: int
+    db: Database, signing: SigningServices, *, job_id: str, chunk: int, poll_seconds: float
 ) -> list[Next]:
-    """Send one chunk's queued transcripts to the signer's provider as one transaction."""
+    """Send one chunk's queued transcripts to the signer's provider as one transaction;
+    the signer's answer is asked for after :func:`first_ask_delay`."""
     async with db.unit_of_work() as session:
         job = await core.find(session, job_id)
         if job is None or job.state != JobState.RUNNING.value:
@@ -297,7 +304,7 @@ async def send_chunk(
         try:
             request = await signing_service.request_signatures(
                 session,
-                caller=await acting_caller(session, job),
+                caller=acting_caller(job),
                 signing=signing,
                 transcript_ids=transcripts,
                 role=role,
@@ -326,12 +333,19 @@ async def send_chunk(
             )
         )
         job.updated_at = datetime.now(UTC)
-        return [Next("poll_request", (job_id, request.request_id))]
+        first_ask = first_ask_delay(role, poll_seconds)
+        return [Next("poll_request", (job_id, request.request_id), delay_seconds=first_ask)]
+
+
+def first_ask_delay(role: SignerRole, poll_seconds: float) -> float:
+    """How long after sending a chunk its answer is first asked for: at once for the
+    seal (:data:`FIRST_ASK_SECONDS`), otherwise once a person could have confirmed."""
+    return 0.0 if role is SignerRole.SCHOOL_SEAL else min(poll_seconds, FIRST_ASK_SECONDS)
 
 
 def poll_delay(asks: int, poll_seconds: float) -> float:
-    """How long to wait before the next ask: soon at first (a token or a quick signer
-    answers in a second), then every ``poll_seconds``."""
+    """How long to wait before the next ask: soon at first (a quick signer answers in a
+    second or two), then every ``poll_seconds``."""
     return min(poll_seconds, 0.5 * 2**asks)
 
 
@@ -401,7 +415,7 @@ async def _poll_once(
             # A seal's documents are made long-term by the archive job (module docstring).
             request = await signing_service.complete_batch_signatures(
                 session,
-                caller=await acting_caller(session, job),
+                caller=acting_caller(job),
                 signing=signing,
                 request_id=request_id,
                 answer=answer,
