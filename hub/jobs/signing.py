@@ -45,16 +45,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import ActorNotFound
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Row, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.signing.base import SigningError, TransactionState
@@ -278,22 +279,30 @@ async def send_chunk(
         job = await core.find(session, job_id)
         if job is None or job.state != JobState.RUNNING.value:
             return []
-        items = list(
-            await session.scalars(
-                select(models.SigningBatchItem)
+        # The chunk's queued items, locked, each with where its transcript is now.
+        transcript = models.Transcript
+        items = (
+            await session.execute(
+                select(
+                    models.SigningBatchItem,
+                    transcript.state,
+                    transcript.class_id,
+                    transcript.school_id,
+                )
+                .join(transcript, transcript.id == models.SigningBatchItem.transcript_id)
                 .where(
                     models.SigningBatchItem.job_id == job.id,
                     models.SigningBatchItem.chunk == chunk,
                     models.SigningBatchItem.state == ItemState.QUEUED.value,
                 )
                 .order_by(models.SigningBatchItem.id)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=True, of=models.SigningBatchItem)
             )
-        )
+        ).all()
         if not items:
             return []
         role = SignerRole(job.params["role"])
-        ready, stale, placed = await _still_waiting(session, items, role)
+        ready, stale, placed = _still_waiting(items, role)
         for item in stale:
             item.state, item.reason_code = ItemState.FAILED.value, Code.TRANSCRIPT_STATE.value
             item.reason = "Học bạ không còn chờ người ký này (đã ký hoặc đã mở lại)."
@@ -628,26 +637,20 @@ async def _work_left(session: AsyncSession, job: models.Job, *, queued: bool = T
     ]
 
 
-async def _still_waiting(
-    session: AsyncSession, items: list[models.SigningBatchItem], role: SignerRole
+def _still_waiting(
+    items: Sequence[Row[*tuple[Any, ...]]], role: SignerRole
 ) -> tuple[list[models.SigningBatchItem], list[models.SigningBatchItem], Placed]:
-    """The items whose transcripts still wait for ``role``, the others, and where the
-    first item's transcript is."""
-    transcript = models.Transcript
-    rows = {
-        row.id: row
-        for row in await session.execute(
-            select(
-                transcript.id, transcript.state, transcript.class_id, transcript.school_id
-            ).where(transcript.id.in_([i.transcript_id for i in items]))
-        )
-    }
-    ready = [
-        i
-        for i in items
-        if lifecycle.awaits_signature(TranscriptState(rows[i.transcript_id].state), role)
-    ]
-    return ready, [i for i in items if i not in ready], rows[(ready or items)[0].transcript_id]
+    """Of the chunk's items as read (each with its transcript's state and place), those
+    whose transcripts still wait for ``role``, the others, and where the first one
+    still waiting (else the first) is."""
+    ready: list[Row[*tuple[Any, ...]]] = []
+    stale: list[models.SigningBatchItem] = []
+    for row in items:
+        if lifecycle.awaits_signature(TranscriptState(row.state), role):
+            ready.append(row)
+        else:
+            stale.append(row.SigningBatchItem)
+    return [row.SigningBatchItem for row in ready], stale, (ready or items)[0]
 
 
 def _chunks_in_queue() -> bool:

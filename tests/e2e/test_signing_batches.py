@@ -12,13 +12,17 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from strawberry.relay import GlobalID
 
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
+from hub.auth.access import Caller
 from hub.db import models
 from hub.demo.signing import DemoSigning
 from hub.domain.enums import OrgLevel, SigningProvider
+from hub.domain.lifecycle import TranscriptState
+from hub.domain.signers import SignerRole
+from hub.jobs import signing as batches
 from hub.web.app import create_app
 from tests import signing_support as support
 from tests.helpers import data, gql, register, token_for
@@ -288,3 +292,42 @@ async def test_a_school_batch_can_be_paused_resumed_and_cancelled(
     assert batch["signed"] + sum(i["state"] == "CANCELLED" for i in batch["items"]) == 15
     recorded = await signatures_recorded(db, school.all_transcripts)
     assert max(recorded.values()) <= 2  # homeroom + at most one principal signature each
+
+
+async def test_a_transcript_that_moved_on_after_the_start_fails_and_its_chunk_signs_the_rest(
+    hub, vendor, school, db, demo
+) -> None:  # type: ignore[no-untyped-def]
+    """Between the batch's start and its chunk's turn, the chunk's first transcript was
+    signed another way: that one fails with TRANSCRIPT_STATE (read with the chunk's
+    items, under their lock), the others go to the teacher's phone and are signed."""
+    from hub.jobs.actors import send
+
+    first = school.class_ids[0]
+    moved, *rest = sorted(school.transcripts[first])
+    caller = Caller(
+        "school-app",
+        frozenset({"transcripts:read", "transcripts:write", "transcripts:sign"}),
+        OrgLevel.SCHOOL,
+        frozenset({school.id}),
+    )
+    async with db.unit_of_work() as session:
+        job, work = await batches.start_batch(
+            session,
+            caller=caller,
+            signing=demo.signing,
+            role=SignerRole.HOMEROOM_TEACHER,
+            class_id=first,
+            apps_may_name_signers=True,  # a program naming the role holder, as the demo may
+        )
+    async with db.unit_of_work() as session:
+        await session.execute(
+            update(models.Transcript)
+            .where(models.Transcript.id == moved)
+            .values(state=TranscriptState.SIGNED_BY_HOMEROOM.value)
+        )
+    send(work)
+    batch = await until_done(hub, vendor, job.job_id)
+    assert batch == batch | {"state": "COMPLETED", "signed": 4, "failed": 1}
+    items = {int(GlobalID.from_id(i["transcriptId"]).node_id): i for i in batch["items"]}
+    assert items[moved]["reasonCode"] == "TRANSCRIPT_STATE"
+    assert await signatures_recorded(db, [moved, *rest]) == {t: 1 for t in rest}
