@@ -279,33 +279,40 @@ async def send_chunk(
         job = await core.find(session, job_id)
         if job is None or job.state != JobState.RUNNING.value:
             return []
-        # The chunk's queued items, locked, each with where its transcript is now.
-        transcript = models.Transcript
-        items = (
+        # The chunk's queued items, locked, each with where its transcript is now: as
+        # rows, written by statement (no ORM objects for the session's flushes to scan).
+        transcript, items = models.Transcript, _BATCH_ITEMS
+        found = (
             await session.execute(
                 select(
-                    models.SigningBatchItem,
+                    items.c.id,
+                    items.c.transcript_id,
                     transcript.state,
                     transcript.class_id,
                     transcript.school_id,
                 )
-                .join(transcript, transcript.id == models.SigningBatchItem.transcript_id)
+                .join(transcript, transcript.id == items.c.transcript_id)
                 .where(
-                    models.SigningBatchItem.job_id == job.id,
-                    models.SigningBatchItem.chunk == chunk,
-                    models.SigningBatchItem.state == ItemState.QUEUED.value,
+                    items.c.job_id == job.id,
+                    items.c.chunk == chunk,
+                    items.c.state == ItemState.QUEUED.value,
                 )
-                .order_by(models.SigningBatchItem.id)
-                .with_for_update(skip_locked=True, of=models.SigningBatchItem)
+                .order_by(items.c.id)
+                .with_for_update(skip_locked=True, of=items)
             )
         ).all()
-        if not items:
+        if not found:
             return []
         role = SignerRole(job.params["role"])
-        ready, stale, placed = _still_waiting(items, role)
-        for item in stale:
-            item.state, item.reason_code = ItemState.FAILED.value, Code.TRANSCRIPT_STATE.value
-            item.reason = "Học bạ không còn chờ người ký này (đã ký hoặc đã mở lại)."
+        ready, stale, placed = _still_waiting(found, role)
+        if stale:
+            await _close_items(
+                session,
+                stale,
+                ItemState.FAILED,
+                Code.TRANSCRIPT_STATE.value,
+                "Học bạ không còn chờ người ký này (đã ký hoặc đã mở lại).",
+            )
         if not ready:
             await core.finish_if_done(session, job, ITEMS)
             return []
@@ -325,11 +332,15 @@ async def send_chunk(
             if error.problem.code in PROVIDER_DOWN:
                 core.pause(job, error.problem.code.value, error.problem.message)
                 return [Next("resume_if_healthy", (job_id,))]
-            _close_items(ready, ItemState.FAILED, error.problem.code.value, error.problem.message)
+            await _close_items(
+                session, ready, ItemState.FAILED, error.problem.code.value, error.problem.message
+            )
             await core.finish_if_done(session, job, ITEMS)
             return []
         except HubError as error:
-            _close_items(ready, ItemState.FAILED, error.problem.code.value, error.problem.message)
+            await _close_items(
+                session, ready, ItemState.FAILED, error.problem.code.value, error.problem.message
+            )
             await core.finish_if_done(session, job, ITEMS)
             return []
         await session.execute(  # one statement for the chunk, not one a transcript
@@ -639,18 +650,16 @@ async def _work_left(session: AsyncSession, job: models.Job, *, queued: bool = T
 
 def _still_waiting(
     items: Sequence[Row[*tuple[Any, ...]]], role: SignerRole
-) -> tuple[list[models.SigningBatchItem], list[models.SigningBatchItem], Placed]:
+) -> tuple[list[Row[*tuple[Any, ...]]], list[Row[*tuple[Any, ...]]], Placed]:
     """Of the chunk's items as read (each with its transcript's state and place), those
     whose transcripts still wait for ``role``, the others, and where the first one
     still waiting (else the first) is."""
     ready: list[Row[*tuple[Any, ...]]] = []
-    stale: list[models.SigningBatchItem] = []
+    stale: list[Row[*tuple[Any, ...]]] = []
     for row in items:
-        if lifecycle.awaits_signature(TranscriptState(row.state), role):
-            ready.append(row)
-        else:
-            stale.append(row.SigningBatchItem)
-    return [row.SigningBatchItem for row in ready], stale, (ready or items)[0]
+        waits = lifecycle.awaits_signature(TranscriptState(row.state), role)
+        (ready if waits else stale).append(row)
+    return ready, stale, (ready or items)[0]
 
 
 def _chunks_in_queue() -> bool:
@@ -690,8 +699,16 @@ async def complete_if_done(db: Database, job_id: str) -> None:
     await core.complete_if_done(db, job_id, kind=KIND, items=ITEMS)
 
 
-def _close_items(
-    items: list[models.SigningBatchItem], state: ItemState, code: str, message: str
+async def _close_items(
+    session: AsyncSession,
+    items: Sequence[Row[*tuple[Any, ...]]],
+    state: ItemState,
+    code: str,
+    message: str,
 ) -> None:
-    for item in items:
-        item.state, item.reason_code, item.reason = state.value, code, message
+    """One statement for ``items`` (rows with their ``id``) leaving the batch's queue."""
+    await session.execute(
+        update(_BATCH_ITEMS)
+        .where(_BATCH_ITEMS.c.id.in_([item.id for item in items]))
+        .values(state=state.value, reason_code=code, reason=message)
+    )
