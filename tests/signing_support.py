@@ -52,15 +52,18 @@ from hub.adapters.signing.simulator import (
     SimulatorServer,
     sign_digest,
 )
+from hub.auth.access import Caller
 from hub.config import Settings
+from hub.db import models
 from hub.db.engine import Database
 from hub.demo.jobs import simulator_enrolment
 from hub.demo.signing import DemoSigning, start_demo_signing
 from hub.documents import samples
-from hub.domain.enums import SigningProvider
+from hub.domain.enums import OrgLevel, SigningProvider
 from hub.domain.problems import Code
 from hub.domain.signers import SIGNING_ORDER, SignerRole
-from hub.jobs.core import Enrolment, JobRuntime
+from hub.jobs import signing as batches
+from hub.jobs.core import Enrolment, JobRuntime, Next
 from hub.signing.pades import PreparedPdf, finish_pdf, prepare_pdf
 from hub.signing.service import SigningServices
 from hub.signing.setup import signing_services
@@ -568,3 +571,26 @@ async def until_done(
             return batch
         await asyncio.sleep(0.1)
     raise AssertionError(f"batch did not finish: {batch}")
+
+
+async def class_batch(
+    db: Database, demo: DemoSigning, *, school_id: int, class_id: int, client_id: str = "school-app"
+) -> tuple[models.Job, list[Next]]:
+    """A homeroom batch for one class started by the school's app on its own, as the demo
+    allows (naming the role holder: these tests are about the batch, not about who may
+    start one), and the messages it asks for, not yet sent."""
+    app = Caller(
+        client_id,
+        frozenset({"transcripts:read", "transcripts:write", "transcripts:sign"}),
+        OrgLevel.SCHOOL,
+        frozenset({school_id}),
+    )
+    async with db.unit_of_work() as session:
+        return await batches.start_batch(
+            session,
+            caller=app,
+            signing=demo.signing,
+            role=SignerRole.HOMEROOM_TEACHER,
+            class_id=class_id,
+            apps_may_name_signers=True,
+        )

@@ -16,13 +16,10 @@ from sqlalchemy import func, select, update
 from strawberry.relay import GlobalID
 
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
-from hub.auth.access import Caller
 from hub.db import models
 from hub.demo.signing import DemoSigning
 from hub.domain.enums import OrgLevel, SigningProvider
 from hub.domain.lifecycle import TranscriptState
-from hub.domain.signers import SignerRole
-from hub.jobs import signing as batches
 from hub.web.app import create_app
 from tests import signing_support as support
 from tests.helpers import data, gql, register, token_for
@@ -304,21 +301,7 @@ async def test_a_transcript_that_moved_on_after_the_start_fails_and_its_chunk_si
 
     first = school.class_ids[0]
     moved, *rest = sorted(school.transcripts[first])
-    caller = Caller(
-        "school-app",
-        frozenset({"transcripts:read", "transcripts:write", "transcripts:sign"}),
-        OrgLevel.SCHOOL,
-        frozenset({school.id}),
-    )
-    async with db.unit_of_work() as session:
-        job, work = await batches.start_batch(
-            session,
-            caller=caller,
-            signing=demo.signing,
-            role=SignerRole.HOMEROOM_TEACHER,
-            class_id=first,
-            apps_may_name_signers=True,  # a program naming the role holder, as the demo may
-        )
+    job, work = await support.class_batch(db, demo, school_id=school.id, class_id=first)
     async with db.unit_of_work() as session:
         await session.execute(
             update(models.Transcript)

@@ -26,10 +26,8 @@ from sqlalchemy.engine import make_url
 from hub.adapters.signing.simulator import free_port
 from hub.db import models
 from hub.demo.signing import DemoSigning, start_demo_signing
-from hub.domain.enums import OrgLevel, SigningProvider
-from hub.domain.signers import SignerRole
-from hub.jobs import signing as batches
-from hub.jobs.signing import batch_caller
+from hub.domain.enums import SigningProvider
+from tests import signing_support as support
 from tests.schools import SigningSchool, signing_school
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,24 +150,10 @@ async def start(db, demo, school, class_index: int) -> str:  # type: ignore[no-u
     """Start a homeroom batch for one class, as the school's app would."""
     from hub.jobs.actors import send
 
-    caller = batch_caller(
-        models.Job(client_id="school-app", school_id=school.id)  # the school's own reach
+    job, work = await support.class_batch(
+        db, demo, school_id=school.id, class_id=school.class_ids[class_index]
     )
-    caller = caller.__class__(
-        caller.client_id, caller.scopes, OrgLevel.SCHOOL, frozenset({school.id})
-    )
-    async with db.unit_of_work() as session:
-        job, work = await batches.start_batch(
-            session,
-            caller=caller,
-            signing=demo.signing,
-            role=SignerRole.HOMEROOM_TEACHER,
-            class_id=school.class_ids[class_index],
-            # A program on its own names the role holder, as the demo allows: these
-            # tests are about faults, not about who may start a batch.
-            apps_may_name_signers=True,
-        )
-        job_id = job.job_id
+    job_id = job.job_id
     send(work)
     return job_id
 
