@@ -89,8 +89,8 @@ OPEN_ITEMS = (ItemState.QUEUED.value, ItemState.WAITING.value)
 ITEMS = core.Items(models.SigningBatchItem, ItemState, OPEN_ITEMS)
 #: At most this many transcripts in one chunk, even where the provider takes more (a
 #: seal token takes 500): a chunk is one database transaction and one stretch of work
-#: on a worker, and smaller chunks spread over the worker processes. (Chunks of 100
-#: for the seal measured no cheaper a signature: session 12's notes on issue 15.)
+#: on a worker, and smaller chunks spread over the worker processes. (Seal chunks of
+#: 100 measured no cheaper a signature than chunks of 50.)
 MAX_CHUNK = 50
 #: A person confirms a chunk on their phone (the notification, opening the app, reading
 #: it, the PIN): an ask sooner than this after sending finds nothing. A seal's token
@@ -359,7 +359,8 @@ async def send_chunk(
 
 def first_ask_delay(role: SignerRole, poll_seconds: float) -> float:
     """How long after sending a chunk its answer is first asked for: at once for the
-    seal (:data:`FIRST_ASK_SECONDS`), otherwise once a person could have confirmed."""
+    seal, otherwise once a person could have confirmed (:data:`FIRST_ASK_SECONDS`, and
+    never later than the asks that follow, ``poll_seconds``)."""
     return 0.0 if role is SignerRole.SCHOOL_SEAL else min(poll_seconds, FIRST_ASK_SECONDS)
 
 
