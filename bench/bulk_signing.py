@@ -50,7 +50,9 @@ RSA signing — the provider's work — is in the workers' CPU. ``--profile DIR`
 each worker's event loop with pyinstrument (bench/_profiled_worker.py).
 
 Batches are started for a whole school as the demo starts them (each chunk asks its
-role holder: ``apps_may_name_signers``), not signed in as each teacher (issue 11).
+role holder: ``apps_may_name_signers``), not signed in as each teacher (issue 11);
+``--as-people`` starts them as production does: each homeroom teacher their class's
+batch and the principal the school's, signed in (their batches' steps act for them).
 
 The transcripts' documents are one rendered sample (the signing work per document
 is the same; rendering 35,000 distinct PDFs first would take longer than the run).
@@ -92,9 +94,10 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from hub.auth.access import Caller  # noqa: E402
+from hub.auth.people import bind, load_person  # noqa: E402
 from hub.cli.worker import THREADS  # noqa: E402
 from hub.config import Settings  # noqa: E402
-from hub.db import models  # noqa: E402
+from hub.db import models, roles  # noqa: E402
 from hub.db.engine import Database  # noqa: E402
 from hub.db.migrate import upgrade  # noqa: E402
 from hub.demo.signing import start_demo_signing  # noqa: E402
@@ -526,7 +529,12 @@ async def run(args: argparse.Namespace) -> None:
         caller = Caller("bench", scopes, OrgLevel.DEPARTMENT, None)
         started = time.perf_counter()
         for role in SIGNING_ORDER:
-            await _wait(db, await _start(db, demo, caller, [warm_up], role), role.value, started)
+            await _wait(
+                db,
+                await _start(db, demo, caller, [warm_up], role, as_people=args.as_people),
+                role.value,
+                started,
+            )
         print(
             f"  warm-up: a school of {WARM_UP} pupils through the three roles in "
             f"{time.perf_counter() - started:.0f} s, not counted below",
@@ -541,7 +549,7 @@ async def run(args: argparse.Namespace) -> None:
         booted = role_cpu = _cpu_of_tree(workers[0].pid)
         for role in SIGNING_ORDER:
             role_started, role_since = time.time(), time.perf_counter()
-            job_ids = await _start(db, demo, caller, school_ids, role)
+            job_ids = await _start(db, demo, caller, school_ids, role, as_people=args.as_people)
             # The rate is counted from the role's start: its first batches sign while the
             # later schools' are still being started.
             await _wait(db, job_ids, role.value, started, since=role_since)
@@ -671,27 +679,61 @@ async def run(args: argparse.Namespace) -> None:
 
 
 async def _start(  # type: ignore[no-untyped-def]
-    db: Database, demo, caller: Caller, school_ids: list[int], role: SignerRole
+    db: Database,
+    demo,
+    caller: Caller,
+    school_ids: list[int],
+    role: SignerRole,
+    *,
+    as_people: bool = False,
 ) -> list[str]:
-    """Start ``role``'s batch in each school, as the demo starts them; the jobs' ids."""
+    """Start ``role``'s batches, the jobs' ids: in each school, as the demo starts them (a
+    program naming each chunk's role holder), or ``as_people`` as production does — each
+    homeroom teacher their class's, the principal the school's, signed in (the seal's
+    by the program, as the school's app seals)."""
     from hub.jobs.actors import send
 
     job_ids = []
     for school_id in school_ids:
-        async with db.unit_of_work() as session:
-            job, messages = await batches.start_batch(
-                session,
-                caller=caller,
-                signing=demo.signing,
-                role=role,
-                school_id=school_id,
-                # Each chunk asks its role holder, as the demo does: a school's batch
-                # without signing in as each of its teachers.
-                apps_may_name_signers=True,
-            )
-            job_ids.append(job.job_id)
-        send(messages)
+        for signer, class_id in await _starters(db, school_id, role, as_people):
+            async with db.unit_of_work() as session:
+                acting = caller
+                if signer is not None:
+                    acting = bind(caller, await load_person(session, signer))
+                job, messages = await batches.start_batch(
+                    session,
+                    caller=acting,
+                    signing=demo.signing,
+                    role=role,
+                    class_id=class_id,
+                    school_id=None if class_id else school_id,
+                    apps_may_name_signers=signer is None,
+                )
+                job_ids.append(job.job_id)
+            send(messages)
     return job_ids
+
+
+async def _starters(
+    db: Database, school_id: int, role: SignerRole, as_people: bool
+) -> list[tuple[str | None, int | None]]:
+    """Who starts ``role``'s batches in a school and for which class (None: the school):
+    nobody (the program) for the whole school, or (``as_people``) each class's homeroom
+    teacher for it, the principal for the school."""
+    if not as_people or role is SignerRole.SCHOOL_SEAL:
+        return [(None, None)]
+    async with db.sessions() as session:
+        if role is SignerRole.PRINCIPAL:
+            principal = await roles.principal(session, school_id=school_id)
+            assert principal is not None
+            return [(principal.personal_id, None)]
+        classes = await session.execute(
+            select(models.Staff.personal_id, models.SchoolClass.id)
+            .join(models.SchoolClass, models.SchoolClass.homeroom_teacher_id == models.Staff.id)
+            .where(models.SchoolClass.school_id == school_id)
+            .order_by(models.SchoolClass.id)
+        )
+        return [(row.personal_id, row.id) for row in classes]
 
 
 async def _archive_run(db: Database, worker_pid: int, sealed: int) -> None:
@@ -909,6 +951,13 @@ if __name__ == "__main__":
         "--skip-archive",
         action="store_true",
         help="leave out the archive run that makes the sealed transcripts long-term",
+    )
+    parser.add_argument(
+        "--as-people",
+        action="store_true",
+        help="start the batches as production does, signed in: each homeroom teacher "
+        "their class's, the principal the school's (default: as the demo, a program "
+        "naming each chunk's role holder)",
     )
     parser.add_argument(
         "--profile",
