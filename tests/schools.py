@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from hub.db import models, roles
+from hub.db import models
 from hub.db.engine import Database
+from hub.db.queries import signing_certificate_query
 from hub.demo.signing import DemoSigning
 from hub.documents import samples
 from hub.domain.enums import (
@@ -196,7 +197,11 @@ async def default_certificate(db: Database, personal_id: str) -> models.SigningC
             select(models.Staff.id).where(models.Staff.personal_id == personal_id)
         )
         assert staff_id is not None
-        row = await roles.signing_certificate(session, staff_id=staff_id, at=datetime.now(UTC))
+        row = await session.scalar(
+            signing_certificate_query(
+                models.SigningCertificate.staff_id, staff_id, datetime.now(UTC)
+            )
+        )
     assert row is not None
     return row
 

@@ -4,7 +4,6 @@ Each twin is tested against its pure rule on the same rows
 (``tests/integration/test_rule_twins.py``).
 """
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ScalarSelect, and_, exists, select
@@ -13,7 +12,6 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from hub.db import models
-from hub.db.queries import signing_certificate_query
 from hub.domain.enums import StaffRole
 
 
@@ -61,24 +59,4 @@ async def homeroom_teacher(session: AsyncSession, *, class_id: int) -> models.St
     """The homeroom teacher of the class (:func:`hub.domain.roles.homeroom_teacher_of`), or None."""
     return await session.scalar(
         select(models.Staff).where(models.Staff.id == homeroom_teacher_id(class_id))
-    )
-
-
-async def seal_certificate(
-    session: AsyncSession, *, school_id: int, at: datetime
-) -> models.SigningCertificate | None:
-    """The school's organisation seal (con dấu): the certificate the school itself owns and
-    signs with at ``at`` (:func:`hub.domain.certificates.signing_certificate`)."""
-    return await session.scalar(
-        signing_certificate_query(models.SigningCertificate.school_id, school_id, at)
-    )
-
-
-async def signing_certificate(
-    session: AsyncSession, *, staff_id: int, at: datetime
-) -> models.SigningCertificate | None:
-    """The certificate a staff member signs with at ``at``
-    (:func:`hub.domain.certificates.signing_certificate`)."""
-    return await session.scalar(
-        signing_certificate_query(models.SigningCertificate.staff_id, staff_id, at)
     )

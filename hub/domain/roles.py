@@ -84,6 +84,7 @@ def seal_certificate_of(
     with at ``at`` (:func:`hub.domain.certificates.signing_certificate`: valid and not
     retired, preferred first, then valid longest).
 
-    SQL twin: :func:`hub.db.roles.seal_certificate`.
+    SQL twin: :func:`hub.db.queries.signing_certificate_id` on the school's certificates
+    (the one the signing service joins).
     """
     return signing_certificate((c for c in certificates if c.school_id == school_id), at)
