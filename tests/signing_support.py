@@ -552,8 +552,14 @@ async def sign_through_hub(
     requested = data(await gql(hub, token, REQUEST, variables))["requestTranscriptSignatures"]
     assert requested["state"] == "PENDING"
     assert requested["transcripts"] == len(ids)
+    return await until_answered(hub, token, requested["requestId"])
+
+
+async def until_answered(hub: httpx.AsyncClient, token: str, request_id: str) -> dict[str, Any]:
+    """Poll the signing request until the simulated phone has answered: the completed
+    request."""
     for _ in range(100):
-        done = data(await gql(hub, token, COMPLETE, {"r": requested["requestId"]}))
+        done = data(await gql(hub, token, COMPLETE, {"r": request_id}))
         result: dict[str, Any] = done["completeTranscriptSignatures"]
         if result["state"] != "PENDING":
             return result

@@ -42,7 +42,7 @@ from hub.web.app import create_app
 from tests import signing_support as support
 from tests.helpers import data, error_codes, gql, register, token_for
 from tests.schools import signing_school
-from tests.signing_support import COMPLETE, REQUEST, gid, sign_through_hub
+from tests.signing_support import COMPLETE, REQUEST, gid, sign_through_hub, until_answered
 
 VERIFY = """query($id: ID!) { verifyTranscript(id: $id) { verdict
   xml { verdict signatures { role signerName verdict timestampTime reasons { code } }
@@ -415,12 +415,7 @@ async def test_of_two_requests_sent_at_once_for_a_transcript_one_waits_and_one_i
             )
         )
     assert requests == [request["requestId"]]
-    for _ in range(100):  # the phone confirms after 0.2 s
-        done = data(await gql(hub, vendor, COMPLETE, {"r": request["requestId"]}))
-        if done["completeTranscriptSignatures"]["state"] != "PENDING":
-            break
-        await asyncio.sleep(0.1)
-    assert done["completeTranscriptSignatures"]["state"] == "SIGNED"
+    assert (await until_answered(hub, vendor, request["requestId"]))["state"] == "SIGNED"
 
 
 async def test_only_the_role_holder_signs_and_only_in_order(hub, vendor, school) -> None:  # type: ignore[no-untyped-def]
