@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, Update, func, select, update
+from sqlalchemy import CursorResult, Update, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.national.services import SyncServices
@@ -342,12 +342,13 @@ async def finish_if_done(
 
 
 async def complete_if_done(db: Database, job_id: str, *, kind: str, items: Items) -> None:
-    """Mark the job COMPLETED if none of its items is open, after a step committed.
+    """After a step committed: mark the job's progress (``updated_at``, as :func:`touch`),
+    and the job COMPLETED if none of its items is open.
 
     One statement, its own transaction: of steps closing a job's last items side by
     side, the last to commit sees every item closed.
     """
-    still_open = (
+    done = ~(
         select(items.model.id)
         .where(items.model.job_id == models.Job.id, items.model.state.in_(items.open))
         .exists()
@@ -360,13 +361,12 @@ async def complete_if_done(db: Database, job_id: str, *, kind: str, items: Items
                 models.Job.job_id == job_id,
                 models.Job.kind == kind,
                 models.Job.state.in_(OPEN),
-                ~still_open,
             )
             .values(
-                state=JobState.COMPLETED.value,
-                reason_code=None,
-                reason=None,
-                finished_at=now,
+                state=case((done, JobState.COMPLETED.value), else_=models.Job.state),
+                reason_code=case((done, None), else_=models.Job.reason_code),
+                reason=case((done, None), else_=models.Job.reason),
+                finished_at=case((done, now), else_=models.Job.finished_at),
                 updated_at=now,
             )
         )

@@ -55,7 +55,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import ActorNotFound
-from sqlalchemy import Row, and_, func, select, update
+from sqlalchemy import Row, Update, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.signing.base import SigningError, TransactionState
@@ -453,49 +453,49 @@ async def _poll_once(
         if request.state == signing_service.PENDING:
             job.updated_at = datetime.now(UTC)
             return None
-        # The items, each with how its transcript's signature ended, are read once the
-        # signer answered (most asks find nothing yet).
-        signed = models.SigningRequestItem
-        items = await session.execute(
-            select(_BATCH_ITEMS.c.id, signed.state.label("outcome"))
-            .outerjoin(
-                signed,
-                and_(
-                    signed.request_id == request.id,
-                    signed.transcript_id == _BATCH_ITEMS.c.transcript_id,
-                ),
-            )
-            .where(
-                _BATCH_ITEMS.c.job_id == job.id,
-                _BATCH_ITEMS.c.request_id == request_id,
-                _BATCH_ITEMS.c.state == ItemState.WAITING.value,
-            )
-        )
-        closed: dict[tuple[str, str | None, str | None], list[int]] = {}
-        for item in items:
-            outcome = item.outcome
-            if outcome == signing_service.SIGNED:
-                how: tuple[str, str | None, str | None] = (ItemState.SIGNED.value, None, None)
-            elif outcome in (signing_service.REJECTED, signing_service.EXPIRED):
-                how = (ItemState.RETURNED.value, request.error_code, request.error_message)
-            else:
-                how = (
-                    ItemState.FAILED.value,
-                    request.error_code or Code.TRANSCRIPT_STATE.value,
-                    request.error_message or "Học bạ đã thay đổi trong lúc chờ ký.",
-                )
-            closed.setdefault(how, []).append(item.id)
-        for (state, code, reason), ids in closed.items():  # a statement per outcome
-            await session.execute(
-                update(_BATCH_ITEMS)
-                .where(_BATCH_ITEMS.c.id.in_(ids))
-                .values(state=state, reason_code=code, reason=reason)
-            )
-        # Whether that was the batch's last open chunk is for :func:`complete_if_done`
-        # to say once this commits (:func:`poll_request`): asked in here, the answer
-        # could miss a chunk closed side by side.
-        job.updated_at = datetime.now(UTC)
+        # Each item closes as its transcript's signature ended, in one statement; the
+        # batch's progress, and whether that was its last open chunk, are for
+        # :func:`complete_if_done` to write once this commits (:func:`poll_request`): asked
+        # in here, the answer could miss a chunk closed side by side.
+        await session.execute(_closing(job.id, request))
         return []
+
+
+def _closing(job: int, request: models.SigningRequest) -> Update:
+    """The statement closing a batch's items WAITING on ``request``, each as its
+    transcript's item in the request ended: SIGNED; RETURNED when the signer refused or
+    let it expire (the request's reason); FAILED otherwise (the request's reason, or
+    TRANSCRIPT_STATE for a transcript that changed while its signer was asked)."""
+    signed = models.SigningRequestItem
+    outcome = (
+        select(signed.state)
+        .where(
+            signed.request_id == request.id,
+            signed.transcript_id == _BATCH_ITEMS.c.transcript_id,
+        )
+        .scalar_subquery()
+    )
+    is_signed = outcome == signing_service.SIGNED
+    returned = outcome.in_((signing_service.REJECTED, signing_service.EXPIRED))
+    failed_code = request.error_code or Code.TRANSCRIPT_STATE.value
+    failed_reason = request.error_message or "Học bạ đã thay đổi trong lúc chờ ký."
+    return (
+        update(_BATCH_ITEMS)
+        .where(
+            _BATCH_ITEMS.c.job_id == job,
+            _BATCH_ITEMS.c.request_id == request.request_id,
+            _BATCH_ITEMS.c.state == ItemState.WAITING.value,
+        )
+        .values(
+            state=case(
+                (is_signed, ItemState.SIGNED.value),
+                (returned, ItemState.RETURNED.value),
+                else_=ItemState.FAILED.value,
+            ),
+            reason_code=case((is_signed, None), (returned, request.error_code), else_=failed_code),
+            reason=case((is_signed, None), (returned, request.error_message), else_=failed_reason),
+        )
+    )
 
 
 async def resume_if_healthy(db: Database, signing: SigningServices, *, job_id: str) -> list[Next]:

@@ -23,22 +23,15 @@ what waits for a person's own signature, or for the seal they may apply
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
-import enum
-import functools
 import hmac
-import typing
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-import orjson
 import structlog
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.sign.timestamps import TimeStamper
 from sqlalchemy import (
     ColumnElement,
@@ -77,19 +70,20 @@ from hub.domain.problems import Code, HubError
 from hub.domain.signers import SIGNING_ORDER, SignerRole
 from hub.signing import longterm
 from hub.signing.pades import PreparedPdf, finish_pdf, prepare_pdf
+from hub.signing.prepared import pack, unpack
 from hub.signing.trust import TrustStore
 from hub.signing.xades import PreparedXml, finish_xml, prepare_xml
 from hub.transcripts import service as transcripts
 
 log = structlog.get_logger(__name__)
 
-T = TypeVar("T")
-_DER = Encoding.DER
 
 ALL_PROVIDERS = tuple(SigningProvider)
 #: Documents of one provider transaction finished at once (each waits for the TSA).
 FINISHING_AT_ONCE = 8
 
+#: The name a school seal's signatures are recorded under (a person's is their own).
+SEAL_NAME = "con dấu của trường"
 #: What a signing request and its items can be.
 PENDING, SIGNED, REJECTED, EXPIRED, FAILED = "PENDING", "SIGNED", "REJECTED", "EXPIRED", "FAILED"
 
@@ -368,7 +362,7 @@ async def _complete(
     redirect_uri: str | None = None,
     answer: TransactionResult | None = None,
 ) -> models.SigningRequest:
-    request = await load_request(session, caller=caller, request_id=request_id, for_update=True)
+    request, signer_name = await _load_request(session, caller, request_id, for_update=True)
     if request.state != PENDING:
         return request
     transaction = Transaction.from_json(request.transaction)
@@ -420,7 +414,9 @@ async def _complete(
         ).all()
     )
     if result.state is TransactionState.SIGNED:
-        await _finish(session, caller, signing, request, items, result, long_term=long_term)
+        await _finish(
+            session, caller, signing, request, signer_name, items, result, long_term=long_term
+        )
     else:
         await _close(session, request, result)
     request.finished_at = datetime.now(UTC)
@@ -510,6 +506,7 @@ async def _finish(
     caller: Caller,
     signing: SigningServices,
     request: models.SigningRequest,
+    signer_name: str,
     items: Sequence[Any],
     result: TransactionResult,
     *,
@@ -528,8 +525,6 @@ async def _finish(
         )
         return
     role = SignerRole(request.role)
-    signer = await session.get(models.Staff, request.staff_id) if request.staff_id else None
-    signer_name = signer.full_name if signer else "con dấu của trường"
     # Locked in one query, in id order (as every signer of a chunk locks them).
     transcript = models.Transcript
     locked = {
@@ -664,12 +659,29 @@ async def load_request(
     session: AsyncSession, *, caller: Caller, request_id: str, for_update: bool = False
 ) -> models.SigningRequest:
     """The request, if the caller may see it; ``for_update`` serialises two pollers."""
-    caller.require("transcripts:sign")
-    query = select(models.SigningRequest).where(models.SigningRequest.request_id == request_id)
-    request = await session.scalar(query.with_for_update() if for_update else query)
-    if request is None or not caller.may_write_school(request.school_id):
-        raise HubError(Code.INVALID_ARGUMENT, detail=f"không có yêu cầu ký {request_id}")
+    request, _ = await _load_request(session, caller, request_id, for_update=for_update)
     return request
+
+
+async def _load_request(
+    session: AsyncSession, caller: Caller, request_id: str, *, for_update: bool
+) -> tuple[models.SigningRequest, str]:
+    """:func:`load_request`, with the name its signatures are recorded under (the
+    signer's, or the school seal's), read in the same statement."""
+    caller.require("transcripts:sign")
+    request, staff = models.SigningRequest, models.Staff
+    query = (
+        select(request, staff.full_name)
+        .outerjoin(staff, staff.id == request.staff_id)
+        .where(request.request_id == request_id)
+    )
+    found = (
+        await session.execute(query.with_for_update(of=request) if for_update else query)
+    ).first()
+    if found is None or not caller.may_write_school(found[0].school_id):
+        raise HubError(Code.INVALID_ARGUMENT, detail=f"không có yêu cầu ký {request_id}")
+    request_row, name = found
+    return request_row, SEAL_NAME if name is None else name
 
 
 async def _transcripts(
@@ -787,7 +799,7 @@ async def find_signer(
     where, chosen, *holder = found
     person: models.Staff | None = holder[0] if holder else None
     if chosen is None:
-        name = person.full_name if person else "con dấu của trường"
+        name = person.full_name if person else SEAL_NAME
         raise HubError(Code.CREDENTIAL_NOT_FOUND, provider="", credential=name)
     return Signer(person, where, chosen)
 
@@ -934,56 +946,3 @@ def _check_credential(credential: Credential, registered: models.SigningCertific
         raise SigningError(Code.CERTIFICATE_EXPIRED, credential.provider)
     if credential.status == "REVOKED":
         raise SigningError(Code.CERTIFICATE_REVOKED, credential.provider)
-
-
-# --- storing prepared documents ---------------------------------------------------------------
-
-
-def pack(prepared: Any) -> bytes:
-    """A prepared signature (a dataclass of bytes/str/int/datetime/enum fields) as JSON bytes."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, bytes):
-            return {"b64": base64.b64encode(value).decode()}
-        if isinstance(value, datetime):
-            return {"at": value.isoformat()}
-        if isinstance(value, x509.Certificate):
-            return {"cert": base64.b64encode(value.public_bytes(_DER)).decode()}
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        if isinstance(value, enum.Enum):
-            return value.value
-        return value
-
-    return orjson.dumps(
-        {f.name: plain(getattr(prepared, f.name)) for f in dataclasses.fields(prepared)}
-    )
-
-
-def unpack(kind: type[T], data: bytes) -> T:
-    """The dataclass :func:`pack` stored."""
-
-    def restore(value: Any, hint: Any) -> Any:
-        if isinstance(value, dict) and "b64" in value:
-            return base64.b64decode(value["b64"])
-        if isinstance(value, dict) and "at" in value:
-            return datetime.fromisoformat(value["at"])
-        if isinstance(value, dict) and "cert" in value:
-            return x509.load_der_x509_certificate(base64.b64decode(value["cert"]))
-        if isinstance(value, list):
-            args = typing.get_args(hint)
-            return tuple(restore(v, args[0] if args else None) for v in value)
-        if isinstance(hint, type) and issubclass(hint, enum.Enum):
-            return hint(value)
-        return value
-
-    hints = _type_hints(typing.cast(Any, kind))
-    fields = orjson.loads(data)
-    return kind(**{name: restore(value, hints.get(name)) for name, value in fields.items()})
-
-
-@functools.cache
-def _type_hints(kind: type) -> dict[str, Any]:
-    """A prepared dataclass's field types, resolved once (every item of every chunk is
-    unpacked: :func:`typing.get_type_hints` evaluates the annotations each time)."""
-    return typing.get_type_hints(kind)

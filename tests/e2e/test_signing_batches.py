@@ -314,3 +314,65 @@ async def test_a_transcript_that_moved_on_after_the_start_fails_and_its_chunk_si
     items = {int(GlobalID.from_id(i["transcriptId"]).node_id): i for i in batch["items"]}
     assert items[moved]["reasonCode"] == "TRANSCRIPT_STATE"
     assert await signatures_recorded(db, [moved, *rest]) == {t: 1 for t in rest}
+
+
+async def test_a_transcript_that_changed_while_its_signer_was_asked_fails_and_the_rest_sign(
+    hub, vendor, school, db, demo
+) -> None:  # type: ignore[no-untyped-def]
+    """A transcript reopened while its chunk waited on the teacher's phone is not
+    signed when the teacher confirms: its item fails with TRANSCRIPT_STATE and says so;
+    the chunk's other transcript is signed (each item closes as its own signature ended)."""
+    from hub.jobs import signing as batches
+
+    office = demo.back_offices[SigningProvider.BCY]
+    office.phone = Phone(answer=PhoneAnswer.IGNORE, expires_after=60)
+    first = school.class_ids[0]  # its teacher signs at Ban Cơ yếu
+    job, _ = await support.class_batch(db, demo, school_id=school.id, class_id=first)
+    earlier = set(office.transactions)  # other schools'
+    try:
+        asked = await batches.send_chunk(
+            db, demo.signing, job_id=job.job_id, chunk=0, poll_seconds=0.1
+        )
+        (poll,) = asked
+        _, request_id = poll.args
+        async with db.unit_of_work() as session:
+            chunk = list(
+                await session.scalars(
+                    select(models.SigningBatchItem.transcript_id)
+                    .where(models.SigningBatchItem.request_id == request_id)
+                    .order_by(models.SigningBatchItem.transcript_id)
+                )
+            )
+            changed, kept = chunk  # two transcripts a transaction of four digests
+            await session.execute(
+                update(models.Transcript)
+                .where(models.Transcript.id == changed)
+                .values(xml_sha256="0" * 64)  # as a correction writes it again
+            )
+        (transaction,) = set(office.transactions) - earlier
+        office.approve(transaction)
+        for _ in range(100):
+            if not await batches.poll_request(
+                db, demo.signing, job_id=job.job_id, request_id=request_id, poll_seconds=0.1
+            ):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        office.phone = Phone(confirm_delay=0.2)
+    async with db.sessions() as session:
+        items = {
+            row.transcript_id: row
+            for row in await session.scalars(
+                select(models.SigningBatchItem).where(
+                    models.SigningBatchItem.request_id == request_id
+                )
+            )
+        }
+    assert (items[changed].state, items[changed].reason_code) == ("FAILED", "TRANSCRIPT_STATE")
+    assert "thay đổi" in items[changed].reason
+    assert (items[kept].state, items[kept].reason_code, items[kept].reason) == (
+        "SIGNED",
+        None,
+        None,
+    )
+    assert await signatures_recorded(db, chunk) == {kept: 1}
