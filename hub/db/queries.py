@@ -29,9 +29,9 @@ SIGNING_CERTIFICATE_ORDER: tuple[UnaryExpression[Any], ...] = (
 )
 
 
-def certificate_valid_at(at: datetime) -> ColumnElement[bool]:
+def certificate_valid_at(at: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
     """SQL twin of :func:`hub.domain.certificates.is_valid_at`: active, in its validity
-    period, and not retired by ``at``."""
+    period, and not retired by ``at`` (a time, or a parameter bound to one)."""
     return and_(
         SigningCertificate.status == CertificateStatus.ACTIVE,
         SigningCertificate.valid_from <= at,
@@ -40,7 +40,9 @@ def certificate_valid_at(at: datetime) -> ColumnElement[bool]:
     )
 
 
-def signing_certificate_query(owner: Any, owner_id: Any, at: datetime) -> Select[Any]:
+def signing_certificate_query(
+    owner: Any, owner_id: Any, at: datetime | ColumnElement[Any]
+) -> Select[Any]:
     """SQL twin of :func:`hub.domain.certificates.signing_certificate`: the certificate the
     owner (``owner`` is ``SigningCertificate.staff_id`` or ``.school_id``) signs with."""
     return (
@@ -51,7 +53,9 @@ def signing_certificate_query(owner: Any, owner_id: Any, at: datetime) -> Select
     )
 
 
-def signing_certificate_id(owner: Any, owner_id: Any, at: datetime) -> ScalarSelect[Any]:
+def signing_certificate_id(
+    owner: Any, owner_id: Any, at: datetime | ColumnElement[Any]
+) -> ScalarSelect[Any]:
     """The id of :func:`signing_certificate_query`'s certificate, as a subquery: for a
     query that reads the owner and joins their certificate (``owner_id`` a column of it)."""
     return (

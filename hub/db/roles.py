@@ -4,9 +4,10 @@ Each twin is tested against its pure rule on the same rows
 (``tests/integration/test_rule_twins.py``).
 """
 
+import functools
 from typing import Any
 
-from sqlalchemy import ScalarSelect, and_, exists, select
+from sqlalchemy import ScalarSelect, Select, and_, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -50,13 +51,23 @@ def principal_id(school_id: Any) -> ScalarSelect[Any]:
 
 async def principal(session: AsyncSession, *, school_id: int) -> models.Staff | None:
     """The principal of the school (:func:`hub.domain.roles.principal_of`), or None."""
-    return await session.scalar(
-        select(models.Staff).where(models.Staff.id == principal_id(school_id))
-    )
+    return await session.scalar(_principal(), {"school_id": school_id})
 
 
 async def homeroom_teacher(session: AsyncSession, *, class_id: int) -> models.Staff | None:
     """The homeroom teacher of the class (:func:`hub.domain.roles.homeroom_teacher_of`), or None."""
-    return await session.scalar(
-        select(models.Staff).where(models.Staff.id == homeroom_teacher_id(class_id))
-    )
+    return await session.scalar(_homeroom_teacher(), {"class_id": class_id})
+
+
+# Built once, their values bound at each call: a bulk batch asks on every chunk it
+# sends, and building the principal's subqueries costs more than running them.
+
+
+@functools.cache
+def _principal() -> Select[models.Staff]:
+    return select(models.Staff).where(models.Staff.id == principal_id(bindparam("school_id")))
+
+
+@functools.cache
+def _homeroom_teacher() -> Select[models.Staff]:
+    return select(models.Staff).where(models.Staff.id == homeroom_teacher_id(bindparam("class_id")))

@@ -27,6 +27,7 @@ take turns on both. No lock is held across a provider call.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, Update, case, func, select, update
+from sqlalchemy import CursorResult, Update, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.national.services import SyncServices
@@ -348,28 +349,35 @@ async def complete_if_done(db: Database, job_id: str, *, kind: str, items: Items
     One statement, its own transaction: of steps closing a job's last items side by
     side, the last to commit sees every item closed.
     """
+    async with db.autocommit() as connection:
+        await connection.execute(_completing(kind, items), {"job": job_id, "now": _now()})
+
+
+@functools.cache
+def _completing(kind: str, items: Items) -> Update:
+    """:func:`complete_if_done`'s statement for a kind, built once (a step of every chunk
+    runs it); ``job`` and ``now`` are bound at each call."""
     done = ~(
         select(items.model.id)
         .where(items.model.job_id == models.Job.id, items.model.state.in_(items.open))
         .exists()
     )
-    now = _now()
-    async with db.autocommit() as connection:
-        await connection.execute(
-            update(models.Job)
-            .where(
-                models.Job.job_id == job_id,
-                models.Job.kind == kind,
-                models.Job.state.in_(OPEN),
-            )
-            .values(
-                state=case((done, JobState.COMPLETED.value), else_=models.Job.state),
-                reason_code=case((done, None), else_=models.Job.reason_code),
-                reason=case((done, None), else_=models.Job.reason),
-                finished_at=case((done, now), else_=models.Job.finished_at),
-                updated_at=now,
-            )
+    now = bindparam("now", type_=models.Job.updated_at.type)
+    return (
+        update(models.Job)
+        .where(
+            models.Job.job_id == bindparam("job"),
+            models.Job.kind == kind,
+            models.Job.state.in_(OPEN),
         )
+        .values(
+            state=case((done, JobState.COMPLETED.value), else_=models.Job.state),
+            reason_code=case((done, None), else_=models.Job.reason_code),
+            reason=case((done, None), else_=models.Job.reason),
+            finished_at=case((done, now), else_=models.Job.finished_at),
+            updated_at=now,
+        )
+    )
 
 
 # --- jobs made of numbered parts ---------------------------------------------------------------

@@ -44,6 +44,7 @@ provider request per role (a partial unique index).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -55,7 +56,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import ActorNotFound
-from sqlalchemy import Row, Update, case, func, select, update
+from sqlalchemy import Case, Row, String, Update, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.signing.base import SigningError, TransactionState
@@ -457,33 +458,54 @@ async def _poll_once(
         # batch's progress, and whether that was its last open chunk, are for
         # :func:`complete_if_done` to write once this commits (:func:`poll_request`): asked
         # in here, the answer could miss a chunk closed side by side.
-        await session.execute(_closing(job.id, request))
+        await session.execute(*_closing(job.id, request))
         return []
 
 
-def _closing(job: int, request: models.SigningRequest) -> Update:
+def _closing(job: int, request: models.SigningRequest) -> tuple[Update, dict[str, Any]]:
     """The statement closing a batch's items WAITING on ``request``, each as its
     transcript's item in the request ended: SIGNED; RETURNED when the signer refused or
     let it expire (the request's reason); FAILED otherwise (the request's reason, or
-    TRANSCRIPT_STATE for a transcript that changed while its signer was asked)."""
+    TRANSCRIPT_STATE for a transcript that changed while its signer was asked); with
+    its values."""
+    return _closing_statement(), {
+        "b_job": job,
+        "b_request": request.request_id,
+        "b_request_pk": request.id,
+        "returned_code": request.error_code,
+        "returned_reason": request.error_message,
+        "failed_code": request.error_code or Code.TRANSCRIPT_STATE.value,
+        "failed_reason": request.error_message or "Học bạ đã thay đổi trong lúc chờ ký.",
+    }
+
+
+@functools.cache
+def _closing_statement() -> Update:
+    """:func:`_closing`'s statement, built once (every chunk's final step runs it)."""
     signed = models.SigningRequestItem
     outcome = (
         select(signed.state)
         .where(
-            signed.request_id == request.id,
+            signed.request_id == bindparam("b_request_pk"),
             signed.transcript_id == _BATCH_ITEMS.c.transcript_id,
         )
         .scalar_subquery()
     )
     is_signed = outcome == signing_service.SIGNED
     returned = outcome.in_((signing_service.REJECTED, signing_service.EXPIRED))
-    failed_code = request.error_code or Code.TRANSCRIPT_STATE.value
-    failed_reason = request.error_message or "Học bạ đã thay đổi trong lúc chờ ký."
+
+    def reason(returned_value: str, failed_value: str) -> Case[Any]:
+        return case(
+            (is_signed, None),
+            (returned, bindparam(returned_value, type_=String)),
+            else_=bindparam(failed_value, type_=String),
+        )
+
     return (
         update(_BATCH_ITEMS)
         .where(
-            _BATCH_ITEMS.c.job_id == job,
-            _BATCH_ITEMS.c.request_id == request.request_id,
+            _BATCH_ITEMS.c.job_id == bindparam("b_job"),
+            _BATCH_ITEMS.c.request_id == bindparam("b_request"),
             _BATCH_ITEMS.c.state == ItemState.WAITING.value,
         )
         .values(
@@ -492,8 +514,8 @@ def _closing(job: int, request: models.SigningRequest) -> Update:
                 (returned, ItemState.RETURNED.value),
                 else_=ItemState.FAILED.value,
             ),
-            reason_code=case((is_signed, None), (returned, request.error_code), else_=failed_code),
-            reason=case((is_signed, None), (returned, request.error_message), else_=failed_reason),
+            reason_code=reason("returned_code", "failed_code"),
+            reason=reason("returned_reason", "failed_reason"),
         )
     )
 

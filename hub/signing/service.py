@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hmac
 import uuid
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -48,6 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import BindParameter
 
 from hub.adapters.signing.base import (
     Credential,
@@ -763,9 +766,31 @@ async def find_signer(
 ) -> Signer:
     """The role holder for these transcripts of one school, with their active certificate
     (RULES.md §4): the school, the holder and the certificate read in one statement."""
-    school, staff, at = models.School, models.Staff, datetime.now(UTC)
+    values: dict[str, Any] = {"school_id": school_id, "at": datetime.now(UTC)}
+    if role is not SignerRole.SCHOOL_SEAL:
+        if not signer_personal_id:
+            raise HubError(Code.INVALID_ARGUMENT, detail="cần mã định danh của người ký")
+        values |= {"personal_id": signer_personal_id, "transcript_ids": list(transcript_ids)}
+    found = (await session.execute(_signer_query(role), values)).first()
+    if found is None:  # nobody with that ID, or not the role's holder
+        raise HubError(Code.SIGNER_NOT_ROLE_HOLDER, role=role.label, person=signer_personal_id)
+    where, chosen, *holder = found
+    person: models.Staff | None = holder[0] if holder else None
+    if chosen is None:
+        name = person.full_name if person else SEAL_NAME
+        raise HubError(Code.CREDENTIAL_NOT_FOUND, provider="", credential=name)
+    return Signer(person, where, chosen)
+
+
+@functools.cache
+def _signer_query(role: SignerRole) -> Select[*tuple[Any, ...]]:
+    """:func:`find_signer`'s statement for ``role``, built once (~1 ms of subqueries and
+    their cache key, on every chunk a batch sends) with its values bound at each call:
+    ``school_id`` and ``at``, and for a person ``personal_id`` and ``transcript_ids``."""
+    school, staff = models.School, models.Staff
     certificate = aliased(models.SigningCertificate)
     owner = models.SigningCertificate
+    at: BindParameter[datetime] = bindparam("at")
     query: Select[*tuple[Any, ...]]
     if role is SignerRole.SCHOOL_SEAL:
         query = (
@@ -777,39 +802,32 @@ async def find_signer(
             )
         )
     else:
-        if not signer_personal_id:
-            raise HubError(Code.INVALID_ARGUMENT, detail="cần mã định danh của người ký")
         query = (
             select(school, certificate, staff)
             .select_from(school)
             .join(
                 staff,
                 and_(
-                    staff.personal_id == signer_personal_id,
-                    _holds_role(role, transcript_ids, school_id),
+                    staff.personal_id == bindparam("personal_id"),
+                    _holds_role(
+                        role,
+                        bindparam("transcript_ids", expanding=True),
+                        bindparam("school_id"),
+                    ),
                 ),
             )
             .outerjoin(
                 certificate, certificate.id == signing_certificate_id(owner.staff_id, staff.id, at)
             )
         )
-    found = (await session.execute(query.where(school.id == school_id))).first()
-    if found is None:  # nobody with that ID, or not the role's holder
-        raise HubError(Code.SIGNER_NOT_ROLE_HOLDER, role=role.label, person=signer_personal_id)
-    where, chosen, *holder = found
-    person: models.Staff | None = holder[0] if holder else None
-    if chosen is None:
-        name = person.full_name if person else SEAL_NAME
-        raise HubError(Code.CREDENTIAL_NOT_FOUND, provider="", credential=name)
-    return Signer(person, where, chosen)
+    return query.where(school.id == bindparam("school_id"))
 
 
-def _holds_role(
-    role: SignerRole, transcript_ids: Sequence[int], school_id: int
-) -> ColumnElement[bool]:
-    """Whether a ``staff`` row holds ``role`` for every transcript, as a condition on it:
-    the homeroom teacher of each one's class, or the principal of the school
-    (:mod:`hub.db.roles`, the SQL twins of :mod:`hub.domain.roles`)."""
+def _holds_role(role: SignerRole, transcript_ids: Any, school_id: Any) -> ColumnElement[bool]:
+    """Whether a ``staff`` row holds ``role`` for every transcript (``transcript_ids``, a
+    list or an expanding parameter), as a condition on it: the homeroom teacher of each
+    one's class, or the principal of the school (:mod:`hub.db.roles`, the SQL twins of
+    :mod:`hub.domain.roles`)."""
     if role is SignerRole.HOMEROOM_TEACHER:
         transcript = models.Transcript
         return ~exists().where(
