@@ -26,6 +26,7 @@ import asyncio
 import dataclasses
 import functools
 import hmac
+import typing
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -589,13 +590,21 @@ async def _finish(
             raise HubError(Code.TIMESTAMP_UNAVAILABLE, detail=str(outcome)[:200]) from outcome
         if isinstance(outcome, BaseException):
             raise outcome
+    signed_documents = typing.cast(list[tuple[bytes, bytes]], finished)
     await transcripts.record_signatures(
         session,
         caller=caller,
         role=role,
         signed=[
-            transcripts.Signed(found.id, TranscriptState(found.state), *documents)  # type: ignore[misc]
-            for (_, found), documents in zip(ready, finished, strict=True)
+            transcripts.Signed(
+                found.id,
+                TranscriptState(found.state),
+                xml,
+                pdf,
+                # A PDF signature (and the seal's long-term data) is appended to the PDF.
+                pdf_kept=len(found.pdf) if pdf.startswith(found.pdf) else 0,
+            )
+            for (_, found), (xml, pdf) in zip(ready, signed_documents, strict=True)
         ],
         signer=signer_name,
     )

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from reportlab.platypus.doctemplate import LayoutError
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import LargeBinary, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -429,6 +429,9 @@ class Signed:
     state: TranscriptState
     xml: bytes
     pdf: bytes
+    #: How many leading bytes of ``pdf`` are the row's PDF as read under its lock: a PDF
+    #: signature is an incremental update, appended (0: none are, it is written whole).
+    pdf_kept: int = 0
 
 
 #: The transcript columns a signature writes, and the parameter each is written from.
@@ -459,22 +462,29 @@ async def record_signatures(
     """
     if not signed:
         return
+    # On PostgreSQL a signed PDF goes as what its signature appended, and the row keeps
+    # what it had (a transcript's PDF is ~150 KB, its signature's update a few KB); on
+    # SQLite, whose || makes text of bytes, whole.
+    appends = session.get_bind().dialect.name == "postgresql"
     rows = [
         {
             "signed_id": one.transcript_id,
             "signed_state": lifecycle.sign(one.state, role).value,
             "signed_xml": one.xml,
-            "signed_pdf": one.pdf,
+            "signed_pdf": one.pdf[one.pdf_kept :] if appends else one.pdf,
+            "signed_kept": one.pdf_kept,
             "signed_sha256": hashlib.sha256(one.xml).hexdigest(),
         }
         for one in signed
     ]
     table = models.table_of(models.Transcript)
+    values: dict[str, Any] = {column: bindparam(value) for column, value in _SIGNED_COLUMNS.items()}
+    if appends:
+        values["pdf"] = func.substr(table.c.pdf, 1, bindparam("signed_kept")).concat(
+            bindparam("signed_pdf", type_=LargeBinary)
+        )
     await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("signed_id"))
-        .values({column: bindparam(value) for column, value in _SIGNED_COLUMNS.items()}),
-        rows,
+        update(table).where(table.c.id == bindparam("signed_id")).values(values), rows
     )
     await session.execute(
         insert(models.TranscriptEvent),
@@ -483,11 +493,11 @@ async def record_signatures(
             for one in signed
         ],
     )
-    for row in rows:
-        loaded = session.identity_map.get(identity_key(models.Transcript, row["signed_id"]))
+    for one, row in zip(signed, rows, strict=True):
+        loaded = session.identity_map.get(identity_key(models.Transcript, one.transcript_id))
         if loaded is not None:  # what the session holds says what was written
-            for column, value in _SIGNED_COLUMNS.items():
-                set_committed_value(loaded, column, row[value])
+            for column, value in (_SIGNED_COLUMNS | {"pdf": None}).items():
+                set_committed_value(loaded, column, one.pdf if value is None else row[value])
 
 
 async def publish(
