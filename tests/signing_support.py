@@ -580,11 +580,18 @@ async def until_done(
 
 
 async def class_batch(
-    db: Database, demo: DemoSigning, *, school_id: int, class_id: int, client_id: str = "school-app"
+    db: Database,
+    demo: DemoSigning,
+    *,
+    school_id: int,
+    class_id: int,
+    client_id: str = "school-app",
+    role: SignerRole = SignerRole.HOMEROOM_TEACHER,
 ) -> tuple[models.Job, list[Next]]:
-    """A homeroom batch for one class started by the school's app on its own, as the demo
-    allows (naming the role holder: these tests are about the batch, not about who may
-    start one), and the messages it asks for, not yet sent."""
+    """A batch of ``role`` (the homeroom teacher's unless said) for one class started by
+    the school's app on its own, as the demo allows (naming the role holder: these tests
+    are about the batch, not about who may start one), and the messages it asks for,
+    not yet sent."""
     app = Caller(
         client_id,
         frozenset({"transcripts:read", "transcripts:write", "transcripts:sign"}),
@@ -596,7 +603,7 @@ async def class_batch(
             session,
             caller=app,
             signing=demo.signing,
-            role=SignerRole.HOMEROOM_TEACHER,
+            role=role,
             class_id=class_id,
             apps_may_name_signers=True,
         )

@@ -53,6 +53,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import dramatiq
+import structlog
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import ActorNotFound
@@ -99,6 +100,7 @@ MAX_CHUNK = 50
 FIRST_ASK_SECONDS = 2.0
 #: The batch items' table: a chunk's and a request's items are written by statement.
 _BATCH_ITEMS = models.table_of(models.SigningBatchItem)
+log = structlog.get_logger(__name__)
 #: How often a batch paused by an outage asks whether the provider is back.
 RESUME_CHECK_SECONDS = 3.0
 
@@ -355,7 +357,38 @@ async def send_chunk(
         )
         job.updated_at = datetime.now(UTC)
         first_ask = first_ask_delay(role, poll_seconds)
+        if first_ask == 0 and await _finished_at_once(session, signing, job, request):
+            return []
         return [Next("poll_request", (job_id, request.request_id), delay_seconds=first_ask)]
+
+
+async def _finished_at_once(
+    session: AsyncSession,
+    signing: SigningServices,
+    job: models.Job,
+    request: models.SigningRequest,
+) -> bool:
+    """The first ask of a chunk nobody confirms (:func:`first_ask_delay` 0: the seal),
+    made by the step that sent it, in its transaction: a seal token signs as the chunk is
+    sent, and its signatures are finished from the documents this step read, without a
+    message, a transaction and the documents read again. Whether the chunk is closed.
+
+    In a savepoint: when the answer is not there yet (a remote seal) or finishing fails
+    (the TSA does not answer), the request stays waiting as it was sent, and the ask
+    comes as for any chunk (:func:`poll_request`), which deals with what it meets.
+    """
+    try:
+        async with session.begin_nested():
+            answered = await signing_service.complete_batch_signatures(
+                session, caller=acting_caller(job), signing=signing, request_id=request.request_id
+            )
+            if answered.state == signing_service.PENDING:
+                return False
+            await session.execute(*_closing(job.id, answered))
+    except HubError as error:
+        log.info("signing.finished_later", job=job.job_id, code=error.problem.code.value)
+        return False
+    return True
 
 
 def first_ask_delay(role: SignerRole, poll_seconds: float) -> float:

@@ -20,6 +20,8 @@ from hub.db import models
 from hub.demo.signing import DemoSigning
 from hub.domain.enums import OrgLevel, SigningProvider
 from hub.domain.lifecycle import TranscriptState
+from hub.domain.signers import SignerRole
+from hub.jobs.core import Next
 from hub.web.app import create_app
 from tests import signing_support as support
 from tests.helpers import data, gql, register, token_for
@@ -334,7 +336,7 @@ async def test_a_transcript_that_changed_while_its_signer_was_asked_fails_and_th
             db, demo.signing, job_id=job.job_id, chunk=0, poll_seconds=0.1
         )
         (poll,) = asked
-        _, request_id = poll.args
+        request_id = str(poll.args[1])
         async with db.unit_of_work() as session:
             chunk = list(
                 await session.scalars(
@@ -376,3 +378,63 @@ async def test_a_transcript_that_changed_while_its_signer_was_asked_fails_and_th
         None,
     )
     assert await signatures_recorded(db, chunk) == {kept: 1}
+
+
+async def test_a_seal_chunk_is_finished_by_the_step_that_sends_it_or_asked_after_a_tsa_outage(
+    hub, vendor, school, db, demo
+) -> None:  # type: ignore[no-untyped-def]
+    """The seal's token signs as its chunk is sent, so the same step finishes and records
+    the seals: no ask follows. With the TSA down, that step leaves the request waiting
+    instead (nothing sealed, nothing lost) and the ask finishes it once the TSA is back."""
+    from hub.jobs import signing as batches
+    from hub.jobs.actors import send
+
+    first, second = school.class_ids[:2]
+    for class_id in (first, second):
+        for role in (SignerRole.HOMEROOM_TEACHER, SignerRole.PRINCIPAL):
+            job, work = await support.class_batch(
+                db, demo, school_id=school.id, class_id=class_id, role=role
+            )
+            send(work)
+            assert (await until_done(hub, vendor, job.job_id))["signed"] == 5
+
+    async def seal(class_id: int) -> tuple[str, list[Next]]:
+        job, _ = await support.class_batch(
+            db, demo, school_id=school.id, class_id=class_id, role=SignerRole.SCHOOL_SEAL
+        )
+        asked = await batches.send_chunk(
+            db, demo.signing, job_id=job.job_id, chunk=0, poll_seconds=0.1
+        )
+        return job.job_id, asked
+
+    async def states(class_id: int) -> list[str]:
+        async with db.sessions() as session:
+            return list(
+                await session.scalars(
+                    select(models.Transcript.state).where(
+                        models.Transcript.id.in_(school.transcripts[class_id])
+                    )
+                )
+            )
+
+    _, asked = await seal(first)
+    assert asked == []  # nothing left to ask
+    assert await states(first) == ["SEALED"] * 5
+
+    demo.servers["pki"].stop()  # the TSA
+    try:
+        job_id, asked = await seal(second)
+    finally:
+        demo.servers["pki"].start()
+    (ask,) = asked
+    assert (ask.actor, ask.delay_seconds) == ("poll_request", 0.0)
+    assert await states(second) == ["SIGNED_BY_PRINCIPAL"] * 5
+    request_id = str(ask.args[1])
+    assert (
+        await batches.poll_request(
+            db, demo.signing, job_id=job_id, request_id=request_id, poll_seconds=0.1
+        )
+        == []
+    )
+    assert await states(second) == ["SEALED"] * 5
+    assert set((await signatures_recorded(db, school.transcripts[second])).values()) == {3}
