@@ -356,17 +356,14 @@ async def send_chunk(
             )
         )
         job.updated_at = datetime.now(UTC)
-        first_ask = first_ask_delay(role, poll_seconds)
-        if first_ask == 0 and await _finished_at_once(session, signing, job, request):
+        first_ask, request_id = first_ask_delay(role, poll_seconds), request.request_id
+        if first_ask == 0 and await _finished_at_once(session, signing, job, request_id):
             return []
-        return [Next("poll_request", (job_id, request.request_id), delay_seconds=first_ask)]
+        return [Next("poll_request", (job_id, request_id), delay_seconds=first_ask)]
 
 
 async def _finished_at_once(
-    session: AsyncSession,
-    signing: SigningServices,
-    job: models.Job,
-    request: models.SigningRequest,
+    session: AsyncSession, signing: SigningServices, job: models.Job, request_id: str
 ) -> bool:
     """The first ask of a chunk nobody confirms (:func:`first_ask_delay` 0: the seal),
     made by the step that sent it, in its transaction: a seal token signs as the chunk is
@@ -377,16 +374,17 @@ async def _finished_at_once(
     (the TSA does not answer), the request stays waiting as it was sent, and the ask
     comes as for any chunk (:func:`poll_request`), which deals with what it meets.
     """
+    caller, batch = acting_caller(job), job.id
     try:
         async with session.begin_nested():
             answered = await signing_service.complete_batch_signatures(
-                session, caller=acting_caller(job), signing=signing, request_id=request.request_id
+                session, caller=caller, signing=signing, request_id=request_id
             )
             if answered.state == signing_service.PENDING:
                 return False
-            await session.execute(*_closing(job.id, answered))
+            await session.execute(*_closing(batch, answered))
     except HubError as error:
-        log.info("signing.finished_later", job=job.job_id, code=error.problem.code.value)
+        log.info("signing.finished_later", request=request_id, code=error.problem.code.value)
         return False
     return True
 
