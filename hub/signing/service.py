@@ -598,31 +598,30 @@ async def _finish(
 async def _lock_documents(session: AsyncSession, transcript_ids: list[int]) -> dict[int, Any]:
     """The transcripts locked in one query, in id order (as every signer of a chunk locks
     them), with their state and documents: the documents as this transaction read them
-    (:data:`_DOCUMENTS_READ`) where the XML's digest, read under the lock, is still theirs
-    (a transcript's PDF changes only with its XML), otherwise read with the lock."""
+    (:data:`_DOCUMENTS_READ`) when, under the lock, the XML's digest and the PDF's length
+    are still theirs; otherwise read with the lock."""
     transcript = models.Transcript
     read = session.info.get(_DOCUMENTS_READ, {})
-    cached = all(transcript_id in read for transcript_id in transcript_ids)
-    columns = [transcript.id, transcript.state, transcript.xml_sha256]
-    if not cached:
-        columns += [transcript.xml, transcript.pdf]
-    rows = await session.execute(
-        binary_rows(
-            select(*columns)
+
+    def locking(*columns: Any) -> Any:
+        return binary_rows(
+            select(transcript.id, transcript.state, transcript.xml_sha256, *columns)
             .where(transcript.id.in_(transcript_ids))
             .order_by(transcript.id)
             .with_for_update()
         )
-    )
-    if not cached:
-        return {row.id: row for row in rows}
-    locked = {}
-    for row in rows:
-        digest, xml, pdf = read[row.id]
-        if digest != row.xml_sha256:  # changed since: stale, its documents unused
-            xml = pdf = b""
-        locked[row.id] = _Locked(row.id, row.state, row.xml_sha256, xml, pdf)
-    return locked
+
+    if all(transcript_id in read for transcript_id in transcript_ids):
+        rows = await session.execute(locking(func.length(transcript.pdf).label("pdf_length")))
+        locked = {}
+        for row in rows:
+            digest, xml, pdf = read[row.id]
+            if digest != row.xml_sha256 or len(pdf) != row.pdf_length:
+                break  # changed since this transaction read it
+            locked[row.id] = _Locked(row.id, row.state, row.xml_sha256, xml, pdf)
+        else:
+            return locked
+    return {row.id: row for row in await session.execute(locking(transcript.xml, transcript.pdf))}
 
 
 @dataclass(frozen=True, slots=True)

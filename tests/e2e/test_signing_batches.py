@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from strawberry.relay import GlobalID
 
 from hub.adapters.signing.simulator import Phone, PhoneAnswer
+from hub.auth.access import Caller
 from hub.db import models
 from hub.demo.signing import DemoSigning
 from hub.domain.enums import OrgLevel, SigningProvider
@@ -438,3 +439,34 @@ async def test_a_seal_chunk_is_finished_by_the_step_that_sends_it_or_asked_after
     )
     assert await states(second) == ["SEALED"] * 5
     assert set((await signatures_recorded(db, school.transcripts[second])).values()) == {3}
+
+
+async def test_documents_read_earlier_in_a_transaction_are_used_only_while_unchanged(
+    school, db
+) -> None:  # type: ignore[no-untyped-def]
+    """A request finished in the transaction that sent it locks its transcripts without
+    reading their documents again, unless one changed since the transaction read it
+    (another transaction wrote it meanwhile): then all are read with the lock."""
+    from hub.signing import service
+
+    ids = sorted(school.transcripts[school.class_ids[2]])[:2]
+    caller = Caller(
+        "school-app",
+        frozenset({"transcripts:read", "transcripts:write", "transcripts:sign"}),
+        OrgLevel.SCHOOL,
+        frozenset({school.id}),
+    )
+    async with db.unit_of_work() as session:
+        read = await service._transcripts(session, caller, ids, SignerRole.HOMEROOM_TEACHER)
+        kept = await service._lock_documents(session, ids)
+        assert [kept[t.id].pdf for t in read] == [t.pdf for t in read]
+    async with db.unit_of_work() as session:
+        read = await service._transcripts(session, caller, ids, SignerRole.HOMEROOM_TEACHER)
+        async with db.unit_of_work() as other:  # written meanwhile, PDF only
+            await other.execute(
+                update(models.Transcript)
+                .where(models.Transcript.id == ids[0])
+                .values(pdf=read[0].pdf + b"%changed\n")
+            )
+        locked = await service._lock_documents(session, ids)
+        assert locked[ids[0]].pdf.endswith(b"%changed\n")
