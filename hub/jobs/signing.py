@@ -9,7 +9,9 @@ thing, writes the rows in the same transaction and says what should happen next
 (:class:`~hub.jobs.core.Next`). Redelivering a message repeats a step harmlessly:
 
 - :func:`send_chunk` sends the chunk's QUEUED items to the provider (rows locked,
-  so two deliveries cannot both send) and marks them WAITING with the request id;
+  so two deliveries cannot both send) and marks them WAITING with the request id; a
+  chunk nobody confirms (the seal's token signs as it is sent) is finished in the
+  same step when it can be;
 - :func:`poll_request` asks the provider once, before taking any lock (most asks find
   no answer yet), and applies an answer with the signing request row locked: SIGNED,
   RETURNED with the reason (rejected, not confirmed in time — the transcript stays
