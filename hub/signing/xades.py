@@ -147,7 +147,7 @@ class PreparedXml:
         signature at each turn; :meth:`attached` puts it back together."""
         document = self.document
         head = _shared_head(source, document)
-        tail = _shared_head(source[head:][::-1], document[head:][::-1])
+        tail = _shared_tail(source, document, min(len(source), len(document)) - head)
         return dataclasses.replace(
             self,
             document=document[head : len(document) - tail],
@@ -169,12 +169,48 @@ class PreparedXml:
         return PreparedXml(self.digest, document)
 
 
+#: Bytes compared at a time looking for where two documents part (:func:`_shared_head`).
+_BLOCK = 4096
+
+
 def _shared_head(a: bytes, b: bytes) -> int:
-    """How many leading bytes ``a`` and ``b`` share (halving: slices compare in C)."""
-    low, high = 0, min(len(a), len(b))
+    """How many leading bytes ``a`` and ``b`` share: block by block, then halving within
+    the first block that differs (slices compare in C; a transcript's ~60 KB in ~20 µs,
+    where halving over the whole of them copied a megabyte)."""
+    end = min(len(a), len(b))
+    start = 0
+    while (
+        start < end and a[start : min(start + _BLOCK, end)] == b[start : min(start + _BLOCK, end)]
+    ):
+        start += _BLOCK
+    low, high = start, min(start + _BLOCK, end)
     while low < high:
         middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
+        if a[start:middle] == b[start:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return min(low, end)
+
+
+def _shared_tail(a: bytes, b: bytes, limit: int) -> int:
+    """How many trailing bytes ``a`` and ``b`` share, at most ``limit``
+    (:func:`_shared_head` from their ends)."""
+    shared = 0
+    while shared < limit:
+        step = min(_BLOCK, limit - shared)
+        if (
+            a[len(a) - shared - step : len(a) - shared]
+            != b[len(b) - shared - step : len(b) - shared]
+        ):
+            break
+        shared += step
+    else:
+        return shared
+    low, high = shared, shared + step
+    while low < high:  # the block that differs: how far back from ``shared`` they agree
+        middle = (low + high + 1) // 2
+        if a[len(a) - middle : len(a) - shared] == b[len(b) - middle : len(b) - shared]:
             low = middle
         else:
             high = middle - 1
