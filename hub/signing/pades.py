@@ -168,7 +168,7 @@ class PreparedPdf:
         if cut < 0:
             raise PadesError("the prepared revision does not fit its source document")
         size = self.contents_end - self.contents_start
-        pdf = source + self.pdf[:cut] + _placeholder(size) + self.pdf[cut:]
+        pdf = b"".join((source, self.pdf[:cut], _placeholder(size), self.pdf[cut:]))
         return dataclasses.replace(self, pdf=pdf)
 
 

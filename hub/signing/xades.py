@@ -163,7 +163,7 @@ class PreparedXml:
             return self
         if self.head + self.tail > len(source):
             raise XadesError("the prepared signature does not fit its source document")
-        document = source[: self.head] + self.document + source[len(source) - self.tail :]
+        document = b"".join((source[: self.head], self.document, source[len(source) - self.tail :]))
         if hashlib.sha256(document).digest() != self.whole_sha256:
             raise XadesError("the prepared signature was made for another source document")
         return PreparedXml(self.digest, document)
