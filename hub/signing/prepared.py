@@ -18,12 +18,10 @@ import dataclasses
 import enum
 import functools
 import typing
-from datetime import datetime
 from typing import Any, TypeVar
 
 import msgpack
 import orjson
-from cryptography import x509
 
 T = TypeVar("T")
 
@@ -61,16 +59,13 @@ def _restore(value: Any, hint: Any) -> Any:
 
 
 def _unpack_json(kind: type[T], data: bytes) -> T:
-    """The JSON form (before MessagePack): bytes as ``{"b64": …}``, datetimes as
-    ``{"at": …}``, certificates as ``{"cert": …}`` (DER in base64), lists for tuples."""
+    """The JSON form (before MessagePack): bytes as ``{"b64": …}``, lists for tuples. A
+    request waits minutes for its signer, so only what the prepared dataclasses were
+    when MessagePack came (bytes, str, int, None, enum) can still be stored so."""
 
     def restore(value: Any, hint: Any) -> Any:
         if isinstance(value, dict) and "b64" in value:
             return base64.b64decode(value["b64"])
-        if isinstance(value, dict) and "at" in value:
-            return datetime.fromisoformat(value["at"])
-        if isinstance(value, dict) and "cert" in value:
-            return x509.load_der_x509_certificate(base64.b64decode(value["cert"]))
         if isinstance(value, list):
             args = typing.get_args(hint)
             return tuple(restore(v, args[0] if args else None) for v in value)
