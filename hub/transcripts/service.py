@@ -496,8 +496,9 @@ async def record_signatures(
     for one, row in zip(signed, rows, strict=True):
         loaded = session.identity_map.get(identity_key(models.Transcript, one.transcript_id))
         if loaded is not None:  # what the session holds says what was written
-            for column, value in (_SIGNED_COLUMNS | {"pdf": None}).items():
-                set_committed_value(loaded, column, one.pdf if value is None else row[value])
+            written = row | {"signed_pdf": one.pdf}  # the whole PDF, however it was sent
+            for column, value in _SIGNED_COLUMNS.items():
+                set_committed_value(loaded, column, written[value])
 
 
 async def publish(

@@ -470,3 +470,39 @@ async def test_documents_read_earlier_in_a_transaction_are_used_only_while_uncha
             )
         locked = await service._lock_documents(session, ids)
         assert locked[ids[0]].pdf.endswith(b"%changed\n")
+
+
+async def test_a_signed_pdf_appended_to_the_row_is_the_whole_document_in_the_row_and_session(
+    school, db
+) -> None:  # type: ignore[no-untyped-def]
+    """record_signatures sends a PDF as what its signature appended (on PostgreSQL) and
+    the row then holds the whole signed PDF, as does a transcript the session had loaded."""
+    from hub.transcripts import service as transcripts
+
+    transcript_id = sorted(school.transcripts[school.class_ids[2]])[-1]
+    async with db.unit_of_work() as session:
+        loaded = await session.get(models.Transcript, transcript_id)
+        assert loaded is not None
+        source, revision = loaded.pdf, b"\n% a signature's revision\n"
+        caller = Caller("school-app", frozenset({"transcripts:sign"}), OrgLevel.SCHOOL, None)
+        await transcripts.record_signatures(
+            session,
+            caller=caller,
+            role=SignerRole.HOMEROOM_TEACHER,
+            signed=[
+                transcripts.Signed(
+                    transcript_id,
+                    TranscriptState(loaded.state),
+                    loaded.xml,
+                    source + revision,
+                    pdf_kept=len(source),
+                )
+            ],
+            signer="Nguyễn Thị Lan",
+        )
+        assert loaded.pdf == source + revision
+    async with db.sessions() as session:
+        stored = await session.scalar(
+            select(models.Transcript.pdf).where(models.Transcript.id == transcript_id)
+        )
+    assert stored == source + revision
