@@ -3,7 +3,8 @@
 Long Biên's primary pupils (34,911 by default, ``--pupils`` to scale) in classes of
 35, in schools of ~1,150 pupils; each class's homeroom teacher and each principal
 at the Government CA simulator (RSSP, phone confirmation after the simulators'
-default delay of 1 s), each school's seal on its own SoftHSM2 token. The batches
+default delay of 1 s; ``--confirm-seconds`` for slower people, whose chunks are asked
+several times before an answer), each school's seal on its own SoftHSM2 token. The batches
 run on ``--processes`` Dramatiq worker processes (what ``hub worker`` starts)
 against PostgreSQL and Redis; the simulators and the TSA run in this process. Timed:
 from starting the homeroom batches (the workers already up) until the last seal is
@@ -475,7 +476,7 @@ async def run(args: argparse.Namespace) -> None:
         flush=True,
     )
     work = Path(tempfile.mkdtemp(prefix="bench-signing-"))
-    demo = start_demo_signing(work, confirm_delay=1.0)
+    demo = start_demo_signing(work, confirm_delay=args.confirm_seconds)
     try:
         db = Database(url)
         await upgrade(db.engine)
@@ -951,6 +952,13 @@ if __name__ == "__main__":
         "--skip-archive",
         action="store_true",
         help="leave out the archive run that makes the sealed transcripts long-term",
+    )
+    parser.add_argument(
+        "--confirm-seconds",
+        type=float,
+        default=1.0,
+        help="how long a person takes to confirm on their phone (the simulators' delay): "
+        "the longer, the more asks find no answer yet",
     )
     parser.add_argument(
         "--as-people",

@@ -79,6 +79,7 @@ async def _poll_request(rt: JobRuntime, job_id: str, request_id: str, asks: int 
         request_id=request_id,
         poll_seconds=rt.settings.jobs_poll_seconds,
         asks=asks,
+        stall_seconds=rt.settings.jobs_stall_seconds,
     )
 
 
@@ -118,6 +119,7 @@ async def _poll_test_signature(rt: JobRuntime, job_id: str, item_id: int) -> lis
         job_id=job_id,
         item_id=item_id,
         poll_seconds=rt.settings.jobs_poll_seconds,
+        stall_seconds=rt.settings.jobs_stall_seconds,
     )
 
 

@@ -28,6 +28,8 @@ take turns on both. No lock is held across a provider call.
 from __future__ import annotations
 
 import functools
+import math
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -219,11 +221,30 @@ async def load(
     return job
 
 
-async def touch(db: Database, job_id: str) -> None:
+async def touch(db: Database, job_id: str, *, stall_seconds: float = 0.0) -> None:
     """Note progress without a change (still waiting for a phone, a provider), so the
-    watchdog does not take the job for stalled: one statement, its own transaction."""
+    watchdog does not take the job for stalled: one statement, its own transaction.
+
+    With ``stall_seconds`` (the watchdog's, ``HUB_JOBS_STALL_SECONDS``), at most once a
+    third of it for a job in this process, as often as the watchdog looks: a school's
+    batch has dozens of chunks waiting on phones, each asked every few seconds, and each
+    ask wrote the job's row (a row version, and a lock the job's other steps waited for).
+    """
+    now = time.monotonic()
+    if stall_seconds and now - _touched.get(job_id, -math.inf) < stall_seconds / 3:
+        return
     async with db.autocommit() as connection:
         await connection.execute(progress(job_id))
+    if stall_seconds:
+        if len(_touched) >= _TOUCHED_KEPT:
+            _touched.clear()  # forgetting only means touching once more
+        _touched[job_id] = now
+
+
+#: When this process last noted each job's progress (:func:`touch`), in monotonic seconds;
+#: the steps of a process run on one event loop.
+_touched: dict[str, float] = {}
+_TOUCHED_KEPT = 1024
 
 
 def pause(job: models.Job, code: str, message: str) -> None:

@@ -507,9 +507,16 @@ async def migrate_teacher(
 
 
 async def poll_test_signature(
-    db: Database, signing: SigningServices, *, job_id: str, item_id: int, poll_seconds: float
+    db: Database,
+    signing: SigningServices,
+    *,
+    job_id: str,
+    item_id: int,
+    poll_seconds: float,
+    stall_seconds: float = 0.0,
 ) -> list[Next]:
-    """Ask once for the test signature; verify it and switch, or record why not."""
+    """Ask once for the test signature; verify it and switch, or record why not (an ask
+    finding no answer marks the migration's progress as :func:`core.touch` says)."""
     async with db.unit_of_work() as session:
         item = await _item(session, item_id)
         if item is None or item.state != ItemState.TESTING.value:
@@ -527,7 +534,7 @@ async def poll_test_signature(
         failure = (error.problem.code.value, error.problem.message)
     else:
         if result.state is TransactionState.PENDING:
-            await core.touch(db, job_id)
+            await core.touch(db, job_id, stall_seconds=stall_seconds)
             return again
         if result.state is TransactionState.SIGNED:
             failure = await _verify(signing, test, result.signatures)

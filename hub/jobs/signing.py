@@ -412,14 +412,19 @@ async def poll_request(
     request_id: str,
     poll_seconds: float,
     asks: int = 0,
+    stall_seconds: float = 0.0,
 ) -> list[Next]:
     """Ask the provider once whether the signer answered; if not, ask again later.
 
     The wait between asks is a delayed message, so no worker thread is held while
     a person looks at their phone; the request's rows, not the message, say what
-    is waiting, and the watchdog sends the ask again if a message is lost.
+    is waiting, and the watchdog sends the ask again if a message is lost (an ask
+    finding no answer marks the batch's progress as often as the watchdog, looking
+    every third of ``stall_seconds``, needs: :func:`core.touch`).
     """
-    work = await _poll_once(db, signing, job_id=job_id, request_id=request_id)
+    work = await _poll_once(
+        db, signing, job_id=job_id, request_id=request_id, stall_seconds=stall_seconds
+    )
     if work is not None:
         await complete_if_done(db, job_id)
         return work
@@ -433,7 +438,12 @@ async def poll_request(
 
 
 async def _poll_once(
-    db: Database, signing: SigningServices, *, job_id: str, request_id: str
+    db: Database,
+    signing: SigningServices,
+    *,
+    job_id: str,
+    request_id: str,
+    stall_seconds: float = 0.0,
 ) -> list[Next] | None:
     """Ask the provider once; apply the signatures, or put the items back with the reason.
 
@@ -446,7 +456,7 @@ async def _poll_once(
         db, signing=signing, request_id=request_id, job_id=job_id
     )
     if answer is not None and answer.state is TransactionState.PENDING:
-        await core.touch(db, job_id)
+        await core.touch(db, job_id, stall_seconds=stall_seconds)
         return None
     async with db.unit_of_work() as session:
         job = await core.find(session, job_id)

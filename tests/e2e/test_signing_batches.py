@@ -381,6 +381,54 @@ async def test_a_transcript_that_changed_while_its_signer_was_asked_fails_and_th
     assert await signatures_recorded(db, chunk) == {kept: 1}
 
 
+async def test_an_ask_finding_no_answer_marks_progress_once_a_third_of_the_stall_time(
+    school, db, demo
+) -> None:  # type: ignore[no-untyped-def]
+    """A chunk waiting on a phone is asked every few seconds; each ask finding no answer
+    marks the batch's progress so that the watchdog does not take it for stalled, but
+    at most once a third of the watchdog's stall time (a job's row is written by every
+    chunk's asks otherwise); without a stall time given, each ask marks it."""
+    from datetime import UTC, datetime, timedelta
+
+    from hub.jobs import signing as batches
+
+    office = demo.back_offices[SigningProvider.BCY]
+    office.phone = Phone(answer=PhoneAnswer.IGNORE, expires_after=60)
+    job, _ = await support.class_batch(db, demo, school_id=school.id, class_id=school.class_ids[0])
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+
+    async def asked_once(**stall: float) -> bool:
+        """One ask after the job's progress was set long ago: whether it marked progress."""
+        async with db.unit_of_work() as session:
+            await session.execute(
+                update(models.Job)
+                .where(models.Job.job_id == job.job_id)
+                .values(updated_at=long_ago)
+            )
+        again = await batches.poll_request(
+            db, demo.signing, job_id=job.job_id, request_id=request_id, poll_seconds=0.1, **stall
+        )
+        assert [step.actor for step in again] == ["poll_request"]  # nothing answered yet
+        async with db.sessions() as session:
+            marked = await session.scalar(
+                select(models.Job.updated_at).where(models.Job.job_id == job.job_id)
+            )
+        assert marked is not None
+        return marked.replace(tzinfo=marked.tzinfo or UTC) > long_ago
+
+    try:
+        (poll,) = await batches.send_chunk(
+            db, demo.signing, job_id=job.job_id, chunk=0, poll_seconds=0.1
+        )
+        request_id = str(poll.args[1])
+        assert await asked_once(stall_seconds=30.0)  # the first ask of this process marks it
+        assert not await asked_once(stall_seconds=30.0)  # within 10 s: left as it was
+        assert await asked_once()  # no stall time given: every ask marks it
+        assert await asked_once(stall_seconds=0.03)  # once 10 ms have passed
+    finally:
+        office.phone = Phone(confirm_delay=0.2)
+
+
 async def test_a_seal_chunk_is_finished_by_the_step_that_sends_it_or_asked_after_a_tsa_outage(
     hub, vendor, school, db, demo
 ) -> None:  # type: ignore[no-untyped-def]
