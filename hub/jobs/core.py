@@ -28,7 +28,6 @@ take turns on both. No lock is held across a provider call.
 from __future__ import annotations
 
 import functools
-import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -48,6 +47,7 @@ from hub.db import models
 from hub.db.engine import Database
 from hub.domain.enums import OrgLevel, SigningProvider
 from hub.domain.problems import Code, HubError
+from hub.memo import Remembered
 from hub.signing.service import SigningServices
 
 
@@ -230,21 +230,18 @@ async def touch(db: Database, job_id: str, *, stall_seconds: float = 0.0) -> Non
     batch has dozens of chunks waiting on phones, each asked every few seconds, and each
     ask wrote the job's row (a row version, and a lock the job's other steps waited for).
     """
-    now = time.monotonic()
-    if stall_seconds and now - _touched.get(job_id, -math.inf) < stall_seconds / 3:
+    now, last = time.monotonic(), _touched.get(job_id)
+    if stall_seconds and last is not None and now - last < stall_seconds / 3:
         return
     async with db.autocommit() as connection:
         await connection.execute(progress(job_id))
     if stall_seconds:
-        if len(_touched) >= _TOUCHED_KEPT:
-            _touched.clear()  # forgetting only means touching once more
-        _touched[job_id] = now
+        _touched.put(job_id, now)
 
 
 #: When this process last noted each job's progress (:func:`touch`), in monotonic seconds;
-#: the steps of a process run on one event loop.
-_touched: dict[str, float] = {}
-_TOUCHED_KEPT = 1024
+#: the least recently touched forgotten first (forgetting only means touching once more).
+_touched: Remembered[float] = Remembered(None, 1024)
 
 
 def pause(job: models.Job, code: str, message: str) -> None:
